@@ -120,7 +120,9 @@ Quick starts:
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "SQLite database file (env OIDC_ONBOARD_DB; default $XDG_DATA_HOME/oidc-onboard/onboard.db)")
 
 	for _, c := range []*cobra.Command{
-		// Commands are added here by their features.
+		a.checkCmd(),
+		a.loginCmd(),
+		a.connectionsCmd(),
 	} {
 		root.AddCommand(c)
 	}
@@ -142,4 +144,28 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// ---------------------------------------------------------------------------
+// check: validate a discovery endpoint.
+// ---------------------------------------------------------------------------
+
+func (a *app) checkCmd() *cobra.Command {
+	return &cobra.Command{Use: "check URL", Short: "Validate an IdP's discovery metadata (not yet built)", Hidden: true}
+}
+
+// ---------------------------------------------------------------------------
+// login: a real test login through the embedded callback server.
+// ---------------------------------------------------------------------------
+
+func (a *app) loginCmd() *cobra.Command {
+	return &cobra.Command{Use: "login", Short: "Run a real test login (not yet built)", Hidden: true}
+}
+
+// ---------------------------------------------------------------------------
+// connections: the stored connections.
+// ---------------------------------------------------------------------------
+
+func (a *app) connectionsCmd() *cobra.Command {
+	return &cobra.Command{Use: "connections", Short: "Manage stored connections (not yet built)", Hidden: true}
 }
