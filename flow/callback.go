@@ -1,0 +1,324 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Callback is what the browser brought back to the redirect URI for one
+// login. Exactly one of Code and Error is set.
+type Callback struct {
+	Code             string
+	Error            string
+	ErrorDescription string
+	// Issuer is the RFC 9207 "iss" parameter, when the IdP sends it.
+	Issuer string
+	reply  chan ResultPage
+}
+
+// Reply tells the waiting browser how the login ended. Calling it more than
+// once, or never, is harmless: the browser shows a neutral page after
+// callbackReplyWait.
+func (c *Callback) Reply(p ResultPage) {
+	select {
+	case c.reply <- p:
+	default:
+	}
+}
+
+// ResultPage is what the browser shows after the callback.
+type ResultPage struct {
+	OK      bool
+	Title   string
+	Message string
+}
+
+// callbackReplyWait bounds how long the browser waits for the login's
+// outcome before it gets a neutral "return to the terminal" page.
+const callbackReplyWait = 30 * time.Second
+
+// CallbackOptions configure a CallbackServer.
+type CallbackOptions struct {
+	// Page renders the result page; it is executed with a ResultPage. When
+	// nil, a plain-text page is served.
+	Page *template.Template
+	// Listeners, when set, are served instead of binding the redirect URI's
+	// host and port: the SSH mode listens on its own address behind a public
+	// URL. Without them only loopback redirect URIs are accepted.
+	Listeners []net.Listener
+}
+
+// CallbackServer receives the authorization callbacks for one redirect URI
+// host and port and routes each, by its state, to the login waiting for it,
+// so one server carries any number of concurrent logins.
+type CallbackServer struct {
+	redirect *url.URL
+	page     *template.Template
+	srv      *http.Server
+	lns      []net.Listener
+	serveErr chan error
+
+	mu      sync.Mutex
+	paths   map[string]bool
+	waiting map[string]chan *Callback
+}
+
+// StartCallbackServer starts the callback server for redirectURI. It binds
+// exactly the URI's host and port (for localhost both 127.0.0.1 and ::1,
+// the latter when the machine has it). Port 0 picks a free port; the
+// effective URI is RedirectURI. A busy port is an error naming it.
+func StartCallbackServer(redirectURI string, opts CallbackOptions) (*CallbackServer, error) {
+	u, err := parseRedirectURI(redirectURI, len(opts.Listeners) > 0)
+	if err != nil {
+		return nil, err
+	}
+	lns := opts.Listeners
+	if len(lns) == 0 {
+		if lns, err = listenLoopback(u); err != nil {
+			return nil, err
+		}
+		if u.Port() == "0" {
+			port := lns[0].Addr().(*net.TCPAddr).Port
+			u.Host = net.JoinHostPort(u.Hostname(), strconv.Itoa(port))
+		}
+	}
+	s := &CallbackServer{
+		redirect: u,
+		page:     opts.Page,
+		lns:      lns,
+		serveErr: make(chan error, len(lns)),
+		paths:    map[string]bool{u.EscapedPath(): true},
+		waiting:  map[string]chan *Callback{},
+	}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: callbackReplyWait + 10*time.Second}
+	for _, ln := range lns {
+		go func() {
+			if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				s.serveErr <- err
+			}
+		}()
+	}
+	return s, nil
+}
+
+// RedirectURI is the effective redirect URI, with the port actually bound.
+func (s *CallbackServer) RedirectURI() string { return s.redirect.String() }
+
+// Addrs lists the addresses the server listens on.
+func (s *CallbackServer) Addrs() []net.Addr {
+	out := make([]net.Addr, len(s.lns))
+	for i, ln := range s.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// Close stops the server at once; logins still waiting see no callback.
+func (s *CallbackServer) Close() error { return s.srv.Close() }
+
+// Register makes the server route callbacks carrying state, on the path of
+// redirectURI (which must be on this server's scheme, host and port), to the
+// returned channel. A state is delivered at most once; cancel forgets it.
+func (s *CallbackServer) Register(redirectURI, state string) (<-chan *Callback, func(), error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil || u.Scheme != s.redirect.Scheme || u.Host != s.redirect.Host {
+		return nil, nil, &Error{Code: "redirect_uri_server",
+			Message: fmt.Sprintf("the redirect URI %s is not served by the callback server on %s", redirectURI, s.redirect.Host),
+			Fix:     "use a redirect URI on " + s.redirect.Scheme + "://" + s.redirect.Host}
+	}
+	ch := make(chan *Callback, 1)
+	s.mu.Lock()
+	s.paths[u.EscapedPath()] = true
+	s.waiting[state] = ch
+	s.mu.Unlock()
+	cancel := func() {
+		s.mu.Lock()
+		if s.waiting[state] == ch {
+			delete(s.waiting, state)
+		}
+		s.mu.Unlock()
+	}
+	return ch, cancel, nil
+}
+
+// Err reports a listener that stopped serving, if any; nil while all serve.
+func (s *CallbackServer) Err() error {
+	select {
+	case err := <-s.serveErr:
+		return err
+	default:
+		return nil
+	}
+}
+
+// ServeHTTP serves the callback paths: it hands a known state's callback to
+// its login and answers 400 to an unknown state, 404 anywhere else.
+func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	known := s.paths[r.URL.EscapedPath()]
+	s.mu.Unlock()
+	if !known {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		s.render(w, http.StatusBadRequest, ResultPage{Title: "Bad request", Message: "The sign-in response could not be read. Return to the terminal."})
+		return
+	}
+	state := r.Form.Get("state")
+	s.mu.Lock()
+	ch, ok := s.waiting[state]
+	if ok {
+		delete(s.waiting, state) // a state is good for one callback only
+	}
+	s.mu.Unlock()
+	if !ok || state == "" {
+		s.render(w, http.StatusBadRequest, ResultPage{Title: "Unknown sign-in",
+			Message: "This sign-in response does not belong to a login that is waiting (it may be old or already used). Return to the terminal; if it is still waiting, open the URL it printed."})
+		return
+	}
+	cb := &Callback{Code: r.Form.Get("code"), Error: r.Form.Get("error"),
+		ErrorDescription: r.Form.Get("error_description"), Issuer: r.Form.Get("iss"),
+		reply: make(chan ResultPage, 1)}
+	ch <- cb
+	page := ResultPage{Title: "Sign-in received", Message: "Return to the terminal to see the result."}
+	timer := time.NewTimer(callbackReplyWait)
+	defer timer.Stop()
+	select {
+	case page = <-cb.reply:
+	case <-timer.C:
+	case <-r.Context().Done():
+		return
+	}
+	s.render(w, http.StatusOK, page)
+}
+
+func (s *CallbackServer) render(w http.ResponseWriter, status int, p ResultPage) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if s.page == nil {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, "%s\n\n%s\n", p.Title, p.Message)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(status)
+	_ = s.page.Execute(w, p) // the status is sent; a broken connection is the browser's business
+}
+
+// parseRedirectURI accepts an absolute http(s) URI; without listeners of its
+// own the server binds the host itself, which must then be loopback and
+// plain http.
+func parseRedirectURI(raw string, ownListeners bool) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("%q is not a redirect URI", raw),
+			Fix: "use the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback"}
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("the redirect URI %s has a query or fragment", raw),
+			Fix: "register and use a redirect URI without ?… or #…"}
+	}
+	if ownListeners {
+		return u, nil
+	}
+	if !IsLoopbackHost(u.Hostname()) {
+		return nil, &Error{Code: "redirect_not_loopback",
+			Message: fmt.Sprintf("the redirect URI's host %q is not this machine", u.Hostname()),
+			Fix:     "for a test login use a loopback redirect URI such as http://localhost:8976/callback and register it in the IdP; other hosts are served only by 'oidc-onboard serve'"}
+	}
+	if u.Scheme != "http" {
+		return nil, &Error{Code: "redirect_https_loopback",
+			Message: fmt.Sprintf("the redirect URI %s uses https on this machine, which needs a certificate the login cannot have", raw),
+			Fix:     "register http://localhost:PORT/… in the IdP (IdPs accept plain http for localhost) and pass that"}
+	}
+	if u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return u, nil
+}
+
+// listenLoopback binds the redirect URI's host and port: for localhost both
+// loopback addresses, as browsers may resolve it to either.
+func listenLoopback(u *url.URL) ([]net.Listener, error) {
+	host, port := u.Hostname(), u.Port()
+	if host != "localhost" {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, port))
+		if err != nil {
+			return nil, listenError(u, err)
+		}
+		return []net.Listener{ln}, nil
+	}
+	ln4, err := net.Listen("tcp4", net.JoinHostPort("127.0.0.1", port))
+	if err != nil {
+		return nil, listenError(u, err)
+	}
+	if port == "0" {
+		port = strconv.Itoa(ln4.Addr().(*net.TCPAddr).Port)
+	}
+	ln6, err := net.Listen("tcp6", net.JoinHostPort("::1", port))
+	switch {
+	case err == nil:
+		return []net.Listener{ln4, ln6}, nil
+	case errors.Is(err, syscall.EADDRINUSE):
+		ln4.Close()
+		return nil, listenError(u, err)
+	default: // no IPv6 loopback on this machine: browsers then use 127.0.0.1
+		return []net.Listener{ln4}, nil
+	}
+}
+
+func listenError(u *url.URL, err error) error {
+	port := u.Port()
+	switch {
+	case errors.Is(err, syscall.EADDRINUSE):
+		return &Error{Code: "port_busy",
+			Message: fmt.Sprintf("port %s on %s is already in use, so the callback for %s cannot be received", port, u.Hostname(), u.Redacted()),
+			Fix:     fmt.Sprintf("stop the program using port %s (another login still running?), or register a redirect URI with a free port in the IdP and pass it with --redirect-uri", port),
+			Err:     err}
+	case errors.Is(err, syscall.EACCES):
+		return &Error{Code: "port_denied",
+			Message: fmt.Sprintf("this user may not listen on port %s", port),
+			Fix:     "register a redirect URI with a port above 1023 (e.g. http://localhost:8976/callback) in the IdP and pass it",
+			Err:     err}
+	default:
+		return &Error{Code: "listen_failed",
+			Message: fmt.Sprintf("could not listen on %s for the callback", u.Host),
+			Fix:     "check the redirect URI's host and port",
+			Err:     err}
+	}
+}
+
+// waitCallback waits for the callback of one registered state.
+func waitCallback(ctx context.Context, ch <-chan *Callback, wait time.Duration, redirectURI string) (*Callback, error) {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case cb := <-ch:
+		return cb, nil
+	case <-timer.C:
+		return nil, &Error{Code: "callback_timeout",
+			Message: fmt.Sprintf("no callback arrived within %s; did the browser reach %s?", wait, redirectURI),
+			Fix:     "check that the Redirect URI registered in the IdP is exactly this one and that the browser runs on this machine; finish the sign-in sooner or raise --wait"}
+	case <-ctx.Done():
+		return nil, &Error{Code: "login_cancelled", Message: "the login was cancelled before the callback arrived",
+			Fix: "run the login again", Err: ctx.Err()}
+	}
+}

@@ -1,0 +1,324 @@
+package flow
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// DefaultCallbackWait is how long a login waits for the browser to come
+// back to the redirect URI.
+const DefaultCallbackWait = 5 * time.Minute
+
+// LoginConfig is what one test login needs besides the IdP itself. Build it
+// from flags, or from a stored connection with LoginConfigFromConnection.
+type LoginConfig struct {
+	ClientID     string
+	ClientSecret string
+	RedirectURI  string
+	// ExtraScopes are requested after "openid email profile". Nil means the
+	// default: "groups" when the IdP's scopes_supported lists it.
+	ExtraScopes []string
+	Claims      ClaimMapping
+	Roles       RoleAssignment
+	// Wait bounds the wait for the browser's callback; zero means
+	// DefaultCallbackWait.
+	Wait time.Duration
+}
+
+// LoginConfigFromConnection is the login configuration of a stored
+// connection; its provider comes from DiscoverProvider(c.DiscoveryURL).
+func LoginConfigFromConnection(c Connection) LoginConfig {
+	return LoginConfig{
+		ClientID:     c.ClientID,
+		ClientSecret: c.ClientSecret,
+		RedirectURI:  c.RedirectURI,
+		Claims:       c.Claims,
+		Roles:        c.Roles(),
+	}
+}
+
+// LoginResult is a successful login: the verified ID token's claims (with
+// what userinfo added), and the profile mapped from them.
+type LoginResult struct {
+	Profile Profile
+	// Claims are the ID token's claims, plus the userinfo claims the ID
+	// token lacked when userinfo was asked.
+	Claims map[string]any
+	// IDTokenClaims are the verified ID token's claims alone.
+	IDTokenClaims map[string]any
+	// UsedUserinfo reports whether the userinfo endpoint was asked.
+	UsedUserinfo bool
+	// Warnings name what could not be filled, in plain words.
+	Warnings []string
+}
+
+// Login is one authorization code login in progress: state, nonce and PKCE
+// verifier, registered with a CallbackServer until Close.
+type Login struct {
+	p        *Provider
+	cfg      LoginConfig
+	oauth    oauth2.Config
+	state    string
+	nonce    string
+	verifier string
+	notes    []string
+	callback <-chan *Callback
+	cancel   func()
+}
+
+// StartLogin prepares a login against p with cfg and registers its state
+// with srv, so the callback is routed to it. Call AuthURL for the URL to
+// open, Wait for the outcome, and Close when done.
+func (p *Provider) StartLogin(srv *CallbackServer, cfg LoginConfig) (*Login, error) {
+	l := &Login{p: p}
+	cfg.ClientID = l.trimmed(cfg.ClientID, "client ID")
+	cfg.ClientSecret = l.trimmed(cfg.ClientSecret, "client secret")
+	if cfg.ClientID == "" {
+		return nil, &Error{Code: "no_client_id", Message: "no client ID given", Fix: "copy the Client ID from the app in the IdP"}
+	}
+	if cfg.ClientSecret == "" {
+		return nil, &Error{Code: "no_client_secret", Message: "no client secret given",
+			Fix: "set OIDC_CLIENT_SECRET or pass --client-secret-file with the app's Client Secret"}
+	}
+	if cfg.RedirectURI == "" {
+		cfg.RedirectURI = srv.RedirectURI()
+	}
+	if cfg.Wait <= 0 {
+		cfg.Wait = DefaultCallbackWait
+	}
+	style, err := authStyle(p.md)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.ExtraScopes == nil && slices.Contains(p.md.ScopesSupported, "groups") {
+		cfg.ExtraScopes = []string{"groups"}
+	}
+	l.cfg = cfg
+	l.oauth = oauth2.Config{
+		ClientID:     cfg.ClientID,
+		ClientSecret: cfg.ClientSecret,
+		RedirectURL:  cfg.RedirectURI,
+		Scopes:       scopes(cfg.ExtraScopes),
+		Endpoint: oauth2.Endpoint{
+			AuthURL:   p.md.AuthorizationEndpoint,
+			TokenURL:  p.md.TokenEndpoint,
+			AuthStyle: style,
+		},
+	}
+	l.state, l.nonce, l.verifier = randomToken(), randomToken(), oauth2.GenerateVerifier()
+	l.callback, l.cancel, err = srv.Register(cfg.RedirectURI, l.state)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// AuthURL is the authorization URL the person opens in a browser.
+func (l *Login) AuthURL() string {
+	return l.oauth.AuthCodeURL(l.state,
+		oauth2.SetAuthURLParam("nonce", l.nonce),
+		oauth2.S256ChallengeOption(l.verifier))
+}
+
+// State is the login's state value, which routes its callback.
+func (l *Login) State() string { return l.state }
+
+// RedirectURI is the redirect URI the login sends.
+func (l *Login) RedirectURI() string { return l.cfg.RedirectURI }
+
+// Notes are remarks about the input, e.g. whitespace removed from a pasted
+// secret, for the caller to show.
+func (l *Login) Notes() []string { return l.notes }
+
+// Close forgets the login's state; a late callback then gets HTTP 400.
+func (l *Login) Close() { l.cancel() }
+
+// Wait waits for the callback (at most the configured wait, or until ctx
+// ends), exchanges the code, verifies the ID token, asks userinfo for mapped
+// claims the ID token lacks, and maps the profile. The browser is told the
+// outcome. Every failure is an *Error.
+func (l *Login) Wait(ctx context.Context) (*LoginResult, error) {
+	defer l.Close()
+	cb, err := waitCallback(ctx, l.callback, l.cfg.Wait, l.cfg.RedirectURI)
+	if err != nil {
+		return nil, err
+	}
+	res, err := l.complete(ctx, cb)
+	if err != nil {
+		msg, _ := Explain(err)
+		cb.Reply(ResultPage{Title: "Sign-in failed", Message: "The test login did not succeed: " + msg + ". Return to the terminal for what to do."})
+		return nil, err
+	}
+	cb.Reply(ResultPage{OK: true, Title: "Signed in", Message: "The test login worked. You can close this tab and return to the terminal."})
+	return res, nil
+}
+
+func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error) {
+	if cb.Error != "" {
+		return nil, callbackError(cb.Error, cb.ErrorDescription)
+	}
+	if cb.Issuer != "" && cb.Issuer != l.p.md.Issuer {
+		return nil, &Error{Code: "callback_issuer_mismatch",
+			Message: fmt.Sprintf("the callback came from another issuer:\n  expected: %s\n  callback: %s", l.p.md.Issuer, cb.Issuer),
+			Fix:     "another IdP answered this login; check that the discovery URL and the app belong to the same IdP"}
+	}
+	if cb.Code == "" {
+		return nil, &Error{Code: "no_code", Message: "the callback carried neither a code nor an error",
+			Fix: "ask the IdP admin to check that the app uses the Authorization Code flow (response type \"code\")"}
+	}
+	hctx := context.WithValue(ctx, oauth2.HTTPClient, l.p.client)
+	tok, err := l.oauth.Exchange(hctx, cb.Code, oauth2.VerifierOption(l.verifier))
+	if err != nil {
+		return nil, tokenError(err, l.p.md.TokenEndpoint)
+	}
+	rawID, _ := tok.Extra("id_token").(string)
+	if rawID == "" {
+		return nil, &Error{Code: "no_id_token", Message: "the token response has no id_token, so the login cannot be verified",
+			Fix: "ask the IdP admin to make the app an OpenID Connect app and allow the openid scope"}
+	}
+	idt, err := l.p.verifyIDToken(ctx, rawID, idTokenExpectations{
+		clientID: l.cfg.ClientID, nonce: l.nonce, accessToken: tok.AccessToken, now: time.Now()})
+	if err != nil {
+		return nil, err // never call userinfo on a token that failed
+	}
+	res := &LoginResult{IDTokenClaims: idt.Claims, Claims: idt.Claims}
+	if missing := missingClaims(idt.Claims, l.cfg.Claims, l.cfg.Roles); len(missing) > 0 && l.p.md.UserinfoEndpoint != "" && tok.AccessToken != "" {
+		merged, warn, err := l.p.addUserinfo(hctx, tok.AccessToken, idt)
+		if err != nil {
+			return nil, err
+		}
+		res.Claims, res.UsedUserinfo = merged, true
+		if warn != "" {
+			res.Warnings = append(res.Warnings, warn)
+		}
+	}
+	var warnings []string
+	res.Profile, warnings = MapProfile(res.Claims, l.cfg.Claims, l.cfg.Roles)
+	res.Warnings = append(res.Warnings, warnings...)
+	return res, nil
+}
+
+// missingClaims lists the mapped claims the ID token lacks.
+func missingClaims(claims map[string]any, m ClaimMapping, r RoleAssignment) []string {
+	var missing []string
+	for _, name := range MappedClaims(m, r) {
+		if v, ok := claims[name]; !ok || v == nil || v == "" {
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+// addUserinfo asks the userinfo endpoint with the access token and adds the
+// claims the ID token lacks. Its sub must be the ID token's. An endpoint
+// that does not answer usefully is only a warning: the login itself is
+// verified.
+func (p *Provider) addUserinfo(ctx context.Context, accessToken string, idt *VerifiedIDToken) (map[string]any, string, error) {
+	info, err := p.userinfo(ctx, accessToken)
+	if err != nil {
+		msg, _ := Explain(err)
+		return idt.Claims, "userinfo could not fill the missing claims: " + msg, nil
+	}
+	sub, _ := info["sub"].(string)
+	if sub != idt.Subject {
+		return nil, "", &Error{Code: "userinfo_sub_mismatch",
+			Message: fmt.Sprintf("the userinfo endpoint describes another user (sub %q) than the ID token (sub %q)", sub, idt.Subject),
+			Fix:     "the IdP's userinfo answer cannot be trusted for this login; ask the IdP admin to check the userinfo endpoint"}
+	}
+	merged := make(map[string]any, len(idt.Claims)+len(info))
+	for k, v := range info {
+		merged[k] = v
+	}
+	for k, v := range idt.Claims {
+		merged[k] = v // the signed ID token wins over userinfo
+	}
+	return merged, "", nil
+}
+
+func (p *Provider) userinfo(ctx context.Context, accessToken string) (map[string]any, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.md.UserinfoEndpoint, nil)
+	if err != nil {
+		return nil, &Error{Code: "bad_url", Message: "the userinfo_endpoint is not a URL", Err: err}
+	}
+	req.Header.Set("Authorization", "Bearer "+accessToken)
+	req.Header.Set("Accept", "application/json")
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, &Error{Code: "userinfo_unreachable", Message: "could not reach the userinfo endpoint", Err: shortErr(err)}
+	}
+	body, err := ReadBody(resp)
+	if err != nil {
+		return nil, &Error{Code: "userinfo_unreachable", Message: "could not read the userinfo answer", Err: shortErr(err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, &Error{Code: "userinfo_status", Message: fmt.Sprintf("the userinfo endpoint answered HTTP %d", resp.StatusCode)}
+	}
+	var info map[string]any
+	if err := json.Unmarshal(body, &info); err != nil {
+		return nil, &Error{Code: "userinfo_not_json", Message: "the userinfo answer is not a JSON object (signed userinfo is not supported)"}
+	}
+	return info, nil
+}
+
+// authStyle picks the client authentication the IdP offers: the secret in a
+// Basic header when offered, else in the form body; never both, and never
+// auto-detected, so a failure names the method that was used.
+func authStyle(md *Metadata) (oauth2.AuthStyle, error) {
+	methods := md.TokenAuthMethods()
+	switch {
+	case slices.Contains(methods, "client_secret_basic"):
+		return oauth2.AuthStyleInHeader, nil
+	case slices.Contains(methods, "client_secret_post"):
+		return oauth2.AuthStyleInParams, nil
+	default:
+		return 0, &Error{Code: "auth_method_unsupported",
+			Message: fmt.Sprintf("the IdP offers only %s to authenticate the app at the token endpoint", strings.Join(methods, ", ")),
+			Fix:     "ask the IdP admin to allow client_secret_basic or client_secret_post for this app"}
+	}
+}
+
+// AuthMethod names the token endpoint authentication the login uses.
+func (l *Login) AuthMethod() string {
+	if l.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
+		return "client_secret_post"
+	}
+	return "client_secret_basic"
+}
+
+func scopes(extra []string) []string {
+	s := []string{"openid", "email", "profile"}
+	for _, e := range extra {
+		for f := range strings.FieldsSeq(e) {
+			if !slices.Contains(s, f) {
+				s = append(s, f)
+			}
+		}
+	}
+	return s
+}
+
+// trimmed strips whitespace pasted around a value, with a note.
+func (l *Login) trimmed(v, what string) string {
+	t := strings.TrimSpace(v)
+	if t != v && t != "" {
+		l.notes = append(l.notes, fmt.Sprintf("removed spaces or line breaks pasted around the %s", what))
+	}
+	return t
+}
+
+// randomToken is 32 bytes of crypto randomness, base64url: for state and
+// nonce.
+func randomToken() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}

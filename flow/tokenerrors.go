@@ -1,0 +1,141 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"golang.org/x/oauth2"
+)
+
+// tokenError explains a failed code exchange at the token endpoint.
+func tokenError(err error, tokenURL string) error {
+	var re *oauth2.RetrieveError
+	if !errors.As(err, &re) {
+		var fe *Error
+		if errors.As(err, &fe) {
+			return fe
+		}
+		return &Error{Code: "token_unreachable",
+			Message: fmt.Sprintf("could not reach the token endpoint %s", tokenURL),
+			Fix:     "check that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow",
+			Err:     shortErr(err)}
+	}
+	code := re.ErrorCode
+	if code == "" && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
+		code = "invalid_client"
+	}
+	desc := idpSays(re.ErrorDescription)
+	switch code {
+	case "invalid_client":
+		return &Error{Code: "invalid_client",
+			Message: "the IdP rejected the client credentials: the client secret is wrong or expired, or the client ID is not the app's" + desc,
+			Fix:     "ask the IdP admin to copy the Client ID and a current Client Secret of this app again"}
+	case "invalid_grant":
+		if strings.Contains(strings.ToLower(re.ErrorDescription), "redirect") {
+			return &Error{Code: "redirect_uri_mismatch",
+				Message: "the IdP says the redirect URI does not match the one registered for the app" + desc,
+				Fix:     "register the Redirect URI exactly as shown (scheme, host, port, path, no trailing slash) in the IdP's app"}
+		}
+		return &Error{Code: "invalid_grant",
+			Message: "the IdP refused the authorization code: it expired, was already used, or the PKCE check failed" + desc,
+			Fix:     "run the login again and finish it without delay; if it keeps failing, check that this machine's clock is right"}
+	case "unauthorized_client":
+		return &Error{Code: "unauthorized_client",
+			Message: "the app is not allowed to use the authorization code flow" + desc,
+			Fix:     "ask the IdP admin to enable the \"Authorization Code\" grant type for this app"}
+	case "unsupported_grant_type":
+		return &Error{Code: "unsupported_grant_type",
+			Message: "the IdP does not accept the authorization code grant for this app" + desc,
+			Fix:     "ask the IdP admin to make the app a web application with the Authorization Code grant"}
+	case "invalid_request":
+		return &Error{Code: "invalid_request",
+			Message: "the IdP rejected the token request as malformed" + desc,
+			Fix:     "check the app's settings in the IdP (client authentication method, PKCE); the IdP's description above names the part"}
+	case "":
+		status := "no answer"
+		if re.Response != nil {
+			status = re.Response.Status
+		}
+		return &Error{Code: "token_http_status",
+			Message: fmt.Sprintf("the token endpoint %s answered %s without an OAuth error", tokenURL, status),
+			Fix:     "check the token_endpoint in the discovery document; ask the IdP admin whether the app is set up"}
+	default:
+		return &Error{Code: code,
+			Message: fmt.Sprintf("the token endpoint refused the code exchange with %q%s", code, desc),
+			Fix:     "ask the IdP admin to check the app's settings against this error"}
+	}
+}
+
+// callbackError explains an error= callback from the authorization endpoint.
+func callbackError(code, description string) error {
+	desc := idpSays(description)
+	switch code {
+	case "access_denied":
+		return &Error{Code: "access_denied",
+			Message: "the sign-in was denied" + desc,
+			Fix:     "sign in with a user assigned to the app, or ask the IdP admin to assign this user (or their group) to it"}
+	case "unauthorized_client":
+		return &Error{Code: "unauthorized_client",
+			Message: "the IdP does not allow this app to sign users in this way" + desc,
+			Fix:     "ask the IdP admin to enable the Authorization Code flow for this app"}
+	case "invalid_scope":
+		return &Error{Code: "invalid_scope",
+			Message: "the IdP refused a requested scope" + desc,
+			Fix:     "ask the IdP admin to allow the scopes openid, email and profile for this app, or drop the extra scope"}
+	case "invalid_request":
+		if strings.Contains(strings.ToLower(description), "redirect") {
+			return &Error{Code: "redirect_uri_mismatch",
+				Message: "the IdP says the redirect URI is not registered for the app" + desc,
+				Fix:     "register the Redirect URI exactly as shown (scheme, host, port, path) in the IdP's app"}
+		}
+		return &Error{Code: "invalid_request",
+			Message: "the IdP rejected the sign-in request" + desc,
+			Fix:     "check the app's settings in the IdP against the description above"}
+	case "login_required", "interaction_required", "consent_required":
+		return &Error{Code: code,
+			Message: "the IdP needs the person to sign in or consent interactively" + desc,
+			Fix:     "run the login again and complete every step in the browser"}
+	case "server_error", "temporarily_unavailable":
+		return &Error{Code: code,
+			Message: "the IdP had a problem on its side" + desc,
+			Fix:     "try again in a few minutes; if it persists, ask the IdP admin"}
+	default:
+		return &Error{Code: "idp_error",
+			Message: fmt.Sprintf("the IdP ended the sign-in with %q%s", code, desc),
+			Fix:     "ask the IdP admin to check the app's settings against this error"}
+	}
+}
+
+// idpSays formats the IdP's own description as a suffix, kept short and on
+// one line because it is foreign text shown in a terminal.
+func idpSays(description string) string {
+	d := oneLine(description, 300)
+	if d == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (the IdP says: %q)", d)
+}
+
+// oneLine flattens s to one line of at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		s = string(r[:n]) + "…"
+	}
+	return s
+}
+
+// shortErr keeps an underlying error's text to one short line, so that a
+// response body quoted by a library never floods the terminal.
+func shortErr(err error) error {
+	if err == nil {
+		return nil
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
+	}
+	return errors.New(oneLine(err.Error(), 200))
+}
