@@ -1,0 +1,18 @@
+// Package assets holds the files oidc-onboard embeds that are data, not
+// code: the page the browser shows after a login's callback.
+package assets
+
+import (
+	"embed"
+	"html/template"
+)
+
+//go:embed callback.html
+var files embed.FS
+
+// CallbackPage returns the result page the callback server shows in the
+// browser. It is executed with a flow.ResultPage (OK, Title, Message); the
+// authorization code is never part of it.
+func CallbackPage() *template.Template {
+	return template.Must(template.ParseFS(files, "callback.html"))
+}
