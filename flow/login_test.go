@@ -25,7 +25,9 @@ type outcome struct {
 	login      *flow.Login
 }
 
-func newClient() *http.Client { return flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}) }
+func newClient() *http.Client {
+	return flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second})
+}
 
 func discover(t *testing.T, idp *testidp.IdP) *flow.Provider {
 	t.Helper()
@@ -168,7 +170,9 @@ func TestHostileProvider(t *testing.T) {
 		{name: "no id_token", setup: func(i *testidp.IdP, _ *flow.LoginConfig) { i.OmitIDToken() }, code: "no_id_token"},
 		{name: "wrong client secret", setup: func(_ *testidp.IdP, c *flow.LoginConfig) { c.ClientSecret = "wrong" }, code: "invalid_client", message: "client secret is wrong or expired"},
 		{name: "token endpoint 401 without body", setup: func(i *testidp.IdP, _ *flow.LoginConfig) { i.FailToken(http.StatusUnauthorized, "", "") }, code: "invalid_client"},
-		{name: "invalid_grant", setup: func(i *testidp.IdP, _ *flow.LoginConfig) { i.FailToken(http.StatusBadRequest, "invalid_grant", "code expired") }, code: "invalid_grant", message: "code expired"},
+		{name: "invalid_grant", setup: func(i *testidp.IdP, _ *flow.LoginConfig) {
+			i.FailToken(http.StatusBadRequest, "invalid_grant", "code expired")
+		}, code: "invalid_grant", message: "code expired"},
 		{name: "redirect mismatch at token endpoint", setup: func(i *testidp.IdP, _ *flow.LoginConfig) {
 			i.FailToken(http.StatusBadRequest, "invalid_grant", "The redirect_uri does not match")
 		}, code: "redirect_uri_mismatch"},
