@@ -4,13 +4,22 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
@@ -158,8 +167,277 @@ func (a *app) checkCmd() *cobra.Command {
 // login: a real test login through the embedded callback server.
 // ---------------------------------------------------------------------------
 
+// loginFlags are the flags of `login`.
+type loginFlags struct {
+	discovery   string
+	clientID    string
+	redirectURI string
+	secretFile  string
+	noBrowser   bool
+	json        bool
+	timeout     time.Duration
+	wait        time.Duration
+	groupsClaim string
+	defaultRole string
+	roleMaps    []string
+	claims      []string
+	scopes      []string
+}
+
 func (a *app) loginCmd() *cobra.Command {
-	return &cobra.Command{Use: "login", Short: "Run a real test login (not yet built)", Hidden: true}
+	f := &loginFlags{}
+	cmd := &cobra.Command{
+		Use:   "login --discovery URL --client-id ID --redirect-uri URI",
+		Short: "Run a real test login against an IdP and show the mapped profile",
+		Long: `Run a real OpenID Connect login (authorization code flow with state, nonce
+and PKCE S256) and show the profile it produces.
+
+The callback server listens on the redirect URI's host and port (loopback
+only; "localhost" means both 127.0.0.1 and ::1). The authorization URL is
+printed to standard error and opened in a browser unless --no-browser. Sign
+in there; the login then exchanges the code, verifies the ID token
+(signature, algorithm, iss, aud, exp/iat with 60 s of clock skew, nonce,
+azp, at_hash), asks userinfo for mapped claims the token lacks, and maps
+the profile.
+
+The client secret is read from the environment variable OIDC_CLIENT_SECRET,
+or from --client-secret-file PATH ("-" for standard input); never from a
+flag value.
+
+Time limits: --timeout bounds each network call (discovery, token, keys,
+userinfo); --wait bounds the wait for the browser to come back.
+
+Exit status: 0 when the ID token verified, 1 when the login failed (the
+reason is on standard error), 2 on a usage error.`,
+		Example: `  OIDC_CLIENT_SECRET=... oidc-onboard login \
+      --discovery https://idp.example.com/.well-known/openid-configuration \
+      --client-id my-app --redirect-uri http://localhost:8976/callback \
+      --role-map admins=admin --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return a.runLogin(cmd.Context(), f) },
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.discovery, "discovery", "", "the IdP's Discovery Endpoint (or its issuer URL)")
+	fl.StringVar(&f.clientID, "client-id", "", "the app's Client ID")
+	fl.StringVar(&f.redirectURI, "redirect-uri", "", "the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback")
+	fl.StringVar(&f.secretFile, "client-secret-file", "", `read the Client Secret from this file ("-" for standard input) instead of $OIDC_CLIENT_SECRET`)
+	fl.BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; only print the authorization URL")
+	fl.BoolVar(&f.json, "json", false, `print {"profile":{...},"claims":{...}} as JSON on success`)
+	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+	fl.DurationVar(&f.wait, "wait", flow.DefaultCallbackWait, "how long to wait for the browser to return to the redirect URI")
+	fl.StringVar(&f.groupsClaim, "groups-claim", flow.DefaultGroupsClaim, "the claim that lists the user's groups")
+	fl.StringArrayVar(&f.roleMaps, "role-map", nil, "GROUP=ROLE: give ROLE to members of GROUP (repeatable)")
+	fl.StringVar(&f.defaultRole, "default-role", "", "the role given when no --role-map group matched")
+	fl.StringArrayVar(&f.claims, "claim", nil, "ATTR=CLAIM: fill profile attribute ATTR (idp_id, email, first_name, last_name) from CLAIM (repeatable)")
+	fl.StringArrayVar(&f.scopes, "scope", nil, `extra scope to request after "openid email profile" (repeatable; default: groups when the IdP lists it)`)
+	return cmd
+}
+
+// loginInput is what the flags and the secret amount to, once checked.
+type loginInput struct {
+	discoveryURL string
+	cfg          flow.LoginConfig
+}
+
+func (a *app) loginInput(f *loginFlags) (*loginInput, error) {
+	for _, req := range []struct{ name, value string }{
+		{"--discovery", f.discovery}, {"--client-id", f.clientID}, {"--redirect-uri", f.redirectURI},
+	} {
+		if strings.TrimSpace(req.value) == "" {
+			return nil, usageErr("%s is required", req.name)
+		}
+	}
+	if f.timeout <= 0 || f.wait <= 0 {
+		return nil, usageErr("--timeout and --wait must be positive durations, e.g. 10s or 5m")
+	}
+	discoveryURL, _, err := flow.DiscoveryURLFor(f.discovery)
+	if err != nil {
+		return nil, &exitError{code: exitUsage, err: err}
+	}
+	claims, err := parseClaimFlags(f.claims)
+	if err != nil {
+		return nil, err
+	}
+	roles := flow.RoleAssignment{GroupsClaim: f.groupsClaim, DefaultRole: f.defaultRole}
+	for _, rm := range f.roleMaps {
+		group, role, ok := strings.Cut(rm, "=")
+		if !ok || strings.TrimSpace(group) == "" || strings.TrimSpace(role) == "" {
+			return nil, usageErr("--role-map %q: want GROUP=ROLE", rm)
+		}
+		roles.Mappings = append(roles.Mappings, flow.RoleMapping{Group: strings.TrimSpace(group), Role: strings.TrimSpace(role)})
+	}
+	secret, err := a.clientSecret(f.secretFile)
+	if err != nil {
+		return nil, err
+	}
+	return &loginInput{discoveryURL: discoveryURL, cfg: flow.LoginConfig{
+		ClientID: f.clientID, ClientSecret: secret, RedirectURI: f.redirectURI,
+		ExtraScopes: f.scopes, Claims: claims, Roles: roles, Wait: f.wait,
+	}}, nil
+}
+
+// parseClaimFlags reads --claim ATTR=CLAIM pairs over the default mapping.
+func parseClaimFlags(pairs []string) (flow.ClaimMapping, error) {
+	m := flow.DefaultClaimMapping()
+	for _, p := range pairs {
+		attr, claim, ok := strings.Cut(p, "=")
+		attr, claim = strings.TrimSpace(attr), strings.TrimSpace(claim)
+		if !ok || claim == "" {
+			return m, usageErr("--claim %q: want ATTR=CLAIM, e.g. email=upn", p)
+		}
+		switch attr {
+		case "idp_id":
+			m.IDPID = claim
+		case "email":
+			m.Email = claim
+		case "first_name":
+			m.FirstName = claim
+		case "last_name":
+			m.LastName = claim
+		default:
+			return m, usageErr("--claim %q: unknown attribute %q; use one of idp_id, email, first_name, last_name", p, attr)
+		}
+	}
+	return m, nil
+}
+
+// clientSecret reads the secret from --client-secret-file or the
+// environment. A file's final line break is not part of the secret.
+func (a *app) clientSecret(path string) (string, error) {
+	if path == "" {
+		if s := a.getenv("OIDC_CLIENT_SECRET"); s != "" {
+			return s, nil
+		}
+		return "", usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
+	}
+	var r io.Reader = a.stdin
+	if path != "-" {
+		file, err := os.Open(path)
+		if err != nil {
+			return "", usageErr("--client-secret-file: %v", err)
+		}
+		defer file.Close()
+		r = file
+	}
+	b, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	if err != nil {
+		return "", usageErr("--client-secret-file: %v", err)
+	}
+	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
+	if strings.TrimSpace(s) == "" {
+		return "", usageErr("--client-secret-file %s is empty", path)
+	}
+	return s, nil
+}
+
+func (a *app) runLogin(ctx context.Context, f *loginFlags) error {
+	in, err := a.loginInput(f)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	srv, err := flow.StartCallbackServer(in.cfg.RedirectURI, flow.CallbackOptions{Page: assets.CallbackPage()})
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	defer func() {
+		// Let the browser get its result page before the process ends.
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	in.cfg.RedirectURI = srv.RedirectURI()
+
+	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout})
+	provider, err := flow.DiscoverProvider(ctx, client, in.discoveryURL)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	login, err := provider.StartLogin(srv, in.cfg)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	for _, n := range login.Notes() {
+		fmt.Fprintf(a.stderr, "Note: %s.\n", n)
+	}
+	fmt.Fprintf(a.stderr, "Open this URL in a browser and sign in:\n\n  %s\n\n", login.AuthURL())
+	if !f.noBrowser {
+		if err := openBrowser(login.AuthURL()); err != nil {
+			fmt.Fprintf(a.stderr, "Note: could not open a browser (%v); open the URL yourself.\n", err)
+		}
+	}
+	fmt.Fprintf(a.stderr, "Waiting up to %s for the browser to return to %s (Ctrl-C to cancel)...\n", f.wait, login.RedirectURI())
+
+	res, err := login.Wait(ctx)
+	if err != nil {
+		return &exitError{code: exitFailed, err: err}
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(a.stderr, "Warning: %s\n", w)
+	}
+	if f.json {
+		return a.printLoginJSON(res)
+	}
+	a.printLoginHuman(res, provider.Metadata().Issuer, login.AuthMethod())
+	return nil
+}
+
+// loginJSON is the --json output of a successful login.
+type loginJSON struct {
+	Profile flow.Profile   `json:"profile"`
+	Claims  map[string]any `json:"claims"`
+}
+
+func (a *app) printLoginJSON(res *flow.LoginResult) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(loginJSON{Profile: res.Profile, Claims: res.Claims})
+}
+
+func (a *app) printLoginHuman(res *flow.LoginResult, issuer, authMethod string) {
+	w := a.stdout
+	fmt.Fprintf(w, "✓ Signed in: the ID token verified (issuer %s, client authentication %s)\n\n", issuer, authMethod)
+	p := res.Profile
+	fmt.Fprintln(w, "Profile")
+	for _, row := range [][2]string{
+		{"idp_id", p.IDPID}, {"email", p.Email}, {"first_name", p.FirstName}, {"last_name", p.LastName},
+		{"groups", strings.Join(p.Groups, ", ")}, {"roles", strings.Join(p.Roles, ", ")},
+	} {
+		v := row[1]
+		if v == "" {
+			v = "(empty)"
+		}
+		fmt.Fprintf(w, "  %-11s %s\n", row[0], v)
+	}
+	source := "ID token"
+	if res.UsedUserinfo {
+		source = "ID token + userinfo"
+	}
+	fmt.Fprintf(w, "\nClaims (%s)\n", source)
+	for _, name := range flow.SortedClaimNames(res.Claims) {
+		v, _ := json.Marshal(res.Claims[name])
+		fmt.Fprintf(w, "  %-18s %s\n", name, v)
+	}
+}
+
+// openBrowser asks the desktop to open url, without waiting for it.
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch runtime.GOOS {
+	case "darwin":
+		cmd = exec.Command("open", url)
+	case "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		cmd = exec.Command("xdg-open", url)
+	}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go func() { _ = cmd.Wait() }()
+	return nil
 }
 
 // ---------------------------------------------------------------------------

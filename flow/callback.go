@@ -125,6 +125,10 @@ func (s *CallbackServer) Addrs() []net.Addr {
 // Close stops the server at once; logins still waiting see no callback.
 func (s *CallbackServer) Close() error { return s.srv.Close() }
 
+// Shutdown stops the server once the browsers it is answering have their
+// result pages, or when ctx ends. Use it after the last login finished.
+func (s *CallbackServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
 // Register makes the server route callbacks carrying state, on the path of
 // redirectURI (which must be on this server's scheme, host and port), to the
 // returned channel. A state is delivered at most once; cancel forgets it.

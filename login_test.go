@@ -1,0 +1,270 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
+)
+
+// binary is the oidc-onboard binary TestMain builds once.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "oidc-onboard-test")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "oidc-onboard")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		os.Stderr.Write(out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// loginRun is one run of `oidc-onboard login` whose browser leg the test
+// plays once the authorization URL is on standard error.
+type loginRun struct {
+	cmd     *exec.Cmd
+	stdout  bytes.Buffer
+	stderr  bytes.Buffer
+	authURL chan string
+	read    chan struct{}
+}
+
+func startLogin(t *testing.T, secret string, stdin io.Reader, args ...string) *loginRun {
+	t.Helper()
+	r := &loginRun{authURL: make(chan string, 1), read: make(chan struct{})}
+	r.cmd = exec.Command(binary, append([]string{"login", "--no-browser", "--db", filepath.Join(t.TempDir(), "db")}, args...)...)
+	r.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	if secret != "" {
+		r.cmd.Env = append(r.cmd.Env, "OIDC_CLIENT_SECRET="+secret)
+	}
+	r.cmd.Stdin = stdin
+	r.cmd.Stdout = &r.stdout
+	pipe, err := r.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		defer close(r.read)
+		defer close(r.authURL)
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			line := sc.Text()
+			r.stderr.WriteString(line + "\n")
+			if u := strings.TrimSpace(line); strings.HasPrefix(u, "http") {
+				r.authURL <- u
+			}
+		}
+	}()
+	t.Cleanup(func() { _ = r.cmd.Process.Kill() })
+	return r
+}
+
+// url waits for the printed authorization URL; "" if the run ended first.
+func (r *loginRun) url() string { return <-r.authURL }
+
+// wait waits for the run to end and returns its exit code.
+func (r *loginRun) wait(t *testing.T) int {
+	t.Helper()
+	<-r.read
+	err := r.cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+func loginArgs(idp *testidp.IdP, extra ...string) []string {
+	return append([]string{"--discovery", idp.Issuer(), "--client-id", idp.ClientID,
+		"--redirect-uri", "http://127.0.0.1:0/callback", "--timeout", "5s", "--wait", "30s"}, extra...)
+}
+
+// loginOutput is the --json contract, decoded strictly.
+type loginOutput struct {
+	Profile struct {
+		IDPID     string   `json:"idp_id"`
+		Email     string   `json:"email"`
+		FirstName string   `json:"first_name"`
+		LastName  string   `json:"last_name"`
+		Groups    []string `json:"groups"`
+		Roles     []string `json:"roles"`
+	} `json:"profile"`
+	Claims map[string]any `json:"claims"`
+}
+
+func TestLoginJSONContract(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{})
+	run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp, "--json", "--role-map", "admins=admin", "--role-map", "engineers=member", "--claim", "email=email")...)
+	status, page, err := testidp.Browse(run.url())
+	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
+		t.Fatalf("browser leg: %d %v %s", status, err, page)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
+	dec.DisallowUnknownFields()
+	var out loginOutput
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("stdout is not the contract's JSON: %v\n%s", err, run.stdout.String())
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	p := out.Profile
+	if p.IDPID != "user-42" || p.Email != "ada@example.com" || p.FirstName != "Ada" || p.LastName != "Lovelace" ||
+		strings.Join(p.Groups, ",") != "engineers,admins" || strings.Join(p.Roles, ",") != "admin,member" {
+		t.Errorf("profile %+v", p)
+	}
+	if out.Claims["iss"] != idp.Issuer() || out.Claims["sub"] != "user-42" {
+		t.Errorf("claims %v", out.Claims)
+	}
+	if all := run.stdout.String() + run.stderr.String(); strings.Contains(all, idp.ClientSecret) {
+		t.Error("the client secret was printed")
+	}
+	if !strings.Contains(run.stderr.String(), "Open this URL in a browser and sign in") {
+		t.Errorf("stderr: %s", run.stderr.String())
+	}
+}
+
+func TestLoginHumanOutputWithSecretFromStdin(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{AuthMethods: []string{"client_secret_post"}})
+	run := startLogin(t, "", strings.NewReader(idp.ClientSecret+"\n"), loginArgs(idp, "--client-secret-file", "-")...)
+	if _, _, err := testidp.Browse(run.url()); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
+	}
+	out := run.stdout.String()
+	for _, want := range []string{"✓ Signed in", "client_secret_post", "idp_id      user-42", "Claims (ID token)", `"ada@example.com"`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(run.stderr.String(), "Note:") {
+		t.Errorf("the file's final newline produced a note:\n%s", run.stderr.String())
+	}
+}
+
+func TestLoginIdPErrorCallback(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{})
+	idp.FailAuthorize("access_denied", "User is not assigned to the application")
+	run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp)...)
+	_, page, err := testidp.Browse(run.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	stderr := run.stderr.String()
+	if !strings.Contains(stderr, "User is not assigned to the application") || !strings.Contains(stderr, "Fix:") {
+		t.Errorf("stderr:\n%s", stderr)
+	}
+	if !strings.Contains(page, "Sign-in failed") || run.stdout.Len() != 0 {
+		t.Errorf("page %q stdout %q", page, run.stdout.String())
+	}
+}
+
+func TestLoginUnknownStateKeepsWaiting(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{})
+	run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp, "--json")...)
+	auth, err := url.Parse(run.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := auth.Query().Get("redirect_uri") + "?" + url.Values{"state": {"forged"}, "code": {"x"}}.Encode()
+	status, _, err := testidp.Browse(forged)
+	if err != nil || status != http.StatusBadRequest {
+		t.Fatalf("forged state: %d %v", status, err)
+	}
+	if _, _, err := testidp.Browse(auth.String()); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("exit %d after the real callback, stderr:\n%s", code, run.stderr.String())
+	}
+}
+
+func TestLoginBusyPort(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	idp := testidp.New(t, testidp.Options{})
+	run := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.Issuer(), "--client-id", idp.ClientID,
+		"--redirect-uri", "http://127.0.0.1:"+port+"/callback")
+	if u := run.url(); u != "" {
+		t.Fatalf("printed an authorization URL despite the busy port: %s", u)
+	}
+	if code := run.wait(t); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	if s := run.stderr.String(); !strings.Contains(s, "port "+port+" ") || !strings.Contains(s, "Fix:") {
+		t.Errorf("stderr:\n%s", s)
+	}
+}
+
+func TestLoginUsageErrors(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{})
+	cases := []struct {
+		name   string
+		secret string
+		args   []string
+		want   string
+	}{
+		{"missing secret", "", loginArgs(idp), "OIDC_CLIENT_SECRET"},
+		{"unknown claim attribute", "s", loginArgs(idp, "--claim", "phone=phone_number"), "idp_id, email, first_name, last_name"},
+		{"bad role map", "s", loginArgs(idp, "--role-map", "admins"), "GROUP=ROLE"},
+		{"missing client id", "s", []string{"--discovery", idp.Issuer(), "--redirect-uri", "http://127.0.0.1:0/cb"}, "--client-id is required"},
+		{"secret as a flag value", "s", loginArgs(idp, "--client-secret", "x"), "unknown flag"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			run := startLogin(t, tc.secret, nil, tc.args...)
+			if code := run.wait(t); code != 2 {
+				t.Fatalf("exit %d, want 2; stderr:\n%s", code, run.stderr.String())
+			}
+			if !strings.Contains(run.stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, run.stderr.String())
+			}
+		})
+	}
+}
