@@ -76,7 +76,6 @@ type IdP struct {
 	key          *rsa.PrivateKey
 	kid          string
 	ecKey        *ecdsa.PrivateKey
-	extraPub     []jose.JSONWebKey
 	grants       map[string]grant
 	sign         string
 	tamper       func(map[string]any)
