@@ -658,3 +658,64 @@ func TestCloseStopsServing(t *testing.T) {
 	}
 	again.Close()
 }
+
+func TestGroupsWithoutProfileScopes(t *testing.T) {
+	t.Parallel()
+	idp := start(t, demoidp.Options{RedirectURIs: []string{redirectURI}})
+	l := newLogin(t, idp, redirectURI, oauth2.AuthStyleInHeader)
+	l.config.Scopes = []string{oidc.ScopeOpenID}
+	token, err := l.exchange(t.Context(), l.code(t, l.signIn(t)))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	var got claims
+	if err := l.verify(t, token).Claims(&got); err != nil {
+		t.Fatal(err)
+	}
+	want := claims{Subject: idp.User.Subject, Groups: idp.User.Groups}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("claims with scope openid = %+v, want only sub and groups %+v", got, want)
+	}
+}
+
+// BenchmarkStart measures starting (RSA key generation included) and closing an IdP.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		idp, err := demoidp.Start(b.Context(), demoidp.Options{RedirectURIs: []string{redirectURI}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		idp.Close()
+	}
+}
+
+// BenchmarkLogin measures one whole login: sign-in, code exchange, ID token verification.
+func BenchmarkLogin(b *testing.B) {
+	idp, err := demoidp.Start(b.Context(), demoidp.Options{RedirectURIs: []string{redirectURI}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idp.Close()
+	provider, err := oidc.NewProvider(b.Context(), idp.Issuer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: idp.ClientID})
+	config := oauth2.Config{ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, Endpoint: provider.Endpoint(),
+		RedirectURL: redirectURI, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}
+	config.Endpoint.AuthStyle = oauth2.AuthStyleInHeader
+	for b.Loop() {
+		pkce := oauth2.GenerateVerifier()
+		loc, err := idp.SignIn(b.Context(), config.AuthCodeURL("state", oauth2.S256ChallengeOption(pkce), oidc.Nonce("nonce")))
+		if err != nil {
+			b.Fatal(err)
+		}
+		token, err := config.Exchange(b.Context(), loc.Query().Get("code"), oauth2.VerifierOption(pkce))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := verifier.Verify(b.Context(), token.Extra("id_token").(string)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -49,6 +49,7 @@ func (rt *routes) discovery(w http.ResponseWriter, r *http.Request) {
 	config.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode}
 	config.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethod(rt.opts.AuthMethod)}
 	config.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	config.DeviceAuthorizationEndpoint = "" // no device flow
 	op.Discover(w, config)
 }
 

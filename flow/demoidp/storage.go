@@ -94,8 +94,25 @@ func (s *storage) CreateAuthRequest(_ context.Context, req *oidc.AuthRequest, _ 
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.pruneLocked(ar.created)
 	s.authRequests[ar.id] = ar
 	return ar.snapshot(), nil
+}
+
+// pruneLocked forgets expired auth requests and access tokens, so an IdP
+// left running for a long demo does not grow. Call it with s.mu held.
+func (s *storage) pruneLocked(now time.Time) {
+	for id, ar := range s.authRequests {
+		if now.Sub(ar.created) > authRequestTTL {
+			delete(s.codes, ar.code)
+			delete(s.authRequests, id)
+		}
+	}
+	for id, tok := range s.tokens {
+		if now.After(tok.expires) {
+			delete(s.tokens, id)
+		}
+	}
 }
 
 // AuthRequestByID returns a copy of a live auth request.
