@@ -36,6 +36,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -107,8 +108,10 @@ type IdP struct {
 	// User is the demo user.
 	User User
 
-	server *http.Server
-	served chan error
+	server    *http.Server
+	served    chan error
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Start generates a signing key, listens on opts.Addr and serves the
@@ -154,7 +157,13 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 }
 
 // Close stops the server, waiting up to five seconds for requests in flight.
+// Calling it again returns the first call's result.
 func (p *IdP) Close() error {
+	p.closeOnce.Do(func() { p.closeErr = p.shutdown() })
+	return p.closeErr
+}
+
+func (p *IdP) shutdown() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := p.server.Shutdown(ctx)

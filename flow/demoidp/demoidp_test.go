@@ -647,6 +647,9 @@ func TestCloseStopsServing(t *testing.T) {
 	if err := idp.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if err := idp.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 	if resp, err := http.Get(idp.DiscoveryURL); err == nil {
 		resp.Body.Close()
 		t.Fatal("the IdP still answers after Close")
