@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 )
 
@@ -266,5 +268,39 @@ func TestLoginUsageErrors(t *testing.T) {
 				t.Errorf("stderr lacks %q:\n%s", tc.want, run.stderr.String())
 			}
 		})
+	}
+}
+
+// TestLoginBinaryAgainstARealProvider runs the built binary against
+// zitadel's OpenID Provider (flow/demoidp), posting its sign-in form.
+func TestLoginBinaryAgainstARealProvider(t *testing.T) {
+	t.Parallel()
+	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Close() })
+	run := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.DiscoveryURL, "--client-id", idp.ClientID,
+		"--redirect-uri", "http://localhost:0/callback", "--json", "--role-map", "oidc-admins=admin")
+	auth, err := url.Parse(run.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, page, err := testidp.SignIn(auth.String(), auth.Query().Get("redirect_uri"),
+		map[string]string{"username": idp.User.Username, "password": idp.User.Password})
+	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
+		t.Fatalf("browser leg: %d %v %s", status, err, page)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
+	}
+	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
+	dec.DisallowUnknownFields()
+	var out loginOutput
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("stdout: %v\n%s", err, run.stdout.String())
+	}
+	if out.Profile.IDPID != idp.User.Subject || out.Profile.Email != idp.User.Email || strings.Join(out.Profile.Roles, ",") != "admin" {
+		t.Errorf("profile %+v", out.Profile)
 	}
 }

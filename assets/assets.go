@@ -8,11 +8,11 @@ import (
 )
 
 //go:embed callback.html
-var files embed.FS
+var callbackFS embed.FS
 
 // CallbackPage returns the result page the callback server shows in the
 // browser. It is executed with a flow.ResultPage (OK, Title, Message); the
 // authorization code is never part of it.
 func CallbackPage() *template.Template {
-	return template.Must(template.ParseFS(files, "callback.html"))
+	return template.Must(template.ParseFS(callbackFS, "callback.html"))
 }

@@ -1,0 +1,80 @@
+package flow_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
+)
+
+// TestEndToEndAgainstARealProvider logs in against zitadel's OpenID
+// Provider (flow/demoidp) with both client authentication methods, playing
+// the browser with a plain HTTP client that posts the provider's sign-in
+// form.
+func TestEndToEndAgainstARealProvider(t *testing.T) {
+	t.Parallel()
+	for _, method := range []string{demoidp.AuthMethodBasic, demoidp.AuthMethodPost} {
+		t.Run(method, func(t *testing.T) {
+			t.Parallel()
+			idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true, AuthMethod: method})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = idp.Close() })
+			p, err := flow.DiscoverProvider(context.Background(), newClient(), idp.DiscoveryURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer srv.Close()
+			cfg := flow.LoginConfigFromConnection(flow.Connection{
+				ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, RedirectURI: srv.RedirectURI(),
+				RoleMappings: []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}, DefaultRole: "member",
+			})
+			l, err := p.StartLogin(srv, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if l.AuthMethod() != method {
+				t.Errorf("auth method %s, want %s", l.AuthMethod(), method)
+			}
+			done := make(chan error, 1)
+			var res *flow.LoginResult
+			go func() {
+				var err error
+				res, err = l.Wait(context.Background())
+				done <- err
+			}()
+			status, page, err := testidp.SignIn(l.AuthURL(), srv.RedirectURI(), map[string]string{"username": idp.User.Username, "password": idp.User.Password})
+			if err != nil {
+				t.Fatalf("browser leg: %v", err)
+			}
+			if err := <-done; err != nil {
+				t.Fatalf("login: %v", err)
+			}
+			if status != http.StatusOK || !strings.Contains(page, "Signed in") {
+				t.Errorf("result page %d: %s", status, page)
+			}
+			u := idp.User
+			got := res.Profile
+			if got.IDPID != u.Subject || got.Email != u.Email || got.FirstName != u.GivenName || got.LastName != u.FamilyName {
+				t.Errorf("profile %+v, user %+v", got, u)
+			}
+			if !slices.Equal(got.Groups, u.Groups) || !slices.Equal(got.Roles, []string{"admin"}) {
+				t.Errorf("groups %v roles %v", got.Groups, got.Roles)
+			}
+			if len(res.Warnings) != 0 {
+				t.Errorf("warnings: %q", res.Warnings)
+			}
+		})
+	}
+}
