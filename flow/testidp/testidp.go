@@ -131,7 +131,8 @@ func New(t testing.TB, opts Options) *IdP {
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("GET /jwks", p.jwks)
 	mux.HandleFunc("GET /userinfo", p.userinfo)
-	p.Server = httptest.NewServer(mux)
+	p.Server = httptest.NewUnstartedServer(mux)
+	p.Server.Start()
 	t.Cleanup(p.Server.Close)
 	return p
 }
