@@ -335,6 +335,13 @@ func (a *app) runLogin(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
+	return a.login(ctx, in, f)
+}
+
+// login runs one test login from checked input; `login --connection ID`
+// reaches it with the input built from a stored connection
+// (flow.LoginConfigFromConnection).
+func (a *app) login(ctx context.Context, in *loginInput, f *loginFlags) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
