@@ -100,7 +100,7 @@ func Validate(ctx context.Context, client *http.Client, input string, opts Valid
 
 	d, err := FetchDiscovery(ctx, client, discoveryURL)
 	received := now()
-	fetchChecks, ok := discoveryFetchChecks(d, err)
+	fetchChecks, ok := discoveryFetchChecks(discoveryURL, d, err)
 	r.Checks = append(r.Checks, fetchChecks...)
 	if d != nil {
 		r.RawMetadata = d.Body
@@ -173,7 +173,7 @@ func rootCause(err error) string {
 
 // discoveryFetchChecks reports the reachable and json checks, and whether
 // the document is in hand for the others.
-func discoveryFetchChecks(d *Discovery, err error) ([]Check, bool) {
+func discoveryFetchChecks(discoveryURL string, d *Discovery, err error) ([]Check, bool) {
 	answered := "the server answered"
 	if d != nil {
 		answered = fmt.Sprintf("answered HTTP %d in %s", d.StatusCode, roundMS(d.Elapsed))
@@ -188,10 +188,17 @@ func discoveryFetchChecks(d *Discovery, err error) ([]Check, bool) {
 	if fe != nil {
 		switch fe.Code {
 		case "html_page", "not_json", "bad_metadata", "response_too_large":
-			return []Check{pass(CheckReachable, answered), failFrom(CheckJSON, err)}, false
+			return []Check{pass(CheckReachable, answered), withoutURL(failFrom(CheckJSON, err), discoveryURL)}, false
 		}
 	}
-	return []Check{failFrom(CheckReachable, err)}, false
+	return []Check{withoutURL(failFrom(CheckReachable, err), discoveryURL)}, false
+}
+
+// withoutURL words a check's detail without the discovery URL, which the
+// report shows once at the top.
+func withoutURL(c Check, discoveryURL string) Check {
+	c.Detail = strings.ReplaceAll(c.Detail, discoveryURL, "the discovery endpoint")
+	return c
 }
 
 func roundMS(d time.Duration) string {
@@ -249,7 +256,7 @@ func issuerTemplateCheck(discoveryURL, issuer, placeholder string) Check {
 		detail += ` (this is Microsoft Entra's multi-tenant "common" or "organizations" endpoint)`
 		return fail(CheckIssuerTemplate, detail,
 			"use your tenant's own Discovery Endpoint: "+tenantDiscoveryURL(discoveryURL, issuer, placeholder)+
-				" — the tenant ID is in the Microsoft Entra admin center under Identity → Overview (Tenant ID), also shown as \"Directory (tenant) ID\" on the app registration's Overview page")
+				" — the tenant ID is in the Microsoft Entra admin center under Entra ID (or Identity) → Overview → Tenant ID, and on the app registration's Overview page as \"Directory (tenant) ID\"")
 	}
 	return fail(CheckIssuerTemplate, detail,
 		"use the Discovery Endpoint with "+placeholder+" replaced by your own value: "+tenantDiscoveryURL(discoveryURL, issuer, placeholder)+
@@ -443,7 +450,7 @@ func checkScopes(m *Metadata) Check {
 	return pass(CheckScopes, "openid, email and profile are supported")
 }
 
-const groupsNote = `; role assignment by group needs a "groups" claim: ask the IdP admin to add it to the ID token if you map groups to roles`
+const groupsNote = `; "groups" is not listed (needed only to assign roles by IdP group)`
 
 func checkClaims(m *Metadata) Check {
 	if len(m.ClaimsSupported) == 0 {
