@@ -512,7 +512,8 @@ func checkClock(header http.Header, received time.Time) Check {
 	if age, err := strconv.Atoi(header.Get("Age")); err == nil && age > 0 {
 		date = date.Add(time.Duration(age) * time.Second)
 	}
-	skew := date.Sub(received).Round(time.Second)
+	// Date has whole seconds: take the middle of the second it names.
+	skew := date.Add(time.Second / 2).Sub(received).Round(time.Second)
 	direction := "ahead of"
 	if skew < 0 {
 		direction, skew = "behind", -skew
