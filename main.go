@@ -68,7 +68,7 @@ func main() {
 func (a *app) run(args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return exitOK
 	}
@@ -77,7 +77,7 @@ func (a *app) run(args []string) int {
 		if !ee.quiet && ee.err != nil {
 			a.printErr(ee.err)
 			if ee.code == exitUsage {
-				fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", root.CommandPath())
+				fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
 			}
 		}
 		return ee.code
