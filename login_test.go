@@ -21,26 +21,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 )
 
-// binary is the oidc-onboard binary TestMain builds once.
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "oidc-onboard-test")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "oidc-onboard")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// The binary these tests run is built once by TestMain (check_test.go).
 
 // loginRun is one run of `oidc-onboard login` whose browser leg the test
 // plays once the authorization URL is on standard error.

@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -128,29 +129,35 @@ func FetchDiscovery(ctx context.Context, client *http.Client, discoveryURL strin
 			Message: fmt.Sprintf("%s answered HTTP %d", discoveryURL, resp.StatusCode),
 			Fix:     "check the address for typos (tenant, realm or domain name); open it in a browser: it must show a JSON document"}
 	}
-	if err := json.Unmarshal(body, &d.Fields); err != nil {
-		return d, notJSON(discoveryURL, resp.Header.Get("Content-Type"), body)
+	d.Fields, d.Metadata, err = ParseDiscovery(discoveryURL, resp.Header.Get("Content-Type"), body)
+	return d, err
+}
+
+// ParseDiscovery parses a discovery document as served with the given
+// Content-Type. A body that is not a JSON object is an *Error saying what
+// was served instead (an HTML login page is the common mistake).
+func ParseDiscovery(discoveryURL, contentType string, body []byte) (map[string]json.RawMessage, *Metadata, error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		return nil, nil, notJSON(discoveryURL, contentType, body)
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
-		return d, &Error{Code: "bad_metadata", Message: "the discovery document has a field of the wrong type", Fix: "ask the IdP admin to check the provider's OpenID configuration", Err: err}
+		return fields, nil, &Error{Code: "bad_metadata", Message: "the discovery document has a field of the wrong type", Fix: "ask the IdP admin to check the provider's OpenID configuration", Err: err}
 	}
-	d.Metadata = &m
-	return d, nil
+	return fields, &m, nil
 }
 
 func unreachable(u string, err error) error {
-	if fe, ok := err.(*Error); ok {
+	var fe *Error
+	if errors.As(err, &fe) {
 		return fe
 	}
-	if ue, ok := err.(*url.Error); ok {
-		if fe, ok := ue.Err.(*Error); ok {
-			return fe
-		}
-		if ue.Timeout() {
-			return &Error{Code: "timeout", Message: fmt.Sprintf("%s did not answer in time", u),
-				Fix: "check the address and that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow", Err: err}
-		}
+	// A deadline can strike while the body is read too, outside any *url.Error.
+	var te interface{ Timeout() bool }
+	if (errors.As(err, &te) && te.Timeout()) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Code: "timeout", Message: fmt.Sprintf("%s did not answer in time", u),
+			Fix: "check the address and that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow", Err: err}
 	}
 	return &Error{Code: "unreachable", Message: fmt.Sprintf("could not reach %s", u),
 		Fix: "check the host name for typos and that this machine can reach the IdP (VPN, firewall, proxy)", Err: err}
@@ -161,6 +168,10 @@ func notJSON(u, contentType string, body []byte) error {
 	if strings.Contains(contentType, "html") || strings.Contains(head, "<html") || strings.Contains(head, "<!doctype") {
 		return &Error{Code: "html_page", Message: fmt.Sprintf("%s served an HTML page, not the JSON discovery document", u),
 			Fix: "this looks like a login or portal page; copy the Discovery Endpoint (ending in " + WellKnownPath + ") from the IdP's application settings instead"}
+	}
+	if json.Valid(body) {
+		return &Error{Code: "not_json", Message: fmt.Sprintf("%s served JSON, but not a JSON object", u),
+			Fix: "open the address in a browser: the right one shows a JSON object with \"issuer\" and \"authorization_endpoint\""}
 	}
 	return &Error{Code: "not_json", Message: fmt.Sprintf("%s did not serve a JSON document (Content-Type %q)", u, contentType),
 		Fix: "open the address in a browser: the right one shows a JSON object with \"issuer\" and \"authorization_endpoint\""}

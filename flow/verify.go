@@ -151,7 +151,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw string, exp idTokenExp
 	if err := json.Unmarshal(payload, &claims); err != nil {
 		return nil, &Error{Code: "malformed_id_token", Message: "the ID token's claims are not a JSON object", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(err)}
 	}
-	if err := checkClaims(claims, p.md.Issuer, exp); err != nil {
+	if err := checkIDTokenClaims(claims, p.md.Issuer, exp); err != nil {
 		return nil, err
 	}
 	if verr != nil { // go-oidc refused something the checks above did not name
@@ -184,9 +184,9 @@ func (p *Provider) signatureError(err error, kid string) error {
 		Fix:     "the token was not signed by this IdP: check that the discovery URL is the same IdP and tenant as the app; retry in case the IdP was rotating keys"}
 }
 
-// checkClaims applies the claim rules of OIDC Core 3.1.3.7 with clear
+// checkIDTokenClaims applies the claim rules of OIDC Core 3.1.3.7 with clear
 // reasons; it runs on claims whose signature has been verified.
-func checkClaims(c map[string]any, issuer string, exp idTokenExpectations) error {
+func checkIDTokenClaims(c map[string]any, issuer string, exp idTokenExpectations) error {
 	if iss, _ := c["iss"].(string); iss != issuer {
 		return &Error{Code: "wrong_issuer",
 			Message: fmt.Sprintf("the ID token comes from another issuer than the discovery document names:\n  expected: %s\n  token:    %s", issuer, iss),
