@@ -112,6 +112,16 @@ func checkFile(path string) error {
 			return &flow.Error{Code: "db_path", Message: fmt.Sprintf("the folder of %s does not exist", path),
 				Fix: "create the folder, or pass another --db PATH"}
 		}
+		// Create the file 0600 (an empty file is an empty database): it holds
+		// people's claims, and SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return &flow.Error{Code: "db_cannot_open", Message: fmt.Sprintf("cannot create %s", path), Err: err,
+				Fix: "make the folder writable by this user, or pass another --db PATH"}
+		}
+		if err == nil {
+			return f.Close()
+		}
 		return nil
 	case err != nil:
 		return &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot read %s", path), Err: err,

@@ -455,8 +455,10 @@ func TestSecretsNeverReachTheFile(t *testing.T) {
 	check("while open (WAL)")
 	s.Close()
 	check("after close (checkpointed)")
-	if fi, err := os.Stat(path + ".key"); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Fatalf("key file: %v, %v", fi, err)
+	for _, p := range []string{path, path + ".key"} {
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v, %v; want mode 0600", p, fi.Mode(), err)
+		}
 	}
 }
 
