@@ -74,21 +74,21 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("%s is not a usable path", path), Err: err}
 	}
-	if err := checkFile(abs); err != nil {
-		return nil, err
-	}
 	s := &Store{path: abs, keyFile: opts.KeyFile, now: opts.Now}
 	if s.keyFile == "" {
 		s.keyFile = abs + ".key"
-	}
-	if s.now == nil {
-		s.now = time.Now
 	}
 	if opts.Key != "" {
 		if s.envKey, err = decodeKey(opts.Key); err != nil {
 			return nil, &flow.Error{Code: "bad_key", Message: "OIDC_ONBOARD_KEY is not a base64-encoded 32-byte key",
 				Fix: "set it to the key the secrets were sealed with (a new one: openssl rand -base64 32), or unset it to use " + s.keyFile}
 		}
+	}
+	if err := checkFile(abs); err != nil {
+		return nil, err
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	s.db, err = sql.Open("sqlite", dsn(abs))
 	if err != nil {
@@ -185,7 +185,7 @@ func (s *Store) explain(err error) error {
 		return &flow.Error{Code: "db_full", Message: fmt.Sprintf("the disk holding %s is full; this change was not saved", s.path),
 			Fix: "free some disk space and try again; what was saved before is intact"}
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return &flow.Error{Code: "db_busy", Message: fmt.Sprintf("%s stayed locked by another process for %ds", s.path, busyTimeout/1000),
+		return &flow.Error{Code: "db_busy", Message: fmt.Sprintf("%s is locked by another process (waited up to %ds)", s.path, busyTimeout/1000),
 			Fix: "wait for the other oidc-onboard process to finish, then try again"}
 	case sqlite3.SQLITE_IOERR:
 		return &flow.Error{Code: "db_io", Message: fmt.Sprintf("reading or writing %s failed", s.path), Err: err,

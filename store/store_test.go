@@ -51,8 +51,21 @@ func childWriter(path string, n int) error {
 		if _, err := s.SaveDraft(ctx, Draft{Organization: "child", Step: i, Form: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`)}); err != nil {
 			return err
 		}
+		if i%10 == 0 {
+			if err := saveNumbered(s, "child", i); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// saveNumbered creates a connection in a transaction (organization, then
+// connection), the multi-statement write path.
+func saveNumbered(s *Store, org string, i int) error {
+	c := sampleConnection()
+	c.Organization, c.Name = org, "conn "+strconv.Itoa(i)
+	return s.SaveConnection(ctx, c)
 }
 
 var ctx = context.Background()
@@ -496,8 +509,12 @@ func TestWrongKeyIsAClearErrorAndKeepsData(t *testing.T) {
 		t.Fatalf("with the right key: %v, %v", got, err)
 	}
 
-	_, err = Open(path, Options{Key: "not-base64!"})
+	fresh := filepath.Join(t.TempDir(), "fresh.db")
+	_, err = Open(fresh, Options{Key: "not-base64!"})
 	wantCode(t, err, "bad_key")
+	if _, err := os.Stat(fresh); !os.IsNotExist(err) {
+		t.Fatalf("a bad key still created the database: %v", err)
+	}
 }
 
 func TestMissingKeyFileIsNotReplaced(t *testing.T) {
@@ -694,9 +711,10 @@ func TestIDs(t *testing.T) {
 	}
 }
 
-// TestConcurrentWriters saves drafts from 50 goroutines and, at the same
-// time, from a second process on the same file (which also races this one
-// to create the key file): no write fails and none is lost.
+// TestConcurrentWriters saves drafts (and every tenth time a connection, in
+// a transaction) from 50 goroutines and, at the same time, from a second
+// process on the same file, which also races this one to create the key
+// file: no write fails and none is lost.
 func TestConcurrentWriters(t *testing.T) {
 	t.Parallel()
 	const goroutines, saves, childSaves = 50, 100, 1000
@@ -724,6 +742,11 @@ func TestConcurrentWriters(t *testing.T) {
 				if d, err = s.SaveDraft(ctx, d); err != nil {
 					errs <- err
 				}
+				if i%10 == 0 {
+					if err := saveNumbered(s, "parent", g*saves+i); err != nil {
+						errs <- err
+					}
+				}
 			}
 		})
 	}
@@ -744,6 +767,13 @@ func TestConcurrentWriters(t *testing.T) {
 		if len(ds) != want {
 			t.Errorf("%s drafts: %d, want %d", org, len(ds), want)
 		}
+		cs, err := s.ListConnections(ctx, org)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != want/10 {
+			t.Errorf("%s connections: %d, want %d", org, len(cs), want/10)
+		}
 	}
 }
 
@@ -762,5 +792,32 @@ func BenchmarkSaveDraft(b *testing.B) {
 		if d, err = s.SaveDraft(ctx, d); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestConcurrentOpenOfFreshFile opens one new file from many connections
+// pools at once, as several processes starting together would: exactly one
+// migrates, none fails.
+func TestConcurrentOpenOfFreshFile(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "onboard.db")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			s, err := Open(path, Options{})
+			if err != nil {
+				t.Errorf("Open: %v", err)
+				return
+			}
+			defer s.Close()
+			if _, err := s.SaveDraft(ctx, Draft{Form: json.RawMessage(`{}`)}); err != nil {
+				t.Errorf("SaveDraft: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	s := openAt(t, path, Options{})
+	if ds, _ := s.ListDrafts(ctx, ""); len(ds) != 8 {
+		t.Fatalf("%d drafts, want 8", len(ds))
 	}
 }
