@@ -21,14 +21,14 @@ type connCLI struct {
 	env  []string
 }
 
-// cliResult is what one run printed and its exit code.
-type cliResult struct {
+// connResult is what one run printed and its exit code.
+type connResult struct {
 	stdout, stderr string
 	code           int
 }
 
-// buildBinary builds oidc-onboard once for a test and its subtests.
-func buildBinary(t *testing.T) string {
+// connectionsBinary builds oidc-onboard once for a test and its subtests.
+func connectionsBinary(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "oidc-onboard")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -49,7 +49,7 @@ func (c *connCLI) dbPath() string {
 	return filepath.Join(c.home, ".local", "share", "oidc-onboard", "onboard.db")
 }
 
-func (c *connCLI) run(t *testing.T, stdin string, extraEnv []string, args ...string) cliResult {
+func (c *connCLI) run(t *testing.T, stdin string, extraEnv []string, args ...string) connResult {
 	t.Helper()
 	cmd := exec.Command(c.bin, args...)
 	cmd.Env = append(append([]string{}, c.env...), extraEnv...)
@@ -64,11 +64,11 @@ func (c *connCLI) run(t *testing.T, stdin string, extraEnv []string, args ...str
 	} else if err != nil {
 		t.Fatalf("run %v: %v", args, err)
 	}
-	return cliResult{stdout: out.String(), stderr: errb.String(), code: code}
+	return connResult{stdout: out.String(), stderr: errb.String(), code: code}
 }
 
 // ok runs and fails the test unless the exit code is 0.
-func (c *connCLI) ok(t *testing.T, stdin string, extraEnv []string, args ...string) cliResult {
+func (c *connCLI) ok(t *testing.T, stdin string, extraEnv []string, args ...string) connResult {
 	t.Helper()
 	r := c.run(t, stdin, extraEnv, args...)
 	if r.code != 0 {
@@ -99,7 +99,7 @@ func acmeJSON(extra string) string {
 }
 
 func TestConnectionsCommands(t *testing.T) {
-	bin := buildBinary(t)
+	bin := connectionsBinary(t)
 
 	t.Run("import, list, show, export round trip", func(t *testing.T) {
 		t.Parallel()
@@ -143,7 +143,7 @@ func TestConnectionsCommands(t *testing.T) {
 		assertKeys(t, exp.stdout, "id", "organization", "name", "status", "discovery_url", "issuer", "client_id",
 			"client_secret", "redirect_uri", "claims", "groups_claim", "role_mappings", "default_role")
 
-		for _, out := range []cliResult{list, show, exp, c.ok(t, "", nil, "connections", "list", "--json"),
+		for _, out := range []connResult{list, show, exp, c.ok(t, "", nil, "connections", "list", "--json"),
 			c.ok(t, "", nil, "connections", "show", id, "--json")} {
 			if strings.Contains(out.stdout+out.stderr, importSecret) || strings.Contains(out.stdout+out.stderr, fileSecret) {
 				t.Fatalf("a secret was printed:\n%s%s", out.stdout, out.stderr)

@@ -16,9 +16,9 @@ import (
 	"github.com/creack/pty"
 )
 
-// nobody is the unprivileged user the read-only test runs as when the
+// nobodyUID is the unprivileged user the read-only test runs as when the
 // tests run as root (root may write a file whatever its mode says).
-const nobody = 65534
+const nobodyUID = 65534
 
 // testReadOnlyDatabase makes the database unwritable for the user running
 // the binary — a 0444 file, and, under root, the binary run as nobody —
@@ -33,7 +33,7 @@ func testReadOnlyDatabase(t *testing.T, bin string) {
 	before := fileSum(t, db)
 	var attr *syscall.SysProcAttr
 	if os.Geteuid() == 0 {
-		attr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
+		attr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobodyUID, Gid: nobodyUID}}
 		// nobody must reach the binary and the database through their folders.
 		for _, p := range []string{filepath.Dir(bin), filepath.Dir(filepath.Dir(bin)), filepath.Dir(db), filepath.Dir(filepath.Dir(db))} {
 			if err := os.Chmod(p, 0o755); err != nil {

@@ -235,8 +235,8 @@ func (a *app) withStore(fn func(ctx context.Context, st *store.Store) error) err
 	return fn(context.Background(), st)
 }
 
-// actor names the local user in audit events.
-func (a *app) actor() string {
+// localActor names the local user in audit events.
+func (a *app) localActor() string {
 	if u := a.getenv("USER"); u != "" {
 		return "local:" + u
 	}
@@ -261,8 +261,8 @@ type connectionJSON struct {
 	DefaultRole  string                `json:"default_role"`
 }
 
-// toJSON is c in the export shape, its secret masked unless withSecret.
-func toJSON(c *flow.Connection, withSecret bool) connectionJSON {
+// exportShape is c in the export shape, its secret masked unless withSecret.
+func exportShape(c *flow.Connection, withSecret bool) connectionJSON {
 	secret := flow.MaskSecret(c.ClientSecret)
 	if withSecret {
 		secret = c.ClientSecret
@@ -277,15 +277,15 @@ func toJSON(c *flow.Connection, withSecret bool) connectionJSON {
 		DefaultRole: c.DefaultRole}
 }
 
-func (a *app) writeJSON(v any) error {
+func (a *app) writeConnJSON(v any) error {
 	enc := json.NewEncoder(a.stdout)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
 	return enc.Encode(v)
 }
 
-// getConnection loads a connection, turning an unknown ID into advice.
-func getConnection(ctx context.Context, st *store.Store, id string) (*flow.Connection, error) {
+// lookupConnection loads a connection, turning an unknown ID into advice.
+func lookupConnection(ctx context.Context, st *store.Store, id string) (*flow.Connection, error) {
 	c, err := st.GetConnection(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, st.Path()),
@@ -310,9 +310,9 @@ func (a *app) connectionsListCmd() *cobra.Command {
 				if asJSON {
 					out := make([]connectionJSON, 0, len(cs))
 					for _, c := range cs {
-						out = append(out, toJSON(c, false))
+						out = append(out, exportShape(c, false))
 					}
-					return a.writeJSON(out)
+					return a.writeConnJSON(out)
 				}
 				if len(cs) == 0 {
 					fmt.Fprintf(a.stdout, "No connections in %s yet.\nCreate one with 'oidc-onboard' (the wizard) or 'oidc-onboard connections import FILE'.\n", st.Path())
@@ -322,7 +322,7 @@ func (a *app) connectionsListCmd() *cobra.Command {
 				fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
 				for _, c := range cs {
 					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Organization, c.Name, c.Status,
-						orDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
+						connOrDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
 				}
 				return tw.Flush()
 			})
@@ -333,29 +333,29 @@ func (a *app) connectionsListCmd() *cobra.Command {
 	return cmd
 }
 
-func orDash(s string) string {
+func connOrDash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-// showJSON is the export shape with the record's history.
-type showJSON struct {
+// connShowJSON is the export shape with the record's history.
+type connShowJSON struct {
 	connectionJSON
-	CreatedAt      time.Time       `json:"created_at"`
-	UpdatedAt      time.Time       `json:"updated_at"`
-	LastValidation *validationJSON `json:"last_validation"`
-	LastTestLogin  *testLoginJSON  `json:"last_test_login"`
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
+	LastValidation *connValidationJSON `json:"last_validation"`
+	LastTestLogin  *connTestLoginJSON  `json:"last_test_login"`
 }
 
-type validationJSON struct {
+type connValidationJSON struct {
 	At     time.Time    `json:"at"`
 	OK     bool         `json:"ok"`
 	Checks []flow.Check `json:"checks"`
 }
 
-type testLoginJSON struct {
+type connTestLoginJSON struct {
 	At    time.Time `json:"at"`
 	OK    bool      `json:"ok"`
 	Error string    `json:"error,omitempty"`
@@ -369,27 +369,27 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				c, err := getConnection(ctx, st, args[0])
+				c, err := lookupConnection(ctx, st, args[0])
 				if err != nil {
 					return err
 				}
-				out := showJSON{connectionJSON: toJSON(c, false), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+				out := connShowJSON{connectionJSON: exportShape(c, false), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 				v, err := st.LastValidation(ctx, c.ID)
 				if err != nil {
 					return err
 				}
 				if v != nil {
-					out.LastValidation = &validationJSON{At: v.At, OK: v.Report.OK, Checks: v.Report.Checks}
+					out.LastValidation = &connValidationJSON{At: v.At, OK: v.Report.OK, Checks: v.Report.Checks}
 				}
 				logins, err := st.ListTestLogins(ctx, c.ID)
 				if err != nil {
 					return err
 				}
 				if len(logins) > 0 {
-					out.LastTestLogin = &testLoginJSON{At: logins[0].At, OK: logins[0].OK, Error: logins[0].Error}
+					out.LastTestLogin = &connTestLoginJSON{At: logins[0].At, OK: logins[0].OK, Error: logins[0].Error}
 				}
 				if asJSON {
-					return a.writeJSON(out)
+					return a.writeConnJSON(out)
 				}
 				return a.printConnection(out)
 			})
@@ -399,9 +399,9 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 	return cmd
 }
 
-func (a *app) printConnection(c showJSON) error {
+func (a *app) printConnection(c connShowJSON) error {
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, orDash(v)) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, connOrDash(v)) }
 	row("ID", c.ID)
 	row("Organization", c.Organization)
 	row("Name", c.Name)
@@ -455,19 +455,19 @@ claim and role mappings, status. The client secret is masked unless
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				c, err := getConnection(ctx, st, args[0])
+				c, err := lookupConnection(ctx, st, args[0])
 				if err != nil {
 					return err
 				}
 				if includeSecret {
-					err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.export_secret",
+					err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.export_secret",
 						ConnectionID: c.ID, Organization: c.Organization})
 					if err != nil {
 						return err
 					}
 					fmt.Fprintln(a.stderr, "Note: this export holds the client secret in plain text; keep it out of tickets and chats.")
 				}
-				return a.writeJSON(toJSON(c, includeSecret))
+				return a.writeConnJSON(exportShape(c, includeSecret))
 			})
 		},
 	}
@@ -494,7 +494,7 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 			if args[0] == "-" && secretFile == "-" {
 				return usageErr("FILE and --client-secret-file cannot both be standard input")
 			}
-			raw, err := a.readInput(args[0], "connection file")
+			raw, err := a.readConnInput(args[0], "connection file")
 			if err != nil {
 				return err
 			}
@@ -502,7 +502,7 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 			if err != nil {
 				return err
 			}
-			secret, err := a.clientSecret(secretFile)
+			secret, err := a.importClientSecret(secretFile)
 			if err != nil {
 				return err
 			}
@@ -515,8 +515,8 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 	return cmd
 }
 
-// readInput reads a named file, or standard input for "-".
-func (a *app) readInput(name, what string) ([]byte, error) {
+// readConnInput reads a named file, or standard input for "-".
+func (a *app) readConnInput(name, what string) ([]byte, error) {
 	var (
 		b   []byte
 		err error
@@ -533,13 +533,13 @@ func (a *app) readInput(name, what string) ([]byte, error) {
 	return b, nil
 }
 
-// clientSecret is the secret from --client-secret-file, else from
+// importClientSecret is the secret from --client-secret-file, else from
 // OIDC_CLIENT_SECRET, else empty.
-func (a *app) clientSecret(file string) (string, error) {
+func (a *app) importClientSecret(file string) (string, error) {
 	if file == "" {
 		return a.getenv("OIDC_CLIENT_SECRET"), nil
 	}
-	b, err := a.readInput(file, "client secret file")
+	b, err := a.readConnInput(file, "client secret file")
 	if err != nil {
 		return "", err
 	}
@@ -664,7 +664,7 @@ func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Con
 	if err := st.SaveConnection(ctx, c); err != nil {
 		return err
 	}
-	if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.import", ConnectionID: c.ID,
+	if err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.import", ConnectionID: c.ID,
 		Organization: c.Organization, Detail: action}); err != nil {
 		return err
 	}
@@ -698,7 +698,7 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				c, err := getConnection(ctx, st, args[0])
+				c, err := lookupConnection(ctx, st, args[0])
 				if err != nil {
 					return err
 				}
@@ -710,7 +710,7 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 				if err := st.DeleteConnection(ctx, c.ID); err != nil {
 					return err
 				}
-				if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.delete", ConnectionID: c.ID,
+				if err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.delete", ConnectionID: c.ID,
 					Organization: c.Organization, Detail: c.Name}); err != nil {
 					return err
 				}
