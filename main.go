@@ -4,17 +4,21 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"charm.land/lipgloss/v2"
@@ -23,6 +27,7 @@ import (
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // Exit codes of the command contract.
@@ -566,5 +571,565 @@ func openBrowser(url string) error {
 // ---------------------------------------------------------------------------
 
 func (a *app) connectionsCmd() *cobra.Command {
-	return &cobra.Command{Use: "connections", Short: "Manage stored connections (not yet built)", Hidden: true}
+	cmd := &cobra.Command{
+		Use:   "connections",
+		Short: "List, show, export, import and delete stored connections",
+		Long: `Manage the connections stored in the local database (--db, env OIDC_ONBOARD_DB).
+
+Connection IDs look like conn_7h3kq9; "oidc-onboard connections list" shows them.
+Client secrets are sealed in the database and masked in every output, except
+"export --include-secret".`,
+		Example: `  oidc-onboard connections list
+  oidc-onboard connections show conn_7h3kq9
+  oidc-onboard connections export conn_7h3kq9 > acme.json
+  OIDC_CLIENT_SECRET=... oidc-onboard connections import acme.json
+  oidc-onboard connections delete conn_7h3kq9 --yes`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
+	}
+	cmd.AddCommand(a.connectionsListCmd(), a.connectionsShowCmd(), a.connectionsExportCmd(),
+		a.connectionsImportCmd(), a.connectionsDeleteCmd())
+	return cmd
+}
+
+// openStore opens the database named by --db, else OIDC_ONBOARD_DB, else
+// $XDG_DATA_HOME/oidc-onboard/onboard.db (~/.local/share/... when unset),
+// creating its folder 0700 when missing.
+func (a *app) openStore() (*store.Store, error) {
+	path := a.dbPath
+	if path == "" {
+		path = a.getenv("OIDC_ONBOARD_DB")
+	}
+	if path == "" {
+		data := a.getenv("XDG_DATA_HOME")
+		if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
+			home := a.getenv("HOME")
+			if home == "" {
+				return nil, &flow.Error{Code: "db_path", Message: "cannot find a place for the database: HOME is not set",
+					Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
+			}
+			data = filepath.Join(home, ".local", "share")
+		}
+		path = filepath.Join(data, "oidc-onboard", "onboard.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
+			Fix: "create it yourself, or pass another --db PATH"}
+	}
+	return store.Open(path, store.Options{Key: a.getenv("OIDC_ONBOARD_KEY")})
+}
+
+// withStore runs fn with the open store and closes it.
+func (a *app) withStore(fn func(ctx context.Context, st *store.Store) error) error {
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	return fn(context.Background(), st)
+}
+
+// localActor names the local user in audit events.
+func (a *app) localActor() string {
+	if u := a.getenv("USER"); u != "" {
+		return "local:" + u
+	}
+	return "local"
+}
+
+// connectionJSON is the export shape of the command contract; applications
+// import it too.
+type connectionJSON struct {
+	ID           string                `json:"id"`
+	Organization string                `json:"organization"`
+	Name         string                `json:"name"`
+	Status       flow.ConnectionStatus `json:"status"`
+	DiscoveryURL string                `json:"discovery_url"`
+	Issuer       string                `json:"issuer"`
+	ClientID     string                `json:"client_id"`
+	ClientSecret string                `json:"client_secret"`
+	RedirectURI  string                `json:"redirect_uri"`
+	Claims       flow.ClaimMapping     `json:"claims"`
+	GroupsClaim  string                `json:"groups_claim"`
+	RoleMappings []flow.RoleMapping    `json:"role_mappings"`
+	DefaultRole  string                `json:"default_role"`
+}
+
+// exportShape is c in the export shape, its secret masked unless withSecret.
+func exportShape(c *flow.Connection, withSecret bool) connectionJSON {
+	secret := flow.MaskSecret(c.ClientSecret)
+	if withSecret {
+		secret = c.ClientSecret
+	}
+	roles := c.RoleMappings
+	if roles == nil {
+		roles = []flow.RoleMapping{}
+	}
+	return connectionJSON{ID: c.ID, Organization: c.Organization, Name: c.Name, Status: c.Status,
+		DiscoveryURL: c.DiscoveryURL, Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: secret,
+		RedirectURI: c.RedirectURI, Claims: c.Claims, GroupsClaim: c.GroupsClaim, RoleMappings: roles,
+		DefaultRole: c.DefaultRole}
+}
+
+func (a *app) writeConnJSON(v any) error {
+	enc := json.NewEncoder(a.stdout)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// lookupConnection loads a connection, turning an unknown ID into advice.
+func lookupConnection(ctx context.Context, st *store.Store, id string) (*flow.Connection, error) {
+	c, err := st.GetConnection(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, st.Path()),
+			Fix: "run 'oidc-onboard connections list' to see the IDs (and check --db / OIDC_ONBOARD_DB)"}
+	}
+	return c, err
+}
+
+func (a *app) connectionsListCmd() *cobra.Command {
+	var asJSON bool
+	var org string
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List the stored connections",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				cs, err := st.ListConnections(ctx, org)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := make([]connectionJSON, 0, len(cs))
+					for _, c := range cs {
+						out = append(out, exportShape(c, false))
+					}
+					return a.writeConnJSON(out)
+				}
+				if len(cs) == 0 {
+					fmt.Fprintf(a.stdout, "No connections in %s yet.\nCreate one with 'oidc-onboard' (the wizard) or 'oidc-onboard connections import FILE'.\n", st.Path())
+					return nil
+				}
+				tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
+				for _, c := range cs {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Organization, c.Name, c.Status,
+						connOrDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of connections (secrets masked)")
+	cmd.Flags().StringVar(&org, "org", "", "only the connections of this organization")
+	return cmd
+}
+
+func connOrDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+// connShowJSON is the export shape with the record's history.
+type connShowJSON struct {
+	connectionJSON
+	CreatedAt      time.Time           `json:"created_at"`
+	UpdatedAt      time.Time           `json:"updated_at"`
+	LastValidation *connValidationJSON `json:"last_validation"`
+	LastTestLogin  *connTestLoginJSON  `json:"last_test_login"`
+}
+
+type connValidationJSON struct {
+	At     time.Time    `json:"at"`
+	OK     bool         `json:"ok"`
+	Checks []flow.Check `json:"checks"`
+}
+
+type connTestLoginJSON struct {
+	At    time.Time `json:"at"`
+	OK    bool      `json:"ok"`
+	Error string    `json:"error,omitempty"`
+}
+
+func (a *app) connectionsShowCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show ID",
+		Short: "Show one connection (secret masked), its last validation and test login",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				c, err := lookupConnection(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				out := connShowJSON{connectionJSON: exportShape(c, false), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+				v, err := st.LastValidation(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				if v != nil {
+					out.LastValidation = &connValidationJSON{At: v.At, OK: v.Report.OK, Checks: v.Report.Checks}
+				}
+				logins, err := st.ListTestLogins(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				if len(logins) > 0 {
+					out.LastTestLogin = &connTestLoginJSON{At: logins[0].At, OK: logins[0].OK, Error: logins[0].Error}
+				}
+				if asJSON {
+					return a.writeConnJSON(out)
+				}
+				return a.printConnection(out)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export shape plus times and the last validation and test login)")
+	return cmd
+}
+
+func (a *app) printConnection(c connShowJSON) error {
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, connOrDash(v)) }
+	row("ID", c.ID)
+	row("Organization", c.Organization)
+	row("Name", c.Name)
+	row("Status", string(c.Status))
+	row("Discovery URL", c.DiscoveryURL)
+	row("Issuer", c.Issuer)
+	row("Client ID", c.ClientID)
+	row("Client secret", c.ClientSecret)
+	row("Redirect URI", c.RedirectURI)
+	row("Claims", fmt.Sprintf("idp_id=%s email=%s first_name=%s last_name=%s",
+		c.Claims.IDPID, c.Claims.Email, c.Claims.FirstName, c.Claims.LastName))
+	row("Groups claim", c.GroupsClaim)
+	roles := make([]string, 0, len(c.RoleMappings))
+	for _, m := range c.RoleMappings {
+		roles = append(roles, m.Group+" → "+m.Role)
+	}
+	row("Role mappings", strings.Join(roles, ", "))
+	row("Default role", c.DefaultRole)
+	row("Created", c.CreatedAt.Local().Format(time.DateTime))
+	row("Updated", c.UpdatedAt.Local().Format(time.DateTime))
+	if v := c.LastValidation; v != nil {
+		counts := map[flow.CheckStatus]int{}
+		for _, ch := range v.Checks {
+			counts[ch.Status]++
+		}
+		row("Last validation", fmt.Sprintf("%s: %d passed, %d warnings, %d failed", v.At.Local().Format(time.DateTime),
+			counts[flow.Pass], counts[flow.Warn], counts[flow.Fail]))
+	} else {
+		row("Last validation", "never")
+	}
+	if l := c.LastTestLogin; l != nil {
+		outcome := "succeeded"
+		if !l.OK {
+			outcome = "failed: " + l.Error
+		}
+		row("Last test login", l.At.Local().Format(time.DateTime)+" "+outcome)
+	} else {
+		row("Last test login", "never")
+	}
+	return tw.Flush()
+}
+
+func (a *app) connectionsExportCmd() *cobra.Command {
+	var includeSecret bool
+	cmd := &cobra.Command{
+		Use:   "export ID",
+		Short: "Print a connection as the JSON that import (and applications) read",
+		Long: `Print a connection as JSON: issuer, discovery URL, client ID, redirect URI,
+claim and role mappings, status. The client secret is masked unless
+--include-secret; "connections import" ignores it either way.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				c, err := lookupConnection(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				if includeSecret {
+					err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.export_secret",
+						ConnectionID: c.ID, Organization: c.Organization})
+					if err != nil {
+						return err
+					}
+					fmt.Fprintln(a.stderr, "Note: this export holds the client secret in plain text; keep it out of tickets and chats.")
+				}
+				return a.writeConnJSON(exportShape(c, includeSecret))
+			})
+		},
+	}
+	cmd.Flags().Bool("json", true, "print JSON (the only format; accepted for symmetry)")
+	cmd.Flags().BoolVar(&includeSecret, "include-secret", false, "include the client secret in plain text")
+	return cmd
+}
+
+func (a *app) connectionsImportCmd() *cobra.Command {
+	var secretFile string
+	cmd := &cobra.Command{
+		Use:   "import FILE|-",
+		Short: "Create or update a connection from exported JSON",
+		Long: `Create or update a connection from the JSON that "connections export" writes
+("-" reads standard input). Only organization, name, discovery_url and
+client_id are required. The client secret comes from the environment variable
+OIDC_CLIENT_SECRET or --client-secret-file; a client_secret in the file is
+ignored. A connection with the same id, or else the same organization and
+name, is updated; otherwise one is created. Prints the connection's ID.`,
+		Example: `  OIDC_CLIENT_SECRET=... oidc-onboard connections import acme.json
+  oidc-onboard connections import --client-secret-file secret.txt - < acme.json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] == "-" && secretFile == "-" {
+				return usageErr("FILE and --client-secret-file cannot both be standard input")
+			}
+			raw, err := a.readConnInput(args[0], "connection file")
+			if err != nil {
+				return err
+			}
+			c, err := parseImport(raw)
+			if err != nil {
+				return err
+			}
+			secret, err := a.importClientSecret(secretFile)
+			if err != nil {
+				return err
+			}
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				return a.importConnection(ctx, st, c, secret)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&secretFile, "client-secret-file", "", "read the client secret from this file ('-' for standard input)")
+	return cmd
+}
+
+// readConnInput reads a named file, or standard input for "-".
+func (a *app) readConnInput(name, what string) ([]byte, error) {
+	var (
+		b   []byte
+		err error
+	)
+	if name == "-" {
+		b, err = io.ReadAll(a.stdin)
+	} else {
+		b, err = os.ReadFile(name)
+	}
+	if err != nil {
+		return nil, &flow.Error{Code: "read_input", Message: fmt.Sprintf("cannot read the %s %s", what, name), Err: err,
+			Fix: "check the path"}
+	}
+	return b, nil
+}
+
+// importClientSecret is the secret from --client-secret-file, else from
+// OIDC_CLIENT_SECRET, else empty.
+func (a *app) importClientSecret(file string) (string, error) {
+	if file == "" {
+		return a.getenv("OIDC_CLIENT_SECRET"), nil
+	}
+	b, err := a.readConnInput(file, "client secret file")
+	if err != nil {
+		return "", err
+	}
+	secret := strings.TrimRight(string(b), "\r\n")
+	if secret == "" {
+		return "", &flow.Error{Code: "empty_secret", Message: fmt.Sprintf("the client secret file %s is empty", file),
+			Fix: "put the client secret from the IdP's app in it"}
+	}
+	return secret, nil
+}
+
+// parseImport reads and checks the export shape, naming the field at fault.
+func parseImport(raw []byte) (*flow.Connection, error) {
+	var in connectionJSON
+	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, importJSONError(raw, err)
+	}
+	c := &flow.Connection{ID: store.NormalizeID(in.ID), Organization: strings.TrimSpace(in.Organization),
+		Name: strings.TrimSpace(in.Name), Status: in.Status, ClientID: strings.TrimSpace(in.ClientID),
+		RedirectURI: strings.TrimSpace(in.RedirectURI), Claims: in.Claims.WithDefaults(),
+		GroupsClaim: strings.TrimSpace(in.GroupsClaim), RoleMappings: in.RoleMappings,
+		DefaultRole: strings.TrimSpace(in.DefaultRole), Issuer: strings.TrimSpace(in.Issuer)}
+	for _, f := range []struct{ name, value string }{
+		{"organization", c.Organization}, {"name", c.Name},
+		{"discovery_url", strings.TrimSpace(in.DiscoveryURL)}, {"client_id", c.ClientID},
+	} {
+		if f.value == "" {
+			return nil, importError(f.name, "is missing or empty", "add it; organization, name, discovery_url and client_id are required")
+		}
+	}
+	discovery, _, err := flow.DiscoveryURLFor(in.DiscoveryURL)
+	if err != nil {
+		msg, fix := flow.Explain(err)
+		return nil, importError("discovery_url", "is not usable: "+msg, fix)
+	}
+	c.DiscoveryURL = discovery
+	if c.Issuer == "" {
+		c.Issuer = flow.IssuerFromDiscoveryURL(discovery)
+	}
+	if c.RedirectURI != "" {
+		u, err := url.Parse(c.RedirectURI)
+		if err == nil && u.Host == "" {
+			err = errors.New("no host")
+		}
+		if err == nil {
+			err = flow.CheckURLScheme(u)
+		}
+		if err != nil {
+			return nil, importError("redirect_uri", "is not a usable URL", "use the Redirect URI the IdP's app was given, e.g. https://…/callback")
+		}
+	}
+	switch c.Status {
+	case "":
+		c.Status = flow.StatusDraft
+	case flow.StatusDraft, flow.StatusActive, flow.StatusInactive:
+	default:
+		return nil, importError("status", fmt.Sprintf("is %q", c.Status), "use draft, active or inactive, or leave it out")
+	}
+	if c.GroupsClaim == "" {
+		c.GroupsClaim = flow.DefaultGroupsClaim
+	}
+	for i, m := range c.RoleMappings {
+		if strings.TrimSpace(m.Group) == "" || strings.TrimSpace(m.Role) == "" {
+			return nil, importError(fmt.Sprintf("role_mappings[%d]", i), "needs both group and role", "fill both in, or remove the entry")
+		}
+	}
+	return c, nil
+}
+
+func importError(field, problem, fix string) error {
+	return &flow.Error{Code: "import_field", Message: fmt.Sprintf("the field %q %s; nothing was imported", field, problem), Fix: fix}
+}
+
+// importJSONError says where the JSON is broken, or which field has the
+// wrong type.
+func importJSONError(raw []byte, err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		line := 1 + strings.Count(string(raw[:min(int(syn.Offset), len(raw))]), "\n")
+		return &flow.Error{Code: "import_json", Message: fmt.Sprintf("the file is not valid JSON (line %d: %s); nothing was imported", line, syn.Error()),
+			Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
+	case errors.As(err, &typ) && typ.Field != "":
+		return importError(typ.Field, "has the wrong type: expected "+typ.Type.String(), "compare it with the output of 'oidc-onboard connections export'")
+	}
+	return &flow.Error{Code: "import_json", Message: "the file is not a connection in JSON; nothing was imported", Err: err,
+		Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
+}
+
+// importConnection updates the connection with c's ID, else the one with
+// its organization and name, else creates c; it prints the ID.
+func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Connection, secret string) error {
+	var existing *flow.Connection
+	if c.ID != "" {
+		e, err := st.GetConnection(ctx, c.ID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		existing = e
+	}
+	if existing == nil {
+		e, err := st.ConnectionByName(ctx, c.Organization, c.Name)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if e != nil {
+			existing, c.ID = e, e.ID
+		}
+	}
+	if c.ID != "" && existing == nil && !validConnectionID(c.ID) {
+		c.ID = "" // not one of ours: assign a fresh ID
+	}
+	c.ClientSecret = secret
+	action := "created"
+	if existing != nil {
+		action = "updated"
+		if secret == "" {
+			c.ClientSecret = existing.ClientSecret
+		}
+	}
+	if err := st.SaveConnection(ctx, c); err != nil {
+		return err
+	}
+	if err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.import", ConnectionID: c.ID,
+		Organization: c.Organization, Detail: action}); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stderr, "%s connection %s (%s / %s).\n", strings.ToUpper(action[:1])+action[1:], c.ID, c.Organization, c.Name)
+	if c.ClientSecret == "" {
+		fmt.Fprintln(a.stderr, "Note: it has no client secret; set OIDC_CLIENT_SECRET or pass --client-secret-file and import again.")
+	}
+	fmt.Fprintln(a.stdout, c.ID)
+	return nil
+}
+
+// validConnectionID reports whether id looks like an ID this tool gives.
+func validConnectionID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "conn_")
+	if !ok || len(rest) < 4 || len(rest) > 32 {
+		return false
+	}
+	for _, r := range rest {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *app) connectionsDeleteCmd() *cobra.Command {
+	var yes bool
+	cmd := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a connection and its test logins (asks first; --yes for scripts)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				c, err := lookupConnection(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				if !yes {
+					if err := a.confirmDelete(c); err != nil {
+						return err
+					}
+				}
+				if err := st.DeleteConnection(ctx, c.ID); err != nil {
+					return err
+				}
+				if err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.delete", ConnectionID: c.ID,
+					Organization: c.Organization, Detail: c.Name}); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "Deleted connection %s (%s / %s).\n", c.ID, c.Organization, c.Name)
+				return nil
+			})
+		},
+	}
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
+	return cmd
+}
+
+// confirmDelete asks y/N on a terminal; elsewhere it refuses, since a
+// script must say --yes.
+func (a *app) confirmDelete(c *flow.Connection) error {
+	f, ok := a.stdin.(*os.File)
+	if !ok || !term.IsTerminal(f.Fd()) {
+		return usageErr("not deleting %s without confirmation: standard input is not a terminal; pass --yes", c.ID)
+	}
+	fmt.Fprintf(a.stderr, "Delete connection %s (%s / %s) and its test logins? [y/N] ", c.ID, c.Organization, c.Name)
+	answer, _ := bufio.NewReader(f).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return nil
+	}
+	fmt.Fprintln(a.stderr, "Not deleted.")
+	return &exitError{code: exitFailed, quiet: true}
 }

@@ -1,0 +1,359 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// connCLI runs the built binary against one database.
+type connCLI struct {
+	bin  string
+	home string // HOME of the runs; the database is under it unless env says otherwise
+	env  []string
+}
+
+// connResult is what one run printed and its exit code.
+type connResult struct {
+	stdout, stderr string
+	code           int
+}
+
+// connectionsBinary builds oidc-onboard once for a test and its subtests.
+func connectionsBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "oidc-onboard")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func newConnCLI(t *testing.T, bin string, env ...string) *connCLI {
+	home := t.TempDir()
+	return &connCLI{bin: bin, home: home, env: append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}, env...)}
+}
+
+// dbPath is where the runs' database lives by default (XDG_DATA_HOME unset).
+func (c *connCLI) dbPath() string {
+	return filepath.Join(c.home, ".local", "share", "oidc-onboard", "onboard.db")
+}
+
+func (c *connCLI) run(t *testing.T, stdin string, extraEnv []string, args ...string) connResult {
+	t.Helper()
+	cmd := exec.Command(c.bin, args...)
+	cmd.Env = append(append([]string{}, c.env...), extraEnv...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	code := 0
+	if errors.As(err, &ee) {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return connResult{stdout: out.String(), stderr: errb.String(), code: code}
+}
+
+// ok runs and fails the test unless the exit code is 0.
+func (c *connCLI) ok(t *testing.T, stdin string, extraEnv []string, args ...string) connResult {
+	t.Helper()
+	r := c.run(t, stdin, extraEnv, args...)
+	if r.code != 0 {
+		t.Fatalf("%v: exit %d\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+	}
+	return r
+}
+
+func (c *connCLI) listJSON(t *testing.T) []connectionJSON {
+	t.Helper()
+	var out []connectionJSON
+	if err := json.Unmarshal([]byte(c.ok(t, "", nil, "connections", "list", "--json").stdout), &out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+const (
+	importSecret = "env-secret-value-never-shown-7c1d"
+	fileSecret   = "secret-inside-the-file-ignored-0000"
+)
+
+func acmeJSON(extra string) string {
+	return `{"organization": "Acme Corp", "name": "Acme OIDC", "status": "active",
+		"discovery_url": "https://idp.acme.test", "client_id": "client-123", "client_secret": "` + fileSecret + `",
+		"redirect_uri": "http://localhost:8976/callback/acme",
+		"claims": {"email": "upn"}, "role_mappings": [{"group": "g-admins", "role": "admin"}]` + extra + `}`
+}
+
+func TestConnectionsCommands(t *testing.T) {
+	bin := connectionsBinary(t)
+
+	t.Run("import, list, show, export round trip", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		secretEnv := []string{"OIDC_CLIENT_SECRET=" + importSecret}
+		r := c.ok(t, acmeJSON(""), secretEnv, "connections", "import", "-")
+		id := strings.TrimSpace(r.stdout)
+		if !strings.HasPrefix(id, "conn_") || strings.Contains(id, "\n") {
+			t.Fatalf("import printed %q, want one ID", r.stdout)
+		}
+		if fi, err := os.Stat(filepath.Dir(c.dbPath())); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("database folder: %v, %v; want 0700", fi, err)
+		}
+
+		list := c.ok(t, "", nil, "connections", "list")
+		for _, want := range []string{"ID", "ORGANIZATION", id, "Acme Corp", "Acme OIDC", "active", "https://idp.acme.test"} {
+			if !strings.Contains(list.stdout, want) {
+				t.Errorf("list lacks %q:\n%s", want, list.stdout)
+			}
+		}
+		show := c.ok(t, "", nil, "connections", "show", strings.ToUpper(id))
+		for _, want := range []string{id, "https://idp.acme.test/.well-known/openid-configuration", "••••7c1d", "g-admins → admin", "email=upn", "idp_id=sub"} {
+			if !strings.Contains(show.stdout, want) {
+				t.Errorf("show lacks %q:\n%s", want, show.stdout)
+			}
+		}
+
+		var exported connectionJSON
+		exp := c.ok(t, "", nil, "connections", "export", id, "--json")
+		if err := json.Unmarshal([]byte(exp.stdout), &exported); err != nil {
+			t.Fatal(err)
+		}
+		want := connectionJSON{ID: id, Organization: "Acme Corp", Name: "Acme OIDC", Status: "active",
+			DiscoveryURL: "https://idp.acme.test/.well-known/openid-configuration", Issuer: "https://idp.acme.test",
+			ClientID: "client-123", ClientSecret: "••••7c1d", RedirectURI: "http://localhost:8976/callback/acme",
+			Claims:      flow.ClaimMapping{IDPID: "sub", Email: "upn", FirstName: "given_name", LastName: "family_name"},
+			GroupsClaim: "groups", RoleMappings: []flow.RoleMapping{{Group: "g-admins", Role: "admin"}}}
+		if !sameConnectionJSON(exported, want) {
+			t.Fatalf("export:\n got %+v\nwant %+v", exported, want)
+		}
+		assertKeys(t, exp.stdout, "id", "organization", "name", "status", "discovery_url", "issuer", "client_id",
+			"client_secret", "redirect_uri", "claims", "groups_claim", "role_mappings", "default_role")
+
+		for _, out := range []connResult{list, show, exp, c.ok(t, "", nil, "connections", "list", "--json"),
+			c.ok(t, "", nil, "connections", "show", id, "--json")} {
+			if strings.Contains(out.stdout+out.stderr, importSecret) || strings.Contains(out.stdout+out.stderr, fileSecret) {
+				t.Fatalf("a secret was printed:\n%s%s", out.stdout, out.stderr)
+			}
+		}
+		full := c.ok(t, "", nil, "connections", "export", id, "--include-secret")
+		if !strings.Contains(full.stdout, `"client_secret": "`+importSecret+`"`) {
+			t.Fatalf("--include-secret did not export the secret from OIDC_CLIENT_SECRET:\n%s", full.stdout)
+		}
+
+		// The export imports on another machine: same connection, same ID.
+		other := newConnCLI(t, bin)
+		if got := strings.TrimSpace(other.ok(t, full.stdout, secretEnv, "connections", "import", "-").stdout); got != id {
+			t.Fatalf("import on another machine gave ID %q, want %q", got, id)
+		}
+		moved := other.listJSON(t)
+		if len(moved) != 1 || !sameConnectionJSON(moved[0], exported) {
+			t.Fatalf("moved connection:\n got %+v\nwant %+v", moved, exported)
+		}
+	})
+
+	t.Run("import updates by ID, then by organization and name", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		id := strings.TrimSpace(c.ok(t, acmeJSON(""), []string{"OIDC_CLIENT_SECRET=" + importSecret}, "connections", "import", "-").stdout)
+
+		// Same organization and name, no secret given: updated, secret kept.
+		changed := strings.Replace(acmeJSON(""), `"client-123"`, `"client-456"`, 1)
+		r := c.ok(t, changed, nil, "connections", "import", "-")
+		if strings.TrimSpace(r.stdout) != id || !strings.Contains(r.stderr, "Updated") {
+			t.Fatalf("re-import: stdout %q stderr %q, want the same ID updated", r.stdout, r.stderr)
+		}
+		if all := c.listJSON(t); len(all) != 1 || all[0].ClientID != "client-456" || all[0].ClientSecret != "••••7c1d" {
+			t.Fatalf("after the update by name: %+v", all)
+		}
+		// By ID, with a new name and a secret from a file.
+		secretFile := filepath.Join(t.TempDir(), "secret.txt")
+		if err := os.WriteFile(secretFile, []byte("file-flag-secret-abcd\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		renamed := strings.Replace(acmeJSON(`, "id": "`+id+`"`), `"Acme OIDC"`, `"Acme SSO"`, 1)
+		c.ok(t, renamed, nil, "connections", "import", "-", "--client-secret-file", secretFile)
+		all := c.listJSON(t)
+		if len(all) != 1 || all[0].ID != id || all[0].Name != "Acme SSO" {
+			t.Fatalf("after updates: %+v", all)
+		}
+		full := c.ok(t, "", nil, "connections", "export", id, "--include-secret").stdout
+		if !strings.Contains(full, `"file-flag-secret-abcd"`) {
+			t.Fatalf("secret from --client-secret-file not stored:\n%s", full)
+		}
+
+		// The secret on standard input, the connection from a file.
+		connFile := filepath.Join(t.TempDir(), "conn.json")
+		if err := os.WriteFile(connFile, []byte(strings.Replace(acmeJSON(""), `"Acme OIDC"`, `"Second"`, 1)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		second := strings.TrimSpace(c.ok(t, "stdin-secret-wxyz\n", nil, "connections", "import", connFile, "--client-secret-file", "-").stdout)
+		if second == id || !strings.Contains(c.ok(t, "", nil, "connections", "export", second, "--include-secret").stdout, `"stdin-secret-wxyz"`) {
+			t.Fatalf("second connection %s did not get the secret from standard input", second)
+		}
+	})
+
+	t.Run("import refuses bad files and writes nothing", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		cases := []struct{ name, input, want string }{
+			{"no organization", `{"name": "n", "discovery_url": "https://idp.test", "client_id": "c"}`, `"organization"`},
+			{"no name", `{"organization": "o", "discovery_url": "https://idp.test", "client_id": "c"}`, `"name"`},
+			{"no discovery_url", `{"organization": "o", "name": "n", "client_id": "c"}`, `"discovery_url"`},
+			{"no client_id", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test"}`, `"client_id"`},
+			{"plain http", `{"organization": "o", "name": "n", "discovery_url": "http://idp.test", "client_id": "c"}`, `"discovery_url"`},
+			{"bad status", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "status": "on"}`, `"status"`},
+			{"wrong type", `{"organization": "o", "name": ["n"], "discovery_url": "https://idp.test", "client_id": "c"}`, `"name"`},
+			{"half a role mapping", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "role_mappings": [{"group": "g"}]}`, `role_mappings[0]`},
+			{"not JSON", "organization: o\n", "not valid JSON"},
+		}
+		for _, tc := range cases {
+			r := c.run(t, tc.input, []string{"OIDC_CLIENT_SECRET=" + importSecret}, "connections", "import", "-")
+			if r.code != 1 || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "nothing was imported") || r.stdout != "" {
+				t.Errorf("%s: exit %d, stdout %q, stderr %q; want exit 1 naming %s", tc.name, r.code, r.stdout, r.stderr, tc.want)
+			}
+		}
+		if got := c.listJSON(t); len(got) != 0 {
+			t.Fatalf("bad imports wrote %+v", got)
+		}
+		if r := c.run(t, "", nil, "connections", "import", "-", "--client-secret-file", "-"); r.code != 2 {
+			t.Fatalf("both on standard input: exit %d, want 2", r.code)
+		}
+	})
+
+	t.Run("unknown IDs and usage errors", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		for _, args := range [][]string{{"show", "conn_nope22"}, {"export", "conn_nope22"}, {"delete", "conn_nope22", "--yes"}} {
+			r := c.run(t, "", nil, append([]string{"connections"}, args...)...)
+			if r.code != 1 || !strings.Contains(r.stderr, `"conn_nope22"`) || !strings.Contains(r.stderr, "oidc-onboard connections list") {
+				t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+			}
+		}
+		for _, args := range [][]string{{"show"}, {"export"}, {"delete"}, {"import"}, {"list", "extra"}, {"bogus"}, {"list", "--bogus"}} {
+			if r := c.run(t, "", nil, append([]string{"connections"}, args...)...); r.code != 2 {
+				t.Errorf("%v: exit %d, want 2 (usage); stderr %q", args, r.code, r.stderr)
+			}
+		}
+	})
+
+	t.Run("delete needs --yes without a terminal", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		id := strings.TrimSpace(c.ok(t, acmeJSON(""), nil, "connections", "import", "-").stdout)
+		r := c.run(t, "y\n", nil, "connections", "delete", id)
+		if r.code != 2 || !strings.Contains(r.stderr, "--yes") {
+			t.Fatalf("delete without --yes: exit %d, stderr %q", r.code, r.stderr)
+		}
+		if len(c.listJSON(t)) != 1 {
+			t.Fatal("deleted without confirmation")
+		}
+		c.ok(t, "", nil, "connections", "delete", id, "--yes")
+		if got := c.listJSON(t); len(got) != 0 {
+			t.Fatalf("after delete --yes: %+v", got)
+		}
+	})
+
+	t.Run("database path: --db, OIDC_ONBOARD_DB, XDG_DATA_HOME", func(t *testing.T) {
+		t.Parallel()
+		dir := t.TempDir()
+		envDB, flagDB, xdg := filepath.Join(dir, "env.db"), filepath.Join(dir, "flag.db"), filepath.Join(dir, "xdg")
+		c := newConnCLI(t, bin, "XDG_DATA_HOME="+xdg)
+		c.ok(t, acmeJSON(""), nil, "connections", "import", "-")
+		c.ok(t, acmeJSON(""), []string{"OIDC_ONBOARD_DB=" + envDB}, "connections", "import", "-")
+		c.ok(t, acmeJSON(""), []string{"OIDC_ONBOARD_DB=" + envDB}, "--db", flagDB, "connections", "import", "-")
+		for _, p := range []string{filepath.Join(xdg, "oidc-onboard", "onboard.db"), envDB, flagDB} {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %v, %v; want a 0600 database", p, fi, err)
+			}
+		}
+		if _, err := os.Stat(c.dbPath()); !os.IsNotExist(err) {
+			t.Errorf("HOME's default database was used although XDG_DATA_HOME is set: %v", err)
+		}
+	})
+
+	t.Run("bad database files get one-line errors and stay intact", func(t *testing.T) {
+		t.Parallel()
+		c := newConnCLI(t, bin)
+		dir := t.TempDir()
+		r := c.run(t, "", nil, "--db", dir, "connections", "list")
+		if r.code != 1 || !strings.Contains(r.stderr, "is a folder") {
+			t.Errorf("folder: exit %d, stderr %q", r.code, r.stderr)
+		}
+		notes := filepath.Join(dir, "notes.db")
+		content := bytes.Repeat([]byte("not a database at all\n"), 300)
+		if err := os.WriteFile(notes, content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"connections", "list"}, {"connections", "import", "-"}} {
+			r := c.run(t, acmeJSON(""), nil, append([]string{"--db", notes}, args...)...)
+			if r.code != 1 || !strings.Contains(r.stderr, "not an oidc-onboard database") || strings.Count(r.stderr, "\n") != 2 {
+				t.Errorf("%v on a non-SQLite file: exit %d, stderr %q; want an error line and a fix line", args, r.code, r.stderr)
+			}
+		}
+		if got, _ := os.ReadFile(notes); !bytes.Equal(got, content) {
+			t.Fatal("the non-SQLite file was changed")
+		}
+	})
+
+	t.Run("a read-only database is refused unchanged", func(t *testing.T) {
+		t.Parallel()
+		testReadOnlyDatabase(t, bin)
+	})
+
+	t.Run("delete asks on a terminal", func(t *testing.T) {
+		t.Parallel()
+		testDeleteOnTerminal(t, bin)
+	})
+}
+
+// sameConnectionJSON compares two exports field by field.
+func sameConnectionJSON(a, b connectionJSON) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return bytes.Equal(ja, jb)
+}
+
+// assertKeys checks that a JSON object has exactly the given keys.
+func assertKeys(t *testing.T, doc string, keys ...string) {
+	t.Helper()
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(doc), &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != len(keys) {
+		t.Errorf("export has %d keys, want %d: %s", len(m), len(keys), doc)
+	}
+	for _, k := range keys {
+		if _, ok := m[k]; !ok {
+			t.Errorf("export lacks %q", k)
+		}
+	}
+}
+
+// fileSum hashes a file and its WAL, to show it was not changed.
+func fileSum(t *testing.T, path string) [32]byte {
+	t.Helper()
+	var all []byte
+	for _, p := range []string{path, path + "-wal"} {
+		b, err := os.ReadFile(p)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	return sha256.Sum256(all)
+}

@@ -1,0 +1,298 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// Validation is the last validation of a connection: the report and the
+// metadata and key set as the IdP served them.
+type Validation struct {
+	At     time.Time
+	Report flow.Report // RawMetadata and RawJWKS are filled in
+}
+
+const connectionColumns = `id, organization, name, status, discovery_url, issuer, client_id,
+	client_secret_sealed, redirect_uri, claims, groups_claim, role_mappings, default_role, created_at, updated_at`
+
+// NormalizeID makes an ID typed over a call comparable: trimmed, lower case.
+func NormalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+
+// SaveConnection creates c when c.ID is empty (assigning an ID such as
+// conn_7h3kq9) or creates or updates the connection with c.ID. The client
+// secret is sealed; an empty status becomes draft; the organization is
+// created when new. c's ID and times are set from what was stored.
+func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
+	if err := checkConnection(c); err != nil {
+		return err
+	}
+	claims, err := json.Marshal(c.Claims)
+	if err != nil {
+		return err
+	}
+	roles := c.RoleMappings
+	if roles == nil {
+		roles = []flow.RoleMapping{}
+	}
+	roleJSON, err := json.Marshal(roles)
+	if err != nil {
+		return err
+	}
+	now := s.now().UTC()
+	if c.ID == "" {
+		// Seal per candidate ID: the sealed secret is bound to its connection.
+		id, err := insertWithID("conn_", func(id string) error {
+			sealed, serr := s.sealSecret(ctx, id, c.ClientSecret)
+			if serr != nil {
+				return serr
+			}
+			return s.tx(ctx, func(tx *sql.Tx) error {
+				if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
+					return err
+				}
+				_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					id, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
+					sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now))
+				return err
+			})
+		})
+		if err != nil {
+			return s.duplicate(err, c)
+		}
+		c.ID, c.CreatedAt, c.UpdatedAt = id, now, now
+		return nil
+	}
+	c.ID = NormalizeID(c.ID)
+	sealed, err := s.sealSecret(ctx, c.ID, c.ClientSecret)
+	if err != nil {
+		return err
+	}
+	var created int64
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET organization = excluded.organization, name = excluded.name,
+				status = excluded.status, discovery_url = excluded.discovery_url, issuer = excluded.issuer,
+				client_id = excluded.client_id, client_secret_sealed = excluded.client_secret_sealed,
+				redirect_uri = excluded.redirect_uri, claims = excluded.claims, groups_claim = excluded.groups_claim,
+				role_mappings = excluded.role_mappings, default_role = excluded.default_role,
+				updated_at = excluded.updated_at
+			RETURNING created_at`,
+			c.ID, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
+			sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now)).Scan(&created)
+	})
+	if err != nil {
+		return s.duplicate(err, c)
+	}
+	c.CreatedAt, c.UpdatedAt = fromUnixNano(created), now
+	return nil
+}
+
+// checkConnection refuses a connection the store cannot file, naming the
+// field; it fills the default status.
+func checkConnection(c *flow.Connection) error {
+	c.Organization, c.Name = strings.TrimSpace(c.Organization), strings.TrimSpace(c.Name)
+	for _, f := range []struct{ name, value string }{{"organization", c.Organization}, {"name", c.Name}} {
+		if f.value == "" {
+			return &flow.Error{Code: "missing_field", Message: fmt.Sprintf("the connection has no %s", f.name),
+				Fix: "give the connection's " + f.name}
+		}
+	}
+	if c.Status == "" {
+		c.Status = flow.StatusDraft
+	}
+	return checkStatus(c.Status)
+}
+
+func checkStatus(st flow.ConnectionStatus) error {
+	switch st {
+	case flow.StatusDraft, flow.StatusActive, flow.StatusInactive:
+		return nil
+	}
+	return &flow.Error{Code: "bad_status", Message: fmt.Sprintf("%q is not a connection status", st),
+		Fix: "use draft, active or inactive"}
+}
+
+// duplicate explains a clash on (organization, name).
+func (s *Store) duplicate(err error, c *flow.Connection) error {
+	if !isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+		return err
+	}
+	return &flow.Error{Code: "duplicate_name",
+		Message: fmt.Sprintf("%s already has a connection named %q", c.Organization, c.Name),
+		Fix:     "choose another name, or update that connection by its ID"}
+}
+
+func (s *Store) sealSecret(ctx context.Context, id, secret string) ([]byte, error) {
+	if secret == "" {
+		return nil, nil
+	}
+	return s.sealValue(ctx, []byte(secret), "connection-secret:"+id)
+}
+
+func ensureOrg(ctx context.Context, tx *sql.Tx, name string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name, created_at) VALUES (?, ?)
+		ON CONFLICT (name) DO NOTHING`, name, unixNano(now))
+	return err
+}
+
+// GetConnection returns the connection with the given ID, its client secret
+// unsealed. An unknown ID is an error wrapping ErrNotFound.
+func (s *Store) GetConnection(ctx context.Context, id string) (*flow.Connection, error) {
+	id = NormalizeID(id)
+	row := s.db.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections WHERE id = ?`, id)
+	c, err := s.scanConnection(ctx, row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("connection", id)
+	}
+	return c, err
+}
+
+// ConnectionByName returns the organization's connection with that name, or
+// an error wrapping ErrNotFound.
+func (s *Store) ConnectionByName(ctx context.Context, org, name string) (*flow.Connection, error) {
+	row := s.db.QueryRowContext(ctx, `SELECT `+connectionColumns+` FROM connections
+		WHERE organization = ? AND name = ?`, strings.TrimSpace(org), strings.TrimSpace(name))
+	c, err := s.scanConnection(ctx, row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("no connection named %q in %s: %w", name, org, ErrNotFound)
+	}
+	return c, err
+}
+
+// ListConnections returns the connections of one organization, or of all
+// when org is empty, ordered by organization and name.
+func (s *Store) ListConnections(ctx context.Context, org string) ([]*flow.Connection, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections
+		WHERE ? = '' OR organization = ? ORDER BY organization, name`, org, org)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []*flow.Connection
+	for rows.Next() {
+		c, err := s.scanConnection(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, s.explain(rows.Err())
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+func (s *Store) scanConnection(ctx context.Context, r scanner) (*flow.Connection, error) {
+	var (
+		c                flow.Connection
+		sealed           []byte
+		claims, roles    string
+		created, updated int64
+	)
+	err := r.Scan(&c.ID, &c.Organization, &c.Name, &c.Status, &c.DiscoveryURL, &c.Issuer, &c.ClientID,
+		&sealed, &c.RedirectURI, &claims, &c.GroupsClaim, &roles, &c.DefaultRole, &created, &updated)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, err
+		}
+		return nil, s.explain(err)
+	}
+	if err := json.Unmarshal([]byte(claims), &c.Claims); err != nil {
+		return nil, fmt.Errorf("connection %s: claims: %w", c.ID, err)
+	}
+	if err := json.Unmarshal([]byte(roles), &c.RoleMappings); err != nil {
+		return nil, fmt.Errorf("connection %s: role mappings: %w", c.ID, err)
+	}
+	if sealed != nil {
+		plain, err := s.openValue(ctx, sealed, "connection-secret:"+c.ID, "the client secret of "+c.ID)
+		if err != nil {
+			return nil, err
+		}
+		c.ClientSecret = string(plain)
+	}
+	c.CreatedAt, c.UpdatedAt = fromUnixNano(created), fromUnixNano(updated)
+	return &c, nil
+}
+
+// SetStatus changes a connection's status.
+func (s *Store) SetStatus(ctx context.Context, id string, st flow.ConnectionStatus) error {
+	if err := checkStatus(st); err != nil {
+		return err
+	}
+	return s.updateOne(ctx, "connection", id, `UPDATE connections SET status = ?, updated_at = ? WHERE id = ?`,
+		st, unixNano(s.now()), NormalizeID(id))
+}
+
+// DeleteConnection deletes a connection and its test logins; drafts that
+// edited it are kept, detached from it. Audit events are kept.
+func (s *Store) DeleteConnection(ctx context.Context, id string) error {
+	return s.updateOne(ctx, "connection", id, `DELETE FROM connections WHERE id = ?`, NormalizeID(id))
+}
+
+// SaveValidation stores the report of a validation as the connection's
+// last one, with report.RawMetadata and report.RawJWKS as its snapshot.
+func (s *Store) SaveValidation(ctx context.Context, id string, report flow.Report) error {
+	b, err := json.Marshal(report)
+	if err != nil {
+		return err
+	}
+	return s.updateOne(ctx, "connection", id, `UPDATE connections
+		SET report = ?, metadata = ?, jwks = ?, validated_at = ? WHERE id = ?`,
+		string(b), report.RawMetadata, report.RawJWKS, unixNano(s.now()), NormalizeID(id))
+}
+
+// LastValidation returns the connection's last validation, or nil when it
+// was never validated.
+func (s *Store) LastValidation(ctx context.Context, id string) (*Validation, error) {
+	var (
+		report   sql.NullString
+		at       sql.NullInt64
+		meta, ks []byte
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT report, metadata, jwks, validated_at FROM connections WHERE id = ?`,
+		NormalizeID(id)).Scan(&report, &meta, &ks, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("connection", id)
+	}
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	if !report.Valid {
+		return nil, nil
+	}
+	v := &Validation{At: nullTime(at)}
+	if err := json.Unmarshal([]byte(report.String), &v.Report); err != nil {
+		return nil, fmt.Errorf("connection %s: validation report: %w", id, err)
+	}
+	v.Report.RawMetadata, v.Report.RawJWKS = meta, ks
+	return v, nil
+}
+
+// updateOne runs a statement that must touch exactly one row of kind id.
+func (s *Store) updateOne(ctx context.Context, kind, id, query string, args ...any) error {
+	res, err := s.db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return s.explain(err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.explain(err)
+	}
+	if n == 0 {
+		return notFound(kind, NormalizeID(id))
+	}
+	return nil
+}

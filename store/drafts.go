@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// Draft is a wizard session in progress: where it stopped and the partly
+// filled form, so a quit, a crash or a dropped SSH session resumes there.
+type Draft struct {
+	ID           string
+	Organization string
+	// ConnectionID is the connection the draft edits, empty for a new one.
+	ConnectionID string
+	Step         int
+	// Form is the wizard's form, opaque to the store. It may hold the client
+	// secret, so the store seals all of it.
+	Form      json.RawMessage
+	Actor     string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// SaveDraft creates the draft (assigning an ID such as draft_4mx8pq when
+// d.ID is empty) or replaces the stored one, and returns it as stored.
+func (s *Store) SaveDraft(ctx context.Context, d Draft) (Draft, error) {
+	now := s.now().UTC()
+	d.Organization = strings.TrimSpace(d.Organization)
+	d.ConnectionID = NormalizeID(d.ConnectionID)
+	var err error
+	if d.ID == "" {
+		// A plain INSERT: a colliding new ID fails and is retried, never
+		// overwriting another draft.
+		d.CreatedAt = now
+		d.ID, err = insertWithID("draft_", func(id string) error {
+			sealed, err := s.sealValue(ctx, d.Form, "draft-form:"+id)
+			if err != nil {
+				return err
+			}
+			_, err = s.db.ExecContext(ctx, draftInsert, id, d.Organization, nullString(d.ConnectionID),
+				d.Step, sealed, d.Actor, unixNano(now), unixNano(now))
+			return err
+		})
+	} else {
+		d.ID = NormalizeID(d.ID)
+		var sealed []byte
+		if sealed, err = s.sealValue(ctx, d.Form, "draft-form:"+d.ID); err == nil {
+			var created int64
+			err = s.db.QueryRowContext(ctx, draftInsert+draftUpsert, d.ID, d.Organization, nullString(d.ConnectionID),
+				d.Step, sealed, d.Actor, unixNano(now), unixNano(now)).Scan(&created)
+			d.CreatedAt = fromUnixNano(created)
+		}
+	}
+	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+		return Draft{}, &flow.Error{Code: "unknown_connection",
+			Message: fmt.Sprintf("the draft edits connection %s, which does not exist", d.ConnectionID),
+			Fix:     "start the draft again from the connection list"}
+	}
+	if err != nil {
+		return Draft{}, s.explain(err)
+	}
+	d.UpdatedAt = now
+	return d, nil
+}
+
+// GetDraft returns the draft with the given ID, its form unsealed.
+func (s *Store) GetDraft(ctx context.Context, id string) (Draft, error) {
+	id = NormalizeID(id)
+	d, err := s.scanDraft(ctx, s.db.QueryRowContext(ctx, `SELECT `+draftColumns+` FROM drafts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Draft{}, notFound("draft", id)
+	}
+	return d, err
+}
+
+// ListDrafts returns the drafts of one organization, or all when org is
+// empty, the most recently changed first.
+func (s *Store) ListDrafts(ctx context.Context, org string) ([]Draft, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+draftColumns+` FROM drafts
+		WHERE ? = '' OR organization = ? ORDER BY updated_at DESC, id`, org, org)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []Draft
+	for rows.Next() {
+		d, err := s.scanDraft(ctx, rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, s.explain(rows.Err())
+}
+
+// DeleteDraft deletes a draft, typically once its connection is saved.
+func (s *Store) DeleteDraft(ctx context.Context, id string) error {
+	return s.updateOne(ctx, "draft", id, `DELETE FROM drafts WHERE id = ?`, NormalizeID(id))
+}
+
+const (
+	draftInsert = `INSERT INTO drafts (id, organization, connection_id, step, form_sealed, actor, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`
+	draftUpsert = ` ON CONFLICT (id) DO UPDATE SET organization = excluded.organization,
+		connection_id = excluded.connection_id, step = excluded.step, form_sealed = excluded.form_sealed,
+		actor = excluded.actor, updated_at = excluded.updated_at
+		RETURNING created_at`
+)
+
+const draftColumns = `id, organization, connection_id, step, form_sealed, actor, created_at, updated_at`
+
+func (s *Store) scanDraft(ctx context.Context, r scanner) (Draft, error) {
+	var (
+		d                Draft
+		conn             sql.NullString
+		sealed           []byte
+		created, updated int64
+	)
+	if err := r.Scan(&d.ID, &d.Organization, &conn, &d.Step, &sealed, &d.Actor, &created, &updated); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return Draft{}, err
+		}
+		return Draft{}, s.explain(err)
+	}
+	form, err := s.openValue(ctx, sealed, "draft-form:"+d.ID, "the form of draft "+d.ID)
+	if err != nil {
+		return Draft{}, err
+	}
+	d.ConnectionID, d.Form = conn.String, form
+	d.CreatedAt, d.UpdatedAt = fromUnixNano(created), fromUnixNano(updated)
+	return d, nil
+}

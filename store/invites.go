@@ -1,0 +1,222 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// Invite is a one-time code that lets an IT admin into the SSH setup of one
+// organization. Only a hash of the code is stored.
+type Invite struct {
+	ID           string
+	Organization string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       time.Time // zero while unused
+	RevokedAt    time.Time // zero unless revoked
+}
+
+// codeAlphabet is Crockford's base32 in lower case; normalizeCode maps the
+// look-alikes a person may type (o, i, l) onto it.
+const codeAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+
+// codeLength symbols of 5 bits: 80 bits, enough that a plain SHA-256 of the
+// code is a safe thing to store.
+const codeLength = 16
+
+// newCode returns a fresh code in groups of four: "7k2m-q9xd-4hnc-b3tw".
+func newCode() string {
+	var b [codeLength]byte
+	rand.Read(b[:])
+	var sb strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			sb.WriteByte('-')
+		}
+		sb.WriteByte(codeAlphabet[c&31])
+	}
+	return sb.String()
+}
+
+// normalizeCode undoes what a person may do to a code: case, dashes,
+// spaces, and look-alike letters.
+func normalizeCode(code string) string {
+	return strings.Map(func(r rune) rune {
+		switch r = toLower(r); r {
+		case '-', ' ', '\t':
+			return -1
+		case 'o':
+			return '0'
+		case 'i', 'l':
+			return '1'
+		}
+		return r
+	}, strings.TrimSpace(code))
+}
+
+func toLower(r rune) rune {
+	if 'A' <= r && r <= 'Z' {
+		return r + ('a' - 'A')
+	}
+	return r
+}
+
+func hashCode(code string) []byte {
+	sum := sha256.Sum256([]byte(normalizeCode(code)))
+	return sum[:]
+}
+
+// CreateInvite creates an invite to org valid for ttl and returns its code,
+// which is shown once and never stored. The organization is created when new.
+func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration) (string, Invite, error) {
+	org = strings.TrimSpace(org)
+	if org == "" {
+		return "", Invite{}, &flow.Error{Code: "missing_field", Message: "the invite has no organization",
+			Fix: "name the organization the invite is for"}
+	}
+	if ttl <= 0 {
+		return "", Invite{}, &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("an invite cannot last %s", ttl),
+			Fix: "give a positive duration, e.g. 24h"}
+	}
+	now := s.now().UTC()
+	inv := Invite{Organization: org, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	code := newCode()
+	id, err := insertWithID("inv_", func(id string) error {
+		return s.tx(ctx, func(tx *sql.Tx) error {
+			if err := ensureOrg(ctx, tx, org, now); err != nil {
+				return err
+			}
+			_, err := tx.ExecContext(ctx, `INSERT INTO invites (id, code_hash, organization, created_at, expires_at)
+				VALUES (?, ?, ?, ?, ?)`, id, hashCode(code), org, unixNano(now), unixNano(inv.ExpiresAt))
+			return err
+		})
+	})
+	if err != nil {
+		return "", Invite{}, s.explain(err)
+	}
+	inv.ID = id
+	return code, inv, nil
+}
+
+// LookupInvite returns the invite a code belongs to if it can still be
+// used, without using it; otherwise an error saying why not.
+func (s *Store) LookupInvite(ctx context.Context, code string) (Invite, error) {
+	inv, err := s.inviteByCode(ctx, code)
+	if err != nil {
+		return Invite{}, err
+	}
+	return inv, inv.usable(s.now())
+}
+
+// RedeemInvite uses an invite: it succeeds once per code, while the code is
+// unexpired and unrevoked, even with many sessions racing for it.
+func (s *Store) RedeemInvite(ctx context.Context, code string) (Invite, error) {
+	now := s.now().UTC()
+	res, err := s.db.ExecContext(ctx, `UPDATE invites SET used_at = ?
+		WHERE code_hash = ? AND used_at IS NULL AND revoked_at IS NULL AND expires_at > ?`,
+		unixNano(now), hashCode(code), unixNano(now))
+	if err != nil {
+		return Invite{}, s.explain(err)
+	}
+	inv, err := s.inviteByCode(ctx, code)
+	if err != nil {
+		return Invite{}, err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return inv, nil
+	}
+	if err := inv.usable(now); err != nil {
+		return Invite{}, err
+	}
+	return Invite{}, errInviteUsed // used between our update and our read
+}
+
+var errInviteUsed = &flow.Error{Code: "invite_used", Message: "this invite code was already used",
+	Fix: "ask the person who invited you for a new code"}
+
+// usable says why an invite can no longer be used, or nil.
+func (inv Invite) usable(now time.Time) error {
+	switch {
+	case !inv.RevokedAt.IsZero():
+		return &flow.Error{Code: "invite_revoked", Message: "this invite code was withdrawn",
+			Fix: "ask the person who invited you for a new code"}
+	case !inv.UsedAt.IsZero():
+		return errInviteUsed
+	case !now.Before(inv.ExpiresAt):
+		return &flow.Error{Code: "invite_expired",
+			Message: fmt.Sprintf("this invite code expired at %s", inv.ExpiresAt.Format(time.RFC1123)),
+			Fix:     "ask the person who invited you for a new code"}
+	}
+	return nil
+}
+
+func (s *Store) inviteByCode(ctx context.Context, code string) (Invite, error) {
+	inv, err := scanInvite(s.db.QueryRowContext(ctx, `SELECT `+inviteColumns+` FROM invites WHERE code_hash = ?`, hashCode(code)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invite{}, &flow.Error{Code: "invite_unknown", Message: "this invite code is not known",
+			Fix: "check the code (letters and digits in groups of four), or ask for a new one"}
+	}
+	return inv, s.explain(err)
+}
+
+// RevokeInvite withdraws an unused invite by its ID.
+func (s *Store) RevokeInvite(ctx context.Context, id string) error {
+	return s.updateOne(ctx, "unused invite", id, `UPDATE invites SET revoked_at = ?
+		WHERE id = ? AND used_at IS NULL AND revoked_at IS NULL`, unixNano(s.now()), NormalizeID(id))
+}
+
+// MarkInvitesUsedForOrg marks every open invite of org used, e.g. once its
+// connection is set up, and returns how many it closed.
+func (s *Store) MarkInvitesUsedForOrg(ctx context.Context, org string) (int64, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE invites SET used_at = ?
+		WHERE organization = ? AND used_at IS NULL AND revoked_at IS NULL`, unixNano(s.now()), org)
+	if err != nil {
+		return 0, s.explain(err)
+	}
+	n, err := res.RowsAffected()
+	return n, s.explain(err)
+}
+
+// ListInvites returns the invites of org, or all when org is empty, the
+// newest first.
+func (s *Store) ListInvites(ctx context.Context, org string) ([]Invite, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites
+		WHERE ? = '' OR organization = ? ORDER BY created_at DESC, id`, org, org)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []Invite
+	for rows.Next() {
+		inv, err := scanInvite(rows)
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		out = append(out, inv)
+	}
+	return out, s.explain(rows.Err())
+}
+
+const inviteColumns = `id, organization, created_at, expires_at, used_at, revoked_at`
+
+func scanInvite(r scanner) (Invite, error) {
+	var (
+		inv              Invite
+		created, expires int64
+		used, revoked    sql.NullInt64
+	)
+	if err := r.Scan(&inv.ID, &inv.Organization, &created, &expires, &used, &revoked); err != nil {
+		return Invite{}, err
+	}
+	inv.CreatedAt, inv.ExpiresAt = fromUnixNano(created), fromUnixNano(expires)
+	inv.UsedAt, inv.RevokedAt = nullTime(used), nullTime(revoked)
+	return inv, nil
+}

@@ -1,0 +1,195 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// Organization is a customer organization that owns connections.
+type Organization struct {
+	Name      string
+	Domain    string
+	CreatedAt time.Time
+}
+
+// EnsureOrganization creates the organization when it does not exist, and
+// sets its domain when domain is not empty.
+func (s *Store) EnsureOrganization(ctx context.Context, name, domain string) (Organization, error) {
+	name, domain = strings.TrimSpace(name), strings.TrimSpace(domain)
+	if name == "" {
+		return Organization{}, &flow.Error{Code: "missing_field", Message: "the organization has no name",
+			Fix: "give the organization's name"}
+	}
+	o := Organization{Name: name}
+	var created int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO organizations (name, domain, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET domain = CASE WHEN excluded.domain = '' THEN domain ELSE excluded.domain END
+		RETURNING domain, created_at`, name, domain, unixNano(s.now())).Scan(&o.Domain, &created)
+	if err != nil {
+		return Organization{}, s.explain(err)
+	}
+	o.CreatedAt = fromUnixNano(created)
+	return o, nil
+}
+
+// ListOrganizations returns every organization by name.
+func (s *Store) ListOrganizations(ctx context.Context) ([]Organization, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, domain, created_at FROM organizations ORDER BY name`)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []Organization
+	for rows.Next() {
+		var o Organization
+		var created int64
+		if err := rows.Scan(&o.Name, &o.Domain, &created); err != nil {
+			return nil, s.explain(err)
+		}
+		o.CreatedAt = fromUnixNano(created)
+		out = append(out, o)
+	}
+	return out, s.explain(rows.Err())
+}
+
+// TestLogin is the result of one test login through a connection.
+type TestLogin struct {
+	ID           int64
+	ConnectionID string
+	At           time.Time
+	OK           bool
+	// Profile is the mapped profile, nil when the login failed before it.
+	Profile *flow.Profile
+	// Claims are the ID token's claims; UserinfoClaims the userinfo
+	// endpoint's, when it was called.
+	Claims         map[string]any
+	UserinfoClaims map[string]any
+	Error          string
+}
+
+// SaveTestLogin records a test login; a zero At means now.
+func (s *Store) SaveTestLogin(ctx context.Context, t TestLogin) (TestLogin, error) {
+	if t.At.IsZero() {
+		t.At = s.now()
+	}
+	t.At = t.At.UTC()
+	t.ConnectionID = NormalizeID(t.ConnectionID)
+	var cols [3][]byte
+	for i, v := range []any{t.Profile, t.Claims, t.UserinfoClaims} {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return TestLogin{}, fmt.Errorf("test login: %w", err)
+		}
+		cols[i] = b
+	}
+	err := s.db.QueryRowContext(ctx, `INSERT INTO test_logins
+		(connection_id, at, ok, profile, claims, userinfo_claims, error) VALUES (?, ?, ?, ?, ?, ?, ?)
+		RETURNING id`, t.ConnectionID, unixNano(t.At), t.OK, string(cols[0]), string(cols[1]), string(cols[2]), t.Error).Scan(&t.ID)
+	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+		return TestLogin{}, notFound("connection", t.ConnectionID)
+	}
+	if err != nil {
+		return TestLogin{}, s.explain(err)
+	}
+	return t, nil
+}
+
+// ListTestLogins returns a connection's test logins, the newest first.
+func (s *Store) ListTestLogins(ctx context.Context, connectionID string) ([]TestLogin, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, connection_id, at, ok, profile, claims, userinfo_claims, error
+		FROM test_logins WHERE connection_id = ? ORDER BY at DESC, id DESC`, NormalizeID(connectionID))
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []TestLogin
+	for rows.Next() {
+		var (
+			t                        TestLogin
+			at                       int64
+			profile, claims, userinf string
+		)
+		if err := rows.Scan(&t.ID, &t.ConnectionID, &at, &t.OK, &profile, &claims, &userinf, &t.Error); err != nil {
+			return nil, s.explain(err)
+		}
+		t.At = fromUnixNano(at)
+		for _, c := range []struct {
+			src string
+			dst any
+		}{{profile, &t.Profile}, {claims, &t.Claims}, {userinf, &t.UserinfoClaims}} {
+			if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
+				return nil, fmt.Errorf("test login %d: %w", t.ID, err)
+			}
+		}
+		out = append(out, t)
+	}
+	return out, s.explain(rows.Err())
+}
+
+// Event is one audit event: who did what, when, to which connection.
+type Event struct {
+	ID int64
+	At time.Time
+	// Actor is "local:USER", "ssh:SHA256:…" (a key fingerprint) or
+	// "invite:inv_…".
+	Actor        string
+	Action       string
+	ConnectionID string
+	Organization string
+	// Address is the remote address of an SSH session, empty locally.
+	Address string
+	Detail  string
+}
+
+// Audit records an event; a zero At means now.
+func (s *Store) Audit(ctx context.Context, e Event) error {
+	if e.At.IsZero() {
+		e.At = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_events
+		(at, actor, action, connection_id, organization, address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		unixNano(e.At), e.Actor, e.Action, e.ConnectionID, e.Organization, e.Address, e.Detail)
+	return s.explain(err)
+}
+
+// AuditQuery selects audit events; empty fields match everything and a
+// zero Limit means no limit.
+type AuditQuery struct {
+	Organization string
+	ConnectionID string
+	Limit        int
+}
+
+// ListAudit returns the matching audit events, the newest first.
+func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = -1 // SQLite: no limit
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, connection_id, organization, address, detail
+		FROM audit_events WHERE (? = '' OR organization = ?) AND (? = '' OR connection_id = ?)
+		ORDER BY at DESC, id DESC LIMIT ?`,
+		q.Organization, q.Organization, q.ConnectionID, q.ConnectionID, limit)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []Event
+	for rows.Next() {
+		var e Event
+		var at int64
+		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ConnectionID, &e.Organization, &e.Address, &e.Detail); err != nil {
+			return nil, s.explain(err)
+		}
+		e.At = fromUnixNano(at)
+		out = append(out, e)
+	}
+	return out, s.explain(rows.Err())
+}

@@ -1,0 +1,273 @@
+// Package store is oidc-onboard's SQLite persistence: organizations,
+// connections with sealed client secrets, wizard drafts, test-login results,
+// audit events and SSH invites, in one file through the pure-Go
+// modernc.org/sqlite driver. It knows nothing of the terminal UI; it speaks
+// the domain types of package flow.
+//
+// A Store is safe for concurrent use by many goroutines, and several
+// processes may use the same file at once: the database runs in WAL mode,
+// every transaction takes the write lock up front (BEGIN IMMEDIATE) and
+// waits up to ten seconds for it.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// busyTimeout is how long a writer waits for another writer, in milliseconds.
+const busyTimeout = 10000
+
+// ErrNotFound is returned (wrapped) when a record with the given ID does not
+// exist.
+var ErrNotFound = errors.New("not found")
+
+// Options configure Open.
+type Options struct {
+	// Key is the base64 sealing key from the environment (OIDC_ONBOARD_KEY),
+	// or empty to use the key file. The caller reads the environment.
+	Key string
+	// KeyFile is where the key is kept when Key is empty; default: the
+	// database path with ".key" appended. It is created, 0600, the first time
+	// a secret is sealed.
+	KeyFile string
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// Store is an open oidc-onboard database.
+type Store struct {
+	db      *sql.DB
+	path    string
+	keyFile string
+	envKey  []byte // decoded Options.Key, nil when the key file is used
+	now     func() time.Time
+
+	mu     sync.Mutex
+	sealer *sealer // nil until first needed
+}
+
+// Open opens the database at path, creating it when missing, and brings its
+// schema up to date. The folder must exist. Every failure is a *flow.Error
+// that says what to do; a file that is not an oidc-onboard database, or one
+// written by a newer version, is left unchanged.
+func Open(path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, &flow.Error{Code: "db_path", Message: "no database path given",
+			Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("%s is not a usable path", path), Err: err}
+	}
+	s := &Store{path: abs, keyFile: opts.KeyFile, now: opts.Now}
+	if s.keyFile == "" {
+		s.keyFile = abs + ".key"
+	}
+	if opts.Key != "" {
+		if s.envKey, err = decodeKey(opts.Key); err != nil {
+			return nil, &flow.Error{Code: "bad_key", Message: "OIDC_ONBOARD_KEY is not a base64-encoded 32-byte key",
+				Fix: "set it to the key the secrets were sealed with (a new one: openssl rand -base64 32), or unset it to use " + s.keyFile}
+		}
+	}
+	if err := checkFile(abs); err != nil {
+		return nil, err
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.db, err = sql.Open("sqlite", dsn(abs))
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	if err := migrate(context.Background(), s.db, s.path); err != nil {
+		s.db.Close()
+		return nil, s.explain(err)
+	}
+	return s, nil
+}
+
+// checkFile turns the bad paths a person can give into clear errors before
+// SQLite sees them: a folder, a missing folder, a file this user cannot
+// write. Opening for writing changes nothing in the file.
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if _, derr := os.Stat(filepath.Dir(path)); derr != nil {
+			return &flow.Error{Code: "db_path", Message: fmt.Sprintf("the folder of %s does not exist", path),
+				Fix: "create the folder, or pass another --db PATH"}
+		}
+		// Create the file 0600 (an empty file is an empty database): it holds
+		// people's claims, and SQLite gives its -wal and -shm files the same mode.
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil && !errors.Is(err, fs.ErrExist) {
+			return &flow.Error{Code: "db_cannot_open", Message: fmt.Sprintf("cannot create %s", path), Err: err,
+				Fix: "make the folder writable by this user, or pass another --db PATH"}
+		}
+		if err == nil {
+			return f.Close()
+		}
+		return nil
+	case err != nil:
+		return &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot read %s", path), Err: err,
+			Fix: "check the path and its permissions, or pass another --db PATH"}
+	case fi.IsDir():
+		return &flow.Error{Code: "db_is_folder", Message: fmt.Sprintf("%s is a folder, not a database file", path),
+			Fix: "pass a file path, e.g. --db " + filepath.Join(path, "onboard.db")}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return readOnlyError(path)
+	}
+	return f.Close()
+}
+
+func readOnlyError(path string) error {
+	return &flow.Error{Code: "db_read_only", Message: fmt.Sprintf("the database %s is read-only for this user", path),
+		Fix: "make the file and its folder writable (chmod u+w), or pass another --db PATH; nothing was changed"}
+}
+
+// dsn is the driver's URI for path: WAL, a busy timeout, foreign keys, and
+// transactions that take the write lock at BEGIN, so that concurrent writers
+// wait instead of failing on a lock upgrade.
+func dsn(path string) string {
+	q := url.Values{}
+	q.Set("_busy_timeout", fmt.Sprint(busyTimeout))
+	q.Set("_journal_mode", "WAL")
+	q.Set("_foreign_keys", "1")
+	q.Set("_synchronous", "NORMAL")
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(path), RawQuery: q.Encode()}
+	return u.String()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the absolute path of the database file.
+func (s *Store) Path() string { return s.path }
+
+// KeyFile is the path of the key file (used when no key comes from the
+// environment).
+func (s *Store) KeyFile() string { return s.keyFile }
+
+// explain maps SQLite's failures to errors a person can act on.
+func (s *Store) explain(err error) error {
+	var se *sqlite.Error
+	if err == nil || !errors.As(err, &se) {
+		return err
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
+		return &flow.Error{Code: "db_corrupt", Message: fmt.Sprintf("%s is not an oidc-onboard database (not SQLite, or damaged)", s.path),
+			Fix: "pass the right --db PATH, or restore the file from a backup; the file was not changed"}
+	case sqlite3.SQLITE_READONLY:
+		return readOnlyError(s.path)
+	case sqlite3.SQLITE_CANTOPEN:
+		return &flow.Error{Code: "db_cannot_open", Message: fmt.Sprintf("cannot open %s", s.path),
+			Fix: "check that this user may read and write the file and its folder (SQLite writes -wal and -shm files beside it)"}
+	case sqlite3.SQLITE_FULL:
+		return &flow.Error{Code: "db_full", Message: fmt.Sprintf("the disk holding %s is full; this change was not saved", s.path),
+			Fix: "free some disk space and try again; what was saved before is intact"}
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return &flow.Error{Code: "db_busy", Message: fmt.Sprintf("%s is locked by another process (waited up to %ds)", s.path, busyTimeout/1000),
+			Fix: "wait for the other oidc-onboard process to finish, then try again"}
+	case sqlite3.SQLITE_IOERR:
+		return &flow.Error{Code: "db_io", Message: fmt.Sprintf("reading or writing %s failed", s.path), Err: err,
+			Fix: "check the disk and the file system, then try again"}
+	}
+	return err
+}
+
+// isCode reports whether err is a SQLite error with the given (extended) code.
+func isCode(err error, code int) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == code
+}
+
+// tx runs fn in one transaction (BEGIN IMMEDIATE), committing when it
+// returns nil.
+func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.explain(err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.explain(err)
+	}
+	return s.explain(tx.Commit())
+}
+
+// idAlphabet has no symbol that reads like another over a call: no 0/o,
+// no 1/l/i, no u/v pair.
+const idAlphabet = "23456789abcdefghjkmnpqrstwxyz"
+
+// idLength gives 29^6 ≈ 595 million IDs per kind; inserts retry on the
+// rare collision.
+const idLength = 6
+
+// newID returns prefix followed by idLength random symbols of idAlphabet.
+func newID(prefix string) string {
+	const limit = 256 - 256%len(idAlphabet) // reject the biased tail
+	out := make([]byte, 0, len(prefix)+idLength)
+	out = append(out, prefix...)
+	var b [16]byte
+	for len(out) < cap(out) {
+		rand.Read(b[:])
+		for _, c := range b {
+			if int(c) < limit && len(out) < cap(out) {
+				out = append(out, idAlphabet[int(c)%len(idAlphabet)])
+			}
+		}
+	}
+	return string(out)
+}
+
+// insertWithID runs insert with fresh IDs until one does not collide with
+// an existing primary key.
+func insertWithID(prefix string, insert func(id string) error) (string, error) {
+	for range 8 {
+		id := newID(prefix)
+		err := insert(id)
+		if isCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+			continue
+		}
+		return id, err
+	}
+	return "", errors.New("could not find a free ID after 8 tries")
+}
+
+// Time columns hold Unix nanoseconds.
+func unixNano(t time.Time) int64 { return t.UnixNano() }
+
+func fromUnixNano(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// nullTime reads a nullable time column.
+func nullTime(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromUnixNano(n.Int64)
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func notFound(kind, id string) error {
+	return fmt.Errorf("no %s with ID %q: %w", kind, id, ErrNotFound)
+}
