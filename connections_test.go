@@ -27,18 +27,6 @@ type connResult struct {
 	code           int
 }
 
-// connectionsBinary builds oidc-onboard once for a test and its subtests.
-func connectionsBinary(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "oidc-onboard")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func newConnCLI(t *testing.T, bin string, env ...string) *connCLI {
 	home := t.TempDir()
 	return &connCLI{bin: bin, home: home, env: append([]string{"HOME=" + home, "PATH=" + os.Getenv("PATH")}, env...)}
@@ -99,7 +87,7 @@ func acmeJSON(extra string) string {
 }
 
 func TestConnectionsCommands(t *testing.T) {
-	bin := connectionsBinary(t)
+	bin := binary // built once by TestMain (check_test.go)
 
 	t.Run("import, list, show, export round trip", func(t *testing.T) {
 		t.Parallel()

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -283,5 +284,73 @@ func TestLoginBinaryAgainstARealProvider(t *testing.T) {
 	}
 	if out.Profile.IDPID != idp.User.Subject || out.Profile.Email != idp.User.Email || strings.Join(out.Profile.Roles, ",") != "admin" {
 		t.Errorf("profile %+v", out.Profile)
+	}
+}
+
+// TestLoginStoredConnection tests a connection imported into the store:
+// its sealed secret and mappings drive the login, and the outcome is
+// recorded with it.
+func TestLoginStoredConnection(t *testing.T) {
+	t.Parallel()
+	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = idp.Close() })
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
+		"redirect_uri":"http://127.0.0.1:0/callback/acme","role_mappings":[{"group":"oidc-admins","role":"admin"}]}`,
+		idp.DiscoveryURL, idp.ClientID)
+	connFile := filepath.Join(t.TempDir(), "conn.json")
+	if err := os.WriteFile(connFile, []byte(conn), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", connFile)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	id := strings.TrimSpace(stdout)
+
+	// Flags that name another IdP or client conflict with --connection.
+	if code, _, stderr := runBinary(t, nil, "--db", db, "login", "--connection", id, "--client-id", "x"); code != 2 || !strings.Contains(stderr, "--client-id cannot be combined") {
+		t.Errorf("--connection with --client-id: exit %d, %s", code, stderr)
+	}
+
+	// No OIDC_CLIENT_SECRET here: the stored, sealed secret is used.
+	run := startLogin(t, "", nil, "--db", db, "--connection", id, "--json")
+	auth, err := url.Parse(run.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status, page, err := testidp.SignIn(auth.String(), auth.Query().Get("redirect_uri"),
+		map[string]string{"username": idp.User.Username, "password": idp.User.Password})
+	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
+		t.Fatalf("browser leg: %d %v %s", status, err, page)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
+	}
+	var out loginOutput
+	if err := json.Unmarshal(run.stdout.Bytes(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(out.Profile.Roles, ",") != "admin" {
+		t.Errorf("roles %v, want the stored mapping's [admin]", out.Profile.Roles)
+	}
+
+	code, stdout, stderr = runBinary(t, nil, "--db", db, "connections", "show", id, "--json")
+	if code != 0 {
+		t.Fatalf("show: exit %d: %s", code, stderr)
+	}
+	var shown struct {
+		LastTestLogin *struct {
+			OK bool `json:"ok"`
+		} `json:"last_test_login"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &shown); err != nil {
+		t.Fatal(err)
+	}
+	if shown.LastTestLogin == nil || !shown.LastTestLogin.OK {
+		t.Errorf("the test login was not recorded as a success: %s", stdout)
 	}
 }

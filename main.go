@@ -288,6 +288,7 @@ func (a *app) checkStyle() flow.TextStyle {
 
 // loginFlags are the flags of `login`.
 type loginFlags struct {
+	connection  string
 	discovery   string
 	clientID    string
 	redirectURI string
@@ -306,7 +307,7 @@ type loginFlags struct {
 func (a *app) loginCmd() *cobra.Command {
 	f := &loginFlags{}
 	cmd := &cobra.Command{
-		Use:   "login --discovery URL --client-id ID --redirect-uri URI",
+		Use:   "login (--discovery URL --client-id ID --redirect-uri URI | --connection ID)",
 		Short: "Run a real test login against an IdP and show the mapped profile",
 		Long: `Run a real OpenID Connect login (authorization code flow with state, nonce
 and PKCE S256) and show the profile it produces.
@@ -323,6 +324,11 @@ The client secret is read from the environment variable OIDC_CLIENT_SECRET,
 or from --client-secret-file PATH ("-" for standard input); never from a
 flag value.
 
+With --connection ID the login uses a stored connection: its discovery URL,
+client ID, sealed secret, redirect URI and mappings (--claim, --role-map,
+--groups-claim and --default-role, when given, override the stored ones for
+this login only). The result is recorded with the connection.
+
 Time limits: --timeout bounds each network call (discovery, token, keys,
 userinfo); --wait bounds the wait for the browser to come back.
 
@@ -331,11 +337,19 @@ reason is on standard error), 2 on a usage error.`,
 		Example: `  OIDC_CLIENT_SECRET=... oidc-onboard login \
       --discovery https://idp.example.com/.well-known/openid-configuration \
       --client-id my-app --redirect-uri http://localhost:8976/callback \
-      --role-map admins=admin --json`,
+      --role-map admins=admin --json
+
+  oidc-onboard login --connection conn_7h3kq9`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return a.runLogin(cmd.Context(), f) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.connection != "" {
+				return a.runStoredLogin(cmd.Context(), cmd, f)
+			}
+			return a.runLogin(cmd.Context(), f)
+		},
 	}
 	fl := cmd.Flags()
+	fl.StringVar(&f.connection, "connection", "", "test a stored connection (its discovery URL, client, secret and mappings) by ID")
 	fl.StringVar(&f.discovery, "discovery", "", "the IdP's Discovery Endpoint (or its issuer URL)")
 	fl.StringVar(&f.clientID, "client-id", "", "the app's Client ID")
 	fl.StringVar(&f.redirectURI, "redirect-uri", "", "the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback")
@@ -373,21 +387,21 @@ func (a *app) loginInput(f *loginFlags) (*loginInput, error) {
 	if err != nil {
 		return nil, &exitError{code: exitUsage, err: err}
 	}
-	claims, err := parseClaimFlags(f.claims)
+	claims, err := parseClaimFlags(flow.DefaultClaimMapping(), f.claims)
 	if err != nil {
 		return nil, err
 	}
-	roles := flow.RoleAssignment{GroupsClaim: f.groupsClaim, DefaultRole: f.defaultRole}
-	for _, rm := range f.roleMaps {
-		group, role, ok := strings.Cut(rm, "=")
-		if !ok || strings.TrimSpace(group) == "" || strings.TrimSpace(role) == "" {
-			return nil, usageErr("--role-map %q: want GROUP=ROLE", rm)
-		}
-		roles.Mappings = append(roles.Mappings, flow.RoleMapping{Group: strings.TrimSpace(group), Role: strings.TrimSpace(role)})
+	mappings, err := parseRoleMaps(f.roleMaps)
+	if err != nil {
+		return nil, err
 	}
+	roles := flow.RoleAssignment{GroupsClaim: f.groupsClaim, DefaultRole: f.defaultRole, Mappings: mappings}
 	secret, err := a.clientSecret(f.secretFile)
 	if err != nil {
 		return nil, err
+	}
+	if secret == "" {
+		return nil, usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
 	}
 	return &loginInput{discoveryURL: discoveryURL, cfg: flow.LoginConfig{
 		ClientID: f.clientID, ClientSecret: secret, RedirectURI: f.redirectURI,
@@ -395,9 +409,21 @@ func (a *app) loginInput(f *loginFlags) (*loginInput, error) {
 	}}, nil
 }
 
-// parseClaimFlags reads --claim ATTR=CLAIM pairs over the default mapping.
-func parseClaimFlags(pairs []string) (flow.ClaimMapping, error) {
-	m := flow.DefaultClaimMapping()
+// parseRoleMaps reads --role-map GROUP=ROLE pairs.
+func parseRoleMaps(pairs []string) ([]flow.RoleMapping, error) {
+	var out []flow.RoleMapping
+	for _, rm := range pairs {
+		group, role, ok := strings.Cut(rm, "=")
+		if !ok || strings.TrimSpace(group) == "" || strings.TrimSpace(role) == "" {
+			return nil, usageErr("--role-map %q: want GROUP=ROLE", rm)
+		}
+		out = append(out, flow.RoleMapping{Group: strings.TrimSpace(group), Role: strings.TrimSpace(role)})
+	}
+	return out, nil
+}
+
+// parseClaimFlags reads --claim ATTR=CLAIM pairs over the mapping m.
+func parseClaimFlags(m flow.ClaimMapping, pairs []string) (flow.ClaimMapping, error) {
 	for _, p := range pairs {
 		attr, claim, ok := strings.Cut(p, "=")
 		attr, claim = strings.TrimSpace(attr), strings.TrimSpace(claim)
@@ -420,14 +446,12 @@ func parseClaimFlags(pairs []string) (flow.ClaimMapping, error) {
 	return m, nil
 }
 
-// clientSecret reads the secret from --client-secret-file or the
-// environment. A file's final line break is not part of the secret.
+// clientSecret reads the secret from --client-secret-file PATH ("-" for
+// standard input), else from OIDC_CLIENT_SECRET; "" when neither gives one.
+// A file's final line break is not part of the secret.
 func (a *app) clientSecret(path string) (string, error) {
 	if path == "" {
-		if s := a.getenv("OIDC_CLIENT_SECRET"); s != "" {
-			return s, nil
-		}
-		return "", usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
+		return a.getenv("OIDC_CLIENT_SECRET"), nil
 	}
 	var r io.Reader = a.stdin
 	if path != "-" {
@@ -444,7 +468,7 @@ func (a *app) clientSecret(path string) (string, error) {
 	}
 	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
 	if strings.TrimSpace(s) == "" {
-		return "", usageErr("--client-secret-file %s is empty", path)
+		return "", usageErr("--client-secret-file %s is empty: put the client secret from the IdP's app in it", path)
 	}
 	return s, nil
 }
@@ -454,19 +478,103 @@ func (a *app) runLogin(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
-	return a.login(ctx, in, f)
+	_, err = a.login(ctx, in, f)
+	return err
+}
+
+// runStoredLogin tests a stored connection and records the outcome with it.
+func (a *app) runStoredLogin(ctx context.Context, cmd *cobra.Command, f *loginFlags) error {
+	fl := cmd.Flags()
+	for _, name := range []string{"discovery", "client-id", "redirect-uri"} {
+		if fl.Changed(name) {
+			return usageErr("--%s cannot be combined with --connection: the stored connection's value is used", name)
+		}
+	}
+	if f.timeout <= 0 || f.wait <= 0 {
+		return usageErr("--timeout and --wait must be positive durations, e.g. 10s or 5m")
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := lookupConnection(ctx, st, f.connection)
+	if err != nil {
+		return err
+	}
+	if c.RedirectURI == "" || c.DiscoveryURL == "" {
+		return &flow.Error{Code: "incomplete_connection",
+			Message: fmt.Sprintf("connection %s has no redirect URI or discovery URL yet", c.ID),
+			Fix:     "finish it in the wizard (oidc-onboard), or import it again with redirect_uri and discovery_url set"}
+	}
+	cfg := flow.LoginConfigFromConnection(*c)
+	if cfg.Claims, err = parseClaimFlags(c.Claims.WithDefaults(), f.claims); err != nil {
+		return err
+	}
+	if fl.Changed("role-map") {
+		if cfg.Roles.Mappings, err = parseRoleMaps(f.roleMaps); err != nil {
+			return err
+		}
+	}
+	if fl.Changed("groups-claim") || cfg.Roles.GroupsClaim == "" {
+		cfg.Roles.GroupsClaim = f.groupsClaim
+	}
+	if fl.Changed("default-role") {
+		cfg.Roles.DefaultRole = f.defaultRole
+	}
+	secret, err := a.clientSecret(f.secretFile)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		cfg.ClientSecret = secret
+	}
+	if cfg.ClientSecret == "" {
+		return usageErr("connection %s has no stored client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH", c.ID)
+	}
+	cfg.ExtraScopes, cfg.Wait = f.scopes, f.wait
+
+	res, loginErr := a.login(ctx, &loginInput{discoveryURL: c.DiscoveryURL, cfg: cfg}, f)
+	rec := store.TestLogin{ConnectionID: c.ID, OK: loginErr == nil}
+	if res != nil {
+		rec.Profile, rec.Claims = &res.Profile, res.IDTokenClaims
+		if res.UsedUserinfo {
+			rec.UserinfoClaims = map[string]any{}
+			for k, v := range res.Claims {
+				if _, inToken := res.IDTokenClaims[k]; !inToken {
+					rec.UserinfoClaims[k] = v
+				}
+			}
+		}
+	}
+	if loginErr != nil {
+		msg, _ := flow.Explain(loginErr)
+		rec.Error = msg
+	}
+	// The outcome is recorded even when the person pressed Ctrl-C.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := st.SaveTestLogin(sctx, rec); err != nil {
+		fmt.Fprintf(a.stderr, "Warning: the test login's result could not be recorded: %v\n", err)
+	}
+	outcome := "test login succeeded"
+	if loginErr != nil {
+		outcome = "test login failed: " + rec.Error
+	}
+	_ = st.Audit(sctx, store.Event{Actor: a.localActor(), Action: "test_login", ConnectionID: c.ID, Organization: c.Organization, Detail: outcome})
+	return loginErr
 }
 
 // login runs one test login from checked input; `login --connection ID`
 // reaches it with the input built from a stored connection
 // (flow.LoginConfigFromConnection).
-func (a *app) login(ctx context.Context, in *loginInput, f *loginFlags) error {
+func (a *app) login(ctx context.Context, in *loginInput, f *loginFlags) (*flow.LoginResult, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	srv, err := flow.StartCallbackServer(in.cfg.RedirectURI, flow.CallbackOptions{Page: assets.CallbackPage()})
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return nil, &exitError{code: exitFailed, err: err}
 	}
 	defer func() {
 		// Let the browser get its result page before the process ends.
@@ -479,11 +587,11 @@ func (a *app) login(ctx context.Context, in *loginInput, f *loginFlags) error {
 	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout})
 	provider, err := flow.DiscoverProvider(ctx, client, in.discoveryURL)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return nil, &exitError{code: exitFailed, err: err}
 	}
 	login, err := provider.StartLogin(srv, in.cfg)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return nil, &exitError{code: exitFailed, err: err}
 	}
 	for _, n := range login.Notes() {
 		fmt.Fprintf(a.stderr, "Note: %s.\n", n)
@@ -498,16 +606,16 @@ func (a *app) login(ctx context.Context, in *loginInput, f *loginFlags) error {
 
 	res, err := login.Wait(ctx)
 	if err != nil {
-		return &exitError{code: exitFailed, err: err}
+		return nil, &exitError{code: exitFailed, err: err}
 	}
 	for _, w := range res.Warnings {
 		fmt.Fprintf(a.stderr, "Warning: %s\n", w)
 	}
 	if f.json {
-		return a.printLoginJSON(res)
+		return res, a.printLoginJSON(res)
 	}
 	a.printLoginHuman(res, provider.Metadata().Issuer, login.AuthMethod())
-	return nil
+	return res, nil
 }
 
 // loginJSON is the --json output of a successful login.
@@ -896,7 +1004,7 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 			if err != nil {
 				return err
 			}
-			secret, err := a.importClientSecret(secretFile)
+			secret, err := a.clientSecret(secretFile)
 			if err != nil {
 				return err
 			}
@@ -925,24 +1033,6 @@ func (a *app) readConnInput(name, what string) ([]byte, error) {
 			Fix: "check the path"}
 	}
 	return b, nil
-}
-
-// importClientSecret is the secret from --client-secret-file, else from
-// OIDC_CLIENT_SECRET, else empty.
-func (a *app) importClientSecret(file string) (string, error) {
-	if file == "" {
-		return a.getenv("OIDC_CLIENT_SECRET"), nil
-	}
-	b, err := a.readConnInput(file, "client secret file")
-	if err != nil {
-		return "", err
-	}
-	secret := strings.TrimRight(string(b), "\r\n")
-	if secret == "" {
-		return "", &flow.Error{Code: "empty_secret", Message: fmt.Sprintf("the client secret file %s is empty", file),
-			Fix: "put the client secret from the IdP's app in it"}
-	}
-	return secret, nil
 }
 
 // parseImport reads and checks the export shape, naming the field at fault.
