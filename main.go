@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"os"
 	"os/exec"
@@ -17,17 +18,22 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
+	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
 // Exit codes of the command contract.
@@ -107,6 +113,7 @@ func (a *app) printErr(err error) {
 }
 
 func (a *app) rootCmd() *cobra.Command {
+	wf := &wizardFlags{}
 	root := &cobra.Command{
 		Use:   "oidc-onboard",
 		Short: "Set up, validate and test a generic OpenID Connect SSO connection",
@@ -117,6 +124,8 @@ Endpoint, validates the IdP's metadata live, maps claims and groups to roles,
 runs a real test login, and stores the result.
 
 Quick starts:
+  oidc-onboard                                          the wizard
+  oidc-onboard --demo                                   the wizard with a built-in demo IdP
   oidc-onboard check https://idp.example.com            validate an IdP's metadata
   oidc-onboard login --discovery URL --client-id ID \
       --redirect-uri http://localhost:8976/callback      run a real test login`,
@@ -124,9 +133,10 @@ Quick starts:
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
+			return a.runWizard(cmd.Context(), wf)
 		},
 	}
+	a.wizardFlags(root, wf)
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -160,6 +170,126 @@ func wrapArgs(c *cobra.Command) {
 	for _, sub := range c.Commands() {
 		wrapArgs(sub)
 	}
+}
+
+// ---------------------------------------------------------------------------
+// the wizard: `oidc-onboard` with no command.
+// ---------------------------------------------------------------------------
+
+// defaultRedirectBase is where a local wizard's callbacks arrive.
+const defaultRedirectBase = "http://localhost:8976"
+
+type wizardFlags struct {
+	demo         bool
+	accessible   bool
+	redirectBase string
+	timeout      time.Duration
+}
+
+func (a *app) wizardFlags(root *cobra.Command, f *wizardFlags) {
+	fl := root.Flags()
+	fl.BoolVar(&f.demo, "demo", false, "start a demo IdP on this machine and pre-fill its client, so every step works with nothing else installed")
+	fl.BoolVar(&f.accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
+	fl.StringVar(&f.redirectBase, "redirect-base", defaultRedirectBase, "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
+	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+}
+
+func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
+	accessible := f.accessible || a.getenv("ACCESSIBLE") != ""
+	if !accessible && !(isTerminal(a.stdin) && isTerminal(a.stdout)) {
+		return usageErr("the wizard needs a terminal; use --accessible for plain prompts, or the check, login and connections commands in scripts")
+	}
+	base, err := url.Parse(strings.TrimSuffix(f.redirectBase, "/"))
+	if err != nil || base.Host == "" || base.Path != "" || !flow.IsLoopbackHost(base.Hostname()) || base.Scheme != "http" {
+		return usageErr("--redirect-base %q: want http://localhost:PORT (a loopback address, no path)", f.redirectBase)
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	callbacks := newLocalCallbacks()
+	defer callbacks.close()
+	env := &steps.Env{
+		Store:        st,
+		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}),
+		Timeout:      f.timeout,
+		Callbacks:    callbacks.get,
+		RedirectBase: base.String(),
+		OpenBrowser:  openBrowser,
+		Now:          time.Now,
+		Actor:        a.localActor(),
+	}
+	if a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != "" {
+		env.OpenBrowser = nil // the browser would open on the remote machine, not the person's
+	}
+	if f.demo {
+		idp, err := startDemoIdP(ctx)
+		if err != nil {
+			return err
+		}
+		defer idp.Close()
+		env.Demo = &steps.Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+			Username: idp.User.Username, Password: idp.User.Password}
+	}
+	if accessible {
+		return tui.RunLines(ctx, env, a.stdin, a.stdout)
+	}
+	return tui.Run(ctx, env, tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
+}
+
+// startDemoIdP starts the embedded demo IdP on loopback. Its library logs
+// to the default logger, which would scribble over the wizard's screen.
+func startDemoIdP(ctx context.Context) (*demoidp.IdP, error) {
+	slog.SetDefault(slog.New(slog.DiscardHandler))
+	return demoidp.Start(ctx, demoidp.Options{AllowLoopbackRedirects: true})
+}
+
+// localCallbacks starts one callback server per redirect host and port, on
+// first use, and keeps it for the session's later test logins.
+type localCallbacks struct {
+	mu      sync.Mutex
+	servers map[string]*flow.CallbackServer
+}
+
+func newLocalCallbacks() *localCallbacks {
+	return &localCallbacks{servers: map[string]*flow.CallbackServer{}}
+}
+
+func (l *localCallbacks) get(redirectURI string) (*flow.CallbackServer, error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return nil, &flow.Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("%q is not a URL", redirectURI), Fix: "use http://localhost:PORT/callback/..."}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.servers[u.Host]; ok {
+		return s, nil
+	}
+	s, err := flow.StartCallbackServer(redirectURI, flow.CallbackOptions{Page: assets.CallbackPage()})
+	if err != nil {
+		return nil, err
+	}
+	l.servers[u.Host] = s
+	return s, nil
+}
+
+func (l *localCallbacks) close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, s := range l.servers {
+		_ = s.Shutdown(ctx)
+	}
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && term.IsTerminal(file.Fd())
 }
 
 // ---------------------------------------------------------------------------
@@ -269,8 +399,7 @@ func (a *app) runCheck(ctx context.Context, input string, timeout time.Duration,
 
 // checkStyle colours the report only on a terminal, and never with NO_COLOR.
 func (a *app) checkStyle() flow.TextStyle {
-	f, ok := a.stdout.(*os.File)
-	if !ok || a.getenv("NO_COLOR") != "" || !term.IsTerminal(f.Fd()) {
+	if a.getenv("NO_COLOR") != "" || !isTerminal(a.stdout) {
 		return flow.TextStyle{}
 	}
 	paint := func(s lipgloss.Style) func(string) string { return func(x string) string { return s.Render(x) } }
@@ -1210,12 +1339,11 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 // confirmDelete asks y/N on a terminal; elsewhere it refuses, since a
 // script must say --yes.
 func (a *app) confirmDelete(c *flow.Connection) error {
-	f, ok := a.stdin.(*os.File)
-	if !ok || !term.IsTerminal(f.Fd()) {
+	if !isTerminal(a.stdin) {
 		return usageErr("not deleting %s without confirmation: standard input is not a terminal; pass --yes", c.ID)
 	}
 	fmt.Fprintf(a.stderr, "Delete connection %s (%s / %s) and its test logins? [y/N] ", c.ID, c.Organization, c.Name)
-	answer, _ := bufio.NewReader(f).ReadString('\n')
+	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
 		return nil

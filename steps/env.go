@@ -1,0 +1,68 @@
+package steps
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// Env is everything the steps need from outside, built once in main.go (or
+// per SSH session): no step reaches for globals.
+type Env struct {
+	// Store persists connections, drafts, test logins and audit events.
+	Store *store.Store
+	// HTTP is the guarded client for every call to the IdP.
+	HTTP *http.Client
+	// Timeout bounds each network call (the HTTP client's own limit).
+	Timeout time.Duration
+	// Callbacks returns the callback server that receives the browser's
+	// return to redirectURI, starting it on first use (locally), or the
+	// shared one (over SSH).
+	Callbacks func(redirectURI string) (*flow.CallbackServer, error)
+	// RedirectBase is where callbacks arrive, without a path, e.g.
+	// "http://localhost:8976" locally or the --public-url over SSH. A
+	// connection's Redirect URI is RedirectBase + "/callback/" + its ID.
+	RedirectBase string
+	// OpenBrowser opens a URL in the person's browser; nil where there is
+	// none to open (over SSH), and then the URL is only shown.
+	OpenBrowser func(url string) error
+	// Now is the clock.
+	Now func() time.Time
+	// Actor names who acts, for audit events ("local:alice", "ssh:SHA256:…").
+	Actor string
+	// Address is the SSH client's address, empty locally.
+	Address string
+	// Organization, when set, walls the session into that organization:
+	// only its connections and drafts are listed, and new ones belong to it.
+	Organization string
+	// Demo, when set, pre-fills the credentials step with the embedded
+	// demo IdP's client.
+	Demo *Demo
+}
+
+// Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.
+type Demo struct {
+	DiscoveryURL string
+	ClientID     string
+	ClientSecret string
+	// Username and Password of the demo user, shown in the test login step.
+	Username, Password string
+}
+
+// RedirectURIFor is the Redirect URI of the connection with the given ID.
+func (e *Env) RedirectURIFor(connectionID string) string {
+	return e.RedirectBase + "/callback/" + connectionID
+}
+
+// Audit records an event for the connection, best effort: an audit
+// failure must not stop the person's work. Call it from a command.
+func (e *Env) Audit(ctx context.Context, action string, c flow.Connection, detail string) {
+	if e.Store == nil {
+		return
+	}
+	_ = e.Store.Audit(ctx, store.Event{Actor: e.Actor, Address: e.Address, Action: action,
+		ConnectionID: c.ID, Organization: c.Organization, Detail: detail})
+}

@@ -1,0 +1,138 @@
+package steps
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// testEnv is a real environment for step tests: a SQLite store in a
+// temporary folder, the guarded HTTP client, a callback server on a free
+// loopback port, and a running demo IdP whose client is in env.Demo.
+func testEnv(t *testing.T) *Env {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	base := srv.RedirectURI()
+	base = base[:len(base)-len("/callback")]
+	return &Env{
+		Store:        st,
+		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
+		Timeout:      5 * time.Second,
+		Callbacks:    func(string) (*flow.CallbackServer, error) { return srv, nil },
+		RedirectBase: base,
+		Now:          time.Now,
+		Actor:        "local:test",
+		Demo: &Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+			Username: idp.User.Username, Password: idp.User.Password},
+	}
+}
+
+// press is a key press for Update tests: "enter", "esc", "tab", "a", ...
+func press(k string) tea.KeyPressMsg {
+	switch k {
+	case "enter":
+		return tea.KeyPressMsg{Code: tea.KeyEnter}
+	case "esc":
+		return tea.KeyPressMsg{Code: tea.KeyEscape}
+	case "tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab}
+	case "shift+tab":
+		return tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}
+	case "up":
+		return tea.KeyPressMsg{Code: tea.KeyUp}
+	case "down":
+		return tea.KeyPressMsg{Code: tea.KeyDown}
+	case "space":
+		return tea.KeyPressMsg{Code: tea.KeySpace, Text: " "}
+	case "backspace":
+		return tea.KeyPressMsg{Code: tea.KeyBackspace}
+	}
+	r := []rune(k)
+	return tea.KeyPressMsg{Code: r[0], Text: k}
+}
+
+// run feeds msg to the step and then every message its commands produce,
+// breadth first, until none is left or limit messages were handled. It
+// returns the messages meant for the shell (NextMsg, BackMsg, GotoMsg,
+// ResumeMsg, FinishedMsg, StatusMsg), in order. Commands that block (a
+// login waiting for its callback) are run concurrently and their results
+// collected until timeout. Spinner ticks are dropped; a step with other
+// periodic ticks must stop them once its work is done.
+func run(t *testing.T, s Step, msg tea.Msg, timeout time.Duration) []tea.Msg {
+	t.Helper()
+	var shell []tea.Msg
+	results := make(chan tea.Msg, 64)
+	pending, handled := 0, 0
+	var handle func(tea.Msg)
+	dispatch := func(cmd tea.Cmd) {
+		if cmd == nil {
+			return
+		}
+		pending++
+		go func() { results <- cmd() }()
+	}
+	handle = func(m tea.Msg) {
+		switch m := m.(type) {
+		case nil:
+		case tea.BatchMsg:
+			for _, c := range m {
+				dispatch(c)
+			}
+		case NextMsg, BackMsg, GotoMsg, ResumeMsg, FinishedMsg, StatusMsg:
+			shell = append(shell, m)
+		default:
+			dispatch(s.Update(m))
+		}
+	}
+	handle(msg)
+	deadline := time.After(timeout)
+	for pending > 0 {
+		select {
+		case m := <-results:
+			pending--
+			if _, tick := m.(spinner.TickMsg); tick {
+				continue // drop animation ticks so runs end
+			}
+			if handled++; handled > 500 {
+				t.Fatalf("more than 500 messages: a command loop?")
+			}
+			handle(m)
+		case <-deadline:
+			return shell
+		}
+	}
+	return shell
+}
+
+// keysHelp lists the help of bindings, for assertions on the help line.
+func keysHelp(bs []key.Binding) []string {
+	var out []string
+	for _, b := range bs {
+		out = append(out, b.Help().Key+" "+b.Help().Desc)
+	}
+	return out
+}

@@ -1,0 +1,4 @@
+package steps
+
+// NewReview is under construction.
+func NewReview(env *Env, theme *Theme) Step { return newStub("Review") }

@@ -1,0 +1,4 @@
+package steps
+
+// NewRoles is under construction.
+func NewRoles(env *Env, theme *Theme) Step { return newStub("Role assignment") }

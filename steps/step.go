@@ -1,0 +1,92 @@
+// Package steps holds the wizard's steps, one file each, in the order of the
+// guide (shared/seed/oidc.md). A step is a small model that knows only its
+// own part of the connection being set up: it reads and writes that part of
+// the Setup, and reports completion with a typed message. The wizard shell
+// in tui/ owns navigation, persistence and layout.
+package steps
+
+import (
+	"context"
+	"io"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+)
+
+// Step is one wizard step. Steps are pointers that update in place; they
+// never do I/O in Update or View: slow work runs in a tea.Cmd that reports
+// back with a message.
+type Step interface {
+	// Title is the step's short name in the step indicator, in the
+	// guide's words ("Redirect URI", "Credentials", ...).
+	Title() string
+	// Enter is called each time the step becomes the current one, with the
+	// setup as it is now; the step loads its fields from it.
+	Enter(s *Setup) tea.Cmd
+	// Update handles a message. Keys and pastes reach only the current
+	// step; every other message reaches every step, so the reply of a
+	// command a step started finds it even after the person moved on. A
+	// step therefore reacts only to its own message types (and to the
+	// bubbles' ticks whose IDs are its own).
+	Update(msg tea.Msg) tea.Cmd
+	// View renders the step's body into width×height cells.
+	View(width, height int) string
+	// Keys are the bindings that work now, for the help line.
+	Keys() []key.Binding
+	// Capturing reports whether a text field has focus, so that the shell
+	// leaves printable keys (q, ?, b) to the step.
+	Capturing() bool
+}
+
+// LineStep is a step that can also run as plain prompts, line by line, for
+// screen readers (the accessible mode: no full-screen redraws).
+type LineStep interface {
+	Step
+	// RunLines runs the step with plain prompts on in/out, reading and
+	// writing the setup. It returns ErrBack to go to the previous step.
+	RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error
+}
+
+// Messages a step sends to the shell.
+type (
+	// NextMsg says the step is complete: the shell saves the draft and
+	// moves on.
+	NextMsg struct{}
+	// BackMsg asks for the previous step.
+	BackMsg struct{}
+	// GotoMsg asks for a given step (e.g. from a failed test login back to
+	// the credentials).
+	GotoMsg struct{ Step int }
+	// ResumeMsg replaces the whole setup with a stored draft's and moves
+	// to the draft's step (step 0 sends it).
+	ResumeMsg struct{ Setup *Setup }
+	// FinishedMsg says the connection was saved and activated: the shell
+	// deletes the draft and shows the final screen of the review step.
+	FinishedMsg struct{}
+	// StatusMsg is a short, passing note shown in the footer (e.g.
+	// "Copied to clipboard").
+	StatusMsg string
+)
+
+// Step indexes, in the guide's order.
+const (
+	StepOrganization = iota
+	StepRedirectURI
+	StepCredentials
+	StepValidate
+	StepClaims
+	StepRoles
+	StepTestLogin
+	StepReview
+	NumSteps
+)
+
+// ErrBack is returned by LineStep.RunLines to go back one step.
+var ErrBack = errBack{}
+
+type errBack struct{}
+
+func (errBack) Error() string { return "back" }
+
+// Cmd wraps a message as a command.
+func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }

@@ -1,0 +1,377 @@
+// Package tui is the wizard's shell: it sequences the steps of steps/,
+// draws the header, the step indicator and the help line, owns the global
+// keys, and saves the setup as a draft after every change, so that a quit,
+// a crash or a dropped SSH session resumes where it stopped.
+package tui
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// saveDelay gathers a burst of keystrokes into one draft save.
+const saveDelay = 200 * time.Millisecond
+
+// statusFor is how long a status note stays in the footer.
+const statusFor = 3 * time.Second
+
+// Model is the wizard: one root model owning navigation, persistence and
+// layout; the steps only know their own part of the setup.
+type Model struct {
+	env   *steps.Env
+	theme *steps.Theme
+	steps []steps.Step
+	setup *steps.Setup
+	cur   int
+
+	width, height int
+	keys          keyMap
+	help          help.Model
+
+	// Draft persistence: one save in flight at a time; savedForm is the
+	// form as last stored, to tell whether anything changed since.
+	saving     bool
+	saveQueued bool
+	savedForm  []byte
+	saveErr    error
+
+	status    string
+	statusSeq int
+
+	confirmQuit bool
+	finished    bool
+}
+
+// New builds the wizard for env. The theme starts dark and follows the
+// terminal's background once it reports it.
+func New(env *steps.Env) *Model {
+	theme := steps.NewTheme(true)
+	m := &Model{
+		env:    env,
+		theme:  theme,
+		setup:  steps.NewSetup(),
+		keys:   defaultKeys(),
+		help:   help.New(),
+		width:  80,
+		height: 24,
+	}
+	m.help.Styles = theme.Help
+	m.steps = steps.All(env, theme)
+	return m
+}
+
+// Setup returns the setup as it is now (for tests and the line mode).
+func (m *Model) Setup() *steps.Setup { return m.setup }
+
+type (
+	saveTickMsg struct{}
+	draftSaved  struct {
+		draft store.Draft
+		form  []byte
+		err   error
+	}
+	clearStatusMsg struct{ seq int }
+)
+
+// Init asks for the terminal's background and enters the first step.
+func (m *Model) Init() tea.Cmd {
+	return tea.Batch(tea.RequestBackgroundColor, m.steps[m.cur].Enter(m.setup))
+}
+
+// Update routes a message: global keys first, then the current step for
+// keys and pastes, every step for everything else.
+func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	return m, tea.Batch(cmd, m.scheduleSave())
+}
+
+func (m *Model) update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.help.SetWidth(msg.Width)
+		return nil
+	case tea.BackgroundColorMsg:
+		*m.theme = *steps.NewTheme(msg.IsDark())
+		m.help.Styles = m.theme.Help
+		return m.broadcast(msg)
+	case tea.KeyPressMsg:
+		return m.handleKey(msg)
+	case tea.PasteMsg:
+		if m.confirmQuit {
+			return nil
+		}
+		return m.steps[m.cur].Update(msg)
+	case steps.NextMsg:
+		if m.cur+1 < len(m.steps) {
+			return m.goTo(m.cur + 1)
+		}
+		return nil
+	case steps.BackMsg:
+		if m.cur > 0 {
+			return m.goTo(m.cur - 1)
+		}
+		return nil
+	case steps.GotoMsg:
+		if msg.Step >= 0 && msg.Step <= m.setup.Reached && msg.Step < len(m.steps) {
+			return m.goTo(msg.Step)
+		}
+		return nil
+	case steps.ResumeMsg:
+		m.setup = msg.Setup
+		m.savedForm, _ = json.Marshal(m.setup)
+		step := min(max(m.setup.Step, 0), len(m.steps)-1)
+		m.cur = step
+		return m.steps[m.cur].Enter(m.setup)
+	case steps.FinishedMsg:
+		m.finished = true
+		return m.deleteDraft()
+	case steps.StatusMsg:
+		m.statusSeq++
+		m.status = string(msg)
+		seq := m.statusSeq
+		return tea.Tick(statusFor, func(time.Time) tea.Msg { return clearStatusMsg{seq} })
+	case clearStatusMsg:
+		if msg.seq == m.statusSeq {
+			m.status = ""
+		}
+		return nil
+	case saveTickMsg:
+		return m.save()
+	case draftSaved:
+		return m.saved(msg)
+	}
+	return m.broadcast(msg)
+}
+
+func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(m.steps))
+	for _, s := range m.steps {
+		cmds = append(cmds, s.Update(msg))
+	}
+	return tea.Batch(cmds...)
+}
+
+func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	if m.confirmQuit {
+		switch {
+		case key.Matches(msg, m.keys.Confirm, m.keys.Quit):
+			return tea.Quit
+		case key.Matches(msg, m.keys.Deny):
+			m.confirmQuit = false
+		}
+		return nil
+	}
+	step := m.steps[m.cur]
+	switch {
+	case key.Matches(msg, m.keys.Quit):
+		return m.quit()
+	case key.Matches(msg, step.Keys()...):
+		return step.Update(msg)
+	case key.Matches(msg, m.keys.Back) && m.cur > 0 && !m.finished:
+		return m.goTo(m.cur - 1)
+	case !step.Capturing() && key.Matches(msg, m.keys.QuitAlias):
+		return m.quit()
+	case !step.Capturing() && key.Matches(msg, m.keys.Help):
+		m.help.ShowAll = !m.help.ShowAll
+		return nil
+	}
+	return step.Update(msg)
+}
+
+// quit leaves at once when everything is saved, and asks otherwise.
+func (m *Model) quit() tea.Cmd {
+	if m.finished || !m.unsaved() {
+		return tea.Quit
+	}
+	m.confirmQuit = true
+	return m.save()
+}
+
+// unsaved reports whether the setup holds input the store does not have.
+func (m *Model) unsaved() bool {
+	if m.setup.Connection.Organization == "" {
+		return false // nothing entered yet worth keeping
+	}
+	form, err := json.Marshal(m.setup)
+	return err != nil || m.saveErr != nil || !bytes.Equal(form, m.savedForm)
+}
+
+func (m *Model) goTo(i int) tea.Cmd {
+	m.cur = i
+	m.setup.Step = i
+	m.setup.Reached = max(m.setup.Reached, i)
+	m.help.ShowAll = false
+	return tea.Batch(m.save(), m.steps[i].Enter(m.setup))
+}
+
+// scheduleSave arranges a save shortly after the setup changed.
+func (m *Model) scheduleSave() tea.Cmd {
+	if m.saveQueued || m.saving || !m.unsaved() || m.finished {
+		return nil
+	}
+	m.saveQueued = true
+	return tea.Tick(saveDelay, func(time.Time) tea.Msg { return saveTickMsg{} })
+}
+
+// save stores the setup as a draft now, unless a save is in flight (its
+// completion saves again when needed) or there is nothing to keep yet.
+func (m *Model) save() tea.Cmd {
+	m.saveQueued = false
+	if m.saving || m.env.Store == nil || m.setup.Connection.Organization == "" || m.finished {
+		return nil
+	}
+	form, err := json.Marshal(m.setup)
+	if err != nil {
+		m.saveErr = err
+		return nil
+	}
+	if bytes.Equal(form, m.savedForm) && m.saveErr == nil {
+		return nil
+	}
+	m.saving = true
+	d := draftOf(m.env, m.setup, form)
+	st := m.env.Store
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		saved, err := st.SaveDraft(ctx, d)
+		return draftSaved{draft: saved, form: form, err: err}
+	}
+}
+
+// draftOf is the store's draft of a setup whose JSON is form.
+func draftOf(env *steps.Env, s *steps.Setup, form []byte) store.Draft {
+	return store.Draft{ID: s.DraftID, Organization: s.Connection.Organization,
+		ConnectionID: s.Connection.ID, Step: s.Step, Form: form, Actor: env.Actor}
+}
+
+func (m *Model) saved(msg draftSaved) tea.Cmd {
+	m.saving = false
+	m.saveErr = msg.err
+	if msg.err != nil {
+		return nil
+	}
+	m.savedForm = msg.form
+	if m.setup.DraftID == "" {
+		m.setup.DraftID = msg.draft.ID
+	}
+	if m.confirmQuit && !m.unsaved() {
+		return tea.Quit
+	}
+	return nil
+}
+
+func (m *Model) deleteDraft() tea.Cmd {
+	id, st := m.setup.DraftID, m.env.Store
+	if id == "" || st == nil {
+		return nil
+	}
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = st.DeleteDraft(ctx, id)
+		return nil
+	}
+}
+
+// View lays out the header, the step indicator, the step's body and the
+// footer (status and help) in the terminal's size.
+func (m *Model) View() tea.View {
+	header := m.header()
+	footer := m.footer()
+	bodyHeight := max(m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1, 3)
+	body := m.steps[m.cur].View(m.width, bodyHeight)
+	body = lipgloss.NewStyle().MaxHeight(bodyHeight).Height(bodyHeight).Render(body)
+	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
+	v.AltScreen = true
+	v.WindowTitle = "oidc-onboard"
+	return v
+}
+
+func (m *Model) header() string {
+	t := m.theme
+	title := "oidc-onboard"
+	if c := m.setup.Connection; c.Organization != "" {
+		title += " · " + c.Organization
+		if c.Name != "" {
+			title += " / " + c.Name
+		}
+	}
+	if m.env.Demo != nil {
+		title += " · demo"
+	}
+	title = truncate(title, m.width)
+	return t.Header.Render(title) + "\n" + m.indicator() + "\n"
+}
+
+// indicator shows every step: done ✓, current ●, not yet reached ○, with
+// the current step's name; it shortens itself to fit narrow terminals.
+func (m *Model) indicator() string {
+	t := m.theme
+	var marks []string
+	for i := range m.steps {
+		switch {
+		case i == m.cur:
+			marks = append(marks, t.StepNow.Render("●"))
+		case i < m.cur || i <= m.setup.Reached:
+			marks = append(marks, t.StepDone.Render("✓"))
+		default:
+			marks = append(marks, t.StepLater.Render("○"))
+		}
+	}
+	label := fmt.Sprintf("Step %d of %d: %s", m.cur, len(m.steps)-1, m.steps[m.cur].Title())
+	if m.cur == 0 {
+		label = "Start: " + m.steps[0].Title()
+	}
+	line := strings.Join(marks, " ") + "  " + t.StepNow.Render(label)
+	if lipgloss.Width(line) > m.width {
+		line = t.StepNow.Render(truncate(label, m.width))
+	}
+	return line
+}
+
+func (m *Model) footer() string {
+	t := m.theme
+	var status string
+	switch {
+	case m.confirmQuit:
+		status = t.Warn.Render(truncate("Your last changes are not saved yet. Quit anyway? y/n", m.width))
+	case m.saveErr != nil:
+		status = t.Fail.Render(truncate("Draft not saved: "+m.saveErr.Error(), m.width))
+	case m.status != "":
+		status = t.StatusLine.Render(truncate(m.status, m.width))
+	}
+	global := []key.Binding{m.keys.Back, m.keys.Quit}
+	if !m.steps[m.cur].Capturing() {
+		global = []key.Binding{m.keys.Back, m.keys.QuitAlias, m.keys.Help}
+	}
+	if m.cur == 0 || m.finished {
+		global = global[1:]
+	}
+	return status + "\n" + m.help.View(helpKeys{step: m.steps[m.cur].Keys(), global: global})
+}
+
+// truncate cuts s to width cells, with an ellipsis.
+func truncate(s string, width int) string {
+	if lipgloss.Width(s) <= width || width < 2 {
+		return s
+	}
+	r := []rune(s)
+	for lipgloss.Width(string(r))+1 > width && len(r) > 0 {
+		r = r[:len(r)-1]
+	}
+	return string(r) + "…"
+}
