@@ -46,6 +46,7 @@ type Model struct {
 	saveQueued bool
 	savedForm  []byte
 	saveErr    error
+	failedForm []byte // the form whose save failed: not retried until it changes
 
 	status    string
 	statusSeq int
@@ -58,6 +59,10 @@ type Model struct {
 // terminal's background once it reports it.
 func New(env *steps.Env) *Model {
 	theme := steps.NewTheme(true)
+	return newModel(env, theme, steps.All(env, theme))
+}
+
+func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
 	m := &Model{
 		env:    env,
 		theme:  theme,
@@ -68,7 +73,7 @@ func New(env *steps.Env) *Model {
 		height: 24,
 	}
 	m.help.Styles = theme.Help
-	m.steps = steps.All(env, theme)
+	m.steps = list
 	return m
 }
 
@@ -222,6 +227,9 @@ func (m *Model) scheduleSave() tea.Cmd {
 	if m.saveQueued || m.saving || !m.unsaved() || m.finished {
 		return nil
 	}
+	if form, _ := json.Marshal(m.setup); m.saveErr != nil && bytes.Equal(form, m.failedForm) {
+		return nil // retried on the next change, not in a loop
+	}
 	m.saveQueued = true
 	return tea.Tick(saveDelay, func(time.Time) tea.Msg { return saveTickMsg{} })
 }
@@ -262,6 +270,7 @@ func (m *Model) saved(msg draftSaved) tea.Cmd {
 	m.saving = false
 	m.saveErr = msg.err
 	if msg.err != nil {
+		m.failedForm = msg.form
 		return nil
 	}
 	m.savedForm = msg.form
@@ -294,7 +303,8 @@ func (m *Model) View() tea.View {
 	footer := m.footer()
 	bodyHeight := max(m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1, 3)
 	body := m.steps[m.cur].View(m.width, bodyHeight)
-	body = lipgloss.NewStyle().MaxHeight(bodyHeight).Height(bodyHeight).Render(body)
+	// A step that overflows is clipped rather than allowed to break the layout.
+	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(m.width).Render(body)
 	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
 	v.AltScreen = true
 	v.WindowTitle = "oidc-onboard"

@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// typingStep is a minimal step for testing the shell alone: typed letters
+// go into the connection's name (as a real step writes what is typed into
+// the setup), enter completes it.
+type typingStep struct {
+	title string
+	setup *steps.Setup
+	enter key.Binding
+}
+
+func newTypingStep(title string) *typingStep {
+	return &typingStep{title: title, enter: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))}
+}
+
+func (s *typingStep) Title() string                 { return s.title }
+func (s *typingStep) Enter(st *steps.Setup) tea.Cmd { s.setup = st; return nil }
+func (s *typingStep) Keys() []key.Binding           { return []key.Binding{s.enter} }
+func (s *typingStep) Capturing() bool               { return true }
+func (s *typingStep) View(w, h int) string {
+	return s.title + ": " + s.setup.Connection.Name + strings.Repeat(" long line", 20)
+}
+func (s *typingStep) Update(msg tea.Msg) tea.Cmd {
+	k, ok := msg.(tea.KeyPressMsg)
+	switch {
+	case !ok:
+	case key.Matches(k, s.enter):
+		return steps.Cmd(steps.NextMsg{})
+	case k.Text != "":
+		if s.setup.Connection.Organization == "" {
+			s.setup.Connection.Organization = "Acme Corp"
+		}
+		s.setup.Connection.Name += k.Text
+	}
+	return nil
+}
+
+func shellEnv(t *testing.T) *steps.Env {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return &steps.Env{Store: st, Now: time.Now, Actor: "local:test"}
+}
+
+func shellModel(t *testing.T) (*Model, *steps.Env) {
+	env := shellEnv(t)
+	m := newModel(env, steps.NewTheme(true), []steps.Step{
+		newTypingStep("One"), newTypingStep("Two"), newTypingStep("Three"),
+	})
+	drive(t, m, m.Init())
+	return m, env
+}
+
+// drive runs cmd and feeds every message it yields back into the model,
+// like the program would, until nothing is left. It reports whether the
+// model asked to quit.
+func drive(t *testing.T, m *Model, cmd tea.Cmd) (quit bool) {
+	t.Helper()
+	queue := []tea.Cmd{cmd}
+	for n := 0; len(queue) > 0; n++ {
+		if n > 200 {
+			t.Fatal("command loop")
+		}
+		c := queue[0]
+		queue = queue[1:]
+		if c == nil {
+			continue
+		}
+		switch msg := c().(type) {
+		case nil:
+		case tea.BatchMsg:
+			queue = append(queue, msg...)
+		case tea.QuitMsg:
+			quit = true
+		default:
+			_, next := m.Update(msg)
+			queue = append(queue, next)
+		}
+	}
+	return quit
+}
+
+func typeKeys(t *testing.T, m *Model, keys ...tea.KeyPressMsg) (quit bool) {
+	t.Helper()
+	for _, k := range keys {
+		_, cmd := m.Update(k)
+		if drive(t, m, cmd) {
+			quit = true
+		}
+	}
+	return quit
+}
+
+func letter(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Text: string(r)} }
+
+var (
+	enterKey = tea.KeyPressMsg{Code: tea.KeyEnter}
+	escKey   = tea.KeyPressMsg{Code: tea.KeyEscape}
+	ctrlC    = tea.KeyPressMsg{Code: 'c', Mod: tea.ModCtrl}
+)
+
+func TestShellSavesWhatIsTypedAsADraft(t *testing.T) {
+	m, env := shellModel(t)
+	typeKeys(t, m, letter('a'), letter('b'))
+
+	drafts, err := env.Store.ListDrafts(t.Context(), "")
+	if err != nil || len(drafts) != 1 {
+		t.Fatalf("drafts %v, %v; want one", drafts, err)
+	}
+	var saved steps.Setup
+	if err := json.Unmarshal(drafts[0].Form, &saved); err != nil {
+		t.Fatal(err)
+	}
+	if saved.Connection.Name != "ab" || drafts[0].Organization != "Acme Corp" {
+		t.Errorf("draft holds %q of %q, want \"ab\" of Acme Corp", saved.Connection.Name, drafts[0].Organization)
+	}
+	if m.setup.DraftID != drafts[0].ID {
+		t.Errorf("setup's draft ID %q, stored %q", m.setup.DraftID, drafts[0].ID)
+	}
+
+	// More typing updates the same draft; it never makes a second one.
+	typeKeys(t, m, letter('c'))
+	drafts, _ = env.Store.ListDrafts(t.Context(), "")
+	if len(drafts) != 1 {
+		t.Fatalf("%d drafts after more typing, want 1", len(drafts))
+	}
+	_ = json.Unmarshal(drafts[0].Form, &saved)
+	if saved.Connection.Name != "abc" {
+		t.Errorf("draft holds %q, want abc", saved.Connection.Name)
+	}
+}
+
+func TestShellNavigatesAndRecordsTheStep(t *testing.T) {
+	m, env := shellModel(t)
+	typeKeys(t, m, letter('x'), enterKey, enterKey)
+	if m.cur != 2 || m.setup.Step != 2 || m.setup.Reached != 2 {
+		t.Fatalf("at step %d (setup %d, reached %d), want 2", m.cur, m.setup.Step, m.setup.Reached)
+	}
+	typeKeys(t, m, escKey)
+	if m.cur != 1 || m.setup.Reached != 2 {
+		t.Fatalf("after esc at step %d (reached %d), want 1 (reached 2)", m.cur, m.setup.Reached)
+	}
+	drafts, _ := env.Store.ListDrafts(t.Context(), "")
+	if len(drafts) != 1 || drafts[0].Step != 1 {
+		t.Fatalf("draft step %+v, want 1", drafts)
+	}
+
+	// A new shell resumes the stored draft at its step.
+	var resumed steps.Setup
+	_ = json.Unmarshal(drafts[0].Form, &resumed)
+	m2, _ := shellModel(t)
+	drive(t, m2, steps.Cmd(steps.ResumeMsg{Setup: &resumed}))
+	if m2.cur != 1 || m2.setup.Connection.Name != "x" {
+		t.Errorf("resumed at %d with %q, want 1 with x", m2.cur, m2.setup.Connection.Name)
+	}
+}
+
+func TestShellQuitsAtOnceWhenSaved(t *testing.T) {
+	m, _ := shellModel(t)
+	if !typeKeys(t, m, ctrlC) {
+		t.Error("ctrl+c with nothing entered did not quit")
+	}
+	m, _ = shellModel(t)
+	typeKeys(t, m, letter('a')) // saved by the time drive returns
+	if !typeKeys(t, m, ctrlC) {
+		t.Error("ctrl+c with everything saved did not quit")
+	}
+}
+
+func TestShellAsksBeforeLosingUnsavedInput(t *testing.T) {
+	m, env := shellModel(t)
+	typeKeys(t, m, letter('a'))
+	env.Store.Close() // the next save fails
+	_, cmd := m.Update(letter('b'))
+	_ = cmd // the debounced save never runs here: the input is unsaved
+	if typeKeys(t, m, ctrlC) {
+		t.Fatal("quit without asking while the last input could not be saved")
+	}
+	view := ansi.Strip(m.View().Content)
+	if !strings.Contains(view, "Quit anyway? y/n") {
+		t.Fatalf("no quit question on screen:\n%s", view)
+	}
+	if typeKeys(t, m, letter('n')) || m.confirmQuit {
+		t.Fatal("n did not cancel the quit")
+	}
+	typeKeys(t, m, ctrlC)
+	if !typeKeys(t, m, letter('y')) {
+		t.Fatal("y did not quit")
+	}
+}
+
+func TestShellViewFitsTheTerminal(t *testing.T) {
+	m, _ := shellModel(t)
+	typeKeys(t, m, letter('a'), enterKey)
+	for _, size := range [][2]int{{80, 24}, {60, 20}, {40, 12}, {120, 40}} {
+		m.Update(tea.WindowSizeMsg{Width: size[0], Height: size[1]})
+		lines := strings.Split(m.View().Content, "\n")
+		if len(lines) > size[1] {
+			t.Errorf("%dx%d: %d lines", size[0], size[1], len(lines))
+		}
+		for i, l := range lines {
+			if w := lipgloss.Width(l); w > size[0] {
+				t.Errorf("%dx%d: line %d is %d wide: %q", size[0], size[1], i, w, ansi.Strip(l))
+			}
+		}
+		view := ansi.Strip(m.View().Content)
+		if !strings.Contains(view, "Acme Corp") || !strings.Contains(view, "esc") {
+			t.Errorf("%dx%d: header or help missing:\n%s", size[0], size[1], view)
+		}
+	}
+}
