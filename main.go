@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -149,6 +150,8 @@ Quick starts:
 		a.checkCmd(),
 		a.loginCmd(),
 		a.connectionsCmd(),
+		a.verifyCmd(),
+		a.transcriptCmd(),
 	} {
 		root.AddCommand(c)
 	}
@@ -825,7 +828,7 @@ Client secrets are sealed in the database and masked in every output, except
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.AddCommand(a.connectionsListCmd(), a.connectionsShowCmd(), a.connectionsExportCmd(),
-		a.connectionsImportCmd(), a.connectionsDeleteCmd())
+		a.connectionsImportCmd(), a.connectionsDeleteCmd(), a.connectionsRemapCmd())
 	return cmd
 }
 
@@ -1350,4 +1353,570 @@ func (a *app) confirmDelete(c *flow.Connection) error {
 	}
 	fmt.Fprintln(a.stderr, "Not deleted.")
 	return &exitError{code: exitFailed, quiet: true}
+}
+
+// ---------------------------------------------------------------------------
+// verify: drift watch on active connections.
+// ---------------------------------------------------------------------------
+
+func (a *app) verifyCmd() *cobra.Command {
+	var (
+		all, asJSON bool
+		timeout     time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "verify [ID | --all]",
+		Short: "Check that active connections' IdPs still match what they were activated with",
+		Long: `Drift watch: fetch the discovery document and signing keys of a connection
+(or of every active connection with --all) and compare them with the snapshot
+kept when the connection was activated (or, without one, its last validation).
+
+Reported: issuer and endpoint changes, signing keys added, removed or rotated,
+advertised algorithms changed, the IdP's clock drifting, checks that now fail.
+Every result is written to the audit log.
+
+Exit status: 0 when nothing breaks logins (benign changes such as a key added
+alongside the old one are listed), 1 when a change breaks logins, a connection
+cannot be checked or has no snapshot, 2 on a usage error. Suitable for cron.
+
+--json prints:
+  {"ok": bool, "checked_at": RFC3339,
+   "connections": [{"id", "organization", "name", "provider", "ok": bool,
+     "snapshot": "activation" | "last_validation" | "none", "snapshot_at",
+     "changes": [{"kind", "breaking": bool, "detail", "fix"}], "error"}]}
+Change kinds: unreachable, issuer, endpoint, key_added, key_removed,
+keys_rotated, no_usable_key, algorithms, clock, check_failed, snapshot_empty.`,
+		Example: `  oidc-onboard verify conn_7h3kq9
+  oidc-onboard verify --all --json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if all == (len(args) == 1) {
+				return usageErr("give one connection ID or --all")
+			}
+			if timeout <= 0 {
+				return usageErr("--timeout must be a positive duration, e.g. 10s")
+			}
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				return a.runVerify(ctx, st, args, timeout, asJSON)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&all, "all", false, "verify every active connection")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (shape above)")
+	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "time limit for each IdP's fetches")
+	return cmd
+}
+
+// verifyResult is one connection's drift in the --json shape.
+type verifyResult struct {
+	ID           string             `json:"id"`
+	Organization string             `json:"organization"`
+	Name         string             `json:"name"`
+	Provider     flow.IdPKind       `json:"provider"`
+	OK           bool               `json:"ok"`
+	Snapshot     string             `json:"snapshot"`
+	SnapshotAt   *time.Time         `json:"snapshot_at"`
+	Changes      []flow.DriftChange `json:"changes"`
+	Error        string             `json:"error,omitempty"`
+}
+
+type verifyJSON struct {
+	OK          bool           `json:"ok"`
+	CheckedAt   time.Time      `json:"checked_at"`
+	Connections []verifyResult `json:"connections"`
+}
+
+func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, timeout time.Duration, asJSON bool) error {
+	var conns []*flow.Connection
+	if len(args) == 1 {
+		c, err := lookupConnection(ctx, st, args[0])
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	} else {
+		list, err := st.ListConnections(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, c := range list {
+			if c.Status == flow.StatusActive {
+				conns = append(conns, c)
+			}
+		}
+	}
+	out := verifyJSON{OK: true, CheckedAt: time.Now().UTC(), Connections: []verifyResult{}}
+	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
+	for _, c := range conns {
+		r, err := a.verifyOne(ctx, st, client, c)
+		if err != nil {
+			return err
+		}
+		out.OK = out.OK && r.OK
+		out.Connections = append(out.Connections, r)
+	}
+	if asJSON {
+		if err := a.writeConnJSON(out); err != nil {
+			return err
+		}
+	} else {
+		a.printVerify(out)
+	}
+	if !out.OK {
+		return &exitError{code: exitFailed, quiet: true}
+	}
+	return nil
+}
+
+// verifyOne compares one connection with its snapshot and audits the result.
+func (a *app) verifyOne(ctx context.Context, st *store.Store, client *http.Client, c *flow.Connection) (verifyResult, error) {
+	r := verifyResult{ID: c.ID, Organization: c.Organization, Name: c.Name, Snapshot: "activation", Changes: []flow.DriftChange{}}
+	snap, err := st.ActivationSnapshot(ctx, c.ID)
+	if err == nil && snap == nil {
+		r.Snapshot = "last_validation"
+		snap, err = st.LastValidation(ctx, c.ID)
+	}
+	if err != nil {
+		return r, err
+	}
+	switch {
+	case c.DiscoveryURL == "":
+		r.Error = "the connection has no discovery URL"
+	case snap == nil:
+		r.Snapshot = "none"
+		r.Error = "the connection was never validated, so there is nothing to compare with; validate it in the wizard and activate it again"
+	default:
+		at := snap.At
+		r.SnapshotAt = &at
+		d := flow.CheckDrift(ctx, client, c.DiscoveryURL,
+			flow.Snapshot{At: snap.At, RawMetadata: snap.Report.RawMetadata, RawJWKS: snap.Report.RawJWKS}, flow.ValidateOptions{})
+		r.OK, r.Changes = d.OK, d.Changes
+		r.Provider = flow.DetectProvider(d.Report.Metadata, d.Report.RawMetadata).Kind
+	}
+	detail := "no change"
+	if r.Error != "" {
+		detail = "not checked: " + r.Error
+	} else if len(r.Changes) > 0 {
+		var kinds []string
+		for _, ch := range r.Changes {
+			kinds = append(kinds, ch.Kind)
+		}
+		detail = fmt.Sprintf("ok=%v changes: %s", r.OK, strings.Join(kinds, ", "))
+	}
+	err = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.verify", ConnectionID: c.ID,
+		Organization: c.Organization, Detail: detail})
+	return r, err
+}
+
+func (a *app) printVerify(out verifyJSON) {
+	w := a.stdout
+	if len(out.Connections) == 0 {
+		fmt.Fprintln(w, "No active connections to verify.")
+		return
+	}
+	for _, r := range out.Connections {
+		mark := "✓"
+		if !r.OK {
+			mark = "✗"
+		}
+		head := fmt.Sprintf("%s %s (%s / %s)", mark, r.ID, r.Organization, r.Name)
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(w, "%s: not checked — %s\n", head, r.Error)
+			continue
+		case len(r.Changes) == 0:
+			fmt.Fprintf(w, "%s: no change since %s\n", head, strings.ReplaceAll(r.Snapshot, "_", " "))
+			continue
+		case r.OK:
+			fmt.Fprintf(w, "%s: changed, nothing that breaks logins\n", head)
+		default:
+			fmt.Fprintf(w, "%s: changed in a way that breaks logins\n", head)
+		}
+		for _, ch := range r.Changes {
+			sym := "•"
+			if ch.Breaking {
+				sym = "✗"
+			}
+			fmt.Fprintf(w, "    %s %s: %s\n", sym, ch.Kind, ch.Detail)
+			if ch.Fix != "" {
+				fmt.Fprintf(w, "      Fix: %s\n", ch.Fix)
+			}
+		}
+	}
+}
+
+// ---------------------------------------------------------------------------
+// transcript: a redacted record of a connection's setup for a ticket.
+// ---------------------------------------------------------------------------
+
+func (a *app) transcriptCmd() *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "transcript ID",
+		Short: "Print a redacted record of a connection's setup for a support ticket",
+		Long: `Print a timestamped record of a connection's setup — its settings, the checks
+and their results, test logins and their verdicts, mapping changes, drift
+checks — with a short support code at the top, ready to attach to a ticket.
+
+The client secret, authorization codes and tokens are never printed; anything
+that looks like a JWT or a random token is masked, and claims such as nonce,
+at_hash and sid are removed.
+
+--json prints {"support_code", "generated_at", "connection_id", "organization",
+"name", "status", "provider", "settings": {...}, "entries": [{"at", "kind",
+"summary", "details": [...]}]}.`,
+		Example: `  oidc-onboard transcript conn_7h3kq9 > ticket-4711.txt`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				t, err := buildTranscript(ctx, st, args[0], time.Now())
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					return a.writeConnJSON(t)
+				}
+				return t.WriteText(a.stdout)
+			})
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the transcript as JSON")
+	return cmd
+}
+
+// buildTranscript gathers a connection's record from the store and redacts it.
+func buildTranscript(ctx context.Context, st *store.Store, id string, now time.Time) (*flow.Transcript, error) {
+	c, err := lookupConnection(ctx, st, id)
+	if err != nil {
+		return nil, err
+	}
+	last, err := st.LastValidation(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	activation, err := st.ActivationSnapshot(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	logins, err := st.ListTestLogins(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	events, err := st.ListAudit(ctx, store.AuditQuery{ConnectionID: c.ID})
+	if err != nil {
+		return nil, err
+	}
+	checked, err := st.MappingsCheckedAgainst(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	p := flow.DetectProviderURL(c.DiscoveryURL)
+	if last != nil && last.Report.Metadata == nil && len(last.Report.RawMetadata) > 0 {
+		if _, md, err := flow.ParseDiscovery(c.DiscoveryURL, "application/json", last.Report.RawMetadata); err == nil {
+			p = flow.DetectProvider(md, last.Report.RawMetadata)
+		}
+	}
+	t := &flow.Transcript{SupportCode: flow.SupportCode(c.ID, now), GeneratedAt: now.UTC(), ConnectionID: c.ID,
+		Organization: c.Organization, Name: c.Name, Status: c.Status, Provider: p,
+		Settings: transcriptSettings(c, p, checked)}
+	red := flow.NewRedactor(c.ClientSecret)
+	for _, v := range []struct {
+		kind string
+		val  *store.Validation
+	}{{"validation", last}, {"activation", activation}} {
+		if v.val != nil {
+			t.Entries = append(t.Entries, validationEntry(v.kind, v.val))
+		}
+	}
+	for _, tl := range logins {
+		t.Entries = append(t.Entries, testLoginEntry(tl, c, p, red, tl.ID == checked))
+	}
+	for _, e := range events {
+		summary := e.Action
+		if e.Detail != "" {
+			summary += ": " + e.Detail
+		}
+		t.Entries = append(t.Entries, flow.TranscriptEntry{At: e.At, Kind: "audit", Summary: summary, Details: []string{"by " + e.Actor}})
+	}
+	t.Sort()
+	t.Redact(red)
+	return t, nil
+}
+
+func transcriptSettings(c *flow.Connection, p flow.IdP, checked int64) map[string]string {
+	secret := "not set"
+	if c.ClientSecret != "" {
+		secret = "set (sealed; not shown)"
+		if fs := flow.DiagnoseSecret(p, c.ClientSecret); len(fs) > 0 {
+			secret += " — warning: " + fs[0].Message
+		}
+	}
+	roles := make([]string, 0, len(c.RoleMappings))
+	for _, rm := range c.RoleMappings {
+		roles = append(roles, rm.Group+" → "+rm.Role)
+	}
+	m := c.Claims.WithDefaults()
+	s := map[string]string{
+		"discovery_url": connOrDash(c.DiscoveryURL), "issuer": connOrDash(c.Issuer), "client_id": connOrDash(c.ClientID),
+		"client_secret": secret, "redirect_uri": connOrDash(c.RedirectURI),
+		"claims":       fmt.Sprintf("idp_id←%s email←%s first_name←%s last_name←%s", m.IDPID, m.Email, m.FirstName, m.LastName),
+		"groups_claim": connOrDash(c.GroupsClaim), "role_mappings": connOrDash(strings.Join(roles, "; ")),
+		"default_role": connOrDash(c.DefaultRole), "mappings_tested": "not checked against a test login",
+	}
+	if checked != 0 {
+		s["mappings_tested"] = fmt.Sprintf("checked against test login #%d", checked)
+	}
+	return s
+}
+
+func validationEntry(kind string, v *store.Validation) flow.TranscriptEntry {
+	counts := map[flow.CheckStatus]int{}
+	var details []string
+	for _, ch := range v.Report.Checks {
+		counts[ch.Status]++
+		line := fmt.Sprintf("%s %s: %s", ch.Status, ch.ID, ch.Detail)
+		if ch.Fix != "" && ch.Status != flow.Pass {
+			line += " — fix: " + ch.Fix
+		}
+		details = append(details, line)
+	}
+	summary := fmt.Sprintf("discovery checks: %d pass, %d warn, %d fail (issuer %s)", counts[flow.Pass], counts[flow.Warn], counts[flow.Fail], connOrDash(v.Report.Issuer))
+	if kind == "activation" { // the checks are those of a validation listed too
+		summary, details = "activated with this snapshot — "+summary, nil
+	}
+	return flow.TranscriptEntry{At: v.At, Kind: kind, Summary: summary, Details: details}
+}
+
+func testLoginEntry(tl store.TestLogin, c *flow.Connection, p flow.IdP, red *flow.Redactor, checked bool) flow.TranscriptEntry {
+	e := flow.TranscriptEntry{At: tl.At, Kind: "test_login", Summary: fmt.Sprintf("#%d succeeded", tl.ID)}
+	if !tl.OK {
+		e.Summary = fmt.Sprintf("#%d failed: %s", tl.ID, tl.Error)
+	}
+	if checked {
+		e.Summary += " (current mappings checked against it)"
+	}
+	if tl.Profile != nil {
+		pr := tl.Profile
+		e.Details = append(e.Details, fmt.Sprintf("profile: idp_id=%s email=%s first_name=%s last_name=%s groups=[%s] roles=[%s]",
+			pr.IDPID, pr.Email, pr.FirstName, pr.LastName, strings.Join(pr.Groups, ", "), strings.Join(pr.Roles, ", ")))
+	}
+	if tl.Claims != nil {
+		claims := flow.MergeClaims(tl.Claims, tl.UserinfoClaims)
+		for _, line := range red.RedactClaims(claims) {
+			e.Details = append(e.Details, "claim "+line)
+		}
+		for _, f := range flow.DiagnoseClaims(p, claims, c.Claims, c.Roles()) {
+			e.Details = append(e.Details, fmt.Sprintf("%s %s: %s — fix: %s", f.Severity, f.ID, f.Message, f.Fix))
+		}
+	}
+	return e
+}
+
+// ---------------------------------------------------------------------------
+// connections remap: replay a test login's claims under new mappings.
+// ---------------------------------------------------------------------------
+
+func (a *app) connectionsRemapCmd() *cobra.Command {
+	var (
+		claims, roleMaps         []string
+		groupsClaim, defaultRole string
+		dryRun, asJSON           bool
+	)
+	cmd := &cobra.Command{
+		Use:   "remap ID",
+		Short: "Change a connection's mappings and see the profile at once from its last test login",
+		Long: `Replay the claims captured by the connection's latest test login (ID token
+and userinfo) under changed claim and role mappings, and show the resulting
+profile and roles at once — no new login needed. Unless --dry-run, the new
+mappings are saved and the connection records the test login they were
+checked against. --role-map replaces the whole list of role mappings.
+
+--json prints {"connection_id", "test_login": {"id", "at"}, "saved": bool,
+"mapping": {"claims", "groups_claim", "role_mappings", "default_role"},
+"profile": {...}, "changes": [...], "warnings": [...], "findings": [...]}.`,
+		Example: `  oidc-onboard connections remap conn_7h3kq9 --claim email=upn --dry-run
+  oidc-onboard connections remap conn_7h3kq9 --groups-claim roles --role-map Admins=admin --default-role viewer`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				c, err := lookupConnection(ctx, st, args[0])
+				if err != nil {
+					return err
+				}
+				next := *c
+				if next.Claims, err = parseClaimFlags(c.Claims, claims); err != nil {
+					return err
+				}
+				fl := cmd.Flags()
+				if fl.Changed("role-map") {
+					if next.RoleMappings, err = parseRoleMaps(roleMaps); err != nil {
+						return err
+					}
+				}
+				if fl.Changed("groups-claim") {
+					next.GroupsClaim = strings.TrimSpace(groupsClaim)
+				}
+				if fl.Changed("default-role") {
+					next.DefaultRole = strings.TrimSpace(defaultRole)
+				}
+				return a.runRemap(ctx, st, c, &next, dryRun, asJSON)
+			})
+		},
+	}
+	f := cmd.Flags()
+	f.StringArrayVar(&claims, "claim", nil, "map a profile attribute to a claim, ATTR=CLAIM (idp_id, email, first_name, last_name); repeatable")
+	f.StringVar(&groupsClaim, "groups-claim", "", "the claim that carries group memberships")
+	f.StringArrayVar(&roleMaps, "role-map", nil, "map an IdP group to a role, GROUP=ROLE; repeatable; replaces the list")
+	f.StringVar(&defaultRole, "default-role", "", "the role of users no mapping matches (empty: none)")
+	f.BoolVar(&dryRun, "dry-run", false, "show the result without saving the mappings")
+	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
+	return cmd
+}
+
+type remapMapping struct {
+	Claims       flow.ClaimMapping  `json:"claims"`
+	GroupsClaim  string             `json:"groups_claim"`
+	RoleMappings []flow.RoleMapping `json:"role_mappings"`
+	DefaultRole  string             `json:"default_role"`
+}
+
+type remapJSON struct {
+	ConnectionID string         `json:"connection_id"`
+	TestLogin    remapTestLogin `json:"test_login"`
+	Saved        bool           `json:"saved"`
+	Mapping      remapMapping   `json:"mapping"`
+	Profile      flow.Profile   `json:"profile"`
+	Changes      []string       `json:"changes"`
+	Warnings     []string       `json:"warnings"`
+	Findings     []flow.Finding `json:"findings"`
+}
+
+type remapTestLogin struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+}
+
+func (a *app) runRemap(ctx context.Context, st *store.Store, c, next *flow.Connection, dryRun, asJSON bool) error {
+	tl, err := latestCapturedLogin(ctx, st, c.ID)
+	if err != nil {
+		return err
+	}
+	p := flow.DetectProviderURL(c.DiscoveryURL)
+	if v, err := st.LastValidation(ctx, c.ID); err == nil && v != nil && len(v.Report.RawMetadata) > 0 {
+		if _, md, err := flow.ParseDiscovery(c.DiscoveryURL, "application/json", v.Report.RawMetadata); err == nil {
+			p = flow.DetectProvider(md, v.Report.RawMetadata)
+		}
+	}
+	before, _, _ := flow.Replay(p, tl.Claims, tl.UserinfoClaims, c.Claims, c.Roles())
+	after, warnings, findings := flow.Replay(p, tl.Claims, tl.UserinfoClaims, next.Claims, next.Roles())
+	roles := next.RoleMappings
+	if roles == nil {
+		roles = []flow.RoleMapping{}
+	}
+	out := remapJSON{ConnectionID: c.ID, TestLogin: remapTestLogin{ID: tl.ID, At: tl.At}, Saved: !dryRun,
+		Mapping: remapMapping{Claims: next.Claims, GroupsClaim: next.GroupsClaim, RoleMappings: roles, DefaultRole: next.DefaultRole},
+		Profile: after, Changes: flow.ProfileChanges(before, after), Warnings: warnings, Findings: findings}
+	for _, s := range []*[]string{&out.Changes, &out.Warnings} {
+		if *s == nil {
+			*s = []string{}
+		}
+	}
+	if out.Findings == nil {
+		out.Findings = []flow.Finding{}
+	}
+	if !dryRun {
+		if err := st.SaveConnection(ctx, next); err != nil {
+			return err
+		}
+		if err := st.SetMappingsCheckedAgainst(ctx, c.ID, tl.ID); err != nil {
+			return err
+		}
+		if err := st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "connection.remap", ConnectionID: c.ID,
+			Organization: c.Organization, Detail: mappingChanges(c, next, tl.ID)}); err != nil {
+			return err
+		}
+	}
+	if asJSON {
+		return a.writeConnJSON(out)
+	}
+	a.printRemap(out)
+	return nil
+}
+
+// latestCapturedLogin is the newest test login with captured claims.
+func latestCapturedLogin(ctx context.Context, st *store.Store, id string) (store.TestLogin, error) {
+	logins, err := st.ListTestLogins(ctx, id)
+	if err != nil {
+		return store.TestLogin{}, err
+	}
+	for _, tl := range logins {
+		if tl.Claims != nil {
+			return tl, nil
+		}
+	}
+	return store.TestLogin{}, &flow.Error{Code: "no_test_login",
+		Message: fmt.Sprintf("connection %s has no test login with captured claims to replay", id),
+		Fix:     "run one test login first: oidc-onboard login --connection " + id}
+}
+
+// mappingChanges describes, for the audit log, how next's mappings differ
+// from c's.
+func mappingChanges(c, next *flow.Connection, testLogin int64) string {
+	var parts []string
+	o, n := c.Claims.WithDefaults(), next.Claims.WithDefaults()
+	for _, f := range []struct{ attr, a, b string }{
+		{"idp_id", o.IDPID, n.IDPID}, {"email", o.Email, n.Email}, {"first_name", o.FirstName, n.FirstName}, {"last_name", o.LastName, n.LastName},
+		{"groups_claim", c.GroupsClaim, next.GroupsClaim}, {"default_role", c.DefaultRole, next.DefaultRole},
+	} {
+		if f.a != f.b {
+			parts = append(parts, fmt.Sprintf("%s: %s → %s", f.attr, connOrDash(f.a), connOrDash(f.b)))
+		}
+	}
+	if fmt.Sprint(c.RoleMappings) != fmt.Sprint(next.RoleMappings) {
+		parts = append(parts, fmt.Sprintf("role_mappings: %d → %d", len(c.RoleMappings), len(next.RoleMappings)))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no mapping change")
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(" (checked against test login #%d)", testLogin)
+}
+
+func (a *app) printRemap(out remapJSON) {
+	w := a.stdout
+	fmt.Fprintf(w, "Replayed test login #%d (%s) of %s\n\n", out.TestLogin.ID, out.TestLogin.At.Format(time.RFC3339), out.ConnectionID)
+	p := out.Profile
+	fmt.Fprintln(w, "Profile")
+	for _, row := range [][2]string{
+		{"idp_id", p.IDPID}, {"email", p.Email}, {"first_name", p.FirstName}, {"last_name", p.LastName},
+		{"groups", strings.Join(p.Groups, ", ")}, {"roles", strings.Join(p.Roles, ", ")},
+	} {
+		fmt.Fprintf(w, "  %-11s %s\n", row[0], cmpOrEmpty(row[1]))
+	}
+	if len(out.Changes) > 0 {
+		fmt.Fprintln(w, "\nChanged")
+		for _, c := range out.Changes {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
+	for _, wn := range out.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", wn)
+	}
+	for _, f := range out.Findings {
+		fmt.Fprintf(w, "\n[%s] %s\n  Fix: %s\n", f.Severity, f.Message, f.Fix)
+		if f.Suggestion != "" {
+			fmt.Fprintf(w, "  Try: oidc-onboard connections remap %s %s\n", out.ConnectionID, f.Suggestion)
+		}
+	}
+	if out.Saved {
+		fmt.Fprintln(w, "\nSaved the new mappings.")
+	} else {
+		fmt.Fprintln(w, "\nDry run: nothing was saved.")
+	}
+}
+
+func cmpOrEmpty(s string) string {
+	if s == "" {
+		return "(empty)"
+	}
+	return s
 }

@@ -164,7 +164,7 @@ func (l *Login) Wait(ctx context.Context) (*LoginResult, error) {
 
 func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error) {
 	if cb.Error != "" {
-		return nil, callbackError(cb.Error, cb.ErrorDescription)
+		return nil, callbackError(cb.Error, cb.ErrorDescription, l.errorContext())
 	}
 	if cb.Issuer != "" && cb.Issuer != l.p.md.Issuer {
 		return nil, &Error{Code: "callback_issuer_mismatch",
@@ -178,7 +178,7 @@ func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, l.p.client)
 	tok, err := l.oauth.Exchange(hctx, cb.Code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		return nil, tokenError(err, l.p.md.TokenEndpoint)
+		return nil, tokenError(err, l.p.md.TokenEndpoint, l.errorContext())
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {

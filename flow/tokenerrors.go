@@ -10,7 +10,7 @@ import (
 )
 
 // tokenError explains a failed code exchange at the token endpoint.
-func tokenError(err error, tokenURL string) error {
+func tokenError(err error, tokenURL string, ec errorContext) error {
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		var fe *Error
@@ -25,6 +25,9 @@ func tokenError(err error, tokenURL string) error {
 	code := re.ErrorCode
 	if code == "" && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
 		code = "invalid_client"
+	}
+	if e := explainIdPError(code, re.ErrorDescription, ec); e != nil {
+		return e
 	}
 	desc := idpSays(re.ErrorDescription)
 	switch code {
@@ -69,7 +72,10 @@ func tokenError(err error, tokenURL string) error {
 }
 
 // callbackError explains an error= callback from the authorization endpoint.
-func callbackError(code, description string) error {
+func callbackError(code, description string, ec errorContext) error {
+	if e := explainIdPError(code, description, ec); e != nil {
+		return e
+	}
 	desc := idpSays(description)
 	switch code {
 	case "access_denied":

@@ -148,6 +148,11 @@ func (s *Store) createKeyFile(ctx context.Context, create bool) ([]byte, error) 
 		return nil, s.explain(err)
 	}
 	if sealed || !create {
+		// Another process may have created the key (and then sealed with it)
+		// since the first read: it links the key before sealing anything.
+		if key, err := s.readKeyFile(); err == nil {
+			return key, nil
+		}
 		return nil, &flow.Error{Code: "key_missing",
 			Message: fmt.Sprintf("the key file %s is missing, but the database holds sealed secrets", s.keyFile),
 			Fix:     "restore the key file (from a backup or the machine it came from), or set OIDC_ONBOARD_KEY to that key; nothing was changed"}

@@ -605,7 +605,8 @@ func TestNewerDatabaseIsRefusedUnchanged(t *testing.T) {
 	_, err := Open(path, Options{})
 	wantCode(t, err, "db_newer")
 	msg, fix := flow.Explain(err)
-	if !strings.Contains(msg, "newer oidc-onboard (schema 99, this binary knows 1)") || !strings.Contains(fix, "upgrade oidc-onboard") {
+	ms, _ := migrations()
+	if !strings.Contains(msg, fmt.Sprintf("newer oidc-onboard (schema 99, this binary knows %d)", len(ms))) || !strings.Contains(fix, "upgrade oidc-onboard") {
 		t.Fatalf("message %q, fix %q", msg, fix)
 	}
 	if sha256.Sum256(fileBytes(t, path)) != before {
