@@ -94,11 +94,30 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, s.explain(err)
 	}
-	if err := migrate(context.Background(), s.db, s.path); err != nil {
+	if err := migrateWhenFree(s.db, s.path); err != nil {
 		s.db.Close()
 		return nil, s.explain(err)
 	}
 	return s, nil
+}
+
+// migrateWhenFree migrates, retrying while another process holds a lock
+// the busy timeout does not cover: switching a new file to WAL mode takes
+// an exclusive lock for which SQLite does not wait, so processes opening
+// one fresh file at once would otherwise fail at random.
+func migrateWhenFree(db *sql.DB, path string) error {
+	deadline := time.Now().Add(busyTimeout * time.Millisecond)
+	wait := 5 * time.Millisecond
+	for {
+		err := migrate(context.Background(), db, path)
+		var se *sqlite.Error
+		busy := errors.As(err, &se) && (se.Code()&0xff == sqlite3.SQLITE_BUSY || se.Code()&0xff == sqlite3.SQLITE_LOCKED)
+		if !busy || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 200*time.Millisecond)
+	}
 }
 
 // checkFile turns the bad paths a person can give into clear errors before
