@@ -3,6 +3,7 @@ package flow
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -130,7 +131,9 @@ func sensitiveClaim(name string) bool {
 func (r *Redactor) RedactClaims(claims map[string]any) []string {
 	var out []string
 	for _, name := range SortedClaimNames(claims) {
-		v := fmt.Sprint(claims[name])
+		// JSON, as the IdP sent it: numbers such as exp stay 1795680681, not 1.795680681e+09.
+		b, _ := json.Marshal(claims[name])
+		v := string(b)
 		if s, ok := claims[name].(string); ok {
 			v = s
 		}
