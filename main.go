@@ -693,7 +693,7 @@ func (a *app) runStoredLogin(ctx context.Context, cmd *cobra.Command, f *loginFl
 	if loginErr != nil {
 		outcome = "test login failed: " + rec.Error
 	}
-	_ = st.Audit(sctx, store.Event{Actor: a.localActor(), Action: "test_login", ConnectionID: c.ID, Organization: c.Organization, Detail: outcome})
+	_ = st.Audit(sctx, store.Event{Actor: a.localActor(), Action: "connection.test_login", ConnectionID: c.ID, Organization: c.Organization, Detail: outcome})
 	return loginErr
 }
 
