@@ -291,7 +291,7 @@ func (c *credentials) View(width, height int) string {
 		}
 		parts = append(parts, "", label, c.inputs[i].View())
 		if note, style := c.credNote(i); note != "" {
-			parts = append(parts, style.Width(width).Render("  "+note))
+			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
 		}
 	}
 	if c.message != "" {

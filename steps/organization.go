@@ -448,10 +448,13 @@ func (o *organization) formView(width int) string {
 	if len(o.items) <= 1 {
 		parts = append(parts, t.Text.Width(width).Render(orgWelcome), "")
 	}
-	parts = append(parts, t.Title.Render("New connection"))
+	parts = append(parts, t.Title.Render("New connection"),
+		t.Subtle.Width(width).Render("Name the customer's organization and this SSO connection."))
+	// The fields are indented 2 cells, and a field draws its prompt and
+	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
-	o.org.SetWidth(inner - 2)
-	o.name.SetWidth(inner - 2)
+	o.org.SetWidth(max(inner-lipgloss.Width(o.org.Prompt)-1, 4))
+	o.name.SetWidth(max(inner-lipgloss.Width(o.name.Prompt)-1, 4))
 	if o.walled() {
 		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(credTruncate(o.org.Value(), inner)))
 	} else {
