@@ -304,19 +304,19 @@ func (r *redirectURI) View(width, height int) string {
 
 func (r *redirectURI) pickerView(width, height int) string {
 	t := r.theme
-	lines := []string{t.Title.Render("Which identity provider does the organization use?")}
+	title := t.Title.Render(credTruncate("Which identity provider does the organization use?", width))
+	var rows []string
 	for i, g := range r.guides {
 		if i == r.pick {
-			lines = append(lines, t.Selected.Render(credTruncate("▸ "+g.Name, width)))
+			rows = append(rows, t.Selected.Render(credTruncate("▸ "+g.Name, width)))
 		} else {
-			lines = append(lines, t.Text.Render(credTruncate("  "+g.Name, width)))
+			rows = append(rows, t.Text.Render(credTruncate("  "+g.Name, width)))
 		}
 	}
-	start := 0
-	if r.pick+1 >= height {
-		start = r.pick + 2 - height
-	}
-	return strings.Join(lines[start:min(start+height, len(lines))], "\n")
+	// The title stays; the list scrolls to keep the selected row in view.
+	height = max(height-1, 1)
+	start := max(r.pick-height+1, 0)
+	return title + "\n" + strings.Join(rows[start:min(start+height, len(rows))], "\n")
 }
 
 // RunLines is step 1 as plain prompts: the Redirect URI, a choice of
