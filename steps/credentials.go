@@ -73,6 +73,9 @@ func credNewInput(theme *Theme, placeholder string) textinput.Model {
 	in := textinput.New()
 	in.Prompt = "> "
 	in.Placeholder = placeholder
+	// ctrl+v would read the clipboard of the machine the program runs on,
+	// which over SSH is the server's: pastes arrive as PasteMsg instead.
+	in.KeyMap.Paste.SetEnabled(false)
 	in.SetStyles(credInputStyles(theme))
 	return in
 }

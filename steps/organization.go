@@ -16,6 +16,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // orgWelcome is the guide's introduction, in two sentences.
@@ -91,6 +92,7 @@ type organization struct {
 	setup *Setup
 
 	mode    orgMode
+	from    orgMode // the mode a choice was made in, to return to on error
 	seq     int
 	listing orgListing
 	items   []orgItem
@@ -129,11 +131,11 @@ func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.setup = s
 	o.mode, o.err, o.formErr = orgLoading, nil, ""
 	o.seq++
-	seq, env, draftID := o.seq, o.env, s.DraftID
+	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
 		defer cancel()
-		l, err := orgLoad(ctx, env, draftID)
+		l, err := orgLoad(ctx, env, draftID, connID)
 		return orgLoadedMsg{seq: seq, listing: l, err: err}
 	}
 }
@@ -228,10 +230,10 @@ func (o *organization) choose1(it orgItem) tea.Cmd {
 	case orgNew:
 		return o.openForm()
 	case orgResume:
-		o.mode = orgBusy
+		o.mode, o.from = orgBusy, orgList
 		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgResumeDraft(ctx, env, it.id) }, true)
 	default:
-		o.mode = orgBusy
+		o.mode, o.from = orgBusy, orgList
 		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgEditConnection(ctx, env, it.id) }, false)
 	}
 }
@@ -248,12 +250,7 @@ func orgCmd(f func(ctx context.Context) (*Setup, error), resume bool) tea.Cmd {
 
 func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
 	if msg.err != nil {
-		o.err = msg.err
-		if o.formErr = ""; o.form() {
-			o.mode = orgForm
-		} else {
-			o.mode = orgList
-		}
+		o.err, o.formErr, o.mode = msg.err, "", o.from
 		return nil
 	}
 	if msg.resume {
@@ -263,12 +260,12 @@ func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
 	// The shell and every step hold this Setup: replace its content.
 	*o.setup = *msg.setup
 	o.mode = orgList
+	if o.from == orgForm {
+		o.org.SetValue("")
+		o.name.SetValue("")
+	}
 	return Cmd(NextMsg{})
 }
-
-// form reports whether the new-connection form was open before the
-// current command started (its fields hold text).
-func (o *organization) form() bool { return o.org.Value() != "" || o.name.Value() != "" }
 
 func (o *organization) openForm() tea.Cmd {
 	o.mode = orgForm
@@ -357,7 +354,7 @@ func (o *organization) create() tea.Cmd {
 		o.focus, o.formErr = 0, "Type the organization's name (the customer whose IdP this is)."
 		return o.focusField()
 	}
-	o.mode, o.err, o.formErr = orgBusy, nil, ""
+	o.mode, o.from, o.err, o.formErr = orgBusy, orgForm, nil, ""
 	env := o.env
 	return orgCmd(func(ctx context.Context) (*Setup, error) { return orgCreate(ctx, env, org, name) }, false)
 }
@@ -473,9 +470,9 @@ func (o *organization) formView(width int) string {
 }
 
 // orgLoad reads what the session may see: every organization, connection
-// and draft, or only env.Organization's. skipDraft is the draft this
-// session is already on.
-func orgLoad(ctx context.Context, env *Env, skipDraft string) (orgListing, error) {
+// and draft, or only env.Organization's. skipDraft and skipConn are what
+// this session is already on (offered as "continue" instead).
+func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgListing, error) {
 	var l orgListing
 	if env.Store == nil {
 		return l, nil
@@ -520,6 +517,9 @@ func orgLoad(ctx context.Context, env *Env, skipDraft string) (orgListing, error
 		return l, err
 	}
 	for _, c := range conns {
+		if c.ID == skipConn {
+			continue
+		}
 		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, label: c.Organization + " / " + c.Name,
 			detail: string(c.Status)})
 	}
@@ -546,9 +546,18 @@ func orgOutside(kind string) error {
 		Fix: "choose one from the list"}
 }
 
+// orgGone is the error for a record deleted since the list was read.
+func orgGone(kind string) error {
+	return &flow.Error{Code: "not_found", Message: "that " + kind + " is gone: finished or deleted in another session",
+		Fix: "choose another, or start a new connection"}
+}
+
 // orgResumeDraft loads a stored draft as the setup to continue.
 func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 	d, err := env.Store.GetDraft(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, orgGone("draft")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -568,6 +577,9 @@ func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 // orgEditConnection loads a stored connection into a fresh setup.
 func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error) {
 	c, err := env.Store.GetConnection(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, orgGone("connection")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -614,7 +626,7 @@ func orgCreate(ctx context.Context, env *Env, org, name string) (*Setup, error) 
 // RunLines is step 0 as plain prompts: a numbered list to choose from, or
 // the new connection's organization and name.
 func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	l, err := orgLoad(ctx, o.env, s.DraftID)
+	l, err := orgLoad(ctx, o.env, s.DraftID, s.Connection.ID)
 	if err != nil {
 		fmt.Fprint(out, "Could not read the store: ")
 		orgExplain(out, err)

@@ -345,3 +345,32 @@ func TestOrgAge(t *testing.T) {
 		}
 	}
 }
+
+func TestOrganizationComingBackOffersToContinueAndExplainsAVanishedDraft(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	conn, draft := orgSeed(t, env)
+	setup := NewSetup()
+	setup.Connection = *conn
+	step := NewOrganization(env, NewTheme(true))
+	orgEnter(t, step, setup)
+	v := orgView(t, step, 80, 17)
+	if !strings.Contains(v, "▸ Acme / Acme OIDC · the connection you are on") || strings.Count(v, "Acme / Acme OIDC") != 1 {
+		t.Errorf("the current connection should be offered once, to continue:\n%s", v)
+	}
+	if msgs := run(t, step, press("enter"), orgWait); len(msgs) != 1 || msgs[0] != (NextMsg{}) {
+		t.Errorf("continue gave %v", msgs)
+	}
+	// The draft is deleted (by another session) after the list was shown.
+	if err := env.Store.DeleteDraft(context.Background(), draft.ID); err != nil {
+		t.Fatal(err)
+	}
+	run(t, step, press("down"), orgWait)
+	if msgs := run(t, step, press("enter"), orgWait); len(msgs) != 0 {
+		t.Fatalf("a vanished draft resumed: %v", msgs)
+	}
+	v = orgView(t, step, 80, 17)
+	if !strings.Contains(v, "✗ that draft is gone") || !strings.Contains(v, "Globex / Globex OIDC") || step.Capturing() {
+		t.Errorf("the error should show under the list:\n%s", v)
+	}
+}
