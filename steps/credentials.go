@@ -47,6 +47,7 @@ type credentials struct {
 	message  string // what to fix after a refused submit
 
 	next, prev, submit, reveal key.Binding
+	move                       key.Binding // next and prev as one entry of the help line
 }
 
 // NewCredentials is step 2: enter the client credentials and the
@@ -57,7 +58,8 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		theme:  theme,
 		next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
 		prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field / continue")),
+		move:   key.NewBinding(key.WithKeys("tab", "down", "shift+tab", "up"), key.WithHelp("tab/↑↓", "field")),
+		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/continue")),
 		reveal: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "show secret")),
 	}
 	c.inputs[credClientID] = credNewInput(theme, "the application's Client ID")
@@ -132,7 +134,7 @@ func (c *credentials) Keys() []key.Binding {
 	} else {
 		c.reveal.SetHelp("ctrl+r", "show secret")
 	}
-	return []key.Binding{c.submit, c.next, c.prev, c.reveal}
+	return []key.Binding{c.submit, c.move, c.reveal}
 }
 
 func (c *credentials) Update(msg tea.Msg) tea.Cmd {

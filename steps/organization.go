@@ -104,6 +104,7 @@ type organization struct {
 	formErr   string
 
 	up, down, choose, submit, next, prev, cancel key.Binding
+	move                                         key.Binding // next and prev as one entry of the help line
 }
 
 // NewOrganization is step 0: pick, resume or create the connection.
@@ -114,10 +115,11 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
 		down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
 		choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next field / create")),
+		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/create")),
+		move:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab/shift+tab", "field")),
 		next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
 		prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
-		cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "back to the list")),
+		cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "list")),
 	}
 	o.org = credNewInput(theme, "Acme Corp")
 	o.org.ShowSuggestions = true
@@ -149,7 +151,7 @@ func (o *organization) Keys() []key.Binding {
 	case orgForm:
 		keys := []key.Binding{o.submit}
 		if !o.walled() {
-			keys = append(keys, o.next, o.prev)
+			keys = append(keys, o.move)
 		}
 		if len(o.items) > 1 {
 			keys = append(keys, o.cancel)

@@ -178,7 +178,7 @@ func TestOrganizationDuplicateNameIsExplainedAndInputKept(t *testing.T) {
 		}
 	}
 	// esc goes back to the list, which is in the keys while the form is open.
-	if !strings.Contains(strings.Join(keysHelp(step.Keys()), ","), "esc back to the list") {
+	if !strings.Contains(strings.Join(keysHelp(step.Keys()), ","), "esc list") {
 		t.Errorf("keys %v lack esc", keysHelp(step.Keys()))
 	}
 	run(t, step, press("esc"), orgWait)

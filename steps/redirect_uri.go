@@ -67,6 +67,7 @@ type redirectURI struct {
 	pick    int
 
 	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
+	scroll                                                          key.Binding // the four scroll keys as one help entry
 	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
 }
 
@@ -84,13 +85,14 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 		guides:     assets.Guides(),
 		rendered:   map[redirectGuideKey]string{},
 		vp:         vp,
-		copyKey:    nb([]string{"c"}, "c", "copy URI"),
+		copyKey:    nb([]string{"c"}, "c", "copy"),
 		provider:   nb([]string{"p"}, "p", "provider"),
 		scrollUp:   nb([]string{"up", "k"}, "↑", "scroll"),
 		scrollDown: nb([]string{"down", "j"}, "↓", "scroll"),
 		pageUp:     nb([]string{"pgup", "b"}, "pgup", "page up"),
 		pageDown:   nb([]string{"pgdown", "f", "space"}, "pgdn", "page down"),
-		done:       nb([]string{"enter"}, "enter", "done, next"),
+		done:       nb([]string{"enter"}, "enter", "next"),
+		scroll:     nb([]string{"up", "k", "down", "j", "pgup", "b", "pgdown", "f", "space"}, "↑↓", "scroll"),
 		pickUp:     nb([]string{"up", "k"}, "↑/k", "up"),
 		pickDown:   nb([]string{"down", "j"}, "↓/j", "down"),
 		pickChoose: nb([]string{"enter"}, "enter", "choose"),
@@ -116,7 +118,7 @@ func (r *redirectURI) Keys() []key.Binding {
 	if r.picking {
 		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
 	}
-	return []key.Binding{r.copyKey, r.provider, r.scrollUp, r.scrollDown, r.pageUp, r.pageDown, r.done}
+	return []key.Binding{r.done, r.copyKey, r.provider, r.scroll}
 }
 
 // guideKey is the rendering the screen needs now.

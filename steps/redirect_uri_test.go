@@ -195,3 +195,14 @@ func TestRedirectURIRunLines(t *testing.T) {
 		t.Errorf("back returned %v", err)
 	}
 }
+
+func TestRedirectURIHelpFitsBesideTheShellKeys(t *testing.T) {
+	t.Parallel()
+	step := NewRedirectURI(&Env{}, NewTheme(true))
+	// The shell adds " • esc back • q quit • ? more keys" (34 cells); the
+	// step's own keys must leave room for them at 80.
+	line := strings.Join(keysHelp(step.Keys()), " • ")
+	if w := len([]rune(line)); w > 80-34 {
+		t.Errorf("step 1's help is %d cells: %q", w, line)
+	}
+}
