@@ -1,5 +1,6 @@
 // Package assets holds the files oidc-onboard embeds that are data, not
-// code: the page the browser shows after a login's callback.
+// code: the page the browser shows after a login's callback and the
+// identity providers' setup guides.
 package assets
 
 import (

@@ -1,4 +1,412 @@
 package steps
 
-// NewCredentials is under construction.
-func NewCredentials(env *Env, theme *Theme) Step { return newStub("Credentials") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/term"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// The credentials form's fields, in order.
+const (
+	credClientID = iota
+	credSecret
+	credDiscovery
+	credFields
+)
+
+// credentials is step 2: the Client ID, Client Secret and Discovery
+// Endpoint from the organization's IT team.
+//
+// NOTE: the fields are three bubbles textinputs rather than an embedded huh
+// form. huh validates a field when it is left, not as the person types,
+// its echo mode cannot be toggled on a live field (the reveal key), and an
+// embedded *huh.Form needs type assertions and State watching to route
+// focus; with textinputs every keystroke is checked and written to the
+// Setup in one place, and focus is a plain index.
+type credentials struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	inputs   [credFields]textinput.Model
+	focus    int
+	visited  [credFields]bool // shown errors only once a field was left or submitted
+	revealed bool
+	demo     bool   // the fields were pre-filled from the demo IdP
+	message  string // what to fix after a refused submit
+
+	next, prev, submit, reveal key.Binding
+	move                       key.Binding // next and prev as one entry of the help line
+}
+
+// NewCredentials is step 2: enter the client credentials and the
+// discovery endpoint.
+func NewCredentials(env *Env, theme *Theme) Step {
+	c := &credentials{
+		env:    env,
+		theme:  theme,
+		next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
+		prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
+		move:   key.NewBinding(key.WithKeys("tab", "down", "shift+tab", "up"), key.WithHelp("tab/↑↓", "field")),
+		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/continue")),
+		reveal: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "show secret")),
+	}
+	c.inputs[credClientID] = credNewInput(theme, "the application's Client ID")
+	c.inputs[credSecret] = credNewInput(theme, "the Client Secret")
+	c.inputs[credSecret].EchoMode = textinput.EchoPassword
+	c.inputs[credSecret].EchoCharacter = '•'
+	c.inputs[credDiscovery] = credNewInput(theme, "https://idp.example.com/.well-known/openid-configuration")
+	return c
+}
+
+// credNewInput is a single-line text field in the theme's styles.
+func credNewInput(theme *Theme, placeholder string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = placeholder
+	// ctrl+v would read the clipboard of the machine the program runs on,
+	// which over SSH is the server's: pastes arrive as PasteMsg instead.
+	in.KeyMap.Paste.SetEnabled(false)
+	in.SetStyles(credInputStyles(theme))
+	return in
+}
+
+// credInputStyles are the text fields' styles from the theme. The cursor
+// does not blink: a blinking cursor is a stream of ticks that makes every
+// screen differ and every test wait.
+func credInputStyles(t *Theme) textinput.Styles {
+	s := textinput.DefaultStyles(t.IsDark)
+	s.Focused.Prompt, s.Blurred.Prompt = t.Accent, t.Subtle
+	s.Focused.Text, s.Blurred.Text = t.Text, t.Text
+	s.Focused.Placeholder, s.Blurred.Placeholder = t.Subtle, t.Subtle
+	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
+	s.Cursor.Color = t.Accent.GetForeground()
+	s.Cursor.Blink = false
+	return s
+}
+
+func (c *credentials) Title() string { return "Credentials" }
+
+func (c *credentials) Enter(s *Setup) tea.Cmd {
+	c.setup = s
+	c.message, c.revealed, c.visited = "", false, [credFields]bool{}
+	c.setEcho()
+	conn := s.Connection
+	discovery := s.DiscoveryInput
+	if discovery == "" {
+		discovery = conn.DiscoveryURL
+	}
+	c.demo = false
+	if d := c.env.Demo; d != nil && conn.ClientID == "" && conn.ClientSecret == "" && discovery == "" {
+		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
+		c.demo = true
+	}
+	c.inputs[credClientID].SetValue(conn.ClientID)
+	c.inputs[credSecret].SetValue(conn.ClientSecret)
+	c.inputs[credDiscovery].SetValue(discovery)
+	c.sync()
+	c.focus = credClientID
+	for i := range c.inputs {
+		if strings.TrimSpace(c.inputs[i].Value()) == "" {
+			c.focus = i
+			break
+		}
+	}
+	return c.focusField()
+}
+
+func (c *credentials) Capturing() bool { return true }
+
+func (c *credentials) Keys() []key.Binding {
+	if c.revealed {
+		c.reveal.SetHelp("ctrl+r", "hide secret")
+	} else {
+		c.reveal.SetHelp("ctrl+r", "show secret")
+	}
+	return []key.Binding{c.submit, c.move, c.reveal}
+}
+
+func (c *credentials) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		for i := range c.inputs {
+			c.inputs[i].SetStyles(credInputStyles(c.theme))
+		}
+	case tea.KeyPressMsg:
+		switch {
+		case key.Matches(msg, c.reveal):
+			c.revealed = !c.revealed
+			c.setEcho()
+			return nil
+		case key.Matches(msg, c.submit):
+			if c.focus < credDiscovery {
+				return c.moveFocus(1)
+			}
+			return c.done()
+		case key.Matches(msg, c.next):
+			return c.moveFocus(1)
+		case key.Matches(msg, c.prev):
+			return c.moveFocus(-1)
+		}
+		return c.updateInput(msg)
+	case tea.PasteMsg:
+		return c.updateInput(msg)
+	}
+	return nil
+}
+
+func (c *credentials) setEcho() {
+	if c.revealed {
+		c.inputs[credSecret].EchoMode = textinput.EchoNormal
+	} else {
+		c.inputs[credSecret].EchoMode = textinput.EchoPassword
+	}
+}
+
+func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	c.inputs[c.focus], cmd = c.inputs[c.focus].Update(msg)
+	c.message = ""
+	c.sync()
+	return cmd
+}
+
+func (c *credentials) moveFocus(d int) tea.Cmd {
+	c.visited[c.focus] = true
+	c.focus = (c.focus + d + credFields) % credFields
+	return c.focusField()
+}
+
+func (c *credentials) focusField() tea.Cmd {
+	for i := range c.inputs {
+		c.inputs[i].Blur()
+	}
+	return c.inputs[c.focus].Focus()
+}
+
+// sync writes the fields into the setup, as typed, so that a draft saved
+// at any moment resumes with them.
+func (c *credentials) sync() {
+	s := c.setup
+	s.Connection.ClientID = strings.TrimSpace(c.inputs[credClientID].Value())
+	s.Connection.ClientSecret = strings.TrimSpace(c.inputs[credSecret].Value())
+	s.DiscoveryInput = c.inputs[credDiscovery].Value()
+	s.Connection.DiscoveryURL = ""
+	if u, _, err := flow.DiscoveryURLFor(s.DiscoveryInput); err == nil {
+		s.Connection.DiscoveryURL = u
+	}
+}
+
+// done moves on when every field is valid, and otherwise focuses the first
+// field to fix and says what to fix.
+func (c *credentials) done() tea.Cmd {
+	c.visited = [credFields]bool{true, true, true}
+	for i := range c.inputs {
+		if err := credCheck(i, c.inputs[i].Value()); err != nil {
+			msg, fix := flow.Explain(err)
+			c.message = "Fix the " + credLabel(i) + ": " + msg
+			if fix != "" {
+				c.message += " — " + fix
+			}
+			c.focus = i
+			return c.focusField()
+		}
+	}
+	c.sync()
+	return Cmd(NextMsg{})
+}
+
+func credLabel(field int) string {
+	return [...]string{"Client ID", "Client Secret", "Discovery Endpoint"}[field]
+}
+
+// credCheck is the validation of one field's text.
+func credCheck(field int, value string) error {
+	switch field {
+	case credDiscovery:
+		_, _, err := flow.DiscoveryURLFor(value)
+		return err
+	default:
+		if strings.TrimSpace(value) == "" {
+			return &flow.Error{Code: "missing_field", Message: "it is empty",
+				Fix: "paste the " + credLabel(field) + " from the IdP's application"}
+		}
+	}
+	return nil
+}
+
+// credNote is the line under a field: its error, or what will be used.
+func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
+	t := c.theme
+	value := c.inputs[field].Value()
+	err := credCheck(field, value)
+	if err != nil {
+		if !c.visited[field] && (value == "" || field != credDiscovery) {
+			return "", t.Subtle
+		}
+		msg, fix := flow.Explain(err)
+		if fix != "" {
+			msg += ": " + fix
+		}
+		return "✗ " + msg, t.Error
+	}
+	switch field {
+	case credSecret:
+		n := len([]rune(strings.TrimSpace(value)))
+		if strings.TrimSpace(value) != value {
+			return fmt.Sprintf("! leading or trailing spaces will be trimmed (%d characters kept)", n), t.Warn
+		}
+		if c.revealed {
+			return fmt.Sprintf("✓ %d characters, shown (ctrl+r hides it)", n), t.Pass
+		}
+		return fmt.Sprintf("✓ %d characters, hidden (ctrl+r shows it)", n), t.Pass
+	case credDiscovery:
+		u, appended, _ := flow.DiscoveryURLFor(value)
+		if appended {
+			return "→ will use " + u, t.Pass
+		}
+		return "✓ a discovery endpoint", t.Pass
+	}
+	return "✓", t.Pass
+}
+
+func (c *credentials) View(width, height int) string {
+	t := c.theme
+	parts := []string{t.Text.Width(width).Render(
+		"Paste the Client ID, Client Secret and Discovery Endpoint the organization's IT team sent you.")}
+	if c.demo {
+		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
+	}
+	for i := range c.inputs {
+		c.inputs[i].SetWidth(max(width-lipgloss.Width(c.inputs[i].Prompt)-1, 4))
+		label := t.Text.Render(credLabel(i))
+		if i == c.focus {
+			label = t.Title.Render(credLabel(i))
+		}
+		parts = append(parts, "", label, c.inputs[i].View())
+		if note, style := c.credNote(i); note != "" {
+			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
+		}
+	}
+	if c.message != "" {
+		parts = append(parts, "", t.Error.Width(width).Render(c.message))
+	}
+	return credFit(strings.Join(parts, "\n"), width, height)
+}
+
+// credFit cuts a view to width×height cells: long lines are truncated and
+// the lines past height dropped.
+func credFit(s string, width, height int) string {
+	lines := strings.Split(s, "\n")
+	if height > 0 && len(lines) > height {
+		lines = lines[:height]
+	}
+	for i, l := range lines {
+		if lipgloss.Width(l) > width {
+			lines[i] = ansi.Truncate(l, width, "…")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// credTruncate cuts plain text to width cells, with an ellipsis.
+func credTruncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }
+
+// RunLines is step 2 as plain prompts. Enter keeps the value shown in
+// brackets; the secret is read without echo on a terminal.
+func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	conn := &s.Connection
+	discovery := s.DiscoveryInput
+	if discovery == "" {
+		discovery = conn.DiscoveryURL
+	}
+	if d := c.env.Demo; d != nil && conn.ClientID == "" && conn.ClientSecret == "" && discovery == "" {
+		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
+		fmt.Fprintln(out, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
+	}
+	fmt.Fprintln(out, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
+	fmt.Fprintln(out, "Type back to return to the previous step.")
+	id, err := credAsk(in, out, credClientID, conn.ClientID, conn.ClientID)
+	if err != nil {
+		return err
+	}
+	conn.ClientID = strings.TrimSpace(id)
+	secret, err := credAsk(in, out, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(secret) != secret {
+		fmt.Fprintln(out, "Leading or trailing spaces of the secret were trimmed.")
+	}
+	conn.ClientSecret = strings.TrimSpace(secret)
+	disc, err := credAsk(in, out, credDiscovery, discovery, discovery)
+	if err != nil {
+		return err
+	}
+	s.DiscoveryInput = disc
+	u, appended, _ := flow.DiscoveryURLFor(disc)
+	conn.DiscoveryURL = u
+	if appended {
+		fmt.Fprintf(out, "Will use %s\n", u)
+	}
+	return nil
+}
+
+// credAsk asks for one field until its answer is valid; Enter keeps
+// current (shown as shown).
+func credAsk(in io.Reader, out io.Writer, field int, current, shown string) (string, error) {
+	for {
+		prompt := credLabel(field)
+		hidden := field == credSecret && credIsTerminal(in)
+		if hidden {
+			prompt += " (input hidden)"
+		}
+		if shown != "" {
+			prompt += " [" + shown + "]"
+		}
+		fmt.Fprint(out, prompt+": ")
+		answer, err := credReadAnswer(in, out, hidden)
+		if err != nil {
+			return "", err
+		}
+		if strings.TrimSpace(answer) == "back" {
+			return "", ErrBack
+		}
+		if strings.TrimSpace(answer) == "" {
+			answer = current
+		}
+		if err := credCheck(field, answer); err != nil {
+			fmt.Fprintf(out, "The %s: ", credLabel(field))
+			orgExplain(out, err)
+			continue
+		}
+		return answer, nil
+	}
+}
+
+func credReadAnswer(in io.Reader, out io.Writer, hidden bool) (string, error) {
+	if !hidden {
+		return orgReadLine(in)
+	}
+	b, err := term.ReadPassword(in.(*os.File).Fd())
+	fmt.Fprintln(out)
+	return string(b), err
+}
+
+// credIsTerminal reports whether in is a terminal, where the secret can be
+// read without echo.
+func credIsTerminal(in io.Reader) bool {
+	f, ok := in.(*os.File)
+	return ok && term.IsTerminal(f.Fd())
+}

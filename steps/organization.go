@@ -1,4 +1,765 @@
 package steps
 
-// NewOrganization is under construction.
-func NewOrganization(env *Env, theme *Theme) Step { return newStub("Organization") }
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// orgWelcome is the guide's introduction, in two sentences.
+const orgWelcome = "This wizard sets up an OpenID Connect (OIDC) SSO connection for an organization. " +
+	"You'll need the Client ID, Client Secret and Discovery Endpoint of their OIDC provider " +
+	"from the organization's IT team; the next steps show them where to find each."
+
+// orgStoreTimeout bounds each store call of this step.
+const orgStoreTimeout = 10 * time.Second
+
+// orgStepTitles names the steps by index, for the draft list ("stopped at
+// Credentials"); building every step just for its title would be wasteful.
+func orgStepTitles() []string {
+	return []string{"Organization", "Redirect URI", "Credentials", "Validate", "Claims", "Role assignment",
+		"Test login", "Review"}
+}
+
+type orgMode int
+
+const (
+	orgLoading orgMode = iota // reading the store
+	orgList                   // choosing a draft, a connection or "new"
+	orgForm                   // typing the new connection's organization and name
+	orgBusy                   // a choice is being loaded or created
+)
+
+type orgItemKind int
+
+const (
+	orgContinue orgItemKind = iota // the setup this session is already on
+	orgResume                      // a stored draft
+	orgEdit                        // an existing connection
+	orgNew                         // a new connection
+)
+
+// orgItem is one row of the start list.
+type orgItem struct {
+	kind   orgItemKind
+	id     string // draft or connection ID
+	label  string // "Acme / Acme OIDC"
+	detail string // "stopped at Credentials · 2 h ago", "active"
+}
+
+// orgListing is what the store holds for this session.
+type orgListing struct {
+	orgs   []string
+	items  []orgItem // drafts, then connections, without "new"/"continue"
+	drafts int
+}
+
+// Messages of this step.
+type (
+	orgLoadedMsg struct {
+		seq     int
+		listing orgListing
+		err     error
+	}
+	// orgChosenMsg carries the setup a choice produced: a resumed draft
+	// (resume) or an edited or new connection.
+	orgChosenMsg struct {
+		setup  *Setup
+		resume bool
+		err    error
+	}
+)
+
+// organization is step 0: resume a draft, edit a connection, or name a new
+// one. The form uses two bubbles textinputs (not huh): the organization
+// field needs suggestions and both need errors shown as the person types.
+type organization struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	mode    orgMode
+	from    orgMode // the mode a choice was made in, to return to on error
+	seq     int
+	listing orgListing
+	items   []orgItem
+	cursor  int
+	err     error
+
+	org, name textinput.Model
+	focus     int // 0 organization, 1 name
+	formErr   string
+
+	up, down, choose, submit, next, prev, cancel key.Binding
+	move                                         key.Binding // next and prev as one entry of the help line
+}
+
+// NewOrganization is step 0: pick, resume or create the connection.
+func NewOrganization(env *Env, theme *Theme) Step {
+	o := &organization{
+		env:    env,
+		theme:  theme,
+		up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
+		down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
+		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/create")),
+		move:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab/shift+tab", "field")),
+		next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
+		prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
+		cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "list")),
+	}
+	o.org = credNewInput(theme, "Acme Corp")
+	o.org.ShowSuggestions = true
+	o.name = credNewInput(theme, "")
+	return o
+}
+
+func (o *organization) Title() string { return "Organization" }
+
+func (o *organization) Enter(s *Setup) tea.Cmd {
+	o.setup = s
+	o.mode, o.err, o.formErr = orgLoading, nil, ""
+	o.seq++
+	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		defer cancel()
+		l, err := orgLoad(ctx, env, draftID, connID)
+		return orgLoadedMsg{seq: seq, listing: l, err: err}
+	}
+}
+
+func (o *organization) Capturing() bool { return o.mode == orgForm }
+
+func (o *organization) Keys() []key.Binding {
+	switch o.mode {
+	case orgList:
+		return []key.Binding{o.up, o.down, o.choose}
+	case orgForm:
+		keys := []key.Binding{o.submit}
+		if !o.walled() {
+			keys = append(keys, o.move)
+		}
+		if len(o.items) > 1 {
+			keys = append(keys, o.cancel)
+		}
+		return keys
+	}
+	return nil
+}
+
+func (o *organization) walled() bool { return o.env.Organization != "" }
+
+func (o *organization) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case orgLoadedMsg:
+		if msg.seq == o.seq && o.mode == orgLoading {
+			return o.loaded(msg)
+		}
+	case orgChosenMsg:
+		if o.mode == orgBusy {
+			return o.chosen(msg)
+		}
+	case tea.BackgroundColorMsg:
+		o.org.SetStyles(credInputStyles(o.theme))
+		o.name.SetStyles(credInputStyles(o.theme))
+	case tea.KeyPressMsg:
+		switch o.mode {
+		case orgList:
+			return o.updateList(msg)
+		case orgForm:
+			return o.updateForm(msg)
+		}
+	case tea.PasteMsg:
+		if o.mode == orgForm {
+			return o.updateInput(msg)
+		}
+	}
+	return nil
+}
+
+func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
+	o.listing = msg.listing
+	o.items = nil
+	if c := o.setup.Connection; c.ID != "" {
+		o.items = append(o.items, orgItem{kind: orgContinue, label: c.Organization + " / " + c.Name,
+			detail: "the connection you are on"})
+	}
+	o.items = append(o.items, msg.listing.items...)
+	o.items = append(o.items, orgItem{kind: orgNew, label: "New connection"})
+	o.cursor = 0
+	if msg.err != nil {
+		o.err = msg.err
+	}
+	if len(o.items) == 1 && msg.err == nil {
+		return o.openForm() // an empty store: straight to the form
+	}
+	o.mode = orgList
+	return nil
+}
+
+func (o *organization) updateList(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, o.up):
+		o.cursor = max(o.cursor-1, 0)
+	case key.Matches(msg, o.down):
+		o.cursor = min(o.cursor+1, len(o.items)-1)
+	case key.Matches(msg, o.choose):
+		return o.choose1(o.items[o.cursor])
+	}
+	return nil
+}
+
+func (o *organization) choose1(it orgItem) tea.Cmd {
+	o.err = nil
+	env := o.env
+	switch it.kind {
+	case orgContinue:
+		return Cmd(NextMsg{})
+	case orgNew:
+		return o.openForm()
+	case orgResume:
+		o.mode, o.from = orgBusy, orgList
+		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgResumeDraft(ctx, env, it.id) }, true)
+	default:
+		o.mode, o.from = orgBusy, orgList
+		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgEditConnection(ctx, env, it.id) }, false)
+	}
+}
+
+// orgCmd runs a store call for a choice in a command.
+func orgCmd(f func(ctx context.Context) (*Setup, error), resume bool) tea.Cmd {
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		defer cancel()
+		s, err := f(ctx)
+		return orgChosenMsg{setup: s, resume: resume, err: err}
+	}
+}
+
+func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
+	if msg.err != nil {
+		o.err, o.formErr, o.mode = msg.err, "", o.from
+		return nil
+	}
+	if msg.resume {
+		o.mode = orgList
+		return Cmd(ResumeMsg{Setup: msg.setup})
+	}
+	// The shell and every step hold this Setup: replace its content.
+	*o.setup = *msg.setup
+	o.mode = orgList
+	if o.from == orgForm {
+		o.org.SetValue("")
+		o.name.SetValue("")
+	}
+	return Cmd(NextMsg{})
+}
+
+func (o *organization) openForm() tea.Cmd {
+	o.mode = orgForm
+	o.formErr = ""
+	o.org.SetSuggestions(o.listing.orgs)
+	if o.walled() {
+		o.org.SetValue(o.env.Organization)
+		o.focus = 1
+	} else {
+		o.focus = 0
+	}
+	o.syncName()
+	return o.focusField()
+}
+
+func (o *organization) focusField() tea.Cmd {
+	o.org.Blur()
+	o.name.Blur()
+	if o.focus == 0 {
+		return o.org.Focus()
+	}
+	return o.name.Focus()
+}
+
+// syncName proposes "<Org> OIDC" as the connection name.
+func (o *organization) syncName() {
+	if org := strings.TrimSpace(o.org.Value()); org != "" {
+		o.name.Placeholder = org + " OIDC"
+	} else {
+		o.name.Placeholder = "Acme OIDC"
+	}
+}
+
+func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, o.cancel) && len(o.items) > 1:
+		o.mode, o.err, o.formErr = orgList, nil, ""
+		return nil
+	case key.Matches(msg, o.submit):
+		if o.focus == 0 {
+			return o.moveFocus(1)
+		}
+		return o.create()
+	case key.Matches(msg, o.next) && o.focus == 0 && orgCanAccept(o.org):
+		return o.updateInput(msg) // tab completes the suggested organization
+	case key.Matches(msg, o.next):
+		return o.moveFocus(1)
+	case key.Matches(msg, o.prev):
+		return o.moveFocus(-1)
+	}
+	return o.updateInput(msg)
+}
+
+// orgCanAccept reports whether tab would complete a suggestion.
+func orgCanAccept(in textinput.Model) bool {
+	s := in.CurrentSuggestion()
+	return s != "" && s != in.Value()
+}
+
+func (o *organization) moveFocus(d int) tea.Cmd {
+	if o.walled() {
+		return nil
+	}
+	o.focus = (o.focus + d + 2) % 2
+	return o.focusField()
+}
+
+func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	if o.focus == 0 {
+		o.org, cmd = o.org.Update(msg)
+		o.syncName()
+	} else {
+		o.name, cmd = o.name.Update(msg)
+	}
+	o.formErr = ""
+	return cmd
+}
+
+func (o *organization) create() tea.Cmd {
+	org, name := strings.TrimSpace(o.org.Value()), strings.TrimSpace(o.name.Value())
+	if name == "" {
+		name = o.name.Placeholder
+	}
+	if org == "" {
+		o.focus, o.formErr = 0, "Type the organization's name (the customer whose IdP this is)."
+		return o.focusField()
+	}
+	o.mode, o.from, o.err, o.formErr = orgBusy, orgForm, nil, ""
+	env := o.env
+	return orgCmd(func(ctx context.Context) (*Setup, error) { return orgCreate(ctx, env, org, name) }, false)
+}
+
+func (o *organization) View(width, height int) string {
+	t := o.theme
+	var b strings.Builder
+	switch o.mode {
+	case orgLoading:
+		b.WriteString(t.Subtle.Render("Loading organizations, connections and drafts…"))
+	case orgBusy:
+		b.WriteString(t.Subtle.Render("One moment…"))
+	case orgList:
+		b.WriteString(o.listView(width, height-o.errHeight(width)))
+	case orgForm:
+		b.WriteString(o.formView(width))
+	}
+	if e := o.errView(width); e != "" {
+		b.WriteString("\n\n" + e)
+	}
+	return credFit(b.String(), width, height)
+}
+
+func (o *organization) errHeight(width int) int {
+	if e := o.errView(width); e != "" {
+		return lipgloss.Height(e) + 1
+	}
+	return 0
+}
+
+func (o *organization) errView(width int) string {
+	if o.err == nil {
+		return ""
+	}
+	msg, fix := flow.Explain(o.err)
+	out := o.theme.Error.Width(width).Render("✗ " + msg)
+	if fix != "" {
+		out += "\n" + o.theme.Text.Width(width).Render("  Fix: "+fix)
+	}
+	return out
+}
+
+// listView renders the choices in sections, scrolled so that the
+// selected one is visible.
+func (o *organization) listView(width, height int) string {
+	t := o.theme
+	lines := []string{t.Text.Width(width).Render("Resume a draft, edit a connection, or start a new one.")}
+	selLine, section := 0, ""
+	for i, it := range o.items {
+		if s := orgSection(it.kind); s != section {
+			section = s
+			lines = append(lines, "", t.Title.Render(s))
+		}
+		marker, style := "  ", t.Text
+		if i == o.cursor {
+			marker, style, selLine = "▸ ", t.Selected, len(lines)
+		}
+		row := marker + it.label
+		if it.detail != "" {
+			row += " · " + it.detail
+		}
+		lines = append(lines, style.Render(credTruncate(row, width)))
+	}
+	height = max(height, 3)
+	start := 0
+	if selLine >= height {
+		start = selLine - height + 1
+	}
+	end := min(start+height, len(lines))
+	return strings.Join(lines[start:end], "\n")
+}
+
+func orgSection(k orgItemKind) string {
+	switch k {
+	case orgContinue:
+		return "Continue"
+	case orgResume:
+		return "Resume a draft"
+	case orgEdit:
+		return "Edit a connection"
+	}
+	return "Start"
+}
+
+func (o *organization) formView(width int) string {
+	t := o.theme
+	var parts []string
+	if len(o.items) <= 1 {
+		parts = append(parts, t.Text.Width(width).Render(orgWelcome), "")
+	}
+	parts = append(parts, t.Title.Render("New connection"),
+		t.Subtle.Width(width).Render("Name the customer's organization and this SSO connection."))
+	// The fields are indented 2 cells, and a field draws its prompt and
+	// the cursor's cell besides its width.
+	inner := max(width-2, 10)
+	o.org.SetWidth(max(inner-lipgloss.Width(o.org.Prompt)-1, 4))
+	o.name.SetWidth(max(inner-lipgloss.Width(o.name.Prompt)-1, 4))
+	if o.walled() {
+		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(credTruncate(o.org.Value(), inner)))
+	} else {
+		parts = append(parts, t.Text.Render("Organization"), "  "+o.org.View())
+		if len(o.listing.orgs) > 0 {
+			hint := "Existing: " + strings.Join(o.listing.orgs, ", ") + " (tab completes)"
+			parts = append(parts, t.Subtle.Width(width).Render("  "+hint))
+		}
+	}
+	parts = append(parts, t.Text.Render("Connection name"), "  "+o.name.View(),
+		t.Subtle.Width(width).Render("  Enter keeps the suggested name."))
+	if o.formErr != "" {
+		parts = append(parts, "", t.Error.Width(width).Render("✗ "+o.formErr))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// orgLoad reads what the session may see: every organization, connection
+// and draft, or only env.Organization's. skipDraft and skipConn are what
+// this session is already on (offered as "continue" instead).
+func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgListing, error) {
+	var l orgListing
+	if env.Store == nil {
+		return l, nil
+	}
+	orgs, err := env.Store.ListOrganizations(ctx)
+	if err != nil {
+		return l, err
+	}
+	for _, org := range orgs {
+		if env.Organization == "" || org.Name == env.Organization {
+			l.orgs = append(l.orgs, org.Name)
+		}
+	}
+	drafts, err := env.Store.ListDrafts(ctx, env.Organization)
+	if err != nil {
+		return l, err
+	}
+	titles := orgStepTitles()
+	now := env.Now()
+	for _, d := range drafts {
+		if d.ID == skipDraft || (env.Organization != "" && d.Organization != env.Organization) {
+			continue
+		}
+		var form struct {
+			Connection struct{ Name string } `json:"connection"`
+		}
+		_ = json.Unmarshal(d.Form, &form) // a draft without a name still lists
+		label := d.Organization
+		if form.Connection.Name != "" {
+			label += " / " + form.Connection.Name
+		}
+		stopped := "stopped at step " + strconv.Itoa(d.Step)
+		if d.Step >= 0 && d.Step < len(titles) {
+			stopped = "stopped at " + titles[d.Step]
+		}
+		l.items = append(l.items, orgItem{kind: orgResume, id: d.ID, label: label,
+			detail: stopped + " · " + orgAge(now.Sub(d.UpdatedAt))})
+		l.drafts++
+	}
+	conns, err := env.Store.ListConnections(ctx, env.Organization)
+	if err != nil {
+		return l, err
+	}
+	for _, c := range conns {
+		if c.ID == skipConn {
+			continue
+		}
+		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, label: c.Organization + " / " + c.Name,
+			detail: string(c.Status)})
+	}
+	return l, nil
+}
+
+// orgAge says how long ago something happened, roughly: "2 h ago".
+func orgAge(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d/time.Hour))
+	}
+	return fmt.Sprintf("%d days ago", int(d/(24*time.Hour)))
+}
+
+// orgOutside is the error for a record of another organization than the
+// session's own.
+func orgOutside(kind string) error {
+	return &flow.Error{Code: "not_found", Message: "that " + kind + " does not exist in this organization",
+		Fix: "choose one from the list"}
+}
+
+// orgGone is the error for a record deleted since the list was read.
+func orgGone(kind string) error {
+	return &flow.Error{Code: "not_found", Message: "that " + kind + " is gone: finished or deleted in another session",
+		Fix: "choose another, or start a new connection"}
+}
+
+// orgResumeDraft loads a stored draft as the setup to continue.
+func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
+	d, err := env.Store.GetDraft(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, orgGone("draft")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if env.Organization != "" && d.Organization != env.Organization {
+		return nil, orgOutside("draft")
+	}
+	s := NewSetup()
+	if err := json.Unmarshal(d.Form, s); err != nil {
+		return nil, &flow.Error{Code: "bad_draft", Message: "the draft could not be read", Err: err,
+			Fix: "start a new connection; the draft stays in the store"}
+	}
+	s.DraftID, s.Step = d.ID, min(max(d.Step, 0), NumSteps-1)
+	s.Reached = max(s.Reached, s.Step)
+	return s, nil
+}
+
+// orgEditConnection loads a stored connection into a fresh setup.
+func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error) {
+	c, err := env.Store.GetConnection(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, orgGone("connection")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if env.Organization != "" && c.Organization != env.Organization {
+		return nil, orgOutside("connection")
+	}
+	s := NewSetup()
+	s.Connection = *c
+	if s.Connection.RedirectURI == "" {
+		s.Connection.RedirectURI = env.RedirectURIFor(c.ID)
+	}
+	s.DiscoveryInput = c.DiscoveryURL
+	if c.Status != flow.StatusDraft {
+		s.Reached = StepReview // a saved connection went through every step
+	}
+	return s, nil
+}
+
+// orgCreate stores a new connection (status draft) so that it has its ID
+// and Redirect URI from the start.
+func orgCreate(ctx context.Context, env *Env, org, name string) (*Setup, error) {
+	if env.Organization != "" && org != env.Organization {
+		return nil, orgOutside("organization")
+	}
+	if env.Store == nil {
+		return nil, errors.New("no store to save the connection in")
+	}
+	if _, err := env.Store.EnsureOrganization(ctx, org, ""); err != nil {
+		return nil, err
+	}
+	s := NewSetup()
+	s.Connection.Organization, s.Connection.Name = org, name
+	if err := env.Store.SaveConnection(ctx, &s.Connection); err != nil {
+		return nil, err
+	}
+	s.Connection.RedirectURI = env.RedirectURIFor(s.Connection.ID)
+	if err := env.Store.SaveConnection(ctx, &s.Connection); err != nil {
+		return nil, err
+	}
+	env.Audit(ctx, "connection_created", s.Connection, "")
+	return s, nil
+}
+
+// RunLines is step 0 as plain prompts: a numbered list to choose from, or
+// the new connection's organization and name.
+func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	l, err := orgLoad(ctx, o.env, s.DraftID, s.Connection.ID)
+	if err != nil {
+		fmt.Fprint(out, "Could not read the store: ")
+		orgExplain(out, err)
+		return err
+	}
+	if len(l.items) == 0 && s.Connection.ID == "" {
+		fmt.Fprintln(out, orgWelcome)
+		return orgLinesNew(ctx, o.env, s, l, in, out)
+	}
+	for {
+		fmt.Fprintln(out, "Resume a draft, edit a connection, or start a new one:")
+		if s.Connection.ID != "" {
+			fmt.Fprintf(out, "  c) continue with %s / %s\n", s.Connection.Organization, s.Connection.Name)
+		}
+		for i, it := range l.items {
+			verb := "resume"
+			if it.kind == orgEdit {
+				verb = "edit"
+			}
+			fmt.Fprintf(out, "  %d) %s %s (%s)\n", i+1, verb, it.label, it.detail)
+		}
+		fmt.Fprintln(out, "  n) new connection")
+		answer, err := orgAsk(in, out, "Your choice: ")
+		if err != nil {
+			return err
+		}
+		switch answer = strings.ToLower(answer); {
+		case answer == "n" || answer == "new":
+			return orgLinesNew(ctx, o.env, s, l, in, out)
+		case answer == "c" && s.Connection.ID != "":
+			return nil
+		}
+		n, err := strconv.Atoi(answer)
+		if err != nil || n < 1 || n > len(l.items) {
+			fmt.Fprintln(out, "Type a number from the list, or n for a new connection.")
+			continue
+		}
+		it := l.items[n-1]
+		var loaded *Setup
+		if it.kind == orgResume {
+			loaded, err = orgResumeDraft(ctx, o.env, it.id)
+		} else {
+			loaded, err = orgEditConnection(ctx, o.env, it.id)
+		}
+		if err != nil {
+			orgExplain(out, err)
+			continue
+		}
+		*s = *loaded
+		return nil
+	}
+}
+
+func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Reader, out io.Writer) error {
+	for {
+		org := env.Organization
+		if org == "" {
+			prompt := "Organization: "
+			if len(l.orgs) > 0 {
+				prompt = "Organization (existing: " + strings.Join(l.orgs, ", ") + "): "
+			}
+			var err error
+			if org, err = orgAsk(in, out, prompt); err != nil {
+				return err
+			}
+			if org == "" {
+				fmt.Fprintln(out, "Type the organization's name (the customer whose IdP this is).")
+				continue
+			}
+		} else {
+			fmt.Fprintf(out, "Organization: %s\n", org)
+		}
+		def := org + " OIDC"
+		name, err := orgAsk(in, out, "Connection name (Enter for "+def+"): ")
+		if err != nil {
+			return err
+		}
+		if name == "" {
+			name = def
+		}
+		created, err := orgCreate(ctx, env, org, name)
+		if err != nil {
+			orgExplain(out, err)
+			continue
+		}
+		*s = *created
+		fmt.Fprintf(out, "Created connection %s (%s / %s).\n", s.Connection.ID, org, name)
+		return nil
+	}
+}
+
+// orgAsk prints a prompt and reads one trimmed line (see orgReadLine).
+func orgAsk(in io.Reader, out io.Writer, prompt string) (string, error) {
+	fmt.Fprint(out, prompt)
+	line, err := orgReadLine(in)
+	return strings.TrimSpace(line), err
+}
+
+// orgReadLine reads one line without reading ahead: every step of the
+// line mode reads the same input, so a buffering reader here would swallow
+// the next step's answers. The end of input before a newline is
+// io.ErrUnexpectedEOF: the person left in the middle of a question.
+func orgReadLine(in io.Reader) (string, error) {
+	var line []byte
+	var one [1]byte
+	for {
+		n, err := in.Read(one[:])
+		if n == 1 {
+			if one[0] == '\n' {
+				return strings.TrimSuffix(string(line), "\r"), nil
+			}
+			line = append(line, one[0])
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			if len(line) > 0 {
+				return string(line), nil
+			}
+			return "", io.ErrUnexpectedEOF
+		}
+		if err != nil {
+			return "", err
+		}
+	}
+}
+
+// orgExplain prints an error and its fix as two plain lines.
+func orgExplain(out io.Writer, err error) {
+	msg, fix := flow.Explain(err)
+	fmt.Fprintf(out, "%s\n", msg)
+	if fix != "" {
+		fmt.Fprintf(out, "Fix: %s\n", fix)
+	}
+}

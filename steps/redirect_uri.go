@@ -1,4 +1,377 @@
 package steps
 
-// NewRedirectURI is under construction.
-func NewRedirectURI(env *Env, theme *Theme) Step { return newStub("Redirect URI") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/glamour/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+)
+
+// redirectSentence is the guide's instruction for the Redirect URI.
+const redirectSentence = "Have the organization's admin paste this Redirect URI as the login redirect URI " +
+	"of their OIDC application (authorization code grant):"
+
+// redirectGuideKey names one rendering of a guide.
+type redirectGuideKey struct {
+	provider, redirectURI, style string
+	width                        int
+}
+
+// redirectRenderer is a glamour renderer with what it was built for.
+type redirectRenderer struct {
+	r     *glamour.TermRenderer
+	width int
+	style string
+}
+
+// redirectRenderedMsg brings back a rendered guide and the renderer used.
+type redirectRenderedMsg struct {
+	key      redirectGuideKey
+	out      string
+	err      error
+	renderer redirectRenderer
+}
+
+// redirectURI is step 1: the Redirect URI to copy into the IdP, and the
+// provider's guide.
+//
+// NOTE: building a glamour renderer is slow, so the guide is rendered in a
+// command, the first time the step is entered and again only when the
+// width, the theme or the provider changes; each rendering is kept, so
+// Update and View never touch glamour.
+type redirectURI struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	width    int // the terminal's width, from WindowSizeMsg or the last View
+	entered  bool
+	guides   []assets.Guide
+	rendered map[redirectGuideKey]string
+	renderer redirectRenderer
+	inFlight bool
+	guideErr error
+	shownKey redirectGuideKey
+	vp       viewport.Model
+
+	picking bool
+	pick    int
+
+	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
+	scroll                                                          key.Binding // the four scroll keys as one help entry
+	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
+}
+
+// NewRedirectURI is step 1: show and copy the Redirect URI.
+func NewRedirectURI(env *Env, theme *Theme) Step {
+	nb := func(keys []string, k, help string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
+	}
+	vp := viewport.New()
+	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
+	return &redirectURI{
+		env:        env,
+		theme:      theme,
+		width:      80,
+		guides:     assets.Guides(),
+		rendered:   map[redirectGuideKey]string{},
+		vp:         vp,
+		copyKey:    nb([]string{"c"}, "c", "copy"),
+		provider:   nb([]string{"p"}, "p", "provider"),
+		scrollUp:   nb([]string{"up", "k"}, "↑", "scroll"),
+		scrollDown: nb([]string{"down", "j"}, "↓", "scroll"),
+		pageUp:     nb([]string{"pgup", "b"}, "pgup", "page up"),
+		pageDown:   nb([]string{"pgdown", "f", "space"}, "pgdn", "page down"),
+		done:       nb([]string{"enter"}, "enter", "next"),
+		scroll:     nb([]string{"up", "k", "down", "j", "pgup", "b", "pgdown", "f", "space"}, "↑↓", "scroll"),
+		pickUp:     nb([]string{"up", "k"}, "↑/k", "up"),
+		pickDown:   nb([]string{"down", "j"}, "↓/j", "down"),
+		pickChoose: nb([]string{"enter"}, "enter", "choose"),
+		pickCancel: nb([]string{"esc"}, "esc", "close"),
+	}
+}
+
+func (r *redirectURI) Title() string { return "Redirect URI" }
+
+func (r *redirectURI) Enter(s *Setup) tea.Cmd {
+	r.setup = s
+	r.entered = true
+	r.picking = false
+	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
+		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
+	}
+	return r.ensureGuide()
+}
+
+func (r *redirectURI) Capturing() bool { return false }
+
+func (r *redirectURI) Keys() []key.Binding {
+	if r.picking {
+		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
+	}
+	return []key.Binding{r.done, r.copyKey, r.provider, r.scroll}
+}
+
+// guideKey is the rendering the screen needs now.
+func (r *redirectURI) guideKey() redirectGuideKey {
+	provider := assets.GenericGuide
+	if r.setup != nil && r.setup.Provider != "" {
+		provider = r.setup.Provider
+	}
+	uri := ""
+	if r.setup != nil {
+		uri = r.setup.Connection.RedirectURI
+	}
+	return redirectGuideKey{provider: provider, redirectURI: uri, style: r.theme.GlamourStyle,
+		width: r.guideWidth()}
+}
+
+// guideWidth is the wrap width of the guide: the screen less a margin.
+func (r *redirectURI) guideWidth() int { return max(r.width-2, 20) }
+
+// ensureGuide starts rendering the guide the screen needs, unless it is
+// cached or a rendering is already running (its reply checks again).
+func (r *redirectURI) ensureGuide() tea.Cmd {
+	k := r.guideKey()
+	if out, ok := r.rendered[k]; ok {
+		r.show(k, out)
+		return nil
+	}
+	if r.inFlight {
+		return nil
+	}
+	r.inFlight = true
+	rr := r.renderer
+	return func() tea.Msg {
+		md, ok := assets.GuideMarkdown(k.provider, k.redirectURI)
+		if !ok {
+			md, _ = assets.GuideMarkdown("", k.redirectURI)
+		}
+		if rr.r == nil || rr.width != k.width || rr.style != k.style {
+			tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
+				glamour.WithPreservedNewLines())
+			if err != nil {
+				return redirectRenderedMsg{key: k, err: err, renderer: rr}
+			}
+			rr = redirectRenderer{r: tr, width: k.width, style: k.style}
+		}
+		out, err := rr.r.Render(md)
+		return redirectRenderedMsg{key: k, out: strings.Trim(out, "\n"), err: err, renderer: rr}
+	}
+}
+
+func (r *redirectURI) show(k redirectGuideKey, out string) {
+	if r.shownKey != k {
+		r.shownKey = k
+		r.vp.SetContent(out)
+		r.vp.GotoTop()
+	}
+}
+
+func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case redirectRenderedMsg:
+		r.inFlight = false
+		r.renderer = msg.renderer
+		r.guideErr = msg.err
+		if msg.err == nil {
+			r.rendered[msg.key] = msg.out
+		}
+		if msg.err == nil || msg.key != r.guideKey() {
+			return r.ensureGuide() // shows it, or renders what is needed now
+		}
+	case tea.WindowSizeMsg:
+		r.width = msg.Width
+		if r.entered {
+			return r.ensureGuide()
+		}
+	case tea.BackgroundColorMsg:
+		if r.entered {
+			return r.ensureGuide()
+		}
+	case tea.KeyPressMsg:
+		if r.picking {
+			return r.updatePicker(msg)
+		}
+		return r.updateKeys(msg)
+	}
+	return nil
+}
+
+func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, r.done):
+		return Cmd(NextMsg{})
+	case key.Matches(msg, r.copyKey):
+		uri := r.setup.Connection.RedirectURI
+		if uri == "" {
+			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection"))
+		}
+		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard")))
+	case key.Matches(msg, r.provider):
+		r.picking = true
+		r.pick = r.providerIndex()
+	case key.Matches(msg, r.scrollUp):
+		r.vp.ScrollUp(1)
+	case key.Matches(msg, r.scrollDown):
+		r.vp.ScrollDown(1)
+	case key.Matches(msg, r.pageUp):
+		r.vp.PageUp()
+	case key.Matches(msg, r.pageDown):
+		r.vp.PageDown()
+	}
+	return nil
+}
+
+func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, r.pickUp):
+		r.pick = max(r.pick-1, 0)
+	case key.Matches(msg, r.pickDown):
+		r.pick = min(r.pick+1, len(r.guides)-1)
+	case key.Matches(msg, r.pickCancel):
+		r.picking = false
+	case key.Matches(msg, r.pickChoose):
+		r.picking = false
+		r.setup.Provider = r.guides[r.pick].ID
+		if r.setup.Provider == assets.GenericGuide {
+			r.setup.Provider = ""
+		}
+		return r.ensureGuide()
+	}
+	return nil
+}
+
+// providerIndex is the position of the chosen provider in the list.
+func (r *redirectURI) providerIndex() int {
+	for i, g := range r.guides {
+		if g.ID == r.guideKey().provider {
+			return i
+		}
+	}
+	return len(r.guides) - 1
+}
+
+func (r *redirectURI) providerName() string { return r.guides[r.providerIndex()].Name }
+
+func (r *redirectURI) View(width, height int) string {
+	if r.setup == nil {
+		return ""
+	}
+	r.width = width
+	t := r.theme
+	uri := r.setup.Connection.RedirectURI
+	if uri == "" {
+		uri = "(no connection yet: go back to create it)"
+	}
+	box := t.Box
+	inner := max(width-box.GetHorizontalFrameSize(), 1)
+	top := []string{
+		t.Text.Width(width).Render(redirectSentence),
+		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
+			Render(t.Accent.Render(uri)),
+		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+
+			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
+	}
+	head := strings.Join(top, "\n")
+	rest := max(height-lipgloss.Height(head)-1, 1)
+	var body string
+	// A rendering for another width (a resize whose message is still on
+	// its way) is shown until the right one arrives: the viewport clips it.
+	want, shown := r.guideKey(), r.shownKey
+	shown.width = want.width
+	switch {
+	case r.picking:
+		body = r.pickerView(width, rest)
+	case r.guideErr != nil && shown != want:
+		body = t.Error.Width(width).Render("The guide could not be shown: " + r.guideErr.Error())
+	case shown != want:
+		body = t.Subtle.Render("Loading the guide…")
+	default:
+		r.vp.SetWidth(width)
+		r.vp.SetHeight(rest)
+		body = r.vp.View()
+	}
+	return credFit(head+"\n\n"+body, width, height)
+}
+
+func (r *redirectURI) pickerView(width, height int) string {
+	t := r.theme
+	title := t.Title.Render(credTruncate("Which identity provider does the organization use?", width))
+	var rows []string
+	for i, g := range r.guides {
+		if i == r.pick {
+			rows = append(rows, t.Selected.Render(credTruncate("▸ "+g.Name, width)))
+		} else {
+			rows = append(rows, t.Text.Render(credTruncate("  "+g.Name, width)))
+		}
+	}
+	// The title stays; the list scrolls to keep the selected row in view.
+	height = max(height-1, 1)
+	start := max(r.pick-height+1, 0)
+	return title + "\n" + strings.Join(rows[start:min(start+height, len(rows))], "\n")
+}
+
+// RunLines is step 1 as plain prompts: the Redirect URI, a choice of
+// provider, and that provider's guide as plain Markdown.
+func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
+		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
+	}
+	fmt.Fprintln(out, redirectSentence)
+	fmt.Fprintf(out, "Redirect URI: %s\n", s.Connection.RedirectURI)
+	fmt.Fprintln(out, "Identity providers:")
+	for i, g := range r.guides {
+		fmt.Fprintf(out, "  %d) %s\n", i+1, g.Name)
+	}
+	for {
+		current := s.Provider
+		if current == "" {
+			current = assets.GenericGuide
+		}
+		name := current
+		for _, g := range r.guides {
+			if g.ID == current {
+				name = g.Name
+			}
+		}
+		answer, err := orgAsk(in, out, "Provider number (Enter keeps "+name+", back goes back): ")
+		if err != nil {
+			return err
+		}
+		if answer == "back" {
+			return ErrBack
+		}
+		if answer != "" {
+			n, err := strconv.Atoi(answer)
+			if err != nil || n < 1 || n > len(r.guides) {
+				fmt.Fprintf(out, "Type a number from 1 to %d.\n", len(r.guides))
+				continue
+			}
+			s.Provider = r.guides[n-1].ID
+			if s.Provider == assets.GenericGuide {
+				s.Provider = ""
+			}
+		}
+		break
+	}
+	md, _ := assets.GuideMarkdown(s.Provider, s.Connection.RedirectURI)
+	fmt.Fprintf(out, "\n%s\n", strings.TrimSpace(md))
+	answer, err := orgAsk(in, out, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
+	if err != nil {
+		return err
+	}
+	if answer == "back" {
+		return ErrBack
+	}
+	return nil
+}

@@ -107,7 +107,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
-		return nil
+		return m.broadcast(msg) // steps that lay out by width (the guide) re-render
+
 	case tea.BackgroundColorMsg:
 		*m.theme = *steps.NewTheme(msg.IsDark())
 		m.help.Styles = m.theme.Help

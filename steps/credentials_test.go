@@ -1,0 +1,193 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// credCtrl is ctrl+<letter>.
+func credCtrl(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Mod: tea.ModCtrl} }
+
+func TestCredentialsPrefilledFromTheDemoIdP(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewCredentials(env, NewTheme(true))
+	setup := NewSetup()
+	orgEnter(t, step, setup)
+	c := setup.Connection
+	if c.ClientID != env.Demo.ClientID || c.ClientSecret != env.Demo.ClientSecret ||
+		setup.DiscoveryInput != env.Demo.DiscoveryURL || c.DiscoveryURL != env.Demo.DiscoveryURL {
+		t.Fatalf("setup not pre-filled: %+v", setup)
+	}
+	v := orgView(t, step, 80, 17)
+	if !strings.Contains(v, "Pre-filled with the demo IdP's client") {
+		t.Errorf("the pre-fill is not said:\n%s", v)
+	}
+	if strings.Contains(v, env.Demo.ClientSecret) {
+		t.Fatalf("the secret is shown unmasked:\n%s", v)
+	}
+	var msgs []tea.Msg
+	for range 3 {
+		msgs = run(t, step, press("enter"), orgWait)
+	}
+	if _, ok := orgHas[NextMsg](msgs); !ok {
+		t.Fatalf("enter on the last valid field did not move on: %v\n%s", msgs, orgView(t, step, 80, 17))
+	}
+}
+
+func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Demo = nil
+	step := NewCredentials(env, NewTheme(true))
+	setup := NewSetup()
+	orgEnter(t, step, setup)
+	orgType(t, step, "ab")
+	if setup.Connection.ClientID != "ab" {
+		t.Fatalf("Client ID in the setup = %q after typing", setup.Connection.ClientID)
+	}
+	run(t, step, press("tab"), orgWait)
+	orgType(t, step, " s3cret-value ")
+	if setup.Connection.ClientSecret != "s3cret-value" {
+		t.Fatalf("secret in the setup = %q", setup.Connection.ClientSecret)
+	}
+	v := orgView(t, step, 80, 17)
+	if strings.Contains(v, "s3cret") || !strings.Contains(v, "will be trimmed") {
+		t.Errorf("secret shown or its spaces not noted:\n%s", v)
+	}
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "ctrl+r show secret") {
+		t.Errorf("the reveal key is not in the keys: %s", got)
+	}
+	run(t, step, credCtrl('r'), orgWait)
+	if v := orgView(t, step, 80, 17); !strings.Contains(v, " s3cret-value ") {
+		t.Errorf("ctrl+r did not reveal the secret:\n%s", v)
+	}
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "ctrl+r hide secret") {
+		t.Errorf("the help does not offer to hide: %s", got)
+	}
+	run(t, step, credCtrl('r'), orgWait)
+	run(t, step, press("tab"), orgWait)
+	orgType(t, step, "https://idp.example.test/tenant/")
+	const want = "https://idp.example.test/tenant/.well-known/openid-configuration"
+	if setup.DiscoveryInput != "https://idp.example.test/tenant/" || setup.Connection.DiscoveryURL != want {
+		t.Fatalf("discovery in the setup: input %q, URL %q", setup.DiscoveryInput, setup.Connection.DiscoveryURL)
+	}
+	if v := orgView(t, step, 80, 17); !strings.Contains(v, "→ will use "+want) {
+		t.Errorf("the appended endpoint is not shown:\n%s", v)
+	}
+}
+
+func TestCredentialsRefusesInvalidInputAndFocusesTheFirstBadField(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Demo = nil
+	step := NewCredentials(env, NewTheme(false))
+	setup := NewSetup()
+	orgEnter(t, step, setup)
+	orgType(t, step, "client")
+	run(t, step, press("tab"), orgWait)
+	run(t, step, press("tab"), orgWait)
+	orgType(t, step, "http://idp.example.test")
+	v := orgView(t, step, 80, 17)
+	if !strings.Contains(v, "uses plain http") {
+		t.Errorf("plain http is not flagged as typed:\n%s", v)
+	}
+	if setup.Connection.DiscoveryURL != "" {
+		t.Errorf("an invalid endpoint reached the setup: %q", setup.Connection.DiscoveryURL)
+	}
+	msgs := run(t, step, press("enter"), orgWait)
+	if _, ok := orgHas[NextMsg](msgs); ok {
+		t.Fatal("invalid input moved on")
+	}
+	if f := step.(*credentials).focus; f != credSecret {
+		t.Errorf("focus on field %d, want the secret", f)
+	}
+	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Fix the Client Secret: it is empty") {
+		t.Errorf("the message does not say what to fix:\n%s", v)
+	}
+	orgType(t, step, "secret")
+	msgs = run(t, step, press("enter"), orgWait) // to the endpoint
+	if _, ok := orgHas[NextMsg](msgs); ok {
+		t.Fatal("enter on the secret field moved on")
+	}
+	run(t, step, credCtrl('u'), orgWait) // clear the field
+	orgType(t, step, "http://127.0.0.1:9/.well-known/openid-configuration")
+	msgs = run(t, step, press("enter"), orgWait)
+	if _, ok := orgHas[NextMsg](msgs); !ok {
+		t.Fatalf("valid input did not move on:\n%s", orgView(t, step, 80, 17))
+	}
+	if setup.Connection.DiscoveryURL != "http://127.0.0.1:9/.well-known/openid-configuration" {
+		t.Errorf("discovery URL %q", setup.Connection.DiscoveryURL)
+	}
+}
+
+func TestCredentialsResumeShowsWhatWasTyped(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t) // with a demo: typed values win over the pre-fill
+	step := NewCredentials(env, NewTheme(true))
+	setup := NewSetup()
+	setup.Connection.ClientID = "typed-id"
+	setup.DiscoveryInput = "https://idp.example.test"
+	orgEnter(t, step, setup)
+	v := orgView(t, step, 80, 17)
+	if !strings.Contains(v, "> typed-id") || !strings.Contains(v, "> https://idp.example.test") ||
+		strings.Contains(v, "Pre-filled") {
+		t.Errorf("resumed view:\n%s", v)
+	}
+	if f := step.(*credentials).focus; f != credSecret {
+		t.Errorf("focus on field %d, want the empty secret", f)
+	}
+	for _, w := range []int{80, 60, 40} {
+		orgView(t, step, w, 17)
+	}
+	run(t, step, press("enter"), orgWait)
+	run(t, step, press("enter"), orgWait)
+	for _, w := range []int{80, 60, 40} {
+		orgView(t, step, w, 17)
+	}
+}
+
+func TestCredentialsRunLines(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Demo = nil
+	step := NewCredentials(env, NewTheme(true)).(LineStep)
+	var out bytes.Buffer
+	setup := NewSetup()
+	in := strings.NewReader("\ncid\n  top-secret-value \nhttp://idp.example.test\nhttps://idp.example.test\n")
+	if err := step.RunLines(context.Background(), setup, in, &out); err != nil {
+		t.Fatal(err)
+	}
+	c := setup.Connection
+	if c.ClientID != "cid" || c.ClientSecret != "top-secret-value" ||
+		c.DiscoveryURL != "https://idp.example.test/.well-known/openid-configuration" {
+		t.Fatalf("setup %+v\n%s", c, out.String())
+	}
+	o := out.String()
+	for _, want := range []string{"Fix: paste the Client ID", "plain http", "Will use https://idp.example.test/.well-known/openid-configuration",
+		"spaces of the secret were trimmed", "Type back"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("output lacks %q:\n%s", want, o)
+		}
+	}
+	if strings.Contains(o, "top-secret") {
+		t.Errorf("the secret was printed:\n%s", o)
+	}
+
+	// Resumed: Enter keeps each value; the secret shows masked.
+	out.Reset()
+	if err := step.RunLines(context.Background(), setup, strings.NewReader("\n\n\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if setup.Connection.ClientSecret != "top-secret-value" || !strings.Contains(out.String(), "[••••alue]") {
+		t.Errorf("kept values: %+v\n%s", setup.Connection, out.String())
+	}
+	if err := step.RunLines(context.Background(), setup, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+		t.Errorf("back returned %v", err)
+	}
+}

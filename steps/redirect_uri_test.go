@@ -1,0 +1,208 @@
+package steps
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image/color"
+	"strings"
+	"testing"
+
+	tea "charm.land/bubbletea/v2"
+)
+
+// redirectSetup is a setup whose connection exists.
+func redirectSetup(env *Env) *Setup {
+	s := NewSetup()
+	s.Connection.ID, s.Connection.Organization, s.Connection.Name = "conn_abc123", "Acme", "Acme OIDC"
+	s.Connection.RedirectURI = env.RedirectURIFor("conn_abc123")
+	return s
+}
+
+// redirectExec runs cmd and every command of a batch it returns, and
+// collects the messages.
+func redirectExec(cmd tea.Cmd) []tea.Msg {
+	if cmd == nil {
+		return nil
+	}
+	msg := cmd()
+	if b, ok := msg.(tea.BatchMsg); ok {
+		var out []tea.Msg
+		for _, c := range b {
+			out = append(out, redirectExec(c)...)
+		}
+		return out
+	}
+	return []tea.Msg{msg}
+}
+
+func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	setup := redirectSetup(env)
+	cmd := step.Enter(setup)
+	v := orgView(t, step, 80, 17)
+	for _, want := range []string{setup.Connection.RedirectURI, "login redirect URI", "authorization code grant",
+		"Loading the guide…", "p: other provider", "c: copy the URI"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("view before the guide lacks %q:\n%s", want, v)
+		}
+	}
+	if cmd == nil {
+		t.Fatal("Enter did not start rendering the guide")
+	}
+	run(t, step, cmd(), orgWait)
+	v = orgView(t, step, 80, 17)
+	if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Generic OpenID Connect provider") {
+		t.Errorf("the guide is not shown:\n%s", v)
+	}
+	if strings.Count(v, setup.Connection.RedirectURI) < 2 {
+		t.Errorf("the guide does not carry the Redirect URI:\n%s", v)
+	}
+	// Entering again with nothing changed renders nothing.
+	if cmd := step.Enter(setup); cmd != nil {
+		t.Error("re-entering rendered the cached guide again")
+	}
+}
+
+func TestRedirectURICopyConfirmsAndEnterMovesOn(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	setup := redirectSetup(env)
+	step.Enter(setup) // the guide is not needed here
+	msgs := redirectExec(step.Update(press("c")))
+	var status, clip bool
+	for _, m := range msgs {
+		switch {
+		case m == StatusMsg("Copied the Redirect URI to the clipboard"):
+			status = true
+		case strings.Contains(fmt.Sprintf("%T", m), "Clipboard") && fmt.Sprint(m) == setup.Connection.RedirectURI:
+			clip = true
+		}
+	}
+	if !status || !clip {
+		t.Errorf("copy gave %v; want the clipboard write and a confirmation", msgs)
+	}
+	if got := redirectExec(step.Update(press("enter"))); len(got) != 1 || got[0] != (NextMsg{}) {
+		t.Errorf("enter gave %v", got)
+	}
+}
+
+func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	setup := redirectSetup(env)
+	orgEnter(t, step, setup)
+	run(t, step, press("p"), orgWait)
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "esc close") {
+		t.Errorf("picker keys %s lack esc", got)
+	}
+	v := orgView(t, step, 80, 17)
+	if !strings.Contains(v, "▸ Generic OpenID Connect provider") || !strings.Contains(v, "Which identity provider") {
+		t.Errorf("picker:\n%s", v)
+	}
+	for range 12 {
+		run(t, step, press("up"), orgWait)
+	}
+	run(t, step, press("enter"), orgWait)
+	if setup.Provider != "okta" {
+		t.Fatalf("provider %q, want okta", setup.Provider)
+	}
+	v = orgView(t, step, 80, 17)
+	if !strings.Contains(v, "Guide for Okta") || !strings.Contains(v, "Sign-in redirect URIs") {
+		t.Errorf("the Okta guide is not shown:\n%s", v)
+	}
+	// Back to generic: cached, so shown with no command.
+	run(t, step, press("p"), orgWait)
+	for range 12 {
+		run(t, step, press("down"), orgWait)
+	}
+	if cmd := step.Update(press("enter")); cmd != nil {
+		t.Error("a guide rendered before was rendered again")
+	}
+	if setup.Provider != "" {
+		t.Errorf("generic is stored as %q, want empty", setup.Provider)
+	}
+	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Generic OpenID Connect provider") {
+		t.Errorf("generic guide not shown:\n%s", v)
+	}
+	// esc closes the picker without a change.
+	run(t, step, press("p"), orgWait)
+	run(t, step, press("up"), orgWait)
+	run(t, step, press("esc"), orgWait)
+	if setup.Provider != "" || step.(*redirectURI).picking {
+		t.Errorf("esc changed the provider to %q or left the picker open", setup.Provider)
+	}
+}
+
+func TestRedirectURIScrollsAndFitsEveryWidth(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	theme := NewTheme(true)
+	step := NewRedirectURI(env, theme)
+	setup := redirectSetup(env)
+	setup.Provider = "entra"
+	orgEnter(t, step, setup)
+	before := orgView(t, step, 80, 17)
+	run(t, step, press("pgdown"), orgWait)
+	after := orgView(t, step, 80, 17)
+	if before == after || !strings.Contains(after, setup.Connection.RedirectURI) {
+		t.Errorf("pgdown did not scroll the guide alone:\n%s\n---\n%s", before, after)
+	}
+	for _, w := range []int{80, 60, 40} {
+		run(t, step, tea.WindowSizeMsg{Width: w, Height: 24}, orgWait)
+		v := orgView(t, step, w, 17)
+		if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Entra") {
+			t.Errorf("width %d: guide not re-rendered:\n%s", w, v)
+		}
+		orgView(t, step, w, 8)
+	}
+	// A light background re-renders the guide in the light style.
+	*theme = *NewTheme(false)
+	run(t, step, tea.BackgroundColorMsg{Color: color.White}, orgWait)
+	if got := step.(*redirectURI).shownKey.style; got != "light" {
+		t.Errorf("guide style after a light background: %q", got)
+	}
+}
+
+func TestRedirectURIRunLines(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true)).(LineStep)
+	setup := redirectSetup(env)
+	var out bytes.Buffer
+	if err := step.RunLines(context.Background(), setup, strings.NewReader("99\n2\n\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	o := out.String()
+	if setup.Provider != "entra" {
+		t.Errorf("provider %q, want entra", setup.Provider)
+	}
+	for _, want := range []string{"Redirect URI: " + setup.Connection.RedirectURI, "Type a number from 1 to 11",
+		"# Microsoft Entra ID", "value `" + setup.Connection.RedirectURI + "`"} {
+		if !strings.Contains(o, want) {
+			t.Errorf("output lacks %q:\n%s", want, o)
+		}
+	}
+	if strings.Contains(o, "\x1b") || strings.Contains(o, "{{") {
+		t.Errorf("output has escapes or placeholders:\n%s", o)
+	}
+	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nback\n"), &out); !errors.Is(err, ErrBack) {
+		t.Errorf("back returned %v", err)
+	}
+}
+
+func TestRedirectURIHelpFitsBesideTheShellKeys(t *testing.T) {
+	t.Parallel()
+	step := NewRedirectURI(&Env{}, NewTheme(true))
+	// The shell adds " • esc back • q quit • ? more keys" (34 cells); the
+	// step's own keys must leave room for them at 80.
+	line := strings.Join(keysHelp(step.Keys()), " • ")
+	if w := len([]rune(line)); w > 80-34 {
+		t.Errorf("step 1's help is %d cells: %q", w, line)
+	}
+}
