@@ -274,6 +274,11 @@ func (m *Model) saved(msg draftSaved) tea.Cmd {
 		m.failedForm = msg.form
 		return nil
 	}
+	// Step 0 may have replaced the setup while the save was in flight: the
+	// draft's ID belongs only to the connection it was saved for.
+	if msg.draft.ConnectionID != store.NormalizeID(m.setup.Connection.ID) {
+		return nil
+	}
 	m.savedForm = msg.form
 	if m.setup.DraftID == "" {
 		m.setup.DraftID = msg.draft.ID
