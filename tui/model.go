@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -377,7 +378,22 @@ func (m *Model) footer() string {
 	if m.cur == 0 || m.finished {
 		global = global[1:]
 	}
-	return status + "\n" + m.help.View(helpKeys{step: m.steps[m.cur].Keys(), global: global})
+	stepKeys := m.steps[m.cur].Keys()
+	global = slices.DeleteFunc(global, func(g key.Binding) bool { return sharesKey(g, stepKeys) })
+	return status + "\n" + m.help.View(helpKeys{step: stepKeys, global: global})
+}
+
+// sharesKey reports whether b is bound to a key one of bs already uses:
+// the step's meaning wins (e.g. esc closing a list rather than going back).
+func sharesKey(b key.Binding, bs []key.Binding) bool {
+	for _, k := range b.Keys() {
+		for _, o := range bs {
+			if o.Enabled() && slices.Contains(o.Keys(), k) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // truncate cuts s to width cells, with an ellipsis.
