@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -167,10 +168,7 @@ func (s *CallbackServer) Err() error {
 // ServeHTTP serves the callback paths: it hands a known state's callback to
 // its login and answers 400 to an unknown state, 404 anywhere else.
 func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	known := s.paths[r.URL.EscapedPath()]
-	s.mu.Unlock()
-	if !known {
+	if !s.servesPath(r.URL) {
 		http.NotFound(w, r)
 		return
 	}
@@ -183,22 +181,12 @@ func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, ResultPage{Title: "Bad request", Message: "The sign-in response could not be read. Return to the terminal."})
 		return
 	}
-	state := r.Form.Get("state")
-	s.mu.Lock()
-	ch, ok := s.waiting[state]
-	if ok {
-		delete(s.waiting, state) // a state is good for one callback only
-	}
-	s.mu.Unlock()
-	if !ok || state == "" {
+	cb, ok := s.route(r.Form)
+	if !ok {
 		s.render(w, http.StatusBadRequest, ResultPage{Title: "Unknown sign-in",
 			Message: "This sign-in response does not belong to a login that is waiting (it may be old or already used). Return to the terminal; if it is still waiting, open the URL it printed."})
 		return
 	}
-	cb := &Callback{Code: r.Form.Get("code"), Error: r.Form.Get("error"),
-		ErrorDescription: r.Form.Get("error_description"), Issuer: r.Form.Get("iss"),
-		reply: make(chan ResultPage, 1)}
-	ch <- cb
 	page := ResultPage{Title: "Sign-in received", Message: "Return to the terminal to see the result."}
 	timer := time.NewTimer(callbackReplyWait)
 	defer timer.Stop()
@@ -209,6 +197,83 @@ func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.render(w, http.StatusOK, page)
+}
+
+// servesPath reports whether u's path is a registered callback path.
+func (s *CallbackServer) servesPath(u *url.URL) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.paths[u.EscapedPath()]
+}
+
+// route hands a callback's parameters to the login waiting for their
+// state and forgets the state (it is good for one callback only). It
+// reports false when no login waits for the state.
+func (s *CallbackServer) route(params url.Values) (*Callback, bool) {
+	state := params.Get("state")
+	if state == "" {
+		return nil, false
+	}
+	s.mu.Lock()
+	ch, ok := s.waiting[state]
+	if ok {
+		delete(s.waiting, state)
+	}
+	s.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	cb := &Callback{Code: params.Get("code"), Error: params.Get("error"),
+		ErrorDescription: params.Get("error_description"), Issuer: params.Get("iss"),
+		reply: make(chan ResultPage, 1)}
+	ch <- cb // buffered for one, and the state was just removed: never blocks
+	return cb, true
+}
+
+// Deliver routes a callback URL that the person pasted — the browser's
+// address bar after the IdP sent it to a redirect URI it could not reach
+// (another machine, a firewall, SSH) — exactly as a browser request would
+// be routed: the login waiting for its state then finishes the exchange.
+// The URL must be on this server's scheme, host, port and a registered
+// callback path. Every refusal is an *Error in plain words.
+func (s *CallbackServer) Deliver(rawURL string) error {
+	raw := strings.TrimSpace(rawURL)
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return &Error{Code: "paste_not_url", Message: "what was pasted is not a web address",
+			Fix: "copy the whole address from the browser's address bar (it starts with " + s.redirect.Scheme + "://" + s.redirect.Host + ") and paste it"}
+	}
+	if !s.servesPath(u) || u.Scheme != s.redirect.Scheme || !sameHostPort(u, s.redirect) {
+		return &Error{Code: "paste_other_address",
+			Message: fmt.Sprintf("the pasted address %s is not this login's redirect URI", u.Redacted()),
+			Fix:     "paste the address the browser shows after signing in: it starts with the redirect URI on " + s.redirect.Scheme + "://" + s.redirect.Host}
+	}
+	q := u.Query()
+	if q.Get("state") == "" {
+		return &Error{Code: "paste_no_state", Message: "the pasted address has no state, so it cannot be matched to a login",
+			Fix: "copy the complete address, including everything after the \"?\", once the IdP sent the browser back"}
+	}
+	if _, ok := s.route(q); !ok {
+		return &Error{Code: "paste_unknown_state",
+			Message: "the pasted address belongs to no login that is waiting: it is from an older attempt, was already used, or the login ended",
+			Fix:     "start the test login again and paste the address of that sign-in"}
+	}
+	return nil
+}
+
+// sameHostPort compares two URLs' hosts (case-insensitively) and ports,
+// with the scheme's default port when none is written.
+func sameHostPort(a, b *url.URL) bool {
+	port := func(u *url.URL) string {
+		if p := u.Port(); p != "" {
+			return p
+		}
+		if u.Scheme == "https" {
+			return "443"
+		}
+		return "80"
+	}
+	return strings.EqualFold(a.Hostname(), b.Hostname()) && port(a) == port(b)
 }
 
 func (s *CallbackServer) render(w http.ResponseWriter, status int, p ResultPage) {

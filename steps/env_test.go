@@ -21,6 +21,14 @@ import (
 // loopback port, and a running demo IdP whose client is in env.Demo.
 func testEnv(t *testing.T) *Env {
 	t.Helper()
+	env, _ := testEnvIdP(t)
+	return env
+}
+
+// testEnvIdP is testEnv that also returns the demo IdP, whose SignIn plays
+// the browser's part of a login.
+func testEnvIdP(t *testing.T) (*Env, *demoidp.IdP) {
+	t.Helper()
 	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +56,7 @@ func testEnv(t *testing.T) *Env {
 		Actor:        "local:test",
 		Demo: &Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 			Username: idp.User.Username, Password: idp.User.Password},
-	}
+	}, idp
 }
 
 // press is a key press for Update tests: "enter", "esc", "tab", "a", ...

@@ -1,4 +1,413 @@
 package steps
 
-// NewReview is under construction.
-func NewReview(env *Env, theme *Theme) Step { return newStub("Review") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// rvPhase is where the review is: the summary, the confirmation its
+// warnings ask for, the save in flight, done, or a failed save.
+type rvPhase int
+
+const (
+	rvSummary rvPhase = iota
+	rvConfirm
+	rvSaving
+	rvSaved
+	rvFailed
+)
+
+// rvSavedMsg reports the save and activation.
+type rvSavedMsg struct {
+	conn flow.Connection
+	err  error
+}
+
+type rvKeys struct {
+	save, yes, no, retry, another, scroll key.Binding
+}
+
+// review is step 7: the whole connection at a glance, then save and
+// activate it.
+type review struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+	keys  rvKeys
+	phase rvPhase
+	err   error
+	vp    viewport.Model
+}
+
+// NewReview is step 7, the review.
+func NewReview(env *Env, theme *Theme) Step {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: rvKeys{
+		save:    b("enter", "save and activate", "enter", "s"),
+		yes:     b("y", "activate anyway", "y", "Y"),
+		no:      b("n", "not now", "n", "N", "esc"),
+		retry:   b("enter", "try again", "enter", "r"),
+		another: b("n", "set up another connection", "n"),
+		scroll:  b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
+	}}
+}
+
+func (r *review) Title() string { return "Review" }
+
+func (r *review) Enter(s *Setup) tea.Cmd {
+	r.setup = s
+	if r.phase != rvSaving {
+		r.phase, r.err = rvSummary, nil
+		r.vp.GotoTop()
+	}
+	return nil
+}
+
+func (r *review) Capturing() bool { return false }
+
+func (r *review) Keys() []key.Binding {
+	var keys []key.Binding
+	switch r.phase {
+	case rvSummary:
+		keys = []key.Binding{r.keys.save}
+	case rvConfirm:
+		keys = []key.Binding{r.keys.yes, r.keys.no}
+	case rvFailed:
+		keys = []key.Binding{r.keys.retry}
+	case rvSaved:
+		keys = []key.Binding{r.keys.another}
+	}
+	if r.vp.TotalLineCount() > r.vp.Height() {
+		keys = append(keys, r.keys.scroll)
+	}
+	return keys
+}
+
+func (r *review) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return r.handleKey(msg)
+	case rvSavedMsg:
+		if r.phase != rvSaving {
+			return nil
+		}
+		if msg.err != nil {
+			r.phase, r.err = rvFailed, msg.err
+			return nil
+		}
+		c := &r.setup.Connection
+		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = msg.conn.ID, msg.conn.Status, msg.conn.CreatedAt, msg.conn.UpdatedAt
+		r.phase = rvSaved
+		r.vp.GotoTop()
+		return Cmd(FinishedMsg{})
+	}
+	return nil
+}
+
+func (r *review) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
+		if len(rvWarnings(r.setup)) > 0 {
+			r.phase = rvConfirm
+			r.vp.GotoBottom()
+			return nil
+		}
+		return r.save()
+	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
+		return r.save()
+	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
+		r.phase = rvSummary
+		return nil
+	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
+		return r.save()
+	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
+		return Cmd(ResumeMsg{Setup: NewSetup()})
+	}
+	var cmd tea.Cmd
+	r.vp, cmd = r.vp.Update(msg)
+	return cmd
+}
+
+// save stores and activates the connection in a command; the setup stays
+// as it is, so a failed save loses nothing.
+func (r *review) save() tea.Cmd {
+	r.phase, r.err = rvSaving, nil
+	env, s := r.env, *r.setup
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		c, err := rvActivate(ctx, env, &s)
+		return rvSavedMsg{conn: c, err: err}
+	}
+}
+
+// rvActivate saves the connection as active (the store seals the secret),
+// its validation report, closes the organization's open invites (an invite
+// is good until its organization's connection is activated) and audits it.
+func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error) {
+	c := s.Connection
+	c.Status = flow.StatusActive
+	if err := env.Store.SaveConnection(ctx, &c); err != nil {
+		return c, err
+	}
+	if s.Report != nil {
+		if err := env.Store.SaveValidation(ctx, c.ID, *s.Report); err != nil {
+			return c, err
+		}
+	}
+	if _, err := env.Store.MarkInvitesUsedForOrg(ctx, c.Organization); err != nil {
+		return c, err
+	}
+	detail := "activated"
+	if w := rvWarnings(s); len(w) > 0 {
+		detail += " despite: " + strings.Join(w, " ")
+	}
+	env.Audit(ctx, "connection_activated", c, detail)
+	return c, nil
+}
+
+// rvWarnings are the reasons to think twice before activating; they ask
+// for a confirmation but never block.
+func rvWarnings(s *Setup) []string {
+	var w []string
+	switch t := s.TestLogin; {
+	case t == nil:
+		w = append(w, "The test login was skipped: the connection is saved untested.")
+	case !t.OK:
+		w = append(w, "The last test login failed: "+t.Error+".")
+	}
+	if s.Override {
+		w = append(w, "Validation found failures and was overridden.")
+	}
+	return w
+}
+
+// rvRows is the summary as label/value pairs.
+func rvRows(s *Setup, now time.Time) [][2]string {
+	c := s.Connection
+	issuer := c.Issuer
+	if issuer == "" && s.Report != nil {
+		issuer = s.Report.Issuer
+	}
+	m := c.Claims.WithDefaults()
+	roles := "none"
+	if len(c.RoleMappings) > 0 {
+		var rm []string
+		for _, x := range c.RoleMappings {
+			rm = append(rm, x.Group+" → "+x.Role)
+		}
+		roles = strings.Join(rm, ", ")
+	} else if s.SkipRoles {
+		roles = "skipped"
+	}
+	groups := c.GroupsClaim
+	if groups == "" {
+		groups = flow.DefaultGroupsClaim
+	}
+	name := c.Name
+	if c.ID != "" {
+		name += " (" + c.ID + ")"
+	}
+	return [][2]string{
+		{"Organization", c.Organization},
+		{"Connection", name},
+		{"Redirect URI", c.RedirectURI},
+		{"Client ID", c.ClientID},
+		{"Client secret", flow.MaskSecret(c.ClientSecret)},
+		{"Discovery URL", c.DiscoveryURL},
+		{"Issuer", issuer},
+		{"Validation", rvValidation(s)},
+		{"Claims", fmt.Sprintf("idp_id ← %s, email ← %s, first name ← %s, last name ← %s", m.IDPID, m.Email, m.FirstName, m.LastName)},
+		{"Groups claim", groups},
+		{"Role mappings", roles},
+		{"Default role", rvOrNone(c.DefaultRole)},
+		{"Test login", rvTestLogin(s.TestLogin, now)},
+	}
+}
+
+func rvOrNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+func rvValidation(s *Setup) string {
+	if s.Report == nil {
+		return "not run"
+	}
+	var warn, fail int
+	for _, c := range s.Report.Checks {
+		switch c.Status {
+		case flow.Warn:
+			warn++
+		case flow.Fail:
+			fail++
+		}
+	}
+	switch {
+	case fail > 0 && s.Override:
+		return fmt.Sprintf("%d of %d checks failed — overridden", fail, len(s.Report.Checks))
+	case fail > 0:
+		return fmt.Sprintf("%d of %d checks failed", fail, len(s.Report.Checks))
+	case warn > 0:
+		return fmt.Sprintf("passed, %d warning(s) in %d checks", warn, len(s.Report.Checks))
+	}
+	return fmt.Sprintf("passed (%d checks)", len(s.Report.Checks))
+}
+
+func rvTestLogin(t *TestLoginResult, now time.Time) string {
+	if t == nil {
+		return "skipped (untested)"
+	}
+	when := t.At.Format("15:04")
+	if t.At.Format("2006-01-02") != now.Format("2006-01-02") {
+		when = t.At.Format("2006-01-02 15:04")
+	}
+	if !t.OK {
+		return "failed at " + when + ": " + t.Error
+	}
+	who := ""
+	if t.Profile != nil && t.Profile.Email != "" {
+		who = " as " + t.Profile.Email
+	}
+	return "worked at " + when + who
+}
+
+// View renders the summary, or the final screen once activated.
+func (r *review) View(width, height int) string {
+	var body string
+	if r.phase == rvSaved {
+		body = r.viewSaved(width)
+	} else {
+		body = r.viewSummary(width)
+	}
+	r.vp.SetWidth(width)
+	r.vp.SetHeight(height)
+	r.vp.SetContent(body)
+	return r.vp.View()
+}
+
+func (r *review) viewSummary(w int) string {
+	th := r.theme
+	b := []string{tlWrap(th.Title.Render("Review the connection, then save and activate it."), w)}
+	for _, x := range rvWarnings(r.setup) {
+		b = append(b, tlWrap(th.Warn.Render("! "+x), w))
+	}
+	b = append(b, rvTable(th, rvRows(r.setup, r.env.Now()), w)...)
+	b = append(b, "")
+	switch r.phase {
+	case rvSummary:
+		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves the connection and makes it active; esc goes back to change something."), w))
+	case rvConfirm:
+		b = append(b, tlWrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
+	case rvSaving:
+		b = append(b, tlWrap(th.Subtle.Render("Saving and activating…"), w))
+	case rvFailed:
+		msg, fix := flow.Explain(r.err)
+		b = append(b, tlWrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
+		if fix != "" {
+			b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
+		}
+		b = append(b, tlWrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
+	}
+	return strings.Join(b, "\n")
+}
+
+// rvTable renders rows as "label  value", values wrapped under themselves
+// where there is room and below the label where there is not.
+func rvTable(th *Theme, rows [][2]string, w int) []string {
+	const labelW = 14
+	var out []string
+	for _, row := range rows {
+		value := row[1]
+		if value == "" {
+			value = "—"
+		}
+		if w >= labelW+20 {
+			lines := strings.Split(ansi.Wrap(value, w-labelW-2, " "), "\n")
+			out = append(out, th.Subtle.Render(fmt.Sprintf("%-*s", labelW, row[0]))+"  "+th.Text.Render(lines[0]))
+			for _, l := range lines[1:] {
+				out = append(out, strings.Repeat(" ", labelW+2)+th.Text.Render(l))
+			}
+			continue
+		}
+		out = append(out, th.Subtle.Render(ansi.Truncate(row[0], w, "…")), tlWrap(th.Text.Render("  "+value), w))
+	}
+	return out
+}
+
+func (r *review) viewSaved(w int) string {
+	th := r.theme
+	c := r.setup.Connection
+	return strings.Join([]string{
+		tlWrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
+		tlWrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
+		"",
+		tlWrap(th.Title.Render("What happens next"), w),
+		tlWrap(th.Text.Render("Hand the connection to the application:"), w),
+		tlWrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
+		tlWrap(th.Text.Render("Test it again at any time:"), w),
+		tlWrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
+		"",
+		tlWrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
+	}, "\n")
+}
+
+// RunLines prints the summary and asks before saving and activating.
+func (r *review) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	lines := newTLLines(in)
+	plain := &Theme{}
+	fmt.Fprintln(out, "Review the connection, then save and activate it.")
+	for _, l := range rvTable(plain, rvRows(s, r.env.Now()), tlLineWidth) {
+		fmt.Fprintln(out, strings.TrimRight(ansi.Strip(l), " "))
+	}
+	for _, w := range rvWarnings(s) {
+		fmt.Fprintln(out, "Warning: "+w)
+	}
+	prompt := "Save and activate? [y/N] (or type back to change something): "
+	for {
+		fmt.Fprint(out, prompt)
+		answer, err := lines.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "back":
+			return ErrBack
+		case "y", "yes":
+		default:
+			fmt.Fprintln(out, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
+			return nil
+		}
+		c, err := rvActivate(ctx, r.env, s)
+		if err != nil {
+			msg, fix := flow.Explain(err)
+			fmt.Fprintf(out, "Not saved: %s\n", tlSentence(msg))
+			if fix != "" {
+				fmt.Fprintf(out, "Fix: %s\n", fix)
+			}
+			prompt = "Nothing is lost. Try again? [y/N] (or type back): "
+			continue
+		}
+		s.Connection.ID, s.Connection.Status, s.Connection.CreatedAt, s.Connection.UpdatedAt = c.ID, c.Status, c.CreatedAt, c.UpdatedAt
+		if s.DraftID != "" {
+			_ = r.env.Store.DeleteDraft(context.WithoutCancel(ctx), s.DraftID) // the connection is saved; a leftover draft only clutters
+			s.DraftID = ""
+		}
+		fmt.Fprintf(out, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
+		return nil
+	}
+}

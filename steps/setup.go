@@ -53,6 +53,8 @@ type TestLoginResult struct {
 	Warnings []string       `json:"warnings,omitempty"`
 	Error    string         `json:"error,omitempty"`
 	Fix      string         `json:"fix,omitempty"`
+	// Code is the failure's flow.Error code, to point at the step to change.
+	Code string `json:"code,omitempty"`
 }
 
 // NewSetup is an empty setup with the guide's default claim mapping.

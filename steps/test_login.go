@@ -1,4 +1,889 @@
 package steps
 
-// NewTestLogin is under construction.
-func NewTestLogin(env *Env, theme *Theme) Step { return newStub("Test login") }
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/textinput"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// tlPhase is where the test login step is: idle (showing the intro or the
+// last result), starting (callback server and discovery) or waiting for
+// the browser to come back.
+type tlPhase int
+
+const (
+	tlIdle tlPhase = iota
+	tlStarting
+	tlWaiting
+)
+
+// tlWideLayout is the width from which the profile and the claims sit side
+// by side.
+const tlWideLayout = 100
+
+// Messages of the test login step. Each carries the attempt it belongs to,
+// so that the reply of a cancelled attempt is dropped.
+type (
+	tlStartedMsg struct {
+		attempt int
+		// ctx ends when the attempt is cancelled; the wait runs under it.
+		ctx          context.Context
+		discoveryURL string
+		provider     *flow.Provider
+		srv          *flow.CallbackServer
+		login        *flow.Login
+		err          error
+	}
+	tlDoneMsg struct {
+		attempt int
+		res     *flow.LoginResult
+		err     error
+	}
+	tlRecordedMsg struct {
+		attempt int
+		err     error
+	}
+	tlDeliveredMsg struct {
+		attempt int
+		err     error
+	}
+	tlBrowserMsg struct {
+		attempt int
+		err     error
+	}
+	tlTickMsg struct{ attempt int }
+)
+
+type tlKeys struct {
+	start, cont, again, retry, skip      key.Binding
+	cancel, copy, paste, submit, unfocus key.Binding
+	scroll                               key.Binding
+	toRedirect, toCreds, toClaims        key.Binding
+	toRoles                              key.Binding
+}
+
+func newTLKeys() tlKeys {
+	b := func(help, desc string, keys ...string) key.Binding {
+		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
+	}
+	return tlKeys{
+		start:      b("enter", "start test login", "enter"),
+		cont:       b("enter", "continue", "enter"),
+		again:      b("r", "test again", "r"),
+		retry:      b("enter", "try again", "enter", "r"),
+		skip:       b("s", "skip (save untested)", "s"),
+		cancel:     b("x", "cancel", "x", "esc"),
+		copy:       b("c", "copy URL", "c"),
+		paste:      b("p", "paste address", "p"),
+		submit:     b("enter", "use address", "enter"),
+		unfocus:    b("esc", "close field", "esc"),
+		scroll:     b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
+		toRedirect: b("1", "redirect URI", "1"),
+		toCreds:    b("2", "credentials", "2"),
+		toClaims:   b("4", "claims", "4"),
+		toRoles:    b("5", "roles", "5"),
+	}
+}
+
+// testLogin is step 6: one real sign-in through the connection, through
+// the callback server, with the mapped profile or the explained failure.
+type testLogin struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+	keys  tlKeys
+
+	phase   tlPhase
+	attempt int
+	// providers holds one provider per discovery URL, so the IdP's keys are
+	// fetched once per step however often the login is tried.
+	providers map[string]*flow.Provider
+
+	login        *flow.Login
+	srv          *flow.CallbackServer
+	authURL      string
+	stop         context.CancelFunc
+	started, now time.Time
+	browserErr   error
+
+	pasting   bool
+	paste     textinput.Model
+	pasteNote string
+	pasteErr  error
+
+	recordErr error
+	spin      spinner.Model
+	vp        viewport.Model
+}
+
+// NewTestLogin is step 6, the test login.
+func NewTestLogin(env *Env, theme *Theme) Step {
+	ti := textinput.New()
+	ti.Prompt = "> "
+	ti.Placeholder = "http://…/callback?code=…&state=…"
+	return &testLogin{
+		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
+		providers: map[string]*flow.Provider{},
+		paste:     ti,
+		spin:      spinner.New(spinner.WithSpinner(spinner.Dot)),
+		vp:        viewport.New(),
+	}
+}
+
+func (t *testLogin) Title() string { return "Test login" }
+
+// Enter shows the last result, if any; a login starts only on request, so
+// coming back to the step never throws the person into a sign-in.
+func (t *testLogin) Enter(s *Setup) tea.Cmd {
+	t.setup = s
+	if t.phase == tlIdle {
+		t.recordErr = nil
+		t.vp.GotoTop()
+	}
+	return nil
+}
+
+func (t *testLogin) Capturing() bool { return t.pasting }
+
+func (t *testLogin) Keys() []key.Binding {
+	k := t.keys
+	switch {
+	case t.pasting:
+		return []key.Binding{k.submit, k.unfocus}
+	case t.phase == tlStarting:
+		return []key.Binding{k.cancel}
+	case t.phase == tlWaiting:
+		return []key.Binding{k.copy, k.paste, k.cancel}
+	}
+	r := t.setup.TestLogin
+	var keys []key.Binding
+	switch {
+	case r == nil:
+		keys = []key.Binding{k.start, k.skip}
+	case r.OK:
+		keys = []key.Binding{k.cont, k.again, k.toClaims, k.toRoles}
+	default:
+		keys = []key.Binding{k.retry}
+		if tlFixStep(r.Code) == StepRedirectURI {
+			keys = append(keys, k.toRedirect)
+		}
+		keys = append(keys, k.toCreds, k.toClaims, k.toRoles, k.skip)
+	}
+	if t.vp.TotalLineCount() > t.vp.Height() {
+		keys = append(keys, k.scroll)
+	}
+	return keys
+}
+
+func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg:
+		return t.handleKey(msg)
+	case tea.PasteMsg:
+		if t.phase != tlWaiting {
+			return nil
+		}
+		cmd := t.focusPaste()
+		var c2 tea.Cmd
+		t.paste, c2 = t.paste.Update(msg)
+		return tea.Batch(cmd, c2)
+	case tlStartedMsg:
+		return t.onStarted(msg)
+	case tlDoneMsg:
+		if msg.attempt != t.attempt || t.phase != tlWaiting {
+			return nil // a cancelled attempt
+		}
+		return t.finish(msg.res, msg.err)
+	case tlRecordedMsg:
+		if msg.attempt == t.attempt {
+			t.recordErr = msg.err
+		}
+	case tlDeliveredMsg:
+		if msg.attempt != t.attempt || t.phase != tlWaiting {
+			return nil
+		}
+		t.pasteErr = msg.err
+		if msg.err == nil {
+			t.pasting = false
+			t.paste.Blur()
+			t.paste.SetValue("")
+			t.pasteNote = "Address received: finishing the sign-in…"
+		}
+	case tlBrowserMsg:
+		if msg.attempt == t.attempt {
+			t.browserErr = msg.err
+		}
+	case tlTickMsg:
+		if msg.attempt == t.attempt && t.phase != tlIdle {
+			t.now = t.env.Now()
+			return t.tick()
+		}
+	case spinner.TickMsg:
+		if t.phase != tlIdle {
+			var cmd tea.Cmd
+			t.spin, cmd = t.spin.Update(msg)
+			return cmd
+		}
+	}
+	return nil
+}
+
+func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+	k := t.keys
+	if t.pasting {
+		switch {
+		case key.Matches(msg, k.submit):
+			return t.deliver()
+		case key.Matches(msg, k.unfocus):
+			t.pasting = false
+			t.paste.Blur()
+			return nil
+		}
+		var cmd tea.Cmd
+		t.paste, cmd = t.paste.Update(msg)
+		return cmd
+	}
+	if t.phase != tlIdle {
+		switch {
+		case key.Matches(msg, k.cancel):
+			t.cancelLogin()
+			return Cmd(StatusMsg("Test login cancelled"))
+		case t.phase == tlWaiting && key.Matches(msg, k.copy):
+			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard")))
+		case t.phase == tlWaiting && key.Matches(msg, k.paste):
+			return t.focusPaste()
+		}
+		return t.scroll(msg)
+	}
+	r := t.setup.TestLogin
+	switch {
+	case r == nil && key.Matches(msg, k.start),
+		r != nil && r.OK && key.Matches(msg, k.again),
+		r != nil && !r.OK && key.Matches(msg, k.retry):
+		return t.start()
+	case r != nil && r.OK && key.Matches(msg, k.cont):
+		return Cmd(NextMsg{})
+	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
+		return Cmd(NextMsg{})
+	case r != nil && !r.OK && tlFixStep(r.Code) == StepRedirectURI && key.Matches(msg, k.toRedirect):
+		return Cmd(GotoMsg{Step: StepRedirectURI})
+	case r != nil && !r.OK && key.Matches(msg, k.toCreds):
+		return Cmd(GotoMsg{Step: StepCredentials})
+	case r != nil && key.Matches(msg, k.toClaims):
+		return Cmd(GotoMsg{Step: StepClaims})
+	case r != nil && key.Matches(msg, k.toRoles):
+		return Cmd(GotoMsg{Step: StepRoles})
+	}
+	return t.scroll(msg)
+}
+
+func (t *testLogin) scroll(msg tea.KeyPressMsg) tea.Cmd {
+	var cmd tea.Cmd
+	t.vp, cmd = t.vp.Update(msg)
+	return cmd
+}
+
+func (t *testLogin) focusPaste() tea.Cmd {
+	t.pasting = true
+	t.pasteNote = ""
+	t.vp.GotoBottom()
+	return t.paste.Focus()
+}
+
+// start begins an attempt: callback server, discovery (once per URL) and
+// the login's registration run in a command.
+func (t *testLogin) start() tea.Cmd {
+	t.attempt++
+	t.phase = tlStarting
+	t.started = t.env.Now()
+	t.now = t.started
+	t.login, t.srv, t.authURL = nil, nil, ""
+	t.browserErr, t.pasteErr, t.pasteNote, t.recordErr = nil, nil, "", nil
+	t.paste.SetValue("")
+	t.vp.GotoTop()
+	ctx, stop := context.WithCancel(context.Background())
+	t.stop = stop
+	attempt, env, conn := t.attempt, t.env, t.setup.Connection
+	cached := t.providers[conn.DiscoveryURL]
+	begin := func() tea.Msg {
+		srv, p, login, err := tlBegin(ctx, env, cached, conn)
+		return tlStartedMsg{attempt: attempt, ctx: ctx, discoveryURL: conn.DiscoveryURL, provider: p, srv: srv, login: login, err: err}
+	}
+	return tea.Batch(begin, t.spin.Tick, t.tick())
+}
+
+// onStarted takes the started login: wait for its callback, open the
+// browser where there is one.
+func (t *testLogin) onStarted(msg tlStartedMsg) tea.Cmd {
+	if msg.provider != nil {
+		t.providers[msg.discoveryURL] = msg.provider
+	}
+	if msg.attempt != t.attempt || t.phase != tlStarting {
+		if msg.login != nil {
+			msg.login.Close()
+		}
+		return nil
+	}
+	if msg.err != nil {
+		return t.finish(nil, msg.err)
+	}
+	t.phase = tlWaiting
+	t.login, t.srv, t.authURL = msg.login, msg.srv, msg.login.AuthURL()
+	ctx, login, attempt := msg.ctx, msg.login, t.attempt
+	cmds := []tea.Cmd{func() tea.Msg {
+		res, err := login.Wait(ctx)
+		return tlDoneMsg{attempt: attempt, res: res, err: err}
+	}}
+	if open := t.env.OpenBrowser; open != nil {
+		url := t.authURL
+		cmds = append(cmds, func() tea.Msg { return tlBrowserMsg{attempt: attempt, err: open(url)} })
+	}
+	return tea.Batch(cmds...)
+}
+
+func (t *testLogin) cancelLogin() {
+	t.attempt++ // replies of the cancelled attempt are dropped
+	if t.stop != nil {
+		t.stop()
+	}
+	if t.login != nil {
+		t.login.Close()
+	}
+	t.phase, t.login, t.pasting = tlIdle, nil, false
+	t.paste.Blur()
+}
+
+func (t *testLogin) deliver() tea.Cmd {
+	srv, raw, attempt := t.srv, t.paste.Value(), t.attempt
+	return func() tea.Msg { return tlDeliveredMsg{attempt: attempt, err: srv.Deliver(raw)} }
+}
+
+func (t *testLogin) tick() tea.Cmd {
+	attempt := t.attempt
+	return tea.Tick(time.Second, func(time.Time) tea.Msg { return tlTickMsg{attempt: attempt} })
+}
+
+// finish keeps the outcome in the setup and records it in the store.
+func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
+	if t.stop != nil {
+		t.stop()
+	}
+	t.phase, t.login, t.pasting = tlIdle, nil, false
+	t.paste.Blur()
+	t.vp.GotoTop()
+	r := tlResultOf(t.env.Now(), res, err)
+	t.setup.TestLogin = r
+	env, conn, attempt := t.env, t.setup.Connection, t.attempt
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return tlRecordedMsg{attempt: attempt, err: tlRecord(ctx, env, conn, r, res)}
+	}
+}
+
+// tlBegin gets the callback server for the connection's Redirect URI,
+// discovers the provider unless one is cached, and starts the login. It
+// returns the provider whenever discovery worked, for the cache.
+func tlBegin(ctx context.Context, env *Env, p *flow.Provider, c flow.Connection) (*flow.CallbackServer, *flow.Provider, *flow.Login, error) {
+	if c.RedirectURI == "" || c.DiscoveryURL == "" {
+		return nil, nil, nil, &flow.Error{Code: "incomplete_connection",
+			Message: "the connection has no Redirect URI or Discovery Endpoint yet",
+			Fix:     "fill them in steps 1 and 2, then come back"}
+	}
+	srv, err := env.Callbacks(c.RedirectURI)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if p == nil {
+		if p, err = flow.DiscoverProvider(ctx, env.HTTP, c.DiscoveryURL); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	login, err := p.StartLogin(srv, flow.LoginConfigFromConnection(c))
+	return srv, p, login, err
+}
+
+// tlResultOf is what the setup keeps of an attempt.
+func tlResultOf(at time.Time, res *flow.LoginResult, err error) *TestLoginResult {
+	r := &TestLoginResult{At: at, OK: err == nil}
+	if err != nil {
+		r.Error, r.Fix = flow.Explain(err)
+		var fe *flow.Error
+		if errors.As(err, &fe) {
+			r.Code = fe.Code
+		}
+		return r
+	}
+	p := res.Profile
+	p.RawClaims = nil
+	r.Profile, r.Claims, r.Warnings = &p, res.Claims, res.Warnings
+	return r
+}
+
+// tlRecord stores the outcome with the connection and audits it, as
+// `oidc-onboard login --connection` does.
+func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResult, res *flow.LoginResult) error {
+	if env.Store == nil {
+		return nil
+	}
+	rec := store.TestLogin{ConnectionID: c.ID, At: r.At, OK: r.OK, Profile: r.Profile, Error: r.Error}
+	if res != nil {
+		rec.Claims = res.IDTokenClaims
+		if res.UsedUserinfo {
+			rec.UserinfoClaims = map[string]any{}
+			for k, v := range res.Claims {
+				if _, inToken := res.IDTokenClaims[k]; !inToken {
+					rec.UserinfoClaims[k] = v
+				}
+			}
+		}
+	}
+	_, err := env.Store.SaveTestLogin(ctx, rec)
+	detail := "test login succeeded"
+	if !r.OK {
+		detail = "test login failed: " + r.Error
+	}
+	env.Audit(ctx, "test_login", c, detail)
+	return err
+}
+
+// tlFixStep is the step where the cause of a failed login is changed, or
+// -1 when the fix lies in the IdP alone.
+func tlFixStep(code string) int {
+	switch code {
+	case "redirect_uri_mismatch", "bad_redirect_uri", "redirect_not_loopback", "redirect_https_loopback",
+		"redirect_uri_server", "port_busy", "port_denied", "listen_failed":
+		return StepRedirectURI
+	case "invalid_client", "wrong_audience", "azp_mismatch", "no_client_id", "no_client_secret",
+		"issuer_mismatch", "wrong_issuer", "callback_issuer_mismatch", "bad_signature",
+		"incomplete_connection", "empty_url", "bad_url", "http_status", "bad_metadata", "html_page", "not_json",
+		"missing_field", "bad_metadata_url", "insecure_url", "bad_url_scheme":
+		return StepCredentials
+	}
+	return -1
+}
+
+// View renders the step; content taller than the area scrolls.
+func (t *testLogin) View(width, height int) string {
+	var body string
+	switch {
+	case t.phase != tlIdle:
+		body = t.viewWaiting(width)
+	case t.setup.TestLogin == nil:
+		body = t.viewIntro(width)
+	case t.setup.TestLogin.OK:
+		body = t.viewSuccess(width)
+	default:
+		body = t.viewFailure(width)
+	}
+	t.vp.SetWidth(width)
+	t.vp.SetHeight(height)
+	t.vp.SetContent(body)
+	if t.pasting {
+		t.vp.GotoBottom()
+	}
+	return t.vp.View()
+}
+
+func (t *testLogin) viewIntro(w int) string {
+	th := t.theme
+	var b []string
+	b = append(b, tlWrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
+		tlWrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w), "")
+	if d := t.env.Demo; d != nil {
+		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
+	}
+	where := "The sign-in page opens in your browser."
+	if t.env.OpenBrowser == nil {
+		where = "You get a URL to open in your browser."
+	}
+	b = append(b, tlWrap(th.Text.Render(where), w), "",
+		tlWrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
+		tlWrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
+	return strings.Join(b, "\n")
+}
+
+func (t *testLogin) connID() string {
+	if id := t.setup.Connection.ID; id != "" {
+		return id
+	}
+	return "ID"
+}
+
+func (t *testLogin) viewWaiting(w int) string {
+	th := t.theme
+	elapsed := t.now.Sub(t.started).Truncate(time.Second)
+	status := "Preparing the sign-in…"
+	if t.phase == tlWaiting {
+		status = "Waiting for you to sign in…"
+	}
+	b := []string{tlWrap(t.spin.View()+" "+th.Text.Render(status)+" "+th.Subtle.Render(tlClock(elapsed)), w)}
+	if t.phase == tlStarting {
+		return strings.Join(b, "\n")
+	}
+	b = append(b, "")
+	switch {
+	case t.env.OpenBrowser == nil:
+		b = append(b, tlWrap(th.Text.Render("Open this URL in your browser and sign in:"), w))
+	case t.browserErr != nil:
+		b = append(b, tlWrap(th.Warn.Render("The browser could not be opened; open this URL in your browser and sign in:"), w))
+	default:
+		b = append(b, tlWrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
+	}
+	b = append(b, th.Accent.Render(ansi.Hardwrap(t.authURL, max(w, 1), false)))
+	if d := t.env.Demo; d != nil {
+		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
+	}
+	b = append(b, "", tlWrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
+	t.paste.SetWidth(max(w-lipgloss.Width(t.paste.Prompt)-1, 1))
+	styles := textinput.DefaultStyles(th.IsDark)
+	styles.Cursor.Blink = false
+	t.paste.SetStyles(styles)
+	b = append(b, t.paste.View())
+	switch {
+	case t.pasteErr != nil:
+		msg, fix := flow.Explain(t.pasteErr)
+		b = append(b, tlWrap(th.Error.Render(msg), w), tlWrap(th.Subtle.Render(fix), w))
+	case t.pasteNote != "":
+		b = append(b, tlWrap(th.Pass.Render(t.pasteNote), w))
+	}
+	return strings.Join(b, "\n")
+}
+
+func (t *testLogin) viewSuccess(w int) string {
+	th := t.theme
+	r := t.setup.TestLogin
+	head := []string{tlWrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	if len(r.Warnings) > 0 {
+		head = append(head, tlWrap(th.Warn.Render("The mapping could not fill everything:"), w))
+		for _, warn := range r.Warnings {
+			head = append(head, tlWrap(th.Warn.Render("! "+warn), w))
+		}
+	}
+	head = append(head, t.recordNote(w)...)
+	head = append(head, tlWrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
+	var profile, claims string
+	if w >= tlWideLayout {
+		pw := 44
+		profile = tlProfile(th, r.Profile, pw)
+		claims = tlClaims(th, r.Claims, w-pw-2)
+		head = append(head, lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(pw+2).Render(profile), claims))
+	} else {
+		profile = tlProfile(th, r.Profile, w)
+		claims = tlClaims(th, r.Claims, w)
+		head = append(head, profile, "", claims)
+	}
+	return strings.Join(head, "\n")
+}
+
+func (t *testLogin) recordNote(w int) []string {
+	if t.recordErr == nil {
+		return nil
+	}
+	msg, _ := flow.Explain(t.recordErr)
+	return []string{tlWrap(t.theme.Warn.Render("The result could not be recorded in the store: "+msg), w)}
+}
+
+func (t *testLogin) viewFailure(w int) string {
+	th := t.theme
+	r := t.setup.TestLogin
+	b := []string{tlWrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w), "",
+		tlWrap(th.Text.Render(tlSentence(r.Error)), w)}
+	if r.Fix != "" {
+		b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
+	}
+	b = append(b, t.recordNote(w)...)
+	b = append(b, "")
+	if step := tlFixStep(r.Code); step >= 0 {
+		name := map[int]string{StepRedirectURI: "Redirect URI", StepCredentials: "Credentials"}[step]
+		b = append(b, tlWrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
+	}
+	b = append(b, tlWrap(th.Subtle.Render("enter tries again; 2, 4 and 5 go to the credentials, claims and roles; s skips: the connection is then saved untested."), w))
+	return strings.Join(b, "\n")
+}
+
+// tlProfile renders the mapped profile as label/value rows.
+func tlProfile(th *Theme, p *flow.Profile, w int) string {
+	if p == nil {
+		p = &flow.Profile{}
+	}
+	rows := [][2]string{
+		{"idp_id", p.IDPID}, {"email", p.Email}, {"first name", p.FirstName}, {"last name", p.LastName},
+		{"groups", strings.Join(p.Groups, ", ")}, {"roles", strings.Join(p.Roles, ", ")},
+	}
+	out := []string{th.Title.Render("Profile")}
+	for _, r := range rows {
+		out = append(out, tlRow(th, r[0], r[1], 11, w))
+	}
+	return strings.Join(out, "\n")
+}
+
+// tlClaims renders the raw claims, sorted, values JSON-encoded and cut to
+// one line each.
+func tlClaims(th *Theme, claims map[string]any, w int) string {
+	names := flow.SortedClaimNames(claims)
+	labelW := 0
+	for _, n := range names {
+		labelW = max(labelW, min(lipgloss.Width(n), 20))
+	}
+	out := []string{th.Title.Render("Claims")}
+	for _, n := range names {
+		v, err := json.Marshal(claims[n])
+		if err != nil {
+			v = []byte(fmt.Sprint(claims[n]))
+		}
+		out = append(out, tlRow(th, n, string(v), labelW, w))
+	}
+	return strings.Join(out, "\n")
+}
+
+// tlRow is "  label  value" on one line of at most w cells.
+func tlRow(th *Theme, label, value string, labelW, w int) string {
+	label = ansi.Truncate(label, labelW, "…")
+	label += strings.Repeat(" ", max(labelW-lipgloss.Width(label), 0))
+	valueStyle := th.Text
+	if value == "" {
+		value, valueStyle = "(empty)", th.Warn
+	}
+	value = ansi.Truncate(strings.Join(strings.Fields(value), " "), max(w-labelW-4, 1), "…")
+	return ansi.Truncate("  "+th.Subtle.Render(label)+"  "+valueStyle.Render(value), w, "")
+}
+
+// tlWrap wraps styled text to w cells, breaking long words.
+func tlWrap(s string, w int) string { return lipgloss.Wrap(s, max(w, 1), "") }
+
+// tlSentence starts s with a capital letter and ends it with a period.
+func tlSentence(s string) string {
+	r := []rune(s)
+	if len(r) == 0 {
+		return s
+	}
+	s = strings.ToUpper(string(r[0])) + string(r[1:])
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
+
+// tlClock is an elapsed time as m:ss.
+func tlClock(d time.Duration) string {
+	return fmt.Sprintf("%d:%02d", int(d.Minutes()), int(d.Seconds())%60)
+}
+
+// tlLineWidth is the width the line mode formats profiles and claims to.
+const tlLineWidth = 100
+
+// RunLines runs the test login with plain prompts: it prints the URL, opens
+// the browser where there is one, and finishes on the browser's callback or
+// on a pasted address, whichever comes first.
+func (t *testLogin) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	t.setup = s
+	lines := newTLLines(in)
+	fmt.Fprintln(out, "Sign in once through this connection, as the organization's users will. This proves that the client ID and secret, the Redirect URI and the claims work together.")
+	if d := t.env.Demo; d != nil {
+		fmt.Fprintf(out, "Demo: sign in as %s with the password %s.\n", d.Username, d.Password)
+	}
+	for {
+		prompt := "Press Enter to start the test login, type skip to save the connection untested, or back to go back: "
+		if r := s.TestLogin; r != nil && r.OK {
+			prompt = "The last test login worked. Press Enter to continue, type again to test again, or back to go back: "
+		} else if r != nil {
+			prompt = "Press Enter to try again, type skip to save the connection untested, or back to go back: "
+		}
+		fmt.Fprint(out, prompt)
+		answer, err := lines.next(ctx)
+		if err != nil {
+			return err
+		}
+		switch a := strings.ToLower(strings.TrimSpace(answer)); {
+		case a == "back":
+			return ErrBack
+		case a == "skip" && (s.TestLogin == nil || !s.TestLogin.OK):
+			fmt.Fprintln(out, "Skipped: the connection will be saved untested.")
+			return nil
+		case a == "" && s.TestLogin != nil && s.TestLogin.OK:
+			return nil
+		case a == "" || a == "again":
+			if err := t.lineAttempt(ctx, s, lines, out); err != nil {
+				return err
+			}
+		default:
+			fmt.Fprintln(out, "Please answer with Enter, skip, again or back.")
+		}
+	}
+}
+
+// lineAttempt runs one login in line mode and prints its outcome.
+func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, out io.Writer) error {
+	conn := s.Connection
+	srv, p, login, err := tlBegin(ctx, t.env, t.providers[conn.DiscoveryURL], conn)
+	if p != nil {
+		t.providers[conn.DiscoveryURL] = p
+	}
+	var res *flow.LoginResult
+	if err == nil {
+		fmt.Fprintf(out, "Open this URL in your browser and sign in:\n\n  %s\n\n", login.AuthURL())
+		if open := t.env.OpenBrowser; open != nil {
+			if oerr := open(login.AuthURL()); oerr != nil {
+				fmt.Fprintln(out, "The browser could not be opened; open the URL yourself.")
+			}
+		}
+		fmt.Fprintf(out, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter.\n", conn.RedirectURI)
+		res, err = t.lineWait(ctx, srv, login, lines, out)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	r := tlResultOf(t.env.Now(), res, err)
+	s.TestLogin = r
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	recErr := tlRecord(rctx, t.env, conn, r, res)
+	tlPrintResult(out, r)
+	if recErr != nil {
+		msg, _ := flow.Explain(recErr)
+		fmt.Fprintln(out, "Note: the result could not be recorded in the store: "+msg)
+	}
+	return nil
+}
+
+// lineWait waits for the login's callback while reading pasted addresses.
+func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, login *flow.Login, lines *tlLines, out io.Writer) (*flow.LoginResult, error) {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type outcome struct {
+		res *flow.LoginResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := login.Wait(wctx)
+		done <- outcome{res, err}
+	}()
+	inputOpen := true
+	for {
+		var pasted <-chan tlLine
+		if inputOpen {
+			pasted = lines.request()
+		}
+		select {
+		case o := <-done:
+			return o.res, o.err
+		case l := <-pasted:
+			lines.pending = false
+			switch {
+			case l.err != nil:
+				inputOpen = false
+			case strings.TrimSpace(l.text) == "":
+			default:
+				if err := srv.Deliver(l.text); err != nil {
+					msg, fix := flow.Explain(err)
+					fmt.Fprintf(out, "%s.\nFix: %s\nPaste again, or finish the sign-in in the browser.\n", msg, fix)
+				} else {
+					fmt.Fprintln(out, "Address received: finishing the sign-in…")
+					inputOpen = false // the login ends by itself now
+				}
+			}
+		}
+	}
+}
+
+// tlPrintResult prints an outcome as plain lines.
+func tlPrintResult(out io.Writer, r *TestLoginResult) {
+	if !r.OK {
+		fmt.Fprintf(out, "The test login failed: %s.\n", r.Error)
+		if r.Fix != "" {
+			fmt.Fprintf(out, "Fix: %s\n", r.Fix)
+		}
+		if step := tlFixStep(r.Code); step >= 0 {
+			fmt.Fprintf(out, "This is changed in step %d: type back to go back step by step.\n", step)
+		}
+		return
+	}
+	fmt.Fprintln(out, "The test login worked.")
+	plain := &Theme{}
+	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, tlLineWidth)))
+	fmt.Fprintln(out, ansi.Strip(tlClaims(plain, r.Claims, tlLineWidth)))
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "Warning: %s\n", w)
+	}
+}
+
+// tlLines reads input one line at a time, on request, and never reads
+// ahead: what follows a line stays in the reader for the next step. A read
+// requested but not taken (the browser came back first) is handed to the
+// next call of next.
+type tlLines struct {
+	in      io.Reader
+	ch      chan tlLine
+	pending bool
+}
+
+type tlLine struct {
+	text string
+	err  error
+}
+
+func newTLLines(in io.Reader) *tlLines { return &tlLines{in: in, ch: make(chan tlLine, 1)} }
+
+// request starts reading the next line unless a read is under way, and
+// returns the channel it arrives on; the receiver clears pending.
+func (l *tlLines) request() <-chan tlLine {
+	if !l.pending {
+		l.pending = true
+		go func() {
+			text, err := tlReadLine(l.in)
+			l.ch <- tlLine{text, err}
+		}()
+	}
+	return l.ch
+}
+
+// next returns the next line, or the input's end.
+func (l *tlLines) next(ctx context.Context) (string, error) {
+	select {
+	case x := <-l.request():
+		l.pending = false
+		return x.text, x.err
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// tlReadLine reads up to a line break byte by byte, so nothing beyond the
+// line is consumed. A last line without a break is still a line.
+func tlReadLine(in io.Reader) (string, error) {
+	var b strings.Builder
+	buf := make([]byte, 1)
+	for {
+		n, err := in.Read(buf)
+		if n == 1 {
+			if buf[0] == '\n' {
+				return strings.TrimSuffix(b.String(), "\r"), nil
+			}
+			b.WriteByte(buf[0])
+			continue
+		}
+		if err != nil {
+			if b.Len() > 0 && errors.Is(err, io.EOF) {
+				return b.String(), nil
+			}
+			return "", err
+		}
+	}
+}

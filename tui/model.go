@@ -138,6 +138,7 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case steps.ResumeMsg:
 		m.setup = msg.Setup
+		m.finished = false // e.g. a fresh setup after the review's "set up another"
 		m.savedForm, _ = json.Marshal(m.setup)
 		step := min(max(m.setup.Step, 0), len(m.steps)-1)
 		m.cur = step

@@ -1,0 +1,202 @@
+package steps
+
+import (
+	"bytes"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// rvSetup is a setup that reached the review: a stored draft connection,
+// a passed validation, a successful test login, and an open invite for
+// its organization.
+func rvSetup(t *testing.T, env *Env) *Setup {
+	t.Helper()
+	s := tlSetup(t, env)
+	s.Connection.ClientSecret = "s3cr3t-value-0123456789"
+	s.Connection.Issuer = strings.TrimSuffix(env.Demo.DiscoveryURL, "/.well-known/openid-configuration")
+	s.Connection.DefaultRole = "viewer"
+	s.Report = &flow.Report{OK: true, DiscoveryURL: s.Connection.DiscoveryURL, Issuer: s.Connection.Issuer,
+		Checks: []flow.Check{{ID: "discovery", Status: flow.Pass, Detail: "served"}, {ID: "jwks", Status: flow.Warn, Detail: "one key"}}}
+	s.TestLogin = &TestLoginResult{At: env.Now(), OK: true, Profile: &flow.Profile{Email: "ada.lovelace@example.com"}}
+	s.Step, s.Reached = StepReview, StepReview
+	if _, _, err := env.Store.CreateInvite(t.Context(), s.Connection.Organization, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// rvAssertActive checks what activation left in the store.
+func rvAssertActive(t *testing.T, env *Env, s *Setup) {
+	t.Helper()
+	ctx := t.Context()
+	c, err := env.Store.GetConnection(ctx, s.Connection.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != flow.StatusActive || c.ClientSecret != s.Connection.ClientSecret || c.DefaultRole != "viewer" ||
+		len(c.RoleMappings) != 1 || c.RedirectURI != s.Connection.RedirectURI {
+		t.Errorf("stored connection %+v", c)
+	}
+	if v, err := env.Store.LastValidation(ctx, c.ID); err != nil || v == nil || len(v.Report.Checks) != 2 {
+		t.Errorf("validation %+v, %v", v, err)
+	}
+	invites, err := env.Store.ListInvites(ctx, c.Organization)
+	if err != nil || len(invites) != 1 || invites[0].UsedAt.IsZero() {
+		t.Errorf("invites %+v, %v", invites, err)
+	}
+	events, err := env.Store.ListAudit(ctx, store.AuditQuery{ConnectionID: c.ID})
+	if err != nil || !slices.ContainsFunc(events, func(e store.Event) bool { return e.Action == "connection_activated" }) {
+		t.Errorf("audit %+v, %v", events, err)
+	}
+}
+
+func TestReviewSavesAndActivates(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	step := NewReview(env, NewTheme(true))
+	step.Enter(s)
+	for _, w := range []int{80, 60, 40} {
+		v := strings.Join(strings.Fields(tlView(t, step, w, 60)), " ")
+		for _, want := range []string{"Acme SSO", s.Connection.ID, s.Connection.ClientID, flow.MaskSecret(s.Connection.ClientSecret),
+			"passed, 1 warning(s) in 2 checks", "idp_id ← sub", "oidc-admins → admin", "viewer", "worked at", "ada.lovelace@example.com"} {
+			if !strings.Contains(v, want) {
+				t.Errorf("width %d: summary lacks %q: %s", w, want, v)
+			}
+		}
+		if strings.Contains(v, s.Connection.ClientSecret) || strings.Contains(v, "Warning") {
+			t.Errorf("width %d: secret shown or warning without cause: %s", w, v)
+		}
+	}
+	tlView(t, step, 80, 17)
+	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"enter save and activate", "↑/↓ scroll"}) {
+		t.Errorf("keys %v", help)
+	}
+	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+		t.Fatalf("enter sent %v", shell)
+	}
+	if s.Connection.Status != flow.StatusActive {
+		t.Errorf("setup status %q", s.Connection.Status)
+	}
+	rvAssertActive(t, env, s)
+
+	for _, w := range []int{80, 40} {
+		v := strings.Join(strings.Fields(tlView(t, step, w, 17)), " ")
+		for _, want := range []string{"is active", "oidc-onboard connections export " + s.Connection.ID, "oidc-onboard login --connection " + s.Connection.ID} {
+			if !strings.Contains(v, want) {
+				t.Errorf("width %d: final screen lacks %q: %s", w, want, v)
+			}
+		}
+	}
+	shell := run(t, step, press("n"), time.Second)
+	if len(shell) != 1 {
+		t.Fatalf("n sent %v", shell)
+	}
+	if r, ok := shell[0].(ResumeMsg); !ok || r.Setup.Connection.Organization != "" || r.Setup.Step != StepOrganization {
+		t.Errorf("n sent %+v", shell[0])
+	}
+}
+
+func TestReviewWarnsBeforeActivatingUntestedOrOverridden(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	s.TestLogin, s.Override = nil, true
+	s.Report.Checks[1].Status = flow.Fail
+	step := NewReview(env, NewTheme(false))
+	step.Enter(s)
+	if shell := run(t, step, press("enter"), time.Second); len(shell) != 0 {
+		t.Fatalf("enter saved without confirmation: %v", shell)
+	}
+	v := strings.Join(strings.Fields(tlView(t, step, 80, 60)), " ")
+	for _, want := range []string{"test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("confirm view lacks %q: %s", want, v)
+		}
+	}
+	if help := keysHelp(step.Keys()); !slices.Contains(help, "y activate anyway") || !slices.Contains(help, "n not now") {
+		t.Errorf("confirm keys %v", help)
+	}
+	run(t, step, press("n"), time.Second)
+	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft {
+		t.Errorf("activated after n: %q", c.Status)
+	}
+	run(t, step, press("enter"), time.Second)
+	if shell := run(t, step, press("y"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+		t.Fatalf("y sent %v", shell)
+	}
+	rvAssertActive(t, env, s)
+}
+
+func TestReviewSaveFailureKeepsEverythingAndRetries(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	s.Connection.Name = " " // the store refuses a connection without a name
+	step := NewReview(env, NewTheme(true))
+	step.Enter(s)
+	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 0 {
+		t.Fatalf("failed save sent %v", shell)
+	}
+	v := strings.Join(strings.Fields(tlView(t, step, 60, 60)), " ")
+	for _, want := range []string{"Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost"} {
+		if !strings.Contains(v, want) {
+			t.Errorf("failure view lacks %q: %s", want, v)
+		}
+	}
+	if s.Connection.ClientSecret == "" || s.Connection.Status == flow.StatusActive {
+		t.Errorf("setup changed by a failed save: %+v", s.Connection)
+	}
+	s.Connection.Name = "Acme SSO"
+	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+		t.Fatalf("retry sent %v", shell)
+	}
+	rvAssertActive(t, env, s)
+}
+
+func TestReviewRunLines(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	d, err := env.Store.SaveDraft(t.Context(), store.Draft{Organization: "Acme", ConnectionID: s.Connection.ID, Step: StepReview, Form: []byte(`{}`), Actor: "local:test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DraftID = d.ID
+	step := NewReview(env, NewTheme(true)).(LineStep)
+
+	var out bytes.Buffer
+	if err := step.RunLines(t.Context(), s, strings.NewReader("\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft || !strings.Contains(out.String(), "Not saved") {
+		t.Errorf("no answer activated: %q, %s", c.Status, out.String())
+	}
+	if err := step.RunLines(t.Context(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+		t.Errorf("back: %v", err)
+	}
+
+	out.Reset()
+	if err := step.RunLines(t.Context(), s, strings.NewReader("y\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	for _, want := range []string{"Client secret", flow.MaskSecret(s.Connection.ClientSecret), "Save and activate? [y/N]", "is active", "oidc-onboard connections export " + s.Connection.ID} {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, s.Connection.ClientSecret) || strings.Contains(text, "\x1b[") {
+		t.Errorf("secret or ANSI in output:\n%s", text)
+	}
+	rvAssertActive(t, env, s)
+	if _, err := env.Store.GetDraft(t.Context(), d.ID); err == nil {
+		t.Error("the draft of the activated connection is still there")
+	}
+}

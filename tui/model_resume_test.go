@@ -1,0 +1,36 @@
+package tui
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// After the review activated a connection, "set up another" sends a fresh
+// setup: the shell must treat it as unfinished work again, saving drafts.
+func TestFreshSetupAfterFinishIsSavedAgain(t *testing.T) {
+	t.Parallel()
+	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	m := New(&steps.Env{Store: st, Now: time.Now, Actor: "local:test"})
+	m.Update(steps.FinishedMsg{})
+	fresh := steps.NewSetup()
+	m.Update(steps.ResumeMsg{Setup: fresh})
+	if m.finished || m.Setup() != fresh || m.cur != steps.StepOrganization {
+		t.Fatalf("after resume: finished %v, step %d", m.finished, m.cur)
+	}
+	fresh.Connection.Organization = "Globex"
+	cmd := m.save()
+	if cmd == nil {
+		t.Fatal("the new setup is not saved")
+	}
+	if saved, ok := cmd().(draftSaved); !ok || saved.err != nil || saved.draft.Organization != "Globex" {
+		t.Fatalf("save: %+v", saved)
+	}
+}
