@@ -246,10 +246,20 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 
 // startDemoIdP starts the embedded demo IdP on loopback. Its library logs
 // to the default logger, which would scribble over the wizard's screen.
+//
+// It listens on a fixed port when it can, so that a demo draft resumed in a
+// later run still finds its IdP at the discovery URL it saved.
 func startDemoIdP(ctx context.Context) (*demoidp.IdP, error) {
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	return demoidp.Start(ctx, demoidp.Options{AllowLoopbackRedirects: true})
+	idp, err := demoidp.Start(ctx, demoidp.Options{Addr: demoIdPAddr, AllowLoopbackRedirects: true})
+	if flow.IsCode(err, "demo_idp_listen") {
+		idp, err = demoidp.Start(ctx, demoidp.Options{AllowLoopbackRedirects: true})
+	}
+	return idp, err
 }
+
+// demoIdPAddr is where --demo's IdP listens, unless the port is taken.
+const demoIdPAddr = "127.0.0.1:8977"
 
 // localCallbacks starts one callback server per redirect host and port, on
 // first use, and keeps it for the session's later test logins.
