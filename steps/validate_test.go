@@ -48,8 +48,8 @@ func validateIdP(t *testing.T, edit func(base string, doc map[string]any), jwks 
 				"issuer": base, "authorization_endpoint": base + "/authorize", "token_endpoint": base + "/token",
 				"jwks_uri": base + "/jwks", "response_types_supported": []string{"code"},
 				"subject_types_supported": []string{"public"}, "id_token_signing_alg_values_supported": []string{"RS256"},
-				"scopes_supported": []string{"openid", "email", "profile"},
-				"claims_supported": []string{"sub", "email", "given_name", "family_name"},
+				"scopes_supported":                 []string{"openid", "email", "profile"},
+				"claims_supported":                 []string{"sub", "email", "given_name", "family_name"},
 				"code_challenge_methods_supported": []string{"S256"},
 			}
 			if edit != nil {
