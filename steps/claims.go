@@ -51,7 +51,7 @@ type claims struct {
 
 type claimsKeys struct {
 	Move, Edit, Continue, Defaults key.Binding
-	Next, Done, Accept, Cycle     key.Binding
+	Next, Done, Accept, Cycle      key.Binding
 }
 
 // NewClaims is the claims step.
