@@ -613,6 +613,7 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.
 	url := validateURL(s)
 	fmt.Fprintln(out, "The checks of `oidc-onboard check` run against the IdP's Discovery Endpoint:", url)
 	if s.Report != nil && s.Report.DiscoveryURL == url {
+		v.url, v.report = url, s.Report
 		fmt.Fprintln(out, "Result of the last check:")
 		for _, c := range s.Report.Checks {
 			validatePrintCheck(out, c)

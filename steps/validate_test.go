@@ -442,4 +442,12 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	if ev := validateAudit(t, env, s.Connection.ID, "validation.override"); len(ev) != 1 {
 		t.Errorf("override audit %+v", ev)
 	}
+	// A resumed session shows the stored report and can override again.
+	again := NewValidate(env, NewTheme(true)).(LineStep)
+	if err := again.RunLines(context.Background(), s, strings.NewReader("o\nyes\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if ev := validateAudit(t, env, s.Connection.ID, "validation.override"); len(ev) != 2 {
+		t.Errorf("override audit after resume %+v", ev)
+	}
 }
