@@ -77,6 +77,13 @@ type ValidateOptions struct {
 	// Now is the clock the IdP's Date header is compared with; nil means
 	// time.Now.
 	Now func() time.Time
+	// Progress, when set, is called once for every check of the report as
+	// soon as that check is known, so that a screen can show checks as
+	// they finish. It is called from the goroutine running Validate, one
+	// call at a time, before Validate returns. The checks that need only
+	// the discovery document are known before the key set has been
+	// fetched, so the calls may come in another order than the report's.
+	Progress func(Check)
 }
 
 // Validate fetches the discovery document named by input (a discovery URL
@@ -89,11 +96,19 @@ func Validate(ctx context.Context, client *http.Client, input string, opts Valid
 	if now == nil {
 		now = time.Now
 	}
+	progress := func(checks ...Check) {
+		if opts.Progress != nil {
+			for _, c := range checks {
+				opts.Progress(c)
+			}
+		}
+	}
 	r := &Report{}
 	discoveryURL, _, err := DiscoveryURLFor(input)
 	if err != nil {
 		r.DiscoveryURL = strings.TrimSpace(input)
 		r.Checks = append(r.Checks, failFrom(CheckURL, err))
+		progress(r.Checks...)
 		return r.finish()
 	}
 	r.DiscoveryURL = discoveryURL
@@ -102,6 +117,7 @@ func Validate(ctx context.Context, client *http.Client, input string, opts Valid
 	received := now()
 	fetchChecks, ok := discoveryFetchChecks(discoveryURL, d, err)
 	r.Checks = append(r.Checks, fetchChecks...)
+	progress(fetchChecks...)
 	if d != nil {
 		r.RawMetadata = d.Body
 	}
@@ -121,7 +137,10 @@ func Validate(ctx context.Context, client *http.Client, input string, opts Valid
 		jwksDone <- jwksResult{c, raw}
 	}()
 	before, after := DocumentChecks(discoveryURL, m, d.Header, received)
+	progress(before...)
+	progress(after...)
 	jr := <-jwksDone
+	progress(jr.check)
 	r.RawJWKS = jr.raw
 	r.Checks = append(r.Checks, before...)
 	r.Checks = append(r.Checks, jr.check)

@@ -543,3 +543,65 @@ func TestValidateDocumentChecks(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateProgress: Progress sees every check of the report exactly
+// once, whatever stage the validation stopped at.
+func TestValidateProgress(t *testing.T) {
+	t.Parallel()
+	good := testIdP{doc: docWith(nil)}.start(t)
+	notFound := testIdP{discovery: http.NotFound}.start(t)
+	noKeys := testIdP{doc: docWith(nil), jwks: func(w http.ResponseWriter) { writeJSON(w, map[string]any{"keys": []any{}}) }}.start(t)
+	for name, input := range map[string]string{
+		"good provider": good.URL,
+		"HTTP 404":      notFound.URL,
+		"empty key set": noKeys.URL,
+		"not a URL":     "not a url",
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			var seen []flow.Check
+			r := validate(t, input, 5*time.Second, flow.ValidateOptions{Progress: func(c flow.Check) { seen = append(seen, c) }})
+			if len(seen) != len(r.Checks) {
+				t.Fatalf("progress saw %d checks, the report has %d:\n%+v\n%s", len(seen), len(r.Checks), seen, dump(r))
+			}
+			for _, c := range r.Checks {
+				n := 0
+				for _, s := range seen {
+					if s == c {
+						n++
+					}
+				}
+				if n != 1 {
+					t.Errorf("progress saw %s %d times", c.ID, n)
+				}
+			}
+		})
+	}
+}
+
+// TestValidateProgressBeforeKeys: the checks of the document reach
+// Progress while the key set is still being fetched. The JWKS endpoint
+// answers only once Progress has seen the clock check, the last of them.
+func TestValidateProgressBeforeKeys(t *testing.T) {
+	t.Parallel()
+	docChecksSeen := make(chan struct{})
+	srv := testIdP{doc: docWith(nil), jwks: func(w http.ResponseWriter) {
+		select {
+		case <-docChecksSeen:
+			writeJSON(w, map[string]any{"keys": []any{rsaKey("sig", "RS256")}})
+		case <-time.After(5 * time.Second):
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}}.start(t)
+	var order []string
+	r := validate(t, srv.URL, 10*time.Second, flow.ValidateOptions{Progress: func(c flow.Check) {
+		order = append(order, c.ID)
+		if c.ID == flow.CheckClock {
+			close(docChecksSeen)
+		}
+	}})
+	expect(t, r, flow.CheckJWKS, flow.Pass)
+	if order[len(order)-1] != flow.CheckJWKS {
+		t.Errorf("progress order %v: the key set check should come last", order)
+	}
+}

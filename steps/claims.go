@@ -1,4 +1,459 @@
 package steps
 
-// NewClaims is under construction.
-func NewClaims(env *Env, theme *Theme) Step { return newStub("Claims") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// claimsAttrs are the profile attributes of the guide's step 2, each
+// filled from one ID token claim, in the guide's order.
+var claimsAttrs = []struct{ name, what string }{
+	{"idp_id", "the user's unique ID at the IdP"},
+	{"email", "the email address"},
+	{"first_name", "the first name"},
+	{"last_name", "the last name"},
+}
+
+// claimsCommon are suggested when the IdP does not list claims_supported.
+var claimsCommon = []string{"sub", "email", "given_name", "family_name", "name", "preferred_username", "upn", "oid"}
+
+const (
+	claimsRows     = 4
+	claimsContinue = claimsRows // the row of the Continue button
+	claimsAttrCol  = 12
+)
+
+// claims is step 4: the claim mapping, with the IdP's claims_supported as
+// suggestions, and a flag before the test login for each mapped claim the
+// IdP does not list.
+type claims struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	inputs  [claimsRows]textinput.Model
+	sel     int // 0..claimsRows-1: a mapping; claimsContinue: the button
+	editing bool
+	notice  string
+	keys    claimsKeys
+}
+
+type claimsKeys struct {
+	Move, Edit, Continue, Defaults key.Binding
+	Next, Done, Accept, Cycle      key.Binding
+}
+
+// NewClaims is the claims step.
+func NewClaims(env *Env, theme *Theme) Step {
+	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: claimsKeys{
+		Move:     key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
+		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
+		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		Defaults: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "defaults")),
+		Next:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+		Done:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
+		Accept:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "accept suggestion")),
+		Cycle:    key.NewBinding(key.WithKeys("ctrl+n", "ctrl+p"), key.WithHelp("ctrl+n/p", "other suggestions")),
+	}}
+	for i := range c.inputs {
+		in := textinput.New()
+		in.Prompt = ""
+		in.ShowSuggestions = true
+		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))
+		in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
+		in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
+		in.SetStyles(claimsInputStyles(theme.IsDark))
+		c.inputs[i] = in
+	}
+	return c
+}
+
+// claimsInputStyles are the text fields' styles, with a steady cursor: a
+// blinking one would keep a timer running for as long as a field has focus.
+func claimsInputStyles(isDark bool) textinput.Styles {
+	st := textinput.DefaultStyles(isDark)
+	st.Cursor.Blink = false
+	return st
+}
+
+// claimsStep is the direction of a movement key: -1 up, +1 down, 0 none.
+func claimsStep(msg tea.KeyPressMsg) int {
+	switch msg.String() {
+	case "up", "shift+tab":
+		return -1
+	case "down", "tab":
+		return 1
+	}
+	return 0
+}
+
+func (c *claims) Title() string { return "Claims" }
+
+// Enter loads the mapping and the IdP's claims as suggestions.
+func (c *claims) Enter(s *Setup) tea.Cmd {
+	c.setup = s
+	c.editing, c.notice = false, ""
+	defaults := flow.DefaultClaimMapping()
+	suggestions := claimsCommon
+	if supported := claimsSupported(s); len(supported) > 0 {
+		suggestions = supported
+	}
+	for i := range c.inputs {
+		c.inputs[i].Blur()
+		c.inputs[i].SetValue(claimsGet(s.Connection.Claims, i))
+		c.inputs[i].Placeholder = claimsGet(defaults, i)
+		c.inputs[i].SetSuggestions(suggestions)
+	}
+	return nil
+}
+
+// claimsSupported is the IdP's claims_supported, when validation read it.
+func claimsSupported(s *Setup) []string {
+	if s.Metadata == nil {
+		return nil
+	}
+	return s.Metadata.ClaimsSupported
+}
+
+func claimsGet(m flow.ClaimMapping, i int) string {
+	return [claimsRows]string{m.IDPID, m.Email, m.FirstName, m.LastName}[i]
+}
+
+func claimsSet(m *flow.ClaimMapping, i int, v string) {
+	switch i {
+	case 0:
+		m.IDPID = v
+	case 1:
+		m.Email = v
+	case 2:
+		m.FirstName = v
+	case 3:
+		m.LastName = v
+	}
+}
+
+func (c *claims) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		for i := range c.inputs {
+			c.inputs[i].SetStyles(claimsInputStyles(msg.IsDark()))
+		}
+		return nil
+	case tea.KeyPressMsg:
+		if c.editing {
+			return c.editKey(msg)
+		}
+		return c.browseKey(msg)
+	case tea.PasteMsg:
+		if !c.editing {
+			return nil
+		}
+	}
+	if !c.editing {
+		return nil
+	}
+	return c.forward(msg)
+}
+
+// forward gives a message to the field being edited and writes its value
+// into the setup, so that a draft has every keystroke.
+func (c *claims) forward(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	c.inputs[c.sel], cmd = c.inputs[c.sel].Update(msg)
+	claimsSet(&c.setup.Connection.Claims, c.sel, strings.TrimSpace(c.inputs[c.sel].Value()))
+	c.notice = ""
+	return cmd
+}
+
+func (c *claims) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, c.keys.Move):
+		c.sel = (c.sel + claimsStep(msg) + claimsRows + 1) % (claimsRows + 1)
+	case key.Matches(msg, c.keys.Edit) && c.sel == claimsContinue, key.Matches(msg, c.keys.Continue):
+		return c.next()
+	case key.Matches(msg, c.keys.Edit):
+		return c.edit(c.sel)
+	case key.Matches(msg, c.keys.Defaults):
+		c.setup.Connection.Claims = flow.DefaultClaimMapping()
+		for i := range c.inputs {
+			c.inputs[i].SetValue(claimsGet(c.setup.Connection.Claims, i))
+		}
+		c.notice = ""
+		return Cmd(StatusMsg("The guide's default claims are back"))
+	}
+	return nil
+}
+
+func (c *claims) editKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, c.keys.Done):
+		c.stopEditing()
+	case key.Matches(msg, c.keys.Next):
+		c.stopEditing()
+		if c.sel == claimsRows-1 {
+			c.sel = claimsContinue
+			return c.next()
+		}
+		return c.edit(c.sel + 1)
+	case key.Matches(msg, c.keys.Accept) && claimsCanAccept(&c.inputs[c.sel]):
+		return c.forward(msg)
+	case key.Matches(msg, c.keys.Move):
+		c.stopEditing()
+		to := c.sel + claimsStep(msg)
+		if to < 0 || to >= claimsRows {
+			c.sel = min(max(to, 0), claimsContinue)
+			return nil
+		}
+		return c.edit(to)
+	default:
+		return c.forward(msg)
+	}
+	return nil
+}
+
+// claimsCanAccept reports whether tab would complete the field.
+func claimsCanAccept(in *textinput.Model) bool {
+	s := in.CurrentSuggestion()
+	return s != "" && s != in.Value() && len(in.MatchedSuggestions()) > 0
+}
+
+func (c *claims) edit(i int) tea.Cmd {
+	c.sel, c.editing = i, true
+	c.inputs[i].CursorEnd()
+	return c.inputs[i].Focus()
+}
+
+func (c *claims) stopEditing() {
+	c.inputs[c.sel].Blur()
+	c.editing = false
+}
+
+// next continues unless the mapping has no claim for idp_id.
+func (c *claims) next() tea.Cmd {
+	if strings.TrimSpace(c.setup.Connection.Claims.IDPID) == "" {
+		c.notice = "idp_id needs a claim: sub is the standard one (press d to restore the guide's defaults)."
+		c.sel = 0
+		return nil
+	}
+	return Cmd(NextMsg{})
+}
+
+func (c *claims) Keys() []key.Binding {
+	if c.editing {
+		ks := []key.Binding{c.keys.Next, c.keys.Done}
+		if len(c.inputs[c.sel].MatchedSuggestions()) > 0 {
+			ks = append(ks, c.keys.Accept, c.keys.Cycle)
+		}
+		return ks
+	}
+	edit := c.keys.Edit
+	if c.sel == claimsContinue {
+		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+	}
+	return []key.Binding{edit, c.keys.Move, c.keys.Continue, c.keys.Defaults}
+}
+
+func (c *claims) Capturing() bool { return c.editing }
+
+// View shows the four mappings as a table, then what to look at before
+// the test login; it drops the introduction and the IdP's claim list
+// first when the height is short.
+func (c *claims) View(width, height int) string {
+	t := c.theme
+	width = max(width, 20)
+	intro := wrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
+		"For many providers, these claims are included by default, but some providers require manual configuration.", width)
+	table, focus := c.table(width)
+	notes := c.notes(width)
+	supported := c.supportedLines(width)
+
+	title := []string{t.Title.Render("Configure ID token claims")}
+	layouts := [][][]string{
+		{title, intro, {""}, table, {""}, notes, supported},
+		{title, intro, {""}, table, notes, supported},
+		{title, table, notes, supported},
+		{title, table, notes},
+	}
+	var lines []string
+	for _, parts := range layouts {
+		lines = slices.Concat(parts...)
+		if len(lines) <= height {
+			break
+		}
+	}
+	return strings.Join(windowLines(lines, 1+focus, height), "\n")
+}
+
+// table renders the header, the four rows and the Continue button; focus
+// is the selected line's index within it.
+func (c *claims) table(width int) ([]string, int) {
+	t := c.theme
+	m := c.setup.Connection.Claims
+	attrCol := min(claimsAttrCol, width/3)
+	valueWidth := max(width-2-attrCol-14, 6)
+	lines := []string{t.Subtle.Render(ansi.Truncate("  "+fmt.Sprintf("%-*s", attrCol, "Attribute")+"Claim in the ID token", width, "…"))}
+	for i, a := range claimsAttrs {
+		marker, attrStyle := "  ", t.Text
+		if i == c.sel {
+			marker, attrStyle = t.Selected.Render("› "), t.Selected
+		}
+		var value string
+		if c.editing && i == c.sel {
+			c.inputs[i].SetWidth(valueWidth - 1) // and one cell for the cursor
+			value = c.inputs[i].View()
+		} else {
+			v := claimsGet(m, i)
+			value = t.Text.Render(ansi.Truncate(v, valueWidth, "…"))
+			if v == "" {
+				value = t.Subtle.Render("(empty)")
+			}
+		}
+		tag := c.rowTag(i)
+		line := marker + attrStyle.Render(fmt.Sprintf("%-*s", attrCol, a.name)) + value
+		if tag != "" {
+			line += "  " + tag
+		}
+		lines = append(lines, ansi.Truncate(line, width, "…"))
+	}
+	button := t.Subtle.Render("  [ Continue ]")
+	if c.sel == claimsContinue {
+		button = t.Selected.Render("› [ Continue ]")
+	}
+	lines = append(lines, button)
+	return lines, 1 + c.sel
+}
+
+// rowTag flags a row: an empty idp_id, or a claim the IdP does not list.
+func (c *claims) rowTag(i int) string {
+	t := c.theme
+	v := claimsGet(c.setup.Connection.Claims, i)
+	switch {
+	case v == "" && i == 0:
+		return t.Error.Render("required")
+	case v == "":
+		return t.Warn.Render("! default " + claimsGet(flow.DefaultClaimMapping(), i))
+	case c.editing && i == c.sel:
+		return ""
+	case len(claimsSupported(c.setup)) > 0 && !slices.Contains(claimsSupported(c.setup), v):
+		return t.Warn.Render("! not listed")
+	}
+	return ""
+}
+
+// notes are the refusal and the flags to look at before the test login.
+func (c *claims) notes(width int) []string {
+	t := c.theme
+	var lines []string
+	if c.notice != "" {
+		lines = append(lines, wrapStyled(t.Error, c.notice, width)...)
+	}
+	editing := -1
+	if c.editing {
+		editing = c.sel
+	}
+	for _, w := range claimsWarnings(c.setup, editing) {
+		lines = append(lines, wrapStyled(t.Warn, w, width)...)
+	}
+	return lines
+}
+
+// claimsWarnings are the flags raised before the test login: empty
+// mappings, and mapped claims the IdP's claims_supported does not list
+// (except on the row being edited, whose value is still being typed).
+func claimsWarnings(s *Setup, editing int) []string {
+	var out, unlisted []string
+	m, defaults, supported := s.Connection.Claims, flow.DefaultClaimMapping(), claimsSupported(s)
+	for i, a := range claimsAttrs {
+		v := claimsGet(m, i)
+		switch {
+		case v == "" && i == 0:
+			out = append(out, "✗ idp_id needs a claim: sub is the standard one.")
+		case v == "":
+			out = append(out, fmt.Sprintf("! %s has no claim: the guide's default %q will be used.", a.name, claimsGet(defaults, i)))
+		case i != editing && len(supported) > 0 && !slices.Contains(supported, v) && !slices.Contains(unlisted, v):
+			unlisted = append(unlisted, v)
+		}
+	}
+	switch len(unlisted) {
+	case 0:
+	case 1:
+		out = append(out, fmt.Sprintf("! %s is not in the IdP's claims_supported: the test login will show whether it arrives; the IdP admin may need to add it.", unlisted[0]))
+	default:
+		out = append(out, fmt.Sprintf("! %s are not in the IdP's claims_supported: the test login will show whether they arrive; the IdP admin may need to add them.", strings.Join(unlisted, ", ")))
+	}
+	return out
+}
+
+// supportedLines lists the IdP's claims compactly, in two lines at most.
+func (c *claims) supportedLines(width int) []string {
+	t := c.theme
+	supported := claimsSupported(c.setup)
+	if len(supported) == 0 {
+		return wrapStyled(t.Subtle, "The IdP does not list claims_supported: the test login will show which claims arrive.", width)
+	}
+	lines := wrapStyled(t.Subtle, "The IdP lists: "+strings.Join(supported, ", "), width)
+	if len(lines) > 2 {
+		lines = lines[:2]
+		lines[1] = t.Subtle.Render(ansi.Truncate(ansi.Strip(lines[1]), width-1, "") + "…")
+	}
+	return lines
+}
+
+// wrapStyled wraps text at width and styles each line.
+func wrapStyled(style lipgloss.Style, text string, width int) []string {
+	lines := strings.Split(ansi.Wrap(text, width, ""), "\n")
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// windowLines keeps at most height lines, scrolled so that line focus is
+// visible.
+func windowLines(lines []string, focus, height int) []string {
+	if len(lines) <= height || height <= 0 {
+		return lines
+	}
+	start := min(max(focus-height/2, 0), len(lines)-height)
+	return lines[start : start+height]
+}
+
+// RunLines asks for each claim, showing the current one; Enter keeps it.
+func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	c.setup = s
+	fmt.Fprintln(out, "Configure ID token claims: each attribute of the user's profile comes from one claim of the ID token.")
+	fmt.Fprintln(out, "For many providers, these claims are included by default, but some providers require manual configuration.")
+	if supported := claimsSupported(s); len(supported) > 0 {
+		fmt.Fprintln(out, "The IdP lists these claims:", strings.Join(supported, ", "))
+	} else {
+		fmt.Fprintln(out, "The IdP does not list claims_supported: the test login will show which claims arrive.")
+	}
+	fmt.Fprintln(out, "Press Enter to keep the claim in brackets, or type another; type back to go back.")
+	defaults := flow.DefaultClaimMapping()
+	for i, a := range claimsAttrs {
+		current := cmpOr(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
+		answer, err := askLine(in, out, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
+		if err != nil {
+			return err
+		}
+		if strings.EqualFold(answer, "back") {
+			return ErrBack
+		}
+		claimsSet(&s.Connection.Claims, i, cmpOr(answer, current))
+	}
+	for _, w := range claimsWarnings(s, -1) {
+		fmt.Fprintln(out, w)
+	}
+	return nil
+}

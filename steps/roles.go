@@ -1,4 +1,509 @@
 package steps
 
-// NewRoles is under construction.
-func NewRoles(env *Env, theme *Theme) Step { return newStub("Role assignment") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// rolesMode is what the roles step is editing.
+type rolesMode int
+
+const (
+	rolesBrowse rolesMode = iota
+	rolesEditGroups
+	rolesEditDefault
+	rolesEditRow
+)
+
+// roles is step 5, optional: the groups claim, a table of IdP group ID →
+// role, and a default role. s skips it, keeping what was entered.
+type roles struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	// sel is the selected item: 0 the groups claim, 1..n the mappings,
+	// n+1 the default role, n+2 the Continue button.
+	sel  int
+	mode rolesMode
+
+	groupsIn, defaultIn textinput.Model
+	// The row being edited: its two fields, which has focus, whether it
+	// was just added, and what it held before (for esc).
+	rowIn    [2]textinput.Model
+	rowCol   int
+	rowNew   bool
+	rowSaved flow.RoleMapping
+
+	deleted []rolesDeleted // for undo, the last deletion last
+	notice  string
+	keys    rolesKeys
+}
+
+type rolesDeleted struct {
+	at int
+	m  flow.RoleMapping
+}
+
+type rolesKeys struct {
+	Move, Edit, Add, Delete, Undo, Skip, Continue key.Binding
+	Done, Next, Switch, Cancel                    key.Binding
+}
+
+// NewRoles is the role assignment step.
+func NewRoles(env *Env, theme *Theme) Step {
+	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: rolesKeys{
+		Move:     key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
+		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
+		Add:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add mapping")),
+		Delete:   key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
+		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo delete")),
+		Skip:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
+		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		Done:     key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done")),
+		Next:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+		Switch:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "group/role")),
+		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+	}}
+	newInput := func(placeholder string) textinput.Model {
+		in := textinput.New()
+		in.Prompt = ""
+		in.Placeholder = placeholder
+		in.SetStyles(claimsInputStyles(theme.IsDark))
+		return in
+	}
+	r.groupsIn = newInput(flow.DefaultGroupsClaim)
+	r.defaultIn = newInput("none")
+	r.rowIn = [2]textinput.Model{newInput("IdP group ID"), newInput("role")}
+	return r
+}
+
+func (r *roles) Title() string { return "Role assignment" }
+
+// Enter loads the groups claim, the mappings and the default role.
+func (r *roles) Enter(s *Setup) tea.Cmd {
+	r.setup = s
+	r.mode, r.notice, r.deleted = rolesBrowse, "", nil
+	r.groupsIn.SetValue(s.Connection.GroupsClaim)
+	r.defaultIn.SetValue(s.Connection.DefaultRole)
+	for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+		in.Blur()
+	}
+	r.sel = 0
+	return nil
+}
+
+// items is the number of selectable items.
+func (r *roles) items() int { return len(r.setup.Connection.RoleMappings) + 3 }
+
+func (r *roles) defaultItem() int  { return len(r.setup.Connection.RoleMappings) + 1 }
+func (r *roles) continueItem() int { return len(r.setup.Connection.RoleMappings) + 2 }
+
+// selectedRow is the index of the selected mapping, or -1.
+func (r *roles) selectedRow() int {
+	if r.sel >= 1 && r.sel < r.defaultItem() {
+		return r.sel - 1
+	}
+	return -1
+}
+
+func (r *roles) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+			in.SetStyles(claimsInputStyles(msg.IsDark()))
+		}
+		return nil
+	case tea.KeyPressMsg:
+		switch r.mode {
+		case rolesBrowse:
+			return r.browseKey(msg)
+		case rolesEditRow:
+			return r.rowKey(msg)
+		}
+		if key.Matches(msg, r.keys.Done) {
+			r.stopEditing()
+			return nil
+		}
+	case tea.PasteMsg:
+	default:
+		return nil
+	}
+	return r.forward(msg)
+}
+
+// forward gives a key or paste to the focused field and writes the
+// fields into the setup, so that a draft has every keystroke.
+func (r *roles) forward(msg tea.Msg) tea.Cmd {
+	var cmd tea.Cmd
+	c := &r.setup.Connection
+	switch r.mode {
+	case rolesEditGroups:
+		r.groupsIn, cmd = r.groupsIn.Update(msg)
+		c.GroupsClaim = strings.TrimSpace(r.groupsIn.Value())
+	case rolesEditDefault:
+		r.defaultIn, cmd = r.defaultIn.Update(msg)
+		c.DefaultRole = strings.TrimSpace(r.defaultIn.Value())
+	case rolesEditRow:
+		r.rowIn[r.rowCol], cmd = r.rowIn[r.rowCol].Update(msg)
+		c.RoleMappings[r.selectedRow()] = flow.RoleMapping{
+			Group: strings.TrimSpace(r.rowIn[0].Value()), Role: strings.TrimSpace(r.rowIn[1].Value())}
+	}
+	r.notice = ""
+	return cmd
+}
+
+func (r *roles) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+	c := &r.setup.Connection
+	switch {
+	case key.Matches(msg, r.keys.Move):
+		r.sel = (r.sel + claimsStep(msg) + r.items()) % r.items()
+	case key.Matches(msg, r.keys.Continue), key.Matches(msg, r.keys.Edit) && r.sel == r.continueItem():
+		return r.next()
+	case key.Matches(msg, r.keys.Skip):
+		r.setup.SkipRoles = true
+		return Cmd(NextMsg{})
+	case key.Matches(msg, r.keys.Edit) && r.sel == 0:
+		r.mode = rolesEditGroups
+		r.groupsIn.CursorEnd()
+		return r.groupsIn.Focus()
+	case key.Matches(msg, r.keys.Edit) && r.sel == r.defaultItem():
+		r.mode = rolesEditDefault
+		r.defaultIn.CursorEnd()
+		return r.defaultIn.Focus()
+	case key.Matches(msg, r.keys.Edit) && r.selectedRow() >= 0:
+		return r.editRow(r.selectedRow(), false)
+	case key.Matches(msg, r.keys.Add):
+		c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{})
+		return r.editRow(len(c.RoleMappings)-1, true)
+	case key.Matches(msg, r.keys.Delete) && r.selectedRow() >= 0:
+		i := r.selectedRow()
+		m := c.RoleMappings[i]
+		r.deleted = append(r.deleted, rolesDeleted{at: i, m: m})
+		c.RoleMappings = slices.Delete(c.RoleMappings, i, i+1)
+		r.notice = ""
+		return Cmd(StatusMsg(fmt.Sprintf("Deleted %s → %s: press u to undo", m.Group, m.Role)))
+	case key.Matches(msg, r.keys.Undo) && len(r.deleted) > 0:
+		d := r.deleted[len(r.deleted)-1]
+		r.deleted = r.deleted[:len(r.deleted)-1]
+		at := min(d.at, len(c.RoleMappings))
+		c.RoleMappings = slices.Insert(c.RoleMappings, at, d.m)
+		r.sel = at + 1
+		return Cmd(StatusMsg(fmt.Sprintf("Restored %s → %s", d.m.Group, d.m.Role)))
+	}
+	return nil
+}
+
+func (r *roles) editRow(i int, isNew bool) tea.Cmd {
+	m := r.setup.Connection.RoleMappings[i]
+	r.mode, r.sel, r.rowNew, r.rowSaved, r.rowCol = rolesEditRow, i+1, isNew, m, 0
+	r.rowIn[0].SetValue(m.Group)
+	r.rowIn[1].SetValue(m.Role)
+	r.rowIn[1].Blur()
+	r.rowIn[0].CursorEnd()
+	return r.rowIn[0].Focus()
+}
+
+func (r *roles) rowKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, r.keys.Cancel):
+		c := &r.setup.Connection
+		i := r.selectedRow()
+		if r.rowNew {
+			c.RoleMappings = slices.Delete(c.RoleMappings, i, i+1)
+		} else {
+			c.RoleMappings[i] = r.rowSaved
+		}
+		r.stopEditing()
+		r.notice = ""
+		return nil
+	case key.Matches(msg, r.keys.Switch), key.Matches(msg, r.keys.Next) && r.rowCol == 0:
+		return r.focusCol(1 - r.rowCol)
+	case key.Matches(msg, r.keys.Next):
+		if err := r.rowError(r.selectedRow()); err != "" {
+			r.notice = err
+			if m := r.setup.Connection.RoleMappings[r.selectedRow()]; m.Group != "" && m.Role == "" {
+				return r.focusCol(1)
+			}
+			return r.focusCol(0)
+		}
+		r.stopEditing()
+		return nil
+	}
+	return r.forward(msg)
+}
+
+func (r *roles) focusCol(col int) tea.Cmd {
+	r.rowIn[r.rowCol].Blur()
+	r.rowCol = col
+	r.rowIn[col].CursorEnd()
+	return r.rowIn[col].Focus()
+}
+
+func (r *roles) stopEditing() {
+	for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+		in.Blur()
+	}
+	r.mode = rolesBrowse
+	r.sel = min(r.sel, r.items()-1)
+}
+
+// rowError says what is wrong with mapping i, or "".
+func (r *roles) rowError(i int) string {
+	ms := r.setup.Connection.RoleMappings
+	m := ms[i]
+	switch {
+	case m.Group == "":
+		return "Enter the IdP group ID of this mapping."
+	case m.Role == "":
+		return "Enter the role members of " + m.Group + " receive."
+	}
+	for j, o := range ms[:i] {
+		if o.Group == m.Group {
+			return fmt.Sprintf("The group %s is already mapped (row %d, to %s): edit that row instead.", m.Group, j+1, o.Role)
+		}
+	}
+	return ""
+}
+
+// next continues when every mapping is complete and unique.
+func (r *roles) next() tea.Cmd {
+	for i := range r.setup.Connection.RoleMappings {
+		if err := r.rowError(i); err != "" {
+			r.notice, r.sel = fmt.Sprintf("Row %d: %s", i+1, err), i+1
+			return nil
+		}
+	}
+	r.setup.SkipRoles = false
+	return Cmd(NextMsg{})
+}
+
+func (r *roles) Keys() []key.Binding {
+	switch r.mode {
+	case rolesEditGroups, rolesEditDefault:
+		return []key.Binding{r.keys.Done}
+	case rolesEditRow:
+		next := r.keys.Next
+		if r.rowCol == 1 {
+			next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save mapping"))
+		}
+		return []key.Binding{next, r.keys.Switch, r.keys.Cancel}
+	}
+	edit := r.keys.Edit
+	if r.sel == r.continueItem() {
+		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+	}
+	ks := []key.Binding{edit, r.keys.Move, r.keys.Add}
+	if r.selectedRow() >= 0 {
+		ks = append(ks, r.keys.Delete)
+	}
+	if len(r.deleted) > 0 {
+		ks = append(ks, r.keys.Undo)
+	}
+	return append(ks, r.keys.Continue, r.keys.Skip)
+}
+
+func (r *roles) Capturing() bool { return r.mode != rolesBrowse }
+
+// View shows the groups claim, the mappings table and the default role;
+// the introduction goes first when the height is short, and the selected
+// line always stays visible.
+func (r *roles) View(width, height int) string {
+	t := r.theme
+	width = max(width, 20)
+	title := []string{t.Title.Render("Role assignment (optional)")}
+	intro := wrapStyled(t.Text, "Users can receive roles within your application based on their group memberships. "+
+		"Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.", width)
+	body, focus := r.body(width)
+	var notes []string
+	if r.notice != "" {
+		notes = append(notes, wrapStyled(t.Error, r.notice, width)...)
+	}
+	for _, w := range rolesWarnings(r.setup) {
+		notes = append(notes, wrapStyled(t.Warn, w, width)...)
+	}
+	lines := slices.Concat(title, intro, []string{""}, body, notes)
+	offset := len(title) + len(intro) + 1
+	if len(lines) > height {
+		lines, offset = slices.Concat(title, body, notes), len(title)
+	}
+	return strings.Join(windowLines(lines, offset+focus, height), "\n")
+}
+
+// body renders the items; focus is the selected item's line.
+func (r *roles) body(width int) ([]string, int) {
+	t := r.theme
+	c := r.setup.Connection
+	labelCol := min(15, width/3)
+	fieldWidth := max(width-2-labelCol-1, 6)
+	colWidth := max((width-4)/2, 6)
+	var lines []string
+	focus := 0
+	marker := func(i int) string {
+		if i == r.sel {
+			focus = len(lines)
+			return t.Selected.Render("› ")
+		}
+		return "  "
+	}
+	field := func(i int, label string, in *textinput.Model, editing bool, value, empty string) {
+		m := marker(i)
+		v := t.Text.Render(ansi.Truncate(value, fieldWidth, "…"))
+		if editing {
+			in.SetWidth(fieldWidth - 1)
+			v = in.View()
+		} else if value == "" {
+			v = t.Subtle.Render(empty)
+		}
+		lines = append(lines, ansi.Truncate(m+t.Text.Render(fmt.Sprintf("%-*s", labelCol, label))+v, width, "…"))
+	}
+	field(0, "Groups claim", &r.groupsIn, r.mode == rolesEditGroups, c.GroupsClaim, flow.DefaultGroupsClaim+" (the default)")
+	lines = append(lines, t.Subtle.Render(ansi.Truncate(fmt.Sprintf("  %-*s  %s", colWidth, "IdP group ID", "Role"), width, "…")))
+	if len(c.RoleMappings) == 0 {
+		lines = append(lines, t.Subtle.Render(ansi.Truncate("  (no mappings yet: press a to add one)", width, "…")))
+	}
+	for i, m := range c.RoleMappings {
+		mk := marker(i + 1)
+		if r.mode == rolesEditRow && r.selectedRow() == i {
+			r.rowIn[0].SetWidth(colWidth - 1)
+			r.rowIn[1].SetWidth(max(width-4-colWidth-1, 4))
+			lines = append(lines, ansi.Truncate(mk+r.rowIn[0].View()+"  "+r.rowIn[1].View(), width, "…"))
+			continue
+		}
+		style := t.Text
+		if r.rowError(i) != "" {
+			style = t.Error
+		}
+		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(cmpOr(m.Group, "(no group)"), colWidth, "…"))
+		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmpOr(m.Role, "(no role)")), width, "…"))
+	}
+	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
+	button := "  [ Continue ]"
+	if r.sel == r.continueItem() {
+		focus = len(lines)
+		button = t.Selected.Render("› [ Continue ]")
+	} else {
+		button = t.Subtle.Render(button)
+	}
+	lines = append(lines, button+t.Subtle.Render(ansi.Truncate("   s skips this step", max(width-14, 0), "")))
+	return lines, focus
+}
+
+// rolesWarnings are the notes on the groups claim: the IdP does not list
+// it, or the provider is known to need set-up for it.
+func rolesWarnings(s *Setup) []string {
+	var out []string
+	claim := cmpOr(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
+	supported := claimsSupported(s)
+	listed := slices.Contains(supported, claim)
+	if len(supported) > 0 && !listed {
+		out = append(out, fmt.Sprintf("! The IdP does not list %q in claims_supported: the test login will show whether it arrives; the IdP admin may need to add a groups claim to the ID token.", claim))
+	}
+	switch s.Provider {
+	case "google":
+		out = append(out, "! Google Workspace sends no groups claim at all: roles cannot come from groups; use a default role, or skip this step.")
+	case "okta":
+		if !listed {
+			out = append(out, "! Okta sends groups only once a groups claim is configured on the app (Sign On → OpenID Connect ID Token → Groups claim filter).")
+		}
+	case "entra":
+		out = append(out, "! Entra sends group Object IDs (GUIDs): use them as IdP group IDs. Past 200 groups it sends none (group overage).")
+	}
+	return out
+}
+
+// RunLines asks for the groups claim, then mappings GROUP=ROLE one per
+// line until an empty line, then the default role; "skip" skips the step.
+func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	r.setup = s
+	c := &s.Connection
+	fmt.Fprintln(out, "Role assignment (optional): users can receive roles within your application based on their group memberships.")
+	fmt.Fprintln(out, "Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.")
+	fmt.Fprintln(out, "Type skip at any prompt to skip this step, or back to go back.")
+	ask := func(prompt string) (string, bool, error) {
+		a, err := askLine(in, out, prompt)
+		switch {
+		case err != nil:
+			return "", false, err
+		case strings.EqualFold(a, "back"):
+			return "", false, ErrBack
+		case strings.EqualFold(a, "skip"):
+			s.SkipRoles = true
+			return "", true, nil
+		}
+		return a, false, nil
+	}
+	a, skip, err := ask(fmt.Sprintf("Groups claim [%s]: ", cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim)))
+	if err != nil || skip {
+		return err
+	}
+	c.GroupsClaim = cmpOr(a, cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim))
+	for _, w := range rolesWarnings(s) {
+		fmt.Fprintln(out, w)
+	}
+	for {
+		if len(c.RoleMappings) > 0 {
+			fmt.Fprintln(out, "Mappings:")
+			for _, m := range c.RoleMappings {
+				fmt.Fprintf(out, "  %s = %s\n", m.Group, m.Role)
+			}
+		}
+		a, skip, err := ask("Add a mapping GROUP=ROLE, -GROUP to remove one, or press Enter to finish: ")
+		if err != nil || skip {
+			return err
+		}
+		if a == "" {
+			break
+		}
+		if msg := r.lineMapping(a); msg != "" {
+			fmt.Fprintln(out, msg)
+		}
+	}
+	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmpOr(c.DefaultRole, "none")))
+	if err != nil || skip {
+		return err
+	}
+	switch a {
+	case "":
+	case "-":
+		c.DefaultRole = ""
+	default:
+		c.DefaultRole = a
+	}
+	s.SkipRoles = false
+	return nil
+}
+
+// lineMapping applies one line-mode answer, returning what was wrong.
+func (r *roles) lineMapping(a string) string {
+	c := &r.setup.Connection
+	if group, ok := strings.CutPrefix(a, "-"); ok {
+		group = strings.TrimSpace(group)
+		i := slices.IndexFunc(c.RoleMappings, func(m flow.RoleMapping) bool { return m.Group == group })
+		if i < 0 {
+			return fmt.Sprintf("No mapping for the group %s.", group)
+		}
+		c.RoleMappings = slices.Delete(c.RoleMappings, i, i+1)
+		return ""
+	}
+	group, role, ok := strings.Cut(a, "=")
+	if !ok {
+		return "Write a mapping as GROUP=ROLE, e.g. engineering=admin."
+	}
+	c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{Group: strings.TrimSpace(group), Role: strings.TrimSpace(role)})
+	if msg := r.rowError(len(c.RoleMappings) - 1); msg != "" {
+		c.RoleMappings = c.RoleMappings[:len(c.RoleMappings)-1]
+		return msg
+	}
+	return ""
+}

@@ -1,4 +1,716 @@
 package steps
 
-// NewValidate is under construction.
-func NewValidate(env *Env, theme *Theme) Step { return newStub("Validate") }
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
+	"charm.land/bubbles/v2/viewport"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// validateSlots are the checks a validation runs, in the report's order,
+// shown with a spinner until each one is known. CheckURL appears only when
+// the address is unusable; CheckIssuerTemplate takes CheckIssuer's place.
+var validateSlots = []string{
+	flow.CheckReachable, flow.CheckJSON, flow.CheckIssuer, flow.CheckRequiredFields,
+	flow.CheckHTTPSEndpoints, flow.CheckJWKS, flow.CheckScopes, flow.CheckClaims,
+	flow.CheckTokenAuth, flow.CheckPKCE, flow.CheckClock,
+}
+
+// saveTimeout bounds a store write started from a step.
+const saveTimeout = 10 * time.Second
+
+// validate is step 3: the checks of `oidc-onboard check`, run live
+// against the Discovery Endpoint. Failed checks block moving on until they
+// are fixed (r re-runs) or explicitly overridden; warnings never block.
+type validate struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+
+	// run numbers the validations; messages of an older run are dropped.
+	run     int
+	running bool
+	cancel  context.CancelFunc
+	url     string       // the discovery URL being or last checked
+	known   []flow.Check // checks finished so far, while running
+	report  *flow.Report // the finished report
+
+	confirming bool   // asking whether to override failed checks
+	notice     string // why enter was refused
+	saveErr    string // the store could not record the validation
+
+	spin     spinner.Model
+	vp       viewport.Model
+	overflow bool // the list is taller than its area (set by View)
+	keys     validateKeys
+}
+
+type validateKeys struct {
+	Rerun, Continue, Override, Confirm, Deny, Scroll key.Binding
+}
+
+// Messages of the validate step.
+type (
+	// validateEvent is what a running validation sends on its channel:
+	// one finished check, or the report at the end.
+	validateEvent struct {
+		check  *flow.Check
+		report *flow.Report
+	}
+	validateCheckMsg struct {
+		run    int
+		check  flow.Check
+		events <-chan validateEvent
+	}
+	validateDoneMsg struct {
+		run    int
+		report *flow.Report
+	}
+	validateSavedMsg struct {
+		run int
+		err error
+	}
+)
+
+// NewValidate is the validate step.
+func NewValidate(env *Env, theme *Theme) Step {
+	vp := viewport.New()
+	vp.KeyMap = viewport.KeyMap{
+		Up:       key.NewBinding(key.WithKeys("up", "k")),
+		Down:     key.NewBinding(key.WithKeys("down", "j")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown", "space")),
+	}
+	return &validate{
+		env:   env,
+		theme: theme,
+		setup: NewSetup(),
+		spin:  spinner.New(spinner.WithSpinner(spinner.Dot)),
+		vp:    vp,
+		keys: validateKeys{
+			Rerun:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again")),
+			Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
+			Override: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "go on anyway")),
+			Confirm:  key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes, go on")),
+			Deny:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
+			Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑/↓", "scroll")),
+		},
+	}
+}
+
+func (v *validate) Title() string { return "Validate" }
+
+// Enter shows the stored report when it is for the same discovery URL
+// (a resumed draft, or coming back to this step) and validates otherwise.
+func (v *validate) Enter(s *Setup) tea.Cmd {
+	v.setup = s
+	url := validateURL(s)
+	switch {
+	case v.running && v.url == url:
+		return nil
+	case s.Report != nil && s.Report.DiscoveryURL == url:
+		v.stop()
+		v.url, v.report, v.known = url, s.Report, nil
+		v.confirming, v.notice = false, ""
+		return nil
+	}
+	return v.start()
+}
+
+// validateURL is the discovery URL a setup's validation uses.
+func validateURL(s *Setup) string {
+	input := s.Connection.DiscoveryURL
+	if strings.TrimSpace(input) == "" {
+		input = s.DiscoveryInput
+	}
+	if u, _, err := flow.DiscoveryURLFor(input); err == nil {
+		return u
+	}
+	return strings.TrimSpace(input)
+}
+
+// stop cancels a validation in flight; its late messages are dropped.
+func (v *validate) stop() {
+	if v.cancel != nil {
+		v.cancel()
+		v.cancel = nil
+	}
+	v.running = false
+	v.run++
+}
+
+// start runs a new validation: flow.Validate in a command, its checks
+// streamed back through a channel one message at a time.
+func (v *validate) start() tea.Cmd {
+	v.stop()
+	s := v.setup
+	v.url = validateURL(s)
+	v.running, v.known, v.report = true, nil, nil
+	v.confirming, v.notice, v.saveErr = false, "", ""
+	s.Report, s.Metadata, s.Override = nil, nil, false
+	v.vp.SetYOffset(0)
+
+	ctx, cancel := context.WithTimeout(context.Background(), v.budget())
+	v.cancel = cancel
+	events := make(chan validateEvent, len(validateSlots)+4) // never blocks the validation
+	client, input, now := v.client(), v.url, v.env.Now
+	work := func() tea.Msg {
+		defer cancel()
+		r := flow.Validate(ctx, client, input, flow.ValidateOptions{Now: now,
+			Progress: func(c flow.Check) { events <- validateEvent{check: &c} }})
+		events <- validateEvent{report: r}
+		return nil
+	}
+	return tea.Batch(work, validateRead(v.run, events), v.spin.Tick)
+}
+
+// validateRead waits for the next event of a running validation.
+func validateRead(run int, events <-chan validateEvent) tea.Cmd {
+	return func() tea.Msg {
+		e := <-events
+		if e.check != nil {
+			return validateCheckMsg{run: run, check: *e.check, events: events}
+		}
+		return validateDoneMsg{run: run, report: e.report}
+	}
+}
+
+// budget bounds a whole validation: two fetches (the document, then the
+// keys), each within the client's timeout.
+func (v *validate) budget() time.Duration {
+	t := v.env.Timeout
+	if t <= 0 {
+		t = flow.DefaultTimeout
+	}
+	return 2*t + time.Second
+}
+
+func (v *validate) client() *http.Client {
+	if v.env.HTTP != nil {
+		return v.env.HTTP
+	}
+	return flow.NewHTTPClient(flow.ClientOptions{Timeout: v.env.Timeout})
+}
+
+func (v *validate) Update(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case validateCheckMsg:
+		if msg.run != v.run || !v.running {
+			return nil
+		}
+		v.known = append(v.known, msg.check)
+		return validateRead(msg.run, msg.events)
+	case validateDoneMsg:
+		if msg.run != v.run || !v.running {
+			return nil
+		}
+		return v.finish(msg.report)
+	case validateSavedMsg:
+		if msg.run == v.run && msg.err != nil {
+			msg, _ := flow.Explain(msg.err)
+			v.saveErr = "The validation could not be recorded in the store (" + msg + "); you can go on."
+		}
+		return nil
+	case spinner.TickMsg:
+		if msg.ID != v.spin.ID() || !v.running {
+			return nil
+		}
+		var cmd tea.Cmd
+		v.spin, cmd = v.spin.Update(msg)
+		return cmd
+	case tea.KeyPressMsg:
+		return v.key(msg)
+	}
+	return nil
+}
+
+// finish keeps the report in the setup and records it in the store.
+func (v *validate) finish(r *flow.Report) tea.Cmd {
+	v.running, v.cancel, v.known, v.report = false, nil, nil, r
+	s := v.setup
+	s.Report, s.Metadata, s.Override = r, r.Metadata, false
+	s.Connection.Issuer = r.Issuer
+	v.vp.SetYOffset(0)
+	return v.record(r)
+}
+
+// record saves the validation to the connection and audits its outcome.
+func (v *validate) record(r *flow.Report) tea.Cmd {
+	env, conn, run := v.env, v.setup.Connection, v.run
+	if env.Store == nil {
+		return nil
+	}
+	report := *r
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		defer cancel()
+		var err error
+		if conn.ID != "" {
+			err = env.Store.SaveValidation(ctx, conn.ID, report)
+		}
+		env.Audit(ctx, "validation", conn, validateOutcome(&report))
+		return validateSavedMsg{run: run, err: err}
+	}
+}
+
+// auditOverride records that the person went on despite failed checks.
+func (v *validate) auditOverride() tea.Cmd {
+	env, conn, detail := v.env, v.setup.Connection, "went on despite failed checks: "+strings.Join(validateFailedIDs(v.report), ", ")
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		defer cancel()
+		env.Audit(ctx, "validation.override", conn, detail)
+		return nil
+	}
+}
+
+func (v *validate) key(msg tea.KeyPressMsg) tea.Cmd {
+	if v.confirming {
+		switch {
+		case key.Matches(msg, v.keys.Confirm):
+			v.confirming, v.notice = false, ""
+			v.setup.Override = true
+			return tea.Batch(v.auditOverride(), Cmd(NextMsg{}))
+		case key.Matches(msg, v.keys.Deny):
+			v.confirming = false
+			return nil
+		}
+	}
+	switch {
+	case v.confirming:
+	case key.Matches(msg, v.keys.Rerun) && !v.running:
+		return v.start()
+	case key.Matches(msg, v.keys.Continue) && v.report != nil:
+		if v.report.OK || v.setup.Override {
+			return Cmd(NextMsg{})
+		}
+		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
+		return nil
+	case key.Matches(msg, v.keys.Override) && v.report != nil && !v.report.OK:
+		v.confirming, v.notice = true, ""
+		return nil
+	}
+	var cmd tea.Cmd
+	v.vp, cmd = v.vp.Update(msg)
+	return cmd
+}
+
+func (v *validate) Keys() []key.Binding {
+	var ks []key.Binding
+	switch {
+	case v.confirming:
+		ks = []key.Binding{v.keys.Confirm, v.keys.Deny}
+	case v.running:
+	case v.report != nil && !v.report.OK && !v.setup.Override:
+		ks = []key.Binding{v.keys.Rerun, v.keys.Override, v.keys.Continue}
+	case v.report != nil:
+		ks = []key.Binding{v.keys.Continue, v.keys.Rerun}
+	default:
+		ks = []key.Binding{v.keys.Rerun}
+	}
+	if v.overflow {
+		ks = append(ks, v.keys.Scroll)
+	}
+	return ks
+}
+
+func (v *validate) Capturing() bool { return false }
+
+// View shows the discovery URL, the checks in a scrolling list (failures
+// and warnings first, expanded with their fixes; passed checks one line
+// each) and, always visible, the summary and what to do next.
+func (v *validate) View(width, height int) string {
+	t := v.theme
+	width = max(width, 10)
+	head := []string{
+		t.Title.Render(ansi.Truncate("Validate the Discovery Endpoint", width, "…")),
+		t.Subtle.Render(ansi.Truncate(cmpOr(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
+	}
+	foot := v.footer(width)
+	listHeight := max(height-len(head)-len(foot)-1, 1)
+	list := v.listLines(width)
+	v.overflow = len(list) > listHeight
+	v.vp.SetWidth(width)
+	v.vp.SetHeight(listHeight)
+	v.vp.SetContentLines(list)
+	body := v.vp.View()
+	if !v.overflow {
+		body = strings.Join(list, "\n")
+	}
+	parts := append(head, body)
+	if v.overflow {
+		parts = append(parts, t.Subtle.Render(ansi.Truncate(v.scrollHint(), width, "…")))
+	} else {
+		parts = append(parts, "")
+	}
+	return strings.Join(append(parts, foot...), "\n")
+}
+
+func (v *validate) scrollHint() string {
+	below := v.vp.TotalLineCount() - v.vp.YOffset() - v.vp.VisibleLineCount()
+	if below > 0 {
+		return fmt.Sprintf("↓ %d more lines below (↑/↓ to scroll)", below)
+	}
+	return "↑ scroll up for the rest"
+}
+
+// listLines renders the checks: while running, every expected check in
+// order, those not finished yet with a spinner; when done, failures, then
+// warnings, then passes.
+func (v *validate) listLines(width int) []string {
+	var lines []string
+	if v.running {
+		for _, id := range v.slots() {
+			if c, ok := v.knownCheck(id); ok {
+				lines = append(lines, v.checkLines(c, width)...)
+				continue
+			}
+			lines = append(lines, ansi.Truncate(v.spin.View()+" "+v.theme.Subtle.Render(flow.CheckName(id)), width, "…"))
+		}
+		return lines
+	}
+	if v.report == nil {
+		return nil
+	}
+	for _, status := range []flow.CheckStatus{flow.Fail, flow.Warn, flow.Pass} {
+		for _, c := range v.report.Checks {
+			if c.Status == status {
+				lines = append(lines, v.checkLines(c, width)...)
+			}
+		}
+	}
+	return lines
+}
+
+// slots are the check IDs to show while running: the expected ones, with
+// issuer_template in issuer's place and any other arrival at the end.
+func (v *validate) slots() []string {
+	slots := slices.Clone(validateSlots)
+	for _, c := range v.known {
+		switch {
+		case c.ID == flow.CheckIssuerTemplate:
+			slots[slices.Index(slots, flow.CheckIssuer)] = c.ID
+		case !slices.Contains(slots, c.ID):
+			slots = append([]string{c.ID}, slots...)
+		}
+	}
+	return slots
+}
+
+func (v *validate) knownCheck(id string) (flow.Check, bool) {
+	for _, c := range v.known {
+		if c.ID == id {
+			return c, true
+		}
+	}
+	return flow.Check{}, false
+}
+
+// checkLines renders one check: a passed one on one line; a warning or a
+// failure with its whole detail and its fix, wrapped to the width.
+func (v *validate) checkLines(c flow.Check, width int) []string {
+	t := v.theme
+	sym, style := validateSymbol(t, c.Status)
+	name := flow.CheckName(c.ID)
+	nameCol := 20
+	if width < 60 {
+		nameCol = 0 // narrow: the detail goes under the name
+	}
+	if c.Status == flow.Pass {
+		line := style.Render(sym) + " " + t.Text.Render(fmt.Sprintf("%-*s", nameCol, name))
+		if nameCol == 0 {
+			line += t.Text.Render(":")
+		}
+		return []string{ansi.Truncate(line+" "+t.Subtle.Render(firstLine(c.Detail)), width, "…")}
+	}
+	indent := 2 + nameCol
+	if nameCol == 0 {
+		indent = 2
+	}
+	inner := max(width-indent, 8)
+	pad := strings.Repeat(" ", indent)
+	detail := validateWrap(c.Detail, inner)
+	var lines []string
+	if nameCol > 0 {
+		lines = append(lines, style.Render(sym)+" "+style.Render(fmt.Sprintf("%-*s", nameCol, name))+t.Text.Render(detail[0]))
+		detail = detail[1:]
+	} else {
+		lines = append(lines, ansi.Truncate(style.Render(sym)+" "+style.Render(name), width, "…"))
+	}
+	for _, l := range detail {
+		lines = append(lines, pad+t.Text.Render(l))
+	}
+	if c.Fix != "" {
+		for i, l := range validateWrap("fix: "+c.Fix, max(inner-5, 4)) {
+			if i > 0 {
+				l = "     " + l
+			}
+			lines = append(lines, pad+t.Subtle.Render(l))
+		}
+	}
+	return lines
+}
+
+// validateWrap wraps text at width, keeping its own line breaks and each
+// line's indentation (the issuer mismatch puts the two values one above
+// the other).
+func validateWrap(text string, width int) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		rest := strings.TrimLeft(line, " ")
+		lead := line[:len(line)-len(rest)]
+		if len(lead) > width/2 {
+			lead = ""
+		}
+		for _, l := range strings.Split(ansi.Wrap(rest, width-len(lead), ""), "\n") {
+			out = append(out, lead+l)
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+func validateSymbol(t *Theme, s flow.CheckStatus) (string, lipgloss.Style) {
+	switch s {
+	case flow.Pass:
+		return flow.SymbolPass, t.Pass
+	case flow.Warn:
+		return flow.SymbolWarn, t.Warn
+	}
+	return flow.SymbolFail, t.Fail
+}
+
+// footer is the summary and what to do next, wrapped to the width.
+func (v *validate) footer(width int) []string {
+	t := v.theme
+	var lines []string
+	add := func(style lipgloss.Style, text string) {
+		for _, l := range strings.Split(ansi.Wrap(text, width, ""), "\n") {
+			lines = append(lines, style.Render(l))
+		}
+	}
+	switch {
+	case v.running:
+		add(t.Text, fmt.Sprintf("%s Checking… %d of %d checks done", v.spin.View(), len(v.known), len(v.slots())))
+	case v.report != nil:
+		style, text := validateSummary(t, v.report)
+		add(style, text)
+	}
+	switch {
+	case v.confirming:
+		add(t.Warn, fmt.Sprintf("Go on despite %s? Logins will fail until they are fixed on the IdP's side. y: go on · n: stay", validateFailedCount(v.report)))
+	case v.notice != "":
+		add(t.Error, v.notice)
+	case v.report != nil && !v.report.OK && v.setup.Override:
+		add(t.Warn, "You chose to go on despite the failed checks; press r to check again after a fix.")
+	}
+	if v.saveErr != "" {
+		add(t.Error, v.saveErr)
+	}
+	return lines
+}
+
+// validateSummary is the one-line outcome of a report, in the words of
+// `oidc-onboard check`.
+func validateSummary(t *Theme, r *flow.Report) (lipgloss.Style, string) {
+	passed, warned, failed := validateCounts(r)
+	switch {
+	case !validateDocumentRead(r):
+		return t.Fail, flow.SymbolFail + " The discovery document could not be read, so the other checks did not run."
+	case failed > 0:
+		return t.Fail, fmt.Sprintf("%s %s failed, %s, %d passed.", flow.SymbolFail, validatePlural(failed, "check"), validatePlural(warned, "warning"), passed)
+	case warned > 0:
+		return t.Warn, fmt.Sprintf("%s No check failed (%s). ID tokens must carry the issuer %s", flow.SymbolPass, validatePlural(warned, "warning"), r.Issuer)
+	}
+	return t.Pass, fmt.Sprintf("%s All %d checks passed. ID tokens must carry the issuer %s", flow.SymbolPass, passed, r.Issuer)
+}
+
+// validateDocumentRead reports whether the checks went past fetching the
+// discovery document (Report.Metadata is not kept in a resumed draft).
+func validateDocumentRead(r *flow.Report) bool {
+	return slices.ContainsFunc(r.Checks, func(c flow.Check) bool {
+		return c.ID != flow.CheckURL && c.ID != flow.CheckReachable && c.ID != flow.CheckJSON
+	})
+}
+
+func validateCounts(r *flow.Report) (passed, warned, failed int) {
+	for _, c := range r.Checks {
+		switch c.Status {
+		case flow.Pass:
+			passed++
+		case flow.Warn:
+			warned++
+		default:
+			failed++
+		}
+	}
+	return passed, warned, failed
+}
+
+func validateFailedIDs(r *flow.Report) []string {
+	var ids []string
+	for _, c := range r.Checks {
+		if c.Status == flow.Fail {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
+}
+
+func validateFailedCount(r *flow.Report) string {
+	if r == nil {
+		return "the failed checks"
+	}
+	_, _, failed := validateCounts(r)
+	return validatePlural(failed, "failed check")
+}
+
+// validateOutcome is the audit detail of a validation.
+func validateOutcome(r *flow.Report) string {
+	passed, warned, failed := validateCounts(r)
+	outcome := fmt.Sprintf("passed (%d passed, %d warnings)", passed, warned)
+	if failed > 0 {
+		outcome = fmt.Sprintf("failed: %s (%d passed, %d warnings)", strings.Join(validateFailedIDs(r), ", "), passed, warned)
+	}
+	return r.DiscoveryURL + ": " + outcome
+}
+
+func validatePlural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// RunLines runs the checks with plain prompts: each check is printed as it
+// finishes, with its fix; failed checks must be fixed (r re-runs) or
+// overridden (o, then yes) before going on.
+func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+	v.setup = s
+	url := validateURL(s)
+	fmt.Fprintln(out, "The checks of `oidc-onboard check` run against the IdP's Discovery Endpoint:", url)
+	if s.Report != nil && s.Report.DiscoveryURL == url {
+		v.url, v.report = url, s.Report
+		fmt.Fprintln(out, "Result of the last check:")
+		for _, c := range s.Report.Checks {
+			validatePrintCheck(out, c)
+		}
+	} else {
+		v.runLinesCheck(ctx, s, url, out)
+	}
+	for {
+		r := s.Report
+		_, summary := validateSummary(v.theme, r)
+		fmt.Fprintln(out, summary)
+		prompt := "Press Enter to continue, type r to check again, or back to go back: "
+		if !r.OK && !s.Override {
+			prompt = "Failed checks block the next step. Type r to check again after the fixes, o to go on anyway, or back to go back: "
+		}
+		answer, err := askLine(in, out, prompt)
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(answer) {
+		case "back":
+			return ErrBack
+		case "r":
+			v.runLinesCheck(ctx, s, url, out)
+		case "":
+			if r.OK || s.Override {
+				return nil
+			}
+			fmt.Fprintf(out, "%s: logins will not work until they are fixed.\n", validateFailedCount(r))
+		case "o":
+			if r.OK {
+				continue
+			}
+			confirm, err := askLine(in, out, fmt.Sprintf("Go on despite %s? Logins will fail until they are fixed. Type yes to go on: ", validateFailedCount(r)))
+			if err != nil {
+				return err
+			}
+			if strings.EqualFold(confirm, "yes") || strings.EqualFold(confirm, "y") {
+				s.Override = true
+				v.auditOverride()()
+				return nil
+			}
+		default:
+			fmt.Fprintf(out, "%q is not one of the answers.\n", answer)
+		}
+	}
+}
+
+// runLinesCheck validates, printing each check as it finishes, and keeps
+// and records the report as the full-screen step does.
+func (v *validate) runLinesCheck(ctx context.Context, s *Setup, url string, out io.Writer) {
+	fmt.Fprintln(out, "Checking…")
+	ctx, cancel := context.WithTimeout(ctx, v.budget())
+	defer cancel()
+	r := flow.Validate(ctx, v.client(), url, flow.ValidateOptions{Now: v.env.Now,
+		Progress: func(c flow.Check) { validatePrintCheck(out, c) }})
+	v.url = url
+	v.run++
+	v.finish(r)
+	if cmd := v.record(r); cmd != nil {
+		if msg, ok := cmd().(validateSavedMsg); ok && msg.err != nil {
+			text, _ := flow.Explain(msg.err)
+			fmt.Fprintln(out, "The validation could not be recorded in the store:", text)
+		}
+	}
+}
+
+// validatePrintCheck prints a check for the line mode, in words rather
+// than symbols, with its fix on the next line.
+func validatePrintCheck(out io.Writer, c flow.Check) {
+	word := map[flow.CheckStatus]string{flow.Pass: "Pass", flow.Warn: "Warning", flow.Fail: "Failed"}[c.Status]
+	fmt.Fprintf(out, "%s: %s: %s\n", word, flow.CheckName(c.ID), strings.ReplaceAll(c.Detail, "\n", " "))
+	if c.Status != flow.Pass && c.Fix != "" {
+		fmt.Fprintf(out, "  Fix: %s\n", c.Fix)
+	}
+}
+
+// askLine prints a prompt and reads one line of input, trimmed. It reads
+// byte by byte so that the lines after it stay in the reader for the next
+// step's prompts.
+func askLine(in io.Reader, out io.Writer, prompt string) (string, error) {
+	fmt.Fprint(out, prompt)
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		n, err := in.Read(b)
+		if n == 1 {
+			if b[0] == '\n' {
+				return strings.TrimSpace(string(line)), nil
+			}
+			line = append(line, b[0])
+		}
+		if err != nil {
+			if err == io.EOF && len(line) > 0 {
+				return strings.TrimSpace(string(line)), nil
+			}
+			return "", err
+		}
+	}
+}
