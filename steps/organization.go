@@ -621,7 +621,7 @@ func orgCreate(ctx context.Context, env *Env, org, name string) (*Setup, error) 
 	if err := env.Store.SaveConnection(ctx, &s.Connection); err != nil {
 		return nil, err
 	}
-	env.Audit(ctx, "connection_created", s.Connection, "")
+	env.Audit(ctx, "connection.create", s.Connection, "")
 	return s, nil
 }
 

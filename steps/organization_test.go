@@ -136,7 +136,7 @@ func TestOrganizationEmptyStoreOpensTheFormAndCreatesTheConnection(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(events) != 1 || events[0].Action != "connection_created" || events[0].Actor != env.Actor {
+	if len(events) != 1 || events[0].Action != "connection.create" || events[0].Actor != env.Actor {
 		t.Errorf("audit events %+v", events)
 	}
 }

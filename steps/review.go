@@ -154,7 +154,7 @@ func (r *review) save() tea.Cmd {
 }
 
 // rvActivate saves the connection as active (the store seals the secret),
-// its validation report, closes the organization's open invites (an invite
+// keeps its last validation as the activation snapshot, closes the organization's open invites (an invite
 // is good until its organization's connection is activated) and audits it.
 func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error) {
 	c := s.Connection
@@ -162,10 +162,13 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 	if err := env.Store.SaveConnection(ctx, &c); err != nil {
 		return c, err
 	}
-	if s.Report != nil {
-		if err := env.Store.SaveValidation(ctx, c.ID, *s.Report); err != nil {
-			return c, err
-		}
+	// The validate step stored its report, with the metadata and keys as
+	// served; activation keeps that as the snapshot the drift watch
+	// (oidc-onboard verify) compares with. The Setup's copy of the report
+	// lacks the raw documents once resumed from a draft, so it is not
+	// saved again here.
+	if err := env.Store.Activate(ctx, c.ID); err != nil {
+		return c, err
 	}
 	if _, err := env.Store.MarkInvitesUsedForOrg(ctx, c.Organization); err != nil {
 		return c, err
@@ -174,7 +177,7 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 	if w := rvWarnings(s); len(w) > 0 {
 		detail += " despite: " + strings.Join(w, " ")
 	}
-	env.Audit(ctx, "connection_activated", c, detail)
+	env.Audit(ctx, "connection.activate", c, detail)
 	return c, nil
 }
 

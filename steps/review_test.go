@@ -25,6 +25,10 @@ func rvSetup(t *testing.T, env *Env) *Setup {
 		Checks: []flow.Check{{ID: "discovery", Status: flow.Pass, Detail: "served"}, {ID: "jwks", Status: flow.Warn, Detail: "one key"}}}
 	s.TestLogin = &TestLoginResult{At: env.Now(), OK: true, Profile: &flow.Profile{Email: "ada.lovelace@example.com"}}
 	s.Step, s.Reached = StepReview, StepReview
+	// The validate step stores its report; activation snapshots it.
+	if err := env.Store.SaveValidation(t.Context(), s.Connection.ID, *s.Report); err != nil {
+		t.Fatal(err)
+	}
 	if _, _, err := env.Store.CreateInvite(t.Context(), s.Connection.Organization, time.Hour); err != nil {
 		t.Fatal(err)
 	}
@@ -43,15 +47,15 @@ func rvAssertActive(t *testing.T, env *Env, s *Setup) {
 		len(c.RoleMappings) != 1 || c.RedirectURI != s.Connection.RedirectURI {
 		t.Errorf("stored connection %+v", c)
 	}
-	if v, err := env.Store.LastValidation(ctx, c.ID); err != nil || v == nil || len(v.Report.Checks) != 2 {
-		t.Errorf("validation %+v, %v", v, err)
+	if v, err := env.Store.ActivationSnapshot(ctx, c.ID); err != nil || v == nil || len(v.Report.Checks) != 2 {
+		t.Errorf("activation snapshot %+v, %v", v, err)
 	}
 	invites, err := env.Store.ListInvites(ctx, c.Organization)
 	if err != nil || len(invites) != 1 || invites[0].UsedAt.IsZero() {
 		t.Errorf("invites %+v, %v", invites, err)
 	}
 	events, err := env.Store.ListAudit(ctx, store.AuditQuery{ConnectionID: c.ID})
-	if err != nil || !slices.ContainsFunc(events, func(e store.Event) bool { return e.Action == "connection_activated" }) {
+	if err != nil || !slices.ContainsFunc(events, func(e store.Event) bool { return e.Action == "connection.activate" }) {
 		t.Errorf("audit %+v, %v", events, err)
 	}
 }

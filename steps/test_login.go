@@ -458,7 +458,7 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResu
 	if !r.OK {
 		detail = "test login failed: " + r.Error
 	}
-	env.Audit(ctx, "test_login", c, detail)
+	env.Audit(ctx, "connection.test_login", c, detail)
 	return err
 }
 

@@ -203,7 +203,7 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 		t.Fatalf("stored test logins %+v, %v", logins, err)
 	}
 	events, err := env.Store.ListAudit(t.Context(), store.AuditQuery{ConnectionID: s.Connection.ID})
-	if err != nil || len(events) == 0 || events[0].Action != "test_login" || events[0].Detail != "test login succeeded" {
+	if err != nil || len(events) == 0 || events[0].Action != "connection.test_login" || events[0].Detail != "test login succeeded" {
 		t.Errorf("audit %+v, %v", events, err)
 	}
 

@@ -260,7 +260,7 @@ func (v *validate) record(r *flow.Report) tea.Cmd {
 		if conn.ID != "" {
 			err = env.Store.SaveValidation(ctx, conn.ID, report)
 		}
-		env.Audit(ctx, "validation", conn, validateOutcome(&report))
+		env.Audit(ctx, "connection.validate", conn, validateOutcome(&report))
 		return validateSavedMsg{run: run, err: err}
 	}
 }
@@ -271,7 +271,7 @@ func (v *validate) auditOverride() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
 		defer cancel()
-		env.Audit(ctx, "validation.override", conn, detail)
+		env.Audit(ctx, "connection.validate_override", conn, detail)
 		return nil
 	}
 }

@@ -140,7 +140,7 @@ func TestValidateDemoIdPPasses(t *testing.T) {
 	if err != nil || last == nil || !last.Report.OK || len(last.Report.Checks) != len(s.Report.Checks) {
 		t.Fatalf("stored validation %+v, %v", last, err)
 	}
-	if ev := validateAudit(t, env, s.Connection.ID, "validation"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "passed") {
+	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "passed") {
 		t.Errorf("audit events %+v", ev)
 	}
 	if shell := run(t, v, press("enter"), time.Second); len(shell) != 1 || shell[0] != (NextMsg{}) {
@@ -261,10 +261,10 @@ func TestValidateFailureBlocksUntilOverride(t *testing.T) {
 	if len(shell) != 1 || shell[0] != (NextMsg{}) || !s.Override {
 		t.Fatalf("override: shell %v, Override=%v", shell, s.Override)
 	}
-	if ev := validateAudit(t, env, s.Connection.ID, "validation.override"); len(ev) != 1 || !strings.Contains(ev[0].Detail, flow.CheckIssuer) {
+	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 1 || !strings.Contains(ev[0].Detail, flow.CheckIssuer) {
 		t.Errorf("override audit %+v", ev)
 	}
-	if ev := validateAudit(t, env, s.Connection.ID, "validation"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "failed: issuer") {
+	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate"); len(ev) != 1 || !strings.Contains(ev[0].Detail, "failed: issuer") {
 		t.Errorf("validation audit %+v", ev)
 	}
 	// Back on the step, the override stands and enter goes on.
@@ -338,7 +338,7 @@ func TestValidateResumeAndRerun(t *testing.T) {
 	if resumed.Report == nil || !resumed.Report.OK {
 		t.Fatalf("after r: %+v", resumed.Report)
 	}
-	if n := len(validateAudit(t, env, s.Connection.ID, "validation")); n != 2 {
+	if n := len(validateAudit(t, env, s.Connection.ID, "connection.validate")); n != 2 {
 		t.Errorf("%d validation audit events, want 2", n)
 	}
 }
@@ -439,7 +439,7 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	if n := strings.Count(text, "Checking…"); n != 2 {
 		t.Errorf("r ran the checks %d times in all, want 2", n-1)
 	}
-	if ev := validateAudit(t, env, s.Connection.ID, "validation.override"); len(ev) != 1 {
+	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 1 {
 		t.Errorf("override audit %+v", ev)
 	}
 	// A resumed session shows the stored report and can override again.
@@ -447,7 +447,7 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	if err := again.RunLines(context.Background(), s, strings.NewReader("o\nyes\n"), &out); err != nil {
 		t.Fatal(err)
 	}
-	if ev := validateAudit(t, env, s.Connection.ID, "validation.override"); len(ev) != 2 {
+	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 2 {
 		t.Errorf("override audit after resume %+v", ev)
 	}
 }
