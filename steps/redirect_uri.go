@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -365,7 +366,7 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 		break
 	}
 	md, _ := assets.GuideMarkdown(s.Provider, s.Connection.RedirectURI)
-	fmt.Fprintf(out, "\n%s\n", strings.TrimSpace(md))
+	fmt.Fprintf(out, "\n%s\n", plainGuide(md))
 	answer, err := orgAsk(in, out, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
 	if err != nil {
 		return err
@@ -375,3 +376,19 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 	}
 	return nil
 }
+
+// plainGuide is a guide as plain text for the line mode: without the
+// Markdown markers (#, **, *, `) a screen reader would read out.
+func plainGuide(md string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(md), "\n") {
+		line = strings.TrimLeft(line, "#")
+		line = strings.NewReplacer("**", "", "`", "").Replace(line)
+		line = mdEmphasis.ReplaceAllString(line, "$1")
+		b.WriteString(strings.TrimSpace(line) + "\n")
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// mdEmphasis matches *emphasis* (the only Markdown left after ** and `).
+var mdEmphasis = regexp.MustCompile(`\*([^*\s][^*]*)\*`)

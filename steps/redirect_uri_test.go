@@ -206,3 +206,11 @@ func TestRedirectURIHelpFitsBesideTheShellKeys(t *testing.T) {
 		t.Errorf("step 1's help is %d cells: %q", w, line)
 	}
 }
+
+func TestPlainGuideDropsMarkdownMarkers(t *testing.T) {
+	got := plainGuide("# Okta\n\n**Client ID**: the `Client ID` field; the *Value*, not the ID.\n")
+	want := "Okta\n\nClient ID: the Client ID field; the Value, not the ID."
+	if got != want {
+		t.Errorf("plainGuide:\n%q\nwant\n%q", got, want)
+	}
+}
