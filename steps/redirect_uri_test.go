@@ -183,12 +183,12 @@ func TestRedirectURIRunLines(t *testing.T) {
 		t.Errorf("provider %q, want entra", setup.Provider)
 	}
 	for _, want := range []string{"Redirect URI: " + setup.Connection.RedirectURI, "Type a number from 1 to 11",
-		"# Microsoft Entra ID", "value `" + setup.Connection.RedirectURI + "`"} {
+		"\nMicrosoft Entra ID (Azure AD)\n", "value " + setup.Connection.RedirectURI + " → Register"} {
 		if !strings.Contains(o, want) {
 			t.Errorf("output lacks %q:\n%s", want, o)
 		}
 	}
-	if strings.Contains(o, "\x1b") || strings.Contains(o, "{{") {
+	if strings.Contains(o, "\x1b") || strings.Contains(o, "{{") || strings.Contains(o, "**") {
 		t.Errorf("output has escapes or placeholders:\n%s", o)
 	}
 	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nback\n"), &out); !errors.Is(err, ErrBack) {
