@@ -1,0 +1,117 @@
+package main
+
+import (
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	"github.com/creack/pty"
+)
+
+// wizardRun is the built binary's wizard on an 80×24 pseudo-terminal,
+// drawn into a terminal emulator so that tests read the screen a person
+// would see (the renderer only redraws the cells that change).
+type wizardRun struct {
+	cmd *exec.Cmd
+	tty *os.File
+	mu  sync.Mutex
+	vt  *vt.Emulator
+}
+
+func startWizard(t *testing.T, db string, args ...string) *wizardRun {
+	t.Helper()
+	w := &wizardRun{cmd: exec.Command(binary, append([]string{"--db", db}, args...)...), vt: vt.NewEmulator(80, 24)}
+	w.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm-256color"}
+	tty, err := pty.StartWithSize(w.cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.tty = tty
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := tty.Read(buf)
+			w.mu.Lock()
+			_, _ = w.vt.Write(buf[:n])
+			w.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	// The terminal's answers to the program's queries (its background
+	// colour, say) go back to the program, as a real terminal's do.
+	go func() { _, _ = io.Copy(tty, w.vt) }()
+	t.Cleanup(func() {
+		_ = w.cmd.Process.Kill()
+		_ = w.cmd.Wait()
+		tty.Close()
+		w.vt.Close()
+	})
+	return w
+}
+
+// screen is what the terminal shows now.
+func (w *wizardRun) screen() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.vt.String()
+}
+
+// waitFor waits until the screen shows text.
+func (w *wizardRun) waitFor(t *testing.T, text string) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(w.screen(), text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("the screen never showed %q; it shows:\n%s", text, w.screen())
+}
+
+func (w *wizardRun) typeText(t *testing.T, s string) {
+	t.Helper()
+	if _, err := w.tty.Write([]byte(s)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestWizardResumesAfterSIGKILL kills the wizard with SIGKILL in the middle
+// of the credentials step and checks that the next start offers the draft
+// and resumes at that step with what was typed.
+func TestWizardResumesAfterSIGKILL(t *testing.T) {
+	t.Parallel()
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	w := startWizard(t, db)
+	w.waitFor(t, "New connection")
+	w.typeText(t, "Resume Corp\r")
+	w.typeText(t, "\r") // the suggested connection name
+	w.waitFor(t, "Step 1 of 7: Redirect URI")
+	w.typeText(t, "\r")
+	w.waitFor(t, "Step 2 of 7: Credentials")
+	w.typeText(t, "client-typed-before-the-kill")
+	w.waitFor(t, "client-typed-before-the-kill")
+	// The draft is saved within moments of the last keystroke; give it a
+	// generous margin, then kill without any chance to clean up.
+	time.Sleep(time.Second)
+	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.cmd.Wait()
+
+	w2 := startWizard(t, db)
+	w2.waitFor(t, "Resume a draft")
+	w2.waitFor(t, "Resume Corp / Resume Corp OIDC · stopped at Credentials")
+	w2.typeText(t, "\r")
+	w2.waitFor(t, "Step 2 of 7: Credentials")
+	w2.waitFor(t, "client-typed-before-the-kill")
+}
