@@ -89,11 +89,14 @@ func diagProviderText(s *Setup) string {
 // diagProviderLine is the provider note as one line cut to width, for the
 // steps after validation; nil for a generic provider.
 func diagProviderLine(th *Theme, s *Setup, width int) []string {
-	text := diagProviderText(s)
-	if text == "" {
+	p, source := diagProvider(s)
+	if p.Kind == flow.IdPGeneric {
 		return nil
 	}
-	return []string{th.Subtle.Render(ansi.Truncate(text, max(width, 1), "…"))}
+	if strings.HasPrefix(source, "detected") {
+		source = "detected"
+	}
+	return []string{th.Subtle.Render(ansi.Truncate("Provider: "+p.DisplayName()+" ("+source+")", max(width, 1), "…"))}
 }
 
 // diagMetadata is what the provider and its metadata tell before any login
@@ -210,7 +213,7 @@ func replayLines(th *Theme, s *Setup, width int) []string {
 	lines := []string{ansi.Truncate(th.Title.Render("Preview from the last test login")+
 		th.Subtle.Render(" (no new login needed)"), max(width, 1), "…")}
 	if len(changes) == 0 {
-		lines = append(lines, th.Subtle.Render(cut("  no change: roles ["+strings.Join(after.Roles, ", ")+"]")))
+		lines = append(lines, th.Subtle.Render(cut("  no change (roles: "+cmpOr(strings.Join(after.Roles, ", "), "none")+")")))
 	}
 	for _, c := range changes {
 		lines = append(lines, th.Accent.Render(cut("  • "+c)))

@@ -588,13 +588,13 @@ func (t *testLogin) viewSuccess(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
 	head := []string{tlWrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	head = append(head, diagProviderLine(th, t.setup, w)...)
 	if len(r.Warnings) > 0 {
 		head = append(head, tlWrap(th.Warn.Render("The mapping could not fill everything:"), w))
 		for _, warn := range r.Warnings {
 			head = append(head, tlWrap(th.Warn.Render("! "+warn), w))
 		}
 	}
-	head = append(head, diagProviderLine(th, t.setup, w)...)
 	if fs := diagClaims(t.setup); len(fs) > 0 {
 		head = append(head, "")
 		head = append(head, diagFindingLines(th, fs, w)...)
