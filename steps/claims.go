@@ -279,20 +279,26 @@ func (c *claims) View(width, height int) string {
 	supported := c.supportedLines(width)
 
 	title := []string{t.Title.Render("Configure ID token claims")}
-	layouts := [][][]string{
-		{title, intro, {""}, table, {""}, notes, supported},
-		{title, intro, {""}, table, notes, supported},
-		{title, table, notes, supported},
-		{title, table, notes},
+	provider := diagProviderLine(t, c.setup, width)
+	preview := replayLines(t, c.setup, width)
+	// Each layout is what goes above the table and what goes below it.
+	layouts := [][2][][]string{
+		{{title, provider, intro, {""}}, {{""}, notes, preview, supported}},
+		{{title, provider, intro, {""}}, {notes, preview, supported}},
+		{{title, provider}, {notes, preview, supported}},
+		{{title, provider}, {notes, preview}},
+		{{title}, {notes, preview}},
 	}
 	var lines []string
-	for _, parts := range layouts {
-		lines = slices.Concat(parts...)
+	offset := 0 // where the table starts
+	for _, l := range layouts {
+		above := slices.Concat(l[0]...)
+		lines, offset = slices.Concat(above, table, slices.Concat(l[1]...)), len(above)
 		if len(lines) <= height {
 			break
 		}
 	}
-	return strings.Join(windowLines(lines, 1+focus, height), "\n")
+	return strings.Join(windowLines(lines, offset+focus, height), "\n")
 }
 
 // table renders the header, the four rows and the Continue button; focus

@@ -267,6 +267,9 @@ func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
 		if strings.TrimSpace(value) != value {
 			return fmt.Sprintf("! leading or trailing spaces will be trimmed (%d characters kept)", n), t.Warn
 		}
+		if f := credSecretFinding(c.setup); f != nil {
+			return "! " + tlSentence(f.Message) + " Fix: " + f.Fix, t.Warn
+		}
 		if c.revealed {
 			return fmt.Sprintf("✓ %d characters, shown (ctrl+r hides it)", n), t.Pass
 		}
@@ -281,8 +284,19 @@ func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
 	return "✓", t.Pass
 }
 
+// credSecretFinding is the warning a pasted secret deserves (a GUID: an
+// Entra Secret ID rather than the secret's value), or nil.
+func credSecretFinding(s *Setup) *flow.Finding {
+	p, _ := diagProvider(s)
+	if fs := flow.DiagnoseSecret(p, s.Connection.ClientSecret); len(fs) > 0 {
+		return &fs[0]
+	}
+	return nil
+}
+
 func (c *credentials) View(width, height int) string {
 	t := c.theme
+	focus := 0 // the line of the focused field
 	parts := []string{t.Text.Width(width).Render(
 		"Paste the Client ID, Client Secret and Discovery Endpoint the organization's IT team sent you.")}
 	if c.demo {
@@ -294,7 +308,11 @@ func (c *credentials) View(width, height int) string {
 		if i == c.focus {
 			label = t.Title.Render(credLabel(i))
 		}
-		parts = append(parts, "", label, c.inputs[i].View())
+		parts = append(parts, "", label)
+		if i == c.focus {
+			focus = len(strings.Split(strings.Join(parts, "\n"), "\n"))
+		}
+		parts = append(parts, c.inputs[i].View())
 		if note, style := c.credNote(i); note != "" {
 			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
 		}
@@ -302,7 +320,10 @@ func (c *credentials) View(width, height int) string {
 	if c.message != "" {
 		parts = append(parts, "", t.Error.Width(width).Render(c.message))
 	}
-	return credFit(strings.Join(parts, "\n"), width, height)
+	// A long note (the secret's) can push the fields past the height: the
+	// view then scrolls to keep the focused field in sight.
+	lines := strings.Split(strings.Join(parts, "\n"), "\n")
+	return credFit(strings.Join(windowLines(lines, focus, height), "\n"), width, height)
 }
 
 // credFit cuts a view to width×height cells: long lines are truncated and
@@ -359,6 +380,10 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 	conn.DiscoveryURL = u
 	if appended {
 		fmt.Fprintf(out, "Will use %s\n", u)
+	}
+	if f := credSecretFinding(s); f != nil {
+		fmt.Fprintln(out, diagFindingText(*f))
+		fmt.Fprintln(out, "Type back at the next prompt to paste the secret again.")
 	}
 	return nil
 }

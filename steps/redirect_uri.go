@@ -124,16 +124,19 @@ func (r *redirectURI) Keys() []key.Binding {
 
 // guideKey is the rendering the screen needs now.
 func (r *redirectURI) guideKey() redirectGuideKey {
-	provider := assets.GenericGuide
-	if r.setup != nil && r.setup.Provider != "" {
-		provider = r.setup.Provider
-	}
-	uri := ""
+	provider, uri := assets.GenericGuide, ""
 	if r.setup != nil {
+		provider = redirectGuideID(r.setup)
 		uri = r.setup.Connection.RedirectURI
 	}
 	return redirectGuideKey{provider: provider, redirectURI: uri, style: r.theme.GlamourStyle,
 		width: r.guideWidth()}
+}
+
+// redirectGuideID is the guide to show: the one chosen, else the detected
+// provider's, else the generic one.
+func redirectGuideID(s *Setup) string {
+	return cmpOr(s.Provider, cmpOr(diagGuide(s), assets.GenericGuide))
 }
 
 // guideWidth is the wrap width of the guide: the screen less a margin.
@@ -243,13 +246,20 @@ func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
 		r.picking = false
 	case key.Matches(msg, r.pickChoose):
 		r.picking = false
-		r.setup.Provider = r.guides[r.pick].ID
-		if r.setup.Provider == assets.GenericGuide {
-			r.setup.Provider = ""
-		}
+		r.setup.Provider = redirectChosen(r.setup, r.guides[r.pick].ID)
 		return r.ensureGuide()
 	}
 	return nil
+}
+
+// redirectChosen is what Setup.Provider keeps for a chosen guide: "" for
+// the generic one, unless a provider was detected, which "" would show
+// instead.
+func redirectChosen(s *Setup, id string) string {
+	if id == assets.GenericGuide && diagDetectedGuide(s) == "" {
+		return ""
+	}
+	return id
 }
 
 // providerIndex is the position of the chosen provider in the list.
@@ -280,7 +290,7 @@ func (r *redirectURI) View(width, height int) string {
 		t.Text.Width(width).Render(redirectSentence),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
-		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+
+		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
 			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
 	}
 	head := strings.Join(top, "\n")
@@ -303,6 +313,14 @@ func (r *redirectURI) View(width, height int) string {
 		body = r.vp.View()
 	}
 	return credFit(head+"\n\n"+body, width, height)
+}
+
+// detectedNote marks a guide shown because its provider was detected.
+func (r *redirectURI) detectedNote() string {
+	if r.setup.Provider != "" || diagGuide(r.setup) == "" {
+		return ""
+	}
+	return r.theme.Subtle.Render(" (detected)")
 }
 
 func (r *redirectURI) pickerView(width, height int) string {
@@ -335,10 +353,7 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 		fmt.Fprintf(out, "  %d) %s\n", i+1, g.Name)
 	}
 	for {
-		current := s.Provider
-		if current == "" {
-			current = assets.GenericGuide
-		}
+		current := redirectGuideID(s)
 		name := current
 		for _, g := range r.guides {
 			if g.ID == current {
@@ -358,14 +373,11 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 				fmt.Fprintf(out, "Type a number from 1 to %d.\n", len(r.guides))
 				continue
 			}
-			s.Provider = r.guides[n-1].ID
-			if s.Provider == assets.GenericGuide {
-				s.Provider = ""
-			}
+			s.Provider = redirectChosen(s, r.guides[n-1].ID)
 		}
 		break
 	}
-	md, _ := assets.GuideMarkdown(s.Provider, s.Connection.RedirectURI)
+	md, _ := assets.GuideMarkdown(redirectGuideID(s), s.Connection.RedirectURI)
 	fmt.Fprintf(out, "\n%s\n", plainGuide(md))
 	answer, err := orgAsk(in, out, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
 	if err != nil {

@@ -194,6 +194,9 @@ func rvWarnings(s *Setup) []string {
 	if s.Override {
 		w = append(w, "Validation found failures and was overridden.")
 	}
+	for _, f := range diagOnly(diagClaims(s), flow.FindingEmailUnverified) {
+		w = append(w, "In the test login, "+f.Message+". Fix: "+f.Fix+".")
+	}
 	return w
 }
 
@@ -223,7 +226,7 @@ func rvRows(s *Setup, now time.Time) [][2]string {
 	if c.ID != "" {
 		name += " (" + c.ID + ")"
 	}
-	return [][2]string{
+	rows := [][2]string{
 		{"Organization", c.Organization},
 		{"Connection", name},
 		{"Redirect URI", c.RedirectURI},
@@ -231,13 +234,18 @@ func rvRows(s *Setup, now time.Time) [][2]string {
 		{"Client secret", flow.MaskSecret(c.ClientSecret)},
 		{"Discovery URL", c.DiscoveryURL},
 		{"Issuer", issuer},
+	}
+	if p, source := diagProvider(s); p.Kind != flow.IdPGeneric {
+		rows = append(rows, [2]string{"Provider", p.DisplayName() + " (" + source + ")"})
+	}
+	return append(rows, [][2]string{
 		{"Validation", rvValidation(s)},
 		{"Claims", fmt.Sprintf("idp_id ← %s, email ← %s, first name ← %s, last name ← %s", m.IDPID, m.Email, m.FirstName, m.LastName)},
 		{"Groups claim", groups},
 		{"Role mappings", roles},
 		{"Default role", rvOrNone(c.DefaultRole)},
 		{"Test login", rvTestLogin(s.TestLogin, now)},
-	}
+	}...)
 }
 
 func rvOrNone(s string) string {

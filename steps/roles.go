@@ -332,10 +332,13 @@ func (r *roles) View(width, height int) string {
 	for _, w := range rolesWarnings(r.setup) {
 		notes = append(notes, wrapStyled(t.Warn, w, width)...)
 	}
-	lines := slices.Concat(title, intro, []string{""}, body, notes)
-	offset := len(title) + len(intro) + 1
+	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width)...)
+	provider := diagProviderLine(t, r.setup, width)
+	preview := replayLines(t, r.setup, width)
+	lines := slices.Concat(title, provider, intro, []string{""}, body, notes, preview)
+	offset := len(title) + len(provider) + len(intro) + 1
 	if len(lines) > height {
-		lines, offset = slices.Concat(title, body, notes), len(title)
+		lines, offset = slices.Concat(title, body, notes, preview), len(title)
 	}
 	return strings.Join(windowLines(lines, offset+focus, height), "\n")
 }
@@ -409,17 +412,22 @@ func rolesWarnings(s *Setup) []string {
 	if len(supported) > 0 && !listed {
 		out = append(out, fmt.Sprintf("! The IdP does not list %q in claims_supported: the test login will show whether it arrives; the IdP admin may need to add a groups claim to the ID token.", claim))
 	}
-	switch s.Provider {
-	case "google":
-		out = append(out, "! Google Workspace sends no groups claim at all: roles cannot come from groups; use a default role, or skip this step.")
-	case "okta":
-		if !listed {
-			out = append(out, "! Okta sends groups only once a groups claim is configured on the app (Sign On → OpenID Connect ID Token → Groups claim filter).")
-		}
-	case "entra":
+	// Google's and Okta's groups are explained by rolesFindings; Entra's
+	// too once a test login showed them.
+	if p, _ := diagProvider(s); p.Kind == flow.IdPEntra && len(diagOnly(diagClaims(s), flow.FindingEntraGroupOverage, flow.FindingGroupGUIDs)) == 0 {
 		out = append(out, "! Entra sends group Object IDs (GUIDs): use them as IdP group IDs. Past 200 groups it sends none (group overage).")
 	}
 	return out
+}
+
+// rolesFindings are the known pitfalls that concern groups: what the
+// provider's metadata tells (Google sends none, where Okta sets its groups
+// claim) and what the last test login's claims showed (Entra's overage,
+// group IDs instead of names, Okta's missing claim).
+func rolesFindings(s *Setup) []flow.Finding {
+	return slices.Concat(
+		diagOnly(diagMetadata(s), flow.FindingGoogleNoGroups, flow.FindingOktaAuthServer),
+		diagOnly(diagClaims(s), flow.FindingEntraGroupOverage, flow.FindingGroupGUIDs, flow.FindingOktaNoGroups))
 }
 
 // RunLines asks for the groups claim, then mappings GROUP=ROLE one per
@@ -450,6 +458,9 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wri
 	c.GroupsClaim = cmpOr(a, cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim))
 	for _, w := range rolesWarnings(s) {
 		fmt.Fprintln(out, w)
+	}
+	for _, f := range rolesFindings(s) {
+		fmt.Fprintln(out, diagFindingText(f))
 	}
 	for {
 		if len(c.RoleMappings) > 0 {

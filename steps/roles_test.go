@@ -148,7 +148,7 @@ func TestRolesProviderNotesAndWidths(t *testing.T) {
 	r := NewRoles(nil, NewTheme(false))
 	r.Enter(s)
 	view := rolesFlat(validateView(t, r, 80, 40))
-	if !strings.Contains(view, "Google Workspace sends no groups claim at all") || !strings.Contains(view, `The IdP does not list "groups"`) {
+	if !strings.Contains(view, "Google ID tokens never carry group memberships") || !strings.Contains(view, `The IdP does not list "groups"`) {
 		t.Errorf("no notes:\n%s", view)
 	}
 	for _, w := range []int{80, 60, 40} {

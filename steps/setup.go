@@ -36,6 +36,10 @@ type Setup struct {
 	Metadata *flow.Metadata `json:"metadata,omitempty"`
 	// Override is set when the person chose to go on despite failed checks.
 	Override bool `json:"override,omitempty"`
+	// Detected is the identity provider recognized from the validated
+	// metadata (Report.RawMetadata is not kept in a draft, so the
+	// detection is); nil until a validation read the document.
+	Detected *flow.IdP `json:"detected,omitempty"`
 
 	// Roles step: the person chose to skip role assignment.
 	SkipRoles bool `json:"skip_roles,omitempty"`

@@ -179,7 +179,7 @@ func (t *testLogin) Keys() []key.Binding {
 		keys = []key.Binding{k.cont, k.again, k.toClaims, k.toRoles}
 	default:
 		keys = []key.Binding{k.retry}
-		if tlFixStep(r.Code) == StepRedirectURI {
+		if tlResultFixStep(r) == StepRedirectURI {
 			keys = append(keys, k.toRedirect)
 		}
 		keys = append(keys, k.toCreds, k.toClaims, k.toRoles, k.skip)
@@ -280,7 +280,7 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return Cmd(NextMsg{})
 	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
 		return Cmd(NextMsg{})
-	case r != nil && !r.OK && tlFixStep(r.Code) == StepRedirectURI && key.Matches(msg, k.toRedirect):
+	case r != nil && !r.OK && tlResultFixStep(r) == StepRedirectURI && key.Matches(msg, k.toRedirect):
 		return Cmd(GotoMsg{Step: StepRedirectURI})
 	case r != nil && !r.OK && key.Matches(msg, k.toCreds):
 		return Cmd(GotoMsg{Step: StepCredentials})
@@ -462,6 +462,23 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResu
 	return err
 }
 
+// tlResultFixStep is the step where a failed login's cause is changed:
+// by its error code, or by the Entra error code its explanation quotes
+// (a code the OAuth error alone does not tell, e.g. AADSTS700016, an
+// unknown client ID); -1 when the fix lies in the IdP alone.
+func tlResultFixStep(r *TestLoginResult) int {
+	if step := tlFixStep(r.Code); step >= 0 {
+		return step
+	}
+	switch flow.AADSTSCode(r.Error) {
+	case "50011":
+		return StepRedirectURI
+	case "7000215", "7000222", "700016":
+		return StepCredentials
+	}
+	return -1
+}
+
 // tlFixStep is the step where the cause of a failed login is changed, or
 // -1 when the fix lies in the IdP alone.
 func tlFixStep(code string) int {
@@ -504,7 +521,9 @@ func (t *testLogin) viewIntro(w int) string {
 	th := t.theme
 	var b []string
 	b = append(b, tlWrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
-		tlWrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w), "")
+		tlWrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w))
+	b = append(b, diagProviderLine(th, t.setup, w)...)
+	b = append(b, "")
 	if d := t.env.Demo; d != nil {
 		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
 	}
@@ -569,11 +588,20 @@ func (t *testLogin) viewSuccess(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
 	head := []string{tlWrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	head = append(head, diagProviderLine(th, t.setup, w)...)
 	if len(r.Warnings) > 0 {
 		head = append(head, tlWrap(th.Warn.Render("The mapping could not fill everything:"), w))
 		for _, warn := range r.Warnings {
 			head = append(head, tlWrap(th.Warn.Render("! "+warn), w))
 		}
+	}
+	if fs := diagClaims(t.setup); len(fs) > 0 {
+		head = append(head, "")
+		head = append(head, diagFindingLines(th, fs, w)...)
+	}
+	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
+		head = append(head, "", tlWrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
+		head = append(head, replayLines(th, t.setup, w)...)
 	}
 	head = append(head, t.recordNote(w)...)
 	head = append(head, tlWrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
@@ -602,14 +630,23 @@ func (t *testLogin) recordNote(w int) []string {
 func (t *testLogin) viewFailure(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
-	b := []string{tlWrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w), "",
-		tlWrap(th.Text.Render(tlSentence(r.Error)), w)}
+	b := []string{tlWrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	b = append(b, diagProviderLine(th, t.setup, w)...)
+	// An IdP error's explanation may carry its evidence on further lines
+	// (the redirect URI sent and expected, aligned with a marker line).
+	msg, evidence, _ := strings.Cut(r.Error, "\n")
+	b = append(b, "", tlWrap(th.Text.Render(tlSentence(msg)), w))
+	for _, l := range strings.Split(evidence, "\n") {
+		if l != "" {
+			b = append(b, th.Subtle.Render(ansi.Hardwrap(l, max(w, 1), false)))
+		}
+	}
 	if r.Fix != "" {
 		b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")
-	if step := tlFixStep(r.Code); step >= 0 {
+	if step := tlResultFixStep(r); step >= 0 {
 		name := map[int]string{StepRedirectURI: "Redirect URI", StepCredentials: "Credentials"}[step]
 		b = append(b, tlWrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
 	}
@@ -754,7 +791,7 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	recErr := tlRecord(rctx, t.env, conn, r, res)
-	tlPrintResult(out, r)
+	tlPrintResult(out, s)
 	if recErr != nil {
 		msg, _ := flow.Explain(recErr)
 		fmt.Fprintln(out, "Note: the result could not be recorded in the store: "+msg)
@@ -804,18 +841,22 @@ func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, logi
 }
 
 // tlPrintResult prints an outcome as plain lines.
-func tlPrintResult(out io.Writer, r *TestLoginResult) {
+func tlPrintResult(out io.Writer, s *Setup) {
+	r := s.TestLogin
 	if !r.OK {
 		fmt.Fprintf(out, "The test login failed: %s.\n", r.Error)
 		if r.Fix != "" {
 			fmt.Fprintf(out, "Fix: %s\n", r.Fix)
 		}
-		if step := tlFixStep(r.Code); step >= 0 {
+		if step := tlResultFixStep(r); step >= 0 {
 			fmt.Fprintf(out, "This is changed in step %d: type back to go back step by step.\n", step)
 		}
 		return
 	}
 	fmt.Fprintln(out, "The test login worked.")
+	for _, f := range diagClaims(s) {
+		fmt.Fprintln(out, diagFindingText(f))
+	}
 	plain := &Theme{}
 	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, tlLineWidth)))
 	fmt.Fprintln(out, ansi.Strip(tlClaims(plain, r.Claims, tlLineWidth)))

@@ -222,6 +222,10 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 	if v := tlView(t, step, 80, 60); tlSameLine(v, "Profile", "Claims") {
 		t.Errorf("narrow layout side by side:\n%s", v)
 	}
+	// The demo IdP's login is clean: no provider, no pitfall, nothing to confirm at the review.
+	if v := tlView(t, step, 80, 60); strings.Contains(v, "Provider:") || strings.Contains(v, "Fix:") || len(diagClaims(s)) != 0 || len(rvWarnings(s)) != 0 {
+		t.Errorf("a clean login is diagnosed: %v %v\n%s", diagClaims(s), rvWarnings(s), v)
+	}
 	// At 80×17 the result scrolls.
 	tlView(t, step, 80, 17)
 	if help := keysHelp(step.Keys()); !slices.Contains(help, "↑/↓ scroll") || !slices.Contains(help, "enter continue") {

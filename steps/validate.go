@@ -159,7 +159,7 @@ func (v *validate) start() tea.Cmd {
 	v.url = validateURL(s)
 	v.running, v.known, v.report = true, nil, nil
 	v.confirming, v.notice, v.saveErr = false, "", ""
-	s.Report, s.Metadata, s.Override = nil, nil, false
+	s.Report, s.Metadata, s.Override, s.Detected = nil, nil, false, nil
 	v.vp.SetYOffset(0)
 
 	ctx, cancel := context.WithTimeout(context.Background(), v.budget())
@@ -240,7 +240,11 @@ func (v *validate) Update(msg tea.Msg) tea.Cmd {
 func (v *validate) finish(r *flow.Report) tea.Cmd {
 	v.running, v.cancel, v.known, v.report = false, nil, nil, r
 	s := v.setup
-	s.Report, s.Metadata, s.Override = r, r.Metadata, false
+	s.Report, s.Metadata, s.Override, s.Detected = r, r.Metadata, false, nil
+	if r.Metadata != nil {
+		p := flow.DetectProvider(r.Metadata, r.RawMetadata)
+		s.Detected = &p
+	}
 	s.Connection.Issuer = r.Issuer
 	v.vp.SetYOffset(0)
 	return v.record(r)
@@ -338,6 +342,9 @@ func (v *validate) View(width, height int) string {
 		t.Title.Render(ansi.Truncate("Validate the Discovery Endpoint", width, "…")),
 		t.Subtle.Render(ansi.Truncate(cmpOr(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
 	}
+	if text := diagProviderText(v.setup); text != "" && !v.running && v.report != nil {
+		head = append(head, wrapStyled(t.Accent, text, width)...)
+	}
 	foot := v.footer(width)
 	listHeight := max(height-len(head)-len(foot)-1, 1)
 	list := v.listLines(width)
@@ -391,7 +398,20 @@ func (v *validate) listLines(width int) []string {
 			}
 		}
 	}
+	if fs := validateFindings(v.setup); len(fs) > 0 {
+		lines = append(lines, "", v.theme.Title.Render(ansi.Truncate("Before the test login", width, "…")))
+		lines = append(lines, diagFindingLines(v.theme, fs, width)...)
+	}
 	return lines
+}
+
+// validateFindings are the known pitfalls of the detected provider that
+// the metadata shows (none until the document was read).
+func validateFindings(s *Setup) []flow.Finding {
+	if s.Metadata == nil {
+		return nil
+	}
+	return diagMetadata(s)
 }
 
 // slots are the check IDs to show while running: the expected ones, with
@@ -618,6 +638,7 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.
 		for _, c := range s.Report.Checks {
 			validatePrintCheck(out, c)
 		}
+		validatePrintDiagnosis(out, s)
 	} else {
 		v.runLinesCheck(ctx, s, url, out)
 	}
@@ -673,11 +694,23 @@ func (v *validate) runLinesCheck(ctx context.Context, s *Setup, url string, out 
 	v.url = url
 	v.run++
 	v.finish(r)
+	validatePrintDiagnosis(out, s)
 	if cmd := v.record(r); cmd != nil {
 		if msg, ok := cmd().(validateSavedMsg); ok && msg.err != nil {
 			text, _ := flow.Explain(msg.err)
 			fmt.Fprintln(out, "The validation could not be recorded in the store:", text)
 		}
+	}
+}
+
+// validatePrintDiagnosis prints the detected provider and what its
+// metadata says before the test login.
+func validatePrintDiagnosis(out io.Writer, s *Setup) {
+	if text := diagProviderText(s); text != "" {
+		fmt.Fprintln(out, text)
+	}
+	for _, f := range validateFindings(s) {
+		fmt.Fprintln(out, diagFindingText(f))
 	}
 }
 
