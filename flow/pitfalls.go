@@ -123,7 +123,7 @@ func DiagnoseMetadata(p IdP, md *Metadata, roles RoleAssignment) []Finding {
 		}
 		out = append(out, Finding{ID: FindingGoogleNoGroups, Severity: sev, Provider: p.Kind, Message: msg,
 			Evidence: "the issuer is accounts.google.com; Google's ID token has no groups claim and no scope adds one",
-			Fix: "give everyone a default role (--default-role), and assign other roles in this application; " +
+			Fix: "give everyone a default role, and assign other roles in this application; " +
 				"group-based roles need Google's Cloud Identity Groups API, outside the login"})
 	case IdPOkta:
 		out = append(out, oktaAuthServerFinding(p, md))
