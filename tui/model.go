@@ -17,6 +17,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
@@ -271,6 +272,11 @@ func draftOf(env *steps.Env, s *steps.Setup, form []byte) store.Draft {
 
 func (m *Model) saved(msg draftSaved) tea.Cmd {
 	m.saving = false
+	if m.finished {
+		// The connection was activated while this save was in flight: the
+		// draft it wrote again must go too.
+		return m.deleteDraft()
+	}
 	m.saveErr = msg.err
 	if msg.err != nil {
 		m.failedForm = msg.form
@@ -381,7 +387,16 @@ func (m *Model) footer() string {
 	}
 	stepKeys := m.steps[m.cur].Keys()
 	global = slices.DeleteFunc(global, func(g key.Binding) bool { return sharesKey(g, stepKeys) })
-	return status + "\n" + m.help.View(helpKeys{step: stepKeys, global: global})
+	// The help bubble can overrun the width by one item when a line ends
+	// exactly at the edge: drop the shell's keys from the end until it
+	// fits, and cut what still does not.
+	keys := helpKeys{step: stepKeys, global: global}
+	line := m.help.View(keys)
+	for lipgloss.Width(line) > m.width && len(keys.global) > 0 {
+		keys.global = keys.global[:len(keys.global)-1]
+		line = m.help.View(keys)
+	}
+	return status + "\n" + ansi.Truncate(line, m.width, "…")
 }
 
 // sharesKey reports whether b is bound to a key one of bs already uses:
