@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -152,6 +153,8 @@ Quick starts:
 		a.connectionsCmd(),
 		a.verifyCmd(),
 		a.transcriptCmd(),
+		a.serveCmd(),
+		a.inviteCmd(),
 	} {
 		root.AddCommand(c)
 	}
@@ -1929,4 +1932,308 @@ func cmpOrEmpty(s string) string {
 		return "(empty)"
 	}
 	return s
+}
+
+// ---------------------------------------------------------------------------
+// serve: the wizard for many customers at once, over SSH.
+// ---------------------------------------------------------------------------
+
+type serveFlags struct {
+	sshAddr, httpAddr, publicURL string
+	authorizedKeys, hostKey      string
+	maxSessions                  int
+	idleTimeout, maxSession      time.Duration
+	timeout                      time.Duration
+	allowPrivate, demo           bool
+}
+
+func (a *app) serveCmd() *cobra.Command {
+	f := &serveFlags{}
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve the setup wizard over SSH: customers come in with an invite code, support engineers with their key",
+		Long: `serve runs the setup wizard for every SSH session, each customer walled into the
+organization of their invite, and receives the test-login callbacks of all
+sessions over HTTP at --public-url. The SSH host key is generated once, next
+to the database; its fingerprint is printed at start.
+
+Make invites with 'oidc-onboard invite --org NAME'.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runServe(cmd.Context(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.sshAddr, "ssh-addr", ":2222", "address the SSH server listens on")
+	fl.StringVar(&f.httpAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
+	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
+	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
+	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
+	fl.IntVar(&f.maxSessions, "max-sessions", tui.DefaultMaxSessions, "most sessions at once; more are told to come back later")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", tui.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
+	fl.DurationVar(&f.maxSession, "max-session", tui.DefaultMaxSession, "longest a session may last (the draft is saved)")
+	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
+	fl.BoolVar(&f.allowPrivate, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
+	fl.BoolVar(&f.demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
+	return cmd
+}
+
+func (a *app) runServe(ctx context.Context, f *serveFlags) error {
+	if f.maxSessions < 1 || f.idleTimeout <= 0 || f.maxSession <= 0 || f.timeout <= 0 {
+		return usageErr("--max-sessions, --idle-timeout, --max-session and --timeout must be positive")
+	}
+	publicURL := f.publicURL
+	if publicURL == "" {
+		_, port, err := net.SplitHostPort(f.httpAddr)
+		if err != nil {
+			return usageErr("--http-addr %q: want HOST:PORT or :PORT", f.httpAddr)
+		}
+		publicURL = "http://localhost:" + port
+	}
+	if _, err := tui.CheckPublicURL(publicURL); err != nil {
+		return &exitError{code: exitUsage, err: err}
+	}
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if f.authorizedKeys != "" {
+		if _, err := os.Stat(f.authorizedKeys); err != nil {
+			return &flow.Error{Code: "authorized_keys", Message: fmt.Sprintf("cannot read --authorized-keys %s", f.authorizedKeys),
+				Fix: "give an OpenSSH authorized_keys file (one public key per line)", Err: err}
+		}
+	}
+	hostKeyPath := f.hostKey
+	if hostKeyPath == "" {
+		hostKeyPath = filepath.Join(filepath.Dir(st.Path()), "ssh_host_ed25519_key")
+	}
+	signer, fingerprint, err := tui.LoadHostKey(hostKeyPath)
+	if err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	guard := flow.NetGuard{}
+	var demo *steps.Demo
+	if f.demo {
+		idp, err := startDemoIdP(ctx)
+		if err != nil {
+			return err
+		}
+		defer idp.Close()
+		demo = &steps.Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+			Username: idp.User.Username, Password: idp.User.Password}
+		u, _ := url.Parse(idp.Issuer)
+		guard.Allow = append(guard.Allow, u.Host)
+	}
+	opts := flow.ClientOptions{Timeout: f.timeout}
+	if !f.allowPrivate {
+		opts.DialControl = guard.Control
+	}
+	sshLn, err := net.Listen("tcp", f.sshAddr)
+	if err != nil {
+		return &flow.Error{Code: "listen_failed", Message: fmt.Sprintf("cannot listen on --ssh-addr %s", f.sshAddr),
+			Fix: "pick a free port, e.g. --ssh-addr :2222", Err: err}
+	}
+	httpLn, err := net.Listen("tcp", f.httpAddr)
+	if err != nil {
+		sshLn.Close()
+		return &flow.Error{Code: "listen_failed", Message: fmt.Sprintf("cannot listen on --http-addr %s", f.httpAddr),
+			Fix: "pick a free port, e.g. --http-addr :8976", Err: err}
+	}
+	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
+	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
+		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
+		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
+		Demo: demo, Log: logger})
+	if err != nil {
+		sshLn.Close()
+		httpLn.Close()
+		return err
+	}
+	a.printServeBanner(sshLn.Addr(), httpLn.Addr(), publicURL, fingerprint, st.Path(), f)
+	return srv.Serve(ctx, sshLn, httpLn)
+}
+
+func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprint, db string, f *serveFlags) {
+	_, port, _ := net.SplitHostPort(sshAddr.String())
+	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(w, "oidc-onboard serve\n")
+	fmt.Fprintf(w, "SSH\t%s\t(customers: ssh -p %s setup@THIS-HOST)\n", sshAddr, port)
+	fmt.Fprintf(w, "Host key\t%s\t(read it to a customer whose ssh asks)\n", fingerprint)
+	fmt.Fprintf(w, "Callbacks\t%s\t(Redirect URIs are %s/callback/CONNECTION-ID)\n", httpAddr, publicURL)
+	fmt.Fprintf(w, "Database\t%s\n", db)
+	keys := "none: customers with invite codes only"
+	if f.authorizedKeys != "" {
+		keys = f.authorizedKeys
+	}
+	fmt.Fprintf(w, "Engineers\t%s\n", keys)
+	fmt.Fprintf(w, "Limits\t%d sessions, idle %s, at most %s each\n", f.maxSessions, f.idleTimeout, f.maxSession)
+	if f.allowPrivate {
+		fmt.Fprintf(w, "Network\tprivate networks ALLOWED for IdP calls\n")
+	}
+	if f.demo {
+		fmt.Fprintf(w, "Demo\tthe demo IdP is pre-filled in every session\n")
+	}
+	w.Flush()
+	fmt.Fprintf(a.stdout, "Make an invite with: oidc-onboard invite --org NAME. Stop with ctrl+c (sessions are told, drafts saved).\n")
+}
+
+// ---------------------------------------------------------------------------
+// invite: codes that let a customer into the SSH setup of one organization.
+// ---------------------------------------------------------------------------
+
+// defaultInviteTTL is how long an invite lasts unless --ttl says otherwise.
+const defaultInviteTTL = 72 * time.Hour
+
+type inviteJSON struct {
+	Code         string `json:"code"`
+	Organization string `json:"organization"`
+	ExpiresAt    string `json:"expires_at"`
+	Command      string `json:"command"`
+}
+
+func (a *app) inviteCmd() *cobra.Command {
+	var (
+		org     string
+		ttl     time.Duration
+		asJSON  bool
+		sshHost string
+	)
+	cmd := &cobra.Command{
+		Use:   "invite --org NAME [--ttl D] [--json]",
+		Short: "Make an invite code that lets a customer into the SSH setup of their organization",
+		Long: `invite prints a code and the ssh command to give the customer. The code is shown
+once and stored hashed. It can be used again until it expires, is revoked
+('oidc-onboard invite revoke ID'), or the organization's connection is activated,
+so a dropped session can come back and resume its draft.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(org) == "" {
+				return usageErr("--org is required: the organization the invite is for")
+			}
+			if ttl <= 0 {
+				return usageErr("--ttl %s: give a positive duration, e.g. 72h", ttl)
+			}
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				code, inv, err := st.CreateInvite(ctx, org, ttl)
+				if err != nil {
+					return err
+				}
+				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_created", Organization: inv.Organization, Detail: inv.ID})
+				out := inviteJSON{Code: code, Organization: inv.Organization,
+					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: sshCommand(sshHost, "setup")}
+				if asJSON {
+					return a.writeConnJSON(out)
+				}
+				fmt.Fprintf(a.stdout, "Invite %s for %s, valid until %s.\n\n", inv.ID, inv.Organization, inv.ExpiresAt.Local().Format("Mon 2 Jan 2006 15:04 MST"))
+				fmt.Fprintf(a.stdout, "Code:  %s   (shown once; only its hash is stored)\n\n", code)
+				fmt.Fprintf(a.stdout, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", out.Command)
+				fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", sshCommand(sshHost, code))
+				return nil
+			})
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&org, "org", "", "the organization the customer sets up (created when new)")
+	fl.DurationVar(&ttl, "ttl", defaultInviteTTL, "how long the code works")
+	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command} as JSON")
+	fl.StringVar(&sshHost, "ssh-host", "localhost:2222", "the server's address as customers reach it, HOST[:PORT], for the printed command")
+	cmd.AddCommand(a.inviteListCmd(), a.inviteRevokeCmd())
+	return cmd
+}
+
+// sshCommand is the command a customer types to reach host as user.
+func sshCommand(host, user string) string {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = host, "22"
+	}
+	if port == "22" {
+		return fmt.Sprintf("ssh %s@%s", user, h)
+	}
+	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
+}
+
+type inviteListJSON struct {
+	ID           string `json:"id"`
+	Organization string `json:"organization"`
+	Status       string `json:"status"`
+	CreatedAt    string `json:"created_at"`
+	ExpiresAt    string `json:"expires_at"`
+}
+
+// inviteStatus says whether an invite still lets someone in.
+func inviteStatus(inv store.Invite, now time.Time) string {
+	switch {
+	case !inv.RevokedAt.IsZero():
+		return "revoked"
+	case !inv.UsedAt.IsZero():
+		return "closed" // the organization's connection was activated
+	case !now.Before(inv.ExpiresAt):
+		return "expired"
+	}
+	return "open"
+}
+
+func (a *app) inviteListCmd() *cobra.Command {
+	var (
+		org    string
+		asJSON bool
+	)
+	cmd := &cobra.Command{
+		Use:   "list [--org NAME] [--json]",
+		Short: "List invites, the newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				invites, err := st.ListInvites(ctx, org)
+				if err != nil {
+					return err
+				}
+				now := time.Now()
+				out := make([]inviteListJSON, 0, len(invites))
+				for _, inv := range invites {
+					out = append(out, inviteListJSON{ID: inv.ID, Organization: inv.Organization, Status: inviteStatus(inv, now),
+						CreatedAt: inv.CreatedAt.UTC().Format(time.RFC3339), ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339)})
+				}
+				if asJSON {
+					return a.writeConnJSON(out)
+				}
+				if len(out) == 0 {
+					fmt.Fprintln(a.stdout, "No invites yet. Make one with 'oidc-onboard invite --org NAME'.")
+					return nil
+				}
+				w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
+				for _, inv := range out {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", inv.ID, inv.Organization, inv.Status, inv.ExpiresAt)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	cmd.Flags().StringVar(&org, "org", "", "only this organization's invites")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func (a *app) inviteRevokeCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "revoke ID",
+		Short: "Withdraw an invite: its code stops working, and sessions using it are refused from their next connection",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				if err := st.RevokeInvite(ctx, args[0]); err != nil {
+					return err
+				}
+				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_revoked", Detail: store.NormalizeID(args[0])})
+				fmt.Fprintf(a.stdout, "Invite %s revoked.\n", store.NormalizeID(args[0]))
+				return nil
+			})
+		},
+	}
 }

@@ -1,0 +1,390 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/bubbletea"
+	"charm.land/wish/v2/recover"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// Defaults of the SSH server's limits.
+const (
+	DefaultMaxSessions   = 100
+	DefaultIdleTimeout   = 15 * time.Minute
+	DefaultMaxSession    = 2 * time.Hour
+	DefaultShutdownGrace = 8 * time.Second
+	// CodeFailLimit wrong invite codes per address in CodeFailWindow, then
+	// the address is refused until the oldest leaves the window.
+	CodeFailLimit  = 5
+	CodeFailWindow = 10 * time.Minute
+)
+
+// idleWarning is how long before an idle disconnection the session is
+// warned (at most half the idle timeout).
+const idleWarning = time.Minute
+
+// ServerOptions configure the self-serve SSH server.
+type ServerOptions struct {
+	// Store persists everything; sessions share it.
+	Store *store.Store
+	// HostKey is the server's SSH host key (see LoadHostKey).
+	HostKey gossh.Signer
+	// PublicURL is where browsers reach the callback listener, without a
+	// path (e.g. https://onboard.example.com): every Redirect URI is
+	// PublicURL + "/callback/" + the connection's ID.
+	PublicURL string
+	// AuthorizedKeys is the OpenSSH authorized_keys file of the support
+	// engineers; empty admits customers (invite codes) only.
+	AuthorizedKeys string
+	// HTTP is the client for every call to an IdP (guarded by NetGuard
+	// unless private networks are allowed); Timeout bounds each call.
+	HTTP    *http.Client
+	Timeout time.Duration
+	// Limits; zero means the default.
+	MaxSessions   int
+	IdleTimeout   time.Duration
+	MaxSession    time.Duration
+	ShutdownGrace time.Duration
+	// Demo pre-fills every session's credentials with the demo IdP.
+	Demo *steps.Demo
+	// Log receives one line per session and per server event.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Server serves the wizard over SSH, one Bubble Tea program per session,
+// and the test-login callbacks of every session over HTTP.
+type Server struct {
+	opts      ServerOptions
+	ssh       *ssh.Server
+	callbacks *flow.CallbackServer
+	limiter   *failLimiter
+
+	mu       sync.Mutex
+	sessions map[*liveSession]struct{}
+	count    atomic.Int64
+	wg       sync.WaitGroup
+}
+
+// NewServer builds the server; Serve runs it.
+func NewServer(opts ServerOptions) (*Server, error) {
+	if opts.Store == nil || opts.HostKey == nil || opts.HTTP == nil {
+		return nil, errors.New("tui.NewServer: Store, HostKey and HTTP are required")
+	}
+	base, err := CheckPublicURL(opts.PublicURL)
+	if err != nil {
+		return nil, err
+	}
+	opts.PublicURL = base
+	opts.MaxSessions = cmpOr(opts.MaxSessions, DefaultMaxSessions)
+	opts.IdleTimeout = cmpOr(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxSession = cmpOr(opts.MaxSession, DefaultMaxSession)
+	opts.ShutdownGrace = cmpOr(opts.ShutdownGrace, DefaultShutdownGrace)
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{},
+		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
+	s.ssh, err = wish.NewServer(
+		ssh.PublicKeyAuth(s.publicKey),
+		ssh.KeyboardInteractiveAuth(s.keyboardInteractive),
+		wish.WithMiddleware(recover.MiddlewareWithLogger(slogPrinter{opts.Log},
+			bubbletea.MiddlewareWithProgramHandler(s.program),
+			s.sessionMiddleware,
+			s.ptyMiddleware,
+			s.authMiddleware,
+		)),
+	)
+	if err != nil {
+		return nil, err
+	}
+	s.ssh.AddHostKey(opts.HostKey)
+	s.ssh.HandshakeTimeout = 30 * time.Second
+	// A session ends on its own after MaxSession; the connection's hard
+	// limit leaves room for saving the draft and saying goodbye.
+	s.ssh.MaxTimeout = opts.MaxSession + time.Minute
+	s.ssh.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{
+			NoClientAuth:         true,
+			NoClientAuthCallback: func(meta gossh.ConnMetadata) (*gossh.Permissions, error) { return s.codeAsUser(ctx, meta) },
+		}
+	}
+	s.ssh.ConnectionFailedCallback = func(conn net.Conn, err error) {
+		opts.Log.Info("ssh connection refused", "address", hostOf(conn.RemoteAddr()), "reason", err.Error())
+	}
+	return s, nil
+}
+
+// CheckPublicURL accepts an absolute http(s) URL without a query, and plain
+// http only for loopback hosts (a browser far away needs https); it returns
+// it without a trailing slash.
+func CheckPublicURL(raw string) (string, error) {
+	raw = strings.TrimSuffix(strings.TrimSpace(raw), "/")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", &flow.Error{Code: "bad_public_url", Message: fmt.Sprintf("%q is not a public URL", raw),
+			Fix: "give the https address browsers use to reach --http-addr, e.g. https://onboard.example.com"}
+	}
+	if err := flow.CheckURLScheme(u); err != nil {
+		return "", &flow.Error{Code: "bad_public_url", Message: fmt.Sprintf("the public URL %s must use https", raw),
+			Fix: "put the callback listener behind a TLS proxy and give its https address (plain http works only for localhost)"}
+	}
+	return raw, nil
+}
+
+func cmpOr[T comparable](v, def T) T {
+	var zero T
+	if v == zero {
+		return def
+	}
+	return v
+}
+
+// Serve accepts SSH sessions on sshLn and callbacks on httpLn until ctx
+// ends; then every session is told, its draft saved, and Serve returns
+// within ShutdownGrace plus a moment.
+func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
+	cb, err := flow.StartCallbackServer(s.opts.PublicURL+"/callback", flow.CallbackOptions{
+		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}})
+	if err != nil {
+		return err
+	}
+	s.callbacks = cb
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- s.ssh.Serve(sshLn) }()
+	reaperDone := make(chan struct{})
+	reaperCtx, stopReaper := context.WithCancel(context.Background())
+	go func() { defer close(reaperDone); s.reap(reaperCtx) }()
+	defer func() { stopReaper(); <-reaperDone }()
+
+	select {
+	case err := <-serveErr:
+		_ = cb.Close()
+		return err
+	case <-ctx.Done():
+	}
+	return s.shutdown(cb)
+}
+
+// shutdown stops accepting, tells every session and lets it save its
+// draft, then closes whatever is left.
+func (s *Server) shutdown(cb *flow.CallbackServer) error {
+	grace := s.opts.ShutdownGrace
+	s.opts.Log.Info("shutting down", "sessions", s.count.Load())
+	stopped := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		defer cancel()
+		_ = s.ssh.Shutdown(ctx) // closes the listener; waits for connections
+		close(stopped)
+	}()
+	for _, ls := range s.live() {
+		ls.close("The server is shutting down. Your draft is saved; connect again later with the same command to resume.")
+	}
+	sessionsDone := make(chan struct{})
+	go func() { s.wg.Wait(); close(sessionsDone) }()
+	select {
+	case <-sessionsDone:
+	case <-time.After(grace):
+	}
+	err := s.ssh.Close() // connections whose clients linger
+	<-stopped
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = cb.Shutdown(ctx)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Sessions is the number of sessions running now.
+func (s *Server) Sessions() int { return int(s.count.Load()) }
+
+func (s *Server) live() []*liveSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*liveSession, 0, len(s.sessions))
+	for ls := range s.sessions {
+		out = append(out, ls)
+	}
+	return out
+}
+
+// audit records a server event, best effort.
+func (s *Server) audit(ctx context.Context, actor, addr, action, org, detail string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.opts.Store.Audit(ctx, store.Event{Actor: actor, Address: addr, Action: action, Organization: org, Detail: detail}); err != nil {
+		s.opts.Log.Warn("audit event not recorded", "action", action, "error", err.Error())
+	}
+}
+
+// Middlewares, in the order a session meets them.
+
+type ctxKey struct{ name string }
+
+var (
+	identityKey = &ctxKey{"identity"}
+	sessionKey  = &ctxKey{"session"}
+)
+
+// authMiddleware re-checks who the session is now: a key removed from the
+// authorized keys, or an invite revoked since the handshake, is refused.
+func (s *Server) authMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		addr := hostOf(sess.RemoteAddr())
+		id, err := s.identify(sess)
+		if err != nil {
+			s.audit(sess.Context(), "ssh:anonymous", addr, "auth_failure", "", err.Error())
+			refuse(sess, "Not let in: "+err.Error()+". Ask the person who invited you for a new code.")
+			return
+		}
+		s.audit(sess.Context(), id.actor, addr, "auth_success", id.organization, "")
+		sess.Context().SetValue(identityKey, id)
+		next(sess)
+	}
+}
+
+// ptyMiddleware refuses sessions without a terminal with a message that
+// says what to type instead.
+func (s *Server) ptyMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if _, _, ok := sess.Pty(); !ok {
+			refuse(sess, "oidc-onboard is an interactive wizard and needs a terminal. Connect with: ssh -t -p PORT USER@HOST (without a command).")
+			return
+		}
+		if len(sess.Command()) > 0 {
+			refuse(sess, "This server runs only the setup wizard; connect without a command.")
+			return
+		}
+		next(sess)
+	}
+}
+
+// sessionMiddleware enforces the session limit, keeps the session in the
+// live set for the reaper and the shutdown, and audits its start and end.
+func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		id, _ := sess.Context().Value(identityKey).(identity)
+		addr := hostOf(sess.RemoteAddr())
+		if n := s.count.Add(1); n > int64(s.opts.MaxSessions) {
+			s.count.Add(-1)
+			s.audit(sess.Context(), id.actor, addr, "session_refused", id.organization, "server full")
+			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
+			return
+		}
+		s.wg.Add(1)
+		defer s.wg.Done()
+		defer s.count.Add(-1)
+		ls := newLiveSession(s.opts.Now())
+		s.mu.Lock()
+		s.sessions[ls] = struct{}{}
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			delete(s.sessions, ls)
+			s.mu.Unlock()
+		}()
+		sess.Context().SetValue(sessionKey, ls)
+		s.audit(sess.Context(), id.actor, addr, "session_start", id.organization, "")
+		s.opts.Log.Info("session start", "actor", id.actor, "address", addr, "organization", id.organization)
+		started := s.opts.Now()
+
+		next(sess)
+
+		reason := ls.reason()
+		detail := fmt.Sprintf("after %s", s.opts.Now().Sub(started).Round(time.Second))
+		if reason != "" {
+			detail += ": " + reason
+			fmt.Fprintf(sess, "\r\n%s\r\n", reason)
+		}
+		s.audit(sess.Context(), id.actor, addr, "session_end", id.organization, detail)
+		s.opts.Log.Info("session end", "actor", id.actor, "address", addr, "detail", detail)
+		_ = sess.Exit(0)
+	}
+}
+
+// refuse tells the client why and ends the session.
+func refuse(sess ssh.Session, msg string) {
+	fmt.Fprintf(sess.Stderr(), "%s\r\n", msg)
+	_ = sess.Exit(1)
+}
+
+// program builds the session's wizard: its own Env walled into the
+// invite's organization for a customer, its own program and renderer with
+// the client's colour profile.
+func (s *Server) program(sess ssh.Session) *tea.Program {
+	id, _ := sess.Context().Value(identityKey).(identity)
+	ls, _ := sess.Context().Value(sessionKey).(*liveSession)
+	if ls == nil {
+		return nil
+	}
+	env := s.sessionEnv(id, hostOf(sess.RemoteAddr()))
+	m := newSessionModel(New(env), ls)
+	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx)}, bubbletea.MakeOptions(sess)...)
+	p := tea.NewProgram(m, opts...)
+	ls.setProgram(p)
+	return p
+}
+
+// sessionEnv is one session's view of the world.
+func (s *Server) sessionEnv(id identity, addr string) *steps.Env {
+	return &steps.Env{
+		Store:        s.opts.Store,
+		HTTP:         s.opts.HTTP,
+		Timeout:      s.opts.Timeout,
+		Callbacks:    s.callbackServer,
+		RedirectBase: s.opts.PublicURL,
+		Now:          s.opts.Now,
+		Actor:        id.actor,
+		Address:      addr,
+		Organization: id.organization,
+		Demo:         s.opts.Demo,
+	}
+}
+
+// callbackServer is every session's callback server: the one behind the
+// public URL, routing each callback by its state to the login waiting for it.
+func (s *Server) callbackServer(redirectURI string) (*flow.CallbackServer, error) {
+	if !strings.HasPrefix(redirectURI, s.opts.PublicURL+"/") {
+		return nil, &flow.Error{Code: "redirect_uri_server",
+			Message: fmt.Sprintf("the redirect URI %s is not served by this server (%s)", redirectURI, s.opts.PublicURL),
+			Fix:     "go back to step 1 and register the Redirect URI shown there"}
+	}
+	return s.callbacks, nil
+}
+
+// slogPrinter adapts the log to the recover middleware.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Printf(format string, v ...any) {
+	msg := fmt.Sprintf(format, v...)
+	if i := strings.Index(msg, "\n"); i >= 0 {
+		msg = msg[:i] // the panic, without the stack trace
+	}
+	p.l.Error(msg)
+}

@@ -1,0 +1,311 @@
+package tui
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// Permission extensions that carry a customer's invite from the
+// authentication to the session. The code itself is never kept.
+const (
+	extInviteID  = "oidc-onboard-invite-id"
+	extInviteOrg = "oidc-onboard-invite-org"
+)
+
+// LoadHostKey reads the server's SSH host key from path, generating an
+// Ed25519 key there (0600) on first use, and returns it with its SHA256
+// fingerprint.
+func LoadHostKey(path string) (gossh.Signer, string, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		raw, err = writeHostKey(path)
+	}
+	if err != nil {
+		return nil, "", &flow.Error{Code: "host_key", Message: fmt.Sprintf("cannot read the SSH host key %s", path),
+			Fix: "check the file's permissions, or delete it to generate a new key (clients will then warn that the key changed)", Err: err}
+	}
+	signer, err := gossh.ParsePrivateKey(raw)
+	if err != nil {
+		return nil, "", &flow.Error{Code: "host_key", Message: fmt.Sprintf("%s is not an SSH private key", path),
+			Fix: "delete it to generate a new key (clients will then warn that the key changed)", Err: err}
+	}
+	return signer, gossh.FingerprintSHA256(signer.PublicKey()), nil
+}
+
+// writeHostKey creates a new Ed25519 host key at path; when another
+// process created it first, that key is used.
+func writeHostKey(path string) ([]byte, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	block, err := gossh.MarshalPrivateKey(priv, "oidc-onboard host key")
+	if err != nil {
+		return nil, err
+	}
+	raw := pem.EncodeToMemory(block)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return os.ReadFile(path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(raw); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return raw, f.Close()
+}
+
+// authorizedKey reports whether key is listed in the OpenSSH
+// authorized_keys file at path, read afresh each time so that removing a
+// line takes effect at once.
+func authorizedKey(path string, key gossh.PublicKey) bool {
+	if path == "" || key == nil {
+		return false
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	want := key.Marshal()
+	sc := bufio.NewScanner(bytes.NewReader(raw))
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 || line[0] == '#' {
+			continue
+		}
+		k, _, _, _, err := gossh.ParseAuthorizedKey(line)
+		if err == nil && bytes.Equal(k.Marshal(), want) {
+			return true
+		}
+	}
+	return false
+}
+
+// looksLikeCode reports whether a user name has the shape of an invite
+// code (16 letters and digits, dashes and case aside), so that "setup" or
+// a person's login name is not counted as a wrong code.
+func looksLikeCode(user string) bool {
+	n := 0
+	for _, r := range user {
+		switch {
+		case r == '-' || r == ' ':
+		case 'a' <= r && r <= 'z', 'A' <= r && r <= 'Z', '0' <= r && r <= '9':
+			n++
+		default:
+			return false
+		}
+	}
+	return n == 16
+}
+
+// failLimiter counts wrong invite codes per source address in a sliding
+// window and refuses an address that reached the limit.
+type failLimiter struct {
+	limit  int
+	window time.Duration
+	now    func() time.Time
+
+	mu       sync.Mutex
+	failures map[string][]time.Time
+}
+
+func newFailLimiter(limit int, window time.Duration, now func() time.Time) *failLimiter {
+	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{}}
+}
+
+// blocked reports whether addr is refused, and for how long still.
+func (l *failLimiter) blocked(addr string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	recent := l.recent(addr)
+	if len(recent) < l.limit {
+		return false, 0
+	}
+	return true, recent[len(recent)-l.limit].Add(l.window).Sub(l.now())
+}
+
+// fail records a wrong code from addr.
+func (l *failLimiter) fail(addr string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.failures[addr] = append(l.recent(addr), l.now())
+}
+
+// recent drops addr's failures older than the window; l.mu is held.
+func (l *failLimiter) recent(addr string) []time.Time {
+	cutoff := l.now().Add(-l.window)
+	times := l.failures[addr]
+	i := 0
+	for i < len(times) && !times[i].After(cutoff) {
+		i++
+	}
+	times = times[i:]
+	if len(times) == 0 {
+		delete(l.failures, addr)
+		return nil
+	}
+	l.failures[addr] = times
+	return times
+}
+
+// sweep forgets addresses whose failures all left the window.
+func (l *failLimiter) sweep() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for addr := range l.failures {
+		l.recent(addr)
+	}
+}
+
+// hostOf is the IP of a remote address, the unit of rate limiting.
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	host, _, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host
+}
+
+// tryCode checks an invite code from addr: nil and the invite when it is
+// good; otherwise the failure is counted and audited.
+func (s *Server) tryCode(addr, code, how string) (store.Invite, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	inv, err := s.opts.Store.LookupInvite(ctx, code)
+	if err != nil {
+		s.limiter.fail(addr)
+		reason, _ := flow.Explain(err)
+		s.audit(ctx, "ssh:anonymous", addr, "auth_failure", "", "invite code given "+how+": "+reason)
+		return store.Invite{}, err
+	}
+	return inv, nil
+}
+
+// codeAsUser is the "none" authentication: a user name that is a valid
+// invite code lets the customer in without a prompt.
+func (s *Server) codeAsUser(ctx ssh.Context, meta gossh.ConnMetadata) (*gossh.Permissions, error) {
+	addr := hostOf(meta.RemoteAddr())
+	if !looksLikeCode(meta.User()) {
+		return nil, errors.New("no invite code in the user name")
+	}
+	if limited, _ := s.limiter.blocked(addr); limited {
+		return nil, errors.New("too many wrong codes")
+	}
+	inv, err := s.tryCode(addr, meta.User(), "as the user name")
+	if err != nil {
+		return nil, err
+	}
+	return &gossh.Permissions{Extensions: map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}}, nil
+}
+
+// keyboardInteractive asks for the invite code, up to three times.
+func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardInteractiveChallenge) bool {
+	addr := hostOf(ctx.RemoteAddr())
+	instruction := "Type the invite code you were given (letters and digits in groups of four)."
+	for range 3 {
+		if limited, wait := s.limiter.blocked(addr); limited {
+			_, _ = challenge("", fmt.Sprintf("Too many wrong invite codes from %s. Try again in %s, or ask for a new code.",
+				addr, wait.Round(time.Minute).String()), nil, nil)
+			return false
+		}
+		answers, err := challenge("", instruction, []string{"Invite code: "}, []bool{true})
+		if err != nil || len(answers) != 1 {
+			return false
+		}
+		inv, err := s.tryCode(addr, answers[0], "at the prompt")
+		if err == nil {
+			perms := ctx.Permissions()
+			perms.Extensions = map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}
+			return true
+		}
+		msg, fix := flow.Explain(err)
+		instruction = strings.TrimSpace(msg + ". " + fix)
+	}
+	return false
+}
+
+// publicKey admits support engineers whose key is in --authorized-keys.
+func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
+	ok := authorizedKey(s.opts.AuthorizedKeys, key)
+	if !ok && s.opts.AuthorizedKeys != "" {
+		s.audit(ctx, "ssh:"+gossh.FingerprintSHA256(key), hostOf(ctx.RemoteAddr()), "auth_failure", "", "public key not in the authorized keys")
+	}
+	return ok
+}
+
+// identity is who a session acts as, established again for each session
+// from the connection's authentication.
+type identity struct {
+	actor        string
+	organization string // empty for a support engineer: every organization
+}
+
+// identify re-checks a session's authentication now: the engineer's key is
+// still authorized, or the customer's invite is still usable.
+func (s *Server) identify(sess ssh.Session) (identity, error) {
+	if key := sess.PublicKey(); key != nil {
+		if !authorizedKey(s.opts.AuthorizedKeys, key) {
+			return identity{}, errors.New("this key is no longer authorized on the server")
+		}
+		return identity{actor: "ssh:" + gossh.FingerprintSHA256(key)}, nil
+	}
+	perms := sess.Permissions()
+	if perms.Permissions == nil {
+		return identity{}, errors.New("not authenticated")
+	}
+	id, org := perms.Extensions[extInviteID], perms.Extensions[extInviteOrg]
+	if id == "" || org == "" {
+		return identity{}, errors.New("not authenticated")
+	}
+	if err := s.inviteStillGood(sess.Context(), id, org); err != nil {
+		return identity{}, err
+	}
+	return identity{actor: "invite:" + id, organization: org}, nil
+}
+
+// inviteStillGood reports why the invite id of org can no longer be used.
+func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
+	invites, err := s.opts.Store.ListInvites(ctx, org)
+	if err != nil {
+		return err
+	}
+	for _, inv := range invites {
+		if inv.ID != id {
+			continue
+		}
+		switch {
+		case !inv.RevokedAt.IsZero():
+			return errors.New("this invite code was withdrawn")
+		case !inv.UsedAt.IsZero():
+			return errors.New("the organization's connection is set up, so this invite code is closed")
+		case !s.opts.Now().Before(inv.ExpiresAt):
+			return errors.New("this invite code expired")
+		}
+		return nil
+	}
+	return errors.New("this invite code is not known")
+}

@@ -1,0 +1,230 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// The smallest terminal the wizard is drawn in; below it the session shows
+// a message asking for a larger window.
+const (
+	MinWidth  = 40
+	MinHeight = 12
+)
+
+// closeWait bounds how long a session closing on the server's initiative
+// may take to save its draft before its program is stopped.
+const closeWait = 5 * time.Second
+
+// liveSession is a running session as the server sees it: its program, the
+// time of its last key, and why it is being closed.
+type liveSession struct {
+	started   time.Time
+	lastInput atomic.Int64 // unix nanoseconds
+	ctx       context.Context
+	cancel    context.CancelFunc
+
+	mu      sync.Mutex
+	program *tea.Program
+	warned  string // the notice last sent, so it is sent once
+	why     string // set when the server closes the session
+}
+
+func newLiveSession(now time.Time) *liveSession {
+	ctx, cancel := context.WithCancel(context.Background())
+	ls := &liveSession{started: now, ctx: ctx, cancel: cancel}
+	ls.lastInput.Store(now.UnixNano())
+	return ls
+}
+
+func (ls *liveSession) setProgram(p *tea.Program) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.program = p
+}
+
+// send delivers msg to the session's program without blocking the caller.
+func (ls *liveSession) send(msg tea.Msg) {
+	ls.mu.Lock()
+	p := ls.program
+	ls.mu.Unlock()
+	if p != nil {
+		go p.Send(msg)
+	}
+}
+
+// notify shows a notice once (until another one replaces it).
+func (ls *liveSession) notify(text string) {
+	ls.mu.Lock()
+	if ls.warned == text {
+		ls.mu.Unlock()
+		return
+	}
+	ls.warned = text
+	ls.mu.Unlock()
+	ls.send(noticeMsg{text: text})
+}
+
+// touched records input now and forgets the last warning.
+func (ls *liveSession) touched(now time.Time) {
+	ls.lastInput.Store(now.UnixNano())
+	ls.mu.Lock()
+	ls.warned = ""
+	ls.mu.Unlock()
+}
+
+// close asks the session to save its draft and end, saying why; if it
+// has not ended within closeWait, its program is stopped.
+func (ls *liveSession) close(why string) {
+	ls.mu.Lock()
+	if ls.why != "" {
+		ls.mu.Unlock()
+		return
+	}
+	ls.why = why
+	ls.mu.Unlock()
+	ls.send(closeMsg{why: why})
+	time.AfterFunc(closeWait, ls.cancel)
+}
+
+func (ls *liveSession) reason() string {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	return ls.why
+}
+
+// reap warns and closes idle sessions and those past the maximum length.
+func (s *Server) reap(ctx context.Context) {
+	tick := min(max(s.opts.IdleTimeout/20, 20*time.Millisecond), time.Second)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	sweep := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := s.opts.Now()
+		for _, ls := range s.live() {
+			s.check(ls, now)
+		}
+		if sweep++; sweep%600 == 0 {
+			s.limiter.sweep()
+		}
+	}
+}
+
+func (s *Server) check(ls *liveSession, now time.Time) {
+	idle := now.Sub(time.Unix(0, ls.lastInput.Load()))
+	age := now.Sub(ls.started)
+	warnAt := min(idleWarning, s.opts.IdleTimeout/2)
+	switch {
+	case idle >= s.opts.IdleTimeout:
+		ls.close(fmt.Sprintf("Disconnected after %s without a key press. Your draft is saved; connect again with the same command to resume.", roundDuration(s.opts.IdleTimeout)))
+	case age >= s.opts.MaxSession:
+		ls.close(fmt.Sprintf("This session reached its limit of %s. Your draft is saved; connect again with the same command to resume.", roundDuration(s.opts.MaxSession)))
+	case s.opts.MaxSession-age <= warnAt:
+		ls.notify(fmt.Sprintf("This session ends in %s (its length limit); your draft is saved.", roundDuration(s.opts.MaxSession-age)))
+	case s.opts.IdleTimeout-idle <= warnAt:
+		ls.notify(fmt.Sprintf("No key pressed for a while: this session closes in %s. Press any key to stay.", roundDuration(s.opts.IdleTimeout-idle)))
+	}
+}
+
+// roundDuration prints a duration the way a person says it.
+func roundDuration(d time.Duration) string {
+	switch {
+	case d >= time.Minute:
+		d = d.Round(time.Minute)
+	case d >= time.Second:
+		d = d.Round(time.Second)
+	}
+	s := d.String()
+	s = strings.TrimSuffix(s, "0s")
+	s = strings.TrimSuffix(s, "0m")
+	return s
+}
+
+// Messages from the server to a session's program.
+type (
+	// noticeMsg shows a line in place of the help line until a key is pressed.
+	noticeMsg struct{ text string }
+	// closeMsg saves the draft and ends the session.
+	closeMsg struct{ why string }
+)
+
+// sessionModel is the wizard as an SSH session runs it: the same root
+// model, plus what only the server knows about — idleness, the session's
+// limits, the server's shutdown — and a guard against tiny terminals.
+type sessionModel struct {
+	*Model
+	live    *liveSession
+	notice  string
+	closing bool
+}
+
+func newSessionModel(m *Model, ls *liveSession) *sessionModel {
+	return &sessionModel{Model: m, live: ls}
+}
+
+// Update records input for the idle timer and handles the server's
+// messages; everything else is the wizard's.
+func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg:
+		if m.closing {
+			return m, nil
+		}
+		m.live.touched(m.env.Now())
+		m.notice = ""
+	case noticeMsg:
+		m.notice = msg.text
+		return m, nil
+	case closeMsg:
+		m.closing, m.notice = true, msg.why
+		m.confirmQuit = false
+		return m, tea.Batch(m.save(), m.quitWhenSaved())
+	}
+	_, cmd := m.Model.Update(msg)
+	if m.closing {
+		return m, tea.Batch(cmd, m.quitWhenSaved())
+	}
+	return m, cmd
+}
+
+// quitWhenSaved ends the program once no draft save is pending.
+func (m *sessionModel) quitWhenSaved() tea.Cmd {
+	if m.saving || m.unsaved() && m.saveErr == nil {
+		return nil
+	}
+	return tea.Quit
+}
+
+// View is the wizard's, with the server's notice over the help line, or a
+// request for a larger window.
+func (m *sessionModel) View() tea.View {
+	v := m.Model.View()
+	if m.width < MinWidth || m.height < MinHeight {
+		v.SetContent(tooSmall(m.width, m.height))
+		return v
+	}
+	if m.notice != "" {
+		lines := strings.Split(v.Content, "\n")
+		lines[len(lines)-1] = m.theme.Warn.Render(truncate(m.notice, m.width))
+		v.SetContent(strings.Join(lines, "\n"))
+	}
+	return v
+}
+
+func tooSmall(w, h int) string {
+	msg := fmt.Sprintf("This window is %d×%d. The setup wizard needs at least %d×%d: please make it larger. (ctrl+c leaves; your draft is kept.)",
+		w, h, MinWidth, MinHeight)
+	return lipgloss.NewStyle().Width(max(w, 1)).Render(msg)
+}
