@@ -345,7 +345,9 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	}
 	env := s.sessionEnv(id, hostOf(sess.RemoteAddr()))
 	m := newSessionModel(New(env), ls)
-	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx)}, bubbletea.MakeOptions(sess)...)
+	// The server owns the signals: a program of its own would die on the
+	// operator's ctrl+c before its draft is saved.
+	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)
 	p := tea.NewProgram(m, opts...)
 	ls.setProgram(p)
 	return p

@@ -243,7 +243,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 			return true
 		}
 		msg, fix := flow.Explain(err)
-		instruction = strings.TrimSpace(msg + ". " + fix)
+		instruction = sentence(msg) + " " + sentence(fix)
 	}
 	return false
 }
@@ -308,4 +308,17 @@ func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
 		return nil
 	}
 	return errors.New("this invite code is not known")
+}
+
+// sentence capitalizes s and ends it with a full stop.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
