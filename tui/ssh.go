@@ -79,6 +79,7 @@ type Server struct {
 	ssh       *ssh.Server
 	callbacks *flow.CallbackServer
 	limiter   *failLimiter
+	ready     chan struct{} // closed once Serve has started the callback listener
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -106,9 +107,10 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{},
+	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, ready: make(chan struct{}),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.ssh, err = wish.NewServer(
+		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
 		ssh.PublicKeyAuth(s.publicKey),
 		ssh.KeyboardInteractiveAuth(s.keyboardInteractive),
 		wish.WithMiddleware(recover.MiddlewareWithLogger(slogPrinter{opts.Log},
@@ -121,7 +123,6 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.ssh.AddHostKey(opts.HostKey)
 	s.ssh.HandshakeTimeout = 30 * time.Second
 	// A session ends on its own after MaxSession; the connection's hard
 	// limit leaves room for saving the draft and saying goodbye.
@@ -173,6 +174,7 @@ func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 		return err
 	}
 	s.callbacks = cb
+	close(s.ready)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.ssh.Serve(sshLn) }()
 	reaperDone := make(chan struct{})
@@ -220,6 +222,9 @@ func (s *Server) shutdown(cb *flow.CallbackServer) error {
 	}
 	return err
 }
+
+// Ready is closed once Serve accepts callbacks and sessions.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
 
 // Sessions is the number of sessions running now.
 func (s *Server) Sessions() int { return int(s.count.Load()) }

@@ -132,9 +132,9 @@ func (s *Server) check(ls *liveSession, now time.Time) {
 	case age >= s.opts.MaxSession:
 		ls.close(fmt.Sprintf("This session reached its limit of %s. Your draft is saved; connect again with the same command to resume.", roundDuration(s.opts.MaxSession)))
 	case s.opts.MaxSession-age <= warnAt:
-		ls.notify(fmt.Sprintf("This session ends in %s (its length limit); your draft is saved.", roundDuration(s.opts.MaxSession-age)))
+		ls.notify(fmt.Sprintf("Session time limit: closing in %s; your draft is kept.", roundDuration(s.opts.MaxSession-age)))
 	case s.opts.IdleTimeout-idle <= warnAt:
-		ls.notify(fmt.Sprintf("No key pressed for a while: this session closes in %s. Press any key to stay.", roundDuration(s.opts.IdleTimeout-idle)))
+		ls.notify(fmt.Sprintf("No key pressed lately: closing in %s. Press any key to stay.", roundDuration(s.opts.IdleTimeout-idle)))
 	}
 }
 

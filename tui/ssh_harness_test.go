@@ -1,0 +1,262 @@
+package tui
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/vt"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// sshWait bounds every wait for a screen or an event in these tests; it is
+// generous for a loaded CI machine, and only reached when a test fails.
+const sshWait = 20 * time.Second
+
+// sshServer is a serve instance on loopback with its own database.
+type sshServer struct {
+	srv      *Server
+	st       *store.Store
+	addr     string
+	url      string // the public URL (the callback listener)
+	dir      string
+	cancel   context.CancelFunc
+	done     chan error
+	stopOnce sync.Once
+	stopped  time.Duration
+}
+
+func sshStart(t *testing.T, tweak func(*ServerOptions)) *sshServer {
+	t.Helper()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, _, err := LoadHostKey(filepath.Join(dir, "ssh_host_ed25519_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sshLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := ServerOptions{Store: st, HostKey: signer, PublicURL: "http://" + httpLn.Addr().String(),
+		HTTP: flow.NewHTTPClient(flow.ClientOptions{DialControl: flow.NetGuard{}.Control}), Timeout: 5 * time.Second}
+	if tweak != nil {
+		tweak(&opts)
+	}
+	srv, err := NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sshServer{srv: srv, st: st, addr: sshLn.Addr().String(), url: opts.PublicURL, dir: dir, cancel: cancel, done: make(chan error, 1)}
+	go func() { s.done <- srv.Serve(ctx, sshLn, httpLn) }()
+	select {
+	case <-srv.Ready():
+	case err := <-s.done:
+		t.Fatalf("Serve: %v", err)
+	}
+	t.Cleanup(func() {
+		s.stop(t)
+		st.Close()
+	})
+	return s
+}
+
+// stop shuts the server down and records how long it took.
+func (s *sshServer) stop(t *testing.T) {
+	s.stopOnce.Do(func() {
+		start := time.Now()
+		s.cancel()
+		select {
+		case err := <-s.done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("the server did not stop within 15 s")
+		}
+		s.stopped = time.Since(start)
+	})
+}
+
+// invite makes an invite and returns its code.
+func (s *sshServer) invite(t *testing.T, org string) (string, store.Invite) {
+	t.Helper()
+	code, inv, err := s.st.CreateInvite(context.Background(), org, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return code, inv
+}
+
+// audit returns the audit events, oldest first.
+func (s *sshServer) audit(t *testing.T) []store.Event {
+	t.Helper()
+	ev, err := s.st.ListAudit(context.Background(), store.AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, j := 0, len(ev)-1; i < j; i, j = i+1, j-1 {
+		ev[i], ev[j] = ev[j], ev[i]
+	}
+	return ev
+}
+
+// waitAudit waits until an event with action exists and returns it.
+func (s *sshServer) waitAudit(t *testing.T, action string) store.Event {
+	t.Helper()
+	deadline := time.Now().Add(sshWait)
+	for time.Now().Before(deadline) {
+		for _, e := range s.audit(t) {
+			if e.Action == action {
+				return e
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no %s audit event", action)
+	return store.Event{}
+}
+
+func sshDial(addr, user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
+	return gossh.Dial("tcp", addr, &gossh.ClientConfig{User: user, Auth: auth,
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: sshWait})
+}
+
+// sshAnswer answers the keyboard-interactive prompt with each code in turn
+// and keeps the instructions it was shown.
+type sshAnswer struct {
+	codes        []string
+	instructions []string
+}
+
+func (a *sshAnswer) method() gossh.AuthMethod {
+	return gossh.KeyboardInteractive(func(_, instruction string, questions []string, _ []bool) ([]string, error) {
+		a.instructions = append(a.instructions, instruction)
+		if len(questions) == 0 {
+			return nil, nil
+		}
+		if len(a.codes) == 0 {
+			return nil, errors.New("no more codes")
+		}
+		code := a.codes[0]
+		a.codes = a.codes[1:]
+		return []string{code}, nil
+	})
+}
+
+func sshKey(t *testing.T) (gossh.Signer, string) {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signer, string(gossh.MarshalAuthorizedKey(signer.PublicKey()))
+}
+
+// sshTerm is a client session with a PTY whose output feeds a terminal
+// emulator, which also answers the program's queries, as a real terminal does.
+type sshTerm struct {
+	sess  *gossh.Session
+	mu    sync.Mutex
+	term  *vt.Emulator
+	raw   strings.Builder // everything received, stripped of nothing
+	ended chan struct{}
+}
+
+func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	st := &sshTerm{sess: sess, term: vt.NewEmulator(w, h), ended: make(chan struct{})}
+	stdin, _ := sess.StdinPipe()
+	stdout, _ := sess.StdoutPipe()
+	sess.Stderr = io.Discard
+	go func() { _, _ = io.Copy(stdin, st.term) }()
+	go func() {
+		defer close(st.ended)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := stdout.Read(buf)
+			if n > 0 {
+				st.mu.Lock()
+				_, _ = st.term.Write(buf[:n])
+				st.raw.Write(buf[:n])
+				st.mu.Unlock()
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	if err := sess.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sess.Close() })
+	return st
+}
+
+func (s *sshTerm) screen() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.term.String()
+}
+
+// all is everything the session printed, the screen's history included.
+func (s *sshTerm) all() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.raw.String()
+}
+
+func (s *sshTerm) send(text string) { s.term.SendText(text) }
+
+// waitFor waits until the screen shows want.
+func (s *sshTerm) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(sshWait)
+	for time.Now().Before(deadline) {
+		if strings.Contains(s.screen(), want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("the screen never showed %q; it shows:\n%s", want, s.screen())
+}
+
+// waitEnd waits until the server ended the session.
+func (s *sshTerm) waitEnd(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.ended:
+	case <-time.After(sshWait):
+		t.Fatalf("the session did not end; the screen shows:\n%s", s.screen())
+	}
+}
