@@ -1,0 +1,438 @@
+package tui
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tea "charm.land/bubbletea/v2"
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	"charm.land/wish/v2/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// The load benchmark (BenchmarkSSHLoad) runs each server in a child
+// process — this test binary, re-run with loadServerEnv set — so that the
+// memory it reports is the server's alone, not the clients'.
+const loadServerEnv = "OIDC_ONBOARD_LOAD_SERVER"
+
+var (
+	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
+	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
+	loadPace     = flag.Duration("ssh-load-pace", 250*time.Millisecond, "BenchmarkSSHLoad: mean time between one session's keystrokes")
+	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
+)
+
+func TestMain(m *testing.M) {
+	if kind := os.Getenv(loadServerEnv); kind != "" {
+		if err := runLoadServer(kind); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// BenchmarkSSHLoad opens -ssh-load-sessions concurrent sessions with PTYs
+// against the wizard's server and against a bare wish + Bubble Tea server
+// drawing one line (the floor), types through the first steps in each
+// (the wizard: organization form, Redirect URI, credentials), and reports
+// keystroke-to-redraw latency and the server's memory per session. Run:
+//
+//	go test ./tui -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
+func BenchmarkSSHLoad(b *testing.B) {
+	for range b.N {
+		ctx, cancel := context.WithTimeout(context.Background(), *loadLimit)
+		floor := runLoad(ctx, b, "floor")
+		wizard := runLoad(ctx, b, "wizard")
+		cancel()
+		b.ReportMetric(float64(wizard.held), "sessions-held")
+		b.ReportMetric(wizard.p(50), "p50-ms")
+		b.ReportMetric(wizard.p(99), "p99-ms")
+		b.ReportMetric(floor.p(50), "floor-p50-ms")
+		b.ReportMetric(floor.p(99), "floor-p99-ms")
+		b.ReportMetric(wizard.perSession/1024, "KiB/session")
+		b.ReportMetric(floor.perSession/1024, "floor-KiB/session")
+		b.ReportMetric(wizard.perSession/floor.perSession, "mem-ratio")
+		b.Logf("wizard: %d/%d sessions held, %d keystrokes, %d failures; floor: %d held",
+			wizard.held, *loadSessions, len(wizard.latencies), wizard.failures, floor.held)
+	}
+}
+
+type loadResult struct {
+	held       int
+	failures   int
+	latencies  []time.Duration
+	perSession float64 // bytes of Go heap and stacks in use per session
+}
+
+func (r loadResult) p(pct int) float64 {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	i := min(len(r.latencies)*pct/100, len(r.latencies)-1)
+	return float64(r.latencies[i].Microseconds()) / 1000
+}
+
+// loadChild is a server process under load.
+type loadChild struct {
+	cmd   *exec.Cmd
+	in    io.WriteCloser
+	out   *bufio.Scanner
+	addr  string
+	login string
+}
+
+func startLoadChild(b *testing.B, kind string) *loadChild {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir())
+	cmd.Stderr = os.Stderr
+	in, _ := cmd.StdinPipe()
+	outPipe, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &loadChild{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
+	if !c.out.Scan() {
+		b.Fatalf("%s server did not start", kind)
+	}
+	f := strings.Fields(c.out.Text())
+	if len(f) != 3 || f[0] != "ready" {
+		b.Fatalf("%s server said %q", kind, c.out.Text())
+	}
+	c.addr, c.login = f[1], f[2]
+	return c
+}
+
+// mem asks the child for its Go heap and stacks in use after a GC.
+func (c *loadChild) mem(b *testing.B) float64 {
+	fmt.Fprintln(c.in, "mem")
+	if !c.out.Scan() {
+		b.Fatal("the server did not answer")
+	}
+	var n float64
+	fmt.Sscanf(c.out.Text(), "mem %g", &n)
+	return n
+}
+
+func (c *loadChild) stop() {
+	c.in.Close()
+	done := make(chan struct{})
+	go func() { _ = c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(15 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
+	child := startLoadChild(b, kind)
+	defer child.stop()
+	base := child.mem(b)
+
+	n := *loadSessions
+	var (
+		mu  sync.Mutex
+		res loadResult
+		wg  sync.WaitGroup
+	)
+	typed := make(chan struct{}, n)
+	release := make(chan struct{})
+	handshakes := make(chan struct{}, 32) // SSH handshakes in flight
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lat, err := loadSession(ctx, child, kind, i, handshakes, typed, release)
+			mu.Lock()
+			defer mu.Unlock()
+			res.latencies = append(res.latencies, lat...)
+			if err != nil {
+				res.failures++
+				if res.failures <= 3 {
+					b.Logf("%s session %d: %v", kind, i, err)
+				}
+			}
+		}()
+	}
+	// Wait until every session typed its keys (or failed), then measure
+	// with all of them still held.
+	for range n {
+		select {
+		case <-typed:
+		case <-ctx.Done():
+			b.Fatalf("%s: the run passed -ssh-load-limit", kind)
+		}
+	}
+	mu.Lock()
+	res.held = n - res.failures
+	mu.Unlock()
+	res.perSession = (child.mem(b) - base) / float64(max(res.held, 1))
+	close(release)
+	wg.Wait()
+	slices.Sort(res.latencies)
+	return res
+}
+
+// loadSession is one customer: connect, wait for the first screen, type,
+// report that it typed, then hold the session until released.
+func loadSession(ctx context.Context, child *loadChild, kind string, i int, handshakes chan struct{}, typed chan<- struct{}, release <-chan struct{}) (lat []time.Duration, err error) {
+	reported := false
+	defer func() {
+		if !reported {
+			typed <- struct{}{}
+		}
+	}()
+	handshakes <- struct{}{}
+	c, err := gossh.Dial("tcp", child.addr, &gossh.ClientConfig{User: child.login,
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: time.Minute})
+	<-handshakes
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	sess, err := c.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	if err := sess.RequestPty("xterm-256color", 24, 80, nil); err != nil {
+		return nil, err
+	}
+	stdin, _ := sess.StdinPipe()
+	stdout, _ := sess.StdoutPipe()
+	if err := sess.Shell(); err != nil {
+		return nil, err
+	}
+	lt := &loadTerm{chunks: make(chan string, 256), in: stdin}
+	go lt.read(stdout)
+
+	rng := rand.New(rand.NewPCG(uint64(i), 7))
+	keys := *loadKeys
+	if kind == "floor" {
+		if err := lt.waitText(ctx, "typed:"); err != nil {
+			return nil, err
+		}
+		lat, err = lt.typeKeys(ctx, rng, keys)
+	} else {
+		lat, err = loadWizard(ctx, lt, rng, keys)
+	}
+	if err != nil {
+		return lat, err
+	}
+	typed <- struct{}{}
+	reported = true
+	select {
+	case <-release:
+	case <-ctx.Done():
+	}
+	return lat, nil
+}
+
+// loadWizard types a connection name, moves past the Redirect URI and
+// types a Client ID: the first steps, as a customer does.
+func loadWizard(ctx context.Context, lt *loadTerm, rng *rand.Rand, keys int) ([]time.Duration, error) {
+	if err := lt.waitText(ctx, "Organization"); err != nil {
+		return nil, err
+	}
+	lat, err := lt.typeKeys(ctx, rng, keys/2)
+	if err != nil {
+		return lat, err
+	}
+	for _, want := range []string{"Redirect", "Client"} {
+		lt.send("\r")
+		if err := lt.waitText(ctx, want); err != nil {
+			return lat, fmt.Errorf("waiting for %q: %w", want, err)
+		}
+	}
+	more, err := lt.typeKeys(ctx, rng, keys-keys/2)
+	return append(lat, more...), err
+}
+
+// loadTerm reads a session's output as text chunks.
+type loadTerm struct {
+	chunks chan string
+	in     io.Writer
+}
+
+func (lt *loadTerm) read(r io.Reader) {
+	defer close(lt.chunks)
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			lt.chunks <- ansi.Strip(string(buf[:n]))
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (lt *loadTerm) send(s string) { _, _ = io.WriteString(lt.in, s) }
+
+// waitText waits until the output since the call shows want.
+func (lt *loadTerm) waitText(ctx context.Context, want string) error {
+	var seen strings.Builder
+	timeout := time.After(30 * time.Second)
+	for {
+		select {
+		case chunk, ok := <-lt.chunks:
+			if !ok {
+				return errors.New("the session ended")
+			}
+			seen.WriteString(chunk)
+			if strings.Contains(seen.String(), want) {
+				return nil
+			}
+		case <-timeout:
+			return fmt.Errorf("no %q within 30 s", want)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// typeKeys types n letters at the pace, timing each from the write to the
+// first output that draws it.
+func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int) ([]time.Duration, error) {
+	lat := make([]time.Duration, 0, n)
+	for range n {
+		pause := time.Duration(rng.Int64N(int64(*loadPace) * 2))
+		select {
+		case <-time.After(pause):
+		case <-ctx.Done():
+			return lat, ctx.Err()
+		}
+		for drained := false; !drained; { // output of earlier keys
+			select {
+			case <-lt.chunks:
+			default:
+				drained = true
+			}
+		}
+		ch := string(rune('a' + rng.IntN(26)))
+		start := time.Now()
+		lt.send(ch)
+		if err := lt.waitText(ctx, ch); err != nil {
+			return lat, err
+		}
+		lat = append(lat, time.Since(start))
+	}
+	return lat, nil
+}
+
+// runLoadServer is the child process: it serves kind ("wizard" or
+// "floor") on loopback, prints "ready ADDR LOGIN", answers "mem" with the
+// Go heap and stacks in use after a GC, and stops when stdin closes.
+func runLoadServer(kind string) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	login, done := "load", make(chan error, 1)
+	switch kind {
+	case "floor":
+		srv, err := wish.NewServer(func(s *ssh.Server) error {
+			signer, _, err := LoadHostKey(filepath.Join(os.TempDir(), "floor_host_key"))
+			s.AddHostKey(signer)
+			return err
+		}, wish.WithMiddleware(bubbletea.Middleware(func(ssh.Session) (tea.Model, []tea.ProgramOption) {
+			return &lineModel{}, []tea.ProgramOption{tea.WithoutSignalHandler()}
+		})))
+		if err != nil {
+			return err
+		}
+		go func() { done <- srv.Serve(ln) }()
+		defer srv.Close()
+	case "wizard":
+		dir := os.TempDir()
+		st, err := store.Open(filepath.Join(dir, "load.db"), store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if login, _, err = st.CreateInvite(ctx, "Load Test", time.Hour); err != nil {
+			return err
+		}
+		signer, _, err := LoadHostKey(filepath.Join(dir, "host_key"))
+		if err != nil {
+			return err
+		}
+		httpLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		srv, err := NewServer(ServerOptions{Store: st, HostKey: signer, PublicURL: "http://" + httpLn.Addr().String(),
+			HTTP: flow.NewHTTPClient(flow.ClientOptions{DialControl: flow.NetGuard{}.Control}), MaxSessions: 100000})
+		if err != nil {
+			return err
+		}
+		go func() { done <- srv.Serve(ctx, ln, httpLn) }()
+		<-srv.Ready()
+	default:
+		return fmt.Errorf("unknown load server %q", kind)
+	}
+	fmt.Printf("ready %s %s\n", ln.Addr(), login)
+	sc := bufio.NewScanner(os.Stdin)
+	for sc.Scan() {
+		if sc.Text() == "mem" {
+			runtime.GC()
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			fmt.Printf("mem %d\n", ms.HeapInuse+ms.StackInuse)
+		}
+	}
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(12 * time.Second):
+	}
+	return nil
+}
+
+// lineModel is the floor: a program that draws one line, the keys typed.
+type lineModel struct{ typed string }
+
+func (m *lineModel) Init() tea.Cmd { return nil }
+
+func (m *lineModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if k, ok := msg.(tea.KeyPressMsg); ok {
+		if k.String() == "ctrl+c" {
+			return m, tea.Quit
+		}
+		m.typed += k.Text
+	}
+	return m, nil
+}
+
+func (m *lineModel) View() tea.View {
+	v := tea.NewView("typed: " + m.typed)
+	v.AltScreen = true
+	return v
+}
