@@ -117,7 +117,7 @@ func glFit(labels map[string]string, group string, width int) string {
 	if l == "" {
 		return ansi.Truncate(group, width, "…")
 	}
-	const minID = 9 // "3f2c1e8a…": enough to tell IDs apart at a glance
+	const minID = 5 // "3f2c…": enough to tell IDs apart at a glance
 	suffix := " (" + l + ")"
 	idW := width - ansi.StringWidth(suffix)
 	if idW < minID {
