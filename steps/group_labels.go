@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"strings"
 	"time"
 
 	tea "charm.land/bubbletea/v2"
@@ -134,13 +133,4 @@ func glGUIDGroups(s *Setup) []string {
 		return f.Values
 	}
 	return nil
-}
-
-// glList is groups with their labels, comma separated.
-func glList(labels map[string]string, groups []string) string {
-	named := make([]string, len(groups))
-	for i, g := range groups {
-		named[i] = glName(labels, g)
-	}
-	return strings.Join(named, ", ")
 }
