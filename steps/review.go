@@ -348,7 +348,7 @@ func (r *review) viewSummary(w int) string {
 	b = append(b, "")
 	switch r.phase {
 	case rvSummary:
-		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves the connection and makes it active; esc goes back to change something."), w))
+		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
 		b = append(b, tlWrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
