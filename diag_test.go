@@ -309,3 +309,45 @@ func TestConnectionsRemapReplaysTheTestLogin(t *testing.T) {
 		t.Errorf("bad --claim: exit %d", code)
 	}
 }
+
+func TestGroupLabelsInShowAndTranscript(t *testing.T) {
+	t.Parallel()
+	e := newDiagEnv(t)
+	p := newChangingIdP(t)
+	c := e.activeConnection(t, p, "Contoso OIDC")
+	ctx := context.Background()
+	const guid = "93ee6f0b-5d6c-4a8e-a0e1-3b7a8f2c4d51"
+	c.RoleMappings = []flow.RoleMapping{{Group: guid, Role: "admin"}}
+	if err := e.st.SaveConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.SetGroupLabel(ctx, c.ID, guid, "Finance admins"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.SaveTestLogin(ctx, store.TestLogin{ConnectionID: c.ID, OK: true, Claims: map[string]any{"sub": "u1", "groups": []any{guid}},
+		Profile: &flow.Profile{IDPID: "u1", Groups: []string{guid}, Roles: []string{"admin"}}}); err != nil {
+		t.Fatal(err)
+	}
+	labelled := guid + " (Finance admins)"
+	for _, args := range [][]string{{"connections", "show", c.ID}, {"transcript", c.ID}, {"transcript", c.ID, "--json"}} {
+		code, stdout, stderr := runBinary(t, e.env, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		for _, want := range []string{labelled + " → admin", guid + " = Finance admins"} {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("%v: output lacks %q:\n%s", args, want, stdout)
+			}
+		}
+	}
+	if _, stdout, _ := runBinary(t, e.env, "transcript", c.ID); !strings.Contains(stdout, "groups=["+labelled+"]") {
+		t.Errorf("the test login's profile lacks the label:\n%s", stdout)
+	}
+	_, stdout, _ := runBinary(t, e.env, "connections", "show", c.ID, "--json")
+	var shown struct {
+		GroupLabels map[string]string `json:"group_labels"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &shown); err != nil || shown.GroupLabels[guid] != "Finance admins" {
+		t.Errorf("show --json group_labels %v, %v:\n%s", shown.GroupLabels, err, stdout)
+	}
+}

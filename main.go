@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -994,6 +996,8 @@ type connShowJSON struct {
 	UpdatedAt      time.Time           `json:"updated_at"`
 	LastValidation *connValidationJSON `json:"last_validation"`
 	LastTestLogin  *connTestLoginJSON  `json:"last_test_login"`
+	// GroupLabels name opaque group IDs (such as Entra object IDs).
+	GroupLabels map[string]string `json:"group_labels,omitempty"`
 }
 
 type connValidationJSON struct {
@@ -1035,6 +1039,9 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 				if len(logins) > 0 {
 					out.LastTestLogin = &connTestLoginJSON{At: logins[0].At, OK: logins[0].OK, Error: logins[0].Error}
 				}
+				if out.GroupLabels, err = st.GroupLabels(ctx, c.ID); err != nil {
+					return err
+				}
 				if asJSON {
 					return a.writeConnJSON(out)
 				}
@@ -1042,7 +1049,7 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 			})
 		},
 	}
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export shape plus times and the last validation and test login)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export shape plus times, the last validation and test login, and group labels)")
 	return cmd
 }
 
@@ -1063,9 +1070,12 @@ func (a *app) printConnection(c connShowJSON) error {
 	row("Groups claim", c.GroupsClaim)
 	roles := make([]string, 0, len(c.RoleMappings))
 	for _, m := range c.RoleMappings {
-		roles = append(roles, m.Group+" → "+m.Role)
+		roles = append(roles, labelledGroup(c.GroupLabels, m.Group)+" → "+m.Role)
 	}
 	row("Role mappings", strings.Join(roles, ", "))
+	if len(c.GroupLabels) > 0 {
+		row("Group labels", groupLabelList(c.GroupLabels))
+	}
 	row("Default role", c.DefaultRole)
 	row("Created", c.CreatedAt.Local().Format(time.DateTime))
 	row("Updated", c.UpdatedAt.Local().Format(time.DateTime))
@@ -1089,6 +1099,24 @@ func (a *app) printConnection(c connShowJSON) error {
 		row("Last test login", "never")
 	}
 	return tw.Flush()
+}
+
+// labelledGroup is "ID (label)", or the ID when it has no label.
+func labelledGroup(labels map[string]string, group string) string {
+	if l := labels[group]; l != "" {
+		return group + " (" + l + ")"
+	}
+	return group
+}
+
+// groupLabelList is "ID = label" for every label, by group ID.
+func groupLabelList(labels map[string]string) string {
+	groups := slices.Sorted(maps.Keys(labels))
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = g + " = " + labels[g]
+	}
+	return strings.Join(out, ", ")
 }
 
 func (a *app) connectionsExportCmd() *cobra.Command {
@@ -1623,6 +1651,10 @@ func buildTranscript(ctx context.Context, st *store.Store, id string, now time.T
 	if err != nil {
 		return nil, err
 	}
+	labels, err := st.GroupLabels(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
 	p := flow.DetectProviderURL(c.DiscoveryURL)
 	if last != nil && last.Report.Metadata == nil && len(last.Report.RawMetadata) > 0 {
 		if _, md, err := flow.ParseDiscovery(c.DiscoveryURL, "application/json", last.Report.RawMetadata); err == nil {
@@ -1631,7 +1663,7 @@ func buildTranscript(ctx context.Context, st *store.Store, id string, now time.T
 	}
 	t := &flow.Transcript{SupportCode: flow.SupportCode(c.ID, now), GeneratedAt: now.UTC(), ConnectionID: c.ID,
 		Organization: c.Organization, Name: c.Name, Status: c.Status, Provider: p,
-		Settings: transcriptSettings(c, p, checked)}
+		Settings: transcriptSettings(c, p, checked, labels)}
 	red := flow.NewRedactor(c.ClientSecret)
 	for _, v := range []struct {
 		kind string
@@ -1642,7 +1674,7 @@ func buildTranscript(ctx context.Context, st *store.Store, id string, now time.T
 		}
 	}
 	for _, tl := range logins {
-		t.Entries = append(t.Entries, testLoginEntry(tl, c, p, red, tl.ID == checked))
+		t.Entries = append(t.Entries, testLoginEntry(tl, c, p, red, tl.ID == checked, labels))
 	}
 	for _, e := range events {
 		summary := e.Action
@@ -1656,7 +1688,7 @@ func buildTranscript(ctx context.Context, st *store.Store, id string, now time.T
 	return t, nil
 }
 
-func transcriptSettings(c *flow.Connection, p flow.IdP, checked int64) map[string]string {
+func transcriptSettings(c *flow.Connection, p flow.IdP, checked int64, labels map[string]string) map[string]string {
 	secret := "not set"
 	if c.ClientSecret != "" {
 		secret = "set (sealed; not shown)"
@@ -1666,7 +1698,7 @@ func transcriptSettings(c *flow.Connection, p flow.IdP, checked int64) map[strin
 	}
 	roles := make([]string, 0, len(c.RoleMappings))
 	for _, rm := range c.RoleMappings {
-		roles = append(roles, rm.Group+" → "+rm.Role)
+		roles = append(roles, labelledGroup(labels, rm.Group)+" → "+rm.Role)
 	}
 	m := c.Claims.WithDefaults()
 	s := map[string]string{
@@ -1678,6 +1710,9 @@ func transcriptSettings(c *flow.Connection, p flow.IdP, checked int64) map[strin
 	}
 	if checked != 0 {
 		s["mappings_tested"] = fmt.Sprintf("checked against test login #%d", checked)
+	}
+	if len(labels) > 0 {
+		s["group_labels"] = groupLabelList(labels)
 	}
 	return s
 }
@@ -1700,7 +1735,7 @@ func validationEntry(kind string, v *store.Validation) flow.TranscriptEntry {
 	return flow.TranscriptEntry{At: v.At, Kind: kind, Summary: summary, Details: details}
 }
 
-func testLoginEntry(tl store.TestLogin, c *flow.Connection, p flow.IdP, red *flow.Redactor, checked bool) flow.TranscriptEntry {
+func testLoginEntry(tl store.TestLogin, c *flow.Connection, p flow.IdP, red *flow.Redactor, checked bool, labels map[string]string) flow.TranscriptEntry {
 	e := flow.TranscriptEntry{At: tl.At, Kind: "test_login", Summary: fmt.Sprintf("#%d succeeded", tl.ID)}
 	if !tl.OK {
 		e.Summary = fmt.Sprintf("#%d failed: %s", tl.ID, tl.Error)
@@ -1711,7 +1746,7 @@ func testLoginEntry(tl store.TestLogin, c *flow.Connection, p flow.IdP, red *flo
 	if tl.Profile != nil {
 		pr := tl.Profile
 		e.Details = append(e.Details, fmt.Sprintf("profile: idp_id=%s email=%s first_name=%s last_name=%s groups=[%s] roles=[%s]",
-			pr.IDPID, pr.Email, pr.FirstName, pr.LastName, strings.Join(pr.Groups, ", "), strings.Join(pr.Roles, ", ")))
+			pr.IDPID, pr.Email, pr.FirstName, pr.LastName, labelledGroups(labels, pr.Groups), strings.Join(pr.Roles, ", ")))
 	}
 	if tl.Claims != nil {
 		claims := flow.MergeClaims(tl.Claims, tl.UserinfoClaims)
@@ -1728,6 +1763,15 @@ func testLoginEntry(tl store.TestLogin, c *flow.Connection, p flow.IdP, red *flo
 // ---------------------------------------------------------------------------
 // connections remap: replay a test login's claims under new mappings.
 // ---------------------------------------------------------------------------
+
+// labelledGroups is groups with their labels, comma separated.
+func labelledGroups(labels map[string]string, groups []string) string {
+	out := make([]string, len(groups))
+	for i, g := range groups {
+		out[i] = labelledGroup(labels, g)
+	}
+	return strings.Join(out, ", ")
+}
 
 func (a *app) connectionsRemapCmd() *cobra.Command {
 	var (

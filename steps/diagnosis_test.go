@@ -423,7 +423,7 @@ func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	tlPrintResult(&out, s)
+	tlPrintResult(&out, s, nil)
 	if !strings.Contains(out.String(), "Warning: Group overage") {
 		t.Errorf("line mode:\n%s", out.String())
 	}

@@ -40,13 +40,14 @@ type rvKeys struct {
 // review is step 7: the whole connection at a glance, then save and
 // activate it.
 type review struct {
-	env   *Env
-	theme *Theme
-	setup *Setup
-	keys  rvKeys
-	phase rvPhase
-	err   error
-	vp    viewport.Model
+	env    *Env
+	theme  *Theme
+	setup  *Setup
+	keys   rvKeys
+	phase  rvPhase
+	err    error
+	labels glLabels
+	vp     viewport.Model
 }
 
 // NewReview is step 7, the review.
@@ -66,13 +67,14 @@ func NewReview(env *Env, theme *Theme) Step {
 
 func (r *review) Title() string { return "Review" }
 
+// Enter shows the summary and reads the group labels in a command.
 func (r *review) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	if r.phase != rvSaving {
 		r.phase, r.err = rvSummary, nil
 		r.vp.GotoTop()
 	}
-	return nil
+	return glLoad(r.env, s.Connection.ID)
 }
 
 func (r *review) Capturing() bool { return false }
@@ -99,6 +101,8 @@ func (r *review) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		return r.handleKey(msg)
+	case glLoadedMsg:
+		r.labels.take(msg, r.setup.Connection.ID)
 	case rvSavedMsg:
 		if r.phase != rvSaving {
 			return nil
@@ -170,6 +174,14 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 	if err := env.Store.Activate(ctx, c.ID); err != nil {
 		return c, err
 	}
+	// The mappings shown at review were checked against the last
+	// successful test login: by it directly, or by the replay of its
+	// claims in steps 4 and 5.
+	if t := s.TestLogin; t != nil && t.OK && t.ID != 0 {
+		if err := env.Store.SetMappingsCheckedAgainst(ctx, c.ID, t.ID); err != nil {
+			return c, err
+		}
+	}
 	if _, err := env.Store.MarkInvitesUsedForOrg(ctx, c.Organization); err != nil {
 		return c, err
 	}
@@ -200,8 +212,8 @@ func rvWarnings(s *Setup) []string {
 	return w
 }
 
-// rvRows is the summary as label/value pairs.
-func rvRows(s *Setup, now time.Time) [][2]string {
+// rvRows is the summary as label/value pairs, groups with their labels.
+func rvRows(s *Setup, labels map[string]string, now time.Time) [][2]string {
 	c := s.Connection
 	issuer := c.Issuer
 	if issuer == "" && s.Report != nil {
@@ -212,7 +224,7 @@ func rvRows(s *Setup, now time.Time) [][2]string {
 	if len(c.RoleMappings) > 0 {
 		var rm []string
 		for _, x := range c.RoleMappings {
-			rm = append(rm, x.Group+" → "+x.Role)
+			rm = append(rm, glName(labels, x.Group)+" → "+x.Role)
 		}
 		roles = strings.Join(rm, ", ")
 	} else if s.SkipRoles {
@@ -245,7 +257,25 @@ func rvRows(s *Setup, now time.Time) [][2]string {
 		{"Role mappings", roles},
 		{"Default role", rvOrNone(c.DefaultRole)},
 		{"Test login", rvTestLogin(s.TestLogin, now)},
+		{"Mappings", rvChecked(s.TestLogin, now)},
 	}...)
+}
+
+// rvChecked says which stored test login the mappings were checked
+// against: the last one, when it succeeded and was recorded.
+func rvChecked(t *TestLoginResult, now time.Time) string {
+	if t == nil || !t.OK || t.ID == 0 {
+		return "not checked against a test login"
+	}
+	return fmt.Sprintf("checked against test login #%d (%s)", t.ID, rvWhen(t.At, now))
+}
+
+// rvWhen is a time of day, with the date when it is not today.
+func rvWhen(at, now time.Time) string {
+	if at.Format("2006-01-02") != now.Format("2006-01-02") {
+		return at.Format("2006-01-02 15:04")
+	}
+	return at.Format("15:04")
 }
 
 func rvOrNone(s string) string {
@@ -283,10 +313,7 @@ func rvTestLogin(t *TestLoginResult, now time.Time) string {
 	if t == nil {
 		return "skipped (untested)"
 	}
-	when := t.At.Format("15:04")
-	if t.At.Format("2006-01-02") != now.Format("2006-01-02") {
-		when = t.At.Format("2006-01-02 15:04")
-	}
+	when := rvWhen(t.At, now)
 	if !t.OK {
 		return "failed at " + when + ": " + t.Error
 	}
@@ -317,11 +344,11 @@ func (r *review) viewSummary(w int) string {
 	for _, x := range rvWarnings(r.setup) {
 		b = append(b, tlWrap(th.Warn.Render("! "+x), w))
 	}
-	b = append(b, rvTable(th, rvRows(r.setup, r.env.Now()), w)...)
+	b = append(b, rvTable(th, rvRows(r.setup, r.labels.of(r.setup.Connection.ID), r.env.Now()), w)...)
 	b = append(b, "")
 	switch r.phase {
 	case rvSummary:
-		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves the connection and makes it active; esc goes back to change something."), w))
+		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
 		b = append(b, tlWrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
@@ -382,7 +409,7 @@ func (r *review) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wr
 	lines := newTLLines(in)
 	plain := &Theme{}
 	fmt.Fprintln(out, "Review the connection, then save and activate it.")
-	for _, l := range rvTable(plain, rvRows(s, r.env.Now()), tlLineWidth) {
+	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
 		fmt.Fprintln(out, strings.TrimRight(ansi.Strip(l), " "))
 	}
 	for _, w := range rvWarnings(s) {

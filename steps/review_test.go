@@ -3,6 +3,7 @@ package steps
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -202,5 +203,64 @@ func TestReviewRunLines(t *testing.T) {
 	rvAssertActive(t, env, s)
 	if _, err := env.Store.GetDraft(t.Context(), d.ID); err == nil {
 		t.Error("the draft of the activated connection is still there")
+	}
+}
+
+func TestReviewRecordsTheTestLoginTheMappingsWereCheckedAgainst(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	stored, err := env.Store.SaveTestLogin(t.Context(), store.TestLogin{ConnectionID: s.Connection.ID, At: s.TestLogin.At, OK: true, Profile: s.TestLogin.Profile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.TestLogin.ID = stored.ID
+	step := NewReview(env, NewTheme(true))
+	step.Enter(s)
+	want := fmt.Sprintf("Mappings checked against test login #%d (%s)", stored.ID, s.TestLogin.At.Format("15:04"))
+	for _, w := range []int{80, 60, 40} {
+		if v := strings.Join(strings.Fields(tlView(t, step, w, 60)), " "); !strings.Contains(v, want) {
+			t.Errorf("width %d: summary lacks %q: %s", w, want, v)
+		}
+	}
+	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+		t.Fatalf("enter sent %v", shell)
+	}
+	if id, err := env.Store.MappingsCheckedAgainst(t.Context(), s.Connection.ID); err != nil || id != stored.ID {
+		t.Errorf("checked against %d, %v; want %d", id, err, stored.ID)
+	}
+}
+
+func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) {
+	t.Parallel()
+	for name, result := range map[string]*TestLoginResult{
+		"skipped": nil,
+		"failed":  {ID: 0, At: time.Now(), Error: "invalid client"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := testEnv(t)
+			s := rvSetup(t, env)
+			s.TestLogin = result
+			if result != nil {
+				stored, err := env.Store.SaveTestLogin(t.Context(), store.TestLogin{ConnectionID: s.Connection.ID, Error: result.Error})
+				if err != nil {
+					t.Fatal(err)
+				}
+				result.ID = stored.ID
+			}
+			step := NewReview(env, NewTheme(true))
+			step.Enter(s)
+			if v := strings.Join(strings.Fields(tlView(t, step, 80, 60)), " "); !strings.Contains(v, "Mappings not checked against a test login") {
+				t.Errorf("summary: %s", v)
+			}
+			run(t, step, press("enter"), time.Second)
+			if shell := run(t, step, press("y"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+				t.Fatalf("y sent %v", shell)
+			}
+			if id, err := env.Store.MappingsCheckedAgainst(t.Context(), s.Connection.ID); err != nil || id != 0 {
+				t.Errorf("checked against %d, %v; want none", id, err)
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ const (
 	rolesEditGroups
 	rolesEditDefault
 	rolesEditRow
+	rolesEditLabel
 )
 
 // roles is step 5, optional: the groups claim, a table of IdP group ID →
@@ -38,6 +39,9 @@ type roles struct {
 	mode rolesMode
 
 	groupsIn, defaultIn textinput.Model
+	// labelIn is the label of the selected row's group, being typed.
+	labelIn textinput.Model
+	labels  glLabels
 	// The row being edited: its two fields, which has focus, whether it
 	// was just added, and what it held before (for esc).
 	rowIn    [2]textinput.Model
@@ -56,24 +60,26 @@ type rolesDeleted struct {
 }
 
 type rolesKeys struct {
-	Move, Edit, Add, Delete, Undo, Skip, Continue key.Binding
-	Done, Next, Switch, Cancel                    key.Binding
+	Move, Edit, Add, Delete, Undo, Label, Skip, Continue key.Binding
+	Done, Next, Switch, Cancel, SaveLabel                key.Binding
 }
 
 // NewRoles is the role assignment step.
 func NewRoles(env *Env, theme *Theme) Step {
 	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: rolesKeys{
-		Move:     key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
-		Add:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add mapping")),
-		Delete:   key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
-		Undo:     key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo delete")),
-		Skip:     key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
-		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
-		Done:     key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done")),
-		Next:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-		Switch:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "group/role")),
-		Cancel:   key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		Move:      key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
+		Edit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
+		Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add mapping")),
+		Delete:    key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
+		Undo:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo delete")),
+		Label:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "label group")),
+		Skip:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
+		Continue:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
+		Done:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done")),
+		Next:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
+		Switch:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "group/role")),
+		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
+		SaveLabel: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save label")),
 	}}
 	newInput := func(placeholder string) textinput.Model {
 		in := textinput.New()
@@ -85,22 +91,28 @@ func NewRoles(env *Env, theme *Theme) Step {
 	r.groupsIn = newInput(flow.DefaultGroupsClaim)
 	r.defaultIn = newInput("none")
 	r.rowIn = [2]textinput.Model{newInput("IdP group ID"), newInput("role")}
+	r.labelIn = newInput("e.g. Finance admins; empty removes it")
 	return r
 }
 
 func (r *roles) Title() string { return "Role assignment" }
 
-// Enter loads the groups claim, the mappings and the default role.
+// Enter loads the groups claim, the mappings and the default role, and
+// reads the group labels in a command.
 func (r *roles) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.mode, r.notice, r.deleted = rolesBrowse, "", nil
 	r.groupsIn.SetValue(s.Connection.GroupsClaim)
 	r.defaultIn.SetValue(s.Connection.DefaultRole)
-	for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+	for _, in := range r.inputs() {
 		in.Blur()
 	}
 	r.sel = 0
-	return nil
+	return glLoad(r.env, s.Connection.ID)
+}
+
+func (r *roles) inputs() []*textinput.Model {
+	return []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1], &r.labelIn}
 }
 
 // items is the number of selectable items.
@@ -120,9 +132,12 @@ func (r *roles) selectedRow() int {
 func (r *roles) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+		for _, in := range r.inputs() {
 			in.SetStyles(claimsInputStyles(msg.IsDark()))
 		}
+		return nil
+	case glLoadedMsg:
+		r.labels.take(msg, r.setup.Connection.ID)
 		return nil
 	case tea.KeyPressMsg:
 		switch r.mode {
@@ -130,6 +145,8 @@ func (r *roles) Update(msg tea.Msg) tea.Cmd {
 			return r.browseKey(msg)
 		case rolesEditRow:
 			return r.rowKey(msg)
+		case rolesEditLabel:
+			return r.labelKey(msg)
 		}
 		if key.Matches(msg, r.keys.Done) {
 			r.stopEditing()
@@ -158,6 +175,8 @@ func (r *roles) forward(msg tea.Msg) tea.Cmd {
 		r.rowIn[r.rowCol], cmd = r.rowIn[r.rowCol].Update(msg)
 		c.RoleMappings[r.selectedRow()] = flow.RoleMapping{
 			Group: strings.TrimSpace(r.rowIn[0].Value()), Role: strings.TrimSpace(r.rowIn[1].Value())}
+	case rolesEditLabel:
+		r.labelIn, cmd = r.labelIn.Update(msg)
 	}
 	r.notice = ""
 	return cmd
@@ -183,6 +202,12 @@ func (r *roles) browseKey(msg tea.KeyPressMsg) tea.Cmd {
 		return r.defaultIn.Focus()
 	case key.Matches(msg, r.keys.Edit) && r.selectedRow() >= 0:
 		return r.editRow(r.selectedRow(), false)
+	case key.Matches(msg, r.keys.Label) && r.canLabel():
+		group := c.RoleMappings[r.selectedRow()].Group
+		r.mode = rolesEditLabel
+		r.labelIn.SetValue(r.labels.of(c.ID)[group])
+		r.labelIn.CursorEnd()
+		return r.labelIn.Focus()
 	case key.Matches(msg, r.keys.Add):
 		c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{})
 		return r.editRow(len(c.RoleMappings)-1, true)
@@ -243,6 +268,33 @@ func (r *roles) rowKey(msg tea.KeyPressMsg) tea.Cmd {
 	return r.forward(msg)
 }
 
+// canLabel is whether the selected row's group can be labelled: it has a
+// group, and the connection is stored.
+func (r *roles) canLabel() bool {
+	i := r.selectedRow()
+	return i >= 0 && r.setup.Connection.RoleMappings[i].Group != "" && r.env != nil && r.env.Store != nil && r.setup.Connection.ID != ""
+}
+
+// labelKey handles the label input: enter stores the label (empty removes
+// it), esc leaves it as it was.
+func (r *roles) labelKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, r.keys.Cancel):
+		r.stopEditing()
+		return nil
+	case key.Matches(msg, r.keys.SaveLabel):
+		group := r.setup.Connection.RoleMappings[r.selectedRow()].Group
+		label := strings.TrimSpace(r.labelIn.Value())
+		r.stopEditing()
+		status := "Labelled " + group + " " + label
+		if label == "" {
+			status = "Removed the label of " + group
+		}
+		return tea.Batch(glSave(r.env, r.setup.Connection.ID, group, label), Cmd(StatusMsg(status)))
+	}
+	return r.forward(msg)
+}
+
 func (r *roles) focusCol(col int) tea.Cmd {
 	r.rowIn[r.rowCol].Blur()
 	r.rowCol = col
@@ -251,7 +303,7 @@ func (r *roles) focusCol(col int) tea.Cmd {
 }
 
 func (r *roles) stopEditing() {
-	for _, in := range []*textinput.Model{&r.groupsIn, &r.defaultIn, &r.rowIn[0], &r.rowIn[1]} {
+	for _, in := range r.inputs() {
 		in.Blur()
 	}
 	r.mode = rolesBrowse
@@ -292,6 +344,8 @@ func (r *roles) Keys() []key.Binding {
 	switch r.mode {
 	case rolesEditGroups, rolesEditDefault:
 		return []key.Binding{r.keys.Done}
+	case rolesEditLabel:
+		return []key.Binding{r.keys.SaveLabel, r.keys.Cancel}
 	case rolesEditRow:
 		next := r.keys.Next
 		if r.rowCol == 1 {
@@ -306,6 +360,9 @@ func (r *roles) Keys() []key.Binding {
 	ks := []key.Binding{edit, r.keys.Move, r.keys.Add}
 	if r.selectedRow() >= 0 {
 		ks = append(ks, r.keys.Delete)
+	}
+	if r.canLabel() {
+		ks = append(ks, r.keys.Label)
 	}
 	if len(r.deleted) > 0 {
 		ks = append(ks, r.keys.Undo)
@@ -329,6 +386,10 @@ func (r *roles) View(width, height int) string {
 	if r.notice != "" {
 		notes = append(notes, wrapStyled(t.Error, r.notice, width)...)
 	}
+	if err := r.labels.err; err != nil && r.labels.connID == r.setup.Connection.ID {
+		msg, _ := flow.Explain(err)
+		notes = append(notes, wrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
+	}
 	for _, w := range rolesWarnings(r.setup) {
 		notes = append(notes, wrapStyled(t.Warn, w, width)...)
 	}
@@ -347,6 +408,7 @@ func (r *roles) View(width, height int) string {
 func (r *roles) body(width int) ([]string, int) {
 	t := r.theme
 	c := r.setup.Connection
+	labels := r.labels.of(c.ID)
 	labelCol := min(15, width/3)
 	fieldWidth := max(width-2-labelCol-1, 6)
 	colWidth := max((width-4)/2, 6)
@@ -383,11 +445,21 @@ func (r *roles) body(width int) ([]string, int) {
 			lines = append(lines, ansi.Truncate(mk+r.rowIn[0].View()+"  "+r.rowIn[1].View(), width, "…"))
 			continue
 		}
+		if r.mode == rolesEditLabel && r.selectedRow() == i {
+			prompt := "Label for " + ansi.Truncate(m.Group, 9, "…") + ": "
+			r.labelIn.SetWidth(max(width-2-ansi.StringWidth(prompt)-1, 4))
+			lines = append(lines, ansi.Truncate(mk+t.Text.Render(prompt)+r.labelIn.View(), width, "…"))
+			continue
+		}
 		style := t.Text
 		if r.rowError(i) != "" {
 			style = t.Error
 		}
-		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(cmpOr(m.Group, "(no group)"), colWidth, "…"))
+		name := "(no group)"
+		if m.Group != "" {
+			name = glFit(labels, m.Group, colWidth)
+		}
+		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(name, colWidth, "…"))
 		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmpOr(m.Role, "(no role)")), width, "…"))
 	}
 	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
@@ -462,11 +534,12 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wri
 	for _, f := range rolesFindings(s) {
 		fmt.Fprintln(out, diagFindingText(f))
 	}
+	labels := glRead(ctx, r.env, c.ID)
 	for {
 		if len(c.RoleMappings) > 0 {
 			fmt.Fprintln(out, "Mappings:")
 			for _, m := range c.RoleMappings {
-				fmt.Fprintf(out, "  %s = %s\n", m.Group, m.Role)
+				fmt.Fprintf(out, "  %s = %s\n", glName(labels, m.Group), m.Role)
 			}
 		}
 		a, skip, err := ask("Add a mapping GROUP=ROLE, -GROUP to remove one, or press Enter to finish: ")

@@ -50,6 +50,8 @@ type Setup struct {
 
 // TestLoginResult is what the test login step keeps of its last run.
 type TestLoginResult struct {
+	// ID is the test login's ID in the store once recorded, else 0.
+	ID       int64          `json:"id,omitempty"`
 	At       time.Time      `json:"at"`
 	OK       bool           `json:"ok"`
 	Profile  *flow.Profile  `json:"profile,omitempty"`

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -56,7 +57,10 @@ type (
 	}
 	tlRecordedMsg struct {
 		attempt int
-		err     error
+		// result is the outcome recorded; id its test login ID in the store.
+		result *TestLoginResult
+		id     int64
+		err    error
 	}
 	tlDeliveredMsg struct {
 		attempt int
@@ -75,6 +79,7 @@ type tlKeys struct {
 	scroll                               key.Binding
 	toRedirect, toCreds, toClaims        key.Binding
 	toRoles                              key.Binding
+	label, saveLabel, stopLabel          key.Binding
 }
 
 func newTLKeys() tlKeys {
@@ -97,6 +102,9 @@ func newTLKeys() tlKeys {
 		toCreds:    b("2", "credentials", "2"),
 		toClaims:   b("4", "claims", "4"),
 		toRoles:    b("5", "roles", "5"),
+		label:      b("l", "label groups", "l"),
+		saveLabel:  b("enter", "save label, next", "enter"),
+		stopLabel:  b("esc", "stop labelling", "esc"),
 	}
 }
 
@@ -126,6 +134,13 @@ type testLogin struct {
 	pasteNote string
 	pasteErr  error
 
+	// Labelling the GUID groups the last login showed: which one is being
+	// labelled (its index in glGUIDGroups), and the label being typed.
+	labelling bool
+	labelAt   int
+	labelIn   textinput.Model
+	labels    glLabels
+
 	recordErr error
 	spin      spinner.Model
 	vp        viewport.Model
@@ -136,10 +151,14 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 	ti := textinput.New()
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
+	li := textinput.New()
+	li.Prompt = ""
+	li.Placeholder = "e.g. Finance admins; enter skips"
 	return &testLogin{
 		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
 		providers: map[string]*flow.Provider{},
 		paste:     ti,
+		labelIn:   li,
 		spin:      spinner.New(spinner.WithSpinner(spinner.Dot)),
 		vp:        viewport.New(),
 	}
@@ -148,23 +167,35 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 func (t *testLogin) Title() string { return "Test login" }
 
 // Enter shows the last result, if any; a login starts only on request, so
-// coming back to the step never throws the person into a sign-in.
+// coming back to the step never throws the person into a sign-in. The
+// group labels are read in a command.
 func (t *testLogin) Enter(s *Setup) tea.Cmd {
 	t.setup = s
+	t.stopLabelling()
 	if t.phase == tlIdle {
 		t.recordErr = nil
 		t.vp.GotoTop()
 	}
-	return nil
+	return glLoad(t.env, s.Connection.ID)
 }
 
-func (t *testLogin) Capturing() bool { return t.pasting }
+func (t *testLogin) Capturing() bool { return t.pasting || t.labelling }
+
+// canLabel is whether the last login showed GUID groups that can be
+// labelled in the store.
+func (t *testLogin) canLabel() bool {
+	r := t.setup.TestLogin
+	return t.phase == tlIdle && r != nil && r.OK && t.env != nil && t.env.Store != nil &&
+		t.setup.Connection.ID != "" && len(glGUIDGroups(t.setup)) > 0
+}
 
 func (t *testLogin) Keys() []key.Binding {
 	k := t.keys
 	switch {
 	case t.pasting:
 		return []key.Binding{k.submit, k.unfocus}
+	case t.labelling:
+		return []key.Binding{k.saveLabel, k.stopLabel}
 	case t.phase == tlStarting:
 		return []key.Binding{k.cancel}
 	case t.phase == tlWaiting:
@@ -177,6 +208,9 @@ func (t *testLogin) Keys() []key.Binding {
 		keys = []key.Binding{k.start, k.skip}
 	case r.OK:
 		keys = []key.Binding{k.cont, k.again, k.toClaims, k.toRoles}
+		if t.canLabel() {
+			keys = append(keys, k.label)
+		}
 	default:
 		keys = []key.Binding{k.retry}
 		if tlResultFixStep(r) == StepRedirectURI {
@@ -212,7 +246,10 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 	case tlRecordedMsg:
 		if msg.attempt == t.attempt {
 			t.recordErr = msg.err
+			msg.result.ID = msg.id
 		}
+	case glLoadedMsg:
+		t.labels.take(msg, t.setup.Connection.ID)
 	case tlDeliveredMsg:
 		if msg.attempt != t.attempt || t.phase != tlWaiting {
 			return nil
@@ -245,6 +282,9 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 
 func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	k := t.keys
+	if t.labelling {
+		return t.labelKey(msg)
+	}
 	if t.pasting {
 		switch {
 		case key.Matches(msg, k.submit):
@@ -288,8 +328,55 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		return Cmd(GotoMsg{Step: StepClaims})
 	case r != nil && key.Matches(msg, k.toRoles):
 		return Cmd(GotoMsg{Step: StepRoles})
+	case key.Matches(msg, k.label) && t.canLabel():
+		t.labelling = true
+		return t.labelGroup(0)
 	}
 	return t.scroll(msg)
+}
+
+// labelGroup puts the label input on the i-th GUID group, or ends the
+// labelling after the last.
+func (t *testLogin) labelGroup(i int) tea.Cmd {
+	groups := glGUIDGroups(t.setup)
+	if i >= len(groups) {
+		t.stopLabelling()
+		return nil
+	}
+	t.labelAt = i
+	t.labelIn.SetValue(t.labels.of(t.setup.Connection.ID)[groups[i]])
+	t.labelIn.CursorEnd()
+	return t.labelIn.Focus()
+}
+
+func (t *testLogin) stopLabelling() {
+	t.labelling = false
+	t.labelIn.Blur()
+}
+
+// labelKey handles the label input: enter stores the label when it
+// changed (empty removes it) and goes to the next group; esc stops.
+func (t *testLogin) labelKey(msg tea.KeyPressMsg) tea.Cmd {
+	switch {
+	case key.Matches(msg, t.keys.stopLabel):
+		t.stopLabelling()
+		return nil
+	case key.Matches(msg, t.keys.saveLabel):
+		groups := glGUIDGroups(t.setup)
+		if t.labelAt >= len(groups) {
+			t.stopLabelling()
+			return nil
+		}
+		group, label := groups[t.labelAt], strings.TrimSpace(t.labelIn.Value())
+		var save tea.Cmd
+		if label != t.labels.of(t.setup.Connection.ID)[group] {
+			save = glSave(t.env, t.setup.Connection.ID, group, label)
+		}
+		return tea.Batch(save, t.labelGroup(t.labelAt+1))
+	}
+	var cmd tea.Cmd
+	t.labelIn, cmd = t.labelIn.Update(msg)
+	return cmd
 }
 
 func (t *testLogin) scroll(msg tea.KeyPressMsg) tea.Cmd {
@@ -389,10 +476,12 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	r := tlResultOf(t.env.Now(), res, err)
 	t.setup.TestLogin = r
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
+	saved := *r // the command reads its own copy; Update sets the ID
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		return tlRecordedMsg{attempt: attempt, err: tlRecord(ctx, env, conn, r, res)}
+		id, err := tlRecord(ctx, env, conn, &saved, res)
+		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
 	}
 }
 
@@ -436,10 +525,11 @@ func tlResultOf(at time.Time, res *flow.LoginResult, err error) *TestLoginResult
 }
 
 // tlRecord stores the outcome with the connection and audits it, as
-// `oidc-onboard login --connection` does.
-func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResult, res *flow.LoginResult) error {
+// `oidc-onboard login --connection` does; it returns the stored test
+// login's ID (0 without a store).
+func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResult, res *flow.LoginResult) (int64, error) {
 	if env.Store == nil {
-		return nil
+		return 0, nil
 	}
 	rec := store.TestLogin{ConnectionID: c.ID, At: r.At, OK: r.OK, Profile: r.Profile, Error: r.Error}
 	if res != nil {
@@ -453,13 +543,13 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResu
 			}
 		}
 	}
-	_, err := env.Store.SaveTestLogin(ctx, rec)
+	stored, err := env.Store.SaveTestLogin(ctx, rec)
 	detail := "test login succeeded"
 	if !r.OK {
 		detail = "test login failed: " + r.Error
 	}
 	env.Audit(ctx, "connection.test_login", c, detail)
-	return err
+	return stored.ID, err
 }
 
 // tlResultFixStep is the step where a failed login's cause is changed:
@@ -599,6 +689,7 @@ func (t *testLogin) viewSuccess(w int) string {
 		head = append(head, "")
 		head = append(head, diagFindingLines(th, fs, w)...)
 	}
+	head = append(head, t.guidGroupLines(w)...)
 	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
 		head = append(head, "", tlWrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
 		head = append(head, replayLines(th, t.setup, w)...)
@@ -606,17 +697,51 @@ func (t *testLogin) viewSuccess(w int) string {
 	head = append(head, t.recordNote(w)...)
 	head = append(head, tlWrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
 	var profile, claims string
+	labels := t.labels.of(t.setup.Connection.ID)
 	if w >= tlWideLayout {
 		pw := 44
-		profile = tlProfile(th, r.Profile, pw)
+		profile = tlProfile(th, r.Profile, labels, pw)
 		claims = tlClaims(th, r.Claims, w-pw-2)
 		head = append(head, lipgloss.JoinHorizontal(lipgloss.Top, lipgloss.NewStyle().Width(pw+2).Render(profile), claims))
 	} else {
-		profile = tlProfile(th, r.Profile, w)
+		profile = tlProfile(th, r.Profile, labels, w)
 		claims = tlClaims(th, r.Claims, w)
 		head = append(head, profile, "", claims)
 	}
 	return strings.Join(head, "\n")
+}
+
+// guidGroupLines lists the GUID groups of the last login with their
+// labels, the one being labelled as an input, and how to label them.
+func (t *testLogin) guidGroupLines(w int) []string {
+	groups := glGUIDGroups(t.setup)
+	if len(groups) == 0 {
+		return nil
+	}
+	th := t.theme
+	labels := t.labels.of(t.setup.Connection.ID)
+	lines := []string{tlWrap(th.Title.Render("Groups in this login"), w)}
+	for i, g := range groups {
+		if t.labelling && i == t.labelAt {
+			prompt := "› Label for " + ansi.Truncate(g, 9, "…") + ": "
+			t.labelIn.SetWidth(max(w-ansi.StringWidth(prompt)-1, 4))
+			lines = append(lines, ansi.Truncate(th.Selected.Render(prompt)+t.labelIn.View(), max(w, 1), ""))
+			continue
+		}
+		style := th.Text
+		if labels[g] == "" {
+			style = th.Subtle
+		}
+		lines = append(lines, style.Render(ansi.Truncate("  "+glFit(labels, g, max(w-2, 1)), max(w, 1), "…")))
+	}
+	if err := t.labels.err; err != nil && t.labels.connID == t.setup.Connection.ID {
+		msg, _ := flow.Explain(err)
+		lines = append(lines, tlWrap(th.Warn.Render("! The group labels could not be read or saved: "+msg), w))
+	}
+	if t.canLabel() && !t.labelling {
+		lines = append(lines, tlWrap(th.Key.Render("l")+th.Subtle.Render(" labels them with their group names, shown from here on in place of the bare IDs."), w))
+	}
+	return lines
 }
 
 func (t *testLogin) recordNote(w int) []string {
@@ -654,15 +779,28 @@ func (t *testLogin) viewFailure(w int) string {
 	return strings.Join(b, "\n")
 }
 
-// tlProfile renders the mapped profile as label/value rows.
-func tlProfile(th *Theme, p *flow.Profile, w int) string {
+// tlProfile renders the mapped profile as label/value rows; with group
+// labels, the groups go one per row, each with its label.
+func tlProfile(th *Theme, p *flow.Profile, labels map[string]string, w int) string {
 	if p == nil {
 		p = &flow.Profile{}
 	}
 	rows := [][2]string{
 		{"idp_id", p.IDPID}, {"email", p.Email}, {"first name", p.FirstName}, {"last name", p.LastName},
-		{"groups", strings.Join(p.Groups, ", ")}, {"roles", strings.Join(p.Roles, ", ")},
 	}
+	labelled := slices.ContainsFunc(p.Groups, func(g string) bool { return labels[g] != "" })
+	if labelled {
+		for i, g := range p.Groups {
+			name := ""
+			if i == 0 {
+				name = "groups"
+			}
+			rows = append(rows, [2]string{name, glFit(labels, g, max(w-11-4, 1))})
+		}
+	} else {
+		rows = append(rows, [2]string{"groups", strings.Join(p.Groups, ", ")})
+	}
+	rows = append(rows, [2]string{"roles", strings.Join(p.Roles, ", ")})
 	out := []string{th.Title.Render("Profile")}
 	for _, r := range rows {
 		out = append(out, tlRow(th, r[0], r[1], 11, w))
@@ -790,11 +928,47 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 	s.TestLogin = r
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	recErr := tlRecord(rctx, t.env, conn, r, res)
-	tlPrintResult(out, s)
+	id, recErr := tlRecord(rctx, t.env, conn, r, res)
+	r.ID = id
+	tlPrintResult(out, s, glRead(rctx, t.env, conn.ID))
 	if recErr != nil {
 		msg, _ := flow.Explain(recErr)
 		fmt.Fprintln(out, "Note: the result could not be recorded in the store: "+msg)
+	}
+	if r.OK && t.env.Store != nil && conn.ID != "" {
+		return t.lineLabels(ctx, s, lines, out)
+	}
+	return nil
+}
+
+// lineLabels asks for a label for each GUID group the login showed.
+func (t *testLogin) lineLabels(ctx context.Context, s *Setup, lines *tlLines, out io.Writer) error {
+	groups := glGUIDGroups(s)
+	if len(groups) == 0 {
+		return nil
+	}
+	id := s.Connection.ID
+	labels := glRead(ctx, t.env, id)
+	fmt.Fprintln(out, "The groups arrive as IDs: label each with its group's name to recognize it later.")
+	for _, g := range groups {
+		current := ""
+		if l := labels[g]; l != "" {
+			current = " [" + l + "]"
+		}
+		fmt.Fprintf(out, "Label group %s%s (Enter to skip): ", g, current)
+		a, err := lines.next(ctx)
+		if err != nil {
+			return err
+		}
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if err := t.env.Store.SetGroupLabel(ctx, id, g, a); err != nil {
+			msg, _ := flow.Explain(err)
+			fmt.Fprintln(out, "The label could not be saved: "+msg)
+			continue
+		}
+		fmt.Fprintf(out, "Labelled %s.\n", glName(map[string]string{g: a}, g))
 	}
 	return nil
 }
@@ -840,8 +1014,8 @@ func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, logi
 	}
 }
 
-// tlPrintResult prints an outcome as plain lines.
-func tlPrintResult(out io.Writer, s *Setup) {
+// tlPrintResult prints an outcome as plain lines, groups with their labels.
+func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
 	r := s.TestLogin
 	if !r.OK {
 		fmt.Fprintf(out, "The test login failed: %s.\n", r.Error)
@@ -858,7 +1032,7 @@ func tlPrintResult(out io.Writer, s *Setup) {
 		fmt.Fprintln(out, diagFindingText(f))
 	}
 	plain := &Theme{}
-	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, tlLineWidth)))
+	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, labels, tlLineWidth)))
 	fmt.Fprintln(out, ansi.Strip(tlClaims(plain, r.Claims, tlLineWidth)))
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "Warning: %s\n", w)

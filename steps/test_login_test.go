@@ -202,6 +202,9 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 	if err != nil || len(logins) != 1 || !logins[0].OK || logins[0].Profile.Email != idp.User.Email || logins[0].Claims["sub"] == nil {
 		t.Fatalf("stored test logins %+v, %v", logins, err)
 	}
+	if r.ID != logins[0].ID {
+		t.Errorf("the setup keeps test login ID %d, the store has %d", r.ID, logins[0].ID)
+	}
 	events, err := env.Store.ListAudit(t.Context(), store.AuditQuery{ConnectionID: s.Connection.ID})
 	if err != nil || len(events) == 0 || events[0].Action != "connection.test_login" || events[0].Detail != "test login succeeded" {
 		t.Errorf("audit %+v, %v", events, err)
@@ -425,8 +428,11 @@ func TestTestLoginRunLinesWithBrowser(t *testing.T) {
 	if strings.Contains(text, "\x1b[") {
 		t.Error("ANSI in line mode")
 	}
-	if s.TestLogin == nil || !s.TestLogin.OK {
+	if s.TestLogin == nil || !s.TestLogin.OK || s.TestLogin.ID == 0 {
 		t.Errorf("result %+v", s.TestLogin)
+	}
+	if strings.Contains(text, "Label group") {
+		t.Errorf("asked to label the demo's named groups:\n%s", text)
 	}
 }
 

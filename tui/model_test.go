@@ -2,6 +2,7 @@ package tui
 
 import (
 	"encoding/json"
+	"image/color"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -226,5 +227,21 @@ func TestShellViewFitsTheTerminal(t *testing.T) {
 		if !strings.Contains(view, "Acme Corp") || !strings.Contains(view, "esc") {
 			t.Errorf("%dx%d: header or help missing:\n%s", size[0], size[1], view)
 		}
+	}
+}
+
+func TestShellFollowsALightBackground(t *testing.T) {
+	m, _ := shellModel(t)
+	dark := m.theme.Text.GetForeground()
+	m.Update(tea.BackgroundColorMsg{Color: color.White})
+	if m.theme.IsDark {
+		t.Fatal("the theme stayed dark on a white background")
+	}
+	if m.theme.Text.GetForeground() == dark {
+		t.Error("the text colour did not change for the light background")
+	}
+	m.Update(tea.BackgroundColorMsg{Color: color.Black})
+	if !m.theme.IsDark || m.theme.Text.GetForeground() != dark {
+		t.Error("the theme did not return to dark on a black background")
 	}
 }
