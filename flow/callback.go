@@ -245,7 +245,8 @@ func (s *CallbackServer) Deliver(rawURL string) error {
 	}
 	if !s.servesPath(u) || u.Scheme != s.redirect.Scheme || !sameHostPort(u, s.redirect) {
 		return &Error{Code: "paste_other_address",
-			Message: fmt.Sprintf("the pasted address %s is not this login's redirect URI", u.Redacted()),
+			// Scheme, host and path only: the query holds the authorization code.
+			Message: fmt.Sprintf("the pasted address %s://%s%s is not this login's redirect URI", u.Scheme, u.Host, u.EscapedPath()),
 			Fix:     "paste the address the browser shows after signing in: it starts with the redirect URI on " + s.redirect.Scheme + "://" + s.redirect.Host}
 	}
 	q := u.Query()

@@ -98,15 +98,18 @@ func TestDeliverRefusesWhatIsNotThisLoginsCallback(t *testing.T) {
 		"127.0.0.1/callback?x=1":                "paste_not_url",
 		"ftp://127.0.0.1/cb":                    "paste_not_url",
 		other.String() + "?state=waiting-state": "paste_other_address",
-		"http://" + u.Host + "/elsewhere?state=waiting-state": "paste_other_address",
-		"https://" + u.Host + "/callback?state=waiting-state": "paste_other_address",
-		u.String() + "?code=abc":                              "paste_no_state",
-		u.String() + "?code=abc&state=old-state":              "paste_unknown_state",
+		"http://" + u.Host + "/elsewhere?state=waiting-state":      "paste_other_address",
+		u.String() + "/?code=SECRET-AUTH-CODE&state=waiting-state": "paste_other_address",
+		"https://" + u.Host + "/callback?state=waiting-state":      "paste_other_address",
+		u.String() + "?code=abc":                                   "paste_no_state",
+		u.String() + "?code=abc&state=old-state":                   "paste_unknown_state",
 	} {
 		err := srv.Deliver(pasted)
 		assertCode(t, err, code, "")
 		if msg, fix := flow.Explain(err); msg == "" || fix == "" {
 			t.Errorf("Deliver(%q): message %q, fix %q", pasted, msg, fix)
+		} else if strings.Contains(msg+fix, "SECRET-AUTH-CODE") {
+			t.Errorf("Deliver(%q) shows the authorization code: %s", pasted, msg)
 		}
 	}
 	select {
