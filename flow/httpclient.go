@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -46,7 +47,7 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second, Control: opts.DialControl}
 	base := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           dialer.DialContext,
+		DialContext:           loopbackForPlainHTTP(dialer.DialContext),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          50,
 		IdleConnTimeout:       90 * time.Second,
@@ -86,6 +87,9 @@ type guardTransport struct {
 func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := CheckURLScheme(req.URL); err != nil {
 		return nil, err
+	}
+	if req.URL.Scheme == "http" {
+		req = req.WithContext(context.WithValue(req.Context(), plainHTTPKey{}, true))
 	}
 	resp, err := t.base.RoundTrip(req)
 	if err != nil {
@@ -131,6 +135,29 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 
 func (b *limitedBody) Close() error { return b.rc.Close() }
 
+// plainHTTPKey marks a request's context as plain http, which may only
+// connect to a loopback address.
+type plainHTTPKey struct{}
+
+// loopbackForPlainHTTP checks, for plain-http requests, the address actually
+// connected to: "localhost" is resolved like any name, and only a loopback
+// answer may carry unencrypted traffic (a client secret, say).
+func loopbackForPlainHTTP(dial func(ctx context.Context, network, addr string) (net.Conn, error)) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dial(ctx, network, addr)
+		if err != nil || ctx.Value(plainHTTPKey{}) == nil {
+			return conn, err
+		}
+		if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
+			conn.Close()
+			return nil, &Error{Code: "insecure_url",
+				Message: fmt.Sprintf("%s did not resolve to this machine (it answered %s), and plain http is accepted only there", addr, conn.RemoteAddr()),
+				Fix:     "use the https:// address; plain http is accepted only for localhost"}
+		}
+		return conn, nil
+	}
+}
+
 // CheckURLScheme accepts https URLs, and http URLs only for loopback hosts.
 func CheckURLScheme(u *url.URL) error {
 	switch u.Scheme {
@@ -153,8 +180,10 @@ func CheckURLScheme(u *url.URL) error {
 // IsLoopbackHost reports whether host (without port) is localhost or a
 // loopback IP address.
 func IsLoopbackHost(host string) bool {
+	// Only the name localhost itself: other *.localhost names go to DNS,
+	// which on a hostile network can answer with any address.
 	host = strings.TrimSuffix(strings.ToLower(host), ".")
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+	if host == "localhost" {
 		return true
 	}
 	ip := net.ParseIP(host)
