@@ -345,3 +345,31 @@ func fileSum(t *testing.T, path string) [32]byte {
 	}
 	return sha256.Sum256(all)
 }
+
+// TestImportMinimalFileKeepsStoredFields: updating a connection from the
+// documented minimal file (the four required fields) changes those fields
+// and keeps everything else as stored, status included.
+func TestImportMinimalFileKeepsStoredFields(t *testing.T) {
+	t.Parallel()
+	cli := newConnCLI(t, binary, "OIDC_CLIENT_SECRET=first-secret-value-123")
+	cli.ok(t, acmeJSON(""), nil, "connections", "import", "-")
+	minimal := `{"organization": "Acme Corp", "name": "Acme OIDC", "discovery_url": "https://idp.acme.test", "client_id": "client-456"}`
+	r := cli.ok(t, minimal, nil, "connections", "import", "-", "--json")
+	var out struct{ ID, Action string }
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Action != "updated" {
+		t.Fatalf("import --json: %q, %v", r.stdout, err)
+	}
+	got := cli.listJSON(t)
+	if len(got) != 1 {
+		t.Fatalf("%d connections, want 1", len(got))
+	}
+	c := got[0]
+	if c.ClientID != "client-456" || c.Status != "active" || c.RedirectURI != "http://localhost:8976/callback/acme" ||
+		c.Claims.Email != "upn" || len(c.RoleMappings) != 1 || c.RoleMappings[0].Role != "admin" {
+		t.Errorf("after a minimal update: %+v", c)
+	}
+	r = cli.ok(t, "", nil, "connections", "delete", c.ID, "--yes", "--json")
+	if !strings.Contains(r.stdout, `"deleted": true`) {
+		t.Errorf("delete --json printed %q", r.stdout)
+	}
+}

@@ -1152,7 +1152,10 @@ claim and role mappings, status. The client secret is masked unless
 }
 
 func (a *app) connectionsImportCmd() *cobra.Command {
-	var secretFile string
+	var (
+		secretFile string
+		asJSON     bool
+	)
 	cmd := &cobra.Command{
 		Use:   "import FILE|-",
 		Short: "Create or update a connection from exported JSON",
@@ -1173,7 +1176,7 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 			if err != nil {
 				return err
 			}
-			c, err := parseImport(raw)
+			c, present, err := parseImport(raw)
 			if err != nil {
 				return err
 			}
@@ -1182,11 +1185,12 @@ name, is updated; otherwise one is created. Prints the connection's ID.`,
 				return err
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				return a.importConnection(ctx, st, c, secret)
+				return a.importConnection(ctx, st, c, present, secret, asJSON)
 			})
 		},
 	}
 	cmd.Flags().StringVar(&secretFile, "client-secret-file", "", "read the client secret from this file ('-' for standard input)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"id":..,"action":"created|updated"} instead of the ID alone`)
 	return cmd
 }
 
@@ -1209,10 +1213,21 @@ func (a *app) readConnInput(name, what string) ([]byte, error) {
 }
 
 // parseImport reads and checks the export shape, naming the field at fault.
-func parseImport(raw []byte) (*flow.Connection, error) {
+//
+// present names the fields the file has: updating a stored connection keeps
+// the stored value of every optional field the file leaves out, so that the
+// documented minimal file (organization, name, discovery_url, client_id)
+// never wipes an existing connection's mappings or status.
+func parseImport(raw []byte) (*flow.Connection, map[string]bool, error) {
 	var in connectionJSON
 	if err := json.Unmarshal(raw, &in); err != nil {
-		return nil, importJSONError(raw, err)
+		return nil, nil, importJSONError(raw, err)
+	}
+	var fields map[string]json.RawMessage
+	_ = json.Unmarshal(raw, &fields) // it parsed just above
+	present := map[string]bool{}
+	for k, v := range fields {
+		present[k] = string(v) != "null"
 	}
 	c := &flow.Connection{ID: store.NormalizeID(in.ID), Organization: strings.TrimSpace(in.Organization),
 		Name: strings.TrimSpace(in.Name), Status: in.Status, ClientID: strings.TrimSpace(in.ClientID),
@@ -1224,13 +1239,13 @@ func parseImport(raw []byte) (*flow.Connection, error) {
 		{"discovery_url", strings.TrimSpace(in.DiscoveryURL)}, {"client_id", c.ClientID},
 	} {
 		if f.value == "" {
-			return nil, importError(f.name, "is missing or empty", "add it; organization, name, discovery_url and client_id are required")
+			return nil, nil, importError(f.name, "is missing or empty", "add it; organization, name, discovery_url and client_id are required")
 		}
 	}
 	discovery, _, err := flow.DiscoveryURLFor(in.DiscoveryURL)
 	if err != nil {
 		msg, fix := flow.Explain(err)
-		return nil, importError("discovery_url", "is not usable: "+msg, fix)
+		return nil, nil, importError("discovery_url", "is not usable: "+msg, fix)
 	}
 	c.DiscoveryURL = discovery
 	if c.Issuer == "" {
@@ -1245,7 +1260,7 @@ func parseImport(raw []byte) (*flow.Connection, error) {
 			err = flow.CheckURLScheme(u)
 		}
 		if err != nil {
-			return nil, importError("redirect_uri", "is not a usable URL", "use the Redirect URI the IdP's app was given, e.g. https://…/callback")
+			return nil, nil, importError("redirect_uri", "is not a usable URL", "use the Redirect URI the IdP's app was given, e.g. https://…/callback")
 		}
 	}
 	switch c.Status {
@@ -1253,17 +1268,17 @@ func parseImport(raw []byte) (*flow.Connection, error) {
 		c.Status = flow.StatusDraft
 	case flow.StatusDraft, flow.StatusActive, flow.StatusInactive:
 	default:
-		return nil, importError("status", fmt.Sprintf("is %q", c.Status), "use draft, active or inactive, or leave it out")
+		return nil, nil, importError("status", fmt.Sprintf("is %q", c.Status), "use draft, active or inactive, or leave it out")
 	}
 	if c.GroupsClaim == "" {
 		c.GroupsClaim = flow.DefaultGroupsClaim
 	}
 	for i, m := range c.RoleMappings {
 		if strings.TrimSpace(m.Group) == "" || strings.TrimSpace(m.Role) == "" {
-			return nil, importError(fmt.Sprintf("role_mappings[%d]", i), "needs both group and role", "fill both in, or remove the entry")
+			return nil, nil, importError(fmt.Sprintf("role_mappings[%d]", i), "needs both group and role", "fill both in, or remove the entry")
 		}
 	}
-	return c, nil
+	return c, present, nil
 }
 
 func importError(field, problem, fix string) error {
@@ -1289,7 +1304,7 @@ func importJSONError(raw []byte, err error) error {
 
 // importConnection updates the connection with c's ID, else the one with
 // its organization and name, else creates c; it prints the ID.
-func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Connection, secret string) error {
+func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Connection, present map[string]bool, secret string, asJSON bool) error {
 	var existing *flow.Connection
 	if c.ID != "" {
 		e, err := st.GetConnection(ctx, c.ID)
@@ -1317,6 +1332,7 @@ func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Con
 		if secret == "" {
 			c.ClientSecret = existing.ClientSecret
 		}
+		keepStored(c, existing, present)
 	}
 	if err := st.SaveConnection(ctx, c); err != nil {
 		return err
@@ -1329,8 +1345,37 @@ func (a *app) importConnection(ctx context.Context, st *store.Store, c *flow.Con
 	if c.ClientSecret == "" {
 		fmt.Fprintln(a.stderr, "Note: it has no client secret; set OIDC_CLIENT_SECRET or pass --client-secret-file and import again.")
 	}
+	if asJSON {
+		return a.writeConnJSON(map[string]string{"id": c.ID, "action": action})
+	}
 	fmt.Fprintln(a.stdout, c.ID)
 	return nil
+}
+
+// keepStored gives c the stored value of each optional field the imported
+// file left out.
+func keepStored(c, stored *flow.Connection, present map[string]bool) {
+	if !present["status"] {
+		c.Status = stored.Status
+	}
+	if !present["issuer"] && c.DiscoveryURL == stored.DiscoveryURL {
+		c.Issuer = stored.Issuer
+	}
+	if !present["redirect_uri"] {
+		c.RedirectURI = stored.RedirectURI
+	}
+	if !present["claims"] {
+		c.Claims = stored.Claims
+	}
+	if !present["groups_claim"] {
+		c.GroupsClaim = stored.GroupsClaim
+	}
+	if !present["role_mappings"] {
+		c.RoleMappings = stored.RoleMappings
+	}
+	if !present["default_role"] {
+		c.DefaultRole = stored.DefaultRole
+	}
 }
 
 // validConnectionID reports whether id looks like an ID this tool gives.
@@ -1348,7 +1393,7 @@ func validConnectionID(id string) bool {
 }
 
 func (a *app) connectionsDeleteCmd() *cobra.Command {
-	var yes bool
+	var yes, asJSON bool
 	cmd := &cobra.Command{
 		Use:   "delete ID",
 		Short: "Delete a connection and its test logins (asks first; --yes for scripts)",
@@ -1372,11 +1417,15 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "Deleted connection %s (%s / %s).\n", c.ID, c.Organization, c.Name)
+				if asJSON {
+					return a.writeConnJSON(map[string]any{"id": c.ID, "deleted": true})
+				}
 				return nil
 			})
 		},
 	}
 	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "delete without asking")
+	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"id":..,"deleted":true} once deleted`)
 	return cmd
 }
 
