@@ -918,10 +918,15 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 				fmt.Fprintln(out, "The browser could not be opened; open the URL yourself.")
 			}
 		}
-		fmt.Fprintf(out, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter.\n", conn.RedirectURI)
+		fmt.Fprintf(out, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter; type cancel to stop waiting.\n", conn.RedirectURI)
 		res, err = t.lineWait(ctx, srv, login, lines, out)
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, errLineCancelled) {
+			login.Close()
+			fmt.Fprintln(out, "Cancelled: nothing was recorded.")
+			return nil
 		}
 	}
 	r := tlResultOf(t.env.Now(), res, err)
@@ -973,6 +978,9 @@ func (t *testLogin) lineLabels(ctx context.Context, s *Setup, lines *tlLines, ou
 	return nil
 }
 
+// errLineCancelled is the person typing cancel while a line-mode login waits.
+var errLineCancelled = errors.New("cancelled")
+
 // lineWait waits for the login's callback while reading pasted addresses.
 func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, login *flow.Login, lines *tlLines, out io.Writer) (*flow.LoginResult, error) {
 	wctx, cancel := context.WithCancel(ctx)
@@ -1001,6 +1009,8 @@ func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, logi
 			case l.err != nil:
 				inputOpen = false
 			case strings.TrimSpace(l.text) == "":
+			case strings.EqualFold(strings.TrimSpace(l.text), "cancel"):
+				return nil, errLineCancelled
 			default:
 				if err := srv.Deliver(l.text); err != nil {
 					msg, fix := flow.Explain(err)

@@ -486,3 +486,21 @@ func TestTestLoginRunLinesSkipAndBack(t *testing.T) {
 		t.Errorf("back: %v", err)
 	}
 }
+
+func TestTestLoginRunLinesCancel(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := tlSetup(t, env)
+	var out bytes.Buffer
+	step := NewTestLogin(env, NewTheme(true)).(LineStep)
+	// Start a login, cancel the wait, then skip: nothing is recorded.
+	if err := step.RunLines(t.Context(), s, strings.NewReader("\ncancel\nskip\n"), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "Cancelled: nothing was recorded.") || s.TestLogin != nil {
+		t.Errorf("cancel: %q, %+v", out.String(), s.TestLogin)
+	}
+	if logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID); err != nil || len(logins) != 0 {
+		t.Errorf("a cancelled login was recorded: %+v, %v", logins, err)
+	}
+}

@@ -9,15 +9,25 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
-// Run runs the full-screen wizard until the person quits.
+// Run runs the full-screen wizard until the person quits. When ctx ends it
+// (SIGTERM, a hang-up), the last changes are saved as a draft before it
+// returns: the debounced save may not have run yet.
 func Run(ctx context.Context, env *steps.Env, opts ...tea.ProgramOption) error {
-	p := tea.NewProgram(New(env), append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...)
+	m := New(env)
+	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx)}, opts...)...)
 	_, err := p.Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
-		return nil // the context ended the session; the draft is saved
+		// The event loop has stopped: the model is ours alone now. A save
+		// still in flight for a new draft would race this one into a second
+		// draft, so that case is left to it.
+		if !m.finished && m.unsaved() && (!m.saving || m.setup.DraftID != "") {
+			saveLines(ctx, env, m.setup)
+		}
+		return nil
 	}
 	return err
 }
@@ -43,6 +53,10 @@ func RunLines(ctx context.Context, env *steps.Env, in io.Reader, out io.Writer) 
 		case errors.Is(err, steps.ErrBack):
 			i = max(i-1, 0)
 			continue
+		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+			saveLines(ctx, env, setup)
+			return &flow.Error{Code: "input_ended", Message: "the input ended before the wizard was done",
+				Fix: "your answers so far are kept as a draft: run oidc-onboard --accessible again and choose it to resume"}
 		case err != nil:
 			saveLines(ctx, env, setup)
 			return err
@@ -52,17 +66,17 @@ func RunLines(ctx context.Context, env *steps.Env, in io.Reader, out io.Writer) 
 		} else {
 			i++
 		}
-		if i < len(m.steps) {
+		if i < len(m.steps) { // after the last step the connection is saved and its draft gone
 			setup.Step = i
+			saveLines(ctx, env, setup)
 		}
-		saveLines(ctx, env, setup)
 	}
 	return nil
 }
 
 // saveLines stores the setup as a draft, as the full-screen shell does.
 func saveLines(ctx context.Context, env *steps.Env, setup *steps.Setup) {
-	if env.Store == nil || setup.Connection.Organization == "" || setup.Connection.Status == "active" {
+	if env.Store == nil || setup.Connection.Organization == "" {
 		return
 	}
 	form, err := json.Marshal(setup)
