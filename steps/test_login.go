@@ -467,6 +467,11 @@ func (t *testLogin) tick() tea.Cmd {
 
 // finish keeps the outcome in the setup and records it in the store.
 func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
+	if err != nil {
+		// The IdP admin may fix their side before the next try (an auth
+		// method, an algorithm): discover the metadata again then.
+		delete(t.providers, t.setup.Connection.DiscoveryURL)
+	}
 	if t.stop != nil {
 		t.stop()
 	}
@@ -928,6 +933,9 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 			fmt.Fprintln(out, "Cancelled: nothing was recorded.")
 			return nil
 		}
+	}
+	if err != nil {
+		delete(t.providers, conn.DiscoveryURL) // discover afresh on the next try
 	}
 	r := tlResultOf(t.env.Now(), res, err)
 	s.TestLogin = r
