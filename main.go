@@ -2129,9 +2129,6 @@ func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprin
 // invite: codes that let a customer into the SSH setup of one organization.
 // ---------------------------------------------------------------------------
 
-// defaultInviteTTL is how long an invite lasts unless --ttl says otherwise.
-const defaultInviteTTL = 72 * time.Hour
-
 type inviteJSON struct {
 	Code         string `json:"code"`
 	Organization string `json:"organization"`
@@ -2168,37 +2165,25 @@ so a dropped session can come back and resume its draft.`,
 				}
 				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_created", Organization: inv.Organization, Detail: inv.ID})
 				out := inviteJSON{Code: code, Organization: inv.Organization,
-					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: sshCommand(sshHost, "setup")}
+					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: steps.SSHCommand(sshHost, "setup")}
 				if asJSON {
 					return a.writeConnJSON(out)
 				}
 				fmt.Fprintf(a.stdout, "Invite %s for %s, valid until %s.\n\n", inv.ID, inv.Organization, inv.ExpiresAt.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 				fmt.Fprintf(a.stdout, "Code:  %s   (shown once; only its hash is stored)\n\n", code)
 				fmt.Fprintf(a.stdout, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", out.Command)
-				fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", sshCommand(sshHost, code))
+				fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", steps.SSHCommand(sshHost, code))
 				return nil
 			})
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&org, "org", "", "the organization the customer sets up (created when new)")
-	fl.DurationVar(&ttl, "ttl", defaultInviteTTL, "how long the code works")
+	fl.DurationVar(&ttl, "ttl", steps.DefaultInviteTTL, "how long the code works")
 	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command} as JSON")
 	fl.StringVar(&sshHost, "ssh-host", "localhost:2222", "the server's address as customers reach it, HOST[:PORT], for the printed command")
 	cmd.AddCommand(a.inviteListCmd(), a.inviteRevokeCmd())
 	return cmd
-}
-
-// sshCommand is the command a customer types to reach host as user.
-func sshCommand(host, user string) string {
-	h, port, err := net.SplitHostPort(host)
-	if err != nil {
-		h, port = host, "22"
-	}
-	if port == "22" {
-		return fmt.Sprintf("ssh %s@%s", user, h)
-	}
-	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
 }
 
 type inviteListJSON struct {
