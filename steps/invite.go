@@ -45,6 +45,18 @@ func SSHCommand(host, user string) string {
 	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
 }
 
+// inviteTTLText writes an invite's life as a person would: "72h", "1h30m".
+func inviteTTLText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
 // ParseInviteTTL reads how long an invite lasts: a Go duration ("72h",
 // "90m") or whole days ("3d"); empty means DefaultInviteTTL.
 func ParseInviteTTL(s string) (time.Duration, error) {
