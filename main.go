@@ -192,6 +192,7 @@ type wizardFlags struct {
 	accessible   bool
 	redirectBase string
 	timeout      time.Duration
+	sshHost      string
 }
 
 func (a *app) wizardFlags(root *cobra.Command, f *wizardFlags) {
@@ -200,6 +201,7 @@ func (a *app) wizardFlags(root *cobra.Command, f *wizardFlags) {
 	fl.BoolVar(&f.accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
 	fl.StringVar(&f.redirectBase, "redirect-base", defaultRedirectBase, "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
 	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+	fl.StringVar(&f.sshHost, "ssh-host", "", "the 'serve' SSH server as customers reach it, HOST[:PORT], for the command shown with invites made in the wizard (default: the code only)")
 }
 
 func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
@@ -230,6 +232,9 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 		OpenBrowser:  openBrowser,
 		Now:          time.Now,
 		Actor:        a.localActor(),
+		// The local wizard runs as the support engineer, who may make
+		// invites here as with 'oidc-onboard invite' (same database).
+		Invites: &steps.InviteSettings{SSHHost: f.sshHost},
 	}
 	if a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != "" {
 		env.OpenBrowser = nil // the browser would open on the remote machine, not the person's
@@ -1985,6 +1990,7 @@ func cmpOrEmpty(s string) string {
 type serveFlags struct {
 	sshAddr, httpAddr, publicURL string
 	authorizedKeys, hostKey      string
+	sshHost                      string
 	maxSessions                  int
 	idleTimeout, maxSession      time.Duration
 	timeout                      time.Duration
@@ -2012,6 +2018,7 @@ Make invites with 'oidc-onboard invite --org NAME'.`,
 	fl.StringVar(&f.httpAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
 	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
 	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
+	fl.StringVar(&f.sshHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
 	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
 	fl.IntVar(&f.maxSessions, "max-sessions", tui.DefaultMaxSessions, "most sessions at once; more are told to come back later")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", tui.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
@@ -2091,7 +2098,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
 		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
 		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
-		Demo: demo, Log: logger})
+		Demo: demo, Log: logger, SSHHost: serveSSHHost(f.sshHost, publicURL, sshLn.Addr())})
 	if err != nil {
 		sshLn.Close()
 		httpLn.Close()
@@ -2099,6 +2106,20 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	}
 	a.printServeBanner(sshLn.Addr(), httpLn.Addr(), publicURL, fingerprint, st.Path(), f)
 	return srv.Serve(ctx, sshLn, httpLn)
+}
+
+// serveSSHHost is the SSH server as customers reach it: --ssh-host, else
+// the host browsers reach (--public-url) on the port SSH listens on.
+func serveSSHHost(flag, publicURL string, sshAddr net.Addr) string {
+	if flag != "" {
+		return flag
+	}
+	u, err := url.Parse(publicURL)
+	_, port, perr := net.SplitHostPort(sshAddr.String())
+	if err != nil || perr != nil || u.Hostname() == "" {
+		return ""
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprint, db string, f *serveFlags) {
