@@ -192,6 +192,7 @@ type wizardFlags struct {
 	accessible   bool
 	redirectBase string
 	timeout      time.Duration
+	sshHost      string
 }
 
 func (a *app) wizardFlags(root *cobra.Command, f *wizardFlags) {
@@ -200,6 +201,7 @@ func (a *app) wizardFlags(root *cobra.Command, f *wizardFlags) {
 	fl.BoolVar(&f.accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
 	fl.StringVar(&f.redirectBase, "redirect-base", defaultRedirectBase, "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
 	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+	fl.StringVar(&f.sshHost, "ssh-host", "", "the 'serve' SSH server as customers reach it, HOST[:PORT], for the command shown with invites made in the wizard (default: the code only)")
 }
 
 func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
@@ -230,6 +232,9 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 		OpenBrowser:  openBrowser,
 		Now:          time.Now,
 		Actor:        a.localActor(),
+		// The local wizard runs as the support engineer, who may make
+		// invites here as with 'oidc-onboard invite' (same database).
+		Invites: &steps.InviteSettings{SSHHost: f.sshHost},
 	}
 	if a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != "" {
 		env.OpenBrowser = nil // the browser would open on the remote machine, not the person's
@@ -2034,6 +2039,7 @@ func cmpOrEmpty(s string) string {
 type serveFlags struct {
 	sshAddr, httpAddr, publicURL string
 	authorizedKeys, hostKey      string
+	sshHost                      string
 	maxSessions                  int
 	idleTimeout, maxSession      time.Duration
 	timeout                      time.Duration
@@ -2061,6 +2067,7 @@ Make invites with 'oidc-onboard invite --org NAME'.`,
 	fl.StringVar(&f.httpAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
 	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
 	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
+	fl.StringVar(&f.sshHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
 	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
 	fl.IntVar(&f.maxSessions, "max-sessions", tui.DefaultMaxSessions, "most sessions at once; more are told to come back later")
 	fl.DurationVar(&f.idleTimeout, "idle-timeout", tui.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
@@ -2140,7 +2147,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
 		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
 		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
-		Demo: demo, Log: logger})
+		Demo: demo, Log: logger, SSHHost: serveSSHHost(f.sshHost, publicURL, sshLn.Addr())})
 	if err != nil {
 		sshLn.Close()
 		httpLn.Close()
@@ -2148,6 +2155,20 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	}
 	a.printServeBanner(sshLn.Addr(), httpLn.Addr(), publicURL, fingerprint, st.Path(), f)
 	return srv.Serve(ctx, sshLn, httpLn)
+}
+
+// serveSSHHost is the SSH server as customers reach it: --ssh-host, else
+// the host browsers reach (--public-url) on the port SSH listens on.
+func serveSSHHost(flag, publicURL string, sshAddr net.Addr) string {
+	if flag != "" {
+		return flag
+	}
+	u, err := url.Parse(publicURL)
+	_, port, perr := net.SplitHostPort(sshAddr.String())
+	if err != nil || perr != nil || u.Hostname() == "" {
+		return ""
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprint, db string, f *serveFlags) {
@@ -2177,9 +2198,6 @@ func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprin
 // ---------------------------------------------------------------------------
 // invite: codes that let a customer into the SSH setup of one organization.
 // ---------------------------------------------------------------------------
-
-// defaultInviteTTL is how long an invite lasts unless --ttl says otherwise.
-const defaultInviteTTL = 72 * time.Hour
 
 type inviteJSON struct {
 	Code         string `json:"code"`
@@ -2217,37 +2235,25 @@ so a dropped session can come back and resume its draft.`,
 				}
 				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_created", Organization: inv.Organization, Detail: inv.ID})
 				out := inviteJSON{Code: code, Organization: inv.Organization,
-					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: sshCommand(sshHost, "setup")}
+					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: steps.SSHCommand(sshHost, "setup")}
 				if asJSON {
 					return a.writeConnJSON(out)
 				}
 				fmt.Fprintf(a.stdout, "Invite %s for %s, valid until %s.\n\n", inv.ID, inv.Organization, inv.ExpiresAt.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 				fmt.Fprintf(a.stdout, "Code:  %s   (shown once; only its hash is stored)\n\n", code)
 				fmt.Fprintf(a.stdout, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", out.Command)
-				fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", sshCommand(sshHost, code))
+				fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", steps.SSHCommand(sshHost, code))
 				return nil
 			})
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&org, "org", "", "the organization the customer sets up (created when new)")
-	fl.DurationVar(&ttl, "ttl", defaultInviteTTL, "how long the code works")
+	fl.DurationVar(&ttl, "ttl", steps.DefaultInviteTTL, "how long the code works")
 	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command} as JSON")
 	fl.StringVar(&sshHost, "ssh-host", "localhost:2222", "the server's address as customers reach it, HOST[:PORT], for the printed command")
 	cmd.AddCommand(a.inviteListCmd(), a.inviteRevokeCmd())
 	return cmd
-}
-
-// sshCommand is the command a customer types to reach host as user.
-func sshCommand(host, user string) string {
-	h, port, err := net.SplitHostPort(host)
-	if err != nil {
-		h, port = host, "22"
-	}
-	if port == "22" {
-		return fmt.Sprintf("ssh %s@%s", user, h)
-	}
-	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
 }
 
 type inviteListJSON struct {

@@ -41,6 +41,10 @@ type Env struct {
 	// Demo, when set, pre-fills the credentials step with the embedded
 	// demo IdP's client.
 	Demo *Demo
+	// Invites, when set, lets this person make invite codes for customers
+	// from the organization step: support engineers over SSH and the local
+	// wizard; never a session walled into an organization.
+	Invites *InviteSettings
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

@@ -37,10 +37,13 @@ func orgStepTitles() []string {
 type orgMode int
 
 const (
-	orgLoading orgMode = iota // reading the store
-	orgList                   // choosing a draft, a connection or "new"
-	orgForm                   // typing the new connection's organization and name
-	orgBusy                   // a choice is being loaded or created
+	orgLoading    orgMode = iota // reading the store
+	orgList                      // choosing a draft, a connection or "new"
+	orgForm                      // typing the new connection's organization and name
+	orgBusy                      // a choice is being loaded or created
+	orgInviteForm                // naming an invite's organization and life
+	orgInviteBusy                // the invite is being made
+	orgInviteDone                // showing the new invite's code, once
 )
 
 type orgItemKind int
@@ -56,6 +59,7 @@ const (
 type orgItem struct {
 	kind   orgItemKind
 	id     string // draft or connection ID
+	org    string // its organization, empty for "new"
 	label  string // "Acme / Acme OIDC"
 	detail string // "stopped at Credentials · 2 h ago", "active"
 }
@@ -103,6 +107,8 @@ type organization struct {
 	focus     int // 0 organization, 1 name
 	formErr   string
 
+	invite orgInvite // a support engineer's invite form and result
+
 	up, down, choose, submit, next, prev, cancel key.Binding
 	move                                         key.Binding // next and prev as one entry of the help line
 }
@@ -124,6 +130,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 	o.org = credNewInput(theme, "Acme Corp")
 	o.org.ShowSuggestions = true
 	o.name = credNewInput(theme, "")
+	o.invite = newOrgInvite(theme)
 	return o
 }
 
@@ -132,6 +139,7 @@ func (o *organization) Title() string { return "Organization" }
 func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.setup = s
 	o.mode, o.err, o.formErr = orgLoading, nil, ""
+	o.invite.code, o.invite.inv = "", store.Invite{} // an invite's code is shown once
 	o.seq++
 	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
 	return func() tea.Msg {
@@ -142,26 +150,33 @@ func (o *organization) Enter(s *Setup) tea.Cmd {
 	}
 }
 
-func (o *organization) Capturing() bool { return o.mode == orgForm }
+func (o *organization) Capturing() bool { return o.mode == orgForm || o.mode == orgInviteForm }
 
 func (o *organization) Keys() []key.Binding {
 	switch o.mode {
 	case orgList:
+		if o.canInvite() {
+			return []key.Binding{o.up, o.down, o.choose, o.invite.open}
+		}
 		return []key.Binding{o.up, o.down, o.choose}
 	case orgForm:
 		keys := []key.Binding{o.submit}
 		if !o.walled() {
 			keys = append(keys, o.move)
 		}
-		if len(o.items) > 1 {
+		if o.formCancels() {
 			keys = append(keys, o.cancel)
 		}
 		return keys
 	}
-	return nil
+	return o.inviteKeys()
 }
 
 func (o *organization) walled() bool { return o.env.Organization != "" }
+
+// formCancels reports whether esc leaves the new-connection form for the
+// list: when the list offers more than "new", or invites.
+func (o *organization) formCancels() bool { return len(o.items) > 1 || o.canInvite() }
 
 func (o *organization) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
@@ -173,19 +188,29 @@ func (o *organization) Update(msg tea.Msg) tea.Cmd {
 		if o.mode == orgBusy {
 			return o.chosen(msg)
 		}
+	case orgInvitedMsg:
+		if o.mode == orgInviteBusy {
+			return o.invited(msg)
+		}
 	case tea.BackgroundColorMsg:
-		o.org.SetStyles(credInputStyles(o.theme))
-		o.name.SetStyles(credInputStyles(o.theme))
+		for _, in := range []*textinput.Model{&o.org, &o.name, &o.invite.org, &o.invite.ttl} {
+			in.SetStyles(credInputStyles(o.theme))
+		}
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
 			return o.updateList(msg)
 		case orgForm:
 			return o.updateForm(msg)
+		case orgInviteForm, orgInviteDone:
+			return o.updateInvite(msg)
 		}
 	case tea.PasteMsg:
-		if o.mode == orgForm {
+		switch o.mode {
+		case orgForm:
 			return o.updateInput(msg)
+		case orgInviteForm:
+			return o.updateInviteInput(msg)
 		}
 	}
 	return nil
@@ -195,7 +220,7 @@ func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
 	o.listing = msg.listing
 	o.items = nil
 	if c := o.setup.Connection; c.ID != "" {
-		o.items = append(o.items, orgItem{kind: orgContinue, label: c.Organization + " / " + c.Name,
+		o.items = append(o.items, orgItem{kind: orgContinue, org: c.Organization, label: c.Organization + " / " + c.Name,
 			detail: "the connection you are on"})
 	}
 	o.items = append(o.items, msg.listing.items...)
@@ -219,6 +244,8 @@ func (o *organization) updateList(msg tea.KeyPressMsg) tea.Cmd {
 		o.cursor = min(o.cursor+1, len(o.items)-1)
 	case key.Matches(msg, o.choose):
 		return o.choose1(o.items[o.cursor])
+	case key.Matches(msg, o.invite.open) && o.canInvite():
+		return o.openInvite(o.items[o.cursor].org)
 	}
 	return nil
 }
@@ -303,7 +330,7 @@ func (o *organization) syncName() {
 
 func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case key.Matches(msg, o.cancel) && len(o.items) > 1:
+	case key.Matches(msg, o.cancel) && o.formCancels():
 		o.mode, o.err, o.formErr = orgList, nil, ""
 		return nil
 	case key.Matches(msg, o.submit):
@@ -373,6 +400,8 @@ func (o *organization) View(width, height int) string {
 		b.WriteString(o.listView(width, height-o.errHeight(width)))
 	case orgForm:
 		b.WriteString(o.formView(width))
+	default:
+		b.WriteString(o.inviteView(width))
 	}
 	if e := o.errView(width); e != "" {
 		b.WriteString("\n\n" + e)
@@ -403,7 +432,11 @@ func (o *organization) errView(width int) string {
 // selected one is visible.
 func (o *organization) listView(width, height int) string {
 	t := o.theme
-	lines := []string{t.Text.Width(width).Render("Resume a draft, edit a connection, or start a new one.")}
+	intro := "Resume a draft, edit a connection, or start a new one."
+	if o.canInvite() {
+		intro += " Press i to invite a customer of the selected organization."
+	}
+	lines := strings.Split(t.Text.Width(width).Render(intro), "\n") // one entry per screen line, for the scrolling
 	selLine, section := 0, ""
 	for i, it := range o.items {
 		if s := orgSection(it.kind); s != section {
@@ -465,6 +498,9 @@ func (o *organization) formView(width int) string {
 	}
 	parts = append(parts, t.Text.Render("Connection name"), "  "+o.name.View(),
 		t.Subtle.Width(width).Render("  Enter keeps the suggested name."))
+	if o.canInvite() && len(o.items) <= 1 {
+		parts = append(parts, o.inviteHint(width))
+	}
 	if o.formErr != "" {
 		parts = append(parts, "", t.Error.Width(width).Render("✗ "+o.formErr))
 	}
@@ -510,7 +546,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		if d.Step >= 0 && d.Step < len(titles) {
 			stopped = "stopped at " + titles[d.Step]
 		}
-		l.items = append(l.items, orgItem{kind: orgResume, id: d.ID, label: label,
+		l.items = append(l.items, orgItem{kind: orgResume, id: d.ID, org: d.Organization, label: label,
 			detail: stopped + " · " + orgAge(now.Sub(d.UpdatedAt))})
 		l.drafts++
 	}
@@ -522,7 +558,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		if c.ID == skipConn {
 			continue
 		}
-		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, label: c.Organization + " / " + c.Name,
+		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, org: c.Organization, label: c.Organization + " / " + c.Name,
 			detail: string(c.Status)})
 	}
 	return l, nil
@@ -651,6 +687,9 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out
 			fmt.Fprintf(out, "  %d) %s %s (%s)\n", i+1, verb, it.label, it.detail)
 		}
 		fmt.Fprintln(out, "  n) new connection")
+		if o.canInvite() {
+			fmt.Fprintln(out, "  i) invite a customer (a code for their IT admin)")
+		}
 		answer, err := orgAsk(in, out, "Your choice: ")
 		if err != nil {
 			return err
@@ -658,6 +697,11 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out
 		switch answer = strings.ToLower(answer); {
 		case answer == "n" || answer == "new":
 			return orgLinesNew(ctx, o.env, s, l, in, out)
+		case answer == "i" && o.canInvite():
+			if err := orgLinesInvite(ctx, o.env, &l, in, out); err != nil {
+				return err
+			}
+			continue
 		case answer == "c" && s.Connection.ID != "":
 			return nil
 		}

@@ -70,6 +70,10 @@ type ServerOptions struct {
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SSHHost is the server as customers reach it, HOST[:PORT], for the
+	// command shown with the invites engineers make in the wizard; empty
+	// shows the code only.
+	SSHHost string
 }
 
 // Server serves the wizard over SSH, one Bubble Tea program per session,
@@ -371,6 +375,7 @@ func (s *Server) sessionEnv(id identity, addr string) *steps.Env {
 		Address:      addr,
 		Organization: id.organization,
 		Demo:         s.opts.Demo,
+		Invites:      s.invites(id),
 	}
 }
 

@@ -1,0 +1,87 @@
+package steps
+
+import (
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// DefaultInviteTTL is how long an invite lasts unless the person says
+// otherwise.
+const DefaultInviteTTL = 72 * time.Hour
+
+// InviteSettings lets a session make invites for customers.
+type InviteSettings struct {
+	// SSHHost is the SSH server as customers reach it, HOST[:PORT], for the
+	// command shown with a code; empty when unknown, and then only the
+	// code is shown.
+	SSHHost string
+}
+
+// Command is what a customer types to reach the server as user ("setup",
+// then the code at the prompt, or the code itself), or "" when the
+// server's address is unknown.
+func (s *InviteSettings) Command(user string) string {
+	if s == nil || s.SSHHost == "" {
+		return ""
+	}
+	return SSHCommand(s.SSHHost, user)
+}
+
+// SSHCommand is the command that reaches host (HOST[:PORT], port 22 when
+// none is given) as user.
+func SSHCommand(host, user string) string {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = host, "22"
+	}
+	if port == "22" {
+		return fmt.Sprintf("ssh %s@%s", user, h)
+	}
+	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
+}
+
+// inviteTTLText writes an invite's life as a person would: "72h", "1h30m".
+func inviteTTLText(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
+
+// ParseInviteTTL reads how long an invite lasts: a Go duration ("72h",
+// "90m") or whole days ("3d"); empty means DefaultInviteTTL.
+func ParseInviteTTL(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return DefaultInviteTTL, nil
+	}
+	bad := &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("%q is not a duration", s),
+		Fix: "give hours or days, e.g. 72h or 3d"}
+	var d time.Duration
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return 0, bad
+		}
+		d = time.Duration(n) * 24 * time.Hour
+	} else {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			return 0, bad
+		}
+	}
+	if d < time.Minute {
+		return 0, &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("an invite cannot last only %s", s),
+			Fix: "give a positive duration of a minute or more, e.g. 72h"}
+	}
+	return d, nil
+}

@@ -1,0 +1,326 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// The organization step's invites: a support engineer presses i on the
+// list, names the organization (the selected one's, pre-filled) and how
+// long the code lasts, and gets the code and the command to give the
+// customer. The code exists only in this screen's memory until the person
+// leaves it: the store keeps its hash.
+//
+// Who may: env.Invites says so, and a session walled into an organization
+// never may, whatever its Env holds. The local wizard may too: it runs as
+// the support engineer on their machine, like `oidc-onboard invite`.
+
+// orgInvitedMsg is the outcome of making an invite.
+type orgInvitedMsg struct {
+	code string
+	inv  store.Invite
+	err  error
+}
+
+// orgInvite is the invite form and its result.
+type orgInvite struct {
+	org, ttl textinput.Model
+	focus    int // 0 organization, 1 TTL
+	formErr  string
+	code     string // the new code, until the person leaves the result
+	inv      store.Invite
+	err      error // the store's refusal, shown on the form
+
+	open, copy, done key.Binding
+}
+
+func newOrgInvite(theme *Theme) orgInvite {
+	v := orgInvite{
+		org:  credNewInput(theme, "Acme Corp"),
+		ttl:  credNewInput(theme, inviteTTLText(DefaultInviteTTL)),
+		open: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invite a customer")),
+		copy: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy the command")),
+		done: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to the list")),
+	}
+	v.org.ShowSuggestions = true
+	return v
+}
+
+// canInvite reports whether this session may make invites.
+func (o *organization) canInvite() bool { return o.env.Invites != nil && !o.walled() }
+
+// openInvite shows the invite form for org (may be empty: typed there).
+func (o *organization) openInvite(org string) tea.Cmd {
+	v := &o.invite
+	o.mode, o.err = orgInviteForm, nil
+	v.formErr, v.err, v.focus = "", nil, 0
+	v.org.SetSuggestions(o.listing.orgs)
+	v.org.SetValue(org)
+	v.org.CursorEnd()
+	v.ttl.SetValue("")
+	return o.inviteFocus()
+}
+
+func (o *organization) inviteFocus() tea.Cmd {
+	v := &o.invite
+	v.org.Blur()
+	v.ttl.Blur()
+	if v.focus == 0 {
+		return v.org.Focus()
+	}
+	return v.ttl.Focus()
+}
+
+func (o *organization) inviteKeys() []key.Binding {
+	switch o.mode {
+	case orgInviteForm:
+		return []key.Binding{o.submit, o.move, o.cancel}
+	case orgInviteDone:
+		return []key.Binding{o.invite.copy, o.invite.done}
+	}
+	return nil
+}
+
+func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
+	v := &o.invite
+	if o.mode == orgInviteDone {
+		switch {
+		case key.Matches(msg, v.copy):
+			return tea.Batch(tea.SetClipboard(o.inviteCopyText()), Cmd(StatusMsg("Copied the invite to the clipboard")))
+		case key.Matches(msg, v.done):
+			v.code, v.inv = "", store.Invite{} // shown once
+			o.mode = orgList
+		}
+		return nil
+	}
+	switch {
+	case key.Matches(msg, o.cancel):
+		o.mode = orgList
+		return nil
+	case key.Matches(msg, o.submit) && v.focus == 0:
+		v.focus = 1
+		return o.inviteFocus()
+	case key.Matches(msg, o.submit):
+		return o.makeInvite()
+	case key.Matches(msg, o.next) && v.focus == 0 && orgCanAccept(v.org):
+		return o.updateInviteInput(msg) // tab completes the suggested organization
+	case key.Matches(msg, o.next), key.Matches(msg, o.prev):
+		v.focus = 1 - v.focus
+		return o.inviteFocus()
+	}
+	return o.updateInviteInput(msg)
+}
+
+func (o *organization) updateInviteInput(msg tea.Msg) tea.Cmd {
+	v := &o.invite
+	var cmd tea.Cmd
+	if v.focus == 0 {
+		v.org, cmd = v.org.Update(msg)
+	} else {
+		v.ttl, cmd = v.ttl.Update(msg)
+	}
+	v.formErr, v.err = "", nil
+	return cmd
+}
+
+// makeInvite checks the form and makes the invite in a command.
+func (o *organization) makeInvite() tea.Cmd {
+	v := &o.invite
+	org := strings.TrimSpace(v.org.Value())
+	if org == "" {
+		v.focus, v.formErr = 0, "Type the organization the invite is for."
+		return o.inviteFocus()
+	}
+	ttl, err := ParseInviteTTL(v.ttl.Value())
+	if err != nil {
+		msg, fix := flow.Explain(err)
+		v.focus, v.formErr = 1, msg+": "+fix+"."
+		return o.inviteFocus()
+	}
+	o.mode, v.err = orgInviteBusy, nil
+	env := o.env
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		defer cancel()
+		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
+		return orgInvitedMsg{code: code, inv: inv, err: err}
+	}
+}
+
+func (o *organization) invited(msg orgInvitedMsg) tea.Cmd {
+	v := &o.invite
+	if msg.err != nil {
+		o.mode, v.err = orgInviteForm, msg.err
+		return o.inviteFocus()
+	}
+	o.mode, v.code, v.inv = orgInviteDone, msg.code, msg.inv
+	if !orgContains(o.listing.orgs, msg.inv.Organization) {
+		o.listing.orgs = append(o.listing.orgs, msg.inv.Organization) // a new organization exists now
+	}
+	return nil
+}
+
+func orgContains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// orgMakeInvite makes an invite to org valid for ttl and audits it; the
+// code is returned once.
+func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration) (string, store.Invite, error) {
+	if env.Invites == nil || env.Organization != "" {
+		return "", store.Invite{}, &flow.Error{Code: "forbidden", Message: "this session cannot make invites",
+			Fix: "ask a support engineer for an invite"}
+	}
+	if env.Store == nil {
+		return "", store.Invite{}, errors.New("no store to keep the invite in")
+	}
+	code, inv, err := env.Store.CreateInvite(ctx, org, ttl)
+	if err != nil {
+		return "", store.Invite{}, err
+	}
+	// The same event as `oidc-onboard invite`, so one query finds both.
+	env.Audit(ctx, "invite_created", flow.Connection{Organization: inv.Organization}, inv.ID)
+	return code, inv, nil
+}
+
+// inviteCopyText is what c copies: the command with the code in it, or
+// the code alone when the server's address is unknown.
+func (o *organization) inviteCopyText() string {
+	if cmd := o.env.Invites.Command(o.invite.code); cmd != "" {
+		return cmd
+	}
+	return o.invite.code
+}
+
+func (o *organization) inviteView(width int) string {
+	switch o.mode {
+	case orgInviteBusy:
+		return o.theme.Subtle.Render("Making the invite…")
+	case orgInviteDone:
+		return o.inviteDoneView(width)
+	}
+	return o.inviteFormView(width)
+}
+
+func (o *organization) inviteFormView(width int) string {
+	t, v := o.theme, &o.invite
+	inner := max(width-2, 10)
+	v.org.SetWidth(max(inner-lipgloss.Width(v.org.Prompt)-1, 4))
+	v.ttl.SetWidth(max(inner-lipgloss.Width(v.ttl.Prompt)-1, 4))
+	parts := []string{t.Title.Render("Invite a customer"),
+		t.Subtle.Width(width).Render("The customer's IT admin gets a code to set up their organization's connection over SSH."),
+		t.Text.Render("Organization"), "  " + v.org.View()}
+	if len(o.listing.orgs) > 0 {
+		parts = append(parts, t.Subtle.Width(width).Render("  Existing: "+strings.Join(o.listing.orgs, ", ")+" (tab completes)"))
+	}
+	parts = append(parts, t.Text.Render("Valid for"), "  "+v.ttl.View(),
+		t.Subtle.Width(width).Render("  Hours or days, e.g. 24h or 7d. Enter keeps "+inviteTTLText(DefaultInviteTTL)+"."))
+	if v.formErr != "" {
+		parts = append(parts, "", t.Error.Width(width).Render("✗ "+v.formErr))
+	}
+	if v.err != nil {
+		msg, fix := flow.Explain(v.err)
+		parts = append(parts, "", t.Error.Width(width).Render("✗ "+msg))
+		if fix != "" {
+			parts = append(parts, t.Text.Width(width).Render("  Fix: "+fix))
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+func (o *organization) inviteDoneView(width int) string {
+	t, v := o.theme, &o.invite
+	inner := max(width-2, 10)
+	indent := func(s string) string { return lipgloss.NewStyle().PaddingLeft(2).Render(s) }
+	parts := []string{
+		t.Title.Width(width).Render("Invite for " + v.inv.Organization),
+		t.Subtle.Width(width).Render("Valid until " + v.inv.ExpiresAt.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."),
+		"",
+		t.Text.Render("Code"),
+		indent(t.Accent.Bold(true).Width(inner).Render(v.code)),
+		t.Warn.Width(width).Render("Shown once: only its hash is stored. Copy it now."),
+		"",
+	}
+	if setup := o.env.Invites.Command("setup"); setup != "" {
+		parts = append(parts,
+			t.Text.Width(width).Render("Give the customer the code and this command; ssh asks for the code:"),
+			indent(t.Accent.Width(inner).Render(setup)),
+			t.Text.Render("or, in one go:"),
+			indent(t.Accent.Width(inner).Render(o.env.Invites.Command(v.code))))
+	} else {
+		parts = append(parts, t.Text.Width(width).Render("Give the customer the code and your server's ssh command "+
+			"(ssh -p PORT setup@HOST); ssh asks for the code. This wizard does not know the server's address: "+
+			"'oidc-onboard invite --ssh-host' prints the command."))
+	}
+	return strings.Join(parts, "\n")
+}
+
+// inviteHint tells an engineer on the new-connection form where invites are.
+func (o *organization) inviteHint(width int) string {
+	return o.theme.Subtle.Width(width).Render(fmt.Sprintf("To invite a customer instead: %s, then %s.",
+		o.cancel.Help().Key, o.invite.open.Help().Key))
+}
+
+// orgLinesInvite is the invite form as plain prompts; it prints the code
+// and the command, and returns to the list. An empty organization goes
+// back to the list without an invite.
+func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, in io.Reader, out io.Writer) error {
+	prompt := "Organization the invite is for (Enter goes back to the list): "
+	if len(l.orgs) > 0 {
+		prompt = "Organization the invite is for (existing: " + strings.Join(l.orgs, ", ") + "; Enter goes back): "
+	}
+	org, err := orgAsk(in, out, prompt)
+	if err != nil || org == "" {
+		return err
+	}
+	for {
+		answer, err := orgAsk(in, out, "Valid for (hours or days, e.g. 24h or 7d; Enter for "+inviteTTLText(DefaultInviteTTL)+"): ")
+		if err != nil {
+			return err
+		}
+		ttl, err := ParseInviteTTL(answer)
+		if err != nil {
+			orgExplain(out, err)
+			continue
+		}
+		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
+		if err != nil {
+			orgExplain(out, err)
+			return nil
+		}
+		if !orgContains(l.orgs, inv.Organization) {
+			l.orgs = append(l.orgs, inv.Organization)
+		}
+		orgLinesInviteMade(out, env.Invites, code, inv)
+		return nil
+	}
+}
+
+// orgLinesInviteMade prints a new invite the way `oidc-onboard invite` does.
+func orgLinesInviteMade(out io.Writer, s *InviteSettings, code string, inv store.Invite) {
+	fmt.Fprintf(out, "Invite %s for %s, valid until %s.\n", inv.ID, inv.Organization, inv.ExpiresAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(out, "Code:  %s   (shown once; only its hash is stored)\n", code)
+	if setup := s.Command("setup"); setup != "" {
+		fmt.Fprintf(out, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", setup)
+		fmt.Fprintf(out, "or, in one go:\n  %s\n", s.Command(code))
+	} else {
+		fmt.Fprintln(out, "Give the customer the code and your server's ssh command (ssh -p PORT setup@HOST); ssh asks for the code.")
+	}
+}

@@ -1,0 +1,60 @@
+package tui
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// A support engineer makes an invite inside the wizard over SSH; the code
+// on their screen lets a customer in, walled into that organization, and
+// the customer's session offers no invites.
+func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
+	t.Parallel()
+	signer, line := sshKey(t)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	if err := os.WriteFile(keys, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := sshStart(t, func(o *ServerOptions) {
+		o.AuthorizedKeys = keys
+		o.SSHHost = "onboard.example.com:2222"
+	})
+	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	term := sshOpenTerm(t, c, 80, 24)
+	term.waitFor(t, "To invite a customer instead: esc, then i.")
+	term.send("\x1b")
+	term.waitFor(t, "Press i to invite")
+	term.send("i")
+	term.waitFor(t, "Invite a customer")
+	term.send("Initech\r\r")
+	term.waitFor(t, "Shown once")
+	code := regexp.MustCompile(`[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}`).FindString(term.screen())
+	if code == "" {
+		t.Fatalf("no code on the screen:\n%s", term.screen())
+	}
+	term.waitFor(t, "ssh -p 2222 "+code+"@onboard.example.com")
+	ev := s.waitAudit(t, "invite_created")
+	if ev.Actor != "ssh:"+gossh.FingerprintSHA256(signer.PublicKey()) || ev.Organization != "Initech" {
+		t.Errorf("invite_created = %+v", ev)
+	}
+
+	cc, err := sshDial(s.addr, code)
+	if err != nil {
+		t.Fatalf("the code made in the wizard was refused: %v", err)
+	}
+	defer cc.Close()
+	customer := sshOpenTerm(t, cc, 80, 24)
+	customer.waitFor(t, "Initech")
+	if strings.Contains(customer.screen(), "invite a customer") {
+		t.Errorf("a customer was offered invites:\n%s", customer.screen())
+	}
+}
