@@ -2233,7 +2233,7 @@ so a dropped session can come back and resume its draft.`,
 				if err != nil {
 					return err
 				}
-				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_created", Organization: inv.Organization, Detail: inv.ID})
+				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite.create", Organization: inv.Organization, Detail: inv.ID})
 				out := inviteJSON{Code: code, Organization: inv.Organization,
 					ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339), Command: steps.SSHCommand(sshHost, "setup")}
 				if asJSON {
@@ -2329,7 +2329,7 @@ func (a *app) inviteRevokeCmd() *cobra.Command {
 				if err := st.RevokeInvite(ctx, args[0]); err != nil {
 					return err
 				}
-				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite_revoked", Detail: store.NormalizeID(args[0])})
+				_ = st.Audit(ctx, store.Event{Actor: a.localActor(), Action: "invite.revoke", Detail: store.NormalizeID(args[0])})
 				fmt.Fprintf(a.stdout, "Invite %s revoked.\n", store.NormalizeID(args[0]))
 				return nil
 			})

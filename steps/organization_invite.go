@@ -196,7 +196,7 @@ func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration)
 		return "", store.Invite{}, err
 	}
 	// The same event as `oidc-onboard invite`, so one query finds both.
-	env.Audit(ctx, "invite_created", flow.Connection{Organization: inv.Organization}, inv.ID)
+	env.Audit(ctx, "invite.create", flow.Connection{Organization: inv.Organization}, inv.ID)
 	return code, inv, nil
 }
 

@@ -82,7 +82,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !invAudited(events, "invite_created", env.Actor, inv.ID) {
+	if !invAudited(events, "invite.create", env.Actor, inv.ID) {
 		t.Errorf("no invite_created event by %s for %s in %+v", env.Actor, inv.ID, events)
 	}
 

@@ -146,7 +146,7 @@ var errInviteUsed = &flow.Error{Code: "invite_used", Message: "this invite code 
 func (inv Invite) usable(now time.Time) error {
 	switch {
 	case !inv.RevokedAt.IsZero():
-		return &flow.Error{Code: "invite_revoked", Message: "this invite code was withdrawn",
+		return &flow.Error{Code: "invite.revoke", Message: "this invite code was withdrawn",
 			Fix: "ask the person who invited you for a new code"}
 	case !inv.UsedAt.IsZero():
 		return errInviteUsed

@@ -403,7 +403,7 @@ func TestInvites(t *testing.T) {
 		t.Fatalf("second revoke: %v", err)
 	}
 	_, err = s.RedeemInvite(ctx, revoked)
-	wantCode(t, err, "invite_revoked")
+	wantCode(t, err, "invite.revoke")
 	advance(2 * time.Minute)
 	_, err = s.RedeemInvite(ctx, expiring)
 	wantCode(t, err, "invite_expired")

@@ -268,11 +268,11 @@ func (s *Server) authMiddleware(next ssh.Handler) ssh.Handler {
 		addr := hostOf(sess.RemoteAddr())
 		id, err := s.identify(sess)
 		if err != nil {
-			s.audit(sess.Context(), "ssh:anonymous", addr, "auth_failure", "", err.Error())
+			s.audit(sess.Context(), "ssh:anonymous", addr, "auth.failure", "", err.Error())
 			refuse(sess, "Not let in: "+err.Error()+". Ask the person who invited you for a new code.")
 			return
 		}
-		s.audit(sess.Context(), id.actor, addr, "auth_success", id.organization, "")
+		s.audit(sess.Context(), id.actor, addr, "auth.success", id.organization, "")
 		sess.Context().SetValue(identityKey, id)
 		next(sess)
 	}
@@ -302,7 +302,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		addr := hostOf(sess.RemoteAddr())
 		if n := s.count.Add(1); n > int64(s.opts.MaxSessions) {
 			s.count.Add(-1)
-			s.audit(sess.Context(), id.actor, addr, "session_refused", id.organization, "server full")
+			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, "server full")
 			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
 			return
 		}
@@ -319,7 +319,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 			s.mu.Unlock()
 		}()
 		sess.Context().SetValue(sessionKey, ls)
-		s.audit(sess.Context(), id.actor, addr, "session_start", id.organization, "")
+		s.audit(sess.Context(), id.actor, addr, "session.start", id.organization, "")
 		s.opts.Log.Info("session start", "actor", id.actor, "address", addr, "organization", id.organization)
 		started := s.opts.Now()
 
@@ -331,7 +331,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 			detail += ": " + reason
 			fmt.Fprintf(sess, "\r\n%s\r\n", reason)
 		}
-		s.audit(sess.Context(), id.actor, addr, "session_end", id.organization, detail)
+		s.audit(sess.Context(), id.actor, addr, "session.end", id.organization, detail)
 		s.opts.Log.Info("session end", "actor", id.actor, "address", addr, "detail", detail)
 		_ = sess.Exit(0)
 	}

@@ -199,7 +199,7 @@ func (s *Server) tryCode(addr, code, how string) (store.Invite, error) {
 	if err != nil {
 		s.limiter.fail(addr)
 		reason, _ := flow.Explain(err)
-		s.audit(ctx, "ssh:anonymous", addr, "auth_failure", "", "invite code given "+how+": "+reason)
+		s.audit(ctx, "ssh:anonymous", addr, "auth.failure", "", "invite code given "+how+": "+reason)
 		return store.Invite{}, err
 	}
 	return inv, nil
@@ -252,7 +252,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 	ok := authorizedKey(s.opts.AuthorizedKeys, key)
 	if !ok && s.opts.AuthorizedKeys != "" {
-		s.audit(ctx, "ssh:"+gossh.FingerprintSHA256(key), hostOf(ctx.RemoteAddr()), "auth_failure", "", "public key not in the authorized keys")
+		s.audit(ctx, "ssh:"+gossh.FingerprintSHA256(key), hostOf(ctx.RemoteAddr()), "auth.failure", "", "public key not in the authorized keys")
 	}
 	return ok
 }

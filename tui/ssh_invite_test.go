@@ -42,7 +42,7 @@ func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
 		t.Fatalf("no code on the screen:\n%s", term.screen())
 	}
 	term.waitFor(t, "ssh -p 2222 "+code+"@onboard.example.com")
-	ev := s.waitAudit(t, "invite_created")
+	ev := s.waitAudit(t, "invite.create")
 	if ev.Actor != "ssh:"+gossh.FingerprintSHA256(signer.PublicKey()) || ev.Organization != "Initech" {
 		t.Errorf("invite_created = %+v", ev)
 	}

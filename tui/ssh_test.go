@@ -36,7 +36,7 @@ func TestSSHCodeAsUserName(t *testing.T) {
 	term.waitFor(t, "Start: Organization")
 	term.waitFor(t, "Acme Corp")
 
-	ev := s.waitAudit(t, "session_start")
+	ev := s.waitAudit(t, "session.start")
 	if ev.Actor != "invite:"+inv.ID || ev.Organization != "Acme Corp" || ev.Address != "127.0.0.1" {
 		t.Errorf("session_start = %+v", ev)
 	}
@@ -63,7 +63,7 @@ func TestSSHKeyboardInteractive(t *testing.T) {
 		t.Errorf("instructions = %q, want the second to say the first code is not known", ans.instructions)
 	}
 	sshOpenTerm(t, c, 80, 24).waitFor(t, "Acme Corp")
-	if e := s.waitAudit(t, "auth_failure"); e.Address != "127.0.0.1" {
+	if e := s.waitAudit(t, "auth.failure"); e.Address != "127.0.0.1" {
 		t.Errorf("auth_failure = %+v", e)
 	}
 }
@@ -92,7 +92,7 @@ func TestSSHEngineerKey(t *testing.T) {
 	defer c.Close()
 	term := sshOpenTerm(t, c, 80, 24)
 	term.waitFor(t, "Start: Organization")
-	ev := s.waitAudit(t, "session_start")
+	ev := s.waitAudit(t, "session.start")
 	if ev.Actor != "ssh:"+gossh.FingerprintSHA256(signer.PublicKey()) || ev.Organization != "" {
 		t.Errorf("session_start = %+v, want the key's fingerprint and no organization", ev)
 	}
@@ -151,7 +151,7 @@ func TestSSHWrongCodeRateLimit(t *testing.T) {
 	}
 	failures := 0
 	for _, e := range s.audit(t) {
-		if e.Action == "auth_failure" {
+		if e.Action == "auth.failure" {
 			failures++
 			if e.Address != "127.0.0.1" {
 				t.Errorf("failure without the address: %+v", e)
@@ -444,7 +444,7 @@ func TestSSHIdleAndSessionLimit(t *testing.T) {
 	if !strings.Contains(term.all(), "without a key press") {
 		t.Errorf("the idle disconnection was not explained: %q", term.all())
 	}
-	if e := s.waitAudit(t, "session_end"); !strings.Contains(e.Detail, "without a key press") {
+	if e := s.waitAudit(t, "session.end"); !strings.Contains(e.Detail, "without a key press") {
 		t.Errorf("session_end = %+v", e)
 	}
 }
