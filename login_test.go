@@ -316,6 +316,13 @@ func TestLoginStoredConnection(t *testing.T) {
 		t.Errorf("--connection with --client-id: exit %d, %s", code, stderr)
 	}
 
+	// --redirect-uri overrides the stored one for this login only.
+	override := startLogin(t, "", nil, "--db", db, "--connection", id, "--redirect-uri", "http://127.0.0.1:0/override")
+	if au, err := url.Parse(override.url()); err != nil || !strings.HasSuffix(au.Query().Get("redirect_uri"), "/override") {
+		t.Errorf("--redirect-uri with --connection: authorization URL %v, %v", au, err)
+	}
+	_ = override.cmd.Process.Kill()
+
 	// No OIDC_CLIENT_SECRET here: the stored, sealed secret is used.
 	run := startLogin(t, "", nil, "--db", db, "--connection", id, "--json")
 	auth, err := url.Parse(run.url())

@@ -477,9 +477,9 @@ or from --client-secret-file PATH ("-" for standard input); never from a
 flag value.
 
 With --connection ID the login uses a stored connection: its discovery URL,
-client ID, sealed secret, redirect URI and mappings (--claim, --role-map,
---groups-claim and --default-role, when given, override the stored ones for
-this login only). The result is recorded with the connection.
+client ID, sealed secret, redirect URI and mappings (--redirect-uri, --claim,
+--role-map, --groups-claim and --default-role, when given, override the stored
+ones for this login only). The result is recorded with the connection.
 
 Time limits: --timeout bounds each network call (discovery, token, keys,
 userinfo); --wait bounds the wait for the browser to come back.
@@ -637,7 +637,7 @@ func (a *app) runLogin(ctx context.Context, f *loginFlags) error {
 // runStoredLogin tests a stored connection and records the outcome with it.
 func (a *app) runStoredLogin(ctx context.Context, cmd *cobra.Command, f *loginFlags) error {
 	fl := cmd.Flags()
-	for _, name := range []string{"discovery", "client-id", "redirect-uri"} {
+	for _, name := range []string{"discovery", "client-id"} {
 		if fl.Changed(name) {
 			return usageErr("--%s cannot be combined with --connection: the stored connection's value is used", name)
 		}
@@ -653,6 +653,9 @@ func (a *app) runStoredLogin(ctx context.Context, cmd *cobra.Command, f *loginFl
 	c, err := lookupConnection(ctx, st, f.connection)
 	if err != nil {
 		return err
+	}
+	if fl.Changed("redirect-uri") { // e.g. a loopback URI registered for tests, when the stored one is the server's
+		c.RedirectURI = f.redirectURI
 	}
 	if c.RedirectURI == "" || c.DiscoveryURL == "" {
 		return &flow.Error{Code: "incomplete_connection",

@@ -68,6 +68,7 @@ type redirectURI struct {
 	pick    int
 
 	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
+	switchURI                                                       key.Binding // use this wizard's callback address
 	scroll                                                          key.Binding // the four scroll keys as one help entry
 	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
 }
@@ -88,6 +89,7 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 		vp:         vp,
 		copyKey:    nb([]string{"c"}, "c", "copy"),
 		provider:   nb([]string{"p"}, "p", "provider"),
+		switchURI:  nb([]string{"u"}, "u", "use this URI"),
 		scrollUp:   nb([]string{"up", "k"}, "↑", "scroll"),
 		scrollDown: nb([]string{"down", "j"}, "↓", "scroll"),
 		pageUp:     nb([]string{"pgup", "b"}, "pgup", "page up"),
@@ -119,7 +121,23 @@ func (r *redirectURI) Keys() []key.Binding {
 	if r.picking {
 		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
 	}
+	if r.otherURI() != "" {
+		return []key.Binding{r.done, r.copyKey, r.switchURI, r.provider, r.scroll}
+	}
 	return []key.Binding{r.done, r.copyKey, r.provider, r.scroll}
+}
+
+// otherURI is the Redirect URI this wizard would receive callbacks at, when
+// the connection has another one (made by another wizard, a different
+// --redirect-base, or imported): its test login could not come back here.
+func (r *redirectURI) otherURI() string {
+	if r.setup == nil || r.setup.Connection.ID == "" || r.env.RedirectBase == "" {
+		return ""
+	}
+	if here := r.env.RedirectURIFor(r.setup.Connection.ID); here != r.setup.Connection.RedirectURI {
+		return here
+	}
+	return ""
 }
 
 // guideKey is the rendering the screen needs now.
@@ -221,6 +239,9 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection"))
 		}
 		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard")))
+	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
+		r.setup.Connection.RedirectURI = r.otherURI()
+		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too")))
 	case key.Matches(msg, r.provider):
 		r.picking = true
 		r.pick = r.providerIndex()
@@ -292,6 +313,10 @@ func (r *redirectURI) View(width, height int) string {
 			Render(t.Accent.Render(uri)),
 		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
 			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
+	}
+	if other := r.otherURI(); other != "" {
+		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
+			": press u to use it as the Redirect URI (then update the IdP's app too)."))
 	}
 	head := strings.Join(top, "\n")
 	rest := max(height-lipgloss.Height(head)-1, 1)

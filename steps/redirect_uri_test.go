@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 )
 
 // redirectSetup is a setup whose connection exists.
@@ -212,5 +214,33 @@ func TestPlainGuideDropsMarkdownMarkers(t *testing.T) {
 	want := "Okta\n\nClient ID: the Client ID field; the Value, not the ID."
 	if got != want {
 		t.Errorf("plainGuide:\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestRedirectURISwitchesToThisWizardsAddress: a connection whose Redirect
+// URI points elsewhere (another --redirect-base, an import) can take the
+// address this wizard receives callbacks at, so its test login can work.
+func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
+	t.Parallel()
+	env := &Env{RedirectBase: "http://localhost:9999"}
+	s := redirectSetup(env)
+	s.Connection.RedirectURI = "http://localhost:8976/callback/conn_abc123"
+	step := NewRedirectURI(env, NewTheme(true))
+	step.Enter(s)
+	for _, w := range []int{80, 60, 40} {
+		view := strings.Join(strings.Fields(ansi.Strip(step.View(w, 17))), " ")
+		if !strings.Contains(view, "press u to use it") {
+			t.Errorf("width %d: no offer to switch: %s", w, view)
+		}
+	}
+	msgs := redirectExec(step.Update(press("u")))
+	if s.Connection.RedirectURI != "http://localhost:9999/callback/conn_abc123" {
+		t.Fatalf("Redirect URI %q after u", s.Connection.RedirectURI)
+	}
+	if !slices.ContainsFunc(msgs, func(m tea.Msg) bool { _, ok := m.(StatusMsg); return ok }) {
+		t.Errorf("no status after switching: %v", msgs)
+	}
+	if view := ansi.Strip(step.View(80, 17)); strings.Contains(view, "press u") || slices.Contains(keysHelp(step.Keys()), "u use this URI") {
+		t.Errorf("still offering to switch:\n%s", view)
 	}
 }
