@@ -2060,6 +2060,13 @@ sessions over HTTP at --public-url. The SSH host key is generated once, next
 to the database; its fingerprint is printed at start.
 
 Make invites with 'oidc-onboard invite --org NAME'.`,
+		Example: `  # behind a TLS proxy that forwards https://onboard.example.com/callback/* here
+  oidc-onboard serve --ssh-addr :2222 --http-addr 127.0.0.1:8976 \
+      --public-url https://onboard.example.com --authorized-keys ~/.ssh/engineers.pub
+
+  # try it all on this machine, with the demo IdP
+  oidc-onboard serve --demo --ssh-addr 127.0.0.1:2222
+  oidc-onboard invite --org "Acme Corp"          # then: ssh -p 2222 setup@localhost`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runServe(cmd.Context(), f)
@@ -2223,6 +2230,10 @@ func (a *app) inviteCmd() *cobra.Command {
 once and stored hashed. It can be used again until it expires, is revoked
 ('oidc-onboard invite revoke ID'), or the organization's connection is activated,
 so a dropped session can come back and resume its draft.`,
+		Example: `  oidc-onboard invite --org "Acme Corp" --ssh-host onboard.example.com:2222
+  oidc-onboard invite --org "Acme Corp" --ttl 24h --json
+  oidc-onboard invite list --org "Acme Corp"
+  oidc-onboard invite revoke inv_4mx8pq`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if strings.TrimSpace(org) == "" {
