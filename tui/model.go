@@ -58,10 +58,11 @@ type Model struct {
 }
 
 // New builds the wizard for env. The theme starts dark and follows the
-// terminal's background once it reports it.
+// terminal's background once it reports it. Each step is built when the
+// wizard first needs it.
 func New(env *steps.Env) *Model {
 	theme := steps.NewTheme(true)
-	return newModel(env, theme, steps.All(env, theme))
+	return newModel(env, theme, lazySteps(env, theme, steps.Constructors()))
 }
 
 func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
