@@ -424,7 +424,7 @@ func runLoadServer(kind string) error {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
-			prof.heap()
+			prof.heap(ms)
 			fmt.Printf("mem %d\n", ms.HeapInuse+ms.StackInuse)
 		}
 	}
@@ -460,11 +460,14 @@ func startLoadProfile(kind string) (*loadProfiler, error) {
 	return p, nil
 }
 
-// heap writes the heap profile as of the last GC.
-func (p *loadProfiler) heap() {
+// heap writes the heap profile as of the last GC, and says how much of
+// the memory is heap and how much stacks.
+func (p *loadProfiler) heap(ms runtime.MemStats) {
 	if p.dir == "" {
 		return
 	}
+	fmt.Fprintf(os.Stderr, "%s server: heap in use %d KiB, stacks %d KiB, %d goroutines\n",
+		p.kind, ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine())
 	f, err := os.Create(filepath.Join(p.dir, p.kind+".heap.pprof"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
