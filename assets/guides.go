@@ -41,11 +41,12 @@ func Guides() []Guide {
 	return out
 }
 
-// guideName is the text of the guide's first "# " heading.
+// guideName is the text of the guide's first "# " heading, as a string of
+// its own (a slice of md would keep the whole guide alive with it).
 func guideName(md, id string) string {
 	for line := range strings.Lines(md) {
 		if name, ok := strings.CutPrefix(line, "# "); ok {
-			return strings.TrimSpace(name)
+			return strings.Clone(strings.TrimSpace(name))
 		}
 	}
 	return id

@@ -27,28 +27,22 @@ type redirectGuideKey struct {
 	width                        int
 }
 
-// redirectRenderer is a glamour renderer with what it was built for.
-type redirectRenderer struct {
-	r     *glamour.TermRenderer
-	width int
-	style string
-}
-
-// redirectRenderedMsg brings back a rendered guide and the renderer used.
+// redirectRenderedMsg brings back a rendered guide.
 type redirectRenderedMsg struct {
-	key      redirectGuideKey
-	out      string
-	err      error
-	renderer redirectRenderer
+	key redirectGuideKey
+	out string
+	err error
 }
 
 // redirectURI is step 1: the Redirect URI to copy into the IdP, and the
 // provider's guide.
 //
-// NOTE: building a glamour renderer is slow, so the guide is rendered in a
-// command, the first time the step is entered and again only when the
-// width, the theme or the provider changes; each rendering is kept, so
-// Update and View never touch glamour.
+// NOTE: rendering the guide is slow, so it is rendered in a command, the
+// first time the step is entered and again only when the width, the theme
+// or the provider changes; each rendering is kept, so Update and View never
+// touch glamour. The renderer itself is not kept: it is cheap to build
+// (well under a millisecond) and heavy to hold (styles, a Markdown parser,
+// an HTML policy), and an SSH server holds hundreds of sessions.
 type redirectURI struct {
 	env   *Env
 	theme *Theme
@@ -58,7 +52,6 @@ type redirectURI struct {
 	entered  bool
 	guides   []assets.Guide
 	rendered map[redirectGuideKey]string
-	renderer redirectRenderer
 	inFlight bool
 	guideErr error
 	shownKey redirectGuideKey
@@ -172,22 +165,18 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 		return nil
 	}
 	r.inFlight = true
-	rr := r.renderer
 	return func() tea.Msg {
 		md, ok := assets.GuideMarkdown(k.provider, k.redirectURI)
 		if !ok {
 			md, _ = assets.GuideMarkdown("", k.redirectURI)
 		}
-		if rr.r == nil || rr.width != k.width || rr.style != k.style {
-			tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
-				glamour.WithPreservedNewLines())
-			if err != nil {
-				return redirectRenderedMsg{key: k, err: err, renderer: rr}
-			}
-			rr = redirectRenderer{r: tr, width: k.width, style: k.style}
+		tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
+			glamour.WithPreservedNewLines())
+		if err != nil {
+			return redirectRenderedMsg{key: k, err: err}
 		}
-		out, err := rr.r.Render(md)
-		return redirectRenderedMsg{key: k, out: strings.Trim(out, "\n"), err: err, renderer: rr}
+		out, err := tr.Render(md)
+		return redirectRenderedMsg{key: k, out: strings.Trim(out, "\n"), err: err}
 	}
 }
 
@@ -203,7 +192,6 @@ func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case redirectRenderedMsg:
 		r.inFlight = false
-		r.renderer = msg.renderer
 		r.guideErr = msg.err
 		if msg.err == nil {
 			r.rendered[msg.key] = msg.out

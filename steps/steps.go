@@ -1,16 +1,31 @@
 package steps
 
+// Constructor builds one step for a session.
+type Constructor func(env *Env, theme *Theme) Step
+
+// Constructors returns the constructor of each of the wizard's steps in
+// the guide's order, indexed by the Step* constants: a shell that builds a
+// step only when a session first reaches it (the SSH server, with many
+// sessions that never get past the first steps) uses them.
+func Constructors() []Constructor {
+	return []Constructor{
+		StepOrganization: NewOrganization,
+		StepRedirectURI:  NewRedirectURI,
+		StepCredentials:  NewCredentials,
+		StepValidate:     NewValidate,
+		StepClaims:       NewClaims,
+		StepRoles:        NewRoles,
+		StepTestLogin:    NewTestLogin,
+		StepReview:       NewReview,
+	}
+}
+
 // All returns the wizard's steps in the guide's order, indexed by the
 // Step* constants.
 func All(env *Env, theme *Theme) []Step {
-	return []Step{
-		StepOrganization: NewOrganization(env, theme),
-		StepRedirectURI:  NewRedirectURI(env, theme),
-		StepCredentials:  NewCredentials(env, theme),
-		StepValidate:     NewValidate(env, theme),
-		StepClaims:       NewClaims(env, theme),
-		StepRoles:        NewRoles(env, theme),
-		StepTestLogin:    NewTestLogin(env, theme),
-		StepReview:       NewReview(env, theme),
+	list := make([]Step, 0, StepReview+1)
+	for _, build := range Constructors() {
+		list = append(list, build(env, theme))
 	}
+	return list
 }

@@ -55,13 +55,30 @@ type Model struct {
 
 	confirmQuit bool
 	finished    bool
+
+	// The header and the footer as last drawn, with what they were drawn
+	// from: the program redraws after every message (a cursor blink, a
+	// save), and most leave them as they were.
+	headerMemo, footerMemo memo
+}
+
+// memo is a drawn string and the key it was drawn from.
+type memo struct{ key, out string }
+
+// get returns the string drawn for key, drawing it when key changed.
+func (c *memo) get(key string, draw func() string) string {
+	if c.key != key || c.out == "" {
+		c.key, c.out = key, draw()
+	}
+	return c.out
 }
 
 // New builds the wizard for env. The theme starts dark and follows the
-// terminal's background once it reports it.
+// terminal's background once it reports it. Each step is built when the
+// wizard first needs it.
 func New(env *steps.Env) *Model {
 	theme := steps.NewTheme(true)
-	return newModel(env, theme, steps.All(env, theme))
+	return newModel(env, theme, lazySteps(env, theme, steps.Constructors()))
 }
 
 func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
@@ -316,17 +333,23 @@ func (m *Model) View() tea.View {
 	header := m.header()
 	footer := m.footer()
 	bodyHeight := max(m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1, 3)
-	body := m.steps[m.cur].View(m.width, bodyHeight)
-	// A step that overflows is clipped rather than allowed to break the layout.
-	body = lipgloss.NewStyle().Height(bodyHeight).MaxHeight(bodyHeight).MaxWidth(m.width).Render(body)
-	v := tea.NewView(lipgloss.JoinVertical(lipgloss.Left, header, body, footer))
+	body := fitBody(m.steps[m.cur].View(m.width, bodyHeight), m.width, bodyHeight)
+	v := tea.NewView(header + "\n" + body + "\n" + footer)
 	v.AltScreen = true
 	v.WindowTitle = "oidc-onboard"
 	return v
 }
 
 func (m *Model) header() string {
-	t := m.theme
+	title := m.title()
+	key := fmt.Sprint(title, "\x00", m.cur, m.setup.Reached, m.width, m.theme.IsDark, m.steps[m.cur].Title())
+	return m.headerMemo.get(key, func() string {
+		return m.theme.Header.Render(title) + "\n" + m.indicator() + "\n"
+	})
+}
+
+// title is the header's text: the organization and connection set up.
+func (m *Model) title() string {
 	title := "oidc-onboard"
 	if c := m.setup.Connection; c.Organization != "" {
 		title += " · " + c.Organization
@@ -337,8 +360,7 @@ func (m *Model) header() string {
 	if m.env.Demo != nil {
 		title += " · demo"
 	}
-	title = truncate(title, m.width)
-	return t.Header.Render(title) + "\n" + m.indicator() + "\n"
+	return truncate(title, m.width)
 }
 
 // indicator shows every step: done ✓, current ●, not yet reached ○, with
@@ -368,6 +390,18 @@ func (m *Model) indicator() string {
 }
 
 func (m *Model) footer() string {
+	stepKeys := m.steps[m.cur].Keys()
+	var key strings.Builder
+	fmt.Fprint(&key, m.confirmQuit, m.saveErr, "\x00", m.status, "\x00", m.width, m.theme.IsDark,
+		m.help.ShowAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing())
+	for _, b := range stepKeys {
+		h := b.Help()
+		fmt.Fprint(&key, "\x00", b.Enabled(), h.Key, "\x01", h.Desc, "\x01", b.Keys())
+	}
+	return m.footerMemo.get(key.String(), func() string { return m.drawFooter(stepKeys) })
+}
+
+func (m *Model) drawFooter(stepKeys []key.Binding) string {
 	t := m.theme
 	var status string
 	switch {
@@ -385,7 +419,6 @@ func (m *Model) footer() string {
 	if m.cur == 0 || m.finished {
 		global = global[1:]
 	}
-	stepKeys := m.steps[m.cur].Keys()
 	global = slices.DeleteFunc(global, func(g key.Binding) bool { return sharesKey(g, stepKeys) })
 	// The help bubble can overrun the width by one item when a line ends
 	// exactly at the edge: drop the shell's keys from the end until it
@@ -397,6 +430,31 @@ func (m *Model) footer() string {
 		line = m.help.View(keys)
 	}
 	return status + "\n" + ansi.Truncate(line, m.width, "…")
+}
+
+// fitBody makes a step's view exactly height lines, clipping a step that
+// overflows (rather than letting it break the layout) and padding one that
+// is shorter. It does by hand what a lipgloss style with Height, MaxHeight
+// and MaxWidth does, without restyling every line of every frame.
+func fitBody(body string, width, height int) string {
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	if strings.Contains(body, "\t") {
+		body = strings.ReplaceAll(body, "\t", "    ")
+	}
+	lines := strings.Split(body, "\n")
+	if len(lines) > height {
+		lines = lines[:height]
+	}
+	for i, l := range lines {
+		// A line has at least as many bytes as it is wide.
+		if len(l) > width && ansi.StringWidth(l) > width {
+			lines[i] = ansi.Truncate(l, width, "")
+		}
+	}
+	for len(lines) < height {
+		lines = append(lines, "")
+	}
+	return strings.Join(lines, "\n")
 }
 
 // sharesKey reports whether b is bound to a key one of bs already uses:

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -35,11 +36,17 @@ import (
 // memory it reports is the server's alone, not the clients'.
 const loadServerEnv = "OIDC_ONBOARD_LOAD_SERVER"
 
+// loadProfileEnv, when set in a load server child, names a directory where
+// it writes KIND.cpu.pprof (from start to the last "mem") and
+// KIND.heap.pprof (at each "mem", after the GC).
+const loadProfileEnv = "OIDC_ONBOARD_LOAD_PROFILE"
+
 var (
 	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
 	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
 	loadPace     = flag.Duration("ssh-load-pace", 250*time.Millisecond, "BenchmarkSSHLoad: mean time between one session's keystrokes")
 	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
+	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
 )
 
 func TestMain(m *testing.M) {
@@ -107,6 +114,13 @@ func startLoadChild(b *testing.B, kind string) *loadChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir())
+	if *loadProfile != "" {
+		dir, err := filepath.Abs(*loadProfile)
+		if err != nil {
+			b.Fatal(err)
+		}
+		cmd.Env = append(cmd.Env, loadProfileEnv+"="+dir)
+	}
 	cmd.Stderr = os.Stderr
 	in, _ := cmd.StdinPipe()
 	outPipe, _ := cmd.StdoutPipe()
@@ -398,6 +412,11 @@ func runLoadServer(kind string) error {
 	default:
 		return fmt.Errorf("unknown load server %q", kind)
 	}
+	prof, err := startLoadProfile(kind)
+	if err != nil {
+		return err
+	}
+	defer prof.stop()
 	fmt.Printf("ready %s %s\n", ln.Addr(), login)
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
@@ -405,15 +424,67 @@ func runLoadServer(kind string) error {
 			runtime.GC()
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
+			prof.heap(ms)
 			fmt.Printf("mem %d\n", ms.HeapInuse+ms.StackInuse)
 		}
 	}
+	prof.stop()
 	cancel()
 	select {
 	case <-done:
 	case <-time.After(12 * time.Second):
 	}
 	return nil
+}
+
+// loadProfiler writes a load server's profiles when loadProfileEnv asks.
+type loadProfiler struct {
+	dir, kind string
+	cpu       *os.File
+}
+
+func startLoadProfile(kind string) (*loadProfiler, error) {
+	p := &loadProfiler{dir: os.Getenv(loadProfileEnv), kind: kind}
+	if p.dir == "" {
+		return p, nil
+	}
+	f, err := os.Create(filepath.Join(p.dir, kind+".cpu.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	p.cpu = f
+	return p, nil
+}
+
+// heap writes the heap profile as of the last GC, and says how much of
+// the memory is heap and how much stacks.
+func (p *loadProfiler) heap(ms runtime.MemStats) {
+	if p.dir == "" {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "%s server: heap in use %d KiB, stacks %d KiB, %d goroutines\n",
+		p.kind, ms.HeapInuse>>10, ms.StackInuse>>10, runtime.NumGoroutine())
+	f, err := os.Create(filepath.Join(p.dir, p.kind+".heap.pprof"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer f.Close()
+	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+func (p *loadProfiler) stop() {
+	if p.cpu != nil {
+		pprof.StopCPUProfile()
+		p.cpu.Close()
+		p.cpu = nil
+	}
 }
 
 // lineModel is the floor: a program that draws one line, the keys typed.
