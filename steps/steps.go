@@ -19,13 +19,3 @@ func Constructors() []Constructor {
 		StepReview:       NewReview,
 	}
 }
-
-// All returns the wizard's steps in the guide's order, indexed by the
-// Step* constants.
-func All(env *Env, theme *Theme) []Step {
-	list := make([]Step, 0, StepReview+1)
-	for _, build := range Constructors() {
-		list = append(list, build(env, theme))
-	}
-	return list
-}
