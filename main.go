@@ -132,7 +132,8 @@ Quick starts:
   oidc-onboard --demo                                   the wizard with a built-in demo IdP
   oidc-onboard check https://idp.example.com            validate an IdP's metadata
   oidc-onboard login --discovery URL --client-id ID \
-      --redirect-uri http://localhost:8976/callback      run a real test login`,
+      --redirect-uri http://localhost:8976/callback      run a real test login
+  oidc-onboard serve --authorized-keys FILE             the wizard over SSH, for customers with an invite`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Args:          cobra.NoArgs,
