@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ import (
 	"charm.land/wish/v2"
 	"charm.land/wish/v2/bubbletea"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/vt"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -35,6 +37,12 @@ import (
 // process — this test binary, re-run with loadServerEnv set — so that the
 // memory it reports is the server's alone, not the clients'.
 const loadServerEnv = "OIDC_ONBOARD_LOAD_SERVER"
+
+// loadSessionsEnv tells a wizard load server how many invites to make:
+// one per session, each for its own organization, so that every session
+// starts on an empty store's new-connection form as a new customer does
+// (sessions of one organization would see each other's connections).
+const loadSessionsEnv = "OIDC_ONBOARD_LOAD_SESSIONS"
 
 // loadProfileEnv, when set in a load server child, names a directory where
 // it writes KIND.cpu.pprof (from start to the last "mem") and
@@ -63,8 +71,12 @@ func TestMain(m *testing.M) {
 // BenchmarkSSHLoad opens -ssh-load-sessions concurrent sessions with PTYs
 // against the wizard's server and against a bare wish + Bubble Tea server
 // drawing one line (the floor), types through the first steps in each
-// (the wizard: organization form, Redirect URI, credentials), and reports
-// keystroke-to-redraw latency and the server's memory per session. Run:
+// (the wizard, each session a customer with its own invite: the new
+// connection's name, past the Redirect URI, the Client ID), and reports
+// keystroke-to-redraw latency and the server's memory per session. Every
+// key timed is a letter typed into a text field, once the field is on the
+// screen, so it always redraws; a failed session is logged with its
+// screen. Run:
 //
 //	go test ./tui -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
 func BenchmarkSSHLoad(b *testing.B) {
@@ -103,17 +115,18 @@ func (r loadResult) p(pct int) float64 {
 
 // loadChild is a server process under load.
 type loadChild struct {
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	out   *bufio.Scanner
-	addr  string
-	login string
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	addr   string
+	logins []string // session i logs in as logins[i%len(logins)]
 }
 
 func startLoadChild(b *testing.B, kind string) *loadChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir())
+	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir(),
+		fmt.Sprintf("%s=%d", loadSessionsEnv, *loadSessions))
 	if *loadProfile != "" {
 		dir, err := filepath.Abs(*loadProfile)
 		if err != nil {
@@ -128,6 +141,7 @@ func startLoadChild(b *testing.B, kind string) *loadChild {
 		b.Fatal(err)
 	}
 	c := &loadChild{cmd: cmd, in: in, out: bufio.NewScanner(outPipe)}
+	c.out.Buffer(nil, 1<<20) // the ready line lists every session's invite code
 	if !c.out.Scan() {
 		b.Fatalf("%s server did not start", kind)
 	}
@@ -135,7 +149,7 @@ func startLoadChild(b *testing.B, kind string) *loadChild {
 	if len(f) != 3 || f[0] != "ready" {
 		b.Fatalf("%s server said %q", kind, c.out.Text())
 	}
-	c.addr, c.login = f[1], f[2]
+	c.addr, c.logins = f[1], strings.Split(f[2], ",")
 	return c
 }
 
@@ -221,7 +235,7 @@ func loadSession(ctx context.Context, child *loadChild, kind string, i int, hand
 		}
 	}()
 	handshakes <- struct{}{}
-	c, err := gossh.Dial("tcp", child.addr, &gossh.ClientConfig{User: child.login,
+	c, err := gossh.Dial("tcp", child.addr, &gossh.ClientConfig{User: child.logins[i%len(child.logins)],
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: time.Minute})
 	<-handshakes
 	if err != nil {
@@ -241,16 +255,26 @@ func loadSession(ctx context.Context, child *loadChild, kind string, i int, hand
 	if err := sess.Shell(); err != nil {
 		return nil, err
 	}
-	lt := &loadTerm{chunks: make(chan string, 256), in: stdin}
+	lt := &loadTerm{chunks: make(chan string, 256), in: stdin, screen: vt.NewEmulator(80, 24)}
+	go func() { _, _ = io.Copy(io.Discard, lt.screen) }() // its answers to the program's queries
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("%w; keys sent: %q; the screen shows:\n%s\nbefore the last key it showed:\n%s",
+				err, lt.sent, lt.shown(), lt.before)
+		}
+		lt.mu.Lock()
+		defer lt.mu.Unlock()
+		_ = lt.screen.Close()
+	}()
 	go lt.read(stdout)
 
 	rng := rand.New(rand.NewPCG(uint64(i), 7))
 	keys := *loadKeys
 	if kind == "floor" {
-		if err := lt.waitText(ctx, "typed:"); err != nil {
+		if err := lt.waitScreen(ctx, "typed:"); err != nil {
 			return nil, err
 		}
-		lat, err = lt.typeKeys(ctx, rng, keys)
+		lat, _, err = lt.typeKeys(ctx, rng, keys)
 	} else {
 		lat, err = loadWizard(ctx, lt, rng, keys)
 	}
@@ -266,30 +290,52 @@ func loadSession(ctx context.Context, child *loadChild, kind string, i int, hand
 	return lat, nil
 }
 
-// loadWizard types a connection name, moves past the Redirect URI and
-// types a Client ID: the first steps, as a customer does.
+// loadWizard names a new connection (the organization is the invite's),
+// moves past the Redirect URI and types a Client ID: the first steps, as
+// a customer does. Each screen is waited for as the terminal shows it
+// before a key meant for it is typed, and each typed text must show in
+// full, so that a key lost on the way fails the session.
 func loadWizard(ctx context.Context, lt *loadTerm, rng *rand.Rand, keys int) ([]time.Duration, error) {
-	if err := lt.waitText(ctx, "Organization"); err != nil {
+	if err := lt.waitScreen(ctx, "Connection name"); err != nil { // the form, not "Loading…"
 		return nil, err
 	}
-	lat, err := lt.typeKeys(ctx, rng, keys/2)
+	lat, name, err := lt.typeKeys(ctx, rng, keys/2)
 	if err != nil {
 		return lat, err
 	}
-	for _, want := range []string{"Redirect", "Client"} {
-		lt.send("\r")
-		if err := lt.waitText(ctx, want); err != nil {
-			return lat, fmt.Errorf("waiting for %q: %w", want, err)
-		}
+	lt.send("\r")
+	if err := lt.waitScreen(ctx, "Step 1 of 7", "/ "+name); err != nil {
+		return lat, err
 	}
-	more, err := lt.typeKeys(ctx, rng, keys-keys/2)
-	return append(lat, more...), err
+	lt.send("\r")
+	if err := lt.waitScreen(ctx, "Step 2 of 7", "Client ID"); err != nil {
+		return lat, err
+	}
+	more, id, err := lt.typeKeys(ctx, rng, keys-keys/2)
+	lat = append(lat, more...)
+	if err != nil {
+		return lat, err
+	}
+	return lat, lt.waitScreen(ctx, "> "+id)
 }
 
-// loadTerm reads a session's output as text chunks.
+// loadTerm reads a session's output as text chunks, for the latency, and
+// keeps its screen in a terminal emulator, for what the session shows.
 type loadTerm struct {
 	chunks chan string
 	in     io.Writer
+
+	mu     sync.Mutex
+	screen *vt.Emulator
+	sent   string // the keys sent so far
+	before string // the screen when the last key was sent
+}
+
+// shown is the session's screen now.
+func (lt *loadTerm) shown() string {
+	lt.mu.Lock()
+	defer lt.mu.Unlock()
+	return lt.screen.String()
 }
 
 func (lt *loadTerm) read(r io.Reader) {
@@ -298,6 +344,9 @@ func (lt *loadTerm) read(r io.Reader) {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
+			lt.mu.Lock()
+			_, _ = lt.screen.Write(buf[:n])
+			lt.mu.Unlock()
 			lt.chunks <- ansi.Strip(string(buf[:n]))
 		}
 		if err != nil {
@@ -306,7 +355,40 @@ func (lt *loadTerm) read(r io.Reader) {
 	}
 }
 
-func (lt *loadTerm) send(s string) { _, _ = io.WriteString(lt.in, s) }
+func (lt *loadTerm) send(s string) {
+	lt.mu.Lock()
+	lt.sent += s
+	lt.before = lt.screen.String()
+	lt.mu.Unlock()
+	_, _ = io.WriteString(lt.in, s)
+}
+
+// waitScreen waits until the screen shows each of wants.
+func (lt *loadTerm) waitScreen(ctx context.Context, wants ...string) error {
+	shows := func() bool {
+		screen := lt.shown()
+		for _, w := range wants {
+			if !strings.Contains(screen, w) {
+				return false
+			}
+		}
+		return true
+	}
+	timeout := time.After(30 * time.Second)
+	for !shows() {
+		select {
+		case _, ok := <-lt.chunks:
+			if !ok && !shows() {
+				return errors.New("the session ended")
+			}
+		case <-timeout:
+			return fmt.Errorf("the screen did not show %q within 30 s", wants)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
 
 // waitText waits until the output since the call shows want.
 func (lt *loadTerm) waitText(ctx context.Context, want string) error {
@@ -330,16 +412,18 @@ func (lt *loadTerm) waitText(ctx context.Context, want string) error {
 	}
 }
 
-// typeKeys types n letters at the pace, timing each from the write to the
-// first output that draws it.
-func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int) ([]time.Duration, error) {
+// typeKeys types n letters at the pace into a text field, timing each
+// from the write to the first output that draws it; it returns the text
+// typed.
+func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int) ([]time.Duration, string, error) {
 	lat := make([]time.Duration, 0, n)
+	var typed strings.Builder
 	for range n {
 		pause := time.Duration(rng.Int64N(int64(*loadPace) * 2))
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			return lat, ctx.Err()
+			return lat, typed.String(), ctx.Err()
 		}
 		for drained := false; !drained; { // output of earlier keys
 			select {
@@ -351,12 +435,13 @@ func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int) ([]time
 		ch := string(rune('a' + rng.IntN(26)))
 		start := time.Now()
 		lt.send(ch)
+		typed.WriteString(ch)
 		if err := lt.waitText(ctx, ch); err != nil {
-			return lat, err
+			return lat, typed.String(), err
 		}
 		lat = append(lat, time.Since(start))
 	}
-	return lat, nil
+	return lat, typed.String(), nil
 }
 
 // runLoadServer is the child process: it serves kind ("wizard" or
@@ -369,7 +454,7 @@ func runLoadServer(kind string) error {
 	if err != nil {
 		return err
 	}
-	login, done := "load", make(chan error, 1)
+	logins, done := []string{"load"}, make(chan error, 1)
 	switch kind {
 	case "floor":
 		srv, err := wish.NewServer(func(s *ssh.Server) error {
@@ -391,7 +476,7 @@ func runLoadServer(kind string) error {
 			return err
 		}
 		defer st.Close()
-		if login, _, err = st.CreateInvite(ctx, "Load Test", time.Hour); err != nil {
+		if logins, err = loadInvites(ctx, st); err != nil {
 			return err
 		}
 		signer, _, err := LoadHostKey(filepath.Join(dir, "host_key"))
@@ -417,7 +502,7 @@ func runLoadServer(kind string) error {
 		return err
 	}
 	defer prof.stop()
-	fmt.Printf("ready %s %s\n", ln.Addr(), login)
+	fmt.Printf("ready %s %s\n", ln.Addr(), strings.Join(logins, ","))
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
 		if sc.Text() == "mem" {
@@ -435,6 +520,22 @@ func runLoadServer(kind string) error {
 	case <-time.After(12 * time.Second):
 	}
 	return nil
+}
+
+// loadInvites makes the invite codes of a wizard load server's sessions,
+// one organization each.
+func loadInvites(ctx context.Context, st *store.Store) ([]string, error) {
+	n, err := strconv.Atoi(os.Getenv(loadSessionsEnv))
+	if err != nil || n < 1 {
+		return nil, fmt.Errorf("%s=%q is not a number of sessions", loadSessionsEnv, os.Getenv(loadSessionsEnv))
+	}
+	logins := make([]string, n)
+	for i := range logins {
+		if logins[i], _, err = st.CreateInvite(ctx, fmt.Sprintf("Load Test %d", i), time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return logins, nil
 }
 
 // loadProfiler writes a load server's profiles when loadProfileEnv asks.
