@@ -246,7 +246,7 @@ func (c *claims) next() tea.Cmd {
 		c.sel = 0
 		return nil
 	}
-	return Cmd(NextMsg{})
+	return c.setup.Go(NextMsg{})
 }
 
 func (c *claims) Keys() []key.Binding {

@@ -224,7 +224,7 @@ func (c *credentials) done() tea.Cmd {
 		}
 	}
 	c.sync()
-	return Cmd(NextMsg{})
+	return c.setup.Go(NextMsg{})
 }
 
 func credLabel(field int) string {

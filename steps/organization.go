@@ -255,7 +255,7 @@ func (o *organization) choose1(it orgItem) tea.Cmd {
 	env := o.env
 	switch it.kind {
 	case orgContinue:
-		return Cmd(NextMsg{})
+		return o.setup.Go(NextMsg{})
 	case orgNew:
 		return o.openForm()
 	case orgResume:
@@ -284,7 +284,7 @@ func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
 	}
 	if msg.resume {
 		o.mode = orgList
-		return Cmd(ResumeMsg{Setup: msg.setup})
+		return o.setup.Go(ResumeMsg{Setup: msg.setup})
 	}
 	// The shell and every step hold this Setup: replace its content.
 	*o.setup = *msg.setup
@@ -293,7 +293,7 @@ func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
 		o.org.SetValue("")
 		o.name.SetValue("")
 	}
-	return Cmd(NextMsg{})
+	return o.setup.Go(NextMsg{})
 }
 
 func (o *organization) openForm() tea.Cmd {

@@ -220,7 +220,7 @@ func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
 func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, r.done):
-		return Cmd(NextMsg{})
+		return r.setup.Go(NextMsg{})
 	case key.Matches(msg, r.copyKey):
 		uri := r.setup.Connection.RedirectURI
 		if uri == "" {

@@ -115,7 +115,7 @@ func (r *review) Update(msg tea.Msg) tea.Cmd {
 		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = msg.conn.ID, msg.conn.Status, msg.conn.CreatedAt, msg.conn.UpdatedAt
 		r.phase = rvSaved
 		r.vp.GotoTop()
-		return Cmd(FinishedMsg{})
+		return r.setup.Go(FinishedMsg{})
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (r *review) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
 		return r.save()
 	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
-		return Cmd(ResumeMsg{Setup: NewSetup()})
+		return r.setup.Go(ResumeMsg{Setup: NewSetup()})
 	}
 	var cmd tea.Cmd
 	r.vp, cmd = r.vp.Update(msg)

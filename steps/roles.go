@@ -191,7 +191,7 @@ func (r *roles) browseKey(msg tea.KeyPressMsg) tea.Cmd {
 		return r.next()
 	case key.Matches(msg, r.keys.Skip):
 		r.setup.SkipRoles = true
-		return Cmd(NextMsg{})
+		return r.setup.Go(NextMsg{})
 	case key.Matches(msg, r.keys.Edit) && r.sel == 0:
 		r.mode = rolesEditGroups
 		r.groupsIn.CursorEnd()
@@ -337,7 +337,7 @@ func (r *roles) next() tea.Cmd {
 		}
 	}
 	r.setup.SkipRoles = false
-	return Cmd(NextMsg{})
+	return r.setup.Go(NextMsg{})
 }
 
 func (r *roles) Keys() []key.Binding {

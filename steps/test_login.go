@@ -317,17 +317,17 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		r != nil && !r.OK && key.Matches(msg, k.retry):
 		return t.start()
 	case r != nil && r.OK && key.Matches(msg, k.cont):
-		return Cmd(NextMsg{})
+		return t.setup.Go(NextMsg{})
 	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
-		return Cmd(NextMsg{})
+		return t.setup.Go(NextMsg{})
 	case r != nil && !r.OK && tlResultFixStep(r) == StepRedirectURI && key.Matches(msg, k.toRedirect):
-		return Cmd(GotoMsg{Step: StepRedirectURI})
+		return t.setup.Go(GotoMsg{Step: StepRedirectURI})
 	case r != nil && !r.OK && key.Matches(msg, k.toCreds):
-		return Cmd(GotoMsg{Step: StepCredentials})
+		return t.setup.Go(GotoMsg{Step: StepCredentials})
 	case r != nil && key.Matches(msg, k.toClaims):
-		return Cmd(GotoMsg{Step: StepClaims})
+		return t.setup.Go(GotoMsg{Step: StepClaims})
 	case r != nil && key.Matches(msg, k.toRoles):
-		return Cmd(GotoMsg{Step: StepRoles})
+		return t.setup.Go(GotoMsg{Step: StepRoles})
 	case key.Matches(msg, k.label) && t.canLabel():
 		t.labelling = true
 		return t.labelGroup(0)

@@ -286,7 +286,7 @@ func (v *validate) key(msg tea.KeyPressMsg) tea.Cmd {
 		case key.Matches(msg, v.keys.Confirm):
 			v.confirming, v.notice = false, ""
 			v.setup.Override = true
-			return tea.Batch(v.auditOverride(), Cmd(NextMsg{}))
+			return tea.Batch(v.auditOverride(), v.setup.Go(NextMsg{}))
 		case key.Matches(msg, v.keys.Deny):
 			v.confirming = false
 			return nil
@@ -298,7 +298,7 @@ func (v *validate) key(msg tea.KeyPressMsg) tea.Cmd {
 		return v.start()
 	case key.Matches(msg, v.keys.Continue) && v.report != nil:
 		if v.report.OK || v.setup.Override {
-			return Cmd(NextMsg{})
+			return v.setup.Go(NextMsg{})
 		}
 		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
 		return nil

@@ -60,6 +60,10 @@ type Model struct {
 	// from: the program redraws after every message (a cursor blink, a
 	// save), and most leave them as they were.
 	headerMemo, footerMemo memo
+
+	// echoes are step changes applied at once (Setup.Go) whose command
+	// messages are still to come.
+	echoes []tea.Msg
 }
 
 // memo is a drawn string and the key it was drawn from.
@@ -118,7 +122,8 @@ func (m *Model) Init() tea.Cmd {
 // keys and pastes, every step for everything else.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
-	return m, tea.Batch(cmd, m.scheduleSave())
+	nav := m.applyNav()
+	return m, tea.Batch(cmd, nav, m.scheduleSave())
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
@@ -139,31 +144,11 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 			return nil
 		}
 		return m.steps[m.cur].Update(msg)
-	case steps.NextMsg:
-		if m.cur+1 < len(m.steps) {
-			return m.goTo(m.cur + 1)
+	case steps.NextMsg, steps.BackMsg, steps.GotoMsg, steps.ResumeMsg, steps.FinishedMsg:
+		if m.dropEcho(msg) {
+			return nil
 		}
-		return nil
-	case steps.BackMsg:
-		if m.cur > 0 {
-			return m.goTo(m.cur - 1)
-		}
-		return nil
-	case steps.GotoMsg:
-		if msg.Step >= 0 && msg.Step <= m.setup.Reached && msg.Step < len(m.steps) {
-			return m.goTo(msg.Step)
-		}
-		return nil
-	case steps.ResumeMsg:
-		m.setup = msg.Setup
-		m.finished = false // e.g. a fresh setup after the review's "set up another"
-		m.savedForm, _ = json.Marshal(m.setup)
-		step := min(max(m.setup.Step, 0), len(m.steps)-1)
-		m.cur = step
-		return m.steps[m.cur].Enter(m.setup)
-	case steps.FinishedMsg:
-		m.finished = true
-		return m.deleteDraft()
+		return m.navigate(msg)
 	case steps.StatusMsg:
 		m.statusSeq++
 		m.status = string(msg)
@@ -180,6 +165,62 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		return m.saved(msg)
 	}
 	return m.broadcast(msg)
+}
+
+// navigate applies a step change.
+func (m *Model) navigate(msg tea.Msg) tea.Cmd {
+	switch msg := msg.(type) {
+	case steps.NextMsg:
+		if m.cur+1 < len(m.steps) {
+			return m.goTo(m.cur + 1)
+		}
+	case steps.BackMsg:
+		if m.cur > 0 {
+			return m.goTo(m.cur - 1)
+		}
+	case steps.GotoMsg:
+		if msg.Step >= 0 && msg.Step <= m.setup.Reached && msg.Step < len(m.steps) {
+			return m.goTo(msg.Step)
+		}
+	case steps.ResumeMsg:
+		m.setup = msg.Setup
+		m.finished = false // e.g. a fresh setup after the review's "set up another"
+		m.savedForm, _ = json.Marshal(m.setup)
+		m.cur = min(max(m.setup.Step, 0), len(m.steps)-1)
+		return m.steps[m.cur].Enter(m.setup)
+	case steps.FinishedMsg:
+		m.finished = true
+		return m.deleteDraft()
+	}
+	return nil
+}
+
+// applyNav applies, within the update that caused it, the step change a
+// step asked for with Setup.Go: the next key then reaches the new step even
+// when keys come faster than commands run (a burst over a slow SSH link).
+// The command Go also returned brings the same message later: its echo,
+// dropped by dropEcho.
+func (m *Model) applyNav() tea.Cmd {
+	var cmds []tea.Cmd
+	for range len(m.steps) { // a step's Enter may ask for another change
+		nav := m.setup.TakeNav()
+		if nav == nil {
+			break
+		}
+		cmds = append(cmds, m.navigate(nav))
+		m.echoes = append(m.echoes, nav)
+	}
+	return tea.Batch(cmds...)
+}
+
+// dropEcho reports whether msg is the echo of a step change applyNav
+// already applied, and forgets it.
+func (m *Model) dropEcho(msg tea.Msg) bool {
+	if i := slices.Index(m.echoes, msg); i >= 0 {
+		m.echoes = slices.Delete(m.echoes, i, i+1)
+		return true
+	}
+	return false
 }
 
 func (m *Model) broadcast(msg tea.Msg) tea.Cmd {

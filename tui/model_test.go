@@ -24,6 +24,7 @@ type typingStep struct {
 	title string
 	setup *steps.Setup
 	enter key.Binding
+	typed string // what this step received
 }
 
 func newTypingStep(title string) *typingStep {
@@ -42,12 +43,13 @@ func (s *typingStep) Update(msg tea.Msg) tea.Cmd {
 	switch {
 	case !ok:
 	case key.Matches(k, s.enter):
-		return steps.Cmd(steps.NextMsg{})
+		return s.setup.Go(steps.NextMsg{})
 	case k.Text != "":
 		if s.setup.Connection.Organization == "" {
 			s.setup.Connection.Organization = "Acme Corp"
 		}
 		s.setup.Connection.Name += k.Text
+		s.typed += k.Text
 	}
 	return nil
 }
@@ -243,5 +245,31 @@ func TestShellFollowsALightBackground(t *testing.T) {
 	m.Update(tea.BackgroundColorMsg{Color: color.Black})
 	if !m.theme.IsDark || m.theme.Text.GetForeground() != dark {
 		t.Error("the theme did not return to dark on a black background")
+	}
+}
+
+// TestShellKeysAfterEnterReachTheNextStep: keys that arrive right behind an
+// enter that completes a step (typed ahead over a slow link) reach the next
+// step, not the one enter completed; the late echo of the step change does
+// not move the wizard a second time.
+func TestShellKeysAfterEnterReachTheNextStep(t *testing.T) {
+	m, _ := shellModel(t)
+	typeKeys(t, m, letter('a'))
+	first := m.steps[0].(*typingStep)
+	_, echo := m.Update(enterKey) // its commands have not run yet
+	m.Update(letter('z'))
+	if m.cur != 1 {
+		t.Fatalf("after enter at step %d, want 1", m.cur)
+	}
+	if first.typed != "a" || m.steps[1].(*typingStep).typed != "z" {
+		t.Fatalf("step 0 got %q, step 1 got %q: want a and z", first.typed, m.steps[1].(*typingStep).typed)
+	}
+	drive(t, m, echo)
+	if m.cur != 1 || m.setup.Step != 1 {
+		t.Errorf("the echo of the step change moved the wizard to %d", m.cur)
+	}
+	typeKeys(t, m, enterKey)
+	if m.cur != 2 {
+		t.Errorf("the next enter went to %d, want 2", m.cur)
 	}
 }
