@@ -64,6 +64,11 @@ type Model struct {
 	// echoes are step changes applied at once (Setup.Go) whose command
 	// messages are still to come.
 	echoes []tea.Msg
+
+	// lastView is the screen as last drawn; reuseView says the message
+	// just handled changed nothing on it.
+	lastView  *tea.View
+	reuseView bool
 }
 
 // memo is a drawn string and the key it was drawn from.
@@ -121,9 +126,23 @@ func (m *Model) Init() tea.Cmd {
 // Update routes a message: global keys first, then the current step for
 // keys and pastes, every step for everything else.
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.reuseView = m.unseen(msg)
 	cmd := m.update(msg)
 	nav := m.applyNav()
 	return m, tea.Batch(cmd, nav, m.scheduleSave())
+}
+
+// unseen reports whether msg changes nothing on screen: the draft saves
+// that follow keystrokes. The program draws after every message, and over
+// SSH, with hundreds of sessions, drawing is most of the server's work.
+func (m *Model) unseen(msg tea.Msg) bool {
+	switch msg := msg.(type) {
+	case saveTickMsg:
+		return true
+	case draftSaved:
+		return msg.err == nil && m.saveErr == nil && !m.confirmQuit
+	}
+	return false
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
@@ -371,6 +390,15 @@ func (m *Model) deleteDraft() tea.Cmd {
 // View lays out the header, the step indicator, the step's body and the
 // footer (status and help) in the terminal's size.
 func (m *Model) View() tea.View {
+	if m.reuseView && m.lastView != nil {
+		return *m.lastView
+	}
+	v := m.render()
+	m.lastView = &v
+	return v
+}
+
+func (m *Model) render() tea.View {
 	header := m.header()
 	footer := m.footer()
 	bodyHeight := max(m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1, 3)

@@ -273,3 +273,21 @@ func TestShellKeysAfterEnterReachTheNextStep(t *testing.T) {
 		t.Errorf("the next enter went to %d, want 2", m.cur)
 	}
 }
+
+// TestShellReusesTheScreenAfterDraftSaves: the draft saves that follow
+// keystrokes change nothing on screen, so the shell does not draw it again
+// for them; what it shows is still exactly the current screen.
+func TestShellReusesTheScreenAfterDraftSaves(t *testing.T) {
+	m, _ := shellModel(t)
+	typeKeys(t, m, letter('a'), letter('b')) // drive runs the saves they schedule
+	if !m.reuseView {
+		t.Fatal("the last message handled was not a draft save")
+	}
+	if got, want := m.View().Content, m.render().Content; got != want {
+		t.Errorf("reused screen differs from the current one:\n%s\nwant\n%s", got, want)
+	}
+	m.Update(letter('c'))
+	if m.reuseView || !strings.Contains(m.View().Content, "abc") {
+		t.Errorf("a key press did not redraw:\n%s", m.View().Content)
+	}
+}
