@@ -52,7 +52,7 @@ const loadProfileEnv = "OIDC_ONBOARD_LOAD_PROFILE"
 var (
 	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
 	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
-	loadPace     = flag.Duration("ssh-load-pace", 250*time.Millisecond, "BenchmarkSSHLoad: mean time between one session's keystrokes")
+	loadPace     = flag.Duration("ssh-load-pace", time.Second, "BenchmarkSSHLoad: mean time between one session's keystrokes (1s: a person typing a form, pauses included)")
 	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
 	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
 )
