@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/charmbracelet/x/vt"
 	"github.com/creack/pty"
+
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // wizardRun is the built binary's wizard on an 80×24 pseudo-terminal,
@@ -79,6 +82,31 @@ func (w *wizardRun) waitFor(t *testing.T, text string) {
 	t.Fatalf("the screen never showed %q; it shows:\n%s", text, w.screen())
 }
 
+// waitForDraft polls the store until a draft holds text: the wizard saves
+// drafts shortly after each change, in its own process.
+func waitForDraft(t *testing.T, db, text string) {
+	t.Helper()
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		drafts, err := st.ListDrafts(context.Background(), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range drafts {
+			if strings.Contains(string(d.Form), text) {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no draft in %s ever held %q", db, text)
+}
+
 func (w *wizardRun) typeText(t *testing.T, s string) {
 	t.Helper()
 	if _, err := w.tty.Write([]byte(s)); err != nil {
@@ -101,9 +129,9 @@ func TestWizardResumesAfterSIGKILL(t *testing.T) {
 	w.waitFor(t, "Step 2 of 7: Credentials")
 	w.typeText(t, "client-typed-before-the-kill")
 	w.waitFor(t, "client-typed-before-the-kill")
-	// The draft is saved within moments of the last keystroke; give it a
-	// generous margin, then kill without any chance to clean up.
-	time.Sleep(time.Second)
+	// Kill without any chance to clean up, as soon as the draft in the
+	// store holds what was typed.
+	waitForDraft(t, db, "client-typed-before-the-kill")
 	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

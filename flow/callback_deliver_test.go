@@ -34,18 +34,11 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	// A connection's own path, as the wizard registers it.
 	cfg := baseConfig(idp)
 	cfg.RedirectURI = srv.RedirectURI() + "/conn_paste"
-	l, err := p.StartLogin(srv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	l := startLogin(t, p, srv, cfg)
 	done := make(chan error, 1)
 	go func() {
 		res, err := l.Wait(context.Background())
@@ -79,11 +72,7 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 
 func TestDeliverRefusesWhatIsNotThisLoginsCallback(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	ch, cancel, err := srv.Register(srv.RedirectURI(), "waiting-state")
 	if err != nil {
 		t.Fatal(err)

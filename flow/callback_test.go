@@ -15,11 +15,7 @@ import (
 
 func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 	base := strings.TrimSuffix(srv.RedirectURI(), "/callback")
 	for path, want := range map[string]int{
 		"/":                     http.StatusNotFound,
@@ -44,15 +40,8 @@ func TestResultPageNeverEchoesTheCode(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+	l := startLogin(t, p, srv, baseConfig(idp))
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(t.Context()); done <- err }()
 	var code string
@@ -92,11 +81,7 @@ func TestBusyPortIsAClearError(t *testing.T) {
 
 func TestLocalhostListensOnBothLoopbacks(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	var v4, v6 bool
 	for _, a := range srv.Addrs() {
 		ip := a.(*net.TCPAddr).IP
@@ -143,11 +128,7 @@ func TestServeModeUsesGivenListeners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := flow.StartCallbackServer("https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
 	if _, _, err := srv.Register("https://other.example.com/callback", "s"); !flow.IsCode(err, "redirect_uri_server") {
 		t.Errorf("foreign redirect URI registered: %v", err)
 	}

@@ -46,17 +46,31 @@ func baseConfig(idp *testidp.IdP) flow.LoginConfig {
 	}
 }
 
-func runLogin(t *testing.T, p *flow.Provider, cfg flow.LoginConfig) outcome {
+// callbackServer starts a callback server at uri, closed when the test ends.
+func callbackServer(t *testing.T, uri string, opts flow.CallbackOptions) *flow.CallbackServer {
 	t.Helper()
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer(uri, opts)
 	if err != nil {
 		t.Fatalf("callback server: %v", err)
 	}
-	defer srv.Close()
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
+// startLogin starts a login of p's through srv.
+func startLogin(t *testing.T, p *flow.Provider, srv *flow.CallbackServer, cfg flow.LoginConfig) *flow.Login {
+	t.Helper()
 	l, err := p.StartLogin(srv, cfg)
 	if err != nil {
 		t.Fatalf("start login: %v", err)
 	}
+	return l
+}
+
+func runLogin(t *testing.T, p *flow.Provider, cfg flow.LoginConfig) outcome {
+	t.Helper()
+	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
+	l := startLogin(t, p, srv, cfg)
 	type result struct {
 		res *flow.LoginResult
 		err error
@@ -100,15 +114,8 @@ func TestAuthorizationRequestCarriesStateNoncePKCEAndScopes(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/cb", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := callbackServer(t, "http://127.0.0.1:0/cb", flow.CallbackOptions{})
+	l := startLogin(t, p, srv, baseConfig(idp))
 	defer l.Close()
 	u := mustParse(t, l.AuthURL())
 	q := u.Query()
@@ -366,15 +373,8 @@ func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+	l := startLogin(t, p, srv, baseConfig(idp))
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(context.Background()); done <- err }()
 
@@ -401,18 +401,11 @@ func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 func TestCallbackTimeout(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	cfg := baseConfig(idp)
 	cfg.Wait = 20 * time.Millisecond
-	l, err := discover(t, idp).StartLogin(srv, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = l.Wait(context.Background())
+	l := startLogin(t, discover(t, idp), srv, cfg)
+	_, err := l.Wait(context.Background())
 	assertCode(t, err, "callback_timeout", "did the browser reach "+srv.RedirectURI())
 }
 
@@ -420,11 +413,7 @@ func TestOneServerCarriesConcurrentLogins(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

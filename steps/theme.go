@@ -4,7 +4,6 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
-	"charm.land/huh/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -39,9 +38,8 @@ type Theme struct {
 	StepLater  lipgloss.Style
 	StatusLine lipgloss.Style
 
-	// Help is the help line's styles; Form the huh forms' theme.
+	// Help is the help line's styles.
 	Help help.Styles
-	Form huh.Theme
 
 	// GlamourStyle is the glamour standard style name for Markdown guides.
 	GlamourStyle string
@@ -84,7 +82,6 @@ func NewTheme(isDark bool) *Theme {
 		StepLater:    fgStyle(subtle),
 		StatusLine:   fgStyle(green),
 		Help:         help.DefaultStyles(isDark),
-		Form:         huh.ThemeFunc(huh.ThemeCharm),
 		GlamourStyle: glamour,
 	}
 }

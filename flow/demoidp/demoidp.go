@@ -110,21 +110,22 @@ type IdP struct {
 
 	server    *http.Server
 	served    chan error
+	ready     chan struct{} // closed once handler or startErr is set
+	handler   http.Handler
+	startErr  error
 	closeOnce sync.Once
 	closeErr  error
 }
 
-// Start generates a signing key, listens on opts.Addr and serves the
-// provider until Close. ctx bounds the start only. It is listening when
-// Start returns.
+// Start listens on opts.Addr and serves the provider until Close. ctx
+// bounds the start only. It is listening when Start returns, so its
+// Issuer and DiscoveryURL are known at once; the slow part (an RSA signing
+// key) is made in the background, and a request that comes before it is
+// ready waits for it. Ready reports when it is.
 func Start(ctx context.Context, opts Options) (*IdP, error) {
 	opts, err := withDefaults(opts)
 	if err != nil {
 		return nil, err
-	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, fmt.Errorf("demo IdP: generate signing key: %w", err)
 	}
 	ln, err := listen(ctx, opts.Addr)
 	if err != nil {
@@ -138,22 +139,47 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 		AuthMethod:   opts.AuthMethod,
 		User:         user,
 		served:       make(chan error, 1),
+		ready:        make(chan struct{}),
 	}
 	idp.DiscoveryURL = idp.Issuer + flow.WellKnownPath
-	handler, err := newHandler(idp.Issuer, opts, user, key)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
 	idp.server = &http.Server{
-		Handler:           handler,
+		Handler:           http.HandlerFunc(idp.serveWhenReady),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       time.Minute,
 	}
+	go func() {
+		defer close(idp.ready)
+		key, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			idp.startErr = fmt.Errorf("demo IdP: generate signing key: %w", err)
+			return
+		}
+		idp.handler, idp.startErr = newHandler(idp.Issuer, opts, user, key)
+	}()
 	go func() { idp.served <- idp.server.Serve(ln) }()
 	return idp, nil
+}
+
+// Ready waits until the provider can answer (its signing key made) and
+// returns what stopped it from starting, if anything.
+func (p *IdP) Ready(ctx context.Context) error {
+	select {
+	case <-p.ready:
+		return p.startErr
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serveWhenReady holds a request until the provider is ready.
+func (p *IdP) serveWhenReady(w http.ResponseWriter, r *http.Request) {
+	if err := p.Ready(r.Context()); err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	p.handler.ServeHTTP(w, r)
 }
 
 // Close stops the server, waiting up to five seconds for requests in flight.

@@ -722,3 +722,33 @@ func BenchmarkLogin(b *testing.B) {
 		}
 	}
 }
+
+// TestRequestsBeforeReadyWait: Start returns before the signing key is
+// made; what asks the IdP in that moment is answered once it is ready,
+// not refused.
+func TestRequestsBeforeReadyWait(t *testing.T) {
+	t.Parallel()
+	idp := start(t, demoidp.Options{RedirectURIs: []string{redirectURI}})
+	client := flow.NewHTTPClient(flow.ClientOptions{})
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for range 4 {
+		wg.Go(func() {
+			d, err := flow.FetchDiscovery(t.Context(), client, idp.DiscoveryURL)
+			if err == nil && d.Metadata.Issuer != idp.Issuer {
+				err = fmt.Errorf("issuer %q", d.Metadata.Issuer)
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	if err := idp.Ready(t.Context()); err != nil {
+		t.Errorf("Ready: %v", err)
+	}
+}

@@ -13,7 +13,6 @@ import (
 	// the floor too.
 	_ "charm.land/bubbles/v2/help"
 	_ "charm.land/glamour/v2"
-	_ "charm.land/huh/v2"
 	_ "charm.land/lipgloss/v2"
 	_ "github.com/coreos/go-oidc/v3/oidc"
 	_ "github.com/spf13/cobra"
