@@ -495,7 +495,7 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 // returns the provider whenever discovery worked, for the cache.
 func tlBegin(ctx context.Context, env *Env, p *flow.Provider, c flow.Connection) (*flow.CallbackServer, *flow.Provider, *flow.Login, error) {
 	if c.RedirectURI == "" || c.DiscoveryURL == "" {
-		return nil, nil, nil, &flow.Error{Code: "incomplete_connection",
+		return nil, nil, nil, &flow.Error{Code: flow.CodeIncompleteConnection,
 			Message: "the connection has no Redirect URI or Discovery Endpoint yet",
 			Fix:     "fill them in steps 1 and 2, then come back"}
 	}
@@ -562,7 +562,7 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResu
 // (a code the OAuth error alone does not tell, e.g. AADSTS700016, an
 // unknown client ID); -1 when the fix lies in the IdP alone.
 func tlResultFixStep(r *TestLoginResult) int {
-	if step := tlFixStep(r.Code); step >= 0 {
+	if step := tlFixStep(string(r.Code)); step >= 0 {
 		return step
 	}
 	switch flow.AADSTSCode(r.Error) {
