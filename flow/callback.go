@@ -136,7 +136,7 @@ func (s *CallbackServer) Shutdown(ctx context.Context) error { return s.srv.Shut
 func (s *CallbackServer) Register(redirectURI, state string) (<-chan *Callback, func(), error) {
 	u, err := url.Parse(redirectURI)
 	if err != nil || u.Scheme != s.redirect.Scheme || u.Host != s.redirect.Host {
-		return nil, nil, &Error{Code: "redirect_uri_server",
+		return nil, nil, &Error{Code: CodeRedirectURIServer,
 			Message: fmt.Sprintf("the redirect URI %s is not served by the callback server on %s", redirectURI, s.redirect.Host),
 			Fix:     "use a redirect URI on " + s.redirect.Scheme + "://" + s.redirect.Host}
 	}
@@ -240,22 +240,22 @@ func (s *CallbackServer) Deliver(rawURL string) error {
 	raw := strings.TrimSpace(rawURL)
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return &Error{Code: "paste_not_url", Message: "what was pasted is not a web address",
+		return &Error{Code: CodePasteNotURL, Message: "what was pasted is not a web address",
 			Fix: "copy the whole address from the browser's address bar (it starts with " + s.redirect.Scheme + "://" + s.redirect.Host + ") and paste it"}
 	}
 	if !s.servesPath(u) || u.Scheme != s.redirect.Scheme || !sameHostPort(u, s.redirect) {
-		return &Error{Code: "paste_other_address",
+		return &Error{Code: CodePasteOtherAddress,
 			// Scheme, host and path only: the query holds the authorization code.
 			Message: fmt.Sprintf("the pasted address %s://%s%s is not this login's redirect URI", u.Scheme, u.Host, u.EscapedPath()),
 			Fix:     "paste the address the browser shows after signing in: it starts with the redirect URI on " + s.redirect.Scheme + "://" + s.redirect.Host}
 	}
 	q := u.Query()
 	if q.Get("state") == "" {
-		return &Error{Code: "paste_no_state", Message: "the pasted address has no state, so it cannot be matched to a login",
+		return &Error{Code: CodePasteNoState, Message: "the pasted address has no state, so it cannot be matched to a login",
 			Fix: "copy the complete address, including everything after the \"?\", once the IdP sent the browser back"}
 	}
 	if _, ok := s.route(q); !ok {
-		return &Error{Code: "paste_unknown_state",
+		return &Error{Code: CodePasteUnknownState,
 			Message: "the pasted address belongs to no login that is waiting: it is from an older attempt, was already used, or the login ended",
 			Fix:     "start the test login again and paste the address of that sign-in"}
 	}
@@ -299,23 +299,23 @@ func (s *CallbackServer) render(w http.ResponseWriter, status int, p ResultPage)
 func parseRedirectURI(raw string, ownListeners bool) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("%q is not a redirect URI", raw),
+		return nil, &Error{Code: CodeBadRedirectURI, Message: fmt.Sprintf("%q is not a redirect URI", raw),
 			Fix: "use the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback"}
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("the redirect URI %s has a query or fragment", raw),
+		return nil, &Error{Code: CodeBadRedirectURI, Message: fmt.Sprintf("the redirect URI %s has a query or fragment", raw),
 			Fix: "register and use a redirect URI without ?… or #…"}
 	}
 	if ownListeners {
 		return u, nil
 	}
 	if !IsLoopbackHost(u.Hostname()) {
-		return nil, &Error{Code: "redirect_not_loopback",
+		return nil, &Error{Code: CodeRedirectNotLoopback,
 			Message: fmt.Sprintf("the redirect URI's host %q is not this machine", u.Hostname()),
 			Fix:     "for a test login use a loopback redirect URI such as http://localhost:8976/callback and register it in the IdP; other hosts are served only by 'oidc-onboard serve'"}
 	}
 	if u.Scheme != "http" {
-		return nil, &Error{Code: "redirect_https_loopback",
+		return nil, &Error{Code: CodeRedirectHTTPSLoopback,
 			Message: fmt.Sprintf("the redirect URI %s uses https on this machine, which needs a certificate the login cannot have", raw),
 			Fix:     "register http://localhost:PORT/… in the IdP (IdPs accept plain http for localhost) and pass that"}
 	}
@@ -359,17 +359,17 @@ func listenError(u *url.URL, err error) error {
 	port := u.Port()
 	switch {
 	case errors.Is(err, syscall.EADDRINUSE):
-		return &Error{Code: "port_busy",
+		return &Error{Code: CodePortBusy,
 			Message: fmt.Sprintf("port %s on %s is already in use, so the callback for %s cannot be received", port, u.Hostname(), u.Redacted()),
 			Fix:     fmt.Sprintf("stop the program using port %s (another login still running?), or register a redirect URI with a free port in the IdP and pass it with --redirect-uri", port),
 			Err:     err}
 	case errors.Is(err, syscall.EACCES):
-		return &Error{Code: "port_denied",
+		return &Error{Code: CodePortDenied,
 			Message: fmt.Sprintf("this user may not listen on port %s", port),
 			Fix:     "register a redirect URI with a port above 1023 (e.g. http://localhost:8976/callback) in the IdP and pass it",
 			Err:     err}
 	default:
-		return &Error{Code: "listen_failed",
+		return &Error{Code: CodeListenFailed,
 			Message: fmt.Sprintf("could not listen on %s for the callback", u.Host),
 			Fix:     "check the redirect URI's host and port",
 			Err:     err}
@@ -384,11 +384,11 @@ func waitCallback(ctx context.Context, ch <-chan *Callback, wait time.Duration, 
 	case cb := <-ch:
 		return cb, nil
 	case <-timer.C:
-		return nil, &Error{Code: "callback_timeout",
+		return nil, &Error{Code: CodeCallbackTimeout,
 			Message: fmt.Sprintf("no callback arrived within %s; did the browser reach %s?", wait, redirectURI),
 			Fix:     "check that the Redirect URI registered in the IdP is exactly this one and that the browser runs on this machine; finish the sign-in sooner or raise --wait"}
 	case <-ctx.Done():
-		return nil, &Error{Code: "login_cancelled", Message: "the login was cancelled before the callback arrived",
+		return nil, &Error{Code: CodeLoginCancelled, Message: "the login was cancelled before the callback arrived",
 			Fix: "run the login again", Err: ctx.Err()}
 	}
 }

@@ -168,7 +168,7 @@ func failFrom(id string, err error) Check {
 	msg, fix := Explain(err)
 	if fe, ok := err.(*Error); ok {
 		msg = fe.Message
-		if cause := rootCause(fe.Err); cause != "" && fe.Code == "unreachable" {
+		if cause := rootCause(fe.Err); cause != "" && fe.Code == CodeUnreachable {
 			msg += " (" + cause + ")"
 		}
 	}
@@ -206,7 +206,7 @@ func discoveryFetchChecks(discoveryURL string, d *Discovery, err error) ([]Check
 	fe, _ := err.(*Error)
 	if fe != nil {
 		switch fe.Code {
-		case "html_page", "not_json", "bad_metadata", "response_too_large":
+		case CodeHTMLPage, CodeNotJSON, CodeBadMetadata, CodeResponseTooLarge:
 			return []Check{pass(CheckReachable, answered), withoutURL(failFrom(CheckJSON, err), discoveryURL)}, false
 		}
 	}

@@ -5,8 +5,9 @@ import "errors"
 // Error is a failure explained in plain words, with a fix a person can act
 // on. Every error the engine returns to a caller is, or wraps, an *Error.
 type Error struct {
-	// Code is a stable machine-readable name, e.g. "invalid_client".
-	Code string
+	// Code is a stable machine-readable name, e.g. CodeInvalidClient
+	// ("invalid_client"); codes.go lists them.
+	Code Code
 	// Message says what went wrong, in plain words.
 	Message string
 	// Fix says what to do about it.
@@ -40,7 +41,7 @@ func Explain(err error) (message, fix string) {
 }
 
 // IsCode reports whether err is an *Error with the given code.
-func IsCode(err error, code string) bool {
+func IsCode(err error, code Code) bool {
 	var fe *Error
 	return errors.As(err, &fe) && fe.Code == code
 }

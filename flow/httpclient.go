@@ -64,13 +64,13 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 
 func checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) > MaxRedirects {
-		return &Error{Code: "too_many_redirects",
+		return &Error{Code: CodeTooManyRedirects,
 			Message: fmt.Sprintf("gave up after %d redirects (last to %s)", MaxRedirects, req.URL.Redacted()),
 			Fix:     "use the final URL directly, or ask the IdP admin why the address redirects in a loop"}
 	}
 	prev := via[len(via)-1].URL
 	if req.URL.Scheme != prev.Scheme {
-		return &Error{Code: "redirect_scheme_change",
+		return &Error{Code: CodeRedirectSchemeChange,
 			Message: fmt.Sprintf("%s redirected from %s to %s", prev.Redacted(), prev.Scheme, req.URL.Scheme),
 			Fix:     "use the https:// address the IdP publishes, so that no redirect changes the scheme"}
 	}
@@ -104,7 +104,7 @@ func (t *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 func tooLarge(u *url.URL, max int64) error {
-	return &Error{Code: "response_too_large",
+	return &Error{Code: CodeResponseTooLarge,
 		Message: fmt.Sprintf("%s sent more than %d KiB", u.Redacted(), max>>10),
 		Fix:     "check that the URL points at the IdP's metadata or keys, not at a page or a file download"}
 }
@@ -150,7 +150,7 @@ func loopbackForPlainHTTP(dial func(ctx context.Context, network, addr string) (
 		}
 		if tcp, ok := conn.RemoteAddr().(*net.TCPAddr); !ok || !tcp.IP.IsLoopback() {
 			conn.Close()
-			return nil, &Error{Code: "insecure_url",
+			return nil, &Error{Code: CodeInsecureURL,
 				Message: fmt.Sprintf("%s did not resolve to this machine (it answered %s), and plain http is accepted only there", addr, conn.RemoteAddr()),
 				Fix:     "use the https:// address; plain http is accepted only for localhost"}
 		}
@@ -167,11 +167,11 @@ func CheckURLScheme(u *url.URL) error {
 		if IsLoopbackHost(u.Hostname()) {
 			return nil
 		}
-		return &Error{Code: "insecure_url",
+		return &Error{Code: CodeInsecureURL,
 			Message: fmt.Sprintf("%s uses plain http", u.Redacted()),
 			Fix:     "use the https:// address; plain http is accepted only for localhost"}
 	default:
-		return &Error{Code: "bad_url_scheme",
+		return &Error{Code: CodeBadURLScheme,
 			Message: fmt.Sprintf("%q is not a web address", u.Redacted()),
 			Fix:     "use an address that starts with https://"}
 	}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -19,23 +20,23 @@ func AADSTSCode(text string) string {
 	return m[1]
 }
 
-// aadsts explains the Entra error codes a setup runs into, in plain words
-// with the place in the Entra admin center to fix them.
-func aadsts(code string) (message, fix string, ok bool) {
+// aadsts explains the Entra errors a setup runs into, in plain words with
+// the place in the Entra admin center to fix them.
+func aadsts(code Code) (message, fix string, ok bool) {
 	switch code {
-	case "50011":
+	case CodeAADSTS50011:
 		return "Entra says the redirect URI this login sent is not one of the app's registered redirect URIs",
 			"in the Microsoft Entra admin center: App registrations → this app → Authentication → Web → Redirect URIs: add the URI exactly as sent (scheme, host, port, path, trailing slash)", true
-	case "7000215":
+	case CodeAADSTS7000215:
 		return "Entra says the client secret is invalid: often the secret's ID was pasted instead of its value",
 			"in the Microsoft Entra admin center: App registrations → this app → Certificates & secrets: copy the \"Value\" of a current secret (not the \"Secret ID\"); create a new secret if the value is no longer shown", true
-	case "7000222":
+	case CodeAADSTS7000222:
 		return "Entra says the app's client secret has expired",
 			"in the Microsoft Entra admin center: App registrations → this app → Certificates & secrets → New client secret; copy its Value and update the connection", true
-	case "700016":
+	case CodeAADSTS700016:
 		return "Entra found no app with this client ID in the tenant of the discovery URL",
 			"check that the Client ID is the \"Application (client) ID\" on the app's Overview page, and that the discovery URL names the tenant the app is registered in (not common, or another tenant)", true
-	case "50105":
+	case CodeAADSTS50105:
 		return "Entra blocked the user: the app requires assignment and this user (or their group) is not assigned to it",
 			"in the Microsoft Entra admin center: Enterprise applications → this app → Users and groups → Add user/group; or set Properties → \"Assignment required?\" to No", true
 	}
@@ -49,7 +50,7 @@ func aadsts(code string) (message, fix string, ok bool) {
 func DiagnoseIdPError(p IdP, code, description, sentRedirectURI string) []Finding {
 	var out []Finding
 	if c := AADSTSCode(description); c != "" {
-		if msg, fix, ok := aadsts(c); ok {
+		if msg, fix, ok := aadsts(EntraCode(description)); ok {
 			out = append(out, Finding{ID: FindingAADSTS, Severity: SeverityError, Provider: IdPEntra,
 				Message: msg, Evidence: "AADSTS" + c + " in the error description", Fix: fix, Values: []string{c}})
 		}
@@ -62,7 +63,7 @@ func DiagnoseIdPError(p IdP, code, description, sentRedirectURI string) []Findin
 
 // isRedirectError recognizes a refused redirect URI in an error response.
 func isRedirectError(code, description string) bool {
-	if code == "redirect_uri_mismatch" || AADSTSCode(description) == "50011" {
+	if Code(code) == CodeRedirectURIMismatch || EntraCode(description) == CodeAADSTS50011 {
 		return true
 	}
 	d := strings.ToLower(description)
@@ -252,17 +253,17 @@ func (l *Login) errorContext() errorContext {
 
 // explainIdPError turns an IdP error the pitfalls know into an *Error, or
 // returns nil to leave it to the generic explanation.
-func explainIdPError(code, description string, ec errorContext) *Error {
-	fs := DiagnoseIdPError(ec.provider, code, description, ec.redirectURI)
+func explainIdPError(code Code, description string, ec errorContext) *Error {
+	fs := DiagnoseIdPError(ec.provider, string(code), description, ec.redirectURI)
 	if len(fs) == 0 {
 		return nil
 	}
 	f := fs[0]
 	// Keep the OAuth error code scripts already know; a refused redirect
 	// URI always reads redirect_uri_mismatch.
-	errCode := cmpOr(code, "aadsts_"+AADSTSCode(description))
+	errCode := cmp.Or(code, EntraCode(description))
 	if fs[len(fs)-1].ID == FindingRedirectMismatch {
-		errCode = FindingRedirectMismatch
+		errCode = CodeRedirectURIMismatch
 	}
 	if f.ID == FindingAADSTS {
 		if len(fs) > 1 { // 50011 is a refused redirect URI: add what was sent and the diff

@@ -21,7 +21,7 @@ func TestLoginExplainsEntraTokenErrors(t *testing.T) {
 			errCode, desc := entraError(t, code)
 			idp.FailToken(http.StatusUnauthorized, errCode, desc)
 			o := runLogin(t, discover(t, idp), baseConfig(idp))
-			if !flow.IsCode(o.err, errCode) {
+			if !flow.IsCode(o.err, flow.Code(errCode)) {
 				t.Fatalf("want code %s, got %v", errCode, o.err)
 			}
 			msg, fix := flow.Explain(o.err)

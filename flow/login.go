@@ -83,10 +83,10 @@ func (p *Provider) StartLogin(srv *CallbackServer, cfg LoginConfig) (*Login, err
 	cfg.ClientID = l.trimmed(cfg.ClientID, "client ID")
 	cfg.ClientSecret = l.trimmed(cfg.ClientSecret, "client secret")
 	if cfg.ClientID == "" {
-		return nil, &Error{Code: "no_client_id", Message: "no client ID given", Fix: "copy the Client ID from the app in the IdP"}
+		return nil, &Error{Code: CodeNoClientID, Message: "no client ID given", Fix: "copy the Client ID from the app in the IdP"}
 	}
 	if cfg.ClientSecret == "" {
-		return nil, &Error{Code: "no_client_secret", Message: "no client secret given",
+		return nil, &Error{Code: CodeNoClientSecret, Message: "no client secret given",
 			Fix: "set OIDC_CLIENT_SECRET or pass --client-secret-file with the app's Client Secret"}
 	}
 	if cfg.RedirectURI == "" {
@@ -164,15 +164,15 @@ func (l *Login) Wait(ctx context.Context) (*LoginResult, error) {
 
 func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error) {
 	if cb.Error != "" {
-		return nil, callbackError(cb.Error, cb.ErrorDescription, l.errorContext())
+		return nil, callbackError(Code(cb.Error), cb.ErrorDescription, l.errorContext())
 	}
 	if cb.Issuer != "" && cb.Issuer != l.p.md.Issuer {
-		return nil, &Error{Code: "callback_issuer_mismatch",
+		return nil, &Error{Code: CodeCallbackIssuerMismatch,
 			Message: fmt.Sprintf("the callback came from another issuer:\n  expected: %s\n  callback: %s", l.p.md.Issuer, cb.Issuer),
 			Fix:     "another IdP answered this login; check that the discovery URL and the app belong to the same IdP"}
 	}
 	if cb.Code == "" {
-		return nil, &Error{Code: "no_code", Message: "the callback carried neither a code nor an error",
+		return nil, &Error{Code: CodeNoCode, Message: "the callback carried neither a code nor an error",
 			Fix: "ask the IdP admin to check that the app uses the Authorization Code flow (response type \"code\")"}
 	}
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, l.p.client)
@@ -182,7 +182,7 @@ func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
-		return nil, &Error{Code: "no_id_token", Message: "the token response has no id_token, so the login cannot be verified",
+		return nil, &Error{Code: CodeNoIDToken, Message: "the token response has no id_token, so the login cannot be verified",
 			Fix: "ask the IdP admin to make the app an OpenID Connect app and allow the openid scope"}
 	}
 	idt, err := l.p.verifyIDToken(ctx, rawID, idTokenExpectations{
@@ -230,7 +230,7 @@ func (p *Provider) addUserinfo(ctx context.Context, accessToken string, idt *Ver
 	}
 	sub, _ := info["sub"].(string)
 	if sub != idt.Subject {
-		return nil, "", &Error{Code: "userinfo_sub_mismatch",
+		return nil, "", &Error{Code: CodeUserinfoSubMismatch,
 			Message: fmt.Sprintf("the userinfo endpoint describes another user (sub %q) than the ID token (sub %q)", sub, idt.Subject),
 			Fix:     "the IdP's userinfo answer cannot be trusted for this login; ask the IdP admin to check the userinfo endpoint"}
 	}
@@ -247,24 +247,24 @@ func (p *Provider) addUserinfo(ctx context.Context, accessToken string, idt *Ver
 func (p *Provider) userinfo(ctx context.Context, accessToken string) (map[string]any, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.md.UserinfoEndpoint, nil)
 	if err != nil {
-		return nil, &Error{Code: "bad_url", Message: "the userinfo_endpoint is not a URL", Err: err}
+		return nil, &Error{Code: CodeBadURL, Message: "the userinfo_endpoint is not a URL", Err: err}
 	}
 	req.Header.Set("Authorization", "Bearer "+accessToken)
 	req.Header.Set("Accept", "application/json")
 	resp, err := p.client.Do(req)
 	if err != nil {
-		return nil, &Error{Code: "userinfo_unreachable", Message: "could not reach the userinfo endpoint", Err: shortErr(err)}
+		return nil, &Error{Code: CodeUserinfoUnreachable, Message: "could not reach the userinfo endpoint", Err: shortErr(err)}
 	}
 	body, err := ReadBody(resp)
 	if err != nil {
-		return nil, &Error{Code: "userinfo_unreachable", Message: "could not read the userinfo answer", Err: shortErr(err)}
+		return nil, &Error{Code: CodeUserinfoUnreachable, Message: "could not read the userinfo answer", Err: shortErr(err)}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &Error{Code: "userinfo_status", Message: fmt.Sprintf("the userinfo endpoint answered HTTP %d", resp.StatusCode)}
+		return nil, &Error{Code: CodeUserinfoStatus, Message: fmt.Sprintf("the userinfo endpoint answered HTTP %d", resp.StatusCode)}
 	}
 	var info map[string]any
 	if err := json.Unmarshal(body, &info); err != nil {
-		return nil, &Error{Code: "userinfo_not_json", Message: "the userinfo answer is not a JSON object (signed userinfo is not supported)"}
+		return nil, &Error{Code: CodeUserinfoNotJSON, Message: "the userinfo answer is not a JSON object (signed userinfo is not supported)"}
 	}
 	return info, nil
 }
@@ -280,7 +280,7 @@ func authStyle(md *Metadata) (oauth2.AuthStyle, error) {
 	case slices.Contains(methods, "client_secret_post"):
 		return oauth2.AuthStyleInParams, nil
 	default:
-		return 0, &Error{Code: "auth_method_unsupported",
+		return 0, &Error{Code: CodeAuthMethodUnsupported,
 			Message: fmt.Sprintf("the IdP offers only %s to authenticate the app at the token endpoint", strings.Join(methods, ", ")),
 			Fix:     "ask the IdP admin to allow client_secret_basic or client_secret_post for this app"}
 	}

@@ -242,7 +242,7 @@ func assertCode(t *testing.T, err error, code, message string) {
 	if err == nil {
 		t.Fatalf("want error %q, got success", code)
 	}
-	if !flow.IsCode(err, code) {
+	if !flow.IsCode(err, flow.Code(code)) {
 		t.Fatalf("want error code %q, got %v", code, err)
 	}
 	msg, fix := flow.Explain(err)

@@ -51,12 +51,12 @@ func (m *Metadata) TokenAuthMethods() []string {
 func DiscoveryURLFor(input string) (discoveryURL string, appended bool, err error) {
 	s := strings.TrimSpace(input)
 	if s == "" {
-		return "", false, &Error{Code: "empty_url", Message: "no discovery endpoint given",
+		return "", false, &Error{Code: CodeEmptyURL, Message: "no discovery endpoint given",
 			Fix: "paste the Discovery Endpoint (it ends with " + WellKnownPath + ") or the issuer URL"}
 	}
 	u, perr := url.Parse(s)
 	if perr != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-		return "", false, &Error{Code: "bad_url", Message: fmt.Sprintf("%q is not a URL", s),
+		return "", false, &Error{Code: CodeBadURL, Message: fmt.Sprintf("%q is not a URL", s),
 			Fix: "paste the full address, starting with https://"}
 	}
 	if err := CheckURLScheme(u); err != nil {
@@ -112,7 +112,7 @@ func FetchDiscovery(ctx context.Context, client *http.Client, discoveryURL strin
 	start := time.Now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, discoveryURL, nil)
 	if err != nil {
-		return nil, &Error{Code: "bad_url", Message: fmt.Sprintf("%q is not a URL", discoveryURL), Fix: "paste the full address, starting with https://", Err: err}
+		return nil, &Error{Code: CodeBadURL, Message: fmt.Sprintf("%q is not a URL", discoveryURL), Fix: "paste the full address, starting with https://", Err: err}
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
@@ -125,7 +125,7 @@ func FetchDiscovery(ctx context.Context, client *http.Client, discoveryURL strin
 		return d, unreachable(discoveryURL, err)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return d, &Error{Code: "http_status",
+		return d, &Error{Code: CodeHTTPStatus,
 			Message: fmt.Sprintf("%s answered HTTP %d", discoveryURL, resp.StatusCode),
 			Fix:     "check the address for typos (tenant, realm or domain name); open it in a browser: it must show a JSON document"}
 	}
@@ -143,7 +143,7 @@ func ParseDiscovery(discoveryURL, contentType string, body []byte) (map[string]j
 	}
 	var m Metadata
 	if err := json.Unmarshal(body, &m); err != nil {
-		return fields, nil, &Error{Code: "bad_metadata", Message: "the discovery document has a field of the wrong type", Fix: "ask the IdP admin to check the provider's OpenID configuration", Err: err}
+		return fields, nil, &Error{Code: CodeBadMetadata, Message: "the discovery document has a field of the wrong type", Fix: "ask the IdP admin to check the provider's OpenID configuration", Err: err}
 	}
 	return fields, &m, nil
 }
@@ -156,23 +156,23 @@ func unreachable(u string, err error) error {
 	// A deadline can strike while the body is read too, outside any *url.Error.
 	var te interface{ Timeout() bool }
 	if (errors.As(err, &te) && te.Timeout()) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Code: "timeout", Message: fmt.Sprintf("%s did not answer in time", u),
+		return &Error{Code: CodeTimeout, Message: fmt.Sprintf("%s did not answer in time", u),
 			Fix: "check the address and that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow", Err: err}
 	}
-	return &Error{Code: "unreachable", Message: fmt.Sprintf("could not reach %s", u),
+	return &Error{Code: CodeUnreachable, Message: fmt.Sprintf("could not reach %s", u),
 		Fix: "check the host name for typos and that this machine can reach the IdP (VPN, firewall, proxy)", Err: err}
 }
 
 func notJSON(u, contentType string, body []byte) error {
 	head := strings.ToLower(string(body[:min(len(body), 512)]))
 	if strings.Contains(contentType, "html") || strings.Contains(head, "<html") || strings.Contains(head, "<!doctype") {
-		return &Error{Code: "html_page", Message: fmt.Sprintf("%s served an HTML page, not the JSON discovery document", u),
+		return &Error{Code: CodeHTMLPage, Message: fmt.Sprintf("%s served an HTML page, not the JSON discovery document", u),
 			Fix: "this looks like a login or portal page; copy the Discovery Endpoint (ending in " + WellKnownPath + ") from the IdP's application settings instead"}
 	}
 	if json.Valid(body) {
-		return &Error{Code: "not_json", Message: fmt.Sprintf("%s served JSON, but not a JSON object", u),
+		return &Error{Code: CodeNotJSON, Message: fmt.Sprintf("%s served JSON, but not a JSON object", u),
 			Fix: "open the address in a browser: the right one shows a JSON object with \"issuer\" and \"authorization_endpoint\""}
 	}
-	return &Error{Code: "not_json", Message: fmt.Sprintf("%s did not serve a JSON document (Content-Type %q)", u, contentType),
+	return &Error{Code: CodeNotJSON, Message: fmt.Sprintf("%s did not serve a JSON document (Content-Type %q)", u, contentType),
 		Fix: "open the address in a browser: the right one shows a JSON object with \"issuer\" and \"authorization_endpoint\""}
 }

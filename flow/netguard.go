@@ -93,7 +93,7 @@ func (g NetGuard) Control(network, address string, _ syscall.RawConn) error {
 }
 
 func blockedError(address, kind string) error {
-	return &Error{Code: "address_blocked",
+	return &Error{Code: CodeAddressBlocked,
 		Message: fmt.Sprintf("the IdP's address resolves to %s, %s address, which setup sessions on this server may not reach", address, kind),
 		Fix:     "use the IdP's public https address; if the IdP is only reachable inside a private network, the server's operator can start it with --allow-private-networks"}
 }

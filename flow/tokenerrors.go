@@ -17,43 +17,43 @@ func tokenError(err error, tokenURL string, ec errorContext) error {
 		if errors.As(err, &fe) {
 			return fe
 		}
-		return &Error{Code: "token_unreachable",
+		return &Error{Code: CodeTokenUnreachable,
 			Message: fmt.Sprintf("could not reach the token endpoint %s", tokenURL),
 			Fix:     "check that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow",
 			Err:     shortErr(err)}
 	}
-	code := re.ErrorCode
+	code := Code(re.ErrorCode)
 	if code == "" && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
-		code = "invalid_client"
+		code = CodeInvalidClient
 	}
 	if e := explainIdPError(code, re.ErrorDescription, ec); e != nil {
 		return e
 	}
 	desc := idpSays(re.ErrorDescription)
 	switch code {
-	case "invalid_client":
-		return &Error{Code: "invalid_client",
+	case CodeInvalidClient:
+		return &Error{Code: CodeInvalidClient,
 			Message: "the IdP rejected the client credentials: the client secret is wrong or expired, or the client ID is not the app's" + desc,
 			Fix:     "ask the IdP admin to copy the Client ID and a current Client Secret of this app again"}
-	case "invalid_grant":
+	case CodeInvalidGrant:
 		if strings.Contains(strings.ToLower(re.ErrorDescription), "redirect") {
-			return &Error{Code: "redirect_uri_mismatch",
+			return &Error{Code: CodeRedirectURIMismatch,
 				Message: "the IdP says the redirect URI does not match the one registered for the app" + desc,
 				Fix:     "register the Redirect URI exactly as shown (scheme, host, port, path, no trailing slash) in the IdP's app"}
 		}
-		return &Error{Code: "invalid_grant",
+		return &Error{Code: CodeInvalidGrant,
 			Message: "the IdP refused the authorization code: it expired, was already used, or the PKCE check failed" + desc,
 			Fix:     "run the login again and finish it without delay; if it keeps failing, check that this machine's clock is right"}
-	case "unauthorized_client":
-		return &Error{Code: "unauthorized_client",
+	case CodeUnauthorizedClient:
+		return &Error{Code: CodeUnauthorizedClient,
 			Message: "the app is not allowed to use the authorization code flow" + desc,
 			Fix:     "ask the IdP admin to enable the \"Authorization Code\" grant type for this app"}
-	case "unsupported_grant_type":
-		return &Error{Code: "unsupported_grant_type",
+	case CodeUnsupportedGrantType:
+		return &Error{Code: CodeUnsupportedGrantType,
 			Message: "the IdP does not accept the authorization code grant for this app" + desc,
 			Fix:     "ask the IdP admin to make the app a web application with the Authorization Code grant"}
-	case "invalid_request":
-		return &Error{Code: "invalid_request",
+	case CodeInvalidRequest:
+		return &Error{Code: CodeInvalidRequest,
 			Message: "the IdP rejected the token request as malformed" + desc,
 			Fix:     "check the app's settings in the IdP (client authentication method, PKCE); the IdP's description above names the part"}
 	case "":
@@ -61,7 +61,7 @@ func tokenError(err error, tokenURL string, ec errorContext) error {
 		if re.Response != nil {
 			status = re.Response.Status
 		}
-		return &Error{Code: "token_http_status",
+		return &Error{Code: CodeTokenHTTPStatus,
 			Message: fmt.Sprintf("the token endpoint %s answered %s without an OAuth error", tokenURL, status),
 			Fix:     "check the token_endpoint in the discovery document; ask the IdP admin whether the app is set up"}
 	default:
@@ -72,43 +72,43 @@ func tokenError(err error, tokenURL string, ec errorContext) error {
 }
 
 // callbackError explains an error= callback from the authorization endpoint.
-func callbackError(code, description string, ec errorContext) error {
+func callbackError(code Code, description string, ec errorContext) error {
 	if e := explainIdPError(code, description, ec); e != nil {
 		return e
 	}
 	desc := idpSays(description)
 	switch code {
-	case "access_denied":
-		return &Error{Code: "access_denied",
+	case CodeAccessDenied:
+		return &Error{Code: CodeAccessDenied,
 			Message: "the sign-in was denied" + desc,
 			Fix:     "sign in with a user assigned to the app, or ask the IdP admin to assign this user (or their group) to it"}
-	case "unauthorized_client":
-		return &Error{Code: "unauthorized_client",
+	case CodeUnauthorizedClient:
+		return &Error{Code: CodeUnauthorizedClient,
 			Message: "the IdP does not allow this app to sign users in this way" + desc,
 			Fix:     "ask the IdP admin to enable the Authorization Code flow for this app"}
-	case "invalid_scope":
-		return &Error{Code: "invalid_scope",
+	case CodeInvalidScope:
+		return &Error{Code: CodeInvalidScope,
 			Message: "the IdP refused a requested scope" + desc,
 			Fix:     "ask the IdP admin to allow the scopes openid, email and profile for this app, or drop the extra scope"}
-	case "invalid_request":
+	case CodeInvalidRequest:
 		if strings.Contains(strings.ToLower(description), "redirect") {
-			return &Error{Code: "redirect_uri_mismatch",
+			return &Error{Code: CodeRedirectURIMismatch,
 				Message: "the IdP says the redirect URI is not registered for the app" + desc,
 				Fix:     "register the Redirect URI exactly as shown (scheme, host, port, path) in the IdP's app"}
 		}
-		return &Error{Code: "invalid_request",
+		return &Error{Code: CodeInvalidRequest,
 			Message: "the IdP rejected the sign-in request" + desc,
 			Fix:     "check the app's settings in the IdP against the description above"}
-	case "login_required", "interaction_required", "consent_required":
+	case CodeLoginRequired, CodeInteractionRequired, CodeConsentRequired:
 		return &Error{Code: code,
 			Message: "the IdP needs the person to sign in or consent interactively" + desc,
 			Fix:     "run the login again and complete every step in the browser"}
-	case "server_error", "temporarily_unavailable":
+	case CodeServerError, CodeTemporarilyUnavailable:
 		return &Error{Code: code,
 			Message: "the IdP had a problem on its side" + desc,
 			Fix:     "try again in a few minutes; if it persists, ask the IdP admin"}
 	default:
-		return &Error{Code: "idp_error",
+		return &Error{Code: CodeIdPError,
 			Message: fmt.Sprintf("the IdP ended the sign-in with %q%s", code, desc),
 			Fix:     "ask the IdP admin to check the app's settings against this error"}
 	}

@@ -32,7 +32,7 @@ type Provider struct {
 // what a login cannot do without; `oidc-onboard check` explains the rest.
 func NewProvider(md *Metadata, client *http.Client) (*Provider, error) {
 	if md == nil {
-		return nil, &Error{Code: "no_metadata", Message: "no discovery metadata", Fix: "pass the IdP's Discovery Endpoint"}
+		return nil, &Error{Code: CodeNoMetadata, Message: "no discovery metadata", Fix: "pass the IdP's Discovery Endpoint"}
 	}
 	for _, f := range []struct{ name, value string }{
 		{"issuer", md.Issuer},
@@ -41,12 +41,12 @@ func NewProvider(md *Metadata, client *http.Client) (*Provider, error) {
 		{"jwks_uri", md.JWKSURI},
 	} {
 		if f.value == "" {
-			return nil, &Error{Code: "missing_field", Message: fmt.Sprintf("the discovery document has no %q", f.name),
+			return nil, &Error{Code: CodeMissingField, Message: fmt.Sprintf("the discovery document has no %q", f.name),
 				Fix: "run 'oidc-onboard check' on the discovery URL and ask the IdP admin to fix what it reports"}
 		}
 		u, err := url.Parse(f.value)
 		if err != nil || u.Host == "" {
-			return nil, &Error{Code: "bad_metadata_url", Message: fmt.Sprintf("the discovery document's %q is not a URL: %q", f.name, f.value),
+			return nil, &Error{Code: CodeBadMetadataURL, Message: fmt.Sprintf("the discovery document's %q is not a URL: %q", f.name, f.value),
 				Fix: "run 'oidc-onboard check' on the discovery URL and ask the IdP admin to fix what it reports"}
 		}
 		if err := CheckURLScheme(u); err != nil {
@@ -69,7 +69,7 @@ func DiscoverProvider(ctx context.Context, client *http.Client, discoveryURL str
 	want := IssuerFromDiscoveryURL(discoveryURL)
 	got := d.Metadata.Issuer
 	if got != want && strings.TrimSuffix(got, "/") != want {
-		return nil, &Error{Code: "issuer_mismatch",
+		return nil, &Error{Code: CodeIssuerMismatch,
 			Message: fmt.Sprintf("the discovery document names another issuer than the URL it came from:\n  URL's issuer:  %s\n  document says: %s", want, got),
 			Fix:     "use the discovery URL of the issuer the IdP names (run 'oidc-onboard check " + discoveryURL + "' for details)"}
 	}
@@ -121,12 +121,12 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw string, exp idTokenExp
 	}
 	algs := p.signingAlgs()
 	if strings.EqualFold(hdr.Alg, "none") {
-		return nil, &Error{Code: "alg_none",
+		return nil, &Error{Code: CodeAlgNone,
 			Message: "the ID token is not signed (alg \"none\"), so anyone could have written it",
 			Fix:     "ask the IdP admin to sign ID tokens for this app with RS256 (or another algorithm the IdP advertises)"}
 	}
 	if !slices.Contains(algs, hdr.Alg) {
-		return nil, &Error{Code: "alg_not_advertised",
+		return nil, &Error{Code: CodeAlgNotAdvertised,
 			Message: fmt.Sprintf("the ID token is signed with %s, which the IdP does not advertise (it lists %s)", hdr.Alg, strings.Join(algs, ", ")),
 			Fix:     "ask the IdP admin to sign this app's ID tokens with an advertised algorithm, or to list " + hdr.Alg + " in id_token_signing_alg_values_supported"}
 	}
@@ -144,22 +144,22 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw string, exp idTokenExp
 	case rec.err != nil:
 		return nil, p.signatureError(rec.err, hdr.Kid)
 	case rec.payload == nil:
-		return nil, &Error{Code: "malformed_id_token", Message: "the ID token could not be read", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(verr)}
+		return nil, &Error{Code: CodeMalformedIDToken, Message: "the ID token could not be read", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(verr)}
 	}
 	payload := rec.payload
 	var claims map[string]any
 	if err := json.Unmarshal(payload, &claims); err != nil {
-		return nil, &Error{Code: "malformed_id_token", Message: "the ID token's claims are not a JSON object", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(err)}
+		return nil, &Error{Code: CodeMalformedIDToken, Message: "the ID token's claims are not a JSON object", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(err)}
 	}
 	if err := checkIDTokenClaims(claims, p.md.Issuer, exp); err != nil {
 		return nil, err
 	}
 	if verr != nil { // go-oidc refused something the checks above did not name
-		return nil, &Error{Code: "id_token_invalid", Message: "the ID token was rejected", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(verr)}
+		return nil, &Error{Code: CodeIDTokenInvalid, Message: "the ID token was rejected", Fix: "ask the IdP admin to check the app's token settings", Err: shortErr(verr)}
 	}
 	if tok.AccessTokenHash != "" {
 		if err := tok.VerifyAccessToken(exp.accessToken); err != nil {
-			return nil, &Error{Code: "at_hash_mismatch",
+			return nil, &Error{Code: CodeATHashMismatch,
 				Message: "the ID token's at_hash does not match the access token it came with",
 				Fix:     "the token response was altered or the IdP is misconfigured; ask the IdP admin to check the app's token settings"}
 		}
@@ -170,7 +170,7 @@ func (p *Provider) verifyIDToken(ctx context.Context, raw string, exp idTokenExp
 
 func (p *Provider) signatureError(err error, kid string) error {
 	if strings.HasPrefix(err.Error(), "fetching keys") { // go-oidc's RemoteKeySet wording for a failed JWKS fetch
-		return &Error{Code: "jwks_unreachable",
+		return &Error{Code: CodeJWKSUnreachable,
 			Message: fmt.Sprintf("could not fetch the IdP's signing keys from %s", p.md.JWKSURI),
 			Fix:     "check that jwks_uri in the discovery document works (open it in a browser: it must show JSON with \"keys\"); retry if the IdP was briefly down",
 			Err:     shortErr(err)}
@@ -179,7 +179,7 @@ func (p *Provider) signatureError(err error, kid string) error {
 	if kid != "" {
 		key = fmt.Sprintf("key %q", kid)
 	}
-	return &Error{Code: "bad_signature",
+	return &Error{Code: CodeBadSignature,
 		Message: fmt.Sprintf("the ID token's signature does not verify with %s from the IdP's published keys", key),
 		Fix:     "the token was not signed by this IdP: check that the discovery URL is the same IdP and tenant as the app; retry in case the IdP was rotating keys"}
 }
@@ -188,19 +188,19 @@ func (p *Provider) signatureError(err error, kid string) error {
 // reasons; it runs on claims whose signature has been verified.
 func checkIDTokenClaims(c map[string]any, issuer string, exp idTokenExpectations) error {
 	if iss, _ := c["iss"].(string); iss != issuer {
-		return &Error{Code: "wrong_issuer",
+		return &Error{Code: CodeWrongIssuer,
 			Message: fmt.Sprintf("the ID token comes from another issuer than the discovery document names:\n  expected: %s\n  token:    %s", issuer, iss),
 			Fix:     "use the discovery URL of the issuer the app belongs to (tenant, realm or trailing slash may differ)"}
 	}
 	aud := audiences(c["aud"])
 	if !slices.Contains(aud, exp.clientID) {
-		return &Error{Code: "wrong_audience",
+		return &Error{Code: CodeWrongAudience,
 			Message: fmt.Sprintf("the ID token is meant for %s, not for client ID %q", quoteList(aud), exp.clientID),
 			Fix:     "check the Client ID: copy it again from the app in the IdP"}
 	}
 	azp, hasAzp := c["azp"].(string)
 	if (len(aud) > 1 || hasAzp) && azp != exp.clientID {
-		return &Error{Code: "azp_mismatch",
+		return &Error{Code: CodeAZPMismatch,
 			Message: fmt.Sprintf("the ID token was issued to party %q, not to client ID %q", azp, exp.clientID),
 			Fix:     "check the Client ID; ask the IdP admin why the token names another authorized party"}
 	}
@@ -208,11 +208,11 @@ func checkIDTokenClaims(c map[string]any, issuer string, exp idTokenExpectations
 		return err
 	}
 	if sub, _ := c["sub"].(string); sub == "" {
-		return &Error{Code: "sub_missing", Message: "the ID token has no subject (sub), so the user cannot be identified",
+		return &Error{Code: CodeSubMissing, Message: "the ID token has no subject (sub), so the user cannot be identified",
 			Fix: "ask the IdP admin to include the sub claim (every OpenID Provider must)"}
 	}
 	if nonce, _ := c["nonce"].(string); nonce != exp.nonce {
-		return &Error{Code: "nonce_mismatch", Message: "the ID token's nonce is not the one this login sent, so it may be replayed from another sign-in",
+		return &Error{Code: CodeNonceMismatch, Message: "the ID token's nonce is not the one this login sent, so it may be replayed from another sign-in",
 			Fix: "run the login again; if it repeats, the IdP does not return the nonce it was given — ask the IdP admin"}
 	}
 	return nil
@@ -221,24 +221,24 @@ func checkIDTokenClaims(c map[string]any, issuer string, exp idTokenExpectations
 func checkTimes(c map[string]any, now time.Time) error {
 	expT, ok := numericDate(c["exp"])
 	if !ok {
-		return &Error{Code: "exp_missing", Message: "the ID token has no expiry (exp)", Fix: "ask the IdP admin to check the app's token settings"}
+		return &Error{Code: CodeExpMissing, Message: "the ID token has no expiry (exp)", Fix: "ask the IdP admin to check the app's token settings"}
 	}
 	if now.After(expT.Add(ClockSkew)) {
-		return &Error{Code: "token_expired",
+		return &Error{Code: CodeTokenExpired,
 			Message: fmt.Sprintf("the ID token expired %s ago (at %s)", now.Sub(expT).Round(time.Second), expT.UTC().Format(time.RFC3339)),
 			Fix:     "run the login again; if a fresh token is already expired, this machine's clock or the IdP's is wrong (more than 60 s apart) — fix the clock"}
 	}
 	iat, ok := numericDate(c["iat"])
 	if !ok {
-		return &Error{Code: "iat_missing", Message: "the ID token has no issue time (iat)", Fix: "ask the IdP admin to check the app's token settings"}
+		return &Error{Code: CodeIatMissing, Message: "the ID token has no issue time (iat)", Fix: "ask the IdP admin to check the app's token settings"}
 	}
 	if iat.After(now.Add(ClockSkew)) {
-		return &Error{Code: "iat_future",
+		return &Error{Code: CodeIatFuture,
 			Message: fmt.Sprintf("the ID token says it was issued %s in the future", iat.Sub(now).Round(time.Second)),
 			Fix:     "this machine's clock and the IdP's are more than 60 s apart; fix the clock (NTP) on the one that is wrong"}
 	}
 	if nbf, ok := numericDate(c["nbf"]); ok && nbf.After(now.Add(ClockSkew)) {
-		return &Error{Code: "nbf_future",
+		return &Error{Code: CodeNBFFuture,
 			Message: fmt.Sprintf("the ID token is not valid for another %s (nbf)", nbf.Sub(now).Round(time.Second)),
 			Fix:     "this machine's clock and the IdP's are more than 60 s apart; fix the clock (NTP) on the one that is wrong"}
 	}
@@ -291,7 +291,7 @@ type jwtHeaderFields struct {
 func jwtHeader(raw string) (jwtHeaderFields, error) {
 	var h jwtHeaderFields
 	parts := strings.Split(raw, ".")
-	bad := &Error{Code: "malformed_id_token", Message: "the id_token in the token response is not a signed JWT",
+	bad := &Error{Code: CodeMalformedIDToken, Message: "the id_token in the token response is not a signed JWT",
 		Fix: "ask the IdP admin to check the app's token settings (ID tokens must be signed JWTs, not encrypted)"}
 	if len(parts) != 3 {
 		return h, bad

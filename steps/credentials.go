@@ -239,7 +239,7 @@ func credCheck(field int, value string) error {
 		return err
 	default:
 		if strings.TrimSpace(value) == "" {
-			return &flow.Error{Code: "missing_field", Message: "it is empty",
+			return &flow.Error{Code: flow.CodeMissingField, Message: "it is empty",
 				Fix: "paste the " + credLabel(field) + " from the IdP's application"}
 		}
 	}

@@ -64,7 +64,7 @@ func ParseInviteTTL(s string) (time.Duration, error) {
 	if s == "" {
 		return DefaultInviteTTL, nil
 	}
-	bad := &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("%q is not a duration", s),
+	bad := &flow.Error{Code: flow.CodeBadTTL, Message: fmt.Sprintf("%q is not a duration", s),
 		Fix: "give hours or days, e.g. 72h or 3d"}
 	var d time.Duration
 	if days, ok := strings.CutSuffix(s, "d"); ok {
@@ -80,7 +80,7 @@ func ParseInviteTTL(s string) (time.Duration, error) {
 		}
 	}
 	if d < time.Minute {
-		return 0, &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("an invite cannot last only %s", s),
+		return 0, &flow.Error{Code: flow.CodeBadTTL, Message: fmt.Sprintf("an invite cannot last only %s", s),
 			Fix: "give a positive duration of a minute or more, e.g. 72h"}
 	}
 	return d, nil

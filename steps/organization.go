@@ -580,13 +580,13 @@ func orgAge(d time.Duration) string {
 // orgOutside is the error for a record of another organization than the
 // session's own.
 func orgOutside(kind string) error {
-	return &flow.Error{Code: "not_found", Message: "that " + kind + " does not exist in this organization",
+	return &flow.Error{Code: flow.CodeNotFound, Message: "that " + kind + " does not exist in this organization",
 		Fix: "choose one from the list"}
 }
 
 // orgGone is the error for a record deleted since the list was read.
 func orgGone(kind string) error {
-	return &flow.Error{Code: "not_found", Message: "that " + kind + " is gone: finished or deleted in another session",
+	return &flow.Error{Code: flow.CodeNotFound, Message: "that " + kind + " is gone: finished or deleted in another session",
 		Fix: "choose another, or start a new connection"}
 }
 
@@ -604,7 +604,7 @@ func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 	}
 	s := NewSetup()
 	if err := json.Unmarshal(d.Form, s); err != nil {
-		return nil, &flow.Error{Code: "bad_draft", Message: "the draft could not be read", Err: err,
+		return nil, &flow.Error{Code: flow.CodeBadDraft, Message: "the draft could not be read", Err: err,
 			Fix: "start a new connection; the draft stays in the store"}
 	}
 	s.DraftID, s.Step = d.ID, min(max(d.Step, 0), NumSteps-1)

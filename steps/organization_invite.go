@@ -185,7 +185,7 @@ func orgContains(list []string, s string) bool {
 // code is returned once.
 func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration) (string, store.Invite, error) {
 	if env.Invites == nil || env.Organization != "" {
-		return "", store.Invite{}, &flow.Error{Code: "forbidden", Message: "this session cannot make invites",
+		return "", store.Invite{}, &flow.Error{Code: flow.CodeForbidden, Message: "this session cannot make invites",
 			Fix: "ask a support engineer for an invite"}
 	}
 	if env.Store == nil {

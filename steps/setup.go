@@ -65,7 +65,7 @@ type TestLoginResult struct {
 	Error    string         `json:"error,omitempty"`
 	Fix      string         `json:"fix,omitempty"`
 	// Code is the failure's flow.Error code, to point at the step to change.
-	Code string `json:"code,omitempty"`
+	Code flow.Code `json:"code,omitempty"`
 }
 
 // NewSetup is an empty setup with the guide's default claim mapping.

@@ -1,5 +1,11 @@
 package steps
 
+import (
+	"slices"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
 // Constructor builds one step for a session.
 type Constructor func(env *Env, theme *Theme) Step
 
@@ -18,4 +24,20 @@ func Constructors() []Constructor {
 		StepTestLogin:    NewTestLogin,
 		StepReview:       NewReview,
 	}
+}
+
+// stepOf is the index of the wizard step that flow names s (the step an
+// error's cause is changed in, flow.Code.Step), or -1 when s is none of
+// them: the fix lies in the IdP or outside the wizard.
+func stepOf(s flow.Step) int {
+	return slices.Index([]flow.Step{
+		StepOrganization: flow.StepOrganization,
+		StepRedirectURI:  flow.StepRedirectURI,
+		StepCredentials:  flow.StepCredentials,
+		StepValidate:     flow.StepValidate,
+		StepClaims:       flow.StepClaims,
+		StepRoles:        flow.StepRoles,
+		StepTestLogin:    flow.StepTestLogin,
+		StepReview:       flow.StepReview,
+	}, s)
 }

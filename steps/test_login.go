@@ -495,7 +495,7 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 // returns the provider whenever discovery worked, for the cache.
 func tlBegin(ctx context.Context, env *Env, p *flow.Provider, c flow.Connection) (*flow.CallbackServer, *flow.Provider, *flow.Login, error) {
 	if c.RedirectURI == "" || c.DiscoveryURL == "" {
-		return nil, nil, nil, &flow.Error{Code: "incomplete_connection",
+		return nil, nil, nil, &flow.Error{Code: flow.CodeIncompleteConnection,
 			Message: "the connection has no Redirect URI or Discovery Endpoint yet",
 			Fix:     "fill them in steps 1 and 2, then come back"}
 	}
@@ -557,35 +557,16 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResu
 	return stored.ID, err
 }
 
-// tlResultFixStep is the step where a failed login's cause is changed:
-// by its error code, or by the Entra error code its explanation quotes
-// (a code the OAuth error alone does not tell, e.g. AADSTS700016, an
-// unknown client ID); -1 when the fix lies in the IdP alone.
+// tlResultFixStep is the step before this one where a failed login's cause
+// is changed: by its error code, or by the Entra error code its explanation
+// quotes (a code the OAuth error alone does not tell, e.g. AADSTS700016, an
+// unknown client ID); -1 when the fix lies elsewhere (the IdP, this machine,
+// another try).
 func tlResultFixStep(r *TestLoginResult) int {
-	if step := tlFixStep(r.Code); step >= 0 {
-		return step
-	}
-	switch flow.AADSTSCode(r.Error) {
-	case "50011":
-		return StepRedirectURI
-	case "7000215", "7000222", "700016":
-		return StepCredentials
-	}
-	return -1
-}
-
-// tlFixStep is the step where the cause of a failed login is changed, or
-// -1 when the fix lies in the IdP alone.
-func tlFixStep(code string) int {
-	switch code {
-	case "redirect_uri_mismatch", "bad_redirect_uri", "redirect_not_loopback", "redirect_https_loopback",
-		"redirect_uri_server", "port_busy", "port_denied", "listen_failed":
-		return StepRedirectURI
-	case "invalid_client", "wrong_audience", "azp_mismatch", "no_client_id", "no_client_secret",
-		"issuer_mismatch", "wrong_issuer", "callback_issuer_mismatch", "bad_signature",
-		"incomplete_connection", "empty_url", "bad_url", "http_status", "bad_metadata", "html_page", "not_json",
-		"missing_field", "bad_metadata_url", "insecure_url", "bad_url_scheme":
-		return StepCredentials
+	for _, code := range []flow.Code{r.Code, flow.EntraCode(r.Error)} {
+		if step := stepOf(code.Step()); step >= 0 && step < StepTestLogin {
+			return step
+		}
 	}
 	return -1
 }

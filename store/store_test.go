@@ -100,7 +100,7 @@ func sampleConnection() *flow.Connection {
 	}
 }
 
-func wantCode(t *testing.T, err error, code string) {
+func wantCode(t *testing.T, err error, code flow.Code) {
 	t.Helper()
 	if !flow.IsCode(err, code) {
 		t.Fatalf("error = %v, want a flow.Error with code %q", err, code)

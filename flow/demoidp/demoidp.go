@@ -233,7 +233,7 @@ func withDefaults(opts Options) (Options, error) {
 }
 
 func optionError(message, fix string) error {
-	return &flow.Error{Code: "demo_idp_options", Message: "demo IdP: " + message, Fix: fix}
+	return &flow.Error{Code: flow.CodeDemoIdPOptions, Message: "demo IdP: " + message, Fix: fix}
 }
 
 func listen(ctx context.Context, addr string) (net.Listener, error) {
@@ -241,7 +241,7 @@ func listen(ctx context.Context, addr string) (net.Listener, error) {
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, &flow.Error{
-			Code:    "demo_idp_listen",
+			Code:    flow.CodeDemoIdPListen,
 			Message: fmt.Sprintf("demo IdP: cannot listen on %s", addr),
 			Fix:     "the port is probably taken by another program: pick another one, or port 0 for any free port",
 			Err:     err,
