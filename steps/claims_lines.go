@@ -3,14 +3,14 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // RunLines asks for each claim, showing the current one; Enter keeps it.
-func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (c *claims) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	c.setup = s
 	fmt.Fprintln(out, "Configure ID token claims: each attribute of the user's profile comes from one claim of the ID token.")
 	fmt.Fprintln(out, "For many providers, these claims are included by default, but some providers require manual configuration.")
@@ -23,7 +23,7 @@ func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wr
 	defaults := flow.DefaultClaimMapping()
 	for i, a := range claimsAttrs {
 		current := cmpOr(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
-		answer, err := askLine(in, out, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
+		answer, err := p.Ask(ctx, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
 		if err != nil {
 			return err
 		}

@@ -192,7 +192,7 @@ func TestClaimsRunLines(t *testing.T) {
 	s := claimsSetup("sub", "email", "given_name", "family_name")
 	c := NewClaims(nil, NewTheme(true)).(LineStep)
 	var out bytes.Buffer
-	if err := c.RunLines(context.Background(), s, strings.NewReader("\nmail\n\n\nnext\n"), &out); err != nil {
+	if err := c.RunLines(context.Background(), s, NewPrompter(strings.NewReader("\nmail\n\n\nnext\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	want := flow.ClaimMapping{IDPID: "sub", Email: "mail", FirstName: "given_name", LastName: "family_name"}
@@ -206,7 +206,7 @@ func TestClaimsRunLines(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", w, text)
 		}
 	}
-	if err := c.RunLines(context.Background(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := c.RunLines(context.Background(), s, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }

@@ -3,18 +3,15 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
-
-	"github.com/charmbracelet/x/term"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // RunLines is step 2 as plain prompts. Enter keeps the value shown in
 // brackets; the secret is read without echo on a terminal.
-func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	conn := &s.Connection
 	discovery := s.DiscoveryInput
 	if discovery == "" {
@@ -26,12 +23,12 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 	}
 	fmt.Fprintln(out, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
 	fmt.Fprintln(out, "Type back to return to the previous step.")
-	id, err := credAsk(in, out, credClientID, conn.ClientID, conn.ClientID)
+	id, err := credAsk(ctx, p, credClientID, conn.ClientID, conn.ClientID)
 	if err != nil {
 		return err
 	}
 	conn.ClientID = strings.TrimSpace(id)
-	secret, err := credAsk(in, out, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
+	secret, err := credAsk(ctx, p, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
 	if err != nil {
 		return err
 	}
@@ -39,7 +36,7 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 		fmt.Fprintln(out, "Leading or trailing spaces of the secret were trimmed.")
 	}
 	conn.ClientSecret = strings.TrimSpace(secret)
-	disc, err := credAsk(in, out, credDiscovery, discovery, discovery)
+	disc, err := credAsk(ctx, p, credDiscovery, discovery, discovery)
 	if err != nil {
 		return err
 	}
@@ -58,18 +55,17 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 
 // credAsk asks for one field until its answer is valid; Enter keeps
 // current (shown as shown).
-func credAsk(in io.Reader, out io.Writer, field int, current, shown string) (string, error) {
+func credAsk(ctx context.Context, p *Prompter, field int, current, shown string) (string, error) {
 	for {
 		prompt := credLabel(field)
-		hidden := field == credSecret && credIsTerminal(in)
+		hidden := field == credSecret && p.canHide()
 		if hidden {
 			prompt += " (input hidden)"
 		}
 		if shown != "" {
 			prompt += " [" + shown + "]"
 		}
-		fmt.Fprint(out, prompt+": ")
-		answer, err := credReadAnswer(in, out, hidden)
+		answer, err := p.answer(ctx, prompt+": ", hidden)
 		if err != nil {
 			return "", err
 		}
@@ -80,26 +76,10 @@ func credAsk(in io.Reader, out io.Writer, field int, current, shown string) (str
 			answer = current
 		}
 		if err := credCheck(field, answer); err != nil {
-			fmt.Fprintf(out, "The %s: ", credLabel(field))
-			orgExplain(out, err)
+			fmt.Fprintf(p.out, "The %s: ", credLabel(field))
+			lineExplain(p.out, err)
 			continue
 		}
 		return answer, nil
 	}
-}
-
-func credReadAnswer(in io.Reader, out io.Writer, hidden bool) (string, error) {
-	if !hidden {
-		return orgReadLine(in)
-	}
-	b, err := term.ReadPassword(in.(*os.File).Fd())
-	fmt.Fprintln(out)
-	return string(b), err
-}
-
-// credIsTerminal reports whether in is a terminal, where the secret can be
-// read without echo.
-func credIsTerminal(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
 }

@@ -160,7 +160,7 @@ func TestCredentialsRunLines(t *testing.T) {
 	var out bytes.Buffer
 	setup := NewSetup()
 	in := strings.NewReader("\ncid\n  top-secret-value \nhttp://idp.example.test\nhttps://idp.example.test\n")
-	if err := step.RunLines(context.Background(), setup, in, &out); err != nil {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(in, &out)); err != nil {
 		t.Fatal(err)
 	}
 	c := setup.Connection
@@ -181,13 +181,13 @@ func TestCredentialsRunLines(t *testing.T) {
 
 	// Resumed: Enter keeps each value; the secret shows masked.
 	out.Reset()
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\n\n\n"), &out); err != nil {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader("\n\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if setup.Connection.ClientSecret != "top-secret-value" || !strings.Contains(out.String(), "[••••alue]") {
 		t.Errorf("kept values: %+v\n%s", setup.Connection, out.String())
 	}
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back returned %v", err)
 	}
 }

@@ -178,7 +178,7 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 		validateView(t, v, w, 17)
 	}
 	var out bytes.Buffer
-	if err := v.(LineStep).RunLines(context.Background(), s, strings.NewReader("\n"), &out); err != nil {
+	if err := v.(LineStep).RunLines(context.Background(), s, NewPrompter(strings.NewReader("\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Note: Google ID tokens never carry group memberships") {
@@ -250,7 +250,7 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	s2.Connection.RedirectURI = s.Connection.RedirectURI
 	s2.DiscoveryInput = "https://acme.okta.com/oauth2/default"
 	var out bytes.Buffer
-	if err := step.(LineStep).RunLines(context.Background(), s2, strings.NewReader("\n\n"), &out); err != nil {
+	if err := step.(LineStep).RunLines(context.Background(), s2, NewPrompter(strings.NewReader("\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Enter keeps Okta") || !strings.Contains(out.String(), "\nOkta\n") {
@@ -298,7 +298,7 @@ func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	var out bytes.Buffer
 	s2 := NewSetup()
 	input := "client-1\n" + diagEntraSecretID + "\n" + diagEntraDiscovery + "\n"
-	if err := step.(LineStep).RunLines(context.Background(), s2, strings.NewReader(input), &out); err != nil {
+	if err := step.(LineStep).RunLines(context.Background(), s2, NewPrompter(strings.NewReader(input), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Warning: The client secret is a GUID") {

@@ -201,7 +201,7 @@ func TestGroupLabelsLineMode(t *testing.T) {
 	env, s := glEntraSetup(t)
 	step := NewTestLogin(env, NewTheme(true)).(*testLogin)
 	var out strings.Builder
-	if err := step.lineLabels(t.Context(), s, newTLLines(strings.NewReader("Finance admins\n\n")), &out); err != nil {
+	if err := step.lineLabels(t.Context(), s, NewPrompter(strings.NewReader("Finance admins\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -221,7 +221,7 @@ func TestGroupLabelsLineMode(t *testing.T) {
 	}
 	// The roles step's line mode lists the mapping with its label.
 	var rolesOut strings.Builder
-	if err := NewRoles(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, strings.NewReader("\n\n\n"), &rolesOut); err != nil {
+	if err := NewRoles(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, NewPrompter(strings.NewReader("\n\n\n"), &rolesOut)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(rolesOut.String(), diagGroupA+" (Finance admins) = admin") {

@@ -250,7 +250,7 @@ func TestOrganizationRunLinesInvites(t *testing.T) {
 	// i, an organization, a bad TTL then a good one; back in the list,
 	// choose the Acme connection (2).
 	input := "i\nAcme\nsoon\n7d\n2\n"
-	if err := step.RunLines(context.Background(), setup, strings.NewReader(input), &out); err != nil {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader(input), &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -277,7 +277,7 @@ func TestOrganizationRunLinesOffersNoInviteToCustomers(t *testing.T) {
 	env.Organization = "Globex"
 	step := NewOrganization(env, NewTheme(true)).(LineStep)
 	var out bytes.Buffer
-	err := step.RunLines(context.Background(), NewSetup(), strings.NewReader("i\n1\n"), &out)
+	err := step.RunLines(context.Background(), NewSetup(), NewPrompter(strings.NewReader("i\n1\n"), &out))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,28 +2,27 @@ package steps
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
 	"strings"
 
-	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // RunLines is step 0 as plain prompts: a numbered list to choose from, or
 // the new connection's organization and name.
-func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	l, err := orgLoad(ctx, o.env, s.DraftID, s.Connection.ID)
 	if err != nil {
 		fmt.Fprint(out, "Could not read the store: ")
-		orgExplain(out, err)
+		lineExplain(out, err)
 		return err
 	}
 	if len(l.items) == 0 && s.Connection.ID == "" {
 		fmt.Fprintln(out, orgWelcome)
-		return orgLinesNew(ctx, o.env, s, l, in, out)
+		return orgLinesNew(ctx, o.env, s, l, p)
 	}
 	for {
 		fmt.Fprintln(out, "Resume a draft, edit a connection, or start a new one:")
@@ -41,15 +40,15 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out
 		if o.canInvite() {
 			fmt.Fprintln(out, "  i) invite a customer (a code for their IT admin)")
 		}
-		answer, err := orgAsk(in, out, "Your choice: ")
+		answer, err := p.Ask(ctx, "Your choice: ")
 		if err != nil {
 			return err
 		}
 		switch answer = strings.ToLower(answer); {
 		case answer == "n" || answer == "new":
-			return orgLinesNew(ctx, o.env, s, l, in, out)
+			return orgLinesNew(ctx, o.env, s, l, p)
 		case answer == "i" && o.canInvite():
-			if err := orgLinesInvite(ctx, o.env, &l, in, out); err != nil {
+			if err := orgLinesInvite(ctx, o.env, &l, p); err != nil {
 				return err
 			}
 			continue
@@ -69,7 +68,7 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out
 			loaded, err = orgEditConnection(ctx, o.env, it.id)
 		}
 		if err != nil {
-			orgExplain(out, err)
+			lineExplain(out, err)
 			continue
 		}
 		*s = *loaded
@@ -77,7 +76,8 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, in io.Reader, out
 	}
 }
 
-func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Reader, out io.Writer) error {
+func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Prompter) error {
+	out := p.out
 	for {
 		org := env.Organization
 		if org == "" {
@@ -86,7 +86,7 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Re
 				prompt = "Organization (existing: " + strings.Join(l.orgs, ", ") + "): "
 			}
 			var err error
-			if org, err = orgAsk(in, out, prompt); err != nil {
+			if org, err = p.Ask(ctx, prompt); err != nil {
 				return err
 			}
 			if org == "" {
@@ -97,7 +97,7 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Re
 			fmt.Fprintf(out, "Organization: %s\n", org)
 		}
 		def := org + " OIDC"
-		name, err := orgAsk(in, out, "Connection name (Enter for "+def+"): ")
+		name, err := p.Ask(ctx, "Connection name (Enter for "+def+"): ")
 		if err != nil {
 			return err
 		}
@@ -106,7 +106,7 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Re
 		}
 		created, err := orgCreate(ctx, env, org, name)
 		if err != nil {
-			orgExplain(out, err)
+			lineExplain(out, err)
 			continue
 		}
 		*s = *created
@@ -118,28 +118,29 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, in io.Re
 // orgLinesInvite is the invite form as plain prompts; it prints the code
 // and the command, and returns to the list. An empty organization goes
 // back to the list without an invite.
-func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, in io.Reader, out io.Writer) error {
+func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) error {
+	out := p.out
 	prompt := "Organization the invite is for (Enter goes back to the list): "
 	if len(l.orgs) > 0 {
 		prompt = "Organization the invite is for (existing: " + strings.Join(l.orgs, ", ") + "; Enter goes back): "
 	}
-	org, err := orgAsk(in, out, prompt)
+	org, err := p.Ask(ctx, prompt)
 	if err != nil || org == "" {
 		return err
 	}
 	for {
-		answer, err := orgAsk(in, out, "Valid for (hours or days, e.g. 24h or 7d; Enter for "+inviteTTLText(DefaultInviteTTL)+"): ")
+		answer, err := p.Ask(ctx, "Valid for (hours or days, e.g. 24h or 7d; Enter for "+inviteTTLText(DefaultInviteTTL)+"): ")
 		if err != nil {
 			return err
 		}
 		ttl, err := ParseInviteTTL(answer)
 		if err != nil {
-			orgExplain(out, err)
+			lineExplain(out, err)
 			continue
 		}
 		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
 		if err != nil {
-			orgExplain(out, err)
+			lineExplain(out, err)
 			return nil
 		}
 		if !orgContains(l.orgs, inv.Organization) {
@@ -159,49 +160,5 @@ func orgLinesInviteMade(out io.Writer, s *InviteSettings, code string, inv store
 		fmt.Fprintf(out, "or, in one go:\n  %s\n", s.Command(code))
 	} else {
 		fmt.Fprintln(out, "Give the customer the code and your server's ssh command (ssh -p PORT setup@HOST); ssh asks for the code.")
-	}
-}
-
-// orgAsk prints a prompt and reads one trimmed line (see orgReadLine).
-func orgAsk(in io.Reader, out io.Writer, prompt string) (string, error) {
-	fmt.Fprint(out, prompt)
-	line, err := orgReadLine(in)
-	return strings.TrimSpace(line), err
-}
-
-// orgReadLine reads one line without reading ahead: every step of the
-// line mode reads the same input, so a buffering reader here would swallow
-// the next step's answers. The end of input before a newline is
-// io.ErrUnexpectedEOF: the person left in the middle of a question.
-func orgReadLine(in io.Reader) (string, error) {
-	var line []byte
-	var one [1]byte
-	for {
-		n, err := in.Read(one[:])
-		if n == 1 {
-			if one[0] == '\n' {
-				return strings.TrimSuffix(string(line), "\r"), nil
-			}
-			line = append(line, one[0])
-			continue
-		}
-		if errors.Is(err, io.EOF) {
-			if len(line) > 0 {
-				return string(line), nil
-			}
-			return "", io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return "", err
-		}
-	}
-}
-
-// orgExplain prints an error and its fix as two plain lines.
-func orgExplain(out io.Writer, err error) {
-	msg, fix := flow.Explain(err)
-	fmt.Fprintf(out, "%s\n", msg)
-	if fix != "" {
-		fmt.Fprintf(out, "Fix: %s\n", fix)
 	}
 }

@@ -291,7 +291,7 @@ func TestOrganizationRunLinesCreatesAndResumes(t *testing.T) {
 	step := NewOrganization(env, NewTheme(true)).(LineStep)
 	var out bytes.Buffer
 	setup := NewSetup()
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nInitech\n\n"), &out); err != nil {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader("\nInitech\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if setup.Connection.ID == "" || setup.Connection.Name != "Initech OIDC" ||
@@ -306,7 +306,7 @@ func TestOrganizationRunLinesCreatesAndResumes(t *testing.T) {
 	out.Reset()
 	resumed := NewSetup()
 	// 9 is not in the list; then 1, the Globex draft (drafts come first).
-	if err := step.RunLines(context.Background(), resumed, strings.NewReader("9\n1\n"), &out); err != nil {
+	if err := step.RunLines(context.Background(), resumed, NewPrompter(strings.NewReader("9\n1\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if resumed.DraftID != draft.ID || resumed.Step != StepCredentials || resumed.Connection.ClientID != "globex-typed" {
@@ -315,22 +315,8 @@ func TestOrganizationRunLinesCreatesAndResumes(t *testing.T) {
 	if !strings.Contains(out.String(), "Type a number from the list") {
 		t.Errorf("a bad choice is not explained:\n%s", out.String())
 	}
-	if err := step.RunLines(context.Background(), NewSetup(), strings.NewReader(""), &out); err == nil {
+	if err := step.RunLines(context.Background(), NewSetup(), NewPrompter(strings.NewReader(""), &out)); err == nil {
 		t.Error("the end of input is not an error")
-	}
-}
-
-func TestOrgReadLineReadsNoFurtherThanTheLine(t *testing.T) {
-	t.Parallel()
-	in := strings.NewReader("one\r\ntwo\nthree")
-	for _, want := range []string{"one", "two", "three"} {
-		got, err := orgReadLine(in)
-		if err != nil || got != want {
-			t.Fatalf("orgReadLine = %q, %v; want %q", got, err, want)
-		}
-	}
-	if _, err := orgReadLine(in); err == nil {
-		t.Error("no error at the end of input")
 	}
 }
 

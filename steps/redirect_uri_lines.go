@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"regexp"
 	"strconv"
 	"strings"
@@ -13,7 +12,8 @@ import (
 
 // RunLines is step 1 as plain prompts: the Redirect URI, a choice of
 // provider, and that provider's guide as plain Markdown.
-func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
@@ -31,7 +31,7 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 				name = g.Name
 			}
 		}
-		answer, err := orgAsk(in, out, "Provider number (Enter keeps "+name+", back goes back): ")
+		answer, err := p.Ask(ctx, "Provider number (Enter keeps "+name+", back goes back): ")
 		if err != nil {
 			return err
 		}
@@ -50,7 +50,7 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out 
 	}
 	md, _ := assets.GuideMarkdown(redirectGuideID(s), s.Connection.RedirectURI)
 	fmt.Fprintf(out, "\n%s\n", plainGuide(md))
-	answer, err := orgAsk(in, out, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
+	answer, err := p.Ask(ctx, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
 	if err != nil {
 		return err
 	}

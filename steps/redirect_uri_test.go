@@ -177,7 +177,7 @@ func TestRedirectURIRunLines(t *testing.T) {
 	step := NewRedirectURI(env, NewTheme(true)).(LineStep)
 	setup := redirectSetup(env)
 	var out bytes.Buffer
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("99\n2\n\n"), &out); err != nil {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader("99\n2\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	o := out.String()
@@ -193,7 +193,7 @@ func TestRedirectURIRunLines(t *testing.T) {
 	if strings.Contains(o, "\x1b") || strings.Contains(o, "{{") || strings.Contains(o, "**") {
 		t.Errorf("output has escapes or placeholders:\n%s", o)
 	}
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nback\n"), &out); !errors.Is(err, ErrBack) {
+	if err := step.RunLines(context.Background(), setup, NewPrompter(strings.NewReader("\nback\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back returned %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -12,8 +11,8 @@ import (
 )
 
 // RunLines prints the summary and asks before saving and activating.
-func (r *review) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	lines := newTLLines(in)
+func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	plain := &Theme{}
 	fmt.Fprintln(out, "Review the connection, then save and activate it.")
 	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
@@ -24,12 +23,11 @@ func (r *review) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wr
 	}
 	prompt := "Save and activate? [y/N] (or type back to change something): "
 	for {
-		fmt.Fprint(out, prompt)
-		answer, err := lines.next(ctx)
+		answer, err := p.Ask(ctx, prompt)
 		if err != nil {
 			return err
 		}
-		switch strings.ToLower(strings.TrimSpace(answer)) {
+		switch strings.ToLower(answer) {
 		case "back":
 			return ErrBack
 		case "y", "yes":

@@ -177,18 +177,18 @@ func TestReviewRunLines(t *testing.T) {
 	step := NewReview(env, NewTheme(true)).(LineStep)
 
 	var out bytes.Buffer
-	if err := step.RunLines(t.Context(), s, strings.NewReader("\n"), &out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft || !strings.Contains(out.String(), "Not saved") {
 		t.Errorf("no answer activated: %q, %s", c.Status, out.String())
 	}
-	if err := step.RunLines(t.Context(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 
 	out.Reset()
-	if err := step.RunLines(t.Context(), s, strings.NewReader("y\n"), &out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("y\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -12,14 +11,15 @@ import (
 
 // RunLines asks for the groups claim, then mappings GROUP=ROLE one per
 // line until an empty line, then the default role; "skip" skips the step.
-func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	r.setup = s
 	c := &s.Connection
 	fmt.Fprintln(out, "Role assignment (optional): users can receive roles within your application based on their group memberships.")
 	fmt.Fprintln(out, "Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.")
 	fmt.Fprintln(out, "Type skip at any prompt to skip this step, or back to go back.")
 	ask := func(prompt string) (string, bool, error) {
-		a, err := askLine(in, out, prompt)
+		a, err := p.Ask(ctx, prompt)
 		switch {
 		case err != nil:
 			return "", false, err

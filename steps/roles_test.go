@@ -166,7 +166,7 @@ func TestRolesRunLines(t *testing.T) {
 	r := NewRoles(nil, NewTheme(true)).(LineStep)
 	var out bytes.Buffer
 	input := "\neng=admin\neng=member\nbad\nops=viewer\n-ops\n\nviewer\nnext\n"
-	if err := r.RunLines(context.Background(), s, strings.NewReader(input), &out); err != nil {
+	if err := r.RunLines(context.Background(), s, NewPrompter(strings.NewReader(input), &out)); err != nil {
 		t.Fatal(err)
 	}
 	c := s.Connection
@@ -179,10 +179,10 @@ func TestRolesRunLines(t *testing.T) {
 		}
 	}
 	s2 := claimsSetup()
-	if err := r.RunLines(context.Background(), s2, strings.NewReader("\nskip\n"), &out); err != nil || !s2.SkipRoles {
+	if err := r.RunLines(context.Background(), s2, NewPrompter(strings.NewReader("\nskip\n"), &out)); err != nil || !s2.SkipRoles {
 		t.Errorf("skip: %v %v", err, s2.SkipRoles)
 	}
-	if err := r.RunLines(context.Background(), s2, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := r.RunLines(context.Background(), s2, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }

@@ -19,9 +19,9 @@ const tlLineWidth = 100
 // RunLines runs the test login with plain prompts: it prints the URL, opens
 // the browser where there is one, and finishes on the browser's callback or
 // on a pasted address, whichever comes first.
-func (t *testLogin) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (t *testLogin) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	t.setup = s
-	lines := newTLLines(in)
 	fmt.Fprintln(out, "Sign in once through this connection, as the organization's users will. This proves that the client ID and secret, the Redirect URI and the claims work together.")
 	if d := t.env.Demo; d != nil {
 		fmt.Fprintf(out, "Demo: sign in as %s with the password %s.\n", d.Username, d.Password)
@@ -33,12 +33,11 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, in io.Reader, out io
 		} else if r != nil {
 			prompt = "Press Enter to try again, type skip to save the connection untested, or back to go back: "
 		}
-		fmt.Fprint(out, prompt)
-		answer, err := lines.next(ctx)
+		answer, err := p.Ask(ctx, prompt)
 		if err != nil {
 			return err
 		}
-		switch a := strings.ToLower(strings.TrimSpace(answer)); {
+		switch a := strings.ToLower(answer); {
 		case a == "back":
 			return ErrBack
 		case a == "skip" && (s.TestLogin == nil || !s.TestLogin.OK):
@@ -47,7 +46,7 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, in io.Reader, out io
 		case a == "" && s.TestLogin != nil && s.TestLogin.OK:
 			return nil
 		case a == "" || a == "again":
-			if err := t.lineAttempt(ctx, s, lines, out); err != nil {
+			if err := t.lineAttempt(ctx, s, p); err != nil {
 				return err
 			}
 		default:
@@ -57,11 +56,12 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, in io.Reader, out io
 }
 
 // lineAttempt runs one login in line mode and prints its outcome.
-func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, out io.Writer) error {
+func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	conn := s.Connection
-	srv, p, login, err := tlBegin(ctx, t.env, t.providers[conn.DiscoveryURL], conn)
-	if p != nil {
-		t.providers[conn.DiscoveryURL] = p
+	srv, prov, login, err := tlBegin(ctx, t.env, t.providers[conn.DiscoveryURL], conn)
+	if prov != nil {
+		t.providers[conn.DiscoveryURL] = prov
 	}
 	var res *flow.LoginResult
 	if err == nil {
@@ -72,7 +72,7 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 			}
 		}
 		fmt.Fprintf(out, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter; type cancel to stop waiting.\n", conn.RedirectURI)
-		res, err = t.lineWait(ctx, srv, login, lines, out)
+		res, err = t.lineWait(ctx, srv, login, p)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -97,13 +97,14 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 		fmt.Fprintln(out, "Note: the result could not be recorded in the store: "+msg)
 	}
 	if r.OK && t.env.Store != nil && conn.ID != "" {
-		return t.lineLabels(ctx, s, lines, out)
+		return t.lineLabels(ctx, s, p)
 	}
 	return nil
 }
 
 // lineLabels asks for a label for each GUID group the login showed.
-func (t *testLogin) lineLabels(ctx context.Context, s *Setup, lines *tlLines, out io.Writer) error {
+func (t *testLogin) lineLabels(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	groups := glGUIDGroups(s)
 	if len(groups) == 0 {
 		return nil
@@ -116,12 +117,11 @@ func (t *testLogin) lineLabels(ctx context.Context, s *Setup, lines *tlLines, ou
 		if l := labels[g]; l != "" {
 			current = " [" + l + "]"
 		}
-		fmt.Fprintf(out, "Label group %s%s (Enter to skip): ", g, current)
-		a, err := lines.next(ctx)
+		a, err := p.Ask(ctx, fmt.Sprintf("Label group %s%s (Enter to skip): ", g, current))
 		if err != nil {
 			return err
 		}
-		if a = strings.TrimSpace(a); a == "" {
+		if a == "" {
 			continue
 		}
 		if err := t.env.Store.SetGroupLabel(ctx, id, g, a); err != nil {
@@ -138,46 +138,36 @@ func (t *testLogin) lineLabels(ctx context.Context, s *Setup, lines *tlLines, ou
 var errLineCancelled = errors.New("cancelled")
 
 // lineWait waits for the login's callback while reading pasted addresses.
-func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, login *flow.Login, lines *tlLines, out io.Writer) (*flow.LoginResult, error) {
+func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, login *flow.Login, p *Prompter) (*flow.LoginResult, error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type outcome struct {
-		res *flow.LoginResult
-		err error
-	}
-	done := make(chan outcome, 1)
+	var res *flow.LoginResult
+	var err error
+	done := make(chan struct{})
 	go func() {
-		res, err := login.Wait(wctx)
-		done <- outcome{res, err}
+		res, err = login.Wait(wctx)
+		close(done)
 	}()
-	inputOpen := true
-	for {
-		var pasted <-chan tlLine
-		if inputOpen {
-			pasted = lines.request()
-		}
-		select {
-		case o := <-done:
-			return o.res, o.err
-		case l := <-pasted:
-			lines.pending = false
-			switch {
-			case l.err != nil:
-				inputOpen = false
-			case strings.TrimSpace(l.text) == "":
-			case strings.EqualFold(strings.TrimSpace(l.text), "cancel"):
-				return nil, errLineCancelled
-			default:
-				if err := srv.Deliver(l.text); err != nil {
-					msg, fix := flow.Explain(err)
-					fmt.Fprintf(out, "%s.\nFix: %s\nPaste again, or finish the sign-in in the browser.\n", msg, fix)
-				} else {
-					fmt.Fprintln(out, "Address received: finishing the sign-in…")
-					inputOpen = false // the login ends by itself now
-				}
+	for inputOpen := true; inputOpen; {
+		text, rerr := p.next(ctx, done)
+		switch text = strings.TrimSpace(text); {
+		case rerr != nil: // the browser came back first, or the input ended: the login ends by itself
+			inputOpen = false
+		case text == "":
+		case strings.EqualFold(text, "cancel"):
+			return nil, errLineCancelled
+		default:
+			if err := srv.Deliver(text); err != nil {
+				msg, fix := flow.Explain(err)
+				fmt.Fprintf(p.out, "%s.\nFix: %s\nPaste again, or finish the sign-in in the browser.\n", msg, fix)
+			} else {
+				fmt.Fprintln(p.out, "Address received: finishing the sign-in…")
+				inputOpen = false // the login ends by itself now
 			}
 		}
 	}
+	<-done
+	return res, err
 }
 
 // tlPrintResult prints an outcome as plain lines, groups with their labels.
@@ -202,69 +192,5 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
 	fmt.Fprintln(out, ansi.Strip(tlClaims(plain, r.Claims, tlLineWidth)))
 	for _, w := range r.Warnings {
 		fmt.Fprintf(out, "Warning: %s\n", w)
-	}
-}
-
-// tlLines reads input one line at a time, on request, and never reads
-// ahead: what follows a line stays in the reader for the next step. A read
-// requested but not taken (the browser came back first) is handed to the
-// next call of next.
-type tlLines struct {
-	in      io.Reader
-	ch      chan tlLine
-	pending bool
-}
-
-type tlLine struct {
-	text string
-	err  error
-}
-
-func newTLLines(in io.Reader) *tlLines { return &tlLines{in: in, ch: make(chan tlLine, 1)} }
-
-// request starts reading the next line unless a read is under way, and
-// returns the channel it arrives on; the receiver clears pending.
-func (l *tlLines) request() <-chan tlLine {
-	if !l.pending {
-		l.pending = true
-		go func() {
-			text, err := tlReadLine(l.in)
-			l.ch <- tlLine{text, err}
-		}()
-	}
-	return l.ch
-}
-
-// next returns the next line, or the input's end.
-func (l *tlLines) next(ctx context.Context) (string, error) {
-	select {
-	case x := <-l.request():
-		l.pending = false
-		return x.text, x.err
-	case <-ctx.Done():
-		return "", ctx.Err()
-	}
-}
-
-// tlReadLine reads up to a line break byte by byte, so nothing beyond the
-// line is consumed. A last line without a break is still a line.
-func tlReadLine(in io.Reader) (string, error) {
-	var b strings.Builder
-	buf := make([]byte, 1)
-	for {
-		n, err := in.Read(buf)
-		if n == 1 {
-			if buf[0] == '\n' {
-				return strings.TrimSuffix(b.String(), "\r"), nil
-			}
-			b.WriteByte(buf[0])
-			continue
-		}
-		if err != nil {
-			if b.Len() > 0 && errors.Is(err, io.EOF) {
-				return b.String(), nil
-			}
-			return "", err
-		}
 	}
 }

@@ -416,7 +416,7 @@ func TestTestLoginRunLinesWithBrowser(t *testing.T) {
 		typed <- "\n" // continue after the result
 		close(typed)
 	}()
-	if err := step.RunLines(t.Context(), s, in, out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(in, out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -456,7 +456,7 @@ func TestTestLoginRunLinesPastedAddress(t *testing.T) {
 	s := tlSetup(t, env)
 	typed <- "\n" // start
 	var out bytes.Buffer
-	if err := NewTestLogin(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, pr, &out); err != nil {
+	if err := NewTestLogin(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, NewPrompter(pr, &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -476,13 +476,13 @@ func TestTestLoginRunLinesSkipAndBack(t *testing.T) {
 	s := tlSetup(t, env)
 	var out bytes.Buffer
 	step := NewTestLogin(env, NewTheme(true)).(LineStep)
-	if err := step.RunLines(t.Context(), s, strings.NewReader("what\nskip\n"), &out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("what\nskip\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "saved untested") || !strings.Contains(out.String(), "Please answer") || s.TestLogin != nil {
 		t.Errorf("skip: %q, %+v", out.String(), s.TestLogin)
 	}
-	if err := step.RunLines(t.Context(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }
@@ -494,7 +494,7 @@ func TestTestLoginRunLinesCancel(t *testing.T) {
 	var out bytes.Buffer
 	step := NewTestLogin(env, NewTheme(true)).(LineStep)
 	// Start a login, cancel the wait, then skip: nothing is recorded.
-	if err := step.RunLines(t.Context(), s, strings.NewReader("\ncancel\nskip\n"), &out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(strings.NewReader("\ncancel\nskip\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "Cancelled: nothing was recorded.") || s.TestLogin != nil {

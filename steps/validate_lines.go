@@ -12,7 +12,8 @@ import (
 // RunLines runs the checks with plain prompts: each check is printed as it
 // finishes, with its fix; failed checks must be fixed (r re-runs) or
 // overridden (o, then yes) before going on.
-func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
+func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	out := p.out
 	v.setup = s
 	url := validateURL(s)
 	fmt.Fprintln(out, "The checks of `oidc-onboard check` run against the IdP's Discovery Endpoint:", url)
@@ -34,7 +35,7 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.
 		if !r.OK && !s.Override {
 			prompt = "Failed checks block the next step. Type r to check again after the fixes, o to go on anyway, or back to go back: "
 		}
-		answer, err := askLine(in, out, prompt)
+		answer, err := p.Ask(ctx, prompt)
 		if err != nil {
 			return err
 		}
@@ -52,7 +53,7 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.
 			if r.OK {
 				continue
 			}
-			confirm, err := askLine(in, out, fmt.Sprintf("Go on despite %s? Logins will fail until they are fixed. Type yes to go on: ", validateFailedCount(r)))
+			confirm, err := p.Ask(ctx, fmt.Sprintf("Go on despite %s? Logins will fail until they are fixed. Type yes to go on: ", validateFailedCount(r)))
 			if err != nil {
 				return err
 			}
@@ -105,29 +106,5 @@ func validatePrintCheck(out io.Writer, c flow.Check) {
 	fmt.Fprintf(out, "%s: %s: %s\n", word, flow.CheckName(c.ID), strings.ReplaceAll(c.Detail, "\n", " "))
 	if c.Status != flow.Pass && c.Fix != "" {
 		fmt.Fprintf(out, "  Fix: %s\n", c.Fix)
-	}
-}
-
-// askLine prints a prompt and reads one line of input, trimmed. It reads
-// byte by byte so that the lines after it stay in the reader for the next
-// step's prompts.
-func askLine(in io.Reader, out io.Writer, prompt string) (string, error) {
-	fmt.Fprint(out, prompt)
-	var line []byte
-	b := make([]byte, 1)
-	for {
-		n, err := in.Read(b)
-		if n == 1 {
-			if b[0] == '\n' {
-				return strings.TrimSpace(string(line)), nil
-			}
-			line = append(line, b[0])
-		}
-		if err != nil {
-			if err == io.EOF && len(line) > 0 {
-				return strings.TrimSpace(string(line)), nil
-			}
-			return "", err
-		}
 	}
 }

@@ -390,7 +390,7 @@ func TestValidateRunLines(t *testing.T) {
 	s := validateSetup(t, env, env.Demo.DiscoveryURL)
 	var out bytes.Buffer
 	v := NewValidate(env, NewTheme(true)).(LineStep)
-	if err := v.RunLines(context.Background(), s, strings.NewReader("\nnext step's answer\n"), &out); err != nil {
+	if err := v.RunLines(context.Background(), s, NewPrompter(strings.NewReader("\nnext step's answer\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
@@ -411,7 +411,7 @@ func TestValidateRunLines(t *testing.T) {
 
 	// The same report again (resume), then back.
 	out.Reset()
-	if err := v.RunLines(context.Background(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if err := v.RunLines(context.Background(), s, NewPrompter(strings.NewReader("back\n"), &out)); !errors.Is(err, ErrBack) {
 		t.Fatalf("back: %v", err)
 	}
 	if !strings.Contains(out.String(), "Result of the last check") {
@@ -426,7 +426,7 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	s := validateSetup(t, env, idp.URL)
 	var out bytes.Buffer
 	v := NewValidate(env, NewTheme(true)).(LineStep)
-	err := v.RunLines(context.Background(), s, strings.NewReader("\nr\no\nno\no\nyes\n"), &out)
+	err := v.RunLines(context.Background(), s, NewPrompter(strings.NewReader("\nr\no\nno\no\nyes\n"), &out))
 	if err != nil || !s.Override {
 		t.Fatalf("err %v, override %v\n%s", err, s.Override, out.String())
 	}
@@ -444,7 +444,7 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	}
 	// A resumed session shows the stored report and can override again.
 	again := NewValidate(env, NewTheme(true)).(LineStep)
-	if err := again.RunLines(context.Background(), s, strings.NewReader("o\nyes\n"), &out); err != nil {
+	if err := again.RunLines(context.Background(), s, NewPrompter(strings.NewReader("o\nyes\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
 	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 2 {
