@@ -11,7 +11,6 @@ import (
 // RunLines is step 2 as plain prompts. Enter keeps the value shown in
 // brackets; the secret is read without echo on a terminal.
 func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	conn := &s.Connection
 	discovery := s.DiscoveryInput
 	if discovery == "" {
@@ -19,10 +18,10 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	}
 	if d := c.env.Demo; d != nil && conn.ClientID == "" && conn.ClientSecret == "" && discovery == "" {
 		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
-		fmt.Fprintln(out, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
+		fmt.Fprintln(p, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
 	}
-	fmt.Fprintln(out, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
-	fmt.Fprintln(out, "Type back to return to the previous step.")
+	fmt.Fprintln(p, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
+	fmt.Fprintln(p, "Type back to return to the previous step.")
 	id, err := credAsk(ctx, p, credClientID, conn.ClientID, conn.ClientID)
 	if err != nil {
 		return err
@@ -33,7 +32,7 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		return err
 	}
 	if strings.TrimSpace(secret) != secret {
-		fmt.Fprintln(out, "Leading or trailing spaces of the secret were trimmed.")
+		fmt.Fprintln(p, "Leading or trailing spaces of the secret were trimmed.")
 	}
 	conn.ClientSecret = strings.TrimSpace(secret)
 	disc, err := credAsk(ctx, p, credDiscovery, discovery, discovery)
@@ -44,11 +43,11 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	u, appended, _ := flow.DiscoveryURLFor(disc)
 	conn.DiscoveryURL = u
 	if appended {
-		fmt.Fprintf(out, "Will use %s\n", u)
+		fmt.Fprintf(p, "Will use %s\n", u)
 	}
 	if f := credSecretFinding(s); f != nil {
-		fmt.Fprintln(out, diagFindingText(*f))
-		fmt.Fprintln(out, "Type back at the next prompt to paste the secret again.")
+		fmt.Fprintln(p, diagFindingText(*f))
+		fmt.Fprintln(p, "Type back at the next prompt to paste the secret again.")
 	}
 	return nil
 }
@@ -76,8 +75,8 @@ func credAsk(ctx context.Context, p *Prompter, field int, current, shown string)
 			answer = current
 		}
 		if err := credCheck(field, answer); err != nil {
-			fmt.Fprintf(p.out, "The %s: ", credLabel(field))
-			lineExplain(p.out, err)
+			fmt.Fprintf(p, "The %s: ", credLabel(field))
+			lineExplain(p, err)
 			continue
 		}
 		return answer, nil

@@ -13,32 +13,31 @@ import (
 // RunLines is step 0 as plain prompts: a numbered list to choose from, or
 // the new connection's organization and name.
 func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	l, err := orgLoad(ctx, o.env, s.DraftID, s.Connection.ID)
 	if err != nil {
-		fmt.Fprint(out, "Could not read the store: ")
-		lineExplain(out, err)
+		fmt.Fprint(p, "Could not read the store: ")
+		lineExplain(p, err)
 		return err
 	}
 	if len(l.items) == 0 && s.Connection.ID == "" {
-		fmt.Fprintln(out, orgWelcome)
+		fmt.Fprintln(p, orgWelcome)
 		return orgLinesNew(ctx, o.env, s, l, p)
 	}
 	for {
-		fmt.Fprintln(out, "Resume a draft, edit a connection, or start a new one:")
+		fmt.Fprintln(p, "Resume a draft, edit a connection, or start a new one:")
 		if s.Connection.ID != "" {
-			fmt.Fprintf(out, "  c) continue with %s / %s\n", s.Connection.Organization, s.Connection.Name)
+			fmt.Fprintf(p, "  c) continue with %s / %s\n", s.Connection.Organization, s.Connection.Name)
 		}
 		for i, it := range l.items {
 			verb := "resume"
 			if it.kind == orgEdit {
 				verb = "edit"
 			}
-			fmt.Fprintf(out, "  %d) %s %s (%s)\n", i+1, verb, it.label, it.detail)
+			fmt.Fprintf(p, "  %d) %s %s (%s)\n", i+1, verb, it.label, it.detail)
 		}
-		fmt.Fprintln(out, "  n) new connection")
+		fmt.Fprintln(p, "  n) new connection")
 		if o.canInvite() {
-			fmt.Fprintln(out, "  i) invite a customer (a code for their IT admin)")
+			fmt.Fprintln(p, "  i) invite a customer (a code for their IT admin)")
 		}
 		answer, err := p.Ask(ctx, "Your choice: ")
 		if err != nil {
@@ -57,7 +56,7 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) erro
 		}
 		n, err := strconv.Atoi(answer)
 		if err != nil || n < 1 || n > len(l.items) {
-			fmt.Fprintln(out, "Type a number from the list, or n for a new connection.")
+			fmt.Fprintln(p, "Type a number from the list, or n for a new connection.")
 			continue
 		}
 		it := l.items[n-1]
@@ -68,7 +67,7 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) erro
 			loaded, err = orgEditConnection(ctx, o.env, it.id)
 		}
 		if err != nil {
-			lineExplain(out, err)
+			lineExplain(p, err)
 			continue
 		}
 		*s = *loaded
@@ -77,7 +76,6 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) erro
 }
 
 func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Prompter) error {
-	out := p.out
 	for {
 		org := env.Organization
 		if org == "" {
@@ -90,11 +88,11 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Promp
 				return err
 			}
 			if org == "" {
-				fmt.Fprintln(out, "Type the organization's name (the customer whose IdP this is).")
+				fmt.Fprintln(p, "Type the organization's name (the customer whose IdP this is).")
 				continue
 			}
 		} else {
-			fmt.Fprintf(out, "Organization: %s\n", org)
+			fmt.Fprintf(p, "Organization: %s\n", org)
 		}
 		def := org + " OIDC"
 		name, err := p.Ask(ctx, "Connection name (Enter for "+def+"): ")
@@ -106,11 +104,11 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Promp
 		}
 		created, err := orgCreate(ctx, env, org, name)
 		if err != nil {
-			lineExplain(out, err)
+			lineExplain(p, err)
 			continue
 		}
 		*s = *created
-		fmt.Fprintf(out, "Created connection %s (%s / %s).\n", s.Connection.ID, org, name)
+		fmt.Fprintf(p, "Created connection %s (%s / %s).\n", s.Connection.ID, org, name)
 		return nil
 	}
 }
@@ -119,7 +117,6 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Promp
 // and the command, and returns to the list. An empty organization goes
 // back to the list without an invite.
 func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) error {
-	out := p.out
 	prompt := "Organization the invite is for (Enter goes back to the list): "
 	if len(l.orgs) > 0 {
 		prompt = "Organization the invite is for (existing: " + strings.Join(l.orgs, ", ") + "; Enter goes back): "
@@ -135,18 +132,18 @@ func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) e
 		}
 		ttl, err := ParseInviteTTL(answer)
 		if err != nil {
-			lineExplain(out, err)
+			lineExplain(p, err)
 			continue
 		}
 		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
 		if err != nil {
-			lineExplain(out, err)
+			lineExplain(p, err)
 			return nil
 		}
 		if !orgContains(l.orgs, inv.Organization) {
 			l.orgs = append(l.orgs, inv.Organization)
 		}
-		orgLinesInviteMade(out, env.Invites, code, inv)
+		orgLinesInviteMade(p, env.Invites, code, inv)
 		return nil
 	}
 }

@@ -49,6 +49,16 @@ func (p *Prompter) Ask(ctx context.Context, prompt string) (string, error) {
 	return strings.TrimSpace(answer), err
 }
 
+// AskOrBack is Ask for a step that can go back: the answer back, in any
+// case, is ErrBack.
+func (p *Prompter) AskOrBack(ctx context.Context, prompt string) (string, error) {
+	answer, err := p.Ask(ctx, prompt)
+	if err == nil && strings.EqualFold(answer, "back") {
+		return "", ErrBack
+	}
+	return answer, err
+}
+
 // answer prints prompt and returns the answer as typed; hidden reads it
 // without echo (see canHide).
 func (p *Prompter) answer(ctx context.Context, prompt string, hidden bool) (string, error) {
@@ -120,3 +130,7 @@ func lineExplain(out io.Writer, err error) {
 		fmt.Fprintf(out, "Fix: %s\n", fix)
 	}
 }
+
+// Write writes b to the Prompter's output: what a step says between its
+// questions goes the same way as the questions.
+func (p *Prompter) Write(b []byte) (int, error) { return p.out.Write(b) }

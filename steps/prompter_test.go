@@ -35,6 +35,15 @@ func TestPrompterAnswersLineByLine(t *testing.T) {
 	if got := out.String(); got != "Qone: Qtwo: Qthree: Qend: " {
 		t.Errorf("prompts %q", got)
 	}
+
+	// A step that can go back takes back in any case, and only back.
+	p = NewPrompter(strings.NewReader(" BACK \nbackup\n"), io.Discard)
+	if _, err := p.AskOrBack(t.Context(), "? "); !errors.Is(err, ErrBack) {
+		t.Errorf("BACK: %v, want ErrBack", err)
+	}
+	if got, err := p.AskOrBack(t.Context(), "? "); err != nil || got != "backup" {
+		t.Errorf("backup: %q, %v", got, err)
+	}
 }
 
 // TestPrompterStopsOnCancelAndKeepsTheLine: a prompt waiting for input

@@ -13,15 +13,14 @@ import (
 // RunLines is step 1 as plain prompts: the Redirect URI, a choice of
 // provider, and that provider's guide as plain Markdown.
 func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
-	fmt.Fprintln(out, redirectSentence)
-	fmt.Fprintf(out, "Redirect URI: %s\n", s.Connection.RedirectURI)
-	fmt.Fprintln(out, "Identity providers:")
+	fmt.Fprintln(p, redirectSentence)
+	fmt.Fprintf(p, "Redirect URI: %s\n", s.Connection.RedirectURI)
+	fmt.Fprintln(p, "Identity providers:")
 	for i, g := range r.guides {
-		fmt.Fprintf(out, "  %d) %s\n", i+1, g.Name)
+		fmt.Fprintf(p, "  %d) %s\n", i+1, g.Name)
 	}
 	for {
 		current := redirectGuideID(s)
@@ -31,17 +30,14 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 				name = g.Name
 			}
 		}
-		answer, err := p.Ask(ctx, "Provider number (Enter keeps "+name+", back goes back): ")
+		answer, err := p.AskOrBack(ctx, "Provider number (Enter keeps "+name+", back goes back): ")
 		if err != nil {
 			return err
-		}
-		if answer == "back" {
-			return ErrBack
 		}
 		if answer != "" {
 			n, err := strconv.Atoi(answer)
 			if err != nil || n < 1 || n > len(r.guides) {
-				fmt.Fprintf(out, "Type a number from 1 to %d.\n", len(r.guides))
+				fmt.Fprintf(p, "Type a number from 1 to %d.\n", len(r.guides))
 				continue
 			}
 			s.Provider = redirectChosen(s, r.guides[n-1].ID)
@@ -49,19 +45,13 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		break
 	}
 	md, _ := assets.GuideMarkdown(redirectGuideID(s), s.Connection.RedirectURI)
-	fmt.Fprintf(out, "\n%s\n", plainGuide(md))
-	answer, err := p.Ask(ctx, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
-	if err != nil {
-		return err
-	}
-	if answer == "back" {
-		return ErrBack
-	}
-	return nil
+	fmt.Fprintf(p, "\n%s\n", plainGuide(md))
+	_, err := p.AskOrBack(ctx, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
+	return err
 }
 
 // plainGuide is a guide as plain text for the line mode: without the
-// Markdown markers (#, **, *, `) a screen reader would read out.
+// Markdown markers (#, **, *, `) a screen reader would read p.
 func plainGuide(md string) string {
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimSpace(md), "\n") {

@@ -12,35 +12,32 @@ import (
 
 // RunLines prints the summary and asks before saving and activating.
 func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	plain := &Theme{}
-	fmt.Fprintln(out, "Review the connection, then save and activate it.")
+	fmt.Fprintln(p, "Review the connection, then save and activate it.")
 	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
-		fmt.Fprintln(out, strings.TrimRight(ansi.Strip(l), " "))
+		fmt.Fprintln(p, strings.TrimRight(ansi.Strip(l), " "))
 	}
 	for _, w := range rvWarnings(s) {
-		fmt.Fprintln(out, "Warning: "+w)
+		fmt.Fprintln(p, "Warning: "+w)
 	}
 	prompt := "Save and activate? [y/N] (or type back to change something): "
 	for {
-		answer, err := p.Ask(ctx, prompt)
+		answer, err := p.AskOrBack(ctx, prompt)
 		if err != nil {
 			return err
 		}
 		switch strings.ToLower(answer) {
-		case "back":
-			return ErrBack
 		case "y", "yes":
 		default:
-			fmt.Fprintln(out, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
+			fmt.Fprintln(p, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
 			return nil
 		}
 		c, err := rvActivate(ctx, r.env, s)
 		if err != nil {
 			msg, fix := flow.Explain(err)
-			fmt.Fprintf(out, "Not saved: %s\n", tlSentence(msg))
+			fmt.Fprintf(p, "Not saved: %s\n", tlSentence(msg))
 			if fix != "" {
-				fmt.Fprintf(out, "Fix: %s\n", fix)
+				fmt.Fprintf(p, "Fix: %s\n", fix)
 			}
 			prompt = "Nothing is lost. Try again? [y/N] (or type back): "
 			continue
@@ -50,7 +47,7 @@ func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 			_ = r.env.Store.DeleteDraft(context.WithoutCancel(ctx), s.DraftID) // the connection is saved; a leftover draft only clutters
 			s.DraftID = ""
 		}
-		fmt.Fprintf(out, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
+		fmt.Fprintf(p, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
 		return nil
 	}
 }

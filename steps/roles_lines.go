@@ -12,19 +12,16 @@ import (
 // RunLines asks for the groups claim, then mappings GROUP=ROLE one per
 // line until an empty line, then the default role; "skip" skips the step.
 func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	r.setup = s
 	c := &s.Connection
-	fmt.Fprintln(out, "Role assignment (optional): users can receive roles within your application based on their group memberships.")
-	fmt.Fprintln(out, "Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.")
-	fmt.Fprintln(out, "Type skip at any prompt to skip this step, or back to go back.")
+	fmt.Fprintln(p, "Role assignment (optional): users can receive roles within your application based on their group memberships.")
+	fmt.Fprintln(p, "Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.")
+	fmt.Fprintln(p, "Type skip at any prompt to skip this step, or back to go back.")
 	ask := func(prompt string) (string, bool, error) {
-		a, err := p.Ask(ctx, prompt)
+		a, err := p.AskOrBack(ctx, prompt)
 		switch {
 		case err != nil:
 			return "", false, err
-		case strings.EqualFold(a, "back"):
-			return "", false, ErrBack
 		case strings.EqualFold(a, "skip"):
 			s.SkipRoles = true
 			return "", true, nil
@@ -37,17 +34,17 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	}
 	c.GroupsClaim = cmpOr(a, cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim))
 	for _, w := range rolesWarnings(s) {
-		fmt.Fprintln(out, w)
+		fmt.Fprintln(p, w)
 	}
 	for _, f := range rolesFindings(s) {
-		fmt.Fprintln(out, diagFindingText(f))
+		fmt.Fprintln(p, diagFindingText(f))
 	}
 	labels := glRead(ctx, r.env, c.ID)
 	for {
 		if len(c.RoleMappings) > 0 {
-			fmt.Fprintln(out, "Mappings:")
+			fmt.Fprintln(p, "Mappings:")
 			for _, m := range c.RoleMappings {
-				fmt.Fprintf(out, "  %s = %s\n", glName(labels, m.Group), m.Role)
+				fmt.Fprintf(p, "  %s = %s\n", glName(labels, m.Group), m.Role)
 			}
 		}
 		a, skip, err := ask("Add a mapping GROUP=ROLE, -GROUP to remove one, or press Enter to finish: ")
@@ -58,7 +55,7 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 			break
 		}
 		if msg := r.lineMapping(a); msg != "" {
-			fmt.Fprintln(out, msg)
+			fmt.Fprintln(p, msg)
 		}
 	}
 	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmpOr(c.DefaultRole, "none")))

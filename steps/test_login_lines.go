@@ -20,11 +20,10 @@ const tlLineWidth = 100
 // the browser where there is one, and finishes on the browser's callback or
 // on a pasted address, whichever comes first.
 func (t *testLogin) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	t.setup = s
-	fmt.Fprintln(out, "Sign in once through this connection, as the organization's users will. This proves that the client ID and secret, the Redirect URI and the claims work together.")
+	fmt.Fprintln(p, "Sign in once through this connection, as the organization's users will. This proves that the client ID and secret, the Redirect URI and the claims work together.")
 	if d := t.env.Demo; d != nil {
-		fmt.Fprintf(out, "Demo: sign in as %s with the password %s.\n", d.Username, d.Password)
+		fmt.Fprintf(p, "Demo: sign in as %s with the password %s.\n", d.Username, d.Password)
 	}
 	for {
 		prompt := "Press Enter to start the test login, type skip to save the connection untested, or back to go back: "
@@ -33,15 +32,13 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		} else if r != nil {
 			prompt = "Press Enter to try again, type skip to save the connection untested, or back to go back: "
 		}
-		answer, err := p.Ask(ctx, prompt)
+		answer, err := p.AskOrBack(ctx, prompt)
 		if err != nil {
 			return err
 		}
 		switch a := strings.ToLower(answer); {
-		case a == "back":
-			return ErrBack
 		case a == "skip" && (s.TestLogin == nil || !s.TestLogin.OK):
-			fmt.Fprintln(out, "Skipped: the connection will be saved untested.")
+			fmt.Fprintln(p, "Skipped: the connection will be saved untested.")
 			return nil
 		case a == "" && s.TestLogin != nil && s.TestLogin.OK:
 			return nil
@@ -50,14 +47,13 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 				return err
 			}
 		default:
-			fmt.Fprintln(out, "Please answer with Enter, skip, again or back.")
+			fmt.Fprintln(p, "Please answer with Enter, skip, again or back.")
 		}
 	}
 }
 
 // lineAttempt runs one login in line mode and prints its outcome.
 func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	conn := s.Connection
 	srv, prov, login, err := tlBegin(ctx, t.env, t.providers[conn.DiscoveryURL], conn)
 	if prov != nil {
@@ -65,20 +61,20 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 	}
 	var res *flow.LoginResult
 	if err == nil {
-		fmt.Fprintf(out, "Open this URL in your browser and sign in:\n\n  %s\n\n", login.AuthURL())
+		fmt.Fprintf(p, "Open this URL in your browser and sign in:\n\n  %s\n\n", login.AuthURL())
 		if open := t.env.OpenBrowser; open != nil {
 			if oerr := open(login.AuthURL()); oerr != nil {
-				fmt.Fprintln(out, "The browser could not be opened; open the URL yourself.")
+				fmt.Fprintln(p, "The browser could not be opened; open the URL yourself.")
 			}
 		}
-		fmt.Fprintf(out, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter; type cancel to stop waiting.\n", conn.RedirectURI)
+		fmt.Fprintf(p, "Waiting for the browser to return to %s. If your browser could not reach it, paste the address bar's URL here and press Enter; type cancel to stop waiting.\n", conn.RedirectURI)
 		res, err = t.lineWait(ctx, srv, login, p)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if errors.Is(err, errLineCancelled) {
 			login.Close()
-			fmt.Fprintln(out, "Cancelled: nothing was recorded.")
+			fmt.Fprintln(p, "Cancelled: nothing was recorded.")
 			return nil
 		}
 	}
@@ -91,10 +87,10 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 	defer cancel()
 	id, recErr := tlRecord(rctx, t.env, conn, r, res)
 	r.ID = id
-	tlPrintResult(out, s, glRead(rctx, t.env, conn.ID))
+	tlPrintResult(p, s, glRead(rctx, t.env, conn.ID))
 	if recErr != nil {
 		msg, _ := flow.Explain(recErr)
-		fmt.Fprintln(out, "Note: the result could not be recorded in the store: "+msg)
+		fmt.Fprintln(p, "Note: the result could not be recorded in the store: "+msg)
 	}
 	if r.OK && t.env.Store != nil && conn.ID != "" {
 		return t.lineLabels(ctx, s, p)
@@ -104,14 +100,13 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 
 // lineLabels asks for a label for each GUID group the login showed.
 func (t *testLogin) lineLabels(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	groups := glGUIDGroups(s)
 	if len(groups) == 0 {
 		return nil
 	}
 	id := s.Connection.ID
 	labels := glRead(ctx, t.env, id)
-	fmt.Fprintln(out, "The groups arrive as IDs: label each with its group's name to recognize it later.")
+	fmt.Fprintln(p, "The groups arrive as IDs: label each with its group's name to recognize it later.")
 	for _, g := range groups {
 		current := ""
 		if l := labels[g]; l != "" {
@@ -126,10 +121,10 @@ func (t *testLogin) lineLabels(ctx context.Context, s *Setup, p *Prompter) error
 		}
 		if err := t.env.Store.SetGroupLabel(ctx, id, g, a); err != nil {
 			msg, _ := flow.Explain(err)
-			fmt.Fprintln(out, "The label could not be saved: "+msg)
+			fmt.Fprintln(p, "The label could not be saved: "+msg)
 			continue
 		}
-		fmt.Fprintf(out, "Labelled %s.\n", glName(map[string]string{g: a}, g))
+		fmt.Fprintf(p, "Labelled %s.\n", glName(map[string]string{g: a}, g))
 	}
 	return nil
 }
@@ -159,9 +154,9 @@ func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, logi
 		default:
 			if err := srv.Deliver(text); err != nil {
 				msg, fix := flow.Explain(err)
-				fmt.Fprintf(p.out, "%s.\nFix: %s\nPaste again, or finish the sign-in in the browser.\n", msg, fix)
+				fmt.Fprintf(p, "%s.\nFix: %s\nPaste again, or finish the sign-in in the browser.\n", msg, fix)
 			} else {
-				fmt.Fprintln(p.out, "Address received: finishing the sign-in…")
+				fmt.Fprintln(p, "Address received: finishing the sign-in…")
 				inputOpen = false // the login ends by itself now
 			}
 		}

@@ -13,42 +13,39 @@ import (
 // finishes, with its fix; failed checks must be fixed (r re-runs) or
 // overridden (o, then yes) before going on.
 func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	out := p.out
 	v.setup = s
 	url := validateURL(s)
-	fmt.Fprintln(out, "The checks of `oidc-onboard check` run against the IdP's Discovery Endpoint:", url)
+	fmt.Fprintln(p, "The checks of `oidc-onboard check` run against the IdP's Discovery Endpoint:", url)
 	if s.Report != nil && s.Report.DiscoveryURL == url {
 		v.url, v.report = url, s.Report
-		fmt.Fprintln(out, "Result of the last check:")
+		fmt.Fprintln(p, "Result of the last check:")
 		for _, c := range s.Report.Checks {
-			validatePrintCheck(out, c)
+			validatePrintCheck(p, c)
 		}
-		validatePrintDiagnosis(out, s)
+		validatePrintDiagnosis(p, s)
 	} else {
-		v.runLinesCheck(ctx, s, url, out)
+		v.runLinesCheck(ctx, s, url, p)
 	}
 	for {
 		r := s.Report
 		_, summary := validateSummary(v.theme, r)
-		fmt.Fprintln(out, summary)
+		fmt.Fprintln(p, summary)
 		prompt := "Press Enter to continue, type r to check again, or back to go back: "
 		if !r.OK && !s.Override {
 			prompt = "Failed checks block the next step. Type r to check again after the fixes, o to go on anyway, or back to go back: "
 		}
-		answer, err := p.Ask(ctx, prompt)
+		answer, err := p.AskOrBack(ctx, prompt)
 		if err != nil {
 			return err
 		}
 		switch strings.ToLower(answer) {
-		case "back":
-			return ErrBack
 		case "r":
-			v.runLinesCheck(ctx, s, url, out)
+			v.runLinesCheck(ctx, s, url, p)
 		case "":
 			if r.OK || s.Override {
 				return nil
 			}
-			fmt.Fprintf(out, "%s: logins will not work until they are fixed.\n", validateFailedCount(r))
+			fmt.Fprintf(p, "%s: logins will not work until they are fixed.\n", validateFailedCount(r))
 		case "o":
 			if r.OK {
 				continue
@@ -63,7 +60,7 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 				return nil
 			}
 		default:
-			fmt.Fprintf(out, "%q is not one of the answers.\n", answer)
+			fmt.Fprintf(p, "%q is not one of the answers.\n", answer)
 		}
 	}
 }
