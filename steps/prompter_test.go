@@ -95,3 +95,22 @@ func TestPromptsAcrossStepsLoseNoBytes(t *testing.T) {
 		t.Errorf("setup after three steps %+v, provider %q\n%s", c, s.Provider, out.String())
 	}
 }
+
+// runLines runs step's line mode on input, given all at once, and returns
+// what it printed.
+func runLines(t *testing.T, step Step, s *Setup, input string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	err := step.(LineStep).RunLines(t.Context(), s, NewPrompter(strings.NewReader(input), &out))
+	return out.String(), err
+}
+
+// wantOutput reports each of wants that the line mode's output lacks.
+func wantOutput(t *testing.T, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("output lacks %q:\n%s", want, text)
+		}
+	}
+}
