@@ -20,7 +20,7 @@ import (
 // something else (a test login's browser came back first), go on to the
 // next prompt instead of being lost.
 type Prompter struct {
-	src   io.Reader // what in buffers, to read a secret without echo on a terminal
+	src   io.Reader // the input under in: a terminal's secret is read from it without echo
 	in    *bufio.Reader
 	out   io.Writer
 	lines chan promptLine // the line being read, when reading
@@ -41,6 +41,10 @@ func NewPrompter(in io.Reader, out io.Writer) *Prompter {
 	return &Prompter{src: in, in: bufio.NewReader(in), out: out, lines: make(chan promptLine, 1)}
 }
 
+// Write writes b to the Prompter's output: what a step says between its
+// questions goes the same way as the questions.
+func (p *Prompter) Write(b []byte) (int, error) { return p.out.Write(b) }
+
 // Ask prints prompt and returns the answer, trimmed. The end of the input
 // before an answer is an input_ended error that says what to do; when ctx
 // ends first, ctx's error.
@@ -60,7 +64,8 @@ func (p *Prompter) AskOrBack(ctx context.Context, prompt string) (string, error)
 }
 
 // answer prints prompt and returns the answer as typed; hidden reads it
-// without echo (see canHide).
+// without echo (see canHide), from the terminal itself, which ctx cannot
+// interrupt.
 func (p *Prompter) answer(ctx context.Context, prompt string, hidden bool) (string, error) {
 	fmt.Fprint(p.out, prompt)
 	if hidden {
@@ -130,7 +135,3 @@ func lineExplain(out io.Writer, err error) {
 		fmt.Fprintf(out, "Fix: %s\n", fix)
 	}
 }
-
-// Write writes b to the Prompter's output: what a step says between its
-// questions goes the same way as the questions.
-func (p *Prompter) Write(b []byte) (int, error) { return p.out.Write(b) }
