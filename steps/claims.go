@@ -1,9 +1,7 @@
 package steps
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 
@@ -433,33 +431,4 @@ func windowLines(lines []string, focus, height int) []string {
 	}
 	start := min(max(focus-height/2, 0), len(lines)-height)
 	return lines[start : start+height]
-}
-
-// RunLines asks for each claim, showing the current one; Enter keeps it.
-func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	c.setup = s
-	fmt.Fprintln(out, "Configure ID token claims: each attribute of the user's profile comes from one claim of the ID token.")
-	fmt.Fprintln(out, "For many providers, these claims are included by default, but some providers require manual configuration.")
-	if supported := claimsSupported(s); len(supported) > 0 {
-		fmt.Fprintln(out, "The IdP lists these claims:", strings.Join(supported, ", "))
-	} else {
-		fmt.Fprintln(out, "The IdP does not list claims_supported: the test login will show which claims arrive.")
-	}
-	fmt.Fprintln(out, "Press Enter to keep the claim in brackets, or type another; type back to go back.")
-	defaults := flow.DefaultClaimMapping()
-	for i, a := range claimsAttrs {
-		current := cmpOr(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
-		answer, err := askLine(in, out, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
-		if err != nil {
-			return err
-		}
-		if strings.EqualFold(answer, "back") {
-			return ErrBack
-		}
-		claimsSet(&s.Connection.Claims, i, cmpOr(answer, current))
-	}
-	for _, w := range claimsWarnings(s, -1) {
-		fmt.Fprintln(out, w)
-	}
-	return nil
 }

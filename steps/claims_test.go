@@ -1,8 +1,6 @@
 package steps
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -190,23 +188,18 @@ func TestClaimsResumeAndWidths(t *testing.T) {
 func TestClaimsRunLines(t *testing.T) {
 	t.Parallel()
 	s := claimsSetup("sub", "email", "given_name", "family_name")
-	c := NewClaims(nil, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
-	if err := c.RunLines(context.Background(), s, strings.NewReader("\nmail\n\n\nnext\n"), &out); err != nil {
+	c := NewClaims(nil, NewTheme(true))
+	text, err := runLines(t, c, s, "\nmail\n\n\nnext\n")
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := flow.ClaimMapping{IDPID: "sub", Email: "mail", FirstName: "given_name", LastName: "family_name"}
 	if s.Connection.Claims != want {
 		t.Errorf("claims %+v", s.Connection.Claims)
 	}
-	text := out.String()
-	for _, w := range []string{"Claim for idp_id, the user's unique ID at the IdP [sub]:", "The IdP lists these claims: sub, email",
-		"! mail is not in the IdP's claims_supported"} {
-		if !strings.Contains(text, w) {
-			t.Errorf("output lacks %q:\n%s", w, text)
-		}
-	}
-	if err := c.RunLines(context.Background(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	wantOutput(t, text, "Claim for idp_id, the user's unique ID at the IdP [sub]:", "The IdP lists these claims: sub, email",
+		"! mail is not in the IdP's claims_supported")
+	if _, err := runLines(t, c, s, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }

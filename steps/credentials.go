@@ -1,10 +1,7 @@
 package steps
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -12,7 +9,6 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/charmbracelet/x/term"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
@@ -343,95 +339,3 @@ func credFit(s string, width, height int) string {
 
 // credTruncate cuts plain text to width cells, with an ellipsis.
 func credTruncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }
-
-// RunLines is step 2 as plain prompts. Enter keeps the value shown in
-// brackets; the secret is read without echo on a terminal.
-func (c *credentials) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	conn := &s.Connection
-	discovery := s.DiscoveryInput
-	if discovery == "" {
-		discovery = conn.DiscoveryURL
-	}
-	if d := c.env.Demo; d != nil && conn.ClientID == "" && conn.ClientSecret == "" && discovery == "" {
-		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
-		fmt.Fprintln(out, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
-	}
-	fmt.Fprintln(out, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
-	fmt.Fprintln(out, "Type back to return to the previous step.")
-	id, err := credAsk(in, out, credClientID, conn.ClientID, conn.ClientID)
-	if err != nil {
-		return err
-	}
-	conn.ClientID = strings.TrimSpace(id)
-	secret, err := credAsk(in, out, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(secret) != secret {
-		fmt.Fprintln(out, "Leading or trailing spaces of the secret were trimmed.")
-	}
-	conn.ClientSecret = strings.TrimSpace(secret)
-	disc, err := credAsk(in, out, credDiscovery, discovery, discovery)
-	if err != nil {
-		return err
-	}
-	s.DiscoveryInput = disc
-	u, appended, _ := flow.DiscoveryURLFor(disc)
-	conn.DiscoveryURL = u
-	if appended {
-		fmt.Fprintf(out, "Will use %s\n", u)
-	}
-	if f := credSecretFinding(s); f != nil {
-		fmt.Fprintln(out, diagFindingText(*f))
-		fmt.Fprintln(out, "Type back at the next prompt to paste the secret again.")
-	}
-	return nil
-}
-
-// credAsk asks for one field until its answer is valid; Enter keeps
-// current (shown as shown).
-func credAsk(in io.Reader, out io.Writer, field int, current, shown string) (string, error) {
-	for {
-		prompt := credLabel(field)
-		hidden := field == credSecret && credIsTerminal(in)
-		if hidden {
-			prompt += " (input hidden)"
-		}
-		if shown != "" {
-			prompt += " [" + shown + "]"
-		}
-		fmt.Fprint(out, prompt+": ")
-		answer, err := credReadAnswer(in, out, hidden)
-		if err != nil {
-			return "", err
-		}
-		if strings.TrimSpace(answer) == "back" {
-			return "", ErrBack
-		}
-		if strings.TrimSpace(answer) == "" {
-			answer = current
-		}
-		if err := credCheck(field, answer); err != nil {
-			fmt.Fprintf(out, "The %s: ", credLabel(field))
-			orgExplain(out, err)
-			continue
-		}
-		return answer, nil
-	}
-}
-
-func credReadAnswer(in io.Reader, out io.Writer, hidden bool) (string, error) {
-	if !hidden {
-		return orgReadLine(in)
-	}
-	b, err := term.ReadPassword(in.(*os.File).Fd())
-	fmt.Fprintln(out)
-	return string(b), err
-}
-
-// credIsTerminal reports whether in is a terminal, where the secret can be
-// read without echo.
-func credIsTerminal(in io.Reader) bool {
-	f, ok := in.(*os.File)
-	return ok && term.IsTerminal(f.Fd())
-}

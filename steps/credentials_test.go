@@ -1,8 +1,6 @@
 package steps
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -156,38 +154,31 @@ func TestCredentialsRunLines(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	env.Demo = nil
-	step := NewCredentials(env, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
+	step := NewCredentials(env, NewTheme(true))
 	setup := NewSetup()
-	in := strings.NewReader("\ncid\n  top-secret-value \nhttp://idp.example.test\nhttps://idp.example.test\n")
-	if err := step.RunLines(context.Background(), setup, in, &out); err != nil {
+	o, err := runLines(t, step, setup, "\ncid\n  top-secret-value \nhttp://idp.example.test\nhttps://idp.example.test\n")
+	if err != nil {
 		t.Fatal(err)
 	}
 	c := setup.Connection
 	if c.ClientID != "cid" || c.ClientSecret != "top-secret-value" ||
 		c.DiscoveryURL != "https://idp.example.test/.well-known/openid-configuration" {
-		t.Fatalf("setup %+v\n%s", c, out.String())
+		t.Fatalf("setup %+v\n%s", c, o)
 	}
-	o := out.String()
-	for _, want := range []string{"Fix: paste the Client ID", "plain http", "Will use https://idp.example.test/.well-known/openid-configuration",
-		"spaces of the secret were trimmed", "Type back"} {
-		if !strings.Contains(o, want) {
-			t.Errorf("output lacks %q:\n%s", want, o)
-		}
-	}
+	wantOutput(t, o, "Fix: paste the Client ID", "plain http", "Will use https://idp.example.test/.well-known/openid-configuration",
+		"spaces of the secret were trimmed", "Type back")
 	if strings.Contains(o, "top-secret") {
 		t.Errorf("the secret was printed:\n%s", o)
 	}
 
 	// Resumed: Enter keeps each value; the secret shows masked.
-	out.Reset()
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\n\n\n"), &out); err != nil {
+	if o, err = runLines(t, step, setup, "\n\n\n"); err != nil {
 		t.Fatal(err)
 	}
-	if setup.Connection.ClientSecret != "top-secret-value" || !strings.Contains(out.String(), "[••••alue]") {
-		t.Errorf("kept values: %+v\n%s", setup.Connection, out.String())
+	if setup.Connection.ClientSecret != "top-secret-value" || !strings.Contains(o, "[••••alue]") {
+		t.Errorf("kept values: %+v\n%s", setup.Connection, o)
 	}
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if _, err := runLines(t, step, setup, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back returned %v", err)
 	}
 }

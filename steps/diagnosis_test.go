@@ -2,7 +2,6 @@ package steps
 
 import (
 	"bytes"
-	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -177,13 +176,11 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 	for _, w := range []int{80, 60, 40} {
 		validateView(t, v, w, 17)
 	}
-	var out bytes.Buffer
-	if err := v.(LineStep).RunLines(context.Background(), s, strings.NewReader("\n"), &out); err != nil {
+	text, err := runLines(t, v, s, "\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Note: Google ID tokens never carry group memberships") {
-		t.Errorf("line mode:\n%s", out.String())
-	}
+	wantOutput(t, text, "Note: Google ID tokens never carry group memberships")
 }
 
 func TestDiagValidateOktaCustomAuthorizationServer(t *testing.T) {
@@ -249,13 +246,11 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	s2 := NewSetup()
 	s2.Connection.RedirectURI = s.Connection.RedirectURI
 	s2.DiscoveryInput = "https://acme.okta.com/oauth2/default"
-	var out bytes.Buffer
-	if err := step.(LineStep).RunLines(context.Background(), s2, strings.NewReader("\n\n"), &out); err != nil {
+	text, err := runLines(t, step, s2, "\n\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Enter keeps Okta") || !strings.Contains(out.String(), "\nOkta\n") {
-		t.Errorf("line mode:\n%s", out.String())
-	}
+	wantOutput(t, text, "Enter keeps Okta", "\nOkta\n")
 
 	// Nothing detected: the generic guide, unmarked.
 	s3 := NewSetup()
@@ -295,15 +290,11 @@ func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 		t.Error("a GUID secret blocked the step")
 	}
 
-	var out bytes.Buffer
-	s2 := NewSetup()
-	input := "client-1\n" + diagEntraSecretID + "\n" + diagEntraDiscovery + "\n"
-	if err := step.(LineStep).RunLines(context.Background(), s2, strings.NewReader(input), &out); err != nil {
+	text, err := runLines(t, step, NewSetup(), "client-1\n"+diagEntraSecretID+"\n"+diagEntraDiscovery+"\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Warning: The client secret is a GUID") {
-		t.Errorf("line mode:\n%s", out.String())
-	}
+	wantOutput(t, text, "Warning: The client secret is a GUID")
 }
 
 func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {

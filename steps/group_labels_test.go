@@ -201,16 +201,11 @@ func TestGroupLabelsLineMode(t *testing.T) {
 	env, s := glEntraSetup(t)
 	step := NewTestLogin(env, NewTheme(true)).(*testLogin)
 	var out strings.Builder
-	if err := step.lineLabels(t.Context(), s, newTLLines(strings.NewReader("Finance admins\n\n")), &out); err != nil {
+	if err := step.lineLabels(t.Context(), s, NewPrompter(strings.NewReader("Finance admins\n\n"), &out)); err != nil {
 		t.Fatal(err)
 	}
-	text := out.String()
-	for _, want := range []string{"Label group " + diagGroupA + " (Enter to skip): ", "Label group " + diagGroupB + " (Enter to skip): ",
-		"Labelled " + diagGroupA + " (Finance admins)."} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantOutput(t, out.String(), "Label group "+diagGroupA+" (Enter to skip): ", "Label group "+diagGroupB+" (Enter to skip): ",
+		"Labelled "+diagGroupA+" (Finance admins).")
 	if got := glLabelsOf(t, env, s); len(got) != 1 || got[diagGroupA] != "Finance admins" {
 		t.Errorf("stored labels %v", got)
 	}
@@ -220,11 +215,9 @@ func TestGroupLabelsLineMode(t *testing.T) {
 		t.Errorf("line-mode profile lacks the label:\n%s", res.String())
 	}
 	// The roles step's line mode lists the mapping with its label.
-	var rolesOut strings.Builder
-	if err := NewRoles(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, strings.NewReader("\n\n\n"), &rolesOut); err != nil {
+	rolesOut, err := runLines(t, NewRoles(env, NewTheme(true)), s, "\n\n\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(rolesOut.String(), diagGroupA+" (Finance admins) = admin") {
-		t.Errorf("roles line mode:\n%s", rolesOut.String())
-	}
+	wantOutput(t, rolesOut, diagGroupA+" (Finance admins) = admin")
 }

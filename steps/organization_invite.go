@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -276,51 +275,4 @@ func (o *organization) inviteDoneView(width int) string {
 func (o *organization) inviteHint(width int) string {
 	return o.theme.Subtle.Width(width).Render(fmt.Sprintf("To invite a customer instead: %s, then %s.",
 		o.cancel.Help().Key, o.invite.open.Help().Key))
-}
-
-// orgLinesInvite is the invite form as plain prompts; it prints the code
-// and the command, and returns to the list. An empty organization goes
-// back to the list without an invite.
-func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, in io.Reader, out io.Writer) error {
-	prompt := "Organization the invite is for (Enter goes back to the list): "
-	if len(l.orgs) > 0 {
-		prompt = "Organization the invite is for (existing: " + strings.Join(l.orgs, ", ") + "; Enter goes back): "
-	}
-	org, err := orgAsk(in, out, prompt)
-	if err != nil || org == "" {
-		return err
-	}
-	for {
-		answer, err := orgAsk(in, out, "Valid for (hours or days, e.g. 24h or 7d; Enter for "+inviteTTLText(DefaultInviteTTL)+"): ")
-		if err != nil {
-			return err
-		}
-		ttl, err := ParseInviteTTL(answer)
-		if err != nil {
-			orgExplain(out, err)
-			continue
-		}
-		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
-		if err != nil {
-			orgExplain(out, err)
-			return nil
-		}
-		if !orgContains(l.orgs, inv.Organization) {
-			l.orgs = append(l.orgs, inv.Organization)
-		}
-		orgLinesInviteMade(out, env.Invites, code, inv)
-		return nil
-	}
-}
-
-// orgLinesInviteMade prints a new invite the way `oidc-onboard invite` does.
-func orgLinesInviteMade(out io.Writer, s *InviteSettings, code string, inv store.Invite) {
-	fmt.Fprintf(out, "Invite %s for %s, valid until %s.\n", inv.ID, inv.Organization, inv.ExpiresAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
-	fmt.Fprintf(out, "Code:  %s   (shown once; only its hash is stored)\n", code)
-	if setup := s.Command("setup"); setup != "" {
-		fmt.Fprintf(out, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", setup)
-		fmt.Fprintf(out, "or, in one go:\n  %s\n", s.Command(code))
-	} else {
-		fmt.Fprintln(out, "Give the customer the code and your server's ssh command (ssh -p PORT setup@HOST); ssh asks for the code.")
-	}
 }

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"regexp"
 	"slices"
@@ -244,24 +243,17 @@ func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {
 func TestOrganizationRunLinesInvites(t *testing.T) {
 	t.Parallel()
 	env := invEngineerEnv(t, "onboard.example.com:2222")
-	step := NewOrganization(env, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
 	setup := NewSetup()
 	// i, an organization, a bad TTL then a good one; back in the list,
 	// choose the Acme connection (2).
-	input := "i\nAcme\nsoon\n7d\n2\n"
-	if err := step.RunLines(context.Background(), setup, strings.NewReader(input), &out); err != nil {
+	text, err := runLines(t, NewOrganization(env, NewTheme(true)), setup, "i\nAcme\nsoon\n7d\n2\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	text := out.String()
 	code := invCode(t, text)
-	for _, want := range []string{"i) invite a customer", `"soon" is not a duration`,
+	wantOutput(t, text, "i) invite a customer", `"soon" is not a duration`,
 		"(shown once; only its hash is stored)", "ssh -p 2222 setup@onboard.example.com",
-		"ssh -p 2222 " + code + "@onboard.example.com"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+		"ssh -p 2222 "+code+"@onboard.example.com")
 	inv, err := env.Store.LookupInvite(context.Background(), code)
 	if err != nil || inv.Organization != "Acme" || inv.ExpiresAt.Sub(inv.CreatedAt) != 7*24*time.Hour {
 		t.Errorf("invite %+v, %v", inv, err)
@@ -275,14 +267,12 @@ func TestOrganizationRunLinesOffersNoInviteToCustomers(t *testing.T) {
 	t.Parallel()
 	env := invEngineerEnv(t, "onboard.example.com")
 	env.Organization = "Globex"
-	step := NewOrganization(env, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
-	err := step.RunLines(context.Background(), NewSetup(), strings.NewReader("i\n1\n"), &out)
+	text, err := runLines(t, NewOrganization(env, NewTheme(true)), NewSetup(), "i\n1\n")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(out.String(), "invite") || invCodeRE.MatchString(out.String()) {
-		t.Errorf("a customer was offered invites:\n%s", out.String())
+	if strings.Contains(text, "invite") || invCodeRE.MatchString(text) {
+		t.Errorf("a customer was offered invites:\n%s", text)
 	}
 }
 

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
@@ -288,49 +287,34 @@ func TestOrganizationViewsFitNarrowTerminals(t *testing.T) {
 func TestOrganizationRunLinesCreatesAndResumes(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
-	step := NewOrganization(env, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
+	step := NewOrganization(env, NewTheme(true))
 	setup := NewSetup()
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nInitech\n\n"), &out); err != nil {
+	text, err := runLines(t, step, setup, "\nInitech\n\n")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if setup.Connection.ID == "" || setup.Connection.Name != "Initech OIDC" ||
 		setup.Connection.RedirectURI != env.RedirectURIFor(setup.Connection.ID) {
-		t.Fatalf("setup after lines: %+v\n%s", setup.Connection, out.String())
+		t.Fatalf("setup after lines: %+v\n%s", setup.Connection, text)
 	}
-	if !strings.Contains(out.String(), "Type the organization's name") || strings.Contains(out.String(), "\x1b") {
-		t.Errorf("output:\n%s", out.String())
+	if !strings.Contains(text, "Type the organization's name") || strings.Contains(text, "\x1b") {
+		t.Errorf("output:\n%s", text)
 	}
 
 	_, draft := orgSeed(t, env)
-	out.Reset()
 	resumed := NewSetup()
 	// 9 is not in the list; then 1, the Globex draft (drafts come first).
-	if err := step.RunLines(context.Background(), resumed, strings.NewReader("9\n1\n"), &out); err != nil {
+	if text, err = runLines(t, step, resumed, "9\n1\n"); err != nil {
 		t.Fatal(err)
 	}
 	if resumed.DraftID != draft.ID || resumed.Step != StepCredentials || resumed.Connection.ClientID != "globex-typed" {
-		t.Errorf("resumed %+v\n%s", resumed, out.String())
+		t.Errorf("resumed %+v\n%s", resumed, text)
 	}
-	if !strings.Contains(out.String(), "Type a number from the list") {
-		t.Errorf("a bad choice is not explained:\n%s", out.String())
+	if !strings.Contains(text, "Type a number from the list") {
+		t.Errorf("a bad choice is not explained:\n%s", text)
 	}
-	if err := step.RunLines(context.Background(), NewSetup(), strings.NewReader(""), &out); err == nil {
-		t.Error("the end of input is not an error")
-	}
-}
-
-func TestOrgReadLineReadsNoFurtherThanTheLine(t *testing.T) {
-	t.Parallel()
-	in := strings.NewReader("one\r\ntwo\nthree")
-	for _, want := range []string{"one", "two", "three"} {
-		got, err := orgReadLine(in)
-		if err != nil || got != want {
-			t.Fatalf("orgReadLine = %q, %v; want %q", got, err, want)
-		}
-	}
-	if _, err := orgReadLine(in); err == nil {
-		t.Error("no error at the end of input")
+	if _, err := runLines(t, step, NewSetup(), ""); !flow.IsCode(err, "input_ended") {
+		t.Errorf("the end of input: %v, want input_ended", err)
 	}
 }
 

@@ -1,11 +1,6 @@
 package steps
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -352,68 +347,3 @@ func (r *redirectURI) pickerView(width, height int) string {
 	start := max(r.pick-height+1, 0)
 	return title + "\n" + strings.Join(rows[start:min(start+height, len(rows))], "\n")
 }
-
-// RunLines is step 1 as plain prompts: the Redirect URI, a choice of
-// provider, and that provider's guide as plain Markdown.
-func (r *redirectURI) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
-		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
-	}
-	fmt.Fprintln(out, redirectSentence)
-	fmt.Fprintf(out, "Redirect URI: %s\n", s.Connection.RedirectURI)
-	fmt.Fprintln(out, "Identity providers:")
-	for i, g := range r.guides {
-		fmt.Fprintf(out, "  %d) %s\n", i+1, g.Name)
-	}
-	for {
-		current := redirectGuideID(s)
-		name := current
-		for _, g := range r.guides {
-			if g.ID == current {
-				name = g.Name
-			}
-		}
-		answer, err := orgAsk(in, out, "Provider number (Enter keeps "+name+", back goes back): ")
-		if err != nil {
-			return err
-		}
-		if answer == "back" {
-			return ErrBack
-		}
-		if answer != "" {
-			n, err := strconv.Atoi(answer)
-			if err != nil || n < 1 || n > len(r.guides) {
-				fmt.Fprintf(out, "Type a number from 1 to %d.\n", len(r.guides))
-				continue
-			}
-			s.Provider = redirectChosen(s, r.guides[n-1].ID)
-		}
-		break
-	}
-	md, _ := assets.GuideMarkdown(redirectGuideID(s), s.Connection.RedirectURI)
-	fmt.Fprintf(out, "\n%s\n", plainGuide(md))
-	answer, err := orgAsk(in, out, "Press Enter once the Redirect URI is in the IdP's application (back goes back): ")
-	if err != nil {
-		return err
-	}
-	if answer == "back" {
-		return ErrBack
-	}
-	return nil
-}
-
-// plainGuide is a guide as plain text for the line mode: without the
-// Markdown markers (#, **, *, `) a screen reader would read out.
-func plainGuide(md string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(strings.TrimSpace(md), "\n") {
-		line = strings.TrimLeft(line, "#")
-		line = strings.NewReplacer("**", "", "`", "").Replace(line)
-		line = mdEmphasis.ReplaceAllString(line, "$1")
-		b.WriteString(strings.TrimSpace(line) + "\n")
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// mdEmphasis matches *emphasis* (the only Markdown left after ** and `).
-var mdEmphasis = regexp.MustCompile(`\*([^*\s][^*]*)\*`)

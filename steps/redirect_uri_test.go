@@ -1,8 +1,6 @@
 package steps
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"image/color"
@@ -176,24 +174,19 @@ func TestRedirectURIRunLines(t *testing.T) {
 	env := testEnv(t)
 	step := NewRedirectURI(env, NewTheme(true)).(LineStep)
 	setup := redirectSetup(env)
-	var out bytes.Buffer
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("99\n2\n\n"), &out); err != nil {
+	o, err := runLines(t, step, setup, "99\n2\n\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	o := out.String()
 	if setup.Provider != "entra" {
 		t.Errorf("provider %q, want entra", setup.Provider)
 	}
-	for _, want := range []string{"Redirect URI: " + setup.Connection.RedirectURI, "Type a number from 1 to 11",
-		"\nMicrosoft Entra ID (Azure AD)\n", "value " + setup.Connection.RedirectURI + " → Register"} {
-		if !strings.Contains(o, want) {
-			t.Errorf("output lacks %q:\n%s", want, o)
-		}
-	}
+	wantOutput(t, o, "Redirect URI: "+setup.Connection.RedirectURI, "Type a number from 1 to 11",
+		"\nMicrosoft Entra ID (Azure AD)\n", "value "+setup.Connection.RedirectURI+" → Register")
 	if strings.Contains(o, "\x1b") || strings.Contains(o, "{{") || strings.Contains(o, "**") {
 		t.Errorf("output has escapes or placeholders:\n%s", o)
 	}
-	if err := step.RunLines(context.Background(), setup, strings.NewReader("\nback\n"), &out); !errors.Is(err, ErrBack) {
+	if _, err := runLines(t, step, setup, "\nback\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back returned %v", err)
 	}
 }

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"strings"
 	"time"
 
@@ -402,50 +401,4 @@ func (r *review) viewSaved(w int) string {
 		"",
 		tlWrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
 	}, "\n")
-}
-
-// RunLines prints the summary and asks before saving and activating.
-func (r *review) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error {
-	lines := newTLLines(in)
-	plain := &Theme{}
-	fmt.Fprintln(out, "Review the connection, then save and activate it.")
-	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
-		fmt.Fprintln(out, strings.TrimRight(ansi.Strip(l), " "))
-	}
-	for _, w := range rvWarnings(s) {
-		fmt.Fprintln(out, "Warning: "+w)
-	}
-	prompt := "Save and activate? [y/N] (or type back to change something): "
-	for {
-		fmt.Fprint(out, prompt)
-		answer, err := lines.next(ctx)
-		if err != nil {
-			return err
-		}
-		switch strings.ToLower(strings.TrimSpace(answer)) {
-		case "back":
-			return ErrBack
-		case "y", "yes":
-		default:
-			fmt.Fprintln(out, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
-			return nil
-		}
-		c, err := rvActivate(ctx, r.env, s)
-		if err != nil {
-			msg, fix := flow.Explain(err)
-			fmt.Fprintf(out, "Not saved: %s\n", tlSentence(msg))
-			if fix != "" {
-				fmt.Fprintf(out, "Fix: %s\n", fix)
-			}
-			prompt = "Nothing is lost. Try again? [y/N] (or type back): "
-			continue
-		}
-		s.Connection.ID, s.Connection.Status, s.Connection.CreatedAt, s.Connection.UpdatedAt = c.ID, c.Status, c.CreatedAt, c.UpdatedAt
-		if s.DraftID != "" {
-			_ = r.env.Store.DeleteDraft(context.WithoutCancel(ctx), s.DraftID) // the connection is saved; a leftover draft only clutters
-			s.DraftID = ""
-		}
-		fmt.Fprintf(out, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
-		return nil
-	}
 }

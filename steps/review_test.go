@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"slices"
@@ -174,29 +173,23 @@ func TestReviewRunLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.DraftID = d.ID
-	step := NewReview(env, NewTheme(true)).(LineStep)
+	step := NewReview(env, NewTheme(true))
 
-	var out bytes.Buffer
-	if err := step.RunLines(t.Context(), s, strings.NewReader("\n"), &out); err != nil {
+	text, err := runLines(t, step, s, "\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft || !strings.Contains(out.String(), "Not saved") {
-		t.Errorf("no answer activated: %q, %s", c.Status, out.String())
+	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft || !strings.Contains(text, "Not saved") {
+		t.Errorf("no answer activated: %q, %s", c.Status, text)
 	}
-	if err := step.RunLines(t.Context(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if _, err := runLines(t, step, s, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 
-	out.Reset()
-	if err := step.RunLines(t.Context(), s, strings.NewReader("y\n"), &out); err != nil {
+	if text, err = runLines(t, step, s, "y\n"); err != nil {
 		t.Fatal(err)
 	}
-	text := out.String()
-	for _, want := range []string{"Client secret", flow.MaskSecret(s.Connection.ClientSecret), "Save and activate? [y/N]", "is active", "oidc-onboard connections export " + s.Connection.ID} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantOutput(t, text, "Client secret", flow.MaskSecret(s.Connection.ClientSecret), "Save and activate? [y/N]", "is active", "oidc-onboard connections export "+s.Connection.ID)
 	if strings.Contains(text, s.Connection.ClientSecret) || strings.Contains(text, "\x1b[") {
 		t.Errorf("secret or ANSI in output:\n%s", text)
 	}

@@ -1,8 +1,6 @@
 package steps
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"slices"
 	"strings"
@@ -163,26 +161,21 @@ func TestRolesProviderNotesAndWidths(t *testing.T) {
 func TestRolesRunLines(t *testing.T) {
 	t.Parallel()
 	s := claimsSetup("sub", "groups")
-	r := NewRoles(nil, NewTheme(true)).(LineStep)
-	var out bytes.Buffer
-	input := "\neng=admin\neng=member\nbad\nops=viewer\n-ops\n\nviewer\nnext\n"
-	if err := r.RunLines(context.Background(), s, strings.NewReader(input), &out); err != nil {
+	r := NewRoles(nil, NewTheme(true))
+	text, err := runLines(t, r, s, "\neng=admin\neng=member\nbad\nops=viewer\n-ops\n\nviewer\nnext\n")
+	if err != nil {
 		t.Fatal(err)
 	}
 	c := s.Connection
 	if c.GroupsClaim != "groups" || !slices.Equal(c.RoleMappings, []flow.RoleMapping{{Group: "eng", Role: "admin"}}) || c.DefaultRole != "viewer" || s.SkipRoles {
 		t.Errorf("connection %+v skip %v", c, s.SkipRoles)
 	}
-	for _, w := range []string{"Add a mapping GROUP=ROLE", "already mapped", "Write a mapping as GROUP=ROLE"} {
-		if !strings.Contains(out.String(), w) {
-			t.Errorf("output lacks %q:\n%s", w, out.String())
-		}
-	}
+	wantOutput(t, text, "Add a mapping GROUP=ROLE", "already mapped", "Write a mapping as GROUP=ROLE")
 	s2 := claimsSetup()
-	if err := r.RunLines(context.Background(), s2, strings.NewReader("\nskip\n"), &out); err != nil || !s2.SkipRoles {
+	if _, err := runLines(t, r, s2, "\nskip\n"); err != nil || !s2.SkipRoles {
 		t.Errorf("skip: %v %v", err, s2.SkipRoles)
 	}
-	if err := r.RunLines(context.Background(), s2, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if _, err := runLines(t, r, s2, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }

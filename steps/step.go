@@ -7,7 +7,6 @@ package steps
 
 import (
 	"context"
-	"io"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -42,9 +41,10 @@ type Step interface {
 // screen readers (the accessible mode: no full-screen redraws).
 type LineStep interface {
 	Step
-	// RunLines runs the step with plain prompts on in/out, reading and
-	// writing the setup. It returns ErrBack to go to the previous step.
-	RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Writer) error
+	// RunLines runs the step with plain prompts, asked through p (one
+	// Prompter for the whole run), reading and writing the setup. It
+	// returns ErrBack to go to the previous step.
+	RunLines(ctx context.Context, s *Setup, p *Prompter) error
 }
 
 // Messages a step sends to the shell.

@@ -416,15 +416,11 @@ func TestTestLoginRunLinesWithBrowser(t *testing.T) {
 		typed <- "\n" // continue after the result
 		close(typed)
 	}()
-	if err := step.RunLines(t.Context(), s, in, out); err != nil {
+	if err := step.RunLines(t.Context(), s, NewPrompter(in, out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{"Demo: sign in as ada", "Open this URL in your browser", "The test login worked.", "ada.lovelace@example.com", "roles admin"} {
-		if !strings.Contains(strings.Join(strings.Fields(text), " "), want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantOutput(t, strings.Join(strings.Fields(text), " "), "Demo: sign in as ada", "Open this URL in your browser", "The test login worked.", "ada.lovelace@example.com", "roles admin")
 	if strings.Contains(text, "\x1b[") {
 		t.Error("ANSI in line mode")
 	}
@@ -456,15 +452,11 @@ func TestTestLoginRunLinesPastedAddress(t *testing.T) {
 	s := tlSetup(t, env)
 	typed <- "\n" // start
 	var out bytes.Buffer
-	if err := NewTestLogin(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, pr, &out); err != nil {
+	if err := NewTestLogin(env, NewTheme(true)).(LineStep).RunLines(t.Context(), s, NewPrompter(pr, &out)); err != nil {
 		t.Fatal(err)
 	}
 	text := out.String()
-	for _, want := range []string{"paste the address bar's URL here", "not a web address", "Address received", "The test login worked."} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantOutput(t, text, "paste the address bar's URL here", "not a web address", "Address received", "The test login worked.")
 	if s.TestLogin == nil || !s.TestLogin.OK {
 		t.Errorf("result %+v", s.TestLogin)
 	}
@@ -474,15 +466,15 @@ func TestTestLoginRunLinesSkipAndBack(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	s := tlSetup(t, env)
-	var out bytes.Buffer
-	step := NewTestLogin(env, NewTheme(true)).(LineStep)
-	if err := step.RunLines(t.Context(), s, strings.NewReader("what\nskip\n"), &out); err != nil {
+	step := NewTestLogin(env, NewTheme(true))
+	text, err := runLines(t, step, s, "what\nskip\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "saved untested") || !strings.Contains(out.String(), "Please answer") || s.TestLogin != nil {
-		t.Errorf("skip: %q, %+v", out.String(), s.TestLogin)
+	if !strings.Contains(text, "saved untested") || !strings.Contains(text, "Please answer") || s.TestLogin != nil {
+		t.Errorf("skip: %q, %+v", text, s.TestLogin)
 	}
-	if err := step.RunLines(t.Context(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	if _, err := runLines(t, step, s, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back: %v", err)
 	}
 }
@@ -491,14 +483,13 @@ func TestTestLoginRunLinesCancel(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
 	s := tlSetup(t, env)
-	var out bytes.Buffer
-	step := NewTestLogin(env, NewTheme(true)).(LineStep)
 	// Start a login, cancel the wait, then skip: nothing is recorded.
-	if err := step.RunLines(t.Context(), s, strings.NewReader("\ncancel\nskip\n"), &out); err != nil {
+	text, err := runLines(t, NewTestLogin(env, NewTheme(true)), s, "\ncancel\nskip\n")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Cancelled: nothing was recorded.") || s.TestLogin != nil {
-		t.Errorf("cancel: %q, %+v", out.String(), s.TestLogin)
+	if !strings.Contains(text, "Cancelled: nothing was recorded.") || s.TestLogin != nil {
+		t.Errorf("cancel: %q, %+v", text, s.TestLogin)
 	}
 	if logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID); err != nil || len(logins) != 0 {
 		t.Errorf("a cancelled login was recorded: %+v, %v", logins, err)

@@ -389,16 +389,16 @@ func TestValidateRunLines(t *testing.T) {
 	env := testEnv(t)
 	s := validateSetup(t, env, env.Demo.DiscoveryURL)
 	var out bytes.Buffer
-	v := NewValidate(env, NewTheme(true)).(LineStep)
-	if err := v.RunLines(context.Background(), s, strings.NewReader("\nnext step's answer\n"), &out); err != nil {
+	v := NewValidate(env, NewTheme(true))
+	p := NewPrompter(strings.NewReader("\nnext step's answer\n"), &out)
+	if err := v.(LineStep).RunLines(t.Context(), s, p); err != nil {
 		t.Fatal(err)
 	}
-	text := out.String()
-	for _, want := range []string{"Pass: Reachable:", "Pass: Signing keys:", "checks passed", "Press Enter to continue"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
+	if next, err := p.Ask(t.Context(), ""); err != nil || next != "next step's answer" {
+		t.Errorf("the next step's answer: %q, %v", next, err)
 	}
+	text := out.String()
+	wantOutput(t, text, "Pass: Reachable:", "Pass: Signing keys:", "checks passed", "Press Enter to continue")
 	if strings.Contains(text, "\x1b") {
 		t.Errorf("ANSI in the line mode:\n%q", text)
 	}
@@ -410,12 +410,12 @@ func TestValidateRunLines(t *testing.T) {
 	}
 
 	// The same report again (resume), then back.
-	out.Reset()
-	if err := v.RunLines(context.Background(), s, strings.NewReader("back\n"), &out); !errors.Is(err, ErrBack) {
+	text, err := runLines(t, v, s, "back\n")
+	if !errors.Is(err, ErrBack) {
 		t.Fatalf("back: %v", err)
 	}
-	if !strings.Contains(out.String(), "Result of the last check") {
-		t.Errorf("the stored report was not shown:\n%s", out.String())
+	if !strings.Contains(text, "Result of the last check") {
+		t.Errorf("the stored report was not shown:\n%s", text)
 	}
 }
 
@@ -424,18 +424,11 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	env := testEnv(t)
 	idp := validateIdP(t, func(base string, doc map[string]any) { doc["issuer"] = base + "/other" }, nil)
 	s := validateSetup(t, env, idp.URL)
-	var out bytes.Buffer
-	v := NewValidate(env, NewTheme(true)).(LineStep)
-	err := v.RunLines(context.Background(), s, strings.NewReader("\nr\no\nno\no\nyes\n"), &out)
+	text, err := runLines(t, NewValidate(env, NewTheme(true)), s, "\nr\no\nno\no\nyes\n")
 	if err != nil || !s.Override {
-		t.Fatalf("err %v, override %v\n%s", err, s.Override, out.String())
+		t.Fatalf("err %v, override %v\n%s", err, s.Override, text)
 	}
-	text := out.String()
-	for _, want := range []string{"Failed: Issuer matches URL:", "  Fix: ", "1 failed check: logins will not work", "Type yes to go on"} {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantOutput(t, text, "Failed: Issuer matches URL:", "  Fix: ", "1 failed check: logins will not work", "Type yes to go on")
 	if n := strings.Count(text, "Checking…"); n != 2 {
 		t.Errorf("r ran the checks %d times in all, want 2", n-1)
 	}
@@ -443,8 +436,7 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 		t.Errorf("override audit %+v", ev)
 	}
 	// A resumed session shows the stored report and can override again.
-	again := NewValidate(env, NewTheme(true)).(LineStep)
-	if err := again.RunLines(context.Background(), s, strings.NewReader("o\nyes\n"), &out); err != nil {
+	if _, err := runLines(t, NewValidate(env, NewTheme(true)), s, "o\nyes\n"); err != nil {
 		t.Fatal(err)
 	}
 	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 2 {

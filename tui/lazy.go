@@ -3,7 +3,6 @@ package tui
 import (
 	"context"
 	"fmt"
-	"io"
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
@@ -85,11 +84,11 @@ func (l *lazyStep) Update(msg tea.Msg) tea.Cmd {
 }
 
 // RunLines is the step's line mode.
-func (l *lazyStep) RunLines(ctx context.Context, s *steps.Setup, in io.Reader, out io.Writer) error {
+func (l *lazyStep) RunLines(ctx context.Context, s *steps.Setup, p *steps.Prompter) error {
 	step := l.must()
 	ls, ok := step.(steps.LineStep)
 	if !ok {
 		return fmt.Errorf("step %q has no line mode", step.Title())
 	}
-	return ls.RunLines(ctx, s, in, out)
+	return ls.RunLines(ctx, s, p)
 }

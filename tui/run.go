@@ -9,7 +9,6 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
-	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
@@ -38,6 +37,7 @@ func Run(ctx context.Context, env *steps.Env, opts ...tea.ProgramOption) error {
 func RunLines(ctx context.Context, env *steps.Env, in io.Reader, out io.Writer) error {
 	m := New(env)
 	setup := m.setup
+	p := steps.NewPrompter(in, out)
 	fmt.Fprintln(out, "oidc-onboard: set up an OpenID Connect SSO connection.")
 	fmt.Fprintln(out, "Answer each prompt and press Enter. Type ctrl+c to stop; your answers are kept as a draft.")
 	for i := 0; i < len(m.steps); {
@@ -48,17 +48,16 @@ func RunLines(ctx context.Context, env *steps.Env, in io.Reader, out io.Writer) 
 		fmt.Fprintf(out, "\n== Step %d of %d: %s ==\n", i, len(m.steps)-1, m.steps[i].Title())
 		setup.Step = i
 		setup.Reached = max(setup.Reached, i)
-		err := ls.RunLines(ctx, setup, in, out)
+		err := ls.RunLines(ctx, setup, p)
 		switch {
 		case errors.Is(err, steps.ErrBack):
 			i = max(i-1, 0)
 			continue
-		case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		case err != nil: // the input ended (input_ended says what to do), ctx ended, or a store failed
 			saveLines(ctx, env, setup)
-			return &flow.Error{Code: "input_ended", Message: "the input ended before the wizard was done",
-				Fix: "your answers so far are kept as a draft: run oidc-onboard --accessible again and choose it to resume"}
-		case err != nil:
-			saveLines(ctx, env, setup)
+			if ctx.Err() != nil {
+				return nil // ctrl+c or a hang-up stopped it, as asked: the draft is kept, as Run does
+			}
 			return err
 		}
 		if setup.Step > i { // a step that resumed a draft moved on by itself

@@ -2,6 +2,8 @@ package tui
 
 import (
 	"bytes"
+	"context"
+	"io"
 	"strings"
 	"testing"
 
@@ -47,4 +49,48 @@ func TestLinesEditOfAnActiveConnectionIsSaved(t *testing.T) {
 	if !strings.Contains(string(drafts[0].Form), "new-client-id") {
 		t.Errorf("the draft lacks the new client ID: %s", drafts[0].Form)
 	}
+}
+
+// TestLinesStopKeepsADraft: ctrl+c or a hang-up (the context ending) at a
+// prompt stops the line mode there, without an error to print, and keeps
+// what was answered as a draft.
+func TestLinesStopKeepsADraft(t *testing.T) {
+	env := shellEnv(t)
+	in, typed := io.Pipe()
+	defer typed.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	screen := make(chan string)
+	done := make(chan error, 1)
+	go func() { done <- RunLines(ctx, env, in, screenWriter(screen)) }()
+	go func() { _, _ = io.WriteString(typed, "Acme Corp\n\n") }()
+	var out strings.Builder
+	for !strings.Contains(out.String(), "Provider number") {
+		out.WriteString(<-screen)
+	}
+	cancel()
+	var err error
+	for running := true; running; {
+		select {
+		case text := <-screen:
+			out.WriteString(text)
+		case err = <-done:
+			running = false
+		}
+	}
+	if err != nil {
+		t.Fatalf("RunLines after ctx ended: %v\n%s", err, out.String())
+	}
+	drafts, err := env.Store.ListDrafts(t.Context(), "Acme Corp")
+	if err != nil || len(drafts) != 1 || drafts[0].Step != 1 {
+		t.Fatalf("drafts %+v, %v: want one at step 1", drafts, err)
+	}
+}
+
+// screenWriter hands each write of the line mode to the test.
+type screenWriter chan string
+
+func (w screenWriter) Write(p []byte) (int, error) {
+	w <- string(p)
+	return len(p), nil
 }

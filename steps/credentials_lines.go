@@ -1,0 +1,84 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// RunLines is step 2 as plain prompts. Enter keeps the value shown in
+// brackets; the secret is read without echo on a terminal.
+func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	conn := &s.Connection
+	discovery := s.DiscoveryInput
+	if discovery == "" {
+		discovery = conn.DiscoveryURL
+	}
+	if d := c.env.Demo; d != nil && conn.ClientID == "" && conn.ClientSecret == "" && discovery == "" {
+		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
+		fmt.Fprintln(p, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
+	}
+	fmt.Fprintln(p, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
+	fmt.Fprintln(p, "Type back to return to the previous step.")
+	id, err := credAsk(ctx, p, credClientID, conn.ClientID, conn.ClientID)
+	if err != nil {
+		return err
+	}
+	conn.ClientID = strings.TrimSpace(id)
+	secret, err := credAsk(ctx, p, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(secret) != secret {
+		fmt.Fprintln(p, "Leading or trailing spaces of the secret were trimmed.")
+	}
+	conn.ClientSecret = strings.TrimSpace(secret)
+	disc, err := credAsk(ctx, p, credDiscovery, discovery, discovery)
+	if err != nil {
+		return err
+	}
+	s.DiscoveryInput = disc
+	u, appended, _ := flow.DiscoveryURLFor(disc)
+	conn.DiscoveryURL = u
+	if appended {
+		fmt.Fprintf(p, "Will use %s\n", u)
+	}
+	if f := credSecretFinding(s); f != nil {
+		fmt.Fprintln(p, diagFindingText(*f))
+		fmt.Fprintln(p, "Type back at the next prompt to paste the secret again.")
+	}
+	return nil
+}
+
+// credAsk asks for one field until its answer is valid; Enter keeps
+// current (shown as shown).
+func credAsk(ctx context.Context, p *Prompter, field int, current, shown string) (string, error) {
+	for {
+		prompt := credLabel(field)
+		hidden := field == credSecret && p.canHide()
+		if hidden {
+			prompt += " (input hidden)"
+		}
+		if shown != "" {
+			prompt += " [" + shown + "]"
+		}
+		answer, err := p.answer(ctx, prompt+": ", hidden)
+		if err != nil {
+			return "", err
+		}
+		if strings.TrimSpace(answer) == "back" {
+			return "", ErrBack
+		}
+		if strings.TrimSpace(answer) == "" {
+			answer = current
+		}
+		if err := credCheck(field, answer); err != nil {
+			fmt.Fprintf(p, "The %s: ", credLabel(field))
+			lineExplain(p, err)
+			continue
+		}
+		return answer, nil
+	}
+}

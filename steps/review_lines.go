@@ -1,0 +1,53 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// RunLines prints the summary and asks before saving and activating.
+func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
+	plain := &Theme{}
+	fmt.Fprintln(p, "Review the connection, then save and activate it.")
+	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
+		fmt.Fprintln(p, strings.TrimRight(ansi.Strip(l), " "))
+	}
+	for _, w := range rvWarnings(s) {
+		fmt.Fprintln(p, "Warning: "+w)
+	}
+	prompt := "Save and activate? [y/N] (or type back to change something): "
+	for {
+		answer, err := p.AskOrBack(ctx, prompt)
+		if err != nil {
+			return err
+		}
+		switch strings.ToLower(answer) {
+		case "y", "yes":
+		default:
+			fmt.Fprintln(p, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
+			return nil
+		}
+		c, err := rvActivate(ctx, r.env, s)
+		if err != nil {
+			msg, fix := flow.Explain(err)
+			fmt.Fprintf(p, "Not saved: %s\n", tlSentence(msg))
+			if fix != "" {
+				fmt.Fprintf(p, "Fix: %s\n", fix)
+			}
+			prompt = "Nothing is lost. Try again? [y/N] (or type back): "
+			continue
+		}
+		s.Connection.ID, s.Connection.Status, s.Connection.CreatedAt, s.Connection.UpdatedAt = c.ID, c.Status, c.CreatedAt, c.UpdatedAt
+		if s.DraftID != "" {
+			_ = r.env.Store.DeleteDraft(context.WithoutCancel(ctx), s.DraftID) // the connection is saved; a leftover draft only clutters
+			s.DraftID = ""
+		}
+		fmt.Fprintf(p, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
+		return nil
+	}
+}
