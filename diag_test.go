@@ -117,9 +117,9 @@ func (e *diagEnv) activeConnection(t *testing.T, p *changingIdP, name string) *f
 	return c
 }
 
-func decodeVerify(t *testing.T, stdout string) verifyJSON {
+func decodeVerify(t *testing.T, stdout string) flow.VerifyReport {
 	t.Helper()
-	var v verifyJSON
+	var v flow.VerifyReport
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
@@ -158,7 +158,7 @@ func TestVerifyCommand(t *testing.T) {
 		t.Fatalf("token endpoint changed: exit %d\n%s", code, stdout)
 	}
 	v := decodeVerify(t, stdout)
-	var got verifyResult
+	var got flow.VerifyResult
 	for _, r := range v.Connections {
 		if r.ID == b.ID {
 			got = r
@@ -271,7 +271,7 @@ func TestConnectionsRemapReplaysTheTestLogin(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dry run: exit %d %s", code, stderr)
 	}
-	var out remapJSON
+	var out flow.RemapResult
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatal(err)
 	}

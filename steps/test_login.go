@@ -481,11 +481,11 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	r := tlResultOf(t.env.Now(), res, err)
 	t.setup.TestLogin = r
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
-	saved := *r // the command reads its own copy; Update sets the ID
+	rec := flow.NewTestLogin(r.At, res, err)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		id, err := tlRecord(ctx, env, conn, &saved, res)
+		id, err := tlRecord(ctx, env, conn, rec)
 		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
 	}
 }
@@ -529,31 +529,14 @@ func tlResultOf(at time.Time, res *flow.LoginResult, err error) *TestLoginResult
 	return r
 }
 
-// tlRecord stores the outcome with the connection and audits it, as
-// `oidc-onboard login --connection` does; it returns the stored test
-// login's ID (0 without a store).
-func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResult, res *flow.LoginResult) (int64, error) {
+// tlRecord stores the outcome with the connection and audits it, in one
+// transaction, as `oidc-onboard login --connection` does; it returns the
+// stored test login's ID (0 without a store).
+func tlRecord(ctx context.Context, env *Env, c flow.Connection, rec flow.TestLogin) (int64, error) {
 	if env.Store == nil {
 		return 0, nil
 	}
-	rec := store.TestLogin{ConnectionID: c.ID, At: r.At, OK: r.OK, Profile: r.Profile, Error: r.Error}
-	if res != nil {
-		rec.Claims = res.IDTokenClaims
-		if res.UsedUserinfo {
-			rec.UserinfoClaims = map[string]any{}
-			for k, v := range res.Claims {
-				if _, inToken := res.IDTokenClaims[k]; !inToken {
-					rec.UserinfoClaims[k] = v
-				}
-			}
-		}
-	}
-	stored, err := env.Store.SaveTestLogin(ctx, rec)
-	detail := "test login succeeded"
-	if !r.OK {
-		detail = "test login failed: " + r.Error
-	}
-	env.Audit(ctx, "connection.test_login", c, detail)
+	stored, err := env.Store.RecordTestLogin(ctx, &c, rec, store.Event{Actor: env.Actor, Address: env.Address})
 	return stored.ID, err
 }
 
@@ -941,7 +924,7 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, lines *tlLines, o
 	s.TestLogin = r
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	id, recErr := tlRecord(rctx, t.env, conn, r, res)
+	id, recErr := tlRecord(rctx, t.env, conn, flow.NewTestLogin(r.At, res, err))
 	r.ID = id
 	tlPrintResult(out, s, glRead(rctx, t.env, conn.ID))
 	if recErr != nil {

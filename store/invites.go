@@ -176,13 +176,33 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 // MarkInvitesUsedForOrg marks every open invite of org used, e.g. once its
 // connection is set up, and returns how many it closed.
 func (s *Store) MarkInvitesUsedForOrg(ctx context.Context, org string) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE invites SET used_at = ?
+	n, err := s.closeInvites(ctx, s.db, org)
+	return n, s.explain(err)
+}
+
+// closeInvites marks every open invite of org used.
+func (s *Store) closeInvites(ctx context.Context, db execer, org string) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE invites SET used_at = ?
 		WHERE organization = ? AND used_at IS NULL AND revoked_at IS NULL`, unixNano(s.now()), org)
 	if err != nil {
-		return 0, s.explain(err)
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	return n, s.explain(err)
+	return res.RowsAffected()
+}
+
+// Status says whether the invite still lets someone in at now: "open",
+// "expired", "revoked", or "closed" once the organization's connection
+// was activated.
+func (inv Invite) Status(now time.Time) string {
+	switch {
+	case !inv.RevokedAt.IsZero():
+		return "revoked"
+	case !inv.UsedAt.IsZero():
+		return "closed"
+	case !now.Before(inv.ExpiresAt):
+		return "expired"
+	}
+	return "open"
 }
 
 // ListInvites returns the invites of org, or all when org is empty, the
