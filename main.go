@@ -38,35 +38,16 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
-// Exit codes of the command contract.
-const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
-)
+// errQuiet ends a command with exit status 1 after it said why itself.
+var errQuiet = errors.New("failed")
 
-// exitError carries an exit code through cobra.
-type exitError struct {
-	code  int
-	err   error
-	quiet bool // the command already printed what went wrong
+// usage marks err as a mistake in the command line: exit status 2.
+func usage(err error) error {
+	msg, fix := flow.Explain(err)
+	return &flow.Error{Code: flow.CodeUsage, Message: msg, Fix: fix}
 }
 
-func (e *exitError) Error() string {
-	if e.err == nil {
-		return fmt.Sprintf("exit %d", e.code)
-	}
-	return e.err.Error()
-}
-
-func (e *exitError) Unwrap() error { return e.err }
-
-func usageErr(format string, a ...any) error {
-	return &exitError{code: exitUsage, err: fmt.Errorf(format, a...)}
-}
-
-// failed is the exit status 1 of a command that already said why.
-func failed() error { return &exitError{code: exitFailed, quiet: true} }
+func usageErr(format string, a ...any) error { return usage(fmt.Errorf(format, a...)) }
 
 // app is what every command needs, built once in main: the program's
 // streams and the settings shared by all commands.
@@ -82,27 +63,28 @@ func main() {
 	os.Exit(a.run(os.Args[1:]))
 }
 
-// run executes the command line and returns the process exit code.
+// run executes the command line and returns the process exit code: 0,
+// 1 when the command failed, 2 on a usage error.
 func (a *app) run(args []string) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	cmd, err := root.ExecuteC()
-	if err == nil {
-		return exitOK
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errQuiet):
+		return 1
 	}
-	ee := &exitError{code: exitFailed, err: err}
-	errors.As(err, &ee)
-	if !ee.quiet && ee.err != nil {
-		msg, fix := flow.Explain(ee.err)
-		fmt.Fprintf(a.stderr, "Error: %s\n", msg)
-		if fix != "" {
-			fmt.Fprintf(a.stderr, "Fix:   %s\n", fix)
-		}
-		if ee.code == exitUsage {
-			fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-		}
+	msg, fix := flow.Explain(err)
+	fmt.Fprintf(a.stderr, "Error: %s\n", msg)
+	if fix != "" {
+		fmt.Fprintf(a.stderr, "Fix:   %s\n", fix)
 	}
-	return ee.code
+	if !flow.IsCode(err, flow.CodeUsage) {
+		return 1
+	}
+	fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+	return 2
 }
 
 // command is a cobra command whose help texts come from assets/help.
@@ -124,7 +106,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &exitError{code: exitUsage, err: err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "SQLite database file (env OIDC_ONBOARD_DB; default $XDG_DATA_HOME/oidc-onboard/onboard.db)")
 	root.AddCommand(a.checkCmd(), a.loginCmd(), a.connectionsCmd(), a.verifyCmd(), a.transcriptCmd(), a.serveCmd(), a.inviteCmd())
 	wrapArgs(root)
@@ -136,7 +118,7 @@ func wrapArgs(c *cobra.Command) {
 	if check := c.Args; check != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return usage(err)
 			}
 			return nil
 		}
@@ -160,12 +142,26 @@ func (a *app) withStore(fn func(ctx context.Context, st *store.Store) error) err
 	return fn(context.Background(), st)
 }
 
-// actor is the local user in audit events.
-func (a *app) actor() store.Event {
+// actor names the local user in audit events.
+func (a *app) actor() string {
 	if u := a.getenv("USER"); u != "" {
-		return store.Event{Actor: "local:" + u}
+		return "local:" + u
 	}
-	return store.Event{Actor: "local"}
+	return "local"
+}
+
+// by is the audit event of an action the local user takes.
+func (a *app) by() store.Event { return store.Event{Actor: a.actor()} }
+
+// textWriter is a result that can print itself as text.
+type textWriter interface{ WriteText(io.Writer) error }
+
+// print prints v as JSON when asJSON, else as text.
+func (a *app) print(v textWriter, asJSON bool) error {
+	if asJSON {
+		return a.writeJSON(v)
+	}
+	return v.WriteText(a.stdout)
 }
 
 // writeJSON prints v indented, HTML characters as they are.
@@ -212,7 +208,7 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 	callbacks := flow.NewCallbackServers(flow.CallbackOptions{Page: assets.CallbackPage()})
 	defer callbacks.Close()
 	env := &steps.Env{Store: st, HTTP: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}), Timeout: f.timeout,
-		Callbacks: callbacks.Get, RedirectBase: base.String(), OpenBrowser: flow.OpenBrowser, Now: time.Now, Actor: a.actor().Actor,
+		Callbacks: callbacks.Get, RedirectBase: base.String(), OpenBrowser: flow.OpenBrowser, Now: time.Now, Actor: a.actor(),
 		// The local wizard runs as the support engineer, who may make
 		// invites here as with 'oidc-onboard invite' (same database).
 		Invites: &steps.InviteSettings{SSHHost: f.sshHost}}
@@ -274,7 +270,7 @@ func (a *app) checkCmd() *cobra.Command {
 				return usageErr("--timeout must be positive, e.g. --timeout 10s")
 			}
 			if _, _, err := flow.DiscoveryURLFor(args[0]); err != nil {
-				return &exitError{code: exitUsage, err: err}
+				return usage(err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -289,7 +285,7 @@ func (a *app) checkCmd() *cobra.Command {
 				err = report.WriteText(w, style)
 			}
 			if err == nil && !report.OK {
-				return failed()
+				return errQuiet
 			}
 			return err
 		})
@@ -318,12 +314,11 @@ func (a *app) checkStyle() (io.Writer, flow.TextStyle) {
 // ---------------------------------------------------------------------------
 // login: a real test login through the embedded callback server.
 
+// loginFlags are the flags of `login`: the request, and how to run it.
 type loginFlags struct {
-	connection, discovery, clientID, redirectURI, secretFile string
-	groupsClaim, defaultRole                                 string
-	noBrowser, json                                          bool
-	timeout, wait                                            time.Duration
-	roleMaps, claims, scopes                                 []string
+	flow.LoginRequest
+	connection, secretFile string
+	noBrowser, json        bool
 }
 
 func (a *app) loginCmd() *cobra.Command {
@@ -331,106 +326,39 @@ func (a *app) loginCmd() *cobra.Command {
 	cmd := command("login (--discovery URL --client-id ID --redirect-uri URI | --connection ID)",
 		"Run a real test login against an IdP and show the mapped profile", "login", cobra.NoArgs,
 		func(cmd *cobra.Command, _ []string) error {
+			f.Given = cmd.Flags().Changed
 			if f.connection != "" {
-				return a.runStoredLogin(cmd, f)
+				return a.runStoredLogin(cmd.Context(), f)
 			}
-			discoveryURL, cfg, err := a.loginInput(f)
+			discoveryURL, cfg, err := f.Config()
 			if err != nil {
 				return err
+			}
+			if cfg.ClientSecret, err = a.clientSecret(f.secretFile); err != nil {
+				return err
+			}
+			if cfg.ClientSecret == "" {
+				return usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
 			}
 			_, err = a.login(cmd.Context(), discoveryURL, cfg, f)
 			return err
 		})
 	fl := cmd.Flags()
 	fl.StringVar(&f.connection, "connection", "", "test a stored connection (its discovery URL, client, secret and mappings) by ID")
-	fl.StringVar(&f.discovery, "discovery", "", "the IdP's Discovery Endpoint (or its issuer URL)")
-	fl.StringVar(&f.clientID, "client-id", "", "the app's Client ID")
-	fl.StringVar(&f.redirectURI, "redirect-uri", "", "the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback")
+	fl.StringVar(&f.Discovery, "discovery", "", "the IdP's Discovery Endpoint (or its issuer URL)")
+	fl.StringVar(&f.ClientID, "client-id", "", "the app's Client ID")
+	fl.StringVar(&f.RedirectURI, "redirect-uri", "", "the Redirect URI registered in the IdP, e.g. http://localhost:8976/callback")
 	fl.StringVar(&f.secretFile, "client-secret-file", "", `read the Client Secret from this file ("-" for standard input) instead of $OIDC_CLIENT_SECRET`)
 	fl.BoolVar(&f.noBrowser, "no-browser", false, "do not open a browser; only print the authorization URL")
 	fl.BoolVar(&f.json, "json", false, `print {"profile":{...},"claims":{...}} as JSON on success`)
-	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
-	fl.DurationVar(&f.wait, "wait", flow.DefaultCallbackWait, "how long to wait for the browser to return to the redirect URI")
-	fl.StringVar(&f.groupsClaim, "groups-claim", flow.DefaultGroupsClaim, "the claim that lists the user's groups")
-	fl.StringArrayVar(&f.roleMaps, "role-map", nil, "GROUP=ROLE: give ROLE to members of GROUP (repeatable)")
-	fl.StringVar(&f.defaultRole, "default-role", "", "the role given when no --role-map group matched")
-	fl.StringArrayVar(&f.claims, "claim", nil, "ATTR=CLAIM: fill profile attribute ATTR (idp_id, email, first_name, last_name) from CLAIM (repeatable)")
-	fl.StringArrayVar(&f.scopes, "scope", nil, `extra scope to request after "openid email profile" (repeatable; default: groups when the IdP lists it)`)
+	fl.DurationVar(&f.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+	fl.DurationVar(&f.Wait, "wait", flow.DefaultCallbackWait, "how long to wait for the browser to return to the redirect URI")
+	fl.StringVar(&f.GroupsClaim, "groups-claim", flow.DefaultGroupsClaim, "the claim that lists the user's groups")
+	fl.StringArrayVar(&f.RoleMaps, "role-map", nil, "GROUP=ROLE: give ROLE to members of GROUP (repeatable)")
+	fl.StringVar(&f.DefaultRole, "default-role", "", "the role given when no --role-map group matched")
+	fl.StringArrayVar(&f.Claims, "claim", nil, "ATTR=CLAIM: fill profile attribute ATTR (idp_id, email, first_name, last_name) from CLAIM (repeatable)")
+	fl.StringArrayVar(&f.Scopes, "scope", nil, `extra scope to request after "openid email profile" (repeatable; default: groups when the IdP lists it)`)
 	return cmd
-}
-
-func (f *loginFlags) checkDurations() error {
-	if f.timeout <= 0 || f.wait <= 0 {
-		return usageErr("--timeout and --wait must be positive durations, e.g. 10s or 5m")
-	}
-	return nil
-}
-
-// loginInput checks the flags and the secret of a login without a stored
-// connection.
-func (a *app) loginInput(f *loginFlags) (string, flow.LoginConfig, error) {
-	var cfg flow.LoginConfig
-	for _, req := range []struct{ name, value string }{
-		{"--discovery", f.discovery}, {"--client-id", f.clientID}, {"--redirect-uri", f.redirectURI},
-	} {
-		if strings.TrimSpace(req.value) == "" {
-			return "", cfg, usageErr("%s is required", req.name)
-		}
-	}
-	if err := f.checkDurations(); err != nil {
-		return "", cfg, err
-	}
-	discoveryURL, _, err := flow.DiscoveryURLFor(f.discovery)
-	if err != nil {
-		return "", cfg, &exitError{code: exitUsage, err: err}
-	}
-	claims, err := parseClaimFlags(flow.DefaultClaimMapping(), f.claims)
-	if err != nil {
-		return "", cfg, err
-	}
-	mappings, err := parseRoleMaps(f.roleMaps)
-	if err != nil {
-		return "", cfg, err
-	}
-	secret, err := a.clientSecret(f.secretFile)
-	if err != nil {
-		return "", cfg, err
-	}
-	if secret == "" {
-		return "", cfg, usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
-	}
-	return discoveryURL, flow.LoginConfig{ClientID: f.clientID, ClientSecret: secret, RedirectURI: f.redirectURI,
-		ExtraScopes: f.scopes, Claims: claims, Wait: f.wait,
-		Roles: flow.RoleAssignment{GroupsClaim: f.groupsClaim, DefaultRole: f.defaultRole, Mappings: mappings}}, nil
-}
-
-// parseRoleMaps reads --role-map GROUP=ROLE pairs.
-func parseRoleMaps(pairs []string) ([]flow.RoleMapping, error) {
-	var out []flow.RoleMapping
-	for _, rm := range pairs {
-		group, role, ok := strings.Cut(rm, "=")
-		group, role = strings.TrimSpace(group), strings.TrimSpace(role)
-		if !ok || group == "" || role == "" {
-			return nil, usageErr("--role-map %q: want GROUP=ROLE", rm)
-		}
-		out = append(out, flow.RoleMapping{Group: group, Role: role})
-	}
-	return out, nil
-}
-
-// parseClaimFlags reads --claim ATTR=CLAIM pairs over the mapping m.
-func parseClaimFlags(m flow.ClaimMapping, pairs []string) (flow.ClaimMapping, error) {
-	for _, p := range pairs {
-		attr, claim, ok := strings.Cut(p, "=")
-		attr, claim = strings.TrimSpace(attr), strings.TrimSpace(claim)
-		if !ok || claim == "" {
-			return m, usageErr("--claim %q: want ATTR=CLAIM, e.g. email=upn", p)
-		}
-		if !m.Set(attr, claim) {
-			return m, usageErr("--claim %q: unknown attribute %q; use one of idp_id, email, first_name, last_name", p, attr)
-		}
-	}
-	return m, nil
 }
 
 // clientSecret reads the secret from --client-secret-file PATH ("-" for
@@ -473,71 +401,53 @@ func (a *app) readInput(name, what string, limit int64) ([]byte, error) {
 }
 
 // runStoredLogin tests a stored connection and records the outcome with it.
-func (a *app) runStoredLogin(cmd *cobra.Command, f *loginFlags) error {
-	fl := cmd.Flags()
+func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	for _, name := range []string{"discovery", "client-id"} {
-		if fl.Changed(name) {
+		if f.Given(name) {
 			return usageErr("--%s cannot be combined with --connection: the stored connection's value is used", name)
 		}
 	}
-	if err := f.checkDurations(); err != nil {
+	if err := f.CheckTimes(); err != nil {
 		return err
 	}
-	return a.withStore(func(ctx context.Context, st *store.Store) error {
-		c, err := lookupConnection(ctx, st, f.connection)
-		if err != nil {
-			return err
-		}
-		if fl.Changed("redirect-uri") { // e.g. a loopback URI registered for tests, when the stored one is the server's
-			c.RedirectURI = f.redirectURI
-		}
-		if c.RedirectURI == "" || c.DiscoveryURL == "" {
-			return &flow.Error{Code: "incomplete_connection",
-				Message: fmt.Sprintf("connection %s has no redirect URI or discovery URL yet", c.ID),
-				Fix:     "finish it in the wizard (oidc-onboard), or import it again with redirect_uri and discovery_url set"}
-		}
-		cfg := flow.LoginConfigFromConnection(*c)
-		if cfg.Claims, err = parseClaimFlags(c.Claims.WithDefaults(), f.claims); err != nil {
-			return err
-		}
-		if fl.Changed("role-map") {
-			if cfg.Roles.Mappings, err = parseRoleMaps(f.roleMaps); err != nil {
-				return err
-			}
-		}
-		if fl.Changed("groups-claim") || cfg.Roles.GroupsClaim == "" {
-			cfg.Roles.GroupsClaim = f.groupsClaim
-		}
-		if fl.Changed("default-role") {
-			cfg.Roles.DefaultRole = f.defaultRole
-		}
-		secret, err := a.clientSecret(f.secretFile)
-		if err != nil {
-			return err
-		}
-		if secret != "" {
-			cfg.ClientSecret = secret
-		}
-		if cfg.ClientSecret == "" {
-			return usageErr("connection %s has no stored client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH", c.ID)
-		}
-		cfg.ExtraScopes, cfg.Wait = f.scopes, f.wait
-		res, loginErr := a.login(ctx, c.DiscoveryURL, cfg, f)
-		// The outcome is recorded even when the person pressed Ctrl-C.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if _, err := st.RecordTestLogin(sctx, c, flow.NewTestLogin(time.Time{}, res, loginErr), a.actor()); err != nil {
-			fmt.Fprintf(a.stderr, "Warning: the test login's result could not be recorded: %v\n", err)
-		}
-		return loginErr
-	})
+	st, err := a.openStore()
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, err := lookupConnection(ctx, st, f.connection)
+	if err != nil {
+		return err
+	}
+	discoveryURL, cfg, err := f.ConfigFor(*c)
+	if err != nil {
+		return err
+	}
+	secret, err := a.clientSecret(f.secretFile)
+	if err != nil {
+		return err
+	}
+	if secret != "" {
+		cfg.ClientSecret = secret
+	}
+	if cfg.ClientSecret == "" {
+		return usageErr("connection %s has no stored client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH", c.ID)
+	}
+	res, loginErr := a.login(ctx, discoveryURL, cfg, f)
+	// The outcome is recorded even when the person pressed Ctrl-C.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := st.RecordTestLogin(sctx, c, flow.NewTestLogin(time.Time{}, res, loginErr), a.by()); err != nil {
+		fmt.Fprintf(a.stderr, "Warning: the test login's result could not be recorded: %v\n", err)
+	}
+	return loginErr
 }
 
 // login runs one test login and prints its result.
 func (a *app) login(ctx context.Context, discoveryURL string, cfg flow.LoginConfig, f *loginFlags) (*flow.LoginResult, error) {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	opts := flow.RunOptions{Client: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}),
+	opts := flow.RunOptions{Client: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.Timeout}),
 		Callback: flow.CallbackOptions{Page: assets.CallbackPage()}, Progress: a.stderr, Open: flow.OpenBrowser}
 	if f.noBrowser {
 		opts.Open = nil
@@ -605,24 +515,11 @@ func (a *app) connectionsListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			l := flow.ConnectionList{Connections: cs, Path: st.Path()}
 			if asJSON {
-				out := make([]flow.ConnectionExport, 0, len(cs))
-				for _, c := range cs {
-					out = append(out, flow.Export(c, false))
-				}
-				return a.writeJSON(out)
+				return a.writeJSON(l.Export())
 			}
-			if len(cs) == 0 {
-				fmt.Fprintf(a.stdout, "No connections in %s yet.\nCreate one with 'oidc-onboard' (the wizard) or 'oidc-onboard connections import FILE'.\n", st.Path())
-				return nil
-			}
-			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
-			for _, c := range cs {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Organization, c.Name, c.Status,
-					flow.OrDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
-			}
-			return tw.Flush()
+			return l.WriteText(a.stdout)
 		})
 	})
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of connections (secrets masked)")
@@ -635,10 +532,7 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 	cmd := command("show ID", "Show one connection (secret masked), its last validation and test login", "", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) error {
 			return a.withRecord(args, func(_ context.Context, _ *store.Store, r flow.ConnectionRecord) error {
-				if asJSON {
-					return a.writeJSON(r.Details())
-				}
-				return r.Details().WriteText(a.stdout)
+				return a.print(r.Details(), asJSON)
 			})
 		})
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON (the export shape plus times, the last validation and test login, and group labels)")
@@ -651,9 +545,8 @@ func (a *app) connectionsExportCmd() *cobra.Command {
 		func(_ *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				if includeSecret {
-					ev := a.actor()
-					ev.Action, ev.ConnectionID, ev.Organization = "connection.export_secret", c.ID, c.Organization
-					if err := st.Audit(ctx, ev); err != nil {
+					if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.export_secret", ConnectionID: c.ID,
+						Organization: c.Organization}); err != nil {
 						return err
 					}
 					fmt.Fprintln(a.stderr, "Note: this export holds the client secret in plain text; keep it out of tickets and chats.")
@@ -687,7 +580,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 				return err
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				action, err := st.ImportConnection(ctx, c, present, secret, a.actor())
+				action, err := st.ImportConnection(ctx, c, present, secret, a.by())
 				if err != nil {
 					return err
 				}
@@ -717,7 +610,7 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 						return err
 					}
 				}
-				if err := st.DeleteConnectionAudited(ctx, c, a.actor()); err != nil {
+				if err := st.DeleteConnectionAudited(ctx, c, a.by()); err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "Deleted connection %s (%s / %s).\n", c.ID, c.Organization, c.Name)
@@ -745,7 +638,7 @@ func (a *app) confirmDelete(c *flow.Connection) error {
 		return nil
 	}
 	fmt.Fprintln(a.stderr, "Not deleted.")
-	return failed()
+	return errQuiet
 }
 
 func (a *app) connectionsRemapCmd() *cobra.Command {
@@ -756,42 +649,16 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 		func(cmd *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				next := *c
-				var err error
-				if next.Claims, err = parseClaimFlags(c.Claims, claims); err != nil {
+				req := flow.MappingRequest{Claims: claims, RoleMaps: roleMaps, GroupsClaim: strings.TrimSpace(groupsClaim),
+					DefaultRole: strings.TrimSpace(defaultRole), Given: cmd.Flags().Changed}
+				if err := req.Apply(&next, false); err != nil {
 					return err
 				}
-				fl := cmd.Flags()
-				if fl.Changed("role-map") {
-					if next.RoleMappings, err = parseRoleMaps(roleMaps); err != nil {
-						return err
-					}
-				}
-				if fl.Changed("groups-claim") {
-					next.GroupsClaim = strings.TrimSpace(groupsClaim)
-				}
-				if fl.Changed("default-role") {
-					next.DefaultRole = strings.TrimSpace(defaultRole)
-				}
-				r, err := st.Record(ctx, c)
+				out, err := st.Remap(ctx, c, &next, dryRun, a.by())
 				if err != nil {
 					return err
 				}
-				tl, err := r.LatestCapturedLogin()
-				if err != nil {
-					return err
-				}
-				out := flow.Remap(r.LastValidation.Provider(c.DiscoveryURL), tl, c, &next, !dryRun)
-				if !dryRun {
-					by := a.actor()
-					by.Detail = flow.MappingChanges(c, &next, tl.ID)
-					if err := st.SaveMappings(ctx, &next, tl.ID, by); err != nil {
-						return err
-					}
-				}
-				if asJSON {
-					return a.writeJSON(out)
-				}
-				return out.WriteText(a.stdout)
+				return a.print(out, asJSON)
 			})
 		})
 	f := cmd.Flags()
@@ -855,22 +722,16 @@ func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, tim
 			return err
 		}
 		r := flow.Verify(ctx, client, c, baseline, snap)
-		ev := a.actor()
-		ev.Action, ev.ConnectionID, ev.Organization, ev.Detail = "connection.verify", c.ID, c.Organization, r.AuditDetail()
-		if err := st.Audit(ctx, ev); err != nil {
+		if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.verify", ConnectionID: c.ID,
+			Organization: c.Organization, Detail: r.AuditDetail()}); err != nil {
 			return err
 		}
 		out.OK = out.OK && r.OK
 		out.Connections = append(out.Connections, r)
 	}
-	var err error
-	if asJSON {
-		err = a.writeJSON(out)
-	} else {
-		err = out.WriteText(a.stdout)
-	}
+	err := a.print(out, asJSON)
 	if err == nil && !out.OK {
-		return failed()
+		return errQuiet
 	}
 	return err
 }
@@ -880,11 +741,7 @@ func (a *app) transcriptCmd() *cobra.Command {
 	cmd := command("transcript ID", "Print a redacted record of a connection's setup for a support ticket", "transcript", cobra.ExactArgs(1),
 		func(_ *cobra.Command, args []string) error {
 			return a.withRecord(args, func(_ context.Context, _ *store.Store, r flow.ConnectionRecord) error {
-				t := flow.BuildTranscript(r, time.Now())
-				if asJSON {
-					return a.writeJSON(t)
-				}
-				return t.WriteText(a.stdout)
+				return a.print(flow.BuildTranscript(r, time.Now()), asJSON)
 			})
 		})
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the transcript as JSON")
@@ -934,7 +791,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		publicURL = "http://localhost:" + port
 	}
 	if _, err := tui.CheckPublicURL(publicURL); err != nil {
-		return &exitError{code: exitUsage, err: err}
+		return usage(err)
 	}
 	st, err := a.openStore()
 	if err != nil {
@@ -1061,23 +918,8 @@ func (a *app) inviteCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				ev := a.actor()
-				ev.Action, ev.Organization, ev.Detail = "invite.create", inv.Organization, inv.ID
-				_ = st.Audit(ctx, ev)
-				sshCmd := flow.SSHCommand(sshHost, "setup")
-				if asJSON {
-					return a.writeJSON(struct {
-						Code         string `json:"code"`
-						Organization string `json:"organization"`
-						ExpiresAt    string `json:"expires_at"`
-						Command      string `json:"command"`
-					}{code, inv.Organization, inv.ExpiresAt.UTC().Format(time.RFC3339), sshCmd})
-				}
-				fmt.Fprintf(a.stdout, "Invite %s for %s, valid until %s.\n\n", inv.ID, inv.Organization, inv.ExpiresAt.Local().Format("Mon 2 Jan 2006 15:04 MST"))
-				fmt.Fprintf(a.stdout, "Code:  %s   (shown once; only its hash is stored)\n\n", code)
-				fmt.Fprintf(a.stdout, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", sshCmd)
-				_, err = fmt.Fprintf(a.stdout, "or, in one go:\n  %s\n", flow.SSHCommand(sshHost, code))
-				return err
+				_ = st.Audit(ctx, store.Event{Actor: a.actor(), Action: "invite.create", Organization: inv.Organization, Detail: inv.ID})
+				return a.print(flow.NewInviteCode(code, inv, sshHost), asJSON)
 			})
 		})
 	fl := cmd.Flags()
@@ -1089,14 +931,6 @@ func (a *app) inviteCmd() *cobra.Command {
 	return cmd
 }
 
-type inviteListJSON struct {
-	ID           string `json:"id"`
-	Organization string `json:"organization"`
-	Status       string `json:"status"`
-	CreatedAt    string `json:"created_at"`
-	ExpiresAt    string `json:"expires_at"`
-}
-
 func (a *app) inviteListCmd() *cobra.Command {
 	var org string
 	var asJSON bool
@@ -1106,25 +940,7 @@ func (a *app) inviteListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			now := time.Now()
-			out := make([]inviteListJSON, 0, len(invites))
-			for _, inv := range invites {
-				out = append(out, inviteListJSON{ID: inv.ID, Organization: inv.Organization, Status: inv.Status(now),
-					CreatedAt: inv.CreatedAt.UTC().Format(time.RFC3339), ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339)})
-			}
-			if asJSON {
-				return a.writeJSON(out)
-			}
-			if len(out) == 0 {
-				_, err := fmt.Fprintln(a.stdout, "No invites yet. Make one with 'oidc-onboard invite --org NAME'.")
-				return err
-			}
-			w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
-			for _, inv := range out {
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", inv.ID, inv.Organization, inv.Status, inv.ExpiresAt)
-			}
-			return w.Flush()
+			return a.print(flow.NewInviteList(invites, time.Now()), asJSON)
 		})
 	})
 	cmd.Flags().StringVar(&org, "org", "", "only this organization's invites")
@@ -1139,9 +955,7 @@ func (a *app) inviteRevokeCmd() *cobra.Command {
 				if err := st.RevokeInvite(ctx, args[0]); err != nil {
 					return err
 				}
-				ev := a.actor()
-				ev.Action, ev.Detail = "invite.revoke", store.NormalizeID(args[0])
-				_ = st.Audit(ctx, ev)
+				_ = st.Audit(ctx, store.Event{Actor: a.actor(), Action: "invite.revoke", Detail: store.NormalizeID(args[0])})
 				_, err := fmt.Fprintf(a.stdout, "Invite %s revoked.\n", store.NormalizeID(args[0]))
 				return err
 			})

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -274,17 +273,4 @@ func (out RemapResult) WriteText(w io.Writer) error {
 	}
 	_, err := fmt.Fprintln(w, msg)
 	return err
-}
-
-// SSHCommand is the command that reaches host (HOST[:PORT], port 22 when
-// none is given) as user.
-func SSHCommand(host, user string) string {
-	h, port, err := net.SplitHostPort(host)
-	if err != nil {
-		h, port = host, "22"
-	}
-	if port == "22" {
-		return fmt.Sprintf("ssh %s@%s", user, h)
-	}
-	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
 }

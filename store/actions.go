@@ -105,12 +105,26 @@ func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, presen
 	})
 }
 
-// SaveMappings saves next, whose mappings were checked (replayed) against
-// the test login testLoginID, records that, and audits it as by (Actor,
-// Detail), in one transaction.
-func (s *Store) SaveMappings(ctx context.Context, next *flow.Connection, testLoginID int64, by Event) error {
-	return s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
-		if err := setCheckedAgainst(ctx, tx, id, testLoginID); err != nil {
+// Remap replays the latest test login with captured claims of c under
+// next's mappings (flow.Remap). Unless dryRun it saves next, records the
+// test login its mappings were checked against and audits the change as
+// by (Actor), in one transaction.
+func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool, by Event) (flow.RemapResult, error) {
+	r, err := s.Record(ctx, c)
+	if err != nil {
+		return flow.RemapResult{}, err
+	}
+	tl, err := r.LatestCapturedLogin()
+	if err != nil {
+		return flow.RemapResult{}, err
+	}
+	out := flow.Remap(r.LastValidation.Provider(c.DiscoveryURL), tl, c, next, !dryRun)
+	if dryRun {
+		return out, nil
+	}
+	by.Detail = flow.MappingChanges(c, next, tl.ID)
+	return out, s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
+		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
 			return err
 		}
 		return s.auditTx(ctx, tx, by, "connection.remap", next)

@@ -15,14 +15,7 @@ import (
 
 // Invite is a one-time code that lets an IT admin into the SSH setup of one
 // organization. Only a hash of the code is stored.
-type Invite struct {
-	ID           string
-	Organization string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	UsedAt       time.Time // zero while unused
-	RevokedAt    time.Time // zero unless revoked
-}
+type Invite = flow.Invite
 
 // codeAlphabet is Crockford's base32 in lower case; normalizeCode maps the
 // look-alikes a person may type (o, i, l) onto it.
@@ -113,7 +106,7 @@ func (s *Store) LookupInvite(ctx context.Context, code string) (Invite, error) {
 	if err != nil {
 		return Invite{}, err
 	}
-	return inv, inv.usable(s.now())
+	return inv, usable(inv, s.now())
 }
 
 // RedeemInvite uses an invite: it succeeds once per code, while the code is
@@ -133,7 +126,7 @@ func (s *Store) RedeemInvite(ctx context.Context, code string) (Invite, error) {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return inv, nil
 	}
-	if err := inv.usable(now); err != nil {
+	if err := usable(inv, now); err != nil {
 		return Invite{}, err
 	}
 	return Invite{}, errInviteUsed // used between our update and our read
@@ -143,7 +136,7 @@ var errInviteUsed = &flow.Error{Code: "invite_used", Message: "this invite code 
 	Fix: "ask the person who invited you for a new code"}
 
 // usable says why an invite can no longer be used, or nil.
-func (inv Invite) usable(now time.Time) error {
+func usable(inv Invite, now time.Time) error {
 	switch {
 	case !inv.RevokedAt.IsZero():
 		return &flow.Error{Code: "invite.revoke", Message: "this invite code was withdrawn",
@@ -188,21 +181,6 @@ func (s *Store) closeInvites(ctx context.Context, db execer, org string) (int64,
 		return 0, err
 	}
 	return res.RowsAffected()
-}
-
-// Status says whether the invite still lets someone in at now: "open",
-// "expired", "revoked", or "closed" once the organization's connection
-// was activated.
-func (inv Invite) Status(now time.Time) string {
-	switch {
-	case !inv.RevokedAt.IsZero():
-		return "revoked"
-	case !inv.UsedAt.IsZero():
-		return "closed"
-	case !now.Before(inv.ExpiresAt):
-		return "expired"
-	}
-	return "open"
 }
 
 // ListInvites returns the invites of org, or all when org is empty, the
