@@ -231,17 +231,9 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 
 // startDemoIdP starts the embedded demo IdP on loopback. Its library logs
 // to the default logger, which would scribble over the wizard's screen.
-//
-// It listens on a fixed port (127.0.0.1:8977) when it can, so that a demo
-// draft resumed in a later run still finds its IdP at the discovery URL it
-// saved.
 func startDemoIdP(ctx context.Context) (*demoidp.IdP, error) {
 	slog.SetDefault(slog.New(slog.DiscardHandler))
-	idp, err := demoidp.Start(ctx, demoidp.Options{Addr: "127.0.0.1:8977", AllowLoopbackRedirects: true})
-	if flow.IsCode(err, "demo_idp_listen") {
-		idp, err = demoidp.Start(ctx, demoidp.Options{AllowLoopbackRedirects: true})
-	}
-	return idp, err
+	return demoidp.StartForWizard(ctx)
 }
 
 func demoClient(idp *demoidp.IdP) *steps.Demo {
@@ -415,7 +407,7 @@ func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 		return err
 	}
 	defer st.Close()
-	c, err := lookupConnection(ctx, st, f.connection)
+	c, err := st.Connection(ctx, f.connection)
 	if err != nil {
 		return err
 	}
@@ -473,20 +465,10 @@ func (a *app) connectionsCmd() *cobra.Command {
 	return cmd
 }
 
-// lookupConnection loads a connection, turning an unknown ID into advice.
-func lookupConnection(ctx context.Context, st *store.Store, id string) (*flow.Connection, error) {
-	c, err := st.GetConnection(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, st.Path()),
-			Fix: "run 'oidc-onboard connections list' to see the IDs (and check --db / OIDC_ONBOARD_DB)"}
-	}
-	return c, err
-}
-
 // withConnection runs fn with the open store and the connection args[0].
 func (a *app) withConnection(args []string, fn func(ctx context.Context, st *store.Store, c *flow.Connection) error) error {
 	return a.withStore(func(ctx context.Context, st *store.Store) error {
-		c, err := lookupConnection(ctx, st, args[0])
+		c, err := st.Connection(ctx, args[0])
 		if err != nil {
 			return err
 		}
@@ -696,23 +678,9 @@ func (a *app) verifyCmd() *cobra.Command {
 }
 
 func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, timeout time.Duration, asJSON bool) error {
-	var conns []*flow.Connection
-	if len(args) == 1 {
-		c, err := lookupConnection(ctx, st, args[0])
-		if err != nil {
-			return err
-		}
-		conns = append(conns, c)
-	} else {
-		list, err := st.ListConnections(ctx, "")
-		if err != nil {
-			return err
-		}
-		for _, c := range list {
-			if c.Status == flow.StatusActive {
-				conns = append(conns, c)
-			}
-		}
+	conns, err := st.ConnectionsToVerify(ctx, strings.Join(args, ""))
+	if err != nil {
+		return err
 	}
 	out := flow.VerifyReport{OK: true, CheckedAt: time.Now().UTC(), Connections: []flow.VerifyResult{}}
 	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
@@ -729,7 +697,7 @@ func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, tim
 		out.OK = out.OK && r.OK
 		out.Connections = append(out.Connections, r)
 	}
-	err := a.print(out, asJSON)
+	err = a.print(out, asJSON)
 	if err == nil && !out.OK {
 		return errQuiet
 	}
@@ -842,7 +810,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
 		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
 		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
-		Demo: demo, Log: slog.New(slog.NewTextHandler(a.stderr, nil)), SSHHost: serveSSHHost(f.sshHost, publicURL, sshLn.Addr())})
+		Demo: demo, Log: slog.New(slog.NewTextHandler(a.stderr, nil)), SSHHost: flow.SSHHost(f.sshHost, publicURL, sshLn.Addr().String())})
 	if err != nil {
 		sshLn.Close()
 		httpLn.Close()
@@ -860,20 +828,6 @@ func listen(flag, addr, example string) (net.Listener, error) {
 			Fix: fmt.Sprintf("pick a free port, e.g. %s %s", flag, example), Err: err}
 	}
 	return ln, nil
-}
-
-// serveSSHHost is the SSH server as customers reach it: --ssh-host, else
-// the host browsers reach (--public-url) on the port SSH listens on.
-func serveSSHHost(flag, publicURL string, sshAddr net.Addr) string {
-	if flag != "" {
-		return flag
-	}
-	u, err := url.Parse(publicURL)
-	_, port, perr := net.SplitHostPort(sshAddr.String())
-	if err != nil || perr != nil || u.Hostname() == "" {
-		return ""
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }
 
 func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprint, db string, f *serveFlags) {
@@ -914,11 +868,10 @@ func (a *app) inviteCmd() *cobra.Command {
 				return usageErr("--ttl %s: give a positive duration, e.g. 72h", ttl)
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				code, inv, err := st.CreateInvite(ctx, org, ttl)
+				code, inv, err := st.MakeInvite(ctx, org, ttl, a.by())
 				if err != nil {
 					return err
 				}
-				_ = st.Audit(ctx, store.Event{Actor: a.actor(), Action: "invite.create", Organization: inv.Organization, Detail: inv.ID})
 				return a.print(flow.NewInviteCode(code, inv, sshHost), asJSON)
 			})
 		})

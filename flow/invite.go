@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"text/tabwriter"
 	"time"
 )
@@ -45,6 +46,21 @@ func SSHCommand(host, user string) string {
 		return fmt.Sprintf("ssh %s@%s", user, h)
 	}
 	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
+}
+
+// SSHHost is the SSH server as customers reach it: given, else the host
+// browsers reach (publicURL) on the port SSH listens on (sshAddr); "" when
+// neither tells.
+func SSHHost(given, publicURL, sshAddr string) string {
+	if given != "" {
+		return given
+	}
+	u, err := url.Parse(publicURL)
+	_, port, perr := net.SplitHostPort(sshAddr)
+	if err != nil || perr != nil || u.Hostname() == "" {
+		return ""
+	}
+	return net.JoinHostPort(u.Hostname(), port)
 }
 
 // InviteCode is a new invite as `invite` prints it: the code, shown once,

@@ -197,6 +197,37 @@ func (s *Store) Record(ctx context.Context, c *flow.Connection) (flow.Connection
 	return r, err
 }
 
+// Connection is GetConnection, an unknown ID explained: the error says
+// where the IDs are listed.
+func (s *Store) Connection(ctx context.Context, id string) (*flow.Connection, error) {
+	c, err := s.GetConnection(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, s.Path()),
+			Fix: "run 'oidc-onboard connections list' to see the IDs (and check --db / OIDC_ONBOARD_DB)"}
+	}
+	return c, err
+}
+
+// ConnectionsToVerify are the connections the drift watch checks: the one
+// with ID id, or every active one when id is empty.
+func (s *Store) ConnectionsToVerify(ctx context.Context, id string) ([]*flow.Connection, error) {
+	if id != "" {
+		c, err := s.Connection(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return []*flow.Connection{c}, nil
+	}
+	all, err := s.ListConnections(ctx, "")
+	var active []*flow.Connection
+	for _, c := range all {
+		if c.Status == flow.StatusActive {
+			active = append(active, c)
+		}
+	}
+	return active, err
+}
+
 // OpenFromEnv opens the database at path, else the one OIDC_ONBOARD_DB
 // names, else $XDG_DATA_HOME/oidc-onboard/onboard.db (~/.local/share/...
 // when unset), creating its folder 0700 when missing; the sealing key

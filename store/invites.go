@@ -70,6 +70,16 @@ func hashCode(code string) []byte {
 // CreateInvite creates an invite to org valid for ttl and returns its code,
 // which is shown once and never stored. The organization is created when new.
 func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration) (string, Invite, error) {
+	return s.createInvite(ctx, org, ttl, nil)
+}
+
+// MakeInvite is CreateInvite, audited as by (Actor, Address) in the same
+// transaction: the wizard and `oidc-onboard invite` both make invites so.
+func (s *Store) MakeInvite(ctx context.Context, org string, ttl time.Duration, by Event) (string, Invite, error) {
+	return s.createInvite(ctx, org, ttl, &by)
+}
+
+func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration, by *Event) (string, Invite, error) {
 	org = strings.TrimSpace(org)
 	if org == "" {
 		return "", Invite{}, &flow.Error{Code: "missing_field", Message: "the invite has no organization",
@@ -89,7 +99,11 @@ func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO invites (id, code_hash, organization, created_at, expires_at)
 				VALUES (?, ?, ?, ?, ?)`, id, hashCode(code), org, unixNano(now), unixNano(inv.ExpiresAt))
-			return err
+			if err != nil || by == nil {
+				return err
+			}
+			by.Detail = id
+			return s.auditTx(ctx, tx, *by, "invite.create", &flow.Connection{Organization: org})
 		})
 	})
 	if err != nil {
