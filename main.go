@@ -180,9 +180,6 @@ func isTerminal(f any) bool {
 	return ok && term.IsTerminal(file.Fd())
 }
 
-// ---------------------------------------------------------------------------
-// the wizard: `oidc-onboard` with no command.
-
 type wizardFlags struct {
 	demo, accessible      bool
 	redirectBase, sshHost string
@@ -240,9 +237,6 @@ func demoClient(idp *demoidp.IdP) *steps.Demo {
 	return &steps.Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
 		Username: idp.User.Username, Password: idp.User.Password}
 }
-
-// ---------------------------------------------------------------------------
-// check: validate a discovery endpoint.
 
 func (a *app) checkCmd() *cobra.Command {
 	var asJSON bool
@@ -302,9 +296,6 @@ func (a *app) checkStyle() (io.Writer, flow.TextStyle) {
 	return colorprofile.NewWriter(a.stdout, os.Environ()), flow.TextStyle{Pass: paint(th.Pass.Bold(true)),
 		Warn: paint(th.Warn.Bold(true)), Fail: paint(th.Fail), Faint: paint(lipgloss.NewStyle().Faint(true))}
 }
-
-// ---------------------------------------------------------------------------
-// login: a real test login through the embedded callback server.
 
 // loginFlags are the flags of `login`: the request, and how to run it.
 type loginFlags struct {
@@ -454,9 +445,6 @@ func (a *app) login(ctx context.Context, discoveryURL string, cfg flow.LoginConf
 	return res, out.WriteText(a.stdout)
 }
 
-// ---------------------------------------------------------------------------
-// connections: the stored connections.
-
 func (a *app) connectionsCmd() *cobra.Command {
 	cmd := command("connections", "List, show, export, import and delete stored connections", "connections", cobra.NoArgs,
 		func(cmd *cobra.Command, _ []string) error { return cmd.Help() })
@@ -489,23 +477,29 @@ func (a *app) withRecord(args []string, fn func(ctx context.Context, st *store.S
 }
 
 func (a *app) connectionsListCmd() *cobra.Command {
+	return a.listCmd("list", "List the stored connections", "only the connections of this organization",
+		"print a JSON array of connections (secrets masked)", func(ctx context.Context, st *store.Store, org string) (textWriter, error) {
+			cs, err := st.ListConnections(ctx, org)
+			return flow.ConnectionList{Connections: cs, Path: st.Path()}, err
+		})
+}
+
+// listCmd is a command that lists what list finds, of one organization
+// with --org, as text or --json.
+func (a *app) listCmd(use, short, orgHelp, jsonHelp string, list func(ctx context.Context, st *store.Store, org string) (textWriter, error)) *cobra.Command {
 	var asJSON bool
 	var org string
-	cmd := command("list", "List the stored connections", "", cobra.NoArgs, func(*cobra.Command, []string) error {
+	cmd := command(use, short, "", cobra.NoArgs, func(*cobra.Command, []string) error {
 		return a.withStore(func(ctx context.Context, st *store.Store) error {
-			cs, err := st.ListConnections(ctx, org)
+			out, err := list(ctx, st, org)
 			if err != nil {
 				return err
 			}
-			l := flow.ConnectionList{Connections: cs, Path: st.Path()}
-			if asJSON {
-				return a.writeJSON(l.Export())
-			}
-			return l.WriteText(a.stdout)
+			return a.print(out, asJSON)
 		})
 	})
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print a JSON array of connections (secrets masked)")
-	cmd.Flags().StringVar(&org, "org", "", "only the connections of this organization")
+	cmd.Flags().BoolVar(&asJSON, "json", false, jsonHelp)
+	cmd.Flags().StringVar(&org, "org", "", orgHelp)
 	return cmd
 }
 
@@ -653,9 +647,6 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 	return cmd
 }
 
-// ---------------------------------------------------------------------------
-// verify and transcript: drift watch, and a record for a support ticket.
-
 func (a *app) verifyCmd() *cobra.Command {
 	var all, asJSON bool
 	var timeout time.Duration
@@ -715,9 +706,6 @@ func (a *app) transcriptCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the transcript as JSON")
 	return cmd
 }
-
-// ---------------------------------------------------------------------------
-// serve: the wizard for many customers at once, over SSH.
 
 type serveFlags struct {
 	sshAddr, httpAddr, publicURL, authorizedKeys, hostKey, sshHost string
@@ -852,9 +840,6 @@ func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprin
 	fmt.Fprintf(a.stdout, "Make an invite with: oidc-onboard invite --org NAME. Stop with ctrl+c (sessions are told, drafts saved).\n")
 }
 
-// ---------------------------------------------------------------------------
-// invite: codes that let a customer into the SSH setup of one organization.
-
 func (a *app) inviteCmd() *cobra.Command {
 	var org, sshHost string
 	var ttl time.Duration
@@ -885,20 +870,11 @@ func (a *app) inviteCmd() *cobra.Command {
 }
 
 func (a *app) inviteListCmd() *cobra.Command {
-	var org string
-	var asJSON bool
-	cmd := command("list [--org NAME] [--json]", "List invites, the newest first", "", cobra.NoArgs, func(*cobra.Command, []string) error {
-		return a.withStore(func(ctx context.Context, st *store.Store) error {
+	return a.listCmd("list [--org NAME] [--json]", "List invites, the newest first", "only this organization's invites", "print JSON",
+		func(ctx context.Context, st *store.Store, org string) (textWriter, error) {
 			invites, err := st.ListInvites(ctx, org)
-			if err != nil {
-				return err
-			}
-			return a.print(flow.NewInviteList(invites, time.Now()), asJSON)
+			return flow.NewInviteList(invites, time.Now()), err
 		})
-	})
-	cmd.Flags().StringVar(&org, "org", "", "only this organization's invites")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	return cmd
 }
 
 func (a *app) inviteRevokeCmd() *cobra.Command {

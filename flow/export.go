@@ -6,26 +6,13 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // ConnectionExport is a connection in the export shape of the command
 // contract (`connections export` writes it, `connections import` reads
-// it); applications import it too.
-type ConnectionExport struct {
-	ID           string           `json:"id"`
-	Organization string           `json:"organization"`
-	Name         string           `json:"name"`
-	Status       ConnectionStatus `json:"status"`
-	DiscoveryURL string           `json:"discovery_url"`
-	Issuer       string           `json:"issuer"`
-	ClientID     string           `json:"client_id"`
-	ClientSecret string           `json:"client_secret"`
-	RedirectURI  string           `json:"redirect_uri"`
-	Claims       ClaimMapping     `json:"claims"`
-	GroupsClaim  string           `json:"groups_claim"`
-	RoleMappings []RoleMapping    `json:"role_mappings"`
-	DefaultRole  string           `json:"default_role"`
-}
+// it; applications import it too): a Connection without its times.
+type ConnectionExport Connection
 
 // Export is c in the export shape, its secret masked unless withSecret.
 func Export(c *Connection, withSecret bool) ConnectionExport {
@@ -37,10 +24,9 @@ func Export(c *Connection, withSecret bool) ConnectionExport {
 	if roles == nil {
 		roles = []RoleMapping{}
 	}
-	return ConnectionExport{ID: c.ID, Organization: c.Organization, Name: c.Name, Status: c.Status,
-		DiscoveryURL: c.DiscoveryURL, Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: secret,
-		RedirectURI: c.RedirectURI, Claims: c.Claims, GroupsClaim: c.GroupsClaim, RoleMappings: roles,
-		DefaultRole: c.DefaultRole}
+	e := ConnectionExport(*c)
+	e.ClientSecret, e.RoleMappings, e.CreatedAt, e.UpdatedAt = secret, roles, time.Time{}, time.Time{}
+	return e
 }
 
 // ParseImport reads and checks the export shape, naming the field at

@@ -1,6 +1,8 @@
 package flow
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -134,13 +136,18 @@ type ConnectionList struct {
 	Path        string
 }
 
-// Export is the list in the export shape, secrets masked.
-func (l ConnectionList) Export() []ConnectionExport {
+// MarshalJSON is the list in the export shape, secrets masked, HTML
+// characters as they are (as `connections export` writes them).
+func (l ConnectionList) MarshalJSON() ([]byte, error) {
 	out := make([]ConnectionExport, 0, len(l.Connections))
 	for _, c := range l.Connections {
 		out = append(out, Export(c, false))
 	}
-	return out
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	err := enc.Encode(out)
+	return b.Bytes(), err
 }
 
 // WriteText writes a table of the connections, times in the local zone.
