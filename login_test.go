@@ -103,6 +103,22 @@ type loginOutput struct {
 	Claims map[string]any `json:"claims"`
 }
 
+// output decodes stdout strictly as the --json contract: one value, no
+// field beyond it.
+func (r *loginRun) output(t *testing.T) loginOutput {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(r.stdout.Bytes()))
+	dec.DisallowUnknownFields()
+	var out loginOutput
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("stdout is not the contract's JSON: %v\n%s", err, r.stdout.String())
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	return out
+}
+
 func TestLoginJSONContract(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
@@ -114,15 +130,7 @@ func TestLoginJSONContract(t *testing.T) {
 	if code := run.wait(t); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
 	}
-	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
-	dec.DisallowUnknownFields()
-	var out loginOutput
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("stdout is not the contract's JSON: %v\n%s", err, run.stdout.String())
-	}
-	if dec.More() {
-		t.Fatal("more than one JSON value on stdout")
-	}
+	out := run.output(t)
 	p := out.Profile
 	if p.IDPID != "user-42" || p.Email != "ada@example.com" || p.FirstName != "Ada" || p.LastName != "Lovelace" ||
 		strings.Join(p.Groups, ",") != "engineers,admins" || strings.Join(p.Roles, ",") != "admin,member" {
@@ -276,12 +284,7 @@ func TestLoginBinaryAgainstARealProvider(t *testing.T) {
 	if code := run.wait(t); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
 	}
-	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
-	dec.DisallowUnknownFields()
-	var out loginOutput
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("stdout: %v\n%s", err, run.stdout.String())
-	}
+	out := run.output(t)
 	if out.Profile.IDPID != idp.User.Subject || out.Profile.Email != idp.User.Email || strings.Join(out.Profile.Roles, ",") != "admin" {
 		t.Errorf("profile %+v", out.Profile)
 	}

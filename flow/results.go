@@ -197,10 +197,13 @@ type RemapResult struct {
 	TestLogin    RemapTestLogin `json:"test_login"`
 	Saved        bool           `json:"saved"`
 	Mapping      RemapMapping   `json:"mapping"`
-	Profile      Profile        `json:"profile"`
-	Changes      []string       `json:"changes"`
-	Warnings     []string       `json:"warnings"`
-	Findings     []Finding      `json:"findings"`
+	// Profile is the replayed test login's profile under Mapping;
+	// Changes say how it differs from the one the stored mappings give.
+	Profile Profile  `json:"profile"`
+	Changes []string `json:"changes"`
+	// Warnings are the mapping's, Findings the pitfalls the claims show.
+	Warnings []string  `json:"warnings"`
+	Findings []Finding `json:"findings"`
 }
 
 // Remap replays the test login tl, captured through c from provider p,

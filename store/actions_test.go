@@ -16,9 +16,7 @@ func activationFixture(t *testing.T) (*Store, *flow.Connection, TestLogin) {
 	s := openTemp(t)
 	c := sampleConnection()
 	c.Status = flow.StatusDraft
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	report := flow.Report{OK: true, Issuer: c.Issuer, RawMetadata: []byte(`{"issuer":"https://idp.acme.test"}`), RawJWKS: []byte(`{"keys":[]}`)}
 	if err := s.SaveValidation(ctx, c.ID, report); err != nil {
 		t.Fatal(err)
@@ -159,11 +157,7 @@ func TestRecordTestLoginAuditsInTheSameTransaction(t *testing.T) {
 
 func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
 	t.Parallel()
-	s := openTemp(t)
-	stored := sampleConnection()
-	if err := s.SaveConnection(ctx, stored); err != nil {
-		t.Fatal(err)
-	}
+	s, stored := openWithConnection(t)
 	c, present, err := flow.ParseImport([]byte(`{"organization":"Acme Corp","name":"Acme OIDC",
 		"discovery_url":"https://idp.acme.test","client_id":"client-456"}`))
 	if err != nil {
@@ -203,9 +197,7 @@ func TestDriftBaseline(t *testing.T) {
 		t.Errorf("after activation: %v %q %v", v, name, err)
 	}
 	bare := &flow.Connection{Organization: "Globex", Name: "G"}
-	if err := s.SaveConnection(ctx, bare); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, bare)
 	if v, name, err := s.DriftBaseline(ctx, bare.ID); err != nil || v != nil || name != "last_validation" {
 		t.Errorf("never validated: %v %q %v", v, name, err)
 	}
