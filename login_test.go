@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -212,12 +210,7 @@ func TestLoginUnknownStateKeepsWaiting(t *testing.T) {
 
 func TestLoginBusyPort(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := testidp.BusyPort(t)
 	idp := testidp.New(t, testidp.Options{})
 	run := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.Issuer(), "--client-id", idp.ClientID,
 		"--redirect-uri", "http://127.0.0.1:"+port+"/callback")

@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -43,16 +42,7 @@ func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 func TestResultPageNeverEchoesTheCode(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, l := startLogin(t, idp, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(t.Context()); done <- err }()
 	var code string
@@ -78,14 +68,9 @@ func TestResultPageNeverEchoesTheCode(t *testing.T) {
 
 func TestBusyPortIsAClearError(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := testidp.BusyPort(t)
 	for _, host := range []string{"127.0.0.1", "localhost"} {
-		_, err = flow.StartCallbackServer("http://"+host+":"+port+"/callback", flow.CallbackOptions{})
+		_, err := flow.StartCallbackServer("http://"+host+":"+port+"/callback", flow.CallbackOptions{})
 		assertCode(t, err, "port_busy", "port "+port)
 	}
 }

@@ -38,6 +38,24 @@ func discover(t *testing.T, idp *testidp.IdP) *flow.Provider {
 	return p
 }
 
+// startLogin discovers idp and starts a login with baseConfig whose
+// callback comes to a server on redirectURI; both stop when the test ends.
+func startLogin(t *testing.T, idp *testidp.IdP, redirectURI string, opts flow.CallbackOptions) (*flow.CallbackServer, *flow.Login) {
+	t.Helper()
+	p := discover(t, idp)
+	srv, err := flow.StartCallbackServer(redirectURI, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	l, err := p.StartLogin(srv, baseConfig(idp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return srv, l
+}
+
 func baseConfig(idp *testidp.IdP) flow.LoginConfig {
 	return flow.LoginConfig{
 		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
@@ -99,17 +117,7 @@ func TestLoginSucceedsAndMapsProfile(t *testing.T) {
 func TestAuthorizationRequestCarriesStateNoncePKCEAndScopes(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/cb", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	srv, l := startLogin(t, idp, "http://127.0.0.1:0/cb", flow.CallbackOptions{})
 	u := mustParse(t, l.AuthURL())
 	q := u.Query()
 	if q.Get("state") != l.State() || len(q.Get("state")) < 40 || q.Get("nonce") == "" || q.Get("nonce") == q.Get("state") {
@@ -365,16 +373,7 @@ func TestPastedWhitespaceIsStrippedWithANote(t *testing.T) {
 func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	l, err := p.StartLogin(srv, baseConfig(idp))
-	if err != nil {
-		t.Fatal(err)
-	}
+	srv, l := startLogin(t, idp, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(context.Background()); done <- err }()
 
