@@ -1,8 +1,6 @@
 package flow
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -126,41 +124,6 @@ func (l InviteList) WriteText(w io.Writer) error {
 	fmt.Fprintln(tw, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
 	for _, inv := range l {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.ID, inv.Organization, inv.Status, inv.ExpiresAt)
-	}
-	return tw.Flush()
-}
-
-// ConnectionList is `connections list` of the database at Path.
-type ConnectionList struct {
-	Connections []*Connection
-	Path        string
-}
-
-// MarshalJSON is the list in the export shape, secrets masked, HTML
-// characters as they are (as `connections export` writes them).
-func (l ConnectionList) MarshalJSON() ([]byte, error) {
-	out := make([]ConnectionExport, 0, len(l.Connections))
-	for _, c := range l.Connections {
-		out = append(out, Export(c, false))
-	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	err := enc.Encode(out)
-	return b.Bytes(), err
-}
-
-// WriteText writes a table of the connections, times in the local zone.
-func (l ConnectionList) WriteText(w io.Writer) error {
-	if len(l.Connections) == 0 {
-		_, err := fmt.Fprintf(w, "No connections in %s yet.\nCreate one with 'oidc-onboard' (the wizard) or 'oidc-onboard connections import FILE'.\n", l.Path)
-		return err
-	}
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
-	for _, c := range l.Connections {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Organization, c.Name, c.Status,
-			OrDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

@@ -16,7 +16,8 @@ import (
 // leaves nothing half-saved.
 
 // ActivateConnection saves c as active (sealing its secret), keeps its last
-// validation as the activation snapshot the drift watch compares with,
+// stored validation, with the metadata and keys as the IdP served them, as
+// the activation snapshot the drift watch (verify) compares with,
 // records the test login its mappings were checked against (none when
 // testLoginID is 0), closes its organization's open invites (an invite is
 // good until its organization's connection is activated) and audits it as
