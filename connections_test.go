@@ -65,9 +65,9 @@ func (c *connCLI) ok(t *testing.T, stdin string, extraEnv []string, args ...stri
 	return r
 }
 
-func (c *connCLI) listJSON(t *testing.T) []connectionJSON {
+func (c *connCLI) listJSON(t *testing.T) []flow.ConnectionExport {
 	t.Helper()
-	var out []connectionJSON
+	var out []flow.ConnectionExport
 	if err := json.Unmarshal([]byte(c.ok(t, "", nil, "connections", "list", "--json").stdout), &out); err != nil {
 		t.Fatal(err)
 	}
@@ -115,12 +115,12 @@ func TestConnectionsCommands(t *testing.T) {
 			}
 		}
 
-		var exported connectionJSON
+		var exported flow.ConnectionExport
 		exp := c.ok(t, "", nil, "connections", "export", id, "--json")
 		if err := json.Unmarshal([]byte(exp.stdout), &exported); err != nil {
 			t.Fatal(err)
 		}
-		want := connectionJSON{ID: id, Organization: "Acme Corp", Name: "Acme OIDC", Status: "active",
+		want := flow.ConnectionExport{ID: id, Organization: "Acme Corp", Name: "Acme OIDC", Status: "active",
 			DiscoveryURL: "https://idp.acme.test/.well-known/openid-configuration", Issuer: "https://idp.acme.test",
 			ClientID: "client-123", ClientSecret: "••••7c1d", RedirectURI: "http://localhost:8976/callback/acme",
 			Claims:      flow.ClaimMapping{IDPID: "sub", Email: "upn", FirstName: "given_name", LastName: "family_name"},
@@ -309,7 +309,7 @@ func TestConnectionsCommands(t *testing.T) {
 }
 
 // sameConnectionJSON compares two exports field by field.
-func sameConnectionJSON(a, b connectionJSON) bool {
+func sameConnectionJSON(a, b flow.ConnectionExport) bool {
 	ja, _ := json.Marshal(a)
 	jb, _ := json.Marshal(b)
 	return bytes.Equal(ja, jb)

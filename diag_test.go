@@ -2,19 +2,15 @@ package main
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -39,68 +35,13 @@ func newDiagEnv(t *testing.T) *diagEnv {
 	return &diagEnv{st: st, env: []string{"OIDC_ONBOARD_DB=" + path, "OIDC_ONBOARD_KEY=" + key, "USER=ana"}}
 }
 
-// changingIdP serves a discovery document and keys a test changes after
-// the connection was activated.
-type changingIdP struct {
-	srv  *httptest.Server
-	mu   sync.Mutex
-	doc  map[string]any
-	keys []any
-}
-
-func newChangingIdP(t *testing.T) *changingIdP {
-	t.Helper()
-	p := &changingIdP{}
-	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		switch r.URL.Path {
-		case flow.WellKnownPath:
-			json.NewEncoder(w).Encode(p.doc)
-		case "/keys":
-			json.NewEncoder(w).Encode(map[string]any{"keys": p.keys})
-		default:
-			http.NotFound(w, r)
-		}
-	}))
-	t.Cleanup(p.srv.Close)
-	u := p.srv.URL
-	p.doc = map[string]any{"issuer": u, "authorization_endpoint": u + "/authorize", "token_endpoint": u + "/token",
-		"jwks_uri": u + "/keys", "response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
-		"id_token_signing_alg_values_supported": []string{"ES256"}, "scopes_supported": []string{"openid", "email", "profile"},
-		"code_challenge_methods_supported": []string{"S256"}}
-	p.keys = []any{newECKey(t, "k1")}
-	return p
-}
-
-func newECKey(t *testing.T, kid string) map[string]any {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := k.PublicKey.Bytes()
-	if err != nil {
-		t.Fatal(err)
-	}
-	enc := base64.RawURLEncoding.EncodeToString
-	return map[string]any{"kty": "EC", "crv": "P-256", "use": "sig", "alg": "ES256", "kid": kid, "x": enc(b[1:33]), "y": enc(b[33:])}
-}
-
-func (p *changingIdP) set(f func(doc map[string]any, keys *[]any)) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	f(p.doc, &p.keys)
-}
-
 // activeConnection stores a connection to p, validated and activated the
 // way the wizard's review step does it.
-func (e *diagEnv) activeConnection(t *testing.T, p *changingIdP, name string) *flow.Connection {
+func (e *diagEnv) activeConnection(t *testing.T, p *testidp.Drifting, name string) *flow.Connection {
 	t.Helper()
 	ctx := context.Background()
-	c := &flow.Connection{Organization: "Acme Corp", Name: name, DiscoveryURL: p.srv.URL + flow.WellKnownPath,
-		Issuer: p.srv.URL, ClientID: "acme-app", ClientSecret: "Zq8~pLk3RtY7vBn2MxC5wE9aS4dF6gH1jK0lP3oI", RedirectURI: "http://localhost:8976/callback"}
+	c := &flow.Connection{Organization: "Acme Corp", Name: name, DiscoveryURL: p.Server.URL + flow.WellKnownPath,
+		Issuer: p.Server.URL, ClientID: "acme-app", ClientSecret: "Zq8~pLk3RtY7vBn2MxC5wE9aS4dF6gH1jK0lP3oI", RedirectURI: "http://localhost:8976/callback"}
 	if err := e.st.SaveConnection(ctx, c); err != nil {
 		t.Fatal(err)
 	}
@@ -117,9 +58,17 @@ func (e *diagEnv) activeConnection(t *testing.T, p *changingIdP, name string) *f
 	return c
 }
 
-func decodeVerify(t *testing.T, stdout string) verifyJSON {
+// newActiveConnection is a database with one active connection, name, to
+// an IdP that does not change.
+func newActiveConnection(t *testing.T, name string) (*diagEnv, *flow.Connection) {
 	t.Helper()
-	var v verifyJSON
+	e := newDiagEnv(t)
+	return e, e.activeConnection(t, testidp.NewDrifting(t), name)
+}
+
+func decodeVerify(t *testing.T, stdout string) flow.VerifyReport {
+	t.Helper()
+	var v flow.VerifyReport
 	dec := json.NewDecoder(strings.NewReader(stdout))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&v); err != nil {
@@ -131,7 +80,7 @@ func decodeVerify(t *testing.T, stdout string) verifyJSON {
 func TestVerifyCommand(t *testing.T) {
 	t.Parallel()
 	e := newDiagEnv(t)
-	stable, drifting := newChangingIdP(t), newChangingIdP(t)
+	stable, drifting := testidp.NewDrifting(t), testidp.NewDrifting(t)
 	a := e.activeConnection(t, stable, "Stable")
 	b := e.activeConnection(t, drifting, "Drifting")
 
@@ -144,21 +93,21 @@ func TestVerifyCommand(t *testing.T) {
 	}
 
 	// A key added alongside is benign: listed, exit 0.
-	k2 := newECKey(t, "k2")
-	stable.set(func(_ map[string]any, keys *[]any) { *keys = append(*keys, k2) })
+	k2 := testidp.ECKey(t, "k2")
+	stable.Change(func(d *testidp.Drifting) { d.Keys = append(d.Keys, k2) })
 	code, stdout, _ = runBinary(t, e.env, "verify", a.ID)
 	if code != 0 || !strings.Contains(stdout, "nothing that breaks logins") || !strings.Contains(stdout, "key_added") {
 		t.Fatalf("key added: exit %d\n%s", code, stdout)
 	}
 
 	// A changed token endpoint breaks logins: exit 1, with the fix.
-	drifting.set(func(doc map[string]any, _ *[]any) { doc["token_endpoint"] = drifting.srv.URL + "/v2/token" })
+	drifting.Change(func(d *testidp.Drifting) { d.Doc["token_endpoint"] = d.Server.URL + "/v2/token" })
 	code, stdout, _ = runBinary(t, e.env, "verify", "--all", "--json")
 	if code != 1 {
 		t.Fatalf("token endpoint changed: exit %d\n%s", code, stdout)
 	}
 	v := decodeVerify(t, stdout)
-	var got verifyResult
+	var got flow.VerifyResult
 	for _, r := range v.Connections {
 		if r.ID == b.ID {
 			got = r
@@ -188,8 +137,8 @@ func TestVerifyCommand(t *testing.T) {
 func TestVerifyWithoutSnapshotFails(t *testing.T) {
 	t.Parallel()
 	e := newDiagEnv(t)
-	p := newChangingIdP(t)
-	c := &flow.Connection{Organization: "Acme Corp", Name: "Imported", Status: flow.StatusActive, DiscoveryURL: p.srv.URL + flow.WellKnownPath}
+	p := testidp.NewDrifting(t)
+	c := &flow.Connection{Organization: "Acme Corp", Name: "Imported", Status: flow.StatusActive, DiscoveryURL: p.Server.URL + flow.WellKnownPath}
 	if err := e.st.SaveConnection(context.Background(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -201,9 +150,7 @@ func TestVerifyWithoutSnapshotFails(t *testing.T) {
 
 func TestTranscriptIsRedacted(t *testing.T) {
 	t.Parallel()
-	e := newDiagEnv(t)
-	p := newChangingIdP(t)
-	c := e.activeConnection(t, p, "Acme OIDC")
+	e, c := newActiveConnection(t, "Acme OIDC")
 	ctx := context.Background()
 	jwt := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJlLXNpZ25hdHVyZS1zaWduYXR1cmU"
 	claims := map[string]any{"sub": "00u1abc", "email": "ana@acme.example", "email_verified": true,
@@ -271,7 +218,7 @@ func TestConnectionsRemapReplaysTheTestLogin(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("dry run: exit %d %s", code, stderr)
 	}
-	var out remapJSON
+	var out flow.RemapResult
 	if err := json.Unmarshal([]byte(stdout), &out); err != nil {
 		t.Fatal(err)
 	}
@@ -312,9 +259,7 @@ func TestConnectionsRemapReplaysTheTestLogin(t *testing.T) {
 
 func TestGroupLabelsInShowAndTranscript(t *testing.T) {
 	t.Parallel()
-	e := newDiagEnv(t)
-	p := newChangingIdP(t)
-	c := e.activeConnection(t, p, "Contoso OIDC")
+	e, c := newActiveConnection(t, "Contoso OIDC")
 	ctx := context.Background()
 	const guid = "93ee6f0b-5d6c-4a8e-a0e1-3b7a8f2c4d51"
 	c.RoleMappings = []flow.RoleMapping{{Group: guid, Role: "admin"}}

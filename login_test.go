@@ -8,13 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -103,6 +101,22 @@ type loginOutput struct {
 	Claims map[string]any `json:"claims"`
 }
 
+// output decodes stdout strictly as the --json contract: one value, no
+// field beyond it.
+func (r *loginRun) output(t *testing.T) loginOutput {
+	t.Helper()
+	dec := json.NewDecoder(bytes.NewReader(r.stdout.Bytes()))
+	dec.DisallowUnknownFields()
+	var out loginOutput
+	if err := dec.Decode(&out); err != nil {
+		t.Fatalf("stdout is not the contract's JSON: %v\n%s", err, r.stdout.String())
+	}
+	if dec.More() {
+		t.Fatal("more than one JSON value on stdout")
+	}
+	return out
+}
+
 func TestLoginJSONContract(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
@@ -114,15 +128,7 @@ func TestLoginJSONContract(t *testing.T) {
 	if code := run.wait(t); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
 	}
-	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
-	dec.DisallowUnknownFields()
-	var out loginOutput
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("stdout is not the contract's JSON: %v\n%s", err, run.stdout.String())
-	}
-	if dec.More() {
-		t.Fatal("more than one JSON value on stdout")
-	}
+	out := run.output(t)
 	p := out.Profile
 	if p.IDPID != "user-42" || p.Email != "ada@example.com" || p.FirstName != "Ada" || p.LastName != "Lovelace" ||
 		strings.Join(p.Groups, ",") != "engineers,admins" || strings.Join(p.Roles, ",") != "admin,member" {
@@ -204,12 +210,7 @@ func TestLoginUnknownStateKeepsWaiting(t *testing.T) {
 
 func TestLoginBusyPort(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := testidp.BusyPort(t)
 	idp := testidp.New(t, testidp.Options{})
 	run := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.Issuer(), "--client-id", idp.ClientID,
 		"--redirect-uri", "http://127.0.0.1:"+port+"/callback")
@@ -276,12 +277,7 @@ func TestLoginBinaryAgainstARealProvider(t *testing.T) {
 	if code := run.wait(t); code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
 	}
-	dec := json.NewDecoder(bytes.NewReader(run.stdout.Bytes()))
-	dec.DisallowUnknownFields()
-	var out loginOutput
-	if err := dec.Decode(&out); err != nil {
-		t.Fatalf("stdout: %v\n%s", err, run.stdout.String())
-	}
+	out := run.output(t)
 	if out.Profile.IDPID != idp.User.Subject || out.Profile.Email != idp.User.Email || strings.Join(out.Profile.Roles, ",") != "admin" {
 		t.Errorf("profile %+v", out.Profile)
 	}

@@ -6,6 +6,7 @@ package assets
 import (
 	"embed"
 	"html/template"
+	"strings"
 )
 
 //go:embed callback.html
@@ -16,4 +17,18 @@ var callbackFS embed.FS
 // authorization code is never part of it.
 func CallbackPage() *template.Template {
 	return template.Must(template.ParseFS(callbackFS, "callback.html"))
+}
+
+//go:embed help/*.txt
+var helpFS embed.FS
+
+// Help is the help text of a command, as `--help` shows it: "check" is the
+// check command's description, "check.example" its examples; "" when
+// there is none.
+func Help(name string) string {
+	b, err := helpFS.ReadFile("help/" + name + ".txt")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }

@@ -392,3 +392,48 @@ func waitCallback(ctx context.Context, ch <-chan *Callback, wait time.Duration, 
 			Fix: "run the login again", Err: ctx.Err()}
 	}
 }
+
+// CallbackServers starts one callback server per redirect host and port,
+// on first use, and keeps it for later logins: a local wizard's test
+// logins. Its zero value is not usable; see NewCallbackServers.
+type CallbackServers struct {
+	opts    CallbackOptions
+	mu      sync.Mutex
+	servers map[string]*CallbackServer
+}
+
+// NewCallbackServers returns an empty set whose servers start with opts.
+func NewCallbackServers(opts CallbackOptions) *CallbackServers {
+	return &CallbackServers{opts: opts, servers: map[string]*CallbackServer{}}
+}
+
+// Get returns the server that receives the callbacks to redirectURI,
+// starting it when it is the first for that host and port.
+func (l *CallbackServers) Get(redirectURI string) (*CallbackServer, error) {
+	u, err := url.Parse(redirectURI)
+	if err != nil {
+		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("%q is not a URL", redirectURI), Fix: "use http://localhost:PORT/callback/..."}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s, ok := l.servers[u.Host]; ok {
+		return s, nil
+	}
+	s, err := StartCallbackServer(redirectURI, l.opts)
+	if err != nil {
+		return nil, err
+	}
+	l.servers[u.Host] = s
+	return s, nil
+}
+
+// Close shuts every server down, waiting up to three seconds.
+func (l *CallbackServers) Close() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	for _, s := range l.servers {
+		_ = s.Shutdown(ctx)
+	}
+}

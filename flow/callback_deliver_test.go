@@ -34,11 +34,18 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	// A connection's own path, as the wizard registers it.
 	cfg := baseConfig(idp)
 	cfg.RedirectURI = srv.RedirectURI() + "/conn_paste"
-	l := startLogin(t, p, srv, cfg)
+	l, err := p.StartLogin(srv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	done := make(chan error, 1)
 	go func() {
 		res, err := l.Wait(context.Background())
@@ -72,7 +79,11 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 
 func TestDeliverRefusesWhatIsNotThisLoginsCallback(t *testing.T) {
 	t.Parallel()
-	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	ch, cancel, err := srv.Register(srv.RedirectURI(), "waiting-state")
 	if err != nil {
 		t.Fatal(err)

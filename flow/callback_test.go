@@ -4,7 +4,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -15,7 +14,11 @@ import (
 
 func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 	t.Parallel()
-	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	base := strings.TrimSuffix(srv.RedirectURI(), "/callback")
 	for path, want := range map[string]int{
 		"/":                     http.StatusNotFound,
@@ -39,9 +42,7 @@ func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 func TestResultPageNeverEchoesTheCode(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	l := startLogin(t, p, srv, baseConfig(idp))
+	_, l := startLogin(t, idp, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(t.Context()); done <- err }()
 	var code string
@@ -67,21 +68,20 @@ func TestResultPageNeverEchoesTheCode(t *testing.T) {
 
 func TestBusyPortIsAClearError(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	port := testidp.BusyPort(t)
 	for _, host := range []string{"127.0.0.1", "localhost"} {
-		_, err = flow.StartCallbackServer("http://"+host+":"+port+"/callback", flow.CallbackOptions{})
+		_, err := flow.StartCallbackServer("http://"+host+":"+port+"/callback", flow.CallbackOptions{})
 		assertCode(t, err, "port_busy", "port "+port)
 	}
 }
 
 func TestLocalhostListensOnBothLoopbacks(t *testing.T) {
 	t.Parallel()
-	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	var v4, v6 bool
 	for _, a := range srv.Addrs() {
 		ip := a.(*net.TCPAddr).IP
@@ -128,7 +128,11 @@ func TestServeModeUsesGivenListeners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := callbackServer(t, "https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
+	srv, err := flow.StartCallbackServer("https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	if _, _, err := srv.Register("https://other.example.com/callback", "s"); !flow.IsCode(err, "redirect_uri_server") {
 		t.Errorf("foreign redirect URI registered: %v", err)
 	}

@@ -38,6 +38,24 @@ func discover(t *testing.T, idp *testidp.IdP) *flow.Provider {
 	return p
 }
 
+// startLogin discovers idp and starts a login with baseConfig whose
+// callback comes to a server on redirectURI; both stop when the test ends.
+func startLogin(t *testing.T, idp *testidp.IdP, redirectURI string, opts flow.CallbackOptions) (*flow.CallbackServer, *flow.Login) {
+	t.Helper()
+	p := discover(t, idp)
+	srv, err := flow.StartCallbackServer(redirectURI, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	l, err := p.StartLogin(srv, baseConfig(idp))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(l.Close)
+	return srv, l
+}
+
 func baseConfig(idp *testidp.IdP) flow.LoginConfig {
 	return flow.LoginConfig{
 		ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
@@ -46,31 +64,17 @@ func baseConfig(idp *testidp.IdP) flow.LoginConfig {
 	}
 }
 
-// callbackServer starts a callback server at uri, closed when the test ends.
-func callbackServer(t *testing.T, uri string, opts flow.CallbackOptions) *flow.CallbackServer {
+func runLogin(t *testing.T, p *flow.Provider, cfg flow.LoginConfig) outcome {
 	t.Helper()
-	srv, err := flow.StartCallbackServer(uri, opts)
+	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
 	if err != nil {
 		t.Fatalf("callback server: %v", err)
 	}
-	t.Cleanup(func() { srv.Close() })
-	return srv
-}
-
-// startLogin starts a login of p's through srv.
-func startLogin(t *testing.T, p *flow.Provider, srv *flow.CallbackServer, cfg flow.LoginConfig) *flow.Login {
-	t.Helper()
+	defer srv.Close()
 	l, err := p.StartLogin(srv, cfg)
 	if err != nil {
 		t.Fatalf("start login: %v", err)
 	}
-	return l
-}
-
-func runLogin(t *testing.T, p *flow.Provider, cfg flow.LoginConfig) outcome {
-	t.Helper()
-	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
-	l := startLogin(t, p, srv, cfg)
 	type result struct {
 		res *flow.LoginResult
 		err error
@@ -113,10 +117,7 @@ func TestLoginSucceedsAndMapsProfile(t *testing.T) {
 func TestAuthorizationRequestCarriesStateNoncePKCEAndScopes(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv := callbackServer(t, "http://127.0.0.1:0/cb", flow.CallbackOptions{})
-	l := startLogin(t, p, srv, baseConfig(idp))
-	defer l.Close()
+	srv, l := startLogin(t, idp, "http://127.0.0.1:0/cb", flow.CallbackOptions{})
 	u := mustParse(t, l.AuthURL())
 	q := u.Query()
 	if q.Get("state") != l.State() || len(q.Get("state")) < 40 || q.Get("nonce") == "" || q.Get("nonce") == q.Get("state") {
@@ -372,9 +373,7 @@ func TestPastedWhitespaceIsStrippedWithANote(t *testing.T) {
 func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	l := startLogin(t, p, srv, baseConfig(idp))
+	srv, l := startLogin(t, idp, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	done := make(chan error, 1)
 	go func() { _, err := l.Wait(context.Background()); done <- err }()
 
@@ -401,11 +400,18 @@ func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 func TestCallbackTimeout(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	srv := callbackServer(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	cfg := baseConfig(idp)
 	cfg.Wait = 20 * time.Millisecond
-	l := startLogin(t, discover(t, idp), srv, cfg)
-	_, err := l.Wait(context.Background())
+	l, err := discover(t, idp).StartLogin(srv, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Wait(context.Background())
 	assertCode(t, err, "callback_timeout", "did the browser reach "+srv.RedirectURI())
 }
 
@@ -413,7 +419,11 @@ func TestOneServerCarriesConcurrentLogins(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv := callbackServer(t, "http://localhost:0/callback", flow.CallbackOptions{})
+	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

@@ -152,3 +152,21 @@ type Report struct {
 	// JWKS is the key set as served, when it was fetched.
 	RawJWKS []byte `json:"-"`
 }
+
+// Set fills the profile attribute attr (idp_id, email, first_name or
+// last_name) from claim; false when attr is none of those.
+func (m *ClaimMapping) Set(attr, claim string) bool {
+	switch attr {
+	case "idp_id":
+		m.IDPID = claim
+	case "email":
+		m.Email = claim
+	case "first_name":
+		m.FirstName = claim
+	case "last_name":
+		m.LastName = claim
+	default:
+		return false
+	}
+	return true
+}

@@ -53,7 +53,7 @@ func diagDetected(s *Setup) flow.IdP {
 		if s.Report != nil {
 			raw = s.Report.RawMetadata
 		}
-		return flow.DetectProvider(s.Metadata, raw)
+		return flow.ValidatedProvider(s.Connection.DiscoveryURL, s.Metadata, raw)
 	}
 	return flow.DetectProvider(nil, nil)
 }

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -29,20 +28,7 @@ func (s *InviteSettings) Command(user string) string {
 	if s == nil || s.SSHHost == "" {
 		return ""
 	}
-	return SSHCommand(s.SSHHost, user)
-}
-
-// SSHCommand is the command that reaches host (HOST[:PORT], port 22 when
-// none is given) as user.
-func SSHCommand(host, user string) string {
-	h, port, err := net.SplitHostPort(host)
-	if err != nil {
-		h, port = host, "22"
-	}
-	if port == "22" {
-		return fmt.Sprintf("ssh %s@%s", user, h)
-	}
-	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
+	return flow.SSHCommand(s.SSHHost, user)
 }
 
 // inviteTTLText writes an invite's life as a person would: "72h", "1h30m".

@@ -190,13 +190,7 @@ func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration)
 	if env.Store == nil {
 		return "", store.Invite{}, errors.New("no store to keep the invite in")
 	}
-	code, inv, err := env.Store.CreateInvite(ctx, org, ttl)
-	if err != nil {
-		return "", store.Invite{}, err
-	}
-	// The same event as `oidc-onboard invite`, so one query finds both.
-	env.Audit(ctx, "invite.create", flow.Connection{Organization: inv.Organization}, inv.ID)
-	return code, inv, nil
+	return env.Store.MakeInvite(ctx, org, ttl, store.Event{Actor: env.Actor, Address: env.Address})
 }
 
 // inviteCopyText is what c copies: the command with the code in it, or

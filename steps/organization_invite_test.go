@@ -299,7 +299,7 @@ func TestSSHCommand(t *testing.T) {
 		{"localhost:2222", "ssh -p 2222 setup@localhost"},
 		{"[::1]:2222", "ssh -p 2222 setup@::1"},
 	} {
-		if got := SSHCommand(tc.host, "setup"); got != tc.want {
+		if got := flow.SSHCommand(tc.host, "setup"); got != tc.want {
 			t.Errorf("SSHCommand(%q) = %q; want %q", tc.host, got, tc.want)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // rvPhase is where the review is: the summary, the confirmation its
@@ -156,40 +157,25 @@ func (r *review) save() tea.Cmd {
 	}
 }
 
-// rvActivate saves the connection as active (the store seals the secret),
-// keeps its last validation as the activation snapshot, closes the organization's open invites (an invite
-// is good until its organization's connection is activated) and audits it.
+// rvActivate saves the connection as active in one store transaction
+// (store.ActivateConnection): the connection, its last validation as the
+// activation snapshot, the test login its mappings were checked against,
+// its organization's invites closed, and the audit event.
 func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error) {
 	c := s.Connection
-	c.Status = flow.StatusActive
-	if err := env.Store.SaveConnection(ctx, &c); err != nil {
-		return c, err
-	}
-	// The validate step stored its report, with the metadata and keys as
-	// served; activation keeps that as the snapshot the drift watch
-	// (oidc-onboard verify) compares with. The Setup's copy of the report
-	// lacks the raw documents once resumed from a draft, so it is not
-	// saved again here.
-	if err := env.Store.Activate(ctx, c.ID); err != nil {
-		return c, err
-	}
 	// The mappings shown at review were checked against the last
 	// successful test login: by it directly, or by the replay of its
 	// claims in steps 4 and 5.
-	if t := s.TestLogin; t != nil && t.OK && t.ID != 0 {
-		if err := env.Store.SetMappingsCheckedAgainst(ctx, c.ID, t.ID); err != nil {
-			return c, err
-		}
-	}
-	if _, err := env.Store.MarkInvitesUsedForOrg(ctx, c.Organization); err != nil {
-		return c, err
+	var checked int64
+	if t := s.TestLogin; t != nil && t.OK {
+		checked = t.ID
 	}
 	detail := "activated"
 	if w := rvWarnings(s); len(w) > 0 {
 		detail += " despite: " + strings.Join(w, " ")
 	}
-	env.Audit(ctx, "connection.activate", c, detail)
-	return c, nil
+	err := env.Store.ActivateConnection(ctx, &c, checked, store.Event{Actor: env.Actor, Address: env.Address, Detail: detail})
+	return c, err
 }
 
 // rvWarnings are the reasons to think twice before activating; they ask

@@ -480,11 +480,11 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	r := tlResultOf(t.env.Now(), res, err)
 	t.setup.TestLogin = r
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
-	saved := *r // the command reads its own copy; Update sets the ID
+	rec := flow.NewTestLogin(r.At, res, err)
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		id, err := tlRecord(ctx, env, conn, &saved, res)
+		id, err := tlRecord(ctx, env, conn, rec)
 		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
 	}
 }
@@ -528,31 +528,14 @@ func tlResultOf(at time.Time, res *flow.LoginResult, err error) *TestLoginResult
 	return r
 }
 
-// tlRecord stores the outcome with the connection and audits it, as
-// `oidc-onboard login --connection` does; it returns the stored test
-// login's ID (0 without a store).
-func tlRecord(ctx context.Context, env *Env, c flow.Connection, r *TestLoginResult, res *flow.LoginResult) (int64, error) {
+// tlRecord stores the outcome with the connection and audits it, in one
+// transaction, as `oidc-onboard login --connection` does; it returns the
+// stored test login's ID (0 without a store).
+func tlRecord(ctx context.Context, env *Env, c flow.Connection, rec flow.TestLogin) (int64, error) {
 	if env.Store == nil {
 		return 0, nil
 	}
-	rec := store.TestLogin{ConnectionID: c.ID, At: r.At, OK: r.OK, Profile: r.Profile, Error: r.Error}
-	if res != nil {
-		rec.Claims = res.IDTokenClaims
-		if res.UsedUserinfo {
-			rec.UserinfoClaims = map[string]any{}
-			for k, v := range res.Claims {
-				if _, inToken := res.IDTokenClaims[k]; !inToken {
-					rec.UserinfoClaims[k] = v
-				}
-			}
-		}
-	}
-	stored, err := env.Store.SaveTestLogin(ctx, rec)
-	detail := "test login succeeded"
-	if !r.OK {
-		detail = "test login failed: " + r.Error
-	}
-	env.Audit(ctx, "connection.test_login", c, detail)
+	stored, err := env.Store.RecordTestLogin(ctx, &c, rec, store.Event{Actor: env.Actor, Address: env.Address})
 	return stored.ID, err
 }
 

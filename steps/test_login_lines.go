@@ -85,7 +85,7 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 	s.TestLogin = r
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	id, recErr := tlRecord(rctx, t.env, conn, r, res)
+	id, recErr := tlRecord(rctx, t.env, conn, flow.NewTestLogin(r.At, res, err))
 	r.ID = id
 	tlPrintResult(p, s, glRead(rctx, t.env, conn.ID))
 	if recErr != nil {

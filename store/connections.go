@@ -14,24 +14,28 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
-// Validation is the last validation of a connection: the report and the
-// metadata and key set as the IdP served them.
-type Validation struct {
-	At     time.Time
-	Report flow.Report // RawMetadata and RawJWKS are filled in
-}
+// Validation is a connection's validation: the report and the metadata
+// and key set as the IdP served them.
+type Validation = flow.Validation
 
 const connectionColumns = `id, organization, name, status, discovery_url, issuer, client_id,
 	client_secret_sealed, redirect_uri, claims, groups_claim, role_mappings, default_role, created_at, updated_at`
 
 // NormalizeID makes an ID typed over a call comparable: trimmed, lower case.
-func NormalizeID(id string) string { return strings.ToLower(strings.TrimSpace(id)) }
+func NormalizeID(id string) string { return flow.NormalizeID(id) }
 
 // SaveConnection creates c when c.ID is empty (assigning an ID such as
 // conn_7h3kq9) or creates or updates the connection with c.ID. The client
 // secret is sealed; an empty status becomes draft; the organization is
 // created when new. c's ID and times are set from what was stored.
 func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
+	return s.saveConnection(ctx, c, nil)
+}
+
+// saveConnection is SaveConnection, running also (when not nil) in the
+// same transaction once the connection row is written: what also writes is
+// saved with the connection or not at all.
+func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also func(tx *sql.Tx, id string) error) error {
 	if err := checkConnection(c); err != nil {
 		return err
 	}
@@ -63,7 +67,10 @@ func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
 					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					id, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
 					sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now))
-				return err
+				if err != nil || also == nil {
+					return err
+				}
+				return also(tx, id)
 			})
 		})
 		if err != nil {
@@ -82,7 +89,7 @@ func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
 		if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
 			return err
 		}
-		return tx.QueryRowContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
+		err := tx.QueryRowContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET organization = excluded.organization, name = excluded.name,
 				status = excluded.status, discovery_url = excluded.discovery_url, issuer = excluded.issuer,
@@ -93,6 +100,10 @@ func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
 			RETURNING created_at`,
 			c.ID, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
 			sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now)).Scan(&created)
+		if err != nil || also == nil {
+			return err
+		}
+		return also(tx, c.ID)
 	})
 	if err != nil {
 		return s.duplicate(err, c)

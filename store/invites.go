@@ -15,14 +15,7 @@ import (
 
 // Invite is a one-time code that lets an IT admin into the SSH setup of one
 // organization. Only a hash of the code is stored.
-type Invite struct {
-	ID           string
-	Organization string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	UsedAt       time.Time // zero while unused
-	RevokedAt    time.Time // zero unless revoked
-}
+type Invite = flow.Invite
 
 // codeAlphabet is Crockford's base32 in lower case; normalizeCode maps the
 // look-alikes a person may type (o, i, l) onto it.
@@ -77,6 +70,16 @@ func hashCode(code string) []byte {
 // CreateInvite creates an invite to org valid for ttl and returns its code,
 // which is shown once and never stored. The organization is created when new.
 func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration) (string, Invite, error) {
+	return s.createInvite(ctx, org, ttl, nil)
+}
+
+// MakeInvite is CreateInvite, audited as by (Actor, Address) in the same
+// transaction: the wizard and `oidc-onboard invite` both make invites so.
+func (s *Store) MakeInvite(ctx context.Context, org string, ttl time.Duration, by Event) (string, Invite, error) {
+	return s.createInvite(ctx, org, ttl, &by)
+}
+
+func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration, by *Event) (string, Invite, error) {
 	org = strings.TrimSpace(org)
 	if org == "" {
 		return "", Invite{}, &flow.Error{Code: "missing_field", Message: "the invite has no organization",
@@ -96,7 +99,11 @@ func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration)
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO invites (id, code_hash, organization, created_at, expires_at)
 				VALUES (?, ?, ?, ?, ?)`, id, hashCode(code), org, unixNano(now), unixNano(inv.ExpiresAt))
-			return err
+			if err != nil || by == nil {
+				return err
+			}
+			by.Detail = id
+			return s.auditTx(ctx, tx, *by, "invite.create", &flow.Connection{Organization: org})
 		})
 	})
 	if err != nil {
@@ -113,7 +120,7 @@ func (s *Store) LookupInvite(ctx context.Context, code string) (Invite, error) {
 	if err != nil {
 		return Invite{}, err
 	}
-	return inv, inv.usable(s.now())
+	return inv, usable(inv, s.now())
 }
 
 // RedeemInvite uses an invite: it succeeds once per code, while the code is
@@ -133,7 +140,7 @@ func (s *Store) RedeemInvite(ctx context.Context, code string) (Invite, error) {
 	if n, _ := res.RowsAffected(); n == 1 {
 		return inv, nil
 	}
-	if err := inv.usable(now); err != nil {
+	if err := usable(inv, now); err != nil {
 		return Invite{}, err
 	}
 	return Invite{}, errInviteUsed // used between our update and our read
@@ -143,7 +150,7 @@ var errInviteUsed = &flow.Error{Code: "invite_used", Message: "this invite code 
 	Fix: "ask the person who invited you for a new code"}
 
 // usable says why an invite can no longer be used, or nil.
-func (inv Invite) usable(now time.Time) error {
+func usable(inv Invite, now time.Time) error {
 	switch {
 	case !inv.RevokedAt.IsZero():
 		return &flow.Error{Code: "invite.revoke", Message: "this invite code was withdrawn",
@@ -176,13 +183,18 @@ func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 // MarkInvitesUsedForOrg marks every open invite of org used, e.g. once its
 // connection is set up, and returns how many it closed.
 func (s *Store) MarkInvitesUsedForOrg(ctx context.Context, org string) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE invites SET used_at = ?
+	n, err := s.closeInvites(ctx, s.db, org)
+	return n, s.explain(err)
+}
+
+// closeInvites marks every open invite of org used.
+func (s *Store) closeInvites(ctx context.Context, db execer, org string) (int64, error) {
+	res, err := db.ExecContext(ctx, `UPDATE invites SET used_at = ?
 		WHERE organization = ? AND used_at IS NULL AND revoked_at IS NULL`, unixNano(s.now()), org)
 	if err != nil {
-		return 0, s.explain(err)
+		return 0, err
 	}
-	n, err := res.RowsAffected()
-	return n, s.explain(err)
+	return res.RowsAffected()
 }
 
 // ListInvites returns the invites of org, or all when org is empty, the

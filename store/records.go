@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -59,23 +60,22 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]Organization, error) {
 	return out, s.explain(rows.Err())
 }
 
-// TestLogin is the result of one test login through a connection.
-type TestLogin struct {
-	ID           int64
-	ConnectionID string
-	At           time.Time
-	OK           bool
-	// Profile is the mapped profile, nil when the login failed before it.
-	Profile *flow.Profile
-	// Claims are the ID token's claims; UserinfoClaims the userinfo
-	// endpoint's, when it was called.
-	Claims         map[string]any
-	UserinfoClaims map[string]any
-	Error          string
-}
+// TestLogin is the result of one test login through a connection (see
+// flow.NewTestLogin).
+type TestLogin = flow.TestLogin
 
 // SaveTestLogin records a test login; a zero At means now.
 func (s *Store) SaveTestLogin(ctx context.Context, t TestLogin) (TestLogin, error) {
+	t, err := s.insertTestLogin(ctx, s.db, t)
+	return t, s.explain(err)
+}
+
+// queryer runs a query: the database, or one transaction.
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) insertTestLogin(ctx context.Context, db queryer, t TestLogin) (TestLogin, error) {
 	if t.At.IsZero() {
 		t.At = s.now()
 	}
@@ -89,14 +89,14 @@ func (s *Store) SaveTestLogin(ctx context.Context, t TestLogin) (TestLogin, erro
 		}
 		cols[i] = b
 	}
-	err := s.db.QueryRowContext(ctx, `INSERT INTO test_logins
+	err := db.QueryRowContext(ctx, `INSERT INTO test_logins
 		(connection_id, at, ok, profile, claims, userinfo_claims, error) VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`, t.ConnectionID, unixNano(t.At), t.OK, string(cols[0]), string(cols[1]), string(cols[2]), t.Error).Scan(&t.ID)
 	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
 		return TestLogin{}, notFound("connection", t.ConnectionID)
 	}
 	if err != nil {
-		return TestLogin{}, s.explain(err)
+		return TestLogin{}, err
 	}
 	return t, nil
 }
@@ -134,29 +134,27 @@ func (s *Store) ListTestLogins(ctx context.Context, connectionID string) ([]Test
 }
 
 // Event is one audit event: who did what, when, to which connection.
-type Event struct {
-	ID int64
-	At time.Time
-	// Actor is "local:USER", "ssh:SHA256:…" (a key fingerprint) or
-	// "invite:inv_…".
-	Actor        string
-	Action       string
-	ConnectionID string
-	Organization string
-	// Address is the remote address of an SSH session, empty locally.
-	Address string
-	Detail  string
-}
+type Event = flow.AuditEvent
 
 // Audit records an event; a zero At means now.
 func (s *Store) Audit(ctx context.Context, e Event) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_events
+	return s.explain(insertAudit(ctx, s.db, e))
+}
+
+// execer runs a statement: the database, or one transaction.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// insertAudit writes e, whose At is set.
+func insertAudit(ctx context.Context, db execer, e Event) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO audit_events
 		(at, actor, action, connection_id, organization, address, detail) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		unixNano(e.At), e.Actor, e.Action, e.ConnectionID, e.Organization, e.Address, e.Detail)
-	return s.explain(err)
+	return err
 }
 
 // AuditQuery selects audit events; empty fields match everything and a

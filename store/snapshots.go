@@ -46,12 +46,18 @@ func (s *Store) Activate(ctx context.Context, id string) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return notFound("connection", id)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO activation_snapshots (connection_id, at, report, metadata, jwks)
-			SELECT id, validated_at, report, metadata, jwks FROM connections WHERE id = ? AND report IS NOT NULL
-			ON CONFLICT (connection_id) DO UPDATE SET at = excluded.at, report = excluded.report,
-			metadata = excluded.metadata, jwks = excluded.jwks`, id)
-		return err
+		return snapshotLastValidation(ctx, tx, id)
 	})
+}
+
+// snapshotLastValidation keeps the connection's last validation, if any,
+// as its activation snapshot.
+func snapshotLastValidation(ctx context.Context, tx *sql.Tx, id string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO activation_snapshots (connection_id, at, report, metadata, jwks)
+		SELECT id, validated_at, report, metadata, jwks FROM connections WHERE id = ? AND report IS NOT NULL
+		ON CONFLICT (connection_id) DO UPDATE SET at = excluded.at, report = excluded.report,
+		metadata = excluded.metadata, jwks = excluded.jwks`, id)
+	return err
 }
 
 // ActivationSnapshot returns the validation the connection was activated

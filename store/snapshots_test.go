@@ -11,9 +11,7 @@ func TestActivateKeepsTheLastValidationAsSnapshot(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	c := &flow.Connection{Organization: "Acme Corp", Name: "Acme OIDC", ClientSecret: "s3cret-value-9f2a"}
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	if v, err := s.ActivationSnapshot(ctx, c.ID); err != nil || v != nil {
 		t.Fatalf("new connection has a snapshot: %v %v", v, err)
 	}
@@ -60,9 +58,7 @@ func TestMappingsCheckedAgainstAndGroupLabels(t *testing.T) {
 	t.Parallel()
 	s := openTemp(t)
 	c := &flow.Connection{Organization: "Acme Corp", Name: "Acme OIDC"}
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	tl, err := s.SaveTestLogin(ctx, TestLogin{ConnectionID: c.ID, OK: true, Claims: map[string]any{"sub": "1"}})
 	if err != nil {
 		t.Fatal(err)
@@ -77,9 +73,7 @@ func TestMappingsCheckedAgainstAndGroupLabels(t *testing.T) {
 		t.Errorf("checked against %d, want %d", n, tl.ID)
 	}
 	// Saving the connection again keeps the record.
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	if n, _ := s.MappingsCheckedAgainst(ctx, c.ID); n != tl.ID {
 		t.Errorf("after save: %d", n)
 	}

@@ -100,6 +100,23 @@ func sampleConnection() *flow.Connection {
 	}
 }
 
+// openWithConnection is a new database holding sampleConnection.
+func openWithConnection(t testing.TB) (*Store, *flow.Connection) {
+	t.Helper()
+	s := openTemp(t)
+	c := sampleConnection()
+	save(t, s, c)
+	return s, c
+}
+
+// save stores c or fails the test.
+func save(t testing.TB, s *Store, c *flow.Connection) {
+	t.Helper()
+	if err := s.SaveConnection(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func wantCode(t *testing.T, err error, code flow.Code) {
 	t.Helper()
 	if !flow.IsCode(err, code) {
@@ -109,11 +126,7 @@ func wantCode(t *testing.T, err error, code flow.Code) {
 
 func TestConnectionRoundTrip(t *testing.T) {
 	t.Parallel()
-	s := openTemp(t)
-	c := sampleConnection()
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	s, c := openWithConnection(t)
 	if !strings.HasPrefix(c.ID, "conn_") || len(c.ID) != len("conn_")+idLength {
 		t.Fatalf("ID = %q, want conn_ and %d symbols", c.ID, idLength)
 	}
@@ -128,9 +141,7 @@ func TestConnectionRoundTrip(t *testing.T) {
 	// Update by ID keeps the creation time and changes the rest.
 	created := c.CreatedAt
 	c.ClientSecret, c.RoleMappings, c.Status = "another-secret-0000", nil, ""
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	got, _ = s.GetConnection(ctx, c.ID)
 	if got.ClientSecret != "another-secret-0000" || len(got.RoleMappings) != 0 || got.Status != flow.StatusDraft || !got.CreatedAt.Equal(created) {
 		t.Fatalf("after update: %+v", got)
@@ -140,9 +151,7 @@ func TestConnectionRoundTrip(t *testing.T) {
 	dup := sampleConnection()
 	wantCode(t, s.SaveConnection(ctx, dup), "duplicate_name")
 	dup.Organization = "Globex"
-	if err := s.SaveConnection(ctx, dup); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, dup)
 	byName, err := s.ConnectionByName(ctx, "Globex", "Acme OIDC")
 	if err != nil || byName.ID != dup.ID {
 		t.Fatalf("ConnectionByName = %v, %v", byName, err)
@@ -184,9 +193,7 @@ func TestSaveConnectionWithGivenID(t *testing.T) {
 	s := openTemp(t)
 	c := sampleConnection()
 	c.ID, c.ClientSecret = "conn_abc234", ""
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	got, err := s.GetConnection(ctx, "conn_abc234")
 	if err != nil || got.ClientSecret != "" || got.Name != c.Name {
 		t.Fatalf("got %+v, %v", got, err)
@@ -195,11 +202,7 @@ func TestSaveConnectionWithGivenID(t *testing.T) {
 
 func TestValidationSnapshot(t *testing.T) {
 	t.Parallel()
-	s := openTemp(t)
-	c := sampleConnection()
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	s, c := openWithConnection(t)
 	if v, err := s.LastValidation(ctx, c.ID); err != nil || v != nil {
 		t.Fatalf("before validation: %v, %v", v, err)
 	}
@@ -223,11 +226,7 @@ func TestValidationSnapshot(t *testing.T) {
 
 func TestDraftRoundTrip(t *testing.T) {
 	t.Parallel()
-	s := openTemp(t)
-	c := sampleConnection()
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	s, c := openWithConnection(t)
 	d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", ConnectionID: c.ID, Step: 2,
 		Form: json.RawMessage(`{"client_id":"x","client_secret":"typed-so-far"}`), Actor: "local:ana"})
 	if err != nil {
@@ -277,11 +276,7 @@ func TestDraftRoundTrip(t *testing.T) {
 
 func TestTestLoginsAndAudit(t *testing.T) {
 	t.Parallel()
-	s := openTemp(t)
-	c := sampleConnection()
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	s, c := openWithConnection(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	ok := TestLogin{ConnectionID: c.ID, At: at, OK: true,
 		Profile:        &flow.Profile{IDPID: "u1", Email: "a@acme.test", Groups: []string{"g-admins"}, Roles: []string{"admin"}},
@@ -444,9 +439,7 @@ func TestSecretsNeverReachTheFile(t *testing.T) {
 	const connSecret, draftSecret = "conn-secret-XYZZY-4242-never-stored", "draft-secret-PLUGH-7777-never-stored"
 	c := sampleConnection()
 	c.ClientSecret = connSecret
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	form, _ := json.Marshal(map[string]string{"client_id": "client-123", "client_secret": draftSecret})
 	if _, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Step: 2, Form: form}); err != nil {
 		t.Fatal(err)
@@ -480,9 +473,7 @@ func TestWrongKeyIsAClearErrorAndKeepsData(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "onboard.db")
 	s := openAt(t, path, Options{Key: testKey(1)})
 	c := sampleConnection()
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	d, err := s.SaveDraft(ctx, Draft{Form: json.RawMessage(`{"client_secret":"x"}`)})
 	if err != nil {
 		t.Fatal(err)
@@ -524,17 +515,13 @@ func TestMissingKeyFileIsNotReplaced(t *testing.T) {
 	// Reading and writing without secrets creates no key.
 	plain := sampleConnection()
 	plain.ClientSecret = ""
-	if err := s.SaveConnection(ctx, plain); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, plain)
 	if _, err := os.Stat(path + ".key"); !os.IsNotExist(err) {
 		t.Fatalf("key file created before any secret was sealed: %v", err)
 	}
 	c := sampleConnection()
 	c.Name = "With secret"
-	if err := s.SaveConnection(ctx, c); err != nil {
-		t.Fatal(err)
-	}
+	save(t, s, c)
 	s.Close()
 	key, err := os.ReadFile(path + ".key")
 	if err != nil {
@@ -645,9 +632,7 @@ func TestDamagedDatabase(t *testing.T) {
 		c := sampleConnection()
 		c.Name = fmt.Sprintf("conn %d", i)
 		c.ClientSecret = ""
-		if err := s.SaveConnection(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		save(t, s, c)
 	}
 	s.Close()
 	raw, _ := os.ReadFile(path)

@@ -117,6 +117,21 @@ type IdP struct {
 	closeErr  error
 }
 
+// WizardAddr is where `oidc-onboard --demo` (and `serve --demo`) listens
+// unless the port is taken, so that a demo draft resumed in a later run
+// still finds its IdP at the discovery URL it saved.
+const WizardAddr = "127.0.0.1:8977"
+
+// StartForWizard starts the demo IdP the wizard uses: on WizardAddr when
+// it can, else on a free loopback port, accepting any loopback Redirect URI.
+func StartForWizard(ctx context.Context) (*IdP, error) {
+	idp, err := Start(ctx, Options{Addr: WizardAddr, AllowLoopbackRedirects: true})
+	if flow.IsCode(err, flow.CodeDemoIdPListen) {
+		idp, err = Start(ctx, Options{AllowLoopbackRedirects: true})
+	}
+	return idp, err
+}
+
 // Start listens on opts.Addr and serves the provider until Close. ctx
 // bounds the start only. It is listening when Start returns, so its
 // Issuer and DiscoveryURL are known at once; the slow part (an RSA signing

@@ -1,0 +1,129 @@
+package flow
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"text/tabwriter"
+	"time"
+)
+
+// Invite is a one-time code that lets an IT admin into the SSH setup of one
+// organization. Only a hash of the code is stored.
+type Invite struct {
+	ID           string
+	Organization string
+	CreatedAt    time.Time
+	ExpiresAt    time.Time
+	UsedAt       time.Time // zero while unused
+	RevokedAt    time.Time // zero unless revoked
+}
+
+// Status says whether the invite still lets someone in at now: "open",
+// "expired", "revoked", or "closed" once the organization's connection
+// was activated.
+func (inv Invite) Status(now time.Time) string {
+	switch {
+	case !inv.RevokedAt.IsZero():
+		return "revoked"
+	case !inv.UsedAt.IsZero():
+		return "closed"
+	case !now.Before(inv.ExpiresAt):
+		return "expired"
+	}
+	return "open"
+}
+
+// SSHCommand is the command that reaches host (HOST[:PORT], port 22 when
+// none is given) as user.
+func SSHCommand(host, user string) string {
+	h, port, err := net.SplitHostPort(host)
+	if err != nil {
+		h, port = host, "22"
+	}
+	if port == "22" {
+		return fmt.Sprintf("ssh %s@%s", user, h)
+	}
+	return fmt.Sprintf("ssh -p %s %s@%s", port, user, h)
+}
+
+// SSHHost is the SSH server as customers reach it: given, else the host
+// browsers reach (publicURL) on the port SSH listens on (sshAddr); "" when
+// neither tells.
+func SSHHost(given, publicURL, sshAddr string) string {
+	if given != "" {
+		return given
+	}
+	u, err := url.Parse(publicURL)
+	_, port, perr := net.SplitHostPort(sshAddr)
+	if err != nil || perr != nil || u.Hostname() == "" {
+		return ""
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}
+
+// InviteCode is a new invite as `invite` prints it: the code, shown once,
+// and the ssh commands that use it.
+type InviteCode struct {
+	Code         string `json:"code"`
+	Organization string `json:"organization"`
+	ExpiresAt    string `json:"expires_at"`
+	// Command asks for the code at ssh's prompt; OneGo carries it as the
+	// user name.
+	Command string    `json:"command"`
+	OneGo   string    `json:"-"`
+	ID      string    `json:"-"`
+	Expires time.Time `json:"-"`
+}
+
+// NewInviteCode is inv, made with code, as reached at sshHost.
+func NewInviteCode(code string, inv Invite, sshHost string) InviteCode {
+	return InviteCode{Code: code, Organization: inv.Organization, ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339),
+		Command: SSHCommand(sshHost, "setup"), OneGo: SSHCommand(sshHost, code), ID: inv.ID, Expires: inv.ExpiresAt}
+}
+
+// WriteText writes the invite for the support engineer to pass on.
+func (c InviteCode) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, c.Organization, c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(w, "Code:  %s   (shown once; only its hash is stored)\n\n", c.Code)
+	fmt.Fprintf(w, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", c.Command)
+	_, err := fmt.Fprintf(w, "or, in one go:\n  %s\n", c.OneGo)
+	return err
+}
+
+// InviteListing is an invite in `invite list`.
+type InviteListing struct {
+	ID           string `json:"id"`
+	Organization string `json:"organization"`
+	Status       string `json:"status"`
+	CreatedAt    string `json:"created_at"`
+	ExpiresAt    string `json:"expires_at"`
+}
+
+// InviteList is `invite list`: the invites as they stand at now.
+type InviteList []InviteListing
+
+// NewInviteList lists invites as they stand at now.
+func NewInviteList(invites []Invite, now time.Time) InviteList {
+	out := make(InviteList, 0, len(invites))
+	for _, inv := range invites {
+		out = append(out, InviteListing{ID: inv.ID, Organization: inv.Organization, Status: inv.Status(now),
+			CreatedAt: inv.CreatedAt.UTC().Format(time.RFC3339), ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339)})
+	}
+	return out
+}
+
+// WriteText writes a table of the invites.
+func (l InviteList) WriteText(w io.Writer) error {
+	if len(l) == 0 {
+		_, err := fmt.Fprintln(w, "No invites yet. Make one with 'oidc-onboard invite --org NAME'.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
+	for _, inv := range l {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.ID, inv.Organization, inv.Status, inv.ExpiresAt)
+	}
+	return tw.Flush()
+}

@@ -1,0 +1,279 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// The results the commands print, as JSON (their fields) or as text
+// (WriteText), next to Report.WriteText and Transcript.WriteText.
+
+// Rows are the profile's attributes as label/value pairs, in the order
+// the guide lists them; groups and roles comma separated.
+func (p Profile) Rows() [][2]string {
+	return [][2]string{
+		{"idp_id", p.IDPID}, {"email", p.Email}, {"first_name", p.FirstName}, {"last_name", p.LastName},
+		{"groups", strings.Join(p.Groups, ", ")}, {"roles", strings.Join(p.Roles, ", ")},
+	}
+}
+
+// writeProfile writes "Profile" and a row per attribute, "(empty)" for an
+// empty value.
+func writeProfile(w io.Writer, p Profile) {
+	fmt.Fprintln(w, "Profile")
+	for _, row := range p.Rows() {
+		v := row[1]
+		if v == "" {
+			v = "(empty)"
+		}
+		fmt.Fprintf(w, "  %-11s %s\n", row[0], v)
+	}
+}
+
+// LoginOutput is the --json output of a successful `login`.
+type LoginOutput struct {
+	Profile Profile        `json:"profile"`
+	Claims  map[string]any `json:"claims"`
+	// UsedUserinfo, Issuer and AuthMethod are for the text only.
+	UsedUserinfo bool   `json:"-"`
+	Issuer       string `json:"-"`
+	AuthMethod   string `json:"-"`
+}
+
+// Output is the login's result as `login` prints it, with the provider's
+// issuer and the client authentication method used.
+func (r *LoginResult) Output(issuer, authMethod string) LoginOutput {
+	return LoginOutput{Profile: r.Profile, Claims: r.Claims, UsedUserinfo: r.UsedUserinfo, Issuer: issuer, AuthMethod: authMethod}
+}
+
+// WriteText writes the verified login: the profile, then every claim.
+func (o LoginOutput) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "✓ Signed in: the ID token verified (issuer %s, client authentication %s)\n\n", o.Issuer, o.AuthMethod)
+	writeProfile(w, o.Profile)
+	source := "ID token"
+	if o.UsedUserinfo {
+		source = "ID token + userinfo"
+	}
+	fmt.Fprintf(w, "\nClaims (%s)\n", source)
+	for _, name := range SortedClaimNames(o.Claims) {
+		v, _ := json.Marshal(o.Claims[name])
+		if _, err := fmt.Fprintf(w, "  %-18s %s\n", name, v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// VerifyResult is one connection's drift in `verify --json`.
+type VerifyResult struct {
+	ID           string        `json:"id"`
+	Organization string        `json:"organization"`
+	Name         string        `json:"name"`
+	Provider     IdPKind       `json:"provider"`
+	OK           bool          `json:"ok"`
+	Snapshot     string        `json:"snapshot"`
+	SnapshotAt   *time.Time    `json:"snapshot_at"`
+	Changes      []DriftChange `json:"changes"`
+	Error        string        `json:"error,omitempty"`
+}
+
+// Verify compares c's IdP, as it serves its metadata and keys now, with
+// snap, the baseline named baseline ("activation" or "last_validation";
+// nil when c was never validated).
+func Verify(ctx context.Context, client *http.Client, c *Connection, baseline string, snap *Validation) VerifyResult {
+	var d *Drift
+	if c.DiscoveryURL != "" && snap != nil {
+		found := CheckDrift(ctx, client, c.DiscoveryURL,
+			Snapshot{At: snap.At, RawMetadata: snap.Report.RawMetadata, RawJWKS: snap.Report.RawJWKS}, ValidateOptions{})
+		d = &found
+	}
+	return NewVerifyResult(c, baseline, snap, d)
+}
+
+// NewVerifyResult is c compared with its snapshot snap, named baseline
+// ("activation" or "last_validation"; "none" is said when snap is nil): d
+// is the drift found, nil when it was not checked.
+func NewVerifyResult(c *Connection, baseline string, snap *Validation, d *Drift) VerifyResult {
+	r := VerifyResult{ID: c.ID, Organization: c.Organization, Name: c.Name, Snapshot: baseline, Changes: []DriftChange{}}
+	switch {
+	case c.DiscoveryURL == "":
+		r.Error = "the connection has no discovery URL"
+	case snap == nil:
+		r.Snapshot = "none"
+		r.Error = "the connection was never validated, so there is nothing to compare with; validate it in the wizard and activate it again"
+	default:
+		at := snap.At
+		r.SnapshotAt = &at
+		if d != nil {
+			r.OK, r.Changes = d.OK, d.Changes
+			r.Provider = DetectProvider(d.Report.Metadata, d.Report.RawMetadata).Kind
+		}
+	}
+	return r
+}
+
+// AuditDetail is the result in the words of the audit log.
+func (r VerifyResult) AuditDetail() string {
+	switch {
+	case r.Error != "":
+		return "not checked: " + r.Error
+	case len(r.Changes) > 0:
+		var kinds []string
+		for _, ch := range r.Changes {
+			kinds = append(kinds, ch.Kind)
+		}
+		return fmt.Sprintf("ok=%v changes: %s", r.OK, strings.Join(kinds, ", "))
+	}
+	return "no change"
+}
+
+// VerifyReport is the output of `verify`.
+type VerifyReport struct {
+	OK          bool           `json:"ok"`
+	CheckedAt   time.Time      `json:"checked_at"`
+	Connections []VerifyResult `json:"connections"`
+}
+
+// WriteText writes a line per connection, and its changes under it.
+func (out VerifyReport) WriteText(w io.Writer) error {
+	if len(out.Connections) == 0 {
+		_, err := fmt.Fprintln(w, "No active connections to verify.")
+		return err
+	}
+	for _, r := range out.Connections {
+		mark := "✓"
+		if !r.OK {
+			mark = "✗"
+		}
+		head := fmt.Sprintf("%s %s (%s / %s)", mark, r.ID, r.Organization, r.Name)
+		switch {
+		case r.Error != "":
+			fmt.Fprintf(w, "%s: not checked — %s\n", head, r.Error)
+			continue
+		case len(r.Changes) == 0:
+			fmt.Fprintf(w, "%s: no change since %s\n", head, strings.ReplaceAll(r.Snapshot, "_", " "))
+			continue
+		case r.OK:
+			fmt.Fprintf(w, "%s: changed, nothing that breaks logins\n", head)
+		default:
+			fmt.Fprintf(w, "%s: changed in a way that breaks logins\n", head)
+		}
+		for _, ch := range r.Changes {
+			sym := "•"
+			if ch.Breaking {
+				sym = "✗"
+			}
+			fmt.Fprintf(w, "    %s %s: %s\n", sym, ch.Kind, ch.Detail)
+			if ch.Fix != "" {
+				fmt.Fprintf(w, "      Fix: %s\n", ch.Fix)
+			}
+		}
+	}
+	return nil
+}
+
+// RemapMapping is the mapping part of a RemapResult.
+type RemapMapping struct {
+	Claims       ClaimMapping  `json:"claims"`
+	GroupsClaim  string        `json:"groups_claim"`
+	RoleMappings []RoleMapping `json:"role_mappings"`
+	DefaultRole  string        `json:"default_role"`
+}
+
+// RemapTestLogin names the test login a remap replayed.
+type RemapTestLogin struct {
+	ID int64     `json:"id"`
+	At time.Time `json:"at"`
+}
+
+// RemapResult is the output of `connections remap`.
+type RemapResult struct {
+	ConnectionID string         `json:"connection_id"`
+	TestLogin    RemapTestLogin `json:"test_login"`
+	Saved        bool           `json:"saved"`
+	Mapping      RemapMapping   `json:"mapping"`
+	// Profile is the replayed test login's profile under Mapping;
+	// Changes say how it differs from the one the stored mappings give.
+	Profile Profile  `json:"profile"`
+	Changes []string `json:"changes"`
+	// Warnings are the mapping's, Findings the pitfalls the claims show.
+	Warnings []string  `json:"warnings"`
+	Findings []Finding `json:"findings"`
+}
+
+// Remap replays the test login tl, captured through c from provider p,
+// under next's mappings, and says how the profile changes from c's.
+func Remap(p IdP, tl TestLogin, c, next *Connection, saved bool) RemapResult {
+	before, _, _ := Replay(p, tl.Claims, tl.UserinfoClaims, c.Claims, c.Roles())
+	after, warnings, findings := Replay(p, tl.Claims, tl.UserinfoClaims, next.Claims, next.Roles())
+	roles := next.RoleMappings
+	if roles == nil {
+		roles = []RoleMapping{}
+	}
+	out := RemapResult{ConnectionID: c.ID, TestLogin: RemapTestLogin{ID: tl.ID, At: tl.At}, Saved: saved,
+		Mapping: RemapMapping{Claims: next.Claims, GroupsClaim: next.GroupsClaim, RoleMappings: roles, DefaultRole: next.DefaultRole},
+		Profile: after, Changes: ProfileChanges(before, after), Warnings: warnings, Findings: findings}
+	for _, s := range []*[]string{&out.Changes, &out.Warnings} {
+		if *s == nil {
+			*s = []string{}
+		}
+	}
+	if out.Findings == nil {
+		out.Findings = []Finding{}
+	}
+	return out
+}
+
+// MappingChanges describes, for the audit log, how next's mappings differ
+// from c's, checked against the test login testLogin.
+func MappingChanges(c, next *Connection, testLogin int64) string {
+	var parts []string
+	o, n := c.Claims.WithDefaults(), next.Claims.WithDefaults()
+	for _, f := range []struct{ attr, a, b string }{
+		{"idp_id", o.IDPID, n.IDPID}, {"email", o.Email, n.Email}, {"first_name", o.FirstName, n.FirstName}, {"last_name", o.LastName, n.LastName},
+		{"groups_claim", c.GroupsClaim, next.GroupsClaim}, {"default_role", c.DefaultRole, next.DefaultRole},
+	} {
+		if f.a != f.b {
+			parts = append(parts, fmt.Sprintf("%s: %s → %s", f.attr, OrDash(f.a), OrDash(f.b)))
+		}
+	}
+	if fmt.Sprint(c.RoleMappings) != fmt.Sprint(next.RoleMappings) {
+		parts = append(parts, fmt.Sprintf("role_mappings: %d → %d", len(c.RoleMappings), len(next.RoleMappings)))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "no mapping change")
+	}
+	return strings.Join(parts, "; ") + fmt.Sprintf(" (checked against test login #%d)", testLogin)
+}
+
+// WriteText writes the replayed profile, what changed, and the findings.
+func (out RemapResult) WriteText(w io.Writer) error {
+	fmt.Fprintf(w, "Replayed test login #%d (%s) of %s\n\n", out.TestLogin.ID, out.TestLogin.At.Format(time.RFC3339), out.ConnectionID)
+	writeProfile(w, out.Profile)
+	if len(out.Changes) > 0 {
+		fmt.Fprintln(w, "\nChanged")
+		for _, c := range out.Changes {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
+	}
+	for _, wn := range out.Warnings {
+		fmt.Fprintf(w, "Warning: %s\n", wn)
+	}
+	for _, f := range out.Findings {
+		fmt.Fprintf(w, "\n[%s] %s\n  Fix: %s\n", f.Severity, f.Message, f.Fix)
+		if f.Suggestion != "" {
+			fmt.Fprintf(w, "  Try: oidc-onboard connections remap %s %s\n", out.ConnectionID, f.Suggestion)
+		}
+	}
+	msg := "\nDry run: nothing was saved."
+	if out.Saved {
+		msg = "\nSaved the new mappings."
+	}
+	_, err := fmt.Fprintln(w, msg)
+	return err
+}

@@ -1,0 +1,257 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// The actions the wizard and the commands share: each writes in one
+// transaction, its audit event included, so that a failure half-way
+// leaves nothing half-saved.
+
+// ActivateConnection saves c as active (sealing its secret), keeps its last
+// stored validation, with the metadata and keys as the IdP served them, as
+// the activation snapshot the drift watch (verify) compares with,
+// records the test login its mappings were checked against (none when
+// testLoginID is 0), closes its organization's open invites (an invite is
+// good until its organization's connection is activated) and audits it as
+// by (Actor, Address, Detail), all in one transaction: all or nothing.
+// c's ID, status and times are set from what was stored.
+func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, testLoginID int64, by Event) error {
+	saved := *c
+	saved.Status = flow.StatusActive
+	err := s.saveConnection(ctx, &saved, func(tx *sql.Tx, id string) error {
+		if err := snapshotLastValidation(ctx, tx, id); err != nil {
+			return err
+		}
+		if testLoginID != 0 {
+			if err := setCheckedAgainst(ctx, tx, id, testLoginID); err != nil {
+				return err
+			}
+		}
+		if _, err := s.closeInvites(ctx, tx, saved.Organization); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, by, "connection.activate", &saved)
+	})
+	if err != nil {
+		return err
+	}
+	c.ID, c.Status, c.CreatedAt, c.UpdatedAt = saved.ID, saved.Status, saved.CreatedAt, saved.UpdatedAt
+	return nil
+}
+
+// RecordTestLogin stores a test login's outcome (flow.NewTestLogin) with
+// its connection c and audits it as by (Actor, Address), in one
+// transaction.
+func (s *Store) RecordTestLogin(ctx context.Context, c *flow.Connection, t TestLogin, by Event) (TestLogin, error) {
+	t.ConnectionID = c.ID
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		if t, err = s.insertTestLogin(ctx, tx, t); err != nil {
+			return err
+		}
+		by.Detail = t.AuditDetail()
+		return s.auditTx(ctx, tx, by, "connection.test_login", c)
+	})
+	return t, err
+}
+
+// ImportConnection files an imported connection (flow.ParseImport): it
+// updates the stored connection with c's ID, else the organization's one
+// with c's name, keeping the stored value of every optional field the file
+// left out (present names the fields it has) and the stored secret when
+// secret is empty; otherwise it creates c. The save and its audit event are
+// one transaction. It returns "created" or "updated".
+func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, present map[string]bool, secret string, by Event) (string, error) {
+	var existing *flow.Connection
+	if c.ID != "" {
+		e, err := s.GetConnection(ctx, c.ID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		existing = e
+	}
+	if existing == nil {
+		e, err := s.ConnectionByName(ctx, c.Organization, c.Name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return "", err
+		}
+		if e != nil {
+			existing, c.ID = e, e.ID
+		}
+	}
+	if c.ID != "" && existing == nil && !flow.ValidConnectionID(c.ID) {
+		c.ID = "" // not one of ours: assign a fresh ID
+	}
+	c.ClientSecret = secret
+	action := "created"
+	if existing != nil {
+		action = "updated"
+		if secret == "" {
+			c.ClientSecret = existing.ClientSecret
+		}
+		flow.KeepStored(c, existing, present)
+	}
+	by.Detail = action
+	return action, s.saveConnection(ctx, c, func(tx *sql.Tx, id string) error {
+		c.ID = id
+		return s.auditTx(ctx, tx, by, "connection.import", c)
+	})
+}
+
+// Remap replays the latest test login with captured claims of c under
+// next's mappings (flow.Remap). Unless dryRun it saves next, records the
+// test login its mappings were checked against and audits the change as
+// by (Actor), in one transaction.
+func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool, by Event) (flow.RemapResult, error) {
+	r, err := s.Record(ctx, c)
+	if err != nil {
+		return flow.RemapResult{}, err
+	}
+	tl, err := r.LatestCapturedLogin()
+	if err != nil {
+		return flow.RemapResult{}, err
+	}
+	out := flow.Remap(r.LastValidation.Provider(c.DiscoveryURL), tl, c, next, !dryRun)
+	if dryRun {
+		return out, nil
+	}
+	by.Detail = flow.MappingChanges(c, next, tl.ID)
+	return out, s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
+		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
+			return err
+		}
+		return s.auditTx(ctx, tx, by, "connection.remap", next)
+	})
+}
+
+// DeleteConnectionAudited deletes c (see DeleteConnection) and audits it as
+// by (Actor), in one transaction.
+func (s *Store) DeleteConnectionAudited(ctx context.Context, c *flow.Connection, by Event) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, NormalizeID(c.ID))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return notFound("connection", NormalizeID(c.ID))
+		}
+		by.Detail = c.Name
+		return s.auditTx(ctx, tx, by, "connection.delete", c)
+	})
+}
+
+// auditTx writes by as the event action on c, now, inside tx.
+func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, by Event, action string, c *flow.Connection) error {
+	by.Action, by.ConnectionID, by.Organization = action, c.ID, c.Organization
+	if by.At.IsZero() {
+		by.At = s.now()
+	}
+	return insertAudit(ctx, tx, by)
+}
+
+func setCheckedAgainst(ctx context.Context, tx *sql.Tx, id string, testLoginID int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE connections SET mappings_checked_login = ? WHERE id = ?`, testLoginID, id)
+	return err
+}
+
+// DriftBaseline is what the drift watch compares the connection with, and
+// its name: the snapshot it was activated with ("activation"), else its
+// last validation ("last_validation"; nil when it was never validated).
+func (s *Store) DriftBaseline(ctx context.Context, id string) (*Validation, string, error) {
+	snap, err := s.ActivationSnapshot(ctx, id)
+	if err != nil || snap != nil {
+		return snap, "activation", err
+	}
+	snap, err = s.LastValidation(ctx, id)
+	return snap, "last_validation", err
+}
+
+// Record is all the store keeps about the connection c, for
+// flow.BuildTranscript and `connections show`.
+func (s *Store) Record(ctx context.Context, c *flow.Connection) (flow.ConnectionRecord, error) {
+	r := flow.ConnectionRecord{Connection: c}
+	var err error
+	if r.LastValidation, err = s.LastValidation(ctx, c.ID); err != nil {
+		return r, err
+	}
+	if r.Activation, err = s.ActivationSnapshot(ctx, c.ID); err != nil {
+		return r, err
+	}
+	if r.TestLogins, err = s.ListTestLogins(ctx, c.ID); err != nil {
+		return r, err
+	}
+	if r.Events, err = s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID}); err != nil {
+		return r, err
+	}
+	if r.MappingsCheckedAgainst, err = s.MappingsCheckedAgainst(ctx, c.ID); err != nil {
+		return r, err
+	}
+	r.GroupLabels, err = s.GroupLabels(ctx, c.ID)
+	return r, err
+}
+
+// Connection is GetConnection, an unknown ID explained: the error says
+// where the IDs are listed.
+func (s *Store) Connection(ctx context.Context, id string) (*flow.Connection, error) {
+	c, err := s.GetConnection(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, s.Path()),
+			Fix: "run 'oidc-onboard connections list' to see the IDs (and check --db / OIDC_ONBOARD_DB)"}
+	}
+	return c, err
+}
+
+// ConnectionsToVerify are the connections the drift watch checks: the one
+// with ID id, or every active one when id is empty.
+func (s *Store) ConnectionsToVerify(ctx context.Context, id string) ([]*flow.Connection, error) {
+	if id != "" {
+		c, err := s.Connection(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		return []*flow.Connection{c}, nil
+	}
+	all, err := s.ListConnections(ctx, "")
+	var active []*flow.Connection
+	for _, c := range all {
+		if c.Status == flow.StatusActive {
+			active = append(active, c)
+		}
+	}
+	return active, err
+}
+
+// OpenFromEnv opens the database at path, else the one OIDC_ONBOARD_DB
+// names, else $XDG_DATA_HOME/oidc-onboard/onboard.db (~/.local/share/...
+// when unset), creating its folder 0700 when missing; the sealing key
+// comes from OIDC_ONBOARD_KEY when set. getenv reads the environment.
+func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
+	if path == "" {
+		path = getenv("OIDC_ONBOARD_DB")
+	}
+	if path == "" {
+		data := getenv("XDG_DATA_HOME")
+		if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
+			home := getenv("HOME")
+			if home == "" {
+				return nil, &flow.Error{Code: "db_path", Message: "cannot find a place for the database: HOME is not set",
+					Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
+			}
+			data = filepath.Join(home, ".local", "share")
+		}
+		path = filepath.Join(data, "oidc-onboard", "onboard.db")
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
+			Fix: "create it yourself, or pass another --db PATH"}
+	}
+	return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})
+}

@@ -1,0 +1,204 @@
+package store
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+)
+
+// activationFixture is a draft connection, validated, with a successful
+// test login and an open invite for its organization: everything an
+// activation writes to.
+func activationFixture(t *testing.T) (*Store, *flow.Connection, TestLogin) {
+	t.Helper()
+	s := openTemp(t)
+	c := sampleConnection()
+	c.Status = flow.StatusDraft
+	save(t, s, c)
+	report := flow.Report{OK: true, Issuer: c.Issuer, RawMetadata: []byte(`{"issuer":"https://idp.acme.test"}`), RawJWKS: []byte(`{"keys":[]}`)}
+	if err := s.SaveValidation(ctx, c.ID, report); err != nil {
+		t.Fatal(err)
+	}
+	tl, err := s.SaveTestLogin(ctx, TestLogin{ConnectionID: c.ID, OK: true, Claims: map[string]any{"sub": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.CreateInvite(ctx, c.Organization, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	return s, c, tl
+}
+
+// activationState is what an activation changes, read back.
+func activationState(t *testing.T, s *Store, c *flow.Connection) (status flow.ConnectionStatus, snapshot bool, checked int64, openInvites int, audits []string) {
+	t.Helper()
+	got, err := s.GetConnection(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := s.ActivationSnapshot(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked, err = s.MappingsCheckedAgainst(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	invites, err := s.ListInvites(ctx, c.Organization)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, inv := range invites {
+		if inv.Status(time.Now()) == "open" {
+			openInvites++
+		}
+	}
+	events, err := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		audits = append(audits, e.Action+" by "+e.Actor+": "+e.Detail)
+	}
+	return got.Status, snap != nil, checked, openInvites, audits
+}
+
+func TestActivateConnectionWritesEverythingAtOnce(t *testing.T) {
+	t.Parallel()
+	s, c, tl := activationFixture(t)
+	if err := s.ActivateConnection(ctx, c, tl.ID, Event{Actor: "local:ana", Detail: "activated"}); err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != flow.StatusActive || c.UpdatedAt.IsZero() {
+		t.Errorf("connection after activation: %+v", c)
+	}
+	status, snapshot, checked, open, audits := activationState(t, s, c)
+	if status != flow.StatusActive || !snapshot || checked != tl.ID || open != 0 ||
+		strings.Join(audits, "|") != "connection.activate by local:ana: activated" {
+		t.Errorf("after activation: status %s, snapshot %v, checked %d, open invites %d, audit %q", status, snapshot, checked, open, audits)
+	}
+}
+
+// TestActivationIsAllOrNothing kills the activation's transaction at each
+// of its writes in turn (a trigger makes that statement fail) and finds
+// nothing of it saved: the connection still a draft, no snapshot, no
+// test-login link, the invite open, no audit event.
+func TestActivationIsAllOrNothing(t *testing.T) {
+	t.Parallel()
+	for _, trigger := range []string{
+		`BEFORE INSERT ON activation_snapshots`,
+		`BEFORE UPDATE OF mappings_checked_login ON connections`,
+		`BEFORE UPDATE OF used_at ON invites`,
+		`BEFORE INSERT ON audit_events`,
+	} {
+		t.Run(trigger, func(t *testing.T) {
+			t.Parallel()
+			s, c, tl := activationFixture(t)
+			if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_half_way `+trigger+
+				` BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+				t.Fatal(err)
+			}
+			draft := *c
+			err := s.ActivateConnection(ctx, &draft, tl.ID, Event{Actor: "local:ana", Detail: "activated"})
+			if err == nil || !strings.Contains(err.Error(), "injected failure") {
+				t.Fatalf("ActivateConnection = %v; want the injected failure", err)
+			}
+			if draft.Status != flow.StatusDraft {
+				t.Errorf("the caller's connection says %s after a failed activation", draft.Status)
+			}
+			status, snapshot, checked, open, audits := activationState(t, s, c)
+			if status != flow.StatusDraft || snapshot || checked != 0 || open != 1 || len(audits) != 0 {
+				t.Errorf("half-saved: status %s, snapshot %v, checked %d, open invites %d, audit %q", status, snapshot, checked, open, audits)
+			}
+		})
+	}
+}
+
+// TestActivationOfANewConnectionLeavesNoRowOnFailure: a connection never
+// saved before is not created by an activation that failed.
+func TestActivationOfANewConnectionLeavesNoRowOnFailure(t *testing.T) {
+	t.Parallel()
+	s := openTemp(t)
+	if _, err := s.db.ExecContext(ctx, `CREATE TRIGGER fail_half_way BEFORE INSERT ON audit_events
+		BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	c := sampleConnection()
+	if err := s.ActivateConnection(ctx, c, 0, Event{Actor: "local:ana"}); err == nil {
+		t.Fatal("ActivateConnection succeeded despite the failing audit")
+	}
+	if cs, err := s.ListConnections(ctx, ""); err != nil || len(cs) != 0 || c.ID != "" {
+		t.Errorf("after a failed activation: %d connections (%v), ID %q", len(cs), err, c.ID)
+	}
+}
+
+func TestRecordTestLoginAuditsInTheSameTransaction(t *testing.T) {
+	t.Parallel()
+	s, c, _ := activationFixture(t)
+	failed := flow.NewTestLogin(time.Time{}, nil, &flow.Error{Code: "invalid_client", Message: "the IdP rejected the client"})
+	tl, err := s.RecordTestLogin(ctx, c, failed, Event{Actor: "ssh:SHA256:x", Address: "192.0.2.1:5555"})
+	if err != nil || tl.ID == 0 || tl.ConnectionID != c.ID {
+		t.Fatalf("RecordTestLogin = %+v, %v", tl, err)
+	}
+	events, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
+	if len(events) != 1 || events[0].Action != "connection.test_login" || events[0].Address != "192.0.2.1:5555" ||
+		events[0].Detail != "test login failed: the IdP rejected the client" {
+		t.Errorf("audit = %+v", events)
+	}
+	// A test login for a connection that is not stored saves nothing.
+	if _, err := s.RecordTestLogin(ctx, &flow.Connection{ID: "conn_none22"}, failed, Event{Actor: "x"}); err == nil {
+		t.Error("recorded a test login for an unknown connection")
+	}
+	if events, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: "conn_none22"}); len(events) != 0 {
+		t.Errorf("audit without the test login: %+v", events)
+	}
+}
+
+func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
+	t.Parallel()
+	s, stored := openWithConnection(t)
+	c, present, err := flow.ParseImport([]byte(`{"organization":"Acme Corp","name":"Acme OIDC",
+		"discovery_url":"https://idp.acme.test","client_id":"client-456"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	action, err := s.ImportConnection(ctx, c, present, "", Event{Actor: "local:ana"})
+	if err != nil || action != "updated" || c.ID != stored.ID {
+		t.Fatalf("ImportConnection = %q, %v (ID %s, want %s)", action, err, c.ID, stored.ID)
+	}
+	got, _ := s.GetConnection(ctx, stored.ID)
+	if got.ClientID != "client-456" || got.ClientSecret != stored.ClientSecret || got.GroupsClaim != "roles" ||
+		len(got.RoleMappings) != 2 || got.Status != flow.StatusActive {
+		t.Errorf("imported over the stored connection: %+v", got)
+	}
+	fresh, present, _ := flow.ParseImport([]byte(`{"id":"not-ours","organization":"Globex","name":"G",
+		"discovery_url":"https://idp.globex.test","client_id":"c"}`))
+	if action, err := s.ImportConnection(ctx, fresh, present, "s3cret", Event{Actor: "local:ana"}); err != nil || action != "created" ||
+		!flow.ValidConnectionID(fresh.ID) {
+		t.Errorf("new import = %q, %v, ID %q", action, err, fresh.ID)
+	}
+	events, _ := s.ListAudit(ctx, AuditQuery{})
+	if len(events) != 2 || events[0].Detail != "created" || events[1].Detail != "updated" {
+		t.Errorf("audit = %+v", events)
+	}
+}
+
+func TestDriftBaseline(t *testing.T) {
+	t.Parallel()
+	s, c, _ := activationFixture(t)
+	if v, name, err := s.DriftBaseline(ctx, c.ID); err != nil || v == nil || name != "last_validation" {
+		t.Errorf("before activation: %v %q %v", v, name, err)
+	}
+	if err := s.Activate(ctx, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if v, name, err := s.DriftBaseline(ctx, c.ID); err != nil || v == nil || name != "activation" {
+		t.Errorf("after activation: %v %q %v", v, name, err)
+	}
+	bare := &flow.Connection{Organization: "Globex", Name: "G"}
+	save(t, s, bare)
+	if v, name, err := s.DriftBaseline(ctx, bare.ID); err != nil || v != nil || name != "last_validation" {
+		t.Errorf("never validated: %v %q %v", v, name, err)
+	}
+}
