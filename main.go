@@ -378,7 +378,7 @@ func (a *app) readInput(name, what string, limit int64) ([]byte, error) {
 		b, err = io.ReadAll(io.LimitReader(r, limit))
 	}
 	if err != nil {
-		return nil, &flow.Error{Code: "read_input", Message: fmt.Sprintf("cannot read the %s %s", what, name), Err: err, Fix: "check the path"}
+		return nil, &flow.Error{Code: flow.CodeReadInput, Message: fmt.Sprintf("cannot read the %s %s", what, name), Err: err, Fix: "check the path"}
 	}
 	return b, nil
 }
@@ -756,7 +756,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	defer st.Close()
 	if f.authorizedKeys != "" {
 		if _, err := os.Stat(f.authorizedKeys); err != nil {
-			return &flow.Error{Code: "authorized_keys", Message: fmt.Sprintf("cannot read --authorized-keys %s", f.authorizedKeys),
+			return &flow.Error{Code: flow.CodeAuthorizedKeys, Message: fmt.Sprintf("cannot read --authorized-keys %s", f.authorizedKeys),
 				Fix: "give an OpenSSH authorized_keys file (one public key per line)", Err: err}
 		}
 	}
@@ -812,7 +812,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 func listen(flag, addr, example string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, &flow.Error{Code: "listen_failed", Message: fmt.Sprintf("cannot listen on %s %s", flag, addr),
+		return nil, &flow.Error{Code: flow.CodeListenFailed, Message: fmt.Sprintf("cannot listen on %s %s", flag, addr),
 			Fix: fmt.Sprintf("pick a free port, e.g. %s %s", flag, example), Err: err}
 	}
 	return ln, nil

@@ -412,7 +412,7 @@ func NewCallbackServers(opts CallbackOptions) *CallbackServers {
 func (l *CallbackServers) Get(redirectURI string) (*CallbackServer, error) {
 	u, err := url.Parse(redirectURI)
 	if err != nil {
-		return nil, &Error{Code: "bad_redirect_uri", Message: fmt.Sprintf("%q is not a URL", redirectURI), Fix: "use http://localhost:PORT/callback/..."}
+		return nil, &Error{Code: CodeBadRedirectURI, Message: fmt.Sprintf("%q is not a URL", redirectURI), Fix: "use http://localhost:PORT/callback/..."}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

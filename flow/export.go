@@ -103,7 +103,7 @@ func ParseImport(raw []byte) (*Connection, map[string]bool, error) {
 }
 
 func importError(field, problem, fix string) error {
-	return &Error{Code: "import_field", Message: fmt.Sprintf("the field %q %s; nothing was imported", field, problem), Fix: fix}
+	return &Error{Code: CodeImportField, Message: fmt.Sprintf("the field %q %s; nothing was imported", field, problem), Fix: fix}
 }
 
 // importJSONError says where the JSON is broken, or which field has the
@@ -114,12 +114,12 @@ func importJSONError(raw []byte, err error) error {
 	switch {
 	case errors.As(err, &syn):
 		line := 1 + strings.Count(string(raw[:min(int(syn.Offset), len(raw))]), "\n")
-		return &Error{Code: "import_json", Message: fmt.Sprintf("the file is not valid JSON (line %d: %s); nothing was imported", line, syn.Error()),
+		return &Error{Code: CodeImportJSON, Message: fmt.Sprintf("the file is not valid JSON (line %d: %s); nothing was imported", line, syn.Error()),
 			Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
 	case errors.As(err, &typ) && typ.Field != "":
 		return importError(typ.Field, "has the wrong type: expected "+typ.Type.String(), "compare it with the output of 'oidc-onboard connections export'")
 	}
-	return &Error{Code: "import_json", Message: "the file is not a connection in JSON; nothing was imported", Err: err,
+	return &Error{Code: CodeImportJSON, Message: "the file is not a connection in JSON; nothing was imported", Err: err,
 		Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
 }
 

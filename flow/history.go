@@ -267,7 +267,7 @@ func (r ConnectionRecord) LatestCapturedLogin() (TestLogin, error) {
 		}
 	}
 	id := r.Connection.ID
-	return TestLogin{}, &Error{Code: "no_test_login",
+	return TestLogin{}, &Error{Code: CodeNoTestLogin,
 		Message: fmt.Sprintf("connection %s has no test login with captured claims to replay", id),
 		Fix:     "run one test login first: oidc-onboard login --connection " + id}
 }

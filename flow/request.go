@@ -136,7 +136,7 @@ func (r LoginRequest) ConfigFor(c Connection) (string, LoginConfig, error) {
 		c.RedirectURI = r.RedirectURI
 	}
 	if c.RedirectURI == "" || c.DiscoveryURL == "" {
-		return "", LoginConfig{}, &Error{Code: "incomplete_connection",
+		return "", LoginConfig{}, &Error{Code: CodeIncompleteConnection,
 			Message: fmt.Sprintf("connection %s has no redirect URI or discovery URL yet", c.ID),
 			Fix:     "finish it in the wizard (oidc-onboard), or import it again with redirect_uri and discovery_url set"}
 	}

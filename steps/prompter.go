@@ -122,7 +122,7 @@ func (p *Prompter) next(ctx context.Context, stop <-chan struct{}) (string, erro
 
 // inputEnded is the error of a prompt whose input ended before its answer.
 func inputEnded() error {
-	return &flow.Error{Code: "input_ended", Message: "the input ended before the wizard was done",
+	return &flow.Error{Code: flow.CodeInputEnded, Message: "the input ended before the wizard was done",
 		Fix: "your answers so far are kept as a draft: run oidc-onboard --accessible again and choose it to resume"}
 }
 

@@ -203,7 +203,7 @@ func (s *Store) Record(ctx context.Context, c *flow.Connection) (flow.Connection
 func (s *Store) Connection(ctx context.Context, id string) (*flow.Connection, error) {
 	c, err := s.GetConnection(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, &flow.Error{Code: "unknown_connection", Message: fmt.Sprintf("there is no connection with ID %q in %s", id, s.Path()),
+		return nil, &flow.Error{Code: flow.CodeUnknownConnection, Message: fmt.Sprintf("there is no connection with ID %q in %s", id, s.Path()),
 			Fix: "run 'oidc-onboard connections list' to see the IDs (and check --db / OIDC_ONBOARD_DB)"}
 	}
 	return c, err
@@ -242,7 +242,7 @@ func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 		if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
 			home := getenv("HOME")
 			if home == "" {
-				return nil, &flow.Error{Code: "db_path", Message: "cannot find a place for the database: HOME is not set",
+				return nil, &flow.Error{Code: flow.CodeDBPath, Message: "cannot find a place for the database: HOME is not set",
 					Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
 			}
 			data = filepath.Join(home, ".local", "share")
@@ -250,7 +250,7 @@ func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 		path = filepath.Join(data, "oidc-onboard", "onboard.db")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
+		return nil, &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
 			Fix: "create it yourself, or pass another --db PATH"}
 	}
 	return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})

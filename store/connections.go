@@ -118,7 +118,7 @@ func checkConnection(c *flow.Connection) error {
 	c.Organization, c.Name = strings.TrimSpace(c.Organization), strings.TrimSpace(c.Name)
 	for _, f := range []struct{ name, value string }{{"organization", c.Organization}, {"name", c.Name}} {
 		if f.value == "" {
-			return &flow.Error{Code: "missing_field", Message: fmt.Sprintf("the connection has no %s", f.name),
+			return &flow.Error{Code: flow.CodeMissingField, Message: fmt.Sprintf("the connection has no %s", f.name),
 				Fix: "give the connection's " + f.name}
 		}
 	}
@@ -133,7 +133,7 @@ func checkStatus(st flow.ConnectionStatus) error {
 	case flow.StatusDraft, flow.StatusActive, flow.StatusInactive:
 		return nil
 	}
-	return &flow.Error{Code: "bad_status", Message: fmt.Sprintf("%q is not a connection status", st),
+	return &flow.Error{Code: flow.CodeBadStatus, Message: fmt.Sprintf("%q is not a connection status", st),
 		Fix: "use draft, active or inactive"}
 }
 
@@ -142,7 +142,7 @@ func (s *Store) duplicate(err error, c *flow.Connection) error {
 	if !isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
 		return err
 	}
-	return &flow.Error{Code: "duplicate_name",
+	return &flow.Error{Code: flow.CodeDuplicateName,
 		Message: fmt.Sprintf("%s already has a connection named %q", c.Organization, c.Name),
 		Fix:     "choose another name, or update that connection by its ID"}
 }

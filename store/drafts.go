@@ -61,7 +61,7 @@ func (s *Store) SaveDraft(ctx context.Context, d Draft) (Draft, error) {
 		}
 	}
 	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
-		return Draft{}, &flow.Error{Code: "unknown_connection",
+		return Draft{}, &flow.Error{Code: flow.CodeUnknownConnection,
 			Message: fmt.Sprintf("the draft edits connection %s, which does not exist", d.ConnectionID),
 			Fix:     "start the draft again from the connection list"}
 	}

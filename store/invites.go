@@ -82,11 +82,11 @@ func (s *Store) MakeInvite(ctx context.Context, org string, ttl time.Duration, b
 func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration, by *Event) (string, Invite, error) {
 	org = strings.TrimSpace(org)
 	if org == "" {
-		return "", Invite{}, &flow.Error{Code: "missing_field", Message: "the invite has no organization",
+		return "", Invite{}, &flow.Error{Code: flow.CodeMissingField, Message: "the invite has no organization",
 			Fix: "name the organization the invite is for"}
 	}
 	if ttl <= 0 {
-		return "", Invite{}, &flow.Error{Code: "bad_ttl", Message: fmt.Sprintf("an invite cannot last %s", ttl),
+		return "", Invite{}, &flow.Error{Code: flow.CodeBadTTL, Message: fmt.Sprintf("an invite cannot last %s", ttl),
 			Fix: "give a positive duration, e.g. 24h"}
 	}
 	now := s.now().UTC()
@@ -146,19 +146,19 @@ func (s *Store) RedeemInvite(ctx context.Context, code string) (Invite, error) {
 	return Invite{}, errInviteUsed // used between our update and our read
 }
 
-var errInviteUsed = &flow.Error{Code: "invite_used", Message: "this invite code was already used",
+var errInviteUsed = &flow.Error{Code: flow.CodeInviteUsed, Message: "this invite code was already used",
 	Fix: "ask the person who invited you for a new code"}
 
 // usable says why an invite can no longer be used, or nil.
 func usable(inv Invite, now time.Time) error {
 	switch {
 	case !inv.RevokedAt.IsZero():
-		return &flow.Error{Code: "invite.revoke", Message: "this invite code was withdrawn",
+		return &flow.Error{Code: flow.CodeInviteRevoked, Message: "this invite code was withdrawn",
 			Fix: "ask the person who invited you for a new code"}
 	case !inv.UsedAt.IsZero():
 		return errInviteUsed
 	case !now.Before(inv.ExpiresAt):
-		return &flow.Error{Code: "invite_expired",
+		return &flow.Error{Code: flow.CodeInviteExpired,
 			Message: fmt.Sprintf("this invite code expired at %s", inv.ExpiresAt.Format(time.RFC1123)),
 			Fix:     "ask the person who invited you for a new code"}
 	}
@@ -168,7 +168,7 @@ func usable(inv Invite, now time.Time) error {
 func (s *Store) inviteByCode(ctx context.Context, code string) (Invite, error) {
 	inv, err := scanInvite(s.db.QueryRowContext(ctx, `SELECT `+inviteColumns+` FROM invites WHERE code_hash = ?`, hashCode(code)))
 	if errors.Is(err, sql.ErrNoRows) {
-		return Invite{}, &flow.Error{Code: "invite_unknown", Message: "this invite code is not known",
+		return Invite{}, &flow.Error{Code: flow.CodeInviteUnknown, Message: "this invite code is not known",
 			Fix: "check the code (letters and digits in groups of four), or ask for a new one"}
 	}
 	return inv, s.explain(err)

@@ -64,7 +64,7 @@ func runMigrations(ctx context.Context, db *sql.DB, dbPath string, ms []string) 
 	}
 	switch {
 	case version > len(ms):
-		return &flow.Error{Code: "db_newer",
+		return &flow.Error{Code: flow.CodeDBNewer,
 			Message: fmt.Sprintf("%s was written by a newer oidc-onboard (schema %d, this binary knows %d)", dbPath, version, len(ms)),
 			Fix:     "upgrade oidc-onboard; the database was not changed"}
 	case version == len(ms):

@@ -25,7 +25,7 @@ type Organization struct {
 func (s *Store) EnsureOrganization(ctx context.Context, name, domain string) (Organization, error) {
 	name, domain = strings.TrimSpace(name), strings.TrimSpace(domain)
 	if name == "" {
-		return Organization{}, &flow.Error{Code: "missing_field", Message: "the organization has no name",
+		return Organization{}, &flow.Error{Code: flow.CodeMissingField, Message: "the organization has no name",
 			Fix: "give the organization's name"}
 	}
 	o := Organization{Name: name}

@@ -62,7 +62,7 @@ func (k *sealer) seal(plain []byte, place string) []byte {
 func (k *sealer) open(blob []byte, place, what string) ([]byte, error) {
 	ns := k.aead.NonceSize()
 	if len(blob) < 1+keyIDLen+ns || blob[0] != sealFormat {
-		return nil, &flow.Error{Code: "sealed_unknown",
+		return nil, &flow.Error{Code: flow.CodeSealedUnknown,
 			Message: fmt.Sprintf("%s is sealed in a format this oidc-onboard does not know", what),
 			Fix:     "upgrade oidc-onboard; nothing was changed"}
 	}
@@ -71,7 +71,7 @@ func (k *sealer) open(blob []byte, place, what string) ([]byte, error) {
 	}
 	plain, err := k.aead.Open(nil, blob[1+keyIDLen:1+keyIDLen+ns], blob[1+keyIDLen+ns:], []byte(place))
 	if err != nil {
-		return nil, &flow.Error{Code: "sealed_damaged",
+		return nil, &flow.Error{Code: flow.CodeSealedDamaged,
 			Message: fmt.Sprintf("%s is damaged: it does not verify with the key it was sealed with", what),
 			Fix:     "enter it again (for a client secret: re-import the connection with the secret); nothing was deleted"}
 	}
@@ -79,7 +79,7 @@ func (k *sealer) open(blob []byte, place, what string) ([]byte, error) {
 }
 
 func (k *sealer) wrongKey(what string) error {
-	return &flow.Error{Code: "wrong_key",
+	return &flow.Error{Code: flow.CodeWrongKey,
 		Message: fmt.Sprintf("%s cannot be unsealed: %s is not the key it was sealed with", what, k.source),
 		Fix:     "restore the original key (OIDC_ONBOARD_KEY, or the key file next to the database); nothing was deleted"}
 }
@@ -126,12 +126,12 @@ func (s *Store) readKeyFile() ([]byte, error) {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, err
 		}
-		return nil, &flow.Error{Code: "key_unreadable", Message: fmt.Sprintf("cannot read the key file %s", s.keyFile), Err: err,
+		return nil, &flow.Error{Code: flow.CodeKeyUnreadable, Message: fmt.Sprintf("cannot read the key file %s", s.keyFile), Err: err,
 			Fix: "make it readable by this user, or set OIDC_ONBOARD_KEY"}
 	}
 	key, err := decodeKey(string(b))
 	if err != nil {
-		return nil, &flow.Error{Code: "key_damaged", Message: fmt.Sprintf("the key file %s does not hold a base64 32-byte key", s.keyFile),
+		return nil, &flow.Error{Code: flow.CodeKeyDamaged, Message: fmt.Sprintf("the key file %s does not hold a base64 32-byte key", s.keyFile),
 			Fix: "restore the key file from a backup, or set OIDC_ONBOARD_KEY to the original key; nothing was changed"}
 	}
 	return key, nil
@@ -153,7 +153,7 @@ func (s *Store) createKeyFile(ctx context.Context, create bool) ([]byte, error) 
 		if key, err := s.readKeyFile(); err == nil {
 			return key, nil
 		}
-		return nil, &flow.Error{Code: "key_missing",
+		return nil, &flow.Error{Code: flow.CodeKeyMissing,
 			Message: fmt.Sprintf("the key file %s is missing, but the database holds sealed secrets", s.keyFile),
 			Fix:     "restore the key file (from a backup or the machine it came from), or set OIDC_ONBOARD_KEY to that key; nothing was changed"}
 	}
@@ -188,7 +188,7 @@ func (s *Store) createKeyFile(ctx context.Context, create bool) ([]byte, error) 
 }
 
 func keyWriteError(path string, err error) error {
-	return &flow.Error{Code: "key_write", Message: fmt.Sprintf("cannot create the key file %s", path), Err: err,
+	return &flow.Error{Code: flow.CodeKeyWrite, Message: fmt.Sprintf("cannot create the key file %s", path), Err: err,
 		Fix: "make the database folder writable, or set OIDC_ONBOARD_KEY (base64 of 32 random bytes)"}
 }
 

@@ -67,12 +67,12 @@ type Store struct {
 // written by a newer version, is left unchanged.
 func Open(path string, opts Options) (*Store, error) {
 	if path == "" {
-		return nil, &flow.Error{Code: "db_path", Message: "no database path given",
+		return nil, &flow.Error{Code: flow.CodeDBPath, Message: "no database path given",
 			Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return nil, &flow.Error{Code: "db_path", Message: fmt.Sprintf("%s is not a usable path", path), Err: err}
+		return nil, &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("%s is not a usable path", path), Err: err}
 	}
 	s := &Store{path: abs, keyFile: opts.KeyFile, now: opts.Now}
 	if s.keyFile == "" {
@@ -80,7 +80,7 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	if opts.Key != "" {
 		if s.envKey, err = decodeKey(opts.Key); err != nil {
-			return nil, &flow.Error{Code: "bad_key", Message: "OIDC_ONBOARD_KEY is not a base64-encoded 32-byte key",
+			return nil, &flow.Error{Code: flow.CodeBadKey, Message: "OIDC_ONBOARD_KEY is not a base64-encoded 32-byte key",
 				Fix: "set it to the key the secrets were sealed with (a new one: openssl rand -base64 32), or unset it to use " + s.keyFile}
 		}
 	}
@@ -128,14 +128,14 @@ func checkFile(path string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if _, derr := os.Stat(filepath.Dir(path)); derr != nil {
-			return &flow.Error{Code: "db_path", Message: fmt.Sprintf("the folder of %s does not exist", path),
+			return &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("the folder of %s does not exist", path),
 				Fix: "create the folder, or pass another --db PATH"}
 		}
 		// Create the file 0600 (an empty file is an empty database): it holds
 		// people's claims, and SQLite gives its -wal and -shm files the same mode.
 		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil && !errors.Is(err, fs.ErrExist) {
-			return &flow.Error{Code: "db_cannot_open", Message: fmt.Sprintf("cannot create %s", path), Err: err,
+			return &flow.Error{Code: flow.CodeDBCannotOpen, Message: fmt.Sprintf("cannot create %s", path), Err: err,
 				Fix: "make the folder writable by this user, or pass another --db PATH"}
 		}
 		if err == nil {
@@ -143,10 +143,10 @@ func checkFile(path string) error {
 		}
 		return nil
 	case err != nil:
-		return &flow.Error{Code: "db_path", Message: fmt.Sprintf("cannot read %s", path), Err: err,
+		return &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("cannot read %s", path), Err: err,
 			Fix: "check the path and its permissions, or pass another --db PATH"}
 	case fi.IsDir():
-		return &flow.Error{Code: "db_is_folder", Message: fmt.Sprintf("%s is a folder, not a database file", path),
+		return &flow.Error{Code: flow.CodeDBIsFolder, Message: fmt.Sprintf("%s is a folder, not a database file", path),
 			Fix: "pass a file path, e.g. --db " + filepath.Join(path, "onboard.db")}
 	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
@@ -157,7 +157,7 @@ func checkFile(path string) error {
 }
 
 func readOnlyError(path string) error {
-	return &flow.Error{Code: "db_read_only", Message: fmt.Sprintf("the database %s is read-only for this user", path),
+	return &flow.Error{Code: flow.CodeDBReadOnly, Message: fmt.Sprintf("the database %s is read-only for this user", path),
 		Fix: "make the file and its folder writable (chmod u+w), or pass another --db PATH; nothing was changed"}
 }
 
@@ -193,21 +193,21 @@ func (s *Store) explain(err error) error {
 	}
 	switch se.Code() & 0xff {
 	case sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT:
-		return &flow.Error{Code: "db_corrupt", Message: fmt.Sprintf("%s is not an oidc-onboard database (not SQLite, or damaged)", s.path),
+		return &flow.Error{Code: flow.CodeDBCorrupt, Message: fmt.Sprintf("%s is not an oidc-onboard database (not SQLite, or damaged)", s.path),
 			Fix: "pass the right --db PATH, or restore the file from a backup; the file was not changed"}
 	case sqlite3.SQLITE_READONLY:
 		return readOnlyError(s.path)
 	case sqlite3.SQLITE_CANTOPEN:
-		return &flow.Error{Code: "db_cannot_open", Message: fmt.Sprintf("cannot open %s", s.path),
+		return &flow.Error{Code: flow.CodeDBCannotOpen, Message: fmt.Sprintf("cannot open %s", s.path),
 			Fix: "check that this user may read and write the file and its folder (SQLite writes -wal and -shm files beside it)"}
 	case sqlite3.SQLITE_FULL:
-		return &flow.Error{Code: "db_full", Message: fmt.Sprintf("the disk holding %s is full; this change was not saved", s.path),
+		return &flow.Error{Code: flow.CodeDBFull, Message: fmt.Sprintf("the disk holding %s is full; this change was not saved", s.path),
 			Fix: "free some disk space and try again; what was saved before is intact"}
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
-		return &flow.Error{Code: "db_busy", Message: fmt.Sprintf("%s is locked by another process (waited up to %ds)", s.path, busyTimeout/1000),
+		return &flow.Error{Code: flow.CodeDBBusy, Message: fmt.Sprintf("%s is locked by another process (waited up to %ds)", s.path, busyTimeout/1000),
 			Fix: "wait for the other oidc-onboard process to finish, then try again"}
 	case sqlite3.SQLITE_IOERR:
-		return &flow.Error{Code: "db_io", Message: fmt.Sprintf("reading or writing %s failed", s.path), Err: err,
+		return &flow.Error{Code: flow.CodeDBIO, Message: fmt.Sprintf("reading or writing %s failed", s.path), Err: err,
 			Fix: "check the disk and the file system, then try again"}
 	}
 	return err
