@@ -38,6 +38,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
 	"github.com/oidc-onboard/oidc-onboard/tui"
+	"github.com/oidc-onboard/oidc-onboard/tui/sshserve"
 )
 
 // Exit codes of the command contract.
@@ -225,6 +226,8 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 	callbacks := newLocalCallbacks()
 	defer callbacks.close()
 	env := &steps.Env{
+		Context:      ctx,
+		Log:          slog.New(slog.DiscardHandler), // the wizard's screen is the terminal
 		Store:        st,
 		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}),
 		Timeout:      f.timeout,
@@ -2080,9 +2083,9 @@ Make invites with 'oidc-onboard invite --org NAME'.`,
 	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
 	fl.StringVar(&f.sshHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
 	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
-	fl.IntVar(&f.maxSessions, "max-sessions", tui.DefaultMaxSessions, "most sessions at once; more are told to come back later")
-	fl.DurationVar(&f.idleTimeout, "idle-timeout", tui.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
-	fl.DurationVar(&f.maxSession, "max-session", tui.DefaultMaxSession, "longest a session may last (the draft is saved)")
+	fl.IntVar(&f.maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most sessions at once; more are told to come back later")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", sshserve.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
+	fl.DurationVar(&f.maxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")
 	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
 	fl.BoolVar(&f.allowPrivate, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
 	fl.BoolVar(&f.demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
@@ -2101,7 +2104,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		}
 		publicURL = "http://localhost:" + port
 	}
-	if _, err := tui.CheckPublicURL(publicURL); err != nil {
+	if _, err := sshserve.CheckPublicURL(publicURL); err != nil {
 		return &exitError{code: exitUsage, err: err}
 	}
 	st, err := a.openStore()
@@ -2119,7 +2122,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	if hostKeyPath == "" {
 		hostKeyPath = filepath.Join(filepath.Dir(st.Path()), "ssh_host_ed25519_key")
 	}
-	signer, fingerprint, err := tui.LoadHostKey(hostKeyPath)
+	signer, fingerprint, err := sshserve.LoadHostKey(hostKeyPath)
 	if err != nil {
 		return err
 	}
@@ -2155,7 +2158,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 			Fix: "pick a free port, e.g. --http-addr :8976", Err: err}
 	}
 	logger := slog.New(slog.NewTextHandler(a.stderr, nil))
-	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
+	srv, err := sshserve.NewServer(sshserve.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
 		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
 		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
 		Demo: demo, Log: logger, SSHHost: serveSSHHost(f.sshHost, publicURL, sshLn.Addr())})

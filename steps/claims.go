@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -38,6 +39,7 @@ const (
 // suggestions, and a flag before the test login for each mapped claim the
 // IdP does not list.
 type claims struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -98,7 +100,7 @@ func claimsStep(msg tea.KeyPressMsg) int {
 	return 0
 }
 
-func (c *claims) Title() string { return "Claims" }
+func (c *claims) Title() string { return Title(StepClaims) }
 
 // Enter loads the mapping and the IdP's claims as suggestions.
 func (c *claims) Enter(s *Setup) tea.Cmd {
@@ -143,13 +145,13 @@ func claimsSet(m *flow.ClaimMapping, i int, v string) {
 	}
 }
 
-func (c *claims) Update(msg tea.Msg) tea.Cmd {
+func (c *claims) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
 			c.inputs[i].SetStyles(claimsInputStyles(msg.IsDark()))
 		}
-		return nil
+		return nil, nil
 	case tea.KeyPressMsg:
 		if c.editing {
 			return c.editKey(msg)
@@ -157,13 +159,13 @@ func (c *claims) Update(msg tea.Msg) tea.Cmd {
 		return c.browseKey(msg)
 	case tea.PasteMsg:
 		if !c.editing {
-			return nil
+			return nil, nil
 		}
 	}
 	if !c.editing {
-		return nil
+		return nil, nil
 	}
-	return c.forward(msg)
+	return c.forward(msg), nil
 }
 
 // forward gives a message to the field being edited and writes its value
@@ -176,26 +178,26 @@ func (c *claims) forward(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (c *claims) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+func (c *claims) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, c.keys.Move):
 		c.sel = (c.sel + claimsStep(msg) + claimsRows + 1) % (claimsRows + 1)
 	case key.Matches(msg, c.keys.Edit) && c.sel == claimsContinue, key.Matches(msg, c.keys.Continue):
-		return c.next()
+		return nil, c.next()
 	case key.Matches(msg, c.keys.Edit):
-		return c.edit(c.sel)
+		return c.edit(c.sel), nil
 	case key.Matches(msg, c.keys.Defaults):
 		c.setup.Connection.Claims = flow.DefaultClaimMapping()
 		for i := range c.inputs {
 			c.inputs[i].SetValue(claimsGet(c.setup.Connection.Claims, i))
 		}
 		c.notice = ""
-		return Cmd(StatusMsg("The guide's default claims are back"))
+		return Cmd(StatusMsg("The guide's default claims are back")), nil
 	}
-	return nil
+	return nil, nil
 }
 
-func (c *claims) editKey(msg tea.KeyPressMsg) tea.Cmd {
+func (c *claims) editKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, c.keys.Done):
 		c.stopEditing()
@@ -203,23 +205,23 @@ func (c *claims) editKey(msg tea.KeyPressMsg) tea.Cmd {
 		c.stopEditing()
 		if c.sel == claimsRows-1 {
 			c.sel = claimsContinue
-			return c.next()
+			return nil, c.next()
 		}
-		return c.edit(c.sel + 1)
+		return c.edit(c.sel + 1), nil
 	case key.Matches(msg, c.keys.Accept) && claimsCanAccept(&c.inputs[c.sel]):
-		return c.forward(msg)
+		return c.forward(msg), nil
 	case key.Matches(msg, c.keys.Move):
 		c.stopEditing()
 		to := c.sel + claimsStep(msg)
 		if to < 0 || to >= claimsRows {
 			c.sel = min(max(to, 0), claimsContinue)
-			return nil
+			return nil, nil
 		}
-		return c.edit(to)
+		return c.edit(to), nil
 	default:
-		return c.forward(msg)
+		return c.forward(msg), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // claimsCanAccept reports whether tab would complete the field.
@@ -240,13 +242,13 @@ func (c *claims) stopEditing() {
 }
 
 // next continues unless the mapping has no claim for idp_id.
-func (c *claims) next() tea.Cmd {
+func (c *claims) next() Nav {
 	if strings.TrimSpace(c.setup.Connection.Claims.IDPID) == "" {
 		c.notice = "idp_id needs a claim: sub is the standard one (press d to restore the guide's defaults)."
 		c.sel = 0
 		return nil
 	}
-	return c.setup.Go(NextMsg{})
+	return NextMsg{}
 }
 
 func (c *claims) Keys() []key.Binding {
@@ -269,7 +271,8 @@ func (c *claims) Capturing() bool { return c.editing }
 // View shows the four mappings as a table, then what to look at before
 // the test login; it drops the introduction and the IdP's claim list
 // first when the height is short.
-func (c *claims) View(width, height int) string {
+func (c *claims) View() string {
+	width, height := c.width, c.height
 	t := c.theme
 	width = max(width, 20)
 	intro := wrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
@@ -316,8 +319,9 @@ func (c *claims) table(width int) ([]string, int) {
 		}
 		var value string
 		if c.editing && i == c.sel {
-			c.inputs[i].SetWidth(valueWidth - 1) // and one cell for the cursor
-			value = c.inputs[i].View()
+			in := c.inputs[i]           // a copy sized to draw: View changes nothing
+			in.SetWidth(valueWidth - 1) // and one cell for the cursor
+			value = in.View()
 		} else {
 			v := claimsGet(m, i)
 			value = t.Text.Render(ansi.Truncate(v, valueWidth, "…"))
@@ -448,7 +452,7 @@ func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wr
 	fmt.Fprintln(out, "Press Enter to keep the claim in brackets, or type another; type back to go back.")
 	defaults := flow.DefaultClaimMapping()
 	for i, a := range claimsAttrs {
-		current := cmpOr(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
+		current := cmp.Or(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
 		answer, err := askLine(in, out, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
 		if err != nil {
 			return err
@@ -456,7 +460,7 @@ func (c *claims) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wr
 		if strings.EqualFold(answer, "back") {
 			return ErrBack
 		}
-		claimsSet(&s.Connection.Claims, i, cmpOr(answer, current))
+		claimsSet(&s.Connection.Claims, i, cmp.Or(answer, current))
 	}
 	for _, w := range claimsWarnings(s, -1) {
 		fmt.Fprintln(out, w)

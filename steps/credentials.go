@@ -35,6 +35,7 @@ const (
 // focus; with textinputs every keystroke is checked and written to the
 // Setup in one place, and focus is a plain index.
 type credentials struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -96,7 +97,7 @@ func credInputStyles(t *Theme) textinput.Styles {
 	return s
 }
 
-func (c *credentials) Title() string { return "Credentials" }
+func (c *credentials) Title() string { return Title(StepCredentials) }
 
 func (c *credentials) Enter(s *Setup) tea.Cmd {
 	c.setup = s
@@ -137,7 +138,7 @@ func (c *credentials) Keys() []key.Binding {
 	return []key.Binding{c.submit, c.move, c.reveal}
 }
 
-func (c *credentials) Update(msg tea.Msg) tea.Cmd {
+func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
@@ -148,22 +149,22 @@ func (c *credentials) Update(msg tea.Msg) tea.Cmd {
 		case key.Matches(msg, c.reveal):
 			c.revealed = !c.revealed
 			c.setEcho()
-			return nil
+			return nil, nil
 		case key.Matches(msg, c.submit):
 			if c.focus < credDiscovery {
-				return c.moveFocus(1)
+				return c.moveFocus(1), nil
 			}
 			return c.done()
 		case key.Matches(msg, c.next):
-			return c.moveFocus(1)
+			return c.moveFocus(1), nil
 		case key.Matches(msg, c.prev):
-			return c.moveFocus(-1)
+			return c.moveFocus(-1), nil
 		}
-		return c.updateInput(msg)
+		return c.updateInput(msg), nil
 	case tea.PasteMsg:
-		return c.updateInput(msg)
+		return c.updateInput(msg), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (c *credentials) setEcho() {
@@ -210,7 +211,7 @@ func (c *credentials) sync() {
 
 // done moves on when every field is valid, and otherwise focuses the first
 // field to fix and says what to fix.
-func (c *credentials) done() tea.Cmd {
+func (c *credentials) done() (tea.Cmd, Nav) {
 	c.visited = [credFields]bool{true, true, true}
 	for i := range c.inputs {
 		if err := credCheck(i, c.inputs[i].Value()); err != nil {
@@ -220,11 +221,18 @@ func (c *credentials) done() tea.Cmd {
 				c.message += " — " + fix
 			}
 			c.focus = i
-			return c.focusField()
+			return c.focusField(), nil
 		}
 	}
 	c.sync()
-	return c.setup.Go(NextMsg{})
+	return nil, NextMsg{}
+}
+
+// credSized is a copy of in whose field, with its prompt and the cursor's
+// cell, fits width: a View draws it without changing the step's input.
+func credSized(in textinput.Model, width int) textinput.Model {
+	in.SetWidth(max(width-lipgloss.Width(in.Prompt)-1, 4))
+	return in
 }
 
 func credLabel(field int) string {
@@ -294,7 +302,16 @@ func credSecretFinding(s *Setup) *flow.Finding {
 	return nil
 }
 
-func (c *credentials) View(width, height int) string {
+// SetSize fits the fields to the step's new width.
+func (c *credentials) SetSize(width, height int) {
+	c.area.SetSize(width, height)
+	for i := range c.inputs {
+		c.inputs[i] = credSized(c.inputs[i], width)
+	}
+}
+
+func (c *credentials) View() string {
+	width, height := c.width, c.height
 	t := c.theme
 	focus := 0 // the line of the focused field
 	parts := []string{t.Text.Width(width).Render(
@@ -303,7 +320,6 @@ func (c *credentials) View(width, height int) string {
 		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
 	}
 	for i := range c.inputs {
-		c.inputs[i].SetWidth(max(width-lipgloss.Width(c.inputs[i].Prompt)-1, 4))
 		label := t.Text.Render(credLabel(i))
 		if i == c.focus {
 			label = t.Title.Render(credLabel(i))

@@ -219,7 +219,7 @@ func TestDiagCleanValidationShowsNoProviderNotes(t *testing.T) {
 
 func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	t.Parallel()
-	env := &Env{RedirectBase: "http://127.0.0.1:8085"}
+	env := &Env{Context: t.Context(), RedirectBase: "http://127.0.0.1:8085"}
 	s := NewSetup()
 	s.Connection.RedirectURI = "http://127.0.0.1:8085/callback/conn_abc"
 	s.DiscoveryInput = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
@@ -268,7 +268,7 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	t.Parallel()
 	s := NewSetup()
-	step := NewCredentials(&Env{}, NewTheme(true))
+	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
 	for _, k := range append(strings.Split("6cb04018-a3f5-46a7-b995-940c78f5aef3", ""), "tab") {
 		claimsPress(t, step, k)
@@ -311,7 +311,7 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 	s := NewSetup()
 	s.Connection.ClientID, s.Connection.ClientSecret = "client-1", "Qx~8Q~abcDEF123ghiJKL456mnoPQR789stuVWX0"
 	s.DiscoveryInput = diagEntraDiscovery
-	step := NewCredentials(&Env{}, NewTheme(true))
+	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
 	if view := validateView(t, step, 80, 17); strings.Contains(view, "Secret ID") {
 		t.Errorf("warned about a real secret:\n%s", view)
@@ -321,7 +321,7 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	c := NewClaims(&Env{}, NewTheme(true))
+	c := NewClaims(&Env{Context: t.Context()}, NewTheme(true))
 	c.Enter(s)
 	view := diagFlat(validateView(t, c, 80, 17))
 	if !strings.Contains(view, "Preview from the last test login") || !strings.Contains(view, "no change (roles: none)") {
@@ -354,7 +354,7 @@ func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
-	r := NewRoles(&Env{}, NewTheme(true))
+	r := NewRoles(&Env{Context: t.Context()}, NewTheme(true))
 	r.Enter(s)
 	claimsPress(t, r, "a")
 	rolesType(t, r, diagGroupA)
@@ -384,7 +384,7 @@ func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 	t.Parallel()
 	s := diagTested("https://sso.acme.example", diagCleanClaims())
-	env := &Env{Now: func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) }}
+	env := &Env{Context: t.Context(), Now: func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) }}
 	for _, st := range []Step{NewClaims(env, NewTheme(true)), NewRoles(env, NewTheme(true)), NewTestLogin(env, NewTheme(true)), NewReview(env, NewTheme(true))} {
 		st.Enter(s)
 		view := validateView(t, st, 80, 60)
@@ -402,7 +402,7 @@ func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	step := NewTestLogin(&Env{}, NewTheme(true))
+	step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
 	view := diagFlat(tlView(t, step, 80, 80))
 	for _, want := range []string{"Provider: Microsoft Entra ID (v2.0 endpoint) (detected)", "Group overage", "200", "Groups assigned to the application",
@@ -449,7 +449,7 @@ func TestDiagTestLoginFailurePointsToTheStepToFix(t *testing.T) {
 		s.DiscoveryInput = diagEntraDiscovery
 		r := c.r
 		s.TestLogin = &r
-		step := NewTestLogin(&Env{}, NewTheme(true))
+		step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
 		step.Enter(s)
 		view := tlView(t, step, 80, 40)
 		flat := diagFlat(view)

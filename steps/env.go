@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,6 +13,13 @@ import (
 // Env is everything the steps need from outside, built once in main.go (or
 // per SSH session): no step reaches for globals.
 type Env struct {
+	// Context is the session's: the signal context locally, the SSH
+	// session's over SSH. Work a step starts for the session (a
+	// validation, a test login's wait) ends when it ends; writes that must
+	// outlive it (a draft, an audit event) detach from its cancellation.
+	Context context.Context
+	// Log receives the session's diagnostics.
+	Log *slog.Logger
 	// Store persists connections, drafts, test logins and audit events.
 	Store *store.Store
 	// HTTP is the guarded client for every call to the IdP.
@@ -59,6 +67,18 @@ type Demo struct {
 // RedirectURIFor is the Redirect URI of the connection with the given ID.
 func (e *Env) RedirectURIFor(connectionID string) string {
 	return e.RedirectBase + "/callback/" + connectionID
+}
+
+// readCtx bounds a read or a network call a step starts for the session
+// by d: it ends when the session ends.
+func (e *Env) readCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.Context, d)
+}
+
+// writeCtx bounds a write the person asked for by d: it completes even
+// when the session ended meanwhile (a dropped connection).
+func (e *Env) writeCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(e.Context), d)
 }
 
 // Audit records an event for the connection, best effort: an audit

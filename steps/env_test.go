@@ -47,6 +47,7 @@ func testEnvIdP(t *testing.T) (*Env, *demoidp.IdP) {
 	base := srv.RedirectURI()
 	base = base[:len(base)-len("/callback")]
 	return &Env{
+		Context:      t.Context(),
 		Store:        st,
 		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
 		Timeout:      5 * time.Second,
@@ -113,7 +114,11 @@ func run(t *testing.T, s Step, msg tea.Msg, timeout time.Duration) []tea.Msg {
 		case NextMsg, BackMsg, GotoMsg, ResumeMsg, FinishedMsg, StatusMsg:
 			shell = append(shell, m)
 		default:
-			dispatch(s.Update(m))
+			cmd, nav := s.Update(m)
+			if nav != nil {
+				shell = append(shell, nav)
+			}
+			dispatch(cmd)
 		}
 	}
 	handle(msg)
@@ -134,6 +139,12 @@ func run(t *testing.T, s Step, msg tea.Msg, timeout time.Duration) []tea.Msg {
 		}
 	}
 	return shell
+}
+
+// viewAt sizes the step as the shell does, then draws it.
+func viewAt(s Step, width, height int) string {
+	s.SetSize(width, height)
+	return s.View()
 }
 
 // keysHelp lists the help of bindings, for assertions on the help line.

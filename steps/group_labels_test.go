@@ -21,7 +21,7 @@ func glEntraSetup(t *testing.T) (*Env, *Setup) {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
-	env := &Env{Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
+	env := &Env{Context: t.Context(), Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
 	s.Connection.RoleMappings = []flow.RoleMapping{{Group: diagGroupA, Role: "admin"}}
 	if err := st.SaveConnection(t.Context(), &s.Connection); err != nil {

@@ -152,7 +152,7 @@ func (o *organization) makeInvite() tea.Cmd {
 	o.mode, v.err = orgInviteBusy, nil
 	env := o.env
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		ctx, cancel := env.writeCtx(orgStoreTimeout)
 		defer cancel()
 		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
 		return orgInvitedMsg{code: code, inv: inv, err: err}
@@ -222,15 +222,14 @@ func (o *organization) inviteView(width int) string {
 func (o *organization) inviteFormView(width int) string {
 	t, v := o.theme, &o.invite
 	inner := max(width-2, 10)
-	v.org.SetWidth(max(inner-lipgloss.Width(v.org.Prompt)-1, 4))
-	v.ttl.SetWidth(max(inner-lipgloss.Width(v.ttl.Prompt)-1, 4))
+	org, ttl := credSized(v.org, inner), credSized(v.ttl, inner)
 	parts := []string{t.Title.Render("Invite a customer"),
 		t.Subtle.Width(width).Render("The customer's IT admin gets a code to set up their organization's connection over SSH."),
-		t.Text.Render("Organization"), "  " + v.org.View()}
+		t.Text.Render("Organization"), "  " + org.View()}
 	if len(o.listing.orgs) > 0 {
 		parts = append(parts, t.Subtle.Width(width).Render("  Existing: "+strings.Join(o.listing.orgs, ", ")+" (tab completes)"))
 	}
-	parts = append(parts, t.Text.Render("Valid for"), "  "+v.ttl.View(),
+	parts = append(parts, t.Text.Render("Valid for"), "  "+ttl.View(),
 		t.Subtle.Width(width).Render("  Hours or days, e.g. 24h or 7d. Enter keeps "+inviteTTLText(DefaultInviteTTL)+"."))
 	if v.formErr != "" {
 		parts = append(parts, "", t.Error.Width(width).Render("✗ "+v.formErr))

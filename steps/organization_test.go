@@ -45,7 +45,7 @@ func orgType(t *testing.T, s Step, text string) {
 // the test when a line is wider than width.
 func orgView(t *testing.T, s Step, width, height int) string {
 	t.Helper()
-	v := s.View(width, height)
+	v := viewAt(s, width, height)
 	for i, line := range strings.Split(v, "\n") {
 		if w := lipgloss.Width(line); w > width {
 			t.Errorf("line %d is %d cells wide, more than %d: %q", i, w, width, ansi.Strip(line))

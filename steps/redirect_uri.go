@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -48,7 +49,7 @@ type redirectURI struct {
 	theme *Theme
 	setup *Setup
 
-	width    int // the terminal's width, from WindowSizeMsg or the last View
+	area
 	entered  bool
 	guides   []assets.Guide
 	rendered map[redirectGuideKey]string
@@ -76,7 +77,7 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 	return &redirectURI{
 		env:        env,
 		theme:      theme,
-		width:      80,
+		area:       area{width: 80},
 		guides:     assets.Guides(),
 		rendered:   map[redirectGuideKey]string{},
 		vp:         vp,
@@ -96,7 +97,7 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 	}
 }
 
-func (r *redirectURI) Title() string { return "Redirect URI" }
+func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
@@ -105,7 +106,9 @@ func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
-	return r.ensureGuide()
+	cmd := r.ensureGuide()
+	r.layout()
+	return cmd
 }
 
 func (r *redirectURI) Capturing() bool { return false }
@@ -147,7 +150,7 @@ func (r *redirectURI) guideKey() redirectGuideKey {
 // redirectGuideID is the guide to show: the one chosen, else the detected
 // provider's, else the generic one.
 func redirectGuideID(s *Setup) string {
-	return cmpOr(s.Provider, cmpOr(diagGuide(s), assets.GenericGuide))
+	return cmp.Or(s.Provider, cmp.Or(diagGuide(s), assets.GenericGuide))
 }
 
 // guideWidth is the wrap width of the guide: the screen less a margin.
@@ -188,7 +191,21 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 	}
 }
 
-func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
+// Update handles msg, then lays the step out for what changed.
+func (r *redirectURI) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := r.update(msg)
+	r.layout()
+	return cmd, nav
+}
+
+// SetSize lays the step out in its new area; a new width renders the guide
+// again when the WindowSizeMsg that comes with it arrives.
+func (r *redirectURI) SetSize(width, height int) {
+	r.area.SetSize(width, height)
+	r.layout()
+}
+
+func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case redirectRenderedMsg:
 		r.inFlight = false
@@ -197,39 +214,38 @@ func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
 			r.rendered[msg.key] = msg.out
 		}
 		if msg.err == nil || msg.key != r.guideKey() {
-			return r.ensureGuide() // shows it, or renders what is needed now
+			return r.ensureGuide(), nil // shows it, or renders what is needed now
 		}
-	case tea.WindowSizeMsg:
-		r.width = msg.Width
+	case tea.WindowSizeMsg: // the shell set the new size first
 		if r.entered {
-			return r.ensureGuide()
+			return r.ensureGuide(), nil
 		}
 	case tea.BackgroundColorMsg:
 		if r.entered {
-			return r.ensureGuide()
+			return r.ensureGuide(), nil
 		}
 	case tea.KeyPressMsg:
 		if r.picking {
-			return r.updatePicker(msg)
+			return r.updatePicker(msg), nil
 		}
 		return r.updateKeys(msg)
 	}
-	return nil
+	return nil, nil
 }
 
-func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, r.done):
-		return r.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case key.Matches(msg, r.copyKey):
 		uri := r.setup.Connection.RedirectURI
 		if uri == "" {
-			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection"))
+			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection")), nil
 		}
-		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard")))
+		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard"))), nil
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
-		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too")))
+		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil
 	case key.Matches(msg, r.provider):
 		r.picking = true
 		r.pick = r.providerIndex()
@@ -242,7 +258,7 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, r.pageDown):
 		r.vp.PageDown()
 	}
-	return nil
+	return nil, nil
 }
 
 func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
@@ -283,11 +299,9 @@ func (r *redirectURI) providerIndex() int {
 
 func (r *redirectURI) providerName() string { return r.guides[r.providerIndex()].Name }
 
-func (r *redirectURI) View(width, height int) string {
-	if r.setup == nil {
-		return ""
-	}
-	r.width = width
+// head is the step's top: the sentence, the URI to copy, the guide's line
+// and, when the connection has another Redirect URI, the offer to switch.
+func (r *redirectURI) head(width int) string {
 	t := r.theme
 	uri := r.setup.Connection.RedirectURI
 	if uri == "" {
@@ -306,7 +320,24 @@ func (r *redirectURI) View(width, height int) string {
 		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
 			": press u to use it as the Redirect URI (then update the IdP's app too)."))
 	}
-	head := strings.Join(top, "\n")
+	return strings.Join(top, "\n")
+}
+
+// layout sizes the guide's viewport to the area under the head.
+func (r *redirectURI) layout() {
+	if r.setup == nil {
+		return
+	}
+	r.vp.SetWidth(r.width)
+	r.vp.SetHeight(max(r.height-lipgloss.Height(r.head(r.width))-1, 1))
+}
+
+func (r *redirectURI) View() string {
+	if r.setup == nil {
+		return ""
+	}
+	t, width, height := r.theme, r.width, r.height
+	head := r.head(width)
 	rest := max(height-lipgloss.Height(head)-1, 1)
 	var body string
 	// A rendering for another width (a resize whose message is still on
@@ -321,8 +352,6 @@ func (r *redirectURI) View(width, height int) string {
 	case shown != want:
 		body = t.Subtle.Render("Loading the guide…")
 	default:
-		r.vp.SetWidth(width)
-		r.vp.SetHeight(rest)
 		body = r.vp.View()
 	}
 	return credFit(head+"\n\n"+body, width, height)

@@ -22,21 +22,24 @@ func redirectSetup(env *Env) *Setup {
 	return s
 }
 
-// redirectExec runs cmd and every command of a batch it returns, and
-// collects the messages.
-func redirectExec(cmd tea.Cmd) []tea.Msg {
+// redirectExec collects what an Update asked for: its step change, then
+// the messages of cmd and of every command of a batch it returns.
+func redirectExec(cmd tea.Cmd, nav Nav) []tea.Msg {
+	var out []tea.Msg
+	if nav != nil {
+		out = append(out, nav)
+	}
 	if cmd == nil {
-		return nil
+		return out
 	}
 	msg := cmd()
 	if b, ok := msg.(tea.BatchMsg); ok {
-		var out []tea.Msg
 		for _, c := range b {
-			out = append(out, redirectExec(c)...)
+			out = append(out, redirectExec(c, nil)...)
 		}
 		return out
 	}
-	return []tea.Msg{msg}
+	return append(out, msg)
 }
 
 func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
@@ -123,7 +126,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	for range 12 {
 		run(t, step, press("down"), orgWait)
 	}
-	if cmd := step.Update(press("enter")); cmd != nil {
+	if cmd, _ := step.Update(press("enter")); cmd != nil {
 		t.Error("a guide rendered before was rendered again")
 	}
 	if setup.Provider != "" {
@@ -200,7 +203,7 @@ func TestRedirectURIRunLines(t *testing.T) {
 
 func TestRedirectURIHelpFitsBesideTheShellKeys(t *testing.T) {
 	t.Parallel()
-	step := NewRedirectURI(&Env{}, NewTheme(true))
+	step := NewRedirectURI(&Env{Context: t.Context()}, NewTheme(true))
 	// The shell adds " • esc back • q quit • ? more keys" (34 cells); the
 	// step's own keys must leave room for them at 80.
 	line := strings.Join(keysHelp(step.Keys()), " • ")
@@ -222,13 +225,13 @@ func TestPlainGuideDropsMarkdownMarkers(t *testing.T) {
 // address this wizard receives callbacks at, so its test login can work.
 func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
 	t.Parallel()
-	env := &Env{RedirectBase: "http://localhost:9999"}
+	env := &Env{Context: t.Context(), RedirectBase: "http://localhost:9999"}
 	s := redirectSetup(env)
 	s.Connection.RedirectURI = "http://localhost:8976/callback/conn_abc123"
 	step := NewRedirectURI(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		view := strings.Join(strings.Fields(ansi.Strip(step.View(w, 17))), " ")
+		view := strings.Join(strings.Fields(ansi.Strip(viewAt(step, w, 17))), " ")
 		if !strings.Contains(view, "press u to use it") {
 			t.Errorf("width %d: no offer to switch: %s", w, view)
 		}
@@ -240,7 +243,7 @@ func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
 	if !slices.ContainsFunc(msgs, func(m tea.Msg) bool { _, ok := m.(StatusMsg); return ok }) {
 		t.Errorf("no status after switching: %v", msgs)
 	}
-	if view := ansi.Strip(step.View(80, 17)); strings.Contains(view, "press u") || slices.Contains(keysHelp(step.Keys()), "u use this URI") {
+	if view := ansi.Strip(viewAt(step, 80, 17)); strings.Contains(view, "press u") || slices.Contains(keysHelp(step.Keys()), "u use this URI") {
 		t.Errorf("still offering to switch:\n%s", view)
 	}
 }

@@ -40,6 +40,7 @@ type rvKeys struct {
 // review is step 7: the whole connection at a glance, then save and
 // activate it.
 type review struct {
+	area
 	env    *Env
 	theme  *Theme
 	setup  *Setup
@@ -65,7 +66,7 @@ func NewReview(env *Env, theme *Theme) Step {
 	}}
 }
 
-func (r *review) Title() string { return "Review" }
+func (r *review) Title() string { return Title(StepReview) }
 
 // Enter shows the summary and reads the group labels in a command.
 func (r *review) Enter(s *Setup) tea.Cmd {
@@ -74,6 +75,7 @@ func (r *review) Enter(s *Setup) tea.Cmd {
 		r.phase, r.err = rvSummary, nil
 		r.vp.GotoTop()
 	}
+	r.layout()
 	return glLoad(r.env, s.Connection.ID)
 }
 
@@ -97,7 +99,14 @@ func (r *review) Keys() []key.Binding {
 	return keys
 }
 
-func (r *review) Update(msg tea.Msg) tea.Cmd {
+// Update handles msg, then lays the step out for what changed.
+func (r *review) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := r.update(msg)
+	r.layout()
+	return cmd, nav
+}
+
+func (r *review) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		return r.handleKey(msg)
@@ -105,43 +114,43 @@ func (r *review) Update(msg tea.Msg) tea.Cmd {
 		r.labels.take(msg, r.setup.Connection.ID)
 	case rvSavedMsg:
 		if r.phase != rvSaving {
-			return nil
+			return nil, nil
 		}
 		if msg.err != nil {
 			r.phase, r.err = rvFailed, msg.err
-			return nil
+			return nil, nil
 		}
 		c := &r.setup.Connection
 		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = msg.conn.ID, msg.conn.Status, msg.conn.CreatedAt, msg.conn.UpdatedAt
 		r.phase = rvSaved
 		r.vp.GotoTop()
-		return r.setup.Go(FinishedMsg{})
+		return nil, FinishedMsg{}
 	}
-	return nil
+	return nil, nil
 }
 
-func (r *review) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
 		if len(rvWarnings(r.setup)) > 0 {
 			r.phase = rvConfirm
 			r.vp.GotoBottom()
-			return nil
+			return nil, nil
 		}
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
 		r.phase = rvSummary
-		return nil
+		return nil, nil
 	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
-		return r.setup.Go(ResumeMsg{Setup: NewSetup()})
+		return nil, ResumeMsg{Setup: NewSetup()}
 	}
 	var cmd tea.Cmd
 	r.vp, cmd = r.vp.Update(msg)
-	return cmd
+	return cmd, nil
 }
 
 // save stores and activates the connection in a command; the setup stays
@@ -150,7 +159,7 @@ func (r *review) save() tea.Cmd {
 	r.phase, r.err = rvSaving, nil
 	env, s := r.env, *r.setup
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := env.writeCtx(15 * time.Second)
 		defer cancel()
 		c, err := rvActivate(ctx, env, &s)
 		return rvSavedMsg{conn: c, err: err}
@@ -325,18 +334,29 @@ func rvTestLogin(t *TestLoginResult, now time.Time) string {
 }
 
 // View renders the summary, or the final screen once activated.
-func (r *review) View(width, height int) string {
-	var body string
-	if r.phase == rvSaved {
-		body = r.viewSaved(width)
-	} else {
-		body = r.viewSummary(width)
-	}
-	r.vp.SetWidth(width)
-	r.vp.SetHeight(height)
-	r.vp.SetContent(body)
-	return r.vp.View()
+// SetSize lays the summary out in the step's new area.
+func (r *review) SetSize(width, height int) {
+	r.area.SetSize(width, height)
+	r.layout()
 }
+
+// layout renders the summary (or the final screen) into the scrolling
+// area.
+func (r *review) layout() {
+	if r.setup == nil {
+		return
+	}
+	body := r.viewSummary(r.width)
+	if r.phase == rvSaved {
+		body = r.viewSaved(r.width)
+	}
+	r.vp.SetWidth(r.width)
+	r.vp.SetHeight(r.height)
+	r.vp.SetContent(body)
+}
+
+// View draws the step as last laid out.
+func (r *review) View() string { return r.vp.View() }
 
 func (r *review) viewSummary(w int) string {
 	th := r.theme

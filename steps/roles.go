@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -29,6 +30,7 @@ const (
 // roles is step 5, optional: the groups claim, a table of IdP group ID →
 // role, and a default role. s skips it, keeping what was entered.
 type roles struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -95,7 +97,7 @@ func NewRoles(env *Env, theme *Theme) Step {
 	return r
 }
 
-func (r *roles) Title() string { return "Role assignment" }
+func (r *roles) Title() string { return Title(StepRoles) }
 
 // Enter loads the groups claim, the mappings and the default role, and
 // reads the group labels in a command.
@@ -129,34 +131,34 @@ func (r *roles) selectedRow() int {
 	return -1
 }
 
-func (r *roles) Update(msg tea.Msg) tea.Cmd {
+func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for _, in := range r.inputs() {
 			in.SetStyles(claimsInputStyles(msg.IsDark()))
 		}
-		return nil
+		return nil, nil
 	case glLoadedMsg:
 		r.labels.take(msg, r.setup.Connection.ID)
-		return nil
+		return nil, nil
 	case tea.KeyPressMsg:
 		switch r.mode {
 		case rolesBrowse:
 			return r.browseKey(msg)
 		case rolesEditRow:
-			return r.rowKey(msg)
+			return r.rowKey(msg), nil
 		case rolesEditLabel:
-			return r.labelKey(msg)
+			return r.labelKey(msg), nil
 		}
 		if key.Matches(msg, r.keys.Done) {
 			r.stopEditing()
-			return nil
+			return nil, nil
 		}
 	case tea.PasteMsg:
 	default:
-		return nil
+		return nil, nil
 	}
-	return r.forward(msg)
+	return r.forward(msg), nil
 }
 
 // forward gives a key or paste to the focused field and writes the
@@ -182,51 +184,51 @@ func (r *roles) forward(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (r *roles) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+func (r *roles) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	c := &r.setup.Connection
 	switch {
 	case key.Matches(msg, r.keys.Move):
 		r.sel = (r.sel + claimsStep(msg) + r.items()) % r.items()
 	case key.Matches(msg, r.keys.Continue), key.Matches(msg, r.keys.Edit) && r.sel == r.continueItem():
-		return r.next()
+		return nil, r.next()
 	case key.Matches(msg, r.keys.Skip):
 		r.setup.SkipRoles = true
-		return r.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case key.Matches(msg, r.keys.Edit) && r.sel == 0:
 		r.mode = rolesEditGroups
 		r.groupsIn.CursorEnd()
-		return r.groupsIn.Focus()
+		return r.groupsIn.Focus(), nil
 	case key.Matches(msg, r.keys.Edit) && r.sel == r.defaultItem():
 		r.mode = rolesEditDefault
 		r.defaultIn.CursorEnd()
-		return r.defaultIn.Focus()
+		return r.defaultIn.Focus(), nil
 	case key.Matches(msg, r.keys.Edit) && r.selectedRow() >= 0:
-		return r.editRow(r.selectedRow(), false)
+		return r.editRow(r.selectedRow(), false), nil
 	case key.Matches(msg, r.keys.Label) && r.canLabel():
 		group := c.RoleMappings[r.selectedRow()].Group
 		r.mode = rolesEditLabel
 		r.labelIn.SetValue(r.labels.of(c.ID)[group])
 		r.labelIn.CursorEnd()
-		return r.labelIn.Focus()
+		return r.labelIn.Focus(), nil
 	case key.Matches(msg, r.keys.Add):
 		c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{})
-		return r.editRow(len(c.RoleMappings)-1, true)
+		return r.editRow(len(c.RoleMappings)-1, true), nil
 	case key.Matches(msg, r.keys.Delete) && r.selectedRow() >= 0:
 		i := r.selectedRow()
 		m := c.RoleMappings[i]
 		r.deleted = append(r.deleted, rolesDeleted{at: i, m: m})
 		c.RoleMappings = slices.Delete(c.RoleMappings, i, i+1)
 		r.notice = ""
-		return Cmd(StatusMsg(fmt.Sprintf("Deleted %s → %s: press u to undo", m.Group, m.Role)))
+		return Cmd(StatusMsg(fmt.Sprintf("Deleted %s → %s: press u to undo", m.Group, m.Role))), nil
 	case key.Matches(msg, r.keys.Undo) && len(r.deleted) > 0:
 		d := r.deleted[len(r.deleted)-1]
 		r.deleted = r.deleted[:len(r.deleted)-1]
 		at := min(d.at, len(c.RoleMappings))
 		c.RoleMappings = slices.Insert(c.RoleMappings, at, d.m)
 		r.sel = at + 1
-		return Cmd(StatusMsg(fmt.Sprintf("Restored %s → %s", d.m.Group, d.m.Role)))
+		return Cmd(StatusMsg(fmt.Sprintf("Restored %s → %s", d.m.Group, d.m.Role))), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (r *roles) editRow(i int, isNew bool) tea.Cmd {
@@ -329,7 +331,7 @@ func (r *roles) rowError(i int) string {
 }
 
 // next continues when every mapping is complete and unique.
-func (r *roles) next() tea.Cmd {
+func (r *roles) next() Nav {
 	for i := range r.setup.Connection.RoleMappings {
 		if err := r.rowError(i); err != "" {
 			r.notice, r.sel = fmt.Sprintf("Row %d: %s", i+1, err), i+1
@@ -337,7 +339,7 @@ func (r *roles) next() tea.Cmd {
 		}
 	}
 	r.setup.SkipRoles = false
-	return r.setup.Go(NextMsg{})
+	return NextMsg{}
 }
 
 func (r *roles) Keys() []key.Binding {
@@ -375,7 +377,8 @@ func (r *roles) Capturing() bool { return r.mode != rolesBrowse }
 // View shows the groups claim, the mappings table and the default role;
 // the introduction goes first when the height is short, and the selected
 // line always stays visible.
-func (r *roles) View(width, height int) string {
+func (r *roles) View() string {
+	width, height := r.width, r.height
 	t := r.theme
 	width = max(width, 20)
 	title := []string{t.Title.Render("Role assignment (optional)")}
@@ -425,8 +428,9 @@ func (r *roles) body(width int) ([]string, int) {
 		m := marker(i)
 		v := t.Text.Render(ansi.Truncate(value, fieldWidth, "…"))
 		if editing {
-			in.SetWidth(fieldWidth - 1)
-			v = in.View()
+			sized := *in // a copy sized to draw: View changes nothing
+			sized.SetWidth(fieldWidth - 1)
+			v = sized.View()
 		} else if value == "" {
 			v = t.Subtle.Render(empty)
 		}
@@ -440,15 +444,17 @@ func (r *roles) body(width int) ([]string, int) {
 	for i, m := range c.RoleMappings {
 		mk := marker(i + 1)
 		if r.mode == rolesEditRow && r.selectedRow() == i {
-			r.rowIn[0].SetWidth(colWidth - 1)
-			r.rowIn[1].SetWidth(max(width-4-colWidth-1, 4))
-			lines = append(lines, ansi.Truncate(mk+r.rowIn[0].View()+"  "+r.rowIn[1].View(), width, "…"))
+			group, role := r.rowIn[0], r.rowIn[1] // copies sized to draw
+			group.SetWidth(colWidth - 1)
+			role.SetWidth(max(width-4-colWidth-1, 4))
+			lines = append(lines, ansi.Truncate(mk+group.View()+"  "+role.View(), width, "…"))
 			continue
 		}
 		if r.mode == rolesEditLabel && r.selectedRow() == i {
 			prompt := "Label for " + ansi.Truncate(m.Group, 9, "…") + ": "
-			r.labelIn.SetWidth(max(width-2-ansi.StringWidth(prompt)-1, 4))
-			lines = append(lines, ansi.Truncate(mk+t.Text.Render(prompt)+r.labelIn.View(), width, "…"))
+			label := r.labelIn // a copy sized to draw
+			label.SetWidth(max(width-2-ansi.StringWidth(prompt)-1, 4))
+			lines = append(lines, ansi.Truncate(mk+t.Text.Render(prompt)+label.View(), width, "…"))
 			continue
 		}
 		style := t.Text
@@ -460,7 +466,7 @@ func (r *roles) body(width int) ([]string, int) {
 			name = glFit(labels, m.Group, colWidth)
 		}
 		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(name, colWidth, "…"))
-		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmpOr(m.Role, "(no role)")), width, "…"))
+		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmp.Or(m.Role, "(no role)")), width, "…"))
 	}
 	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
 	button := "  [ Continue ]"
@@ -478,7 +484,7 @@ func (r *roles) body(width int) ([]string, int) {
 // it, or the provider is known to need set-up for it.
 func rolesWarnings(s *Setup) []string {
 	var out []string
-	claim := cmpOr(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
+	claim := cmp.Or(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
 	supported := claimsSupported(s)
 	listed := slices.Contains(supported, claim)
 	if len(supported) > 0 && !listed {
@@ -523,11 +529,11 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wri
 		}
 		return a, false, nil
 	}
-	a, skip, err := ask(fmt.Sprintf("Groups claim [%s]: ", cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim)))
+	a, skip, err := ask(fmt.Sprintf("Groups claim [%s]: ", cmp.Or(c.GroupsClaim, flow.DefaultGroupsClaim)))
 	if err != nil || skip {
 		return err
 	}
-	c.GroupsClaim = cmpOr(a, cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim))
+	c.GroupsClaim = cmp.Or(a, cmp.Or(c.GroupsClaim, flow.DefaultGroupsClaim))
 	for _, w := range rolesWarnings(s) {
 		fmt.Fprintln(out, w)
 	}
@@ -553,7 +559,7 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, in io.Reader, out io.Wri
 			fmt.Fprintln(out, msg)
 		}
 	}
-	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmpOr(c.DefaultRole, "none")))
+	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmp.Or(c.DefaultRole, "none")))
 	if err != nil || skip {
 		return err
 	}

@@ -111,6 +111,7 @@ func newTLKeys() tlKeys {
 // testLogin is step 6: one real sign-in through the connection, through
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -149,6 +150,7 @@ type testLogin struct {
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
 	ti := textinput.New()
+	ti.SetStyles(tlPasteStyles(theme))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
 	li := textinput.New()
@@ -164,7 +166,7 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 	}
 }
 
-func (t *testLogin) Title() string { return "Test login" }
+func (t *testLogin) Title() string { return Title(StepTestLogin) }
 
 // Enter shows the last result, if any; a login starts only on request, so
 // coming back to the step never throws the person into a sign-in. The
@@ -176,6 +178,7 @@ func (t *testLogin) Enter(s *Setup) tea.Cmd {
 		t.recordErr = nil
 		t.vp.GotoTop()
 	}
+	t.layout()
 	return glLoad(t.env, s.Connection.ID)
 }
 
@@ -224,25 +227,48 @@ func (t *testLogin) Keys() []key.Binding {
 	return keys
 }
 
-func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
+// Update handles msg, then lays the step out for what changed.
+func (t *testLogin) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := t.update(msg)
+	t.layout()
+	return cmd, nav
+}
+
+// SetSize lays the step out in its new area.
+func (t *testLogin) SetSize(width, height int) {
+	t.area.SetSize(width, height)
+	t.layout()
+}
+
+// tlPasteStyles are the paste field's styles for the theme, with a steady
+// cursor.
+func tlPasteStyles(th *Theme) textinput.Styles {
+	styles := textinput.DefaultStyles(th.IsDark)
+	styles.Cursor.Blink = false
+	return styles
+}
+
+func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		t.paste.SetStyles(tlPasteStyles(t.theme))
 	case tea.KeyPressMsg:
 		return t.handleKey(msg)
 	case tea.PasteMsg:
 		if t.phase != tlWaiting {
-			return nil
+			return nil, nil
 		}
 		cmd := t.focusPaste()
 		var c2 tea.Cmd
 		t.paste, c2 = t.paste.Update(msg)
-		return tea.Batch(cmd, c2)
+		return tea.Batch(cmd, c2), nil
 	case tlStartedMsg:
-		return t.onStarted(msg)
+		return t.onStarted(msg), nil
 	case tlDoneMsg:
 		if msg.attempt != t.attempt || t.phase != tlWaiting {
-			return nil // a cancelled attempt
+			return nil, nil // a cancelled attempt
 		}
-		return t.finish(msg.res, msg.err)
+		return t.finish(msg.res, msg.err), nil
 	case tlRecordedMsg:
 		if msg.attempt == t.attempt {
 			t.recordErr = msg.err
@@ -252,7 +278,7 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 		t.labels.take(msg, t.setup.Connection.ID)
 	case tlDeliveredMsg:
 		if msg.attempt != t.attempt || t.phase != tlWaiting {
-			return nil
+			return nil, nil
 		}
 		t.pasteErr = msg.err
 		if msg.err == nil {
@@ -268,71 +294,71 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 	case tlTickMsg:
 		if msg.attempt == t.attempt && t.phase != tlIdle {
 			t.now = t.env.Now()
-			return t.tick()
+			return t.tick(), nil
 		}
 	case spinner.TickMsg:
 		if t.phase != tlIdle {
 			var cmd tea.Cmd
 			t.spin, cmd = t.spin.Update(msg)
-			return cmd
+			return cmd, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+func (t *testLogin) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	k := t.keys
 	if t.labelling {
-		return t.labelKey(msg)
+		return t.labelKey(msg), nil
 	}
 	if t.pasting {
 		switch {
 		case key.Matches(msg, k.submit):
-			return t.deliver()
+			return t.deliver(), nil
 		case key.Matches(msg, k.unfocus):
 			t.pasting = false
 			t.paste.Blur()
-			return nil
+			return nil, nil
 		}
 		var cmd tea.Cmd
 		t.paste, cmd = t.paste.Update(msg)
-		return cmd
+		return cmd, nil
 	}
 	if t.phase != tlIdle {
 		switch {
 		case key.Matches(msg, k.cancel):
 			t.cancelLogin()
-			return Cmd(StatusMsg("Test login cancelled"))
+			return Cmd(StatusMsg("Test login cancelled")), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.copy):
-			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard")))
+			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard"))), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.paste):
-			return t.focusPaste()
+			return t.focusPaste(), nil
 		}
-		return t.scroll(msg)
+		return t.scroll(msg), nil
 	}
 	r := t.setup.TestLogin
 	switch {
 	case r == nil && key.Matches(msg, k.start),
 		r != nil && r.OK && key.Matches(msg, k.again),
 		r != nil && !r.OK && key.Matches(msg, k.retry):
-		return t.start()
+		return t.start(), nil
 	case r != nil && r.OK && key.Matches(msg, k.cont):
-		return t.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
-		return t.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case r != nil && !r.OK && tlResultFixStep(r) == StepRedirectURI && key.Matches(msg, k.toRedirect):
-		return t.setup.Go(GotoMsg{Step: StepRedirectURI})
+		return nil, GotoMsg{Step: StepRedirectURI}
 	case r != nil && !r.OK && key.Matches(msg, k.toCreds):
-		return t.setup.Go(GotoMsg{Step: StepCredentials})
+		return nil, GotoMsg{Step: StepCredentials}
 	case r != nil && key.Matches(msg, k.toClaims):
-		return t.setup.Go(GotoMsg{Step: StepClaims})
+		return nil, GotoMsg{Step: StepClaims}
 	case r != nil && key.Matches(msg, k.toRoles):
-		return t.setup.Go(GotoMsg{Step: StepRoles})
+		return nil, GotoMsg{Step: StepRoles}
 	case key.Matches(msg, k.label) && t.canLabel():
 		t.labelling = true
-		return t.labelGroup(0)
+		return t.labelGroup(0), nil
 	}
-	return t.scroll(msg)
+	return t.scroll(msg), nil
 }
 
 // labelGroup puts the label input on the i-th GUID group, or ends the
@@ -403,7 +429,7 @@ func (t *testLogin) start() tea.Cmd {
 	t.browserErr, t.pasteErr, t.pasteNote, t.recordErr = nil, nil, "", nil
 	t.paste.SetValue("")
 	t.vp.GotoTop()
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(t.env.Context) // a dropped session ends the wait
 	t.stop = stop
 	attempt, env, conn := t.attempt, t.env, t.setup.Connection
 	cached := t.providers[conn.DiscoveryURL]
@@ -483,7 +509,7 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
 	saved := *r // the command reads its own copy; Update sets the ID
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := env.writeCtx(10 * time.Second)
 		defer cancel()
 		id, err := tlRecord(ctx, env, conn, &saved, res)
 		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
@@ -590,8 +616,14 @@ func tlFixStep(code string) int {
 	return -1
 }
 
-// View renders the step; content taller than the area scrolls.
-func (t *testLogin) View(width, height int) string {
+// layout renders the step's content into its scrolling area; content
+// taller than the area scrolls.
+func (t *testLogin) layout() {
+	if t.setup == nil {
+		return
+	}
+	width := t.width
+	t.paste.SetWidth(max(width-lipgloss.Width(t.paste.Prompt)-1, 1))
 	var body string
 	switch {
 	case t.phase != tlIdle:
@@ -604,13 +636,15 @@ func (t *testLogin) View(width, height int) string {
 		body = t.viewFailure(width)
 	}
 	t.vp.SetWidth(width)
-	t.vp.SetHeight(height)
+	t.vp.SetHeight(t.height)
 	t.vp.SetContent(body)
 	if t.pasting {
 		t.vp.GotoBottom()
 	}
-	return t.vp.View()
 }
+
+// View draws the step as last laid out.
+func (t *testLogin) View() string { return t.vp.View() }
 
 func (t *testLogin) viewIntro(w int) string {
 	th := t.theme
@@ -664,10 +698,6 @@ func (t *testLogin) viewWaiting(w int) string {
 		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
 	}
 	b = append(b, "", tlWrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
-	t.paste.SetWidth(max(w-lipgloss.Width(t.paste.Prompt)-1, 1))
-	styles := textinput.DefaultStyles(th.IsDark)
-	styles.Cursor.Blink = false
-	t.paste.SetStyles(styles)
 	b = append(b, t.paste.View())
 	switch {
 	case t.pasteErr != nil:

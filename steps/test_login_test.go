@@ -107,7 +107,7 @@ func (s *tlScreen) String() string {
 // when a line is wider than the width.
 func tlView(t *testing.T, s Step, width, height int) string {
 	t.Helper()
-	v := s.View(width, height)
+	v := viewAt(s, width, height)
 	for i, line := range strings.Split(v, "\n") {
 		if w := lipgloss.Width(line); w > width {
 			t.Errorf("width %d: line %d is %d wide: %q", width, i, w, ansi.Strip(line))
@@ -140,7 +140,11 @@ func (d *tlDriver) send(m tea.Msg) {
 	case NextMsg, BackMsg, GotoMsg, ResumeMsg, FinishedMsg, StatusMsg:
 		d.shell = append(d.shell, m)
 	default:
-		d.dispatch(d.s.Update(m))
+		cmd, nav := d.s.Update(m)
+		if nav != nil {
+			d.shell = append(d.shell, nav)
+		}
+		d.dispatch(cmd)
 	}
 }
 

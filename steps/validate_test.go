@@ -81,7 +81,7 @@ func validateWriteKeys(w http.ResponseWriter) {
 // validateView renders the step at a size and checks that it fits.
 func validateView(t *testing.T, s Step, width, height int) string {
 	t.Helper()
-	view := ansi.Strip(s.View(width, height))
+	view := ansi.Strip(viewAt(s, width, height))
 	lines := strings.Split(view, "\n")
 	if len(lines) > height {
 		t.Errorf("at %dx%d the view has %d lines:\n%s", width, height, len(lines), view)
@@ -214,7 +214,8 @@ func validatePump(t *testing.T, s Step, cmd tea.Cmd, each func()) {
 				}
 			case nil, spinner.TickMsg:
 			default:
-				dispatch(s.Update(m))
+				cmd, _ := s.Update(m)
+				dispatch(cmd)
 				each()
 			}
 		case <-timeout:

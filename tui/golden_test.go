@@ -56,6 +56,7 @@ func goldenEnv(t *testing.T) (*steps.Env, *testClock) {
 	clock := newTestClock(goldenNow())
 	user := demoidp.DemoUser()
 	return &steps.Env{
+		Context: t.Context(),
 		Store:   openStore(t, clock.now),
 		HTTP:    flow.NewHTTPClient(flow.ClientOptions{Timeout: 2 * time.Second}),
 		Timeout: 2 * time.Second,

@@ -46,12 +46,8 @@ func (p screenProbe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return p, cmd
 }
 
-// screenOf is the model's screen without colours or styles. It renders
-// twice: a step's View records its layout (does the list overflow?), and
-// the help line drawn before the body depends on it, so the second frame
-// is the settled one — as the program's next frame would be.
+// screenOf is the model's screen without colours or styles.
 func screenOf(m *Model) string {
-	_ = m.View()
 	return ansi.Strip(m.View().Content)
 }
 

@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import (
 	"bytes"
@@ -353,8 +353,8 @@ func TestSSHWall(t *testing.T) {
 func TestSSHCallbacksRouteByState(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
-	a := s.srv.sessionEnv(identity{actor: "invite:inv_a", organization: "Acme Corp"}, "127.0.0.1")
-	b := s.srv.sessionEnv(identity{actor: "invite:inv_b", organization: "Globex"}, "127.0.0.1")
+	a := s.srv.sessionEnv(t.Context(), identity{actor: "invite:inv_a", organization: "Acme Corp"}, "127.0.0.1")
+	b := s.srv.sessionEnv(t.Context(), identity{actor: "invite:inv_b", organization: "Globex"}, "127.0.0.1")
 	uriA, uriB := a.RedirectURIFor("conn_aaaaaa"), b.RedirectURIFor("conn_bbbbbb")
 	if !strings.HasPrefix(uriA, s.url+"/callback/") {
 		t.Fatalf("Redirect URI %s is not under the public URL %s", uriA, s.url)
