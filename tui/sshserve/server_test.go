@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
@@ -503,5 +505,63 @@ func TestCheckPublicURL(t *testing.T) {
 		if _, err := CheckPublicURL(in); (err == nil) != ok {
 			t.Errorf("CheckPublicURL(%q) = %v", in, err)
 		}
+	}
+}
+
+// A dropped connection ends what its session started at once: the test
+// login waiting for its callback stops waiting, so a callback with its
+// state is refused (HTTP 400) within a second of the drop.
+func TestSSHDroppedSessionEndsItsTestLogin(t *testing.T) {
+	t.Parallel()
+	idp, err := demoidp.Start(t.Context(), demoidp.Options{AllowLoopbackRedirects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	s := sshStart(t, func(o *ServerOptions) {
+		o.HTTP = flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}) // the IdP is on loopback
+	})
+	ctx := t.Context()
+	conn := &flow.Connection{Organization: "Acme Corp", Name: "Acme SSO", Status: flow.StatusDraft,
+		DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+		Claims: flow.DefaultClaimMapping(), GroupsClaim: flow.DefaultGroupsClaim}
+	if err := s.st.SaveConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.RedirectURI = s.url + "/callback/" + conn.ID
+	form, _ := json.Marshal(steps.Setup{Connection: *conn, Step: steps.StepTestLogin, Reached: steps.StepTestLogin})
+	if _, err := s.st.SaveDraft(ctx, store.Draft{Organization: conn.Organization, ConnectionID: conn.ID,
+		Step: steps.StepTestLogin, Form: form, Actor: "local:x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, _ := s.invite(t, "Acme Corp")
+	c, err := sshDial(s.addr, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := sshOpenTerm(t, c, 400, 30) // wide enough for the authorization URL on one line
+	term.waitFor(t, "stopped at Test login")
+	term.send("\r") // resume the draft
+	term.waitFor(t, "start the test login")
+	term.send("\r")
+	term.waitFor(t, "Waiting for you to sign in")
+	m := regexp.MustCompile(`[?&]state=([A-Za-z0-9_-]+)`).FindStringSubmatch(term.screen())
+	if m == nil {
+		t.Fatalf("no state in the authorization URL on screen:\n%s", term.screen())
+	}
+	callback := conn.RedirectURI + "?code=x&state=" + m[1]
+
+	c.Close() // the client drops: no goodbye, no quit
+	// A callback with a known state is taken at most once: one try, a
+	// second after the drop, tells a forgotten state from a waiting login.
+	time.Sleep(time.Second)
+	resp, err := http.Get(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a second after the drop, the login still took its callback (HTTP %d, want 400)", resp.StatusCode)
 	}
 }
