@@ -239,7 +239,7 @@ func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 	second.waitText(t, "Resume a draft", "▸ Acme Corp / Acme OIDC · stopped at Credentials")
 	second.press("enter")
 	shown := second.waitText(t, "Step 2 of 7: Credentials", "> 0oa5x9-part")
-	checkFits(t, shown)
+	checkFits(t, standard, shown)
 
 	resumed := second.stop(t).Setup()
 	if resumed.Step != steps.StepCredentials || resumed.Connection.ClientID != "0oa5x9-part" {
