@@ -29,12 +29,7 @@ func TestSSHCodeAsUserName(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
 	code, inv := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, strings.ToUpper(code))
-	if err != nil {
-		t.Fatalf("the code as user name was refused: %v", err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	_, term := s.connect(t, 80, 24, strings.ToUpper(code))
 	term.waitFor(t, "Start: Organization")
 	term.waitFor(t, "Acme Corp")
 
@@ -87,12 +82,7 @@ func TestSSHEngineerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
-	if err != nil {
-		t.Fatalf("an authorized key was refused: %v", err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	_, term := s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
 	term.waitFor(t, "Start: Organization")
 	ev := s.waitAudit(t, "session.start")
 	if ev.Actor != "ssh:"+gossh.FingerprintSHA256(signer.PublicKey()) || ev.Organization != "" {
@@ -112,16 +102,8 @@ func TestSSHEngineerKey(t *testing.T) {
 	if err := os.WriteFile(keys, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := c3.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	sess.Stderr = &stderr
-	_ = sess.RequestPty("xterm", 24, 80, nil)
-	_ = sess.Shell()
-	if err := sess.Wait(); err == nil || !strings.Contains(stderr.String(), "no longer authorized") {
-		t.Errorf("a removed key: err %v, stderr %q", err, stderr.String())
+	if stderr, err := sshRefusal(t, c3); err == nil || !strings.Contains(stderr, "no longer authorized") {
+		t.Errorf("a removed key: err %v, stderr %q", err, stderr)
 	}
 }
 
@@ -238,12 +220,7 @@ func TestSSHGarbageAndTinyTerminal(t *testing.T) {
 	s := sshStart(t, nil)
 	code, _ := s.invite(t, "Acme Corp")
 
-	good, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
-	watcher := sshOpenTerm(t, good, 80, 24)
+	_, watcher := s.connect(t, 80, 24, code)
 	watcher.waitFor(t, "Start: Organization")
 
 	rng := rand.New(rand.NewPCG(1, 2))
@@ -258,12 +235,7 @@ func TestSSHGarbageAndTinyTerminal(t *testing.T) {
 	_, _ = raw.Write(junk)
 	raw.Close()
 
-	bad, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Close()
-	noisy := sshOpenTerm(t, bad, 80, 24)
+	_, noisy := s.connect(t, 80, 24, code)
 	noisy.waitFor(t, "Start: Organization")
 	noisy.send(string(junk[:8<<10]) + "\x1b[" + "\x1b]11;" + "\x1bP" + "\x03")
 
@@ -306,12 +278,7 @@ func TestSSHWall(t *testing.T) {
 	before, _ := s.st.GetConnection(ctx, other.ID)
 
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	c, term := s.connect(t, 80, 24, code)
 	term.waitFor(t, "Start: Organization")
 	term.waitFor(t, "Acme Corp")
 	for _, secret := range []string{"Globex", other.ID, draft.ID, "globex-client"} {
@@ -419,12 +386,7 @@ func TestSSHIdleAndSessionLimit(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, func(o *ServerOptions) { o.IdleTimeout = 1500 * time.Millisecond; o.MaxSessions = 1 })
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	_, term := s.connect(t, 80, 24, code)
 	term.waitFor(t, "Start: Organization")
 
 	c2, err := sshDial(s.addr, code)
@@ -432,13 +394,8 @@ func TestSSHIdleAndSessionLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	sess, _ := c2.NewSession()
-	var stderr bytes.Buffer
-	sess.Stderr = &stderr
-	_ = sess.RequestPty("xterm", 24, 80, nil)
-	_ = sess.Shell()
-	if err := sess.Wait(); err == nil || !strings.Contains(stderr.String(), "busy") {
-		t.Errorf("the session over the limit: err %v, stderr %q", err, stderr.String())
+	if stderr, err := sshRefusal(t, c2); err == nil || !strings.Contains(stderr, "busy") {
+		t.Errorf("the session over the limit: err %v, stderr %q", err, stderr)
 	}
 
 	term.waitFor(t, "Press any key to stay")
@@ -457,12 +414,7 @@ func TestSSHShutdownSavesDrafts(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	_, term := s.connect(t, 80, 24, code)
 	term.waitFor(t, "Start: Organization")
 	term.send("Acme SSO\r")
 	term.waitFor(t, "Step 1 of 7")
