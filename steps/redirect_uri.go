@@ -49,7 +49,7 @@ type redirectURI struct {
 	theme *Theme
 	setup *Setup
 
-	area
+	laidOut
 	entered  bool
 	guides   []assets.Guide
 	rendered map[redirectGuideKey]string
@@ -74,10 +74,9 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 	}
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
-	return &redirectURI{
+	r := &redirectURI{
 		env:        env,
 		theme:      theme,
-		area:       area{width: 80},
 		guides:     assets.Guides(),
 		rendered:   map[redirectGuideKey]string{},
 		vp:         vp,
@@ -95,6 +94,8 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 		pickChoose: nb([]string{"enter"}, "enter", "choose"),
 		pickCancel: nb([]string{"esc"}, "esc", "close"),
 	}
+	r.laidOut = laidOut{area: area{width: 80}, update: r.update, layout: r.layout}
+	return r
 }
 
 func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
@@ -189,20 +190,6 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 		r.vp.SetContent(out)
 		r.vp.GotoTop()
 	}
-}
-
-// Update handles msg, then lays the step out for what changed.
-func (r *redirectURI) Update(msg tea.Msg) (tea.Cmd, Nav) {
-	cmd, nav := r.update(msg)
-	r.layout()
-	return cmd, nav
-}
-
-// SetSize lays the step out in its new area; a new width renders the guide
-// again when the WindowSizeMsg that comes with it arrives.
-func (r *redirectURI) SetSize(width, height int) {
-	r.area.SetSize(width, height)
-	r.layout()
 }
 
 func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {

@@ -40,7 +40,7 @@ type rvKeys struct {
 // review is step 7: the whole connection at a glance, then save and
 // activate it.
 type review struct {
-	area
+	laidOut
 	env    *Env
 	theme  *Theme
 	setup  *Setup
@@ -56,7 +56,7 @@ func NewReview(env *Env, theme *Theme) Step {
 	b := func(help, desc string, keys ...string) key.Binding {
 		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
 	}
-	return &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: rvKeys{
+	r := &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: rvKeys{
 		save:    b("enter", "save and activate", "enter", "s"),
 		yes:     b("y", "activate anyway", "y", "Y"),
 		no:      b("n", "not now", "n", "N", "esc"),
@@ -64,6 +64,8 @@ func NewReview(env *Env, theme *Theme) Step {
 		another: b("n", "set up another connection", "n"),
 		scroll:  b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
 	}}
+	r.laidOut = laidOut{update: r.update, layout: r.layout}
+	return r
 }
 
 func (r *review) Title() string { return Title(StepReview) }
@@ -97,13 +99,6 @@ func (r *review) Keys() []key.Binding {
 		keys = append(keys, r.keys.scroll)
 	}
 	return keys
-}
-
-// Update handles msg, then lays the step out for what changed.
-func (r *review) Update(msg tea.Msg) (tea.Cmd, Nav) {
-	cmd, nav := r.update(msg)
-	r.layout()
-	return cmd, nav
 }
 
 func (r *review) update(msg tea.Msg) (tea.Cmd, Nav) {
@@ -334,12 +329,6 @@ func rvTestLogin(t *TestLoginResult, now time.Time) string {
 }
 
 // View renders the summary, or the final screen once activated.
-// SetSize lays the summary out in the step's new area.
-func (r *review) SetSize(width, height int) {
-	r.area.SetSize(width, height)
-	r.layout()
-}
-
 // layout renders the summary (or the final screen) into the scrolling
 // area.
 func (r *review) layout() {

@@ -115,3 +115,26 @@ type area struct{ width, height int }
 
 // SetSize records the step's body size.
 func (a *area) SetSize(width, height int) { a.width, a.height = width, height }
+
+// laidOut is the Update and SetSize of a step that lays itself out (sizes
+// its viewport, renders what scrolls) after every update and every change
+// of its area, so that its View only draws and its Keys are those of what
+// is drawn.
+type laidOut struct {
+	area
+	update func(tea.Msg) (tea.Cmd, Nav)
+	layout func()
+}
+
+// Update handles msg with the step's update, then lays the step out.
+func (l *laidOut) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := l.update(msg)
+	l.layout()
+	return cmd, nav
+}
+
+// SetSize records the step's new area and lays the step out in it.
+func (l *laidOut) SetSize(width, height int) {
+	l.area.SetSize(width, height)
+	l.layout()
+}

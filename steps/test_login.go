@@ -111,7 +111,7 @@ func newTLKeys() tlKeys {
 // testLogin is step 6: one real sign-in through the connection, through
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {
-	area
+	laidOut
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -156,7 +156,7 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 	li := textinput.New()
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
-	return &testLogin{
+	t := &testLogin{
 		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
 		providers: map[string]*flow.Provider{},
 		paste:     ti,
@@ -164,6 +164,8 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 		spin:      spinner.New(spinner.WithSpinner(spinner.Dot)),
 		vp:        viewport.New(),
 	}
+	t.laidOut = laidOut{update: t.update, layout: t.layout}
+	return t
 }
 
 func (t *testLogin) Title() string { return Title(StepTestLogin) }
@@ -225,19 +227,6 @@ func (t *testLogin) Keys() []key.Binding {
 		keys = append(keys, k.scroll)
 	}
 	return keys
-}
-
-// Update handles msg, then lays the step out for what changed.
-func (t *testLogin) Update(msg tea.Msg) (tea.Cmd, Nav) {
-	cmd, nav := t.update(msg)
-	t.layout()
-	return cmd, nav
-}
-
-// SetSize lays the step out in its new area.
-func (t *testLogin) SetSize(width, height int) {
-	t.area.SetSize(width, height)
-	t.layout()
 }
 
 // tlPasteStyles are the paste field's styles for the theme, with a steady

@@ -36,7 +36,7 @@ const saveTimeout = 10 * time.Second
 // against the Discovery Endpoint. Failed checks block moving on until they
 // are fixed (r re-runs) or explicitly overridden; warnings never block.
 type validate struct {
-	area
+	laidOut
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -96,7 +96,7 @@ func NewValidate(env *Env, theme *Theme) Step {
 		PageUp:   key.NewBinding(key.WithKeys("pgup")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "space")),
 	}
-	return &validate{
+	v := &validate{
 		env:   env,
 		theme: theme,
 		setup: NewSetup(),
@@ -111,6 +111,8 @@ func NewValidate(env *Env, theme *Theme) Step {
 			Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑/↓", "scroll")),
 		},
 	}
+	v.laidOut = laidOut{update: v.update, layout: v.layout}
+	return v
 }
 
 func (v *validate) Title() string { return Title(StepValidate) }
@@ -206,13 +208,6 @@ func (v *validate) client() *http.Client {
 		return v.env.HTTP
 	}
 	return flow.NewHTTPClient(flow.ClientOptions{Timeout: v.env.Timeout})
-}
-
-// Update handles msg, then lays the checks out for what changed.
-func (v *validate) Update(msg tea.Msg) (tea.Cmd, Nav) {
-	cmd, nav := v.update(msg)
-	v.layout()
-	return cmd, nav
 }
 
 func (v *validate) update(msg tea.Msg) (tea.Cmd, Nav) {
@@ -342,12 +337,6 @@ func (v *validate) Keys() []key.Binding {
 }
 
 func (v *validate) Capturing() bool { return false }
-
-// SetSize lays the checks out in the step's new area.
-func (v *validate) SetSize(width, height int) {
-	v.area.SetSize(width, height)
-	v.layout()
-}
 
 // head is the step's title, the discovery URL and, once known, the
 // detected provider.
