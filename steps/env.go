@@ -82,11 +82,22 @@ func (e *Env) writeCtx(d time.Duration) (context.Context, context.CancelFunc) {
 }
 
 // Audit records an event for the connection, best effort: an audit
-// failure must not stop the person's work. Call it from a command.
+// failure must not stop the person's work; it is logged. Call it from a
+// command.
 func (e *Env) Audit(ctx context.Context, action string, c flow.Connection, detail string) {
 	if e.Store == nil {
 		return
 	}
-	_ = e.Store.Audit(ctx, store.Event{Actor: e.Actor, Address: e.Address, Action: action,
-		ConnectionID: c.ID, Organization: c.Organization, Detail: detail})
+	if err := e.Store.Audit(ctx, store.Event{Actor: e.Actor, Address: e.Address, Action: action,
+		ConnectionID: c.ID, Organization: c.Organization, Detail: detail}); err != nil {
+		e.Logger().Warn("audit event not recorded", "action", action, "connection", c.ID, "error", err.Error())
+	}
+}
+
+// Logger is the session's logger; one that discards when none was given.
+func (e *Env) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
 }

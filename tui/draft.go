@@ -124,13 +124,16 @@ func (d *Draft) Save(s *steps.Setup) tea.Cmd {
 		return nil
 	}
 	d.saving = true
-	draft, st, rev, ctx := draftOf(d.env, s, form), d.env.Store, d.rev, d.env.Context
+	draft, st, rev, ctx, log := draftOf(d.env, s, form), d.env.Store, d.rev, d.env.Context, d.env.Logger()
 	return func() tea.Msg {
 		// A draft is saved even as the session ends: that is when it
 		// matters most.
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), draftTimeout)
 		defer cancel()
 		saved, err := st.SaveDraft(ctx, draft)
+		if err != nil {
+			log.Warn("draft not saved", "draft", draft.ID, "connection", draft.ConnectionID, "error", err.Error())
+		}
 		return draftSaved{draft: saved, form: form, rev: rev, err: err}
 	}
 }
@@ -156,14 +159,16 @@ func (d *Draft) saved(msg draftSaved, s *steps.Setup) {
 
 // delete removes the stored draft of s.
 func (d *Draft) delete(s *steps.Setup) tea.Cmd {
-	id, st, ctx := s.DraftID, d.env.Store, d.env.Context
+	id, st, ctx, log := s.DraftID, d.env.Store, d.env.Context, d.env.Logger()
 	if id == "" || st == nil {
 		return nil
 	}
 	return func() tea.Msg {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), draftTimeout)
 		defer cancel()
-		_ = st.DeleteDraft(ctx, id)
+		if err := st.DeleteDraft(ctx, id); err != nil {
+			log.Warn("draft not deleted", "draft", id, "error", err.Error())
+		}
 		return nil
 	}
 }
