@@ -51,23 +51,9 @@ type claims struct {
 	keys    claimsKeys
 }
 
-type claimsKeys struct {
-	Move, Edit, Continue, Defaults key.Binding
-	Next, Done, Accept, Cycle      key.Binding
-}
-
 // NewClaims is the claims step.
 func NewClaims(env *Env, theme *Theme) Step {
-	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: claimsKeys{
-		Move:     key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
-		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
-		Defaults: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "defaults")),
-		Next:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-		Done:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
-		Accept:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "accept suggestion")),
-		Cycle:    key.NewBinding(key.WithKeys("ctrl+n", "ctrl+p"), key.WithHelp("ctrl+n/p", "other suggestions")),
-	}}
+	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: newClaimsKeys()}
 	for i := range c.inputs {
 		in := textinput.New()
 		in.Prompt = ""
@@ -261,7 +247,7 @@ func (c *claims) Keys() []key.Binding {
 	}
 	edit := c.keys.Edit
 	if c.sel == claimsContinue {
-		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+		edit = c.keys.EditContinue
 	}
 	return []key.Binding{edit, c.keys.Move, c.keys.Continue, c.keys.Defaults}
 }

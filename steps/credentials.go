@@ -47,21 +47,16 @@ type credentials struct {
 	demo     bool   // the fields were pre-filled from the demo IdP
 	message  string // what to fix after a refused submit
 
-	next, prev, submit, reveal key.Binding
-	move                       key.Binding // next and prev as one entry of the help line
+	credKeys
 }
 
 // NewCredentials is step 2: enter the client credentials and the
 // discovery endpoint.
 func NewCredentials(env *Env, theme *Theme) Step {
 	c := &credentials{
-		env:    env,
-		theme:  theme,
-		next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
-		prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
-		move:   key.NewBinding(key.WithKeys("tab", "down", "shift+tab", "up"), key.WithHelp("tab/↑↓", "field")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/continue")),
-		reveal: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "show secret")),
+		env:      env,
+		theme:    theme,
+		credKeys: newCredKeys(),
 	}
 	c.inputs[credClientID] = credNewInput(theme, "the application's Client ID")
 	c.inputs[credSecret] = credNewInput(theme, "the Client Secret")

@@ -103,23 +103,15 @@ type organization struct {
 
 	invite orgInvite // a support engineer's invite form and result
 
-	up, down, choose, submit, next, prev, cancel key.Binding
-	move                                         key.Binding // next and prev as one entry of the help line
+	orgKeys
 }
 
 // NewOrganization is step 0: pick, resume or create the connection.
 func NewOrganization(env *Env, theme *Theme) Step {
 	o := &organization{
-		env:    env,
-		theme:  theme,
-		up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/create")),
-		move:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab/shift+tab", "field")),
-		next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
-		prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
-		cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "list")),
+		env:     env,
+		theme:   theme,
+		orgKeys: newOrgKeys(),
 	}
 	o.org = credNewInput(theme, "Acme Corp")
 	o.org.ShowSuggestions = true

@@ -43,16 +43,14 @@ type orgInvite struct {
 	inv      store.Invite
 	err      error // the store's refusal, shown on the form
 
-	open, copy, done key.Binding
+	inviteKeys
 }
 
 func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
-		org:  credNewInput(theme, "Acme Corp"),
-		ttl:  credNewInput(theme, inviteTTLText(DefaultInviteTTL)),
-		open: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invite a customer")),
-		copy: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy the command")),
-		done: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to the list")),
+		org:        credNewInput(theme, "Acme Corp"),
+		ttl:        credNewInput(theme, inviteTTLText(DefaultInviteTTL)),
+		inviteKeys: newInviteKeys(),
 	}
 	v.org.ShowSuggestions = true
 	return v

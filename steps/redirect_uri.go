@@ -61,38 +61,20 @@ type redirectURI struct {
 	picking bool
 	pick    int
 
-	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
-	switchURI                                                       key.Binding // use this wizard's callback address
-	scroll                                                          key.Binding // the four scroll keys as one help entry
-	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
+	redirectKeys
 }
 
 // NewRedirectURI is step 1: show and copy the Redirect URI.
 func NewRedirectURI(env *Env, theme *Theme) Step {
-	nb := func(keys []string, k, help string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
-	}
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
 	r := &redirectURI{
-		env:        env,
-		theme:      theme,
-		guides:     assets.Guides(),
-		rendered:   map[redirectGuideKey]string{},
-		vp:         vp,
-		copyKey:    nb([]string{"c"}, "c", "copy"),
-		provider:   nb([]string{"p"}, "p", "provider"),
-		switchURI:  nb([]string{"u"}, "u", "use this URI"),
-		scrollUp:   nb([]string{"up", "k"}, "↑", "scroll"),
-		scrollDown: nb([]string{"down", "j"}, "↓", "scroll"),
-		pageUp:     nb([]string{"pgup", "b"}, "pgup", "page up"),
-		pageDown:   nb([]string{"pgdown", "f", "space"}, "pgdn", "page down"),
-		done:       nb([]string{"enter"}, "enter", "next"),
-		scroll:     nb([]string{"up", "k", "down", "j", "pgup", "b", "pgdown", "f", "space"}, "↑↓", "scroll"),
-		pickUp:     nb([]string{"up", "k"}, "↑/k", "up"),
-		pickDown:   nb([]string{"down", "j"}, "↓/j", "down"),
-		pickChoose: nb([]string{"enter"}, "enter", "choose"),
-		pickCancel: nb([]string{"esc"}, "esc", "close"),
+		env:          env,
+		theme:        theme,
+		guides:       assets.Guides(),
+		rendered:     map[redirectGuideKey]string{},
+		vp:           vp,
+		redirectKeys: newRedirectKeys(),
 	}
 	r.laidOut = laidOut{area: area{width: 80}, update: r.update, layout: r.layout}
 	return r

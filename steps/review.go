@@ -33,10 +33,6 @@ type rvSavedMsg struct {
 	err  error
 }
 
-type rvKeys struct {
-	save, yes, no, retry, another, scroll key.Binding
-}
-
 // review is step 7: the whole connection at a glance, then save and
 // activate it.
 type review struct {
@@ -53,17 +49,7 @@ type review struct {
 
 // NewReview is step 7, the review.
 func NewReview(env *Env, theme *Theme) Step {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
-	r := &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: rvKeys{
-		save:    b("enter", "save and activate", "enter", "s"),
-		yes:     b("y", "activate anyway", "y", "Y"),
-		no:      b("n", "not now", "n", "N", "esc"),
-		retry:   b("enter", "try again", "enter", "r"),
-		another: b("n", "set up another connection", "n"),
-		scroll:  b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
-	}}
+	r := &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: newReviewKeys()}
 	r.laidOut = laidOut{update: r.update, layout: r.layout}
 	return r
 }

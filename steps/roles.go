@@ -61,28 +61,9 @@ type rolesDeleted struct {
 	m  flow.RoleMapping
 }
 
-type rolesKeys struct {
-	Move, Edit, Add, Delete, Undo, Label, Skip, Continue key.Binding
-	Done, Next, Switch, Cancel, SaveLabel                key.Binding
-}
-
 // NewRoles is the role assignment step.
 func NewRoles(env *Env, theme *Theme) Step {
-	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: rolesKeys{
-		Move:      key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Edit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
-		Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add mapping")),
-		Delete:    key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
-		Undo:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo delete")),
-		Label:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "label group")),
-		Skip:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
-		Continue:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
-		Done:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done")),
-		Next:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-		Switch:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "group/role")),
-		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		SaveLabel: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save label")),
-	}}
+	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""
@@ -351,13 +332,13 @@ func (r *roles) Keys() []key.Binding {
 	case rolesEditRow:
 		next := r.keys.Next
 		if r.rowCol == 1 {
-			next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save mapping"))
+			next = r.keys.SaveMapping
 		}
 		return []key.Binding{next, r.keys.Switch, r.keys.Cancel}
 	}
 	edit := r.keys.Edit
 	if r.sel == r.continueItem() {
-		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+		edit = r.keys.EditContinue
 	}
 	ks := []key.Binding{edit, r.keys.Move, r.keys.Add}
 	if r.selectedRow() >= 0 {

@@ -73,41 +73,6 @@ type (
 	tlTickMsg struct{ attempt int }
 )
 
-type tlKeys struct {
-	start, cont, again, retry, skip      key.Binding
-	cancel, copy, paste, submit, unfocus key.Binding
-	scroll                               key.Binding
-	toRedirect, toCreds, toClaims        key.Binding
-	toRoles                              key.Binding
-	label, saveLabel, stopLabel          key.Binding
-}
-
-func newTLKeys() tlKeys {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
-	return tlKeys{
-		start:      b("enter", "start test login", "enter"),
-		cont:       b("enter", "continue", "enter"),
-		again:      b("r", "test again", "r"),
-		retry:      b("enter", "try again", "enter", "r"),
-		skip:       b("s", "skip (save untested)", "s"),
-		cancel:     b("x", "cancel", "x", "esc"),
-		copy:       b("c", "copy URL", "c"),
-		paste:      b("p", "paste address", "p"),
-		submit:     b("enter", "use address", "enter"),
-		unfocus:    b("esc", "close field", "esc"),
-		scroll:     b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
-		toRedirect: b("1", "redirect URI", "1"),
-		toCreds:    b("2", "credentials", "2"),
-		toClaims:   b("4", "claims", "4"),
-		toRoles:    b("5", "roles", "5"),
-		label:      b("l", "label groups", "l"),
-		saveLabel:  b("enter", "save label, next", "enter"),
-		stopLabel:  b("esc", "stop labelling", "esc"),
-	}
-}
-
 // testLogin is step 6: one real sign-in through the connection, through
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {

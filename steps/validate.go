@@ -60,10 +60,6 @@ type validate struct {
 	keys     validateKeys
 }
 
-type validateKeys struct {
-	Rerun, Continue, Override, Confirm, Deny, Scroll key.Binding
-}
-
 // Messages of the validate step.
 type (
 	// validateEvent is what a running validation sends on its channel:
@@ -102,14 +98,7 @@ func NewValidate(env *Env, theme *Theme) Step {
 		setup: NewSetup(),
 		spin:  spinner.New(spinner.WithSpinner(spinner.Dot)),
 		vp:    vp,
-		keys: validateKeys{
-			Rerun:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again")),
-			Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
-			Override: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "go on anyway")),
-			Confirm:  key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes, go on")),
-			Deny:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
-			Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑/↓", "scroll")),
-		},
+		keys:  newValidateKeys(),
 	}
 	v.laidOut = laidOut{update: v.update, layout: v.layout}
 	return v

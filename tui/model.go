@@ -36,7 +36,7 @@ type Model struct {
 	width, height int
 	// sized is the area the current step was last given.
 	sized struct{ step, width, height int }
-	keys  keyMap
+	keys  steps.ShellKeys
 	help  help.Model
 
 	draft *Draft
@@ -81,7 +81,7 @@ func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
 		env:    env,
 		theme:  theme,
 		setup:  steps.NewSetup(),
-		keys:   defaultKeys(),
+		keys:   steps.NewShellKeys(),
 		help:   help.New(),
 		width:  80,
 		height: 24,
