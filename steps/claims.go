@@ -11,10 +11,10 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // claimsAttrs are the profile attributes of the guide's step 2, each
@@ -61,29 +61,10 @@ func NewClaims(env *Env, theme *Theme) Step {
 		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))
 		in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
 		in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
-		in.SetStyles(claimsInputStyles(theme.IsDark))
+		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
 		c.inputs[i] = in
 	}
 	return c
-}
-
-// claimsInputStyles are the text fields' styles, with a steady cursor: a
-// blinking one would keep a timer running for as long as a field has focus.
-func claimsInputStyles(isDark bool) textinput.Styles {
-	st := textinput.DefaultStyles(isDark)
-	st.Cursor.Blink = false
-	return st
-}
-
-// claimsStep is the direction of a movement key: -1 up, +1 down, 0 none.
-func claimsStep(msg tea.KeyPressMsg) int {
-	switch msg.String() {
-	case "up", "shift+tab":
-		return -1
-	case "down", "tab":
-		return 1
-	}
-	return 0
 }
 
 func (c *claims) Title() string { return Title(StepClaims) }
@@ -135,7 +116,7 @@ func (c *claims) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
-			c.inputs[i].SetStyles(claimsInputStyles(msg.IsDark()))
+			c.inputs[i].SetStyles(widget.PlainInputStyles(msg.IsDark()))
 		}
 		return nil, nil
 	case tea.KeyPressMsg:
@@ -167,7 +148,7 @@ func (c *claims) forward(msg tea.Msg) tea.Cmd {
 func (c *claims) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, c.keys.Move):
-		c.sel = (c.sel + claimsStep(msg) + claimsRows + 1) % (claimsRows + 1)
+		c.sel = (c.sel + widget.MoveBy(msg) + claimsRows + 1) % (claimsRows + 1)
 	case key.Matches(msg, c.keys.Edit) && c.sel == claimsContinue, key.Matches(msg, c.keys.Continue):
 		return nil, c.next()
 	case key.Matches(msg, c.keys.Edit):
@@ -198,7 +179,7 @@ func (c *claims) editKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		return c.forward(msg), nil
 	case key.Matches(msg, c.keys.Move):
 		c.stopEditing()
-		to := c.sel + claimsStep(msg)
+		to := c.sel + widget.MoveBy(msg)
 		if to < 0 || to >= claimsRows {
 			c.sel = min(max(to, 0), claimsContinue)
 			return nil, nil
@@ -261,7 +242,7 @@ func (c *claims) View() string {
 	width, height := c.width, c.height
 	t := c.theme
 	width = max(width, 20)
-	intro := wrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
+	intro := widget.WrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
 		"For many providers, these claims are included by default, but some providers require manual configuration.", width)
 	table, focus := c.table(width)
 	notes := c.notes(width)
@@ -287,7 +268,7 @@ func (c *claims) View() string {
 			break
 		}
 	}
-	return strings.Join(windowLines(lines, offset+focus, height), "\n")
+	return strings.Join(widget.Window(lines, offset+focus, height), "\n")
 }
 
 // table renders the header, the four rows and the Continue button; focus
@@ -352,14 +333,14 @@ func (c *claims) notes(width int) []string {
 	t := c.theme
 	var lines []string
 	if c.notice != "" {
-		lines = append(lines, wrapStyled(t.Error, c.notice, width)...)
+		lines = append(lines, widget.WrapStyled(t.Error, c.notice, width)...)
 	}
 	editing := -1
 	if c.editing {
 		editing = c.sel
 	}
 	for _, w := range claimsWarnings(c.setup, editing) {
-		lines = append(lines, wrapStyled(t.Warn, w, width)...)
+		lines = append(lines, widget.WrapStyled(t.Warn, w, width)...)
 	}
 	return lines
 }
@@ -396,33 +377,14 @@ func (c *claims) supportedLines(width int) []string {
 	t := c.theme
 	supported := claimsSupported(c.setup)
 	if len(supported) == 0 {
-		return wrapStyled(t.Subtle, "The IdP does not list claims_supported: the test login will show which claims arrive.", width)
+		return widget.WrapStyled(t.Subtle, "The IdP does not list claims_supported: the test login will show which claims arrive.", width)
 	}
-	lines := wrapStyled(t.Subtle, "The IdP lists: "+strings.Join(supported, ", "), width)
+	lines := widget.WrapStyled(t.Subtle, "The IdP lists: "+strings.Join(supported, ", "), width)
 	if len(lines) > 2 {
 		lines = lines[:2]
 		lines[1] = t.Subtle.Render(ansi.Truncate(ansi.Strip(lines[1]), width-1, "") + "…")
 	}
 	return lines
-}
-
-// wrapStyled wraps text at width and styles each line.
-func wrapStyled(style lipgloss.Style, text string, width int) []string {
-	lines := strings.Split(ansi.Wrap(text, width, ""), "\n")
-	for i, l := range lines {
-		lines[i] = style.Render(l)
-	}
-	return lines
-}
-
-// windowLines keeps at most height lines, scrolled so that line focus is
-// visible.
-func windowLines(lines []string, focus, height int) []string {
-	if len(lines) <= height || height <= 0 {
-		return lines
-	}
-	start := min(max(focus-height/2, 0), len(lines)-height)
-	return lines[start : start+height]
 }
 
 // RunLines asks for each claim, showing the current one; Enter keeps it.

@@ -11,10 +11,10 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/term"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // The credentials form's fields, in order.
@@ -58,38 +58,12 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		theme:    theme,
 		credKeys: newCredKeys(),
 	}
-	c.inputs[credClientID] = credNewInput(theme, "the application's Client ID")
-	c.inputs[credSecret] = credNewInput(theme, "the Client Secret")
+	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
+	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
-	c.inputs[credDiscovery] = credNewInput(theme, "https://idp.example.com/.well-known/openid-configuration")
+	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
 	return c
-}
-
-// credNewInput is a single-line text field in the theme's styles.
-func credNewInput(theme *Theme, placeholder string) textinput.Model {
-	in := textinput.New()
-	in.Prompt = "> "
-	in.Placeholder = placeholder
-	// ctrl+v would read the clipboard of the machine the program runs on,
-	// which over SSH is the server's: pastes arrive as PasteMsg instead.
-	in.KeyMap.Paste.SetEnabled(false)
-	in.SetStyles(credInputStyles(theme))
-	return in
-}
-
-// credInputStyles are the text fields' styles from the theme. The cursor
-// does not blink: a blinking cursor is a stream of ticks that makes every
-// screen differ and every test wait.
-func credInputStyles(t *Theme) textinput.Styles {
-	s := textinput.DefaultStyles(t.IsDark)
-	s.Focused.Prompt, s.Blurred.Prompt = t.Accent, t.Subtle
-	s.Focused.Text, s.Blurred.Text = t.Text, t.Text
-	s.Focused.Placeholder, s.Blurred.Placeholder = t.Subtle, t.Subtle
-	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
-	s.Cursor.Color = t.Accent.GetForeground()
-	s.Cursor.Blink = false
-	return s
 }
 
 func (c *credentials) Title() string { return Title(StepCredentials) }
@@ -137,7 +111,7 @@ func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
-			c.inputs[i].SetStyles(credInputStyles(c.theme))
+			c.inputs[i].SetStyles(c.theme.InputStyles())
 		}
 	case tea.KeyPressMsg:
 		switch {
@@ -223,13 +197,6 @@ func (c *credentials) done() (tea.Cmd, Nav) {
 	return nil, NextMsg{}
 }
 
-// credSized is a copy of in whose field, with its prompt and the cursor's
-// cell, fits width: a View draws it without changing the step's input.
-func credSized(in textinput.Model, width int) textinput.Model {
-	in.SetWidth(max(width-lipgloss.Width(in.Prompt)-1, 4))
-	return in
-}
-
 func credLabel(field int) string {
 	return [...]string{"Client ID", "Client Secret", "Discovery Endpoint"}[field]
 }
@@ -301,7 +268,7 @@ func credSecretFinding(s *Setup) *flow.Finding {
 func (c *credentials) SetSize(width, height int) {
 	c.area.SetSize(width, height)
 	for i := range c.inputs {
-		c.inputs[i] = credSized(c.inputs[i], width)
+		c.inputs[i] = widget.Sized(c.inputs[i], width)
 	}
 }
 
@@ -334,26 +301,8 @@ func (c *credentials) View() string {
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.
 	lines := strings.Split(strings.Join(parts, "\n"), "\n")
-	return credFit(strings.Join(windowLines(lines, focus, height), "\n"), width, height)
+	return widget.Fit(strings.Join(widget.Window(lines, focus, height), "\n"), width, height)
 }
-
-// credFit cuts a view to width×height cells: long lines are truncated and
-// the lines past height dropped.
-func credFit(s string, width, height int) string {
-	lines := strings.Split(s, "\n")
-	if height > 0 && len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		if lipgloss.Width(l) > width {
-			lines[i] = ansi.Truncate(l, width, "…")
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// credTruncate cuts plain text to width cells, with an ellipsis.
-func credTruncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }
 
 // RunLines is step 2 as plain prompts. Enter keeps the value shown in
 // brackets; the secret is read without echo on a terminal.

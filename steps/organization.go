@@ -16,6 +16,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -113,9 +114,9 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		theme:   theme,
 		orgKeys: newOrgKeys(),
 	}
-	o.org = credNewInput(theme, "Acme Corp")
+	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
 	o.org.ShowSuggestions = true
-	o.name = credNewInput(theme, "")
+	o.name = widget.NewInput(theme.InputStyles(), "")
 	o.invite = newOrgInvite(theme)
 	return o
 }
@@ -180,7 +181,7 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 		}
 	case tea.BackgroundColorMsg:
 		for _, in := range []*textinput.Model{&o.org, &o.name, &o.invite.org, &o.invite.ttl} {
-			in.SetStyles(credInputStyles(o.theme))
+			in.SetStyles(o.theme.InputStyles())
 		}
 	case tea.KeyPressMsg:
 		switch o.mode {
@@ -325,7 +326,7 @@ func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 			return o.moveFocus(1)
 		}
 		return o.create()
-	case key.Matches(msg, o.next) && o.focus == 0 && orgCanAccept(o.org):
+	case key.Matches(msg, o.next) && o.focus == 0 && widget.CanAccept(o.org):
 		return o.updateInput(msg) // tab completes the suggested organization
 	case key.Matches(msg, o.next):
 		return o.moveFocus(1)
@@ -333,12 +334,6 @@ func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 		return o.moveFocus(-1)
 	}
 	return o.updateInput(msg)
-}
-
-// orgCanAccept reports whether tab would complete a suggestion.
-func orgCanAccept(in textinput.Model) bool {
-	s := in.CurrentSuggestion()
-	return s != "" && s != in.Value()
 }
 
 func (o *organization) moveFocus(d int) tea.Cmd {
@@ -394,7 +389,7 @@ func (o *organization) View() string {
 	if e := o.errView(width); e != "" {
 		b.WriteString("\n\n" + e)
 	}
-	return credFit(b.String(), width, height)
+	return widget.Fit(b.String(), width, height)
 }
 
 func (o *organization) errHeight(width int) int {
@@ -439,7 +434,7 @@ func (o *organization) listView(width, height int) string {
 		if it.detail != "" {
 			row += " · " + it.detail
 		}
-		lines = append(lines, style.Render(credTruncate(row, width)))
+		lines = append(lines, style.Render(widget.Truncate(row, width)))
 	}
 	height = max(height, 3)
 	start := 0
@@ -473,9 +468,9 @@ func (o *organization) formView(width int) string {
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
-	org, name := credSized(o.org, inner), credSized(o.name, inner)
+	org, name := widget.Sized(o.org, inner), widget.Sized(o.name, inner)
 	if o.walled() {
-		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(credTruncate(o.org.Value(), inner)))
+		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(widget.Truncate(o.org.Value(), inner)))
 	} else {
 		parts = append(parts, t.Text.Render("Organization"), "  "+org.View())
 		if len(o.listing.orgs) > 0 {

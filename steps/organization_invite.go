@@ -14,6 +14,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -48,8 +49,8 @@ type orgInvite struct {
 
 func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
-		org:        credNewInput(theme, "Acme Corp"),
-		ttl:        credNewInput(theme, inviteTTLText(DefaultInviteTTL)),
+		org:        widget.NewInput(theme.InputStyles(), "Acme Corp"),
+		ttl:        widget.NewInput(theme.InputStyles(), inviteTTLText(DefaultInviteTTL)),
 		inviteKeys: newInviteKeys(),
 	}
 	v.org.ShowSuggestions = true
@@ -112,7 +113,7 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 		return o.inviteFocus()
 	case key.Matches(msg, o.submit):
 		return o.makeInvite()
-	case key.Matches(msg, o.next) && v.focus == 0 && orgCanAccept(v.org):
+	case key.Matches(msg, o.next) && v.focus == 0 && widget.CanAccept(v.org):
 		return o.updateInviteInput(msg) // tab completes the suggested organization
 	case key.Matches(msg, o.next), key.Matches(msg, o.prev):
 		v.focus = 1 - v.focus
@@ -220,7 +221,7 @@ func (o *organization) inviteView(width int) string {
 func (o *organization) inviteFormView(width int) string {
 	t, v := o.theme, &o.invite
 	inner := max(width-2, 10)
-	org, ttl := credSized(v.org, inner), credSized(v.ttl, inner)
+	org, ttl := widget.Sized(v.org, inner), widget.Sized(v.ttl, inner)
 	parts := []string{t.Title.Render("Invite a customer"),
 		t.Subtle.Width(width).Render("The customer's IT admin gets a code to set up their organization's connection over SSH."),
 		t.Text.Render("Organization"), "  " + org.View()}

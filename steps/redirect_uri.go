@@ -16,6 +16,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // redirectSentence is the guide's instruction for the Redirect URI.
@@ -282,7 +283,7 @@ func (r *redirectURI) head(width int) string {
 		t.Text.Width(width).Render(redirectSentence),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
-		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
+		widget.Truncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
 			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
 	}
 	if other := r.otherURI(); other != "" {
@@ -323,7 +324,7 @@ func (r *redirectURI) View() string {
 	default:
 		body = r.vp.View()
 	}
-	return credFit(head+"\n\n"+body, width, height)
+	return widget.Fit(head+"\n\n"+body, width, height)
 }
 
 // detectedNote marks a guide shown because its provider was detected.
@@ -336,13 +337,13 @@ func (r *redirectURI) detectedNote() string {
 
 func (r *redirectURI) pickerView(width, height int) string {
 	t := r.theme
-	title := t.Title.Render(credTruncate("Which identity provider does the organization use?", width))
+	title := t.Title.Render(widget.Truncate("Which identity provider does the organization use?", width))
 	var rows []string
 	for i, g := range r.guides {
 		if i == r.pick {
-			rows = append(rows, t.Selected.Render(credTruncate("▸ "+g.Name, width)))
+			rows = append(rows, t.Selected.Render(widget.Truncate("▸ "+g.Name, width)))
 		} else {
-			rows = append(rows, t.Text.Render(credTruncate("  "+g.Name, width)))
+			rows = append(rows, t.Text.Render(widget.Truncate("  "+g.Name, width)))
 		}
 	}
 	// The title stays; the list scrolls to keep the selected row in view.

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // rvPhase is where the review is: the summary, the confirmation its
@@ -335,26 +336,26 @@ func (r *review) View() string { return r.vp.View() }
 
 func (r *review) viewSummary(w int) string {
 	th := r.theme
-	b := []string{tlWrap(th.Title.Render("Review the connection, then save and activate it."), w)}
+	b := []string{widget.Wrap(th.Title.Render("Review the connection, then save and activate it."), w)}
 	for _, x := range rvWarnings(r.setup) {
-		b = append(b, tlWrap(th.Warn.Render("! "+x), w))
+		b = append(b, widget.Wrap(th.Warn.Render("! "+x), w))
 	}
 	b = append(b, rvTable(th, rvRows(r.setup, r.labels.of(r.setup.Connection.ID), r.env.Now()), w)...)
 	b = append(b, "")
 	switch r.phase {
 	case rvSummary:
-		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
+		b = append(b, widget.Wrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
-		b = append(b, tlWrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
+		b = append(b, widget.Wrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
-		b = append(b, tlWrap(th.Subtle.Render("Saving and activating…"), w))
+		b = append(b, widget.Wrap(th.Subtle.Render("Saving and activating…"), w))
 	case rvFailed:
 		msg, fix := flow.Explain(r.err)
-		b = append(b, tlWrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
+		b = append(b, widget.Wrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
 		if fix != "" {
-			b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
+			b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
 		}
-		b = append(b, tlWrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
+		b = append(b, widget.Wrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
 	}
 	return strings.Join(b, "\n")
 }
@@ -377,7 +378,7 @@ func rvTable(th *Theme, rows [][2]string, w int) []string {
 			}
 			continue
 		}
-		out = append(out, th.Subtle.Render(ansi.Truncate(row[0], w, "…")), tlWrap(th.Text.Render("  "+value), w))
+		out = append(out, th.Subtle.Render(ansi.Truncate(row[0], w, "…")), widget.Wrap(th.Text.Render("  "+value), w))
 	}
 	return out
 }
@@ -386,16 +387,16 @@ func (r *review) viewSaved(w int) string {
 	th := r.theme
 	c := r.setup.Connection
 	return strings.Join([]string{
-		tlWrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
-		tlWrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
+		widget.Wrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
+		widget.Wrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
 		"",
-		tlWrap(th.Title.Render("What happens next"), w),
-		tlWrap(th.Text.Render("Hand the connection to the application:"), w),
-		tlWrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
-		tlWrap(th.Text.Render("Test it again at any time:"), w),
-		tlWrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
+		widget.Wrap(th.Title.Render("What happens next"), w),
+		widget.Wrap(th.Text.Render("Hand the connection to the application:"), w),
+		widget.Wrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
+		widget.Wrap(th.Text.Render("Test it again at any time:"), w),
+		widget.Wrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
 		"",
-		tlWrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
+		widget.Wrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
 	}, "\n")
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // rolesMode is what the roles step is editing.
@@ -68,7 +69,7 @@ func NewRoles(env *Env, theme *Theme) Step {
 		in := textinput.New()
 		in.Prompt = ""
 		in.Placeholder = placeholder
-		in.SetStyles(claimsInputStyles(theme.IsDark))
+		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
 		return in
 	}
 	r.groupsIn = newInput(flow.DefaultGroupsClaim)
@@ -116,7 +117,7 @@ func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for _, in := range r.inputs() {
-			in.SetStyles(claimsInputStyles(msg.IsDark()))
+			in.SetStyles(widget.PlainInputStyles(msg.IsDark()))
 		}
 		return nil, nil
 	case glLoadedMsg:
@@ -169,7 +170,7 @@ func (r *roles) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	c := &r.setup.Connection
 	switch {
 	case key.Matches(msg, r.keys.Move):
-		r.sel = (r.sel + claimsStep(msg) + r.items()) % r.items()
+		r.sel = (r.sel + widget.MoveBy(msg) + r.items()) % r.items()
 	case key.Matches(msg, r.keys.Continue), key.Matches(msg, r.keys.Edit) && r.sel == r.continueItem():
 		return nil, r.next()
 	case key.Matches(msg, r.keys.Skip):
@@ -363,19 +364,19 @@ func (r *roles) View() string {
 	t := r.theme
 	width = max(width, 20)
 	title := []string{t.Title.Render("Role assignment (optional)")}
-	intro := wrapStyled(t.Text, "Users can receive roles within your application based on their group memberships. "+
+	intro := widget.WrapStyled(t.Text, "Users can receive roles within your application based on their group memberships. "+
 		"Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.", width)
 	body, focus := r.body(width)
 	var notes []string
 	if r.notice != "" {
-		notes = append(notes, wrapStyled(t.Error, r.notice, width)...)
+		notes = append(notes, widget.WrapStyled(t.Error, r.notice, width)...)
 	}
 	if err := r.labels.err; err != nil && r.labels.connID == r.setup.Connection.ID {
 		msg, _ := flow.Explain(err)
-		notes = append(notes, wrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
+		notes = append(notes, widget.WrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
 	}
 	for _, w := range rolesWarnings(r.setup) {
-		notes = append(notes, wrapStyled(t.Warn, w, width)...)
+		notes = append(notes, widget.WrapStyled(t.Warn, w, width)...)
 	}
 	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width)...)
 	provider := diagProviderLine(t, r.setup, width)
@@ -385,7 +386,7 @@ func (r *roles) View() string {
 	if len(lines) > height {
 		lines, offset = slices.Concat(title, body, notes, preview), len(title)
 	}
-	return strings.Join(windowLines(lines, offset+focus, height), "\n")
+	return strings.Join(widget.Window(lines, offset+focus, height), "\n")
 }
 
 // body renders the items; focus is the selected item's line.

@@ -19,6 +19,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -603,20 +604,20 @@ func (t *testLogin) View() string { return t.vp.View() }
 func (t *testLogin) viewIntro(w int) string {
 	th := t.theme
 	var b []string
-	b = append(b, tlWrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
-		tlWrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w))
+	b = append(b, widget.Wrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
+		widget.Wrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w))
 	b = append(b, diagProviderLine(th, t.setup, w)...)
 	b = append(b, "")
 	if d := t.env.Demo; d != nil {
-		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
+		b = append(b, widget.Wrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
 	}
 	where := "The sign-in page opens in your browser."
 	if t.env.OpenBrowser == nil {
 		where = "You get a URL to open in your browser."
 	}
-	b = append(b, tlWrap(th.Text.Render(where), w), "",
-		tlWrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
-		tlWrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
+	b = append(b, widget.Wrap(th.Text.Render(where), w), "",
+		widget.Wrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
+		widget.Wrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
 	return strings.Join(b, "\n")
 }
 
@@ -634,31 +635,31 @@ func (t *testLogin) viewWaiting(w int) string {
 	if t.phase == tlWaiting {
 		status = "Waiting for you to sign in…"
 	}
-	b := []string{tlWrap(t.spin.View()+" "+th.Text.Render(status)+" "+th.Subtle.Render(tlClock(elapsed)), w)}
+	b := []string{widget.Wrap(t.spin.View()+" "+th.Text.Render(status)+" "+th.Subtle.Render(tlClock(elapsed)), w)}
 	if t.phase == tlStarting {
 		return strings.Join(b, "\n")
 	}
 	b = append(b, "")
 	switch {
 	case t.env.OpenBrowser == nil:
-		b = append(b, tlWrap(th.Text.Render("Open this URL in your browser and sign in:"), w))
+		b = append(b, widget.Wrap(th.Text.Render("Open this URL in your browser and sign in:"), w))
 	case t.browserErr != nil:
-		b = append(b, tlWrap(th.Warn.Render("The browser could not be opened; open this URL in your browser and sign in:"), w))
+		b = append(b, widget.Wrap(th.Warn.Render("The browser could not be opened; open this URL in your browser and sign in:"), w))
 	default:
-		b = append(b, tlWrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
+		b = append(b, widget.Wrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
 	}
 	b = append(b, th.Accent.Render(ansi.Hardwrap(t.authURL, max(w, 1), false)))
 	if d := t.env.Demo; d != nil {
-		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
+		b = append(b, widget.Wrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
 	}
-	b = append(b, "", tlWrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
+	b = append(b, "", widget.Wrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
 	b = append(b, t.paste.View())
 	switch {
 	case t.pasteErr != nil:
 		msg, fix := flow.Explain(t.pasteErr)
-		b = append(b, tlWrap(th.Error.Render(msg), w), tlWrap(th.Subtle.Render(fix), w))
+		b = append(b, widget.Wrap(th.Error.Render(msg), w), widget.Wrap(th.Subtle.Render(fix), w))
 	case t.pasteNote != "":
-		b = append(b, tlWrap(th.Pass.Render(t.pasteNote), w))
+		b = append(b, widget.Wrap(th.Pass.Render(t.pasteNote), w))
 	}
 	return strings.Join(b, "\n")
 }
@@ -666,12 +667,12 @@ func (t *testLogin) viewWaiting(w int) string {
 func (t *testLogin) viewSuccess(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
-	head := []string{tlWrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	head := []string{widget.Wrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
 	head = append(head, diagProviderLine(th, t.setup, w)...)
 	if len(r.Warnings) > 0 {
-		head = append(head, tlWrap(th.Warn.Render("The mapping could not fill everything:"), w))
+		head = append(head, widget.Wrap(th.Warn.Render("The mapping could not fill everything:"), w))
 		for _, warn := range r.Warnings {
-			head = append(head, tlWrap(th.Warn.Render("! "+warn), w))
+			head = append(head, widget.Wrap(th.Warn.Render("! "+warn), w))
 		}
 	}
 	if fs := diagClaims(t.setup); len(fs) > 0 {
@@ -680,11 +681,11 @@ func (t *testLogin) viewSuccess(w int) string {
 	}
 	head = append(head, t.guidGroupLines(w)...)
 	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
-		head = append(head, "", tlWrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
+		head = append(head, "", widget.Wrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
 		head = append(head, replayLines(th, t.setup, w)...)
 	}
 	head = append(head, t.recordNote(w)...)
-	head = append(head, tlWrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
+	head = append(head, widget.Wrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
 	var profile, claims string
 	labels := t.labels.of(t.setup.Connection.ID)
 	if w >= tlWideLayout {
@@ -709,7 +710,7 @@ func (t *testLogin) guidGroupLines(w int) []string {
 	}
 	th := t.theme
 	labels := t.labels.of(t.setup.Connection.ID)
-	lines := []string{tlWrap(th.Title.Render("Groups in this login"), w)}
+	lines := []string{widget.Wrap(th.Title.Render("Groups in this login"), w)}
 	for i, g := range groups {
 		if t.labelling && i == t.labelAt {
 			prompt := "› Label for " + ansi.Truncate(g, 9, "…") + ": "
@@ -725,10 +726,10 @@ func (t *testLogin) guidGroupLines(w int) []string {
 	}
 	if err := t.labels.err; err != nil && t.labels.connID == t.setup.Connection.ID {
 		msg, _ := flow.Explain(err)
-		lines = append(lines, tlWrap(th.Warn.Render("! The group labels could not be read or saved: "+msg), w))
+		lines = append(lines, widget.Wrap(th.Warn.Render("! The group labels could not be read or saved: "+msg), w))
 	}
 	if t.canLabel() && !t.labelling {
-		lines = append(lines, tlWrap(th.Key.Render("l")+th.Subtle.Render(" labels them with their group names, shown from here on in place of the bare IDs."), w))
+		lines = append(lines, widget.Wrap(th.Key.Render("l")+th.Subtle.Render(" labels them with their group names, shown from here on in place of the bare IDs."), w))
 	}
 	return lines
 }
@@ -738,33 +739,33 @@ func (t *testLogin) recordNote(w int) []string {
 		return nil
 	}
 	msg, _ := flow.Explain(t.recordErr)
-	return []string{tlWrap(t.theme.Warn.Render("The result could not be recorded in the store: "+msg), w)}
+	return []string{widget.Wrap(t.theme.Warn.Render("The result could not be recorded in the store: "+msg), w)}
 }
 
 func (t *testLogin) viewFailure(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
-	b := []string{tlWrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	b := []string{widget.Wrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
 	b = append(b, diagProviderLine(th, t.setup, w)...)
 	// An IdP error's explanation may carry its evidence on further lines
 	// (the redirect URI sent and expected, aligned with a marker line).
 	msg, evidence, _ := strings.Cut(r.Error, "\n")
-	b = append(b, "", tlWrap(th.Text.Render(tlSentence(msg)), w))
+	b = append(b, "", widget.Wrap(th.Text.Render(tlSentence(msg)), w))
 	for _, l := range strings.Split(evidence, "\n") {
 		if l != "" {
 			b = append(b, th.Subtle.Render(ansi.Hardwrap(l, max(w, 1), false)))
 		}
 	}
 	if r.Fix != "" {
-		b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
+		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")
 	if step := tlResultFixStep(r); step >= 0 {
 		name := map[int]string{StepRedirectURI: "Redirect URI", StepCredentials: "Credentials"}[step]
-		b = append(b, tlWrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
+		b = append(b, widget.Wrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
 	}
-	b = append(b, tlWrap(th.Subtle.Render("enter tries again; 2, 4 and 5 go to the credentials, claims and roles; s skips: the connection is then saved untested."), w))
+	b = append(b, widget.Wrap(th.Subtle.Render("enter tries again; 2, 4 and 5 go to the credentials, claims and roles; s skips: the connection is then saved untested."), w))
 	return strings.Join(b, "\n")
 }
 
@@ -827,9 +828,6 @@ func tlRow(th *Theme, label, value string, labelW, w int) string {
 	value = ansi.Truncate(strings.Join(strings.Fields(value), " "), max(w-labelW-4, 1), "…")
 	return ansi.Truncate("  "+th.Subtle.Render(label)+"  "+valueStyle.Render(value), w, "")
 }
-
-// tlWrap wraps styled text to w cells, breaking long words.
-func tlWrap(s string, w int) string { return lipgloss.Wrap(s, max(w, 1), "") }
 
 // tlSentence starts s with a capital letter and ends it with a period.
 func tlSentence(s string) string {

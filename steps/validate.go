@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // validateSlots are the checks a validation runs, in the report's order,
@@ -336,7 +337,7 @@ func (v *validate) head(width int) []string {
 		t.Subtle.Render(ansi.Truncate(cmp.Or(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
 	}
 	if text := diagProviderText(v.setup); text != "" && !v.running && v.report != nil {
-		head = append(head, wrapStyled(t.Accent, text, width)...)
+		head = append(head, widget.WrapStyled(t.Accent, text, width)...)
 	}
 	return head
 }
@@ -461,7 +462,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		if nameCol == 0 {
 			line += t.Text.Render(":")
 		}
-		return []string{ansi.Truncate(line+" "+t.Subtle.Render(firstLine(c.Detail)), width, "…")}
+		return []string{ansi.Truncate(line+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
 	}
 	indent := 2 + nameCol
 	if nameCol == 0 {
@@ -469,7 +470,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 	}
 	inner := max(width-indent, 8)
 	pad := strings.Repeat(" ", indent)
-	detail := validateWrap(c.Detail, inner)
+	detail := widget.WrapIndented(c.Detail, inner)
 	var lines []string
 	if nameCol > 0 {
 		lines = append(lines, style.Render(sym)+" "+style.Render(fmt.Sprintf("%-*s", nameCol, name))+t.Text.Render(detail[0]))
@@ -481,7 +482,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		lines = append(lines, pad+t.Text.Render(l))
 	}
 	if c.Fix != "" {
-		for i, l := range validateWrap("fix: "+c.Fix, max(inner-5, 4)) {
+		for i, l := range widget.WrapIndented("fix: "+c.Fix, max(inner-5, 4)) {
 			if i > 0 {
 				l = "     " + l
 			}
@@ -489,29 +490,6 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		}
 	}
 	return lines
-}
-
-// validateWrap wraps text at width, keeping its own line breaks and each
-// line's indentation (the issuer mismatch puts the two values one above
-// the other).
-func validateWrap(text string, width int) []string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		rest := strings.TrimLeft(line, " ")
-		lead := line[:len(line)-len(rest)]
-		if len(lead) > width/2 {
-			lead = ""
-		}
-		for _, l := range strings.Split(ansi.Wrap(rest, width-len(lead), ""), "\n") {
-			out = append(out, lead+l)
-		}
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 func validateSymbol(t *Theme, s flow.CheckStatus) (string, lipgloss.Style) {
