@@ -225,10 +225,8 @@ func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
 
 func (o *organization) updateList(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
-	case key.Matches(msg, o.up):
-		o.cursor = max(o.cursor-1, 0)
-	case key.Matches(msg, o.down):
-		o.cursor = min(o.cursor+1, len(o.items)-1)
+	case key.Matches(msg, o.up, o.down):
+		o.cursor = widget.Cursor(o.cursor, len(o.items), msg, o.up, o.down)
 	case key.Matches(msg, o.choose):
 		return o.choose1(o.items[o.cursor])
 	case key.Matches(msg, o.invite.open) && o.canInvite():

@@ -233,10 +233,8 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 
 func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case key.Matches(msg, r.pickUp):
-		r.pick = max(r.pick-1, 0)
-	case key.Matches(msg, r.pickDown):
-		r.pick = min(r.pick+1, len(r.guides)-1)
+	case key.Matches(msg, r.pickUp, r.pickDown):
+		r.pick = widget.Cursor(r.pick, len(r.guides), msg, r.pickUp, r.pickDown)
 	case key.Matches(msg, r.pickCancel):
 		r.picking = false
 	case key.Matches(msg, r.pickChoose):

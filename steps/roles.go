@@ -189,9 +189,7 @@ func (r *roles) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	case key.Matches(msg, r.keys.Label) && r.canLabel():
 		group := c.RoleMappings[r.selectedRow()].Group
 		r.mode = rolesEditLabel
-		r.labelIn.SetValue(r.labels.of(c.ID)[group])
-		r.labelIn.CursorEnd()
-		return r.labelIn.Focus(), nil
+		return widget.Edit(&r.labelIn, r.labels.of(c.ID)[group]), nil
 	case key.Matches(msg, r.keys.Add):
 		c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{})
 		return r.editRow(len(c.RoleMappings)-1, true), nil
@@ -433,10 +431,7 @@ func (r *roles) body(width int) ([]string, int) {
 			continue
 		}
 		if r.mode == rolesEditLabel && r.selectedRow() == i {
-			prompt := "Label for " + ansi.Truncate(m.Group, 9, "…") + ": "
-			label := r.labelIn // a copy sized to draw
-			label.SetWidth(max(width-2-ansi.StringWidth(prompt)-1, 4))
-			lines = append(lines, ansi.Truncate(mk+t.Text.Render(prompt)+label.View(), width, "…"))
+			lines = append(lines, widget.LabelLine(r.labelIn, mk, t.Text, m.Group, width))
 			continue
 		}
 		style := t.Text

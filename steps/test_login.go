@@ -325,9 +325,7 @@ func (t *testLogin) labelGroup(i int) tea.Cmd {
 		return nil
 	}
 	t.labelAt = i
-	t.labelIn.SetValue(t.labels.of(t.setup.Connection.ID)[groups[i]])
-	t.labelIn.CursorEnd()
-	return t.labelIn.Focus()
+	return widget.Edit(&t.labelIn, t.labels.of(t.setup.Connection.ID)[groups[i]])
 }
 
 func (t *testLogin) stopLabelling() {
@@ -713,9 +711,7 @@ func (t *testLogin) guidGroupLines(w int) []string {
 	lines := []string{widget.Wrap(th.Title.Render("Groups in this login"), w)}
 	for i, g := range groups {
 		if t.labelling && i == t.labelAt {
-			prompt := "› Label for " + ansi.Truncate(g, 9, "…") + ": "
-			t.labelIn.SetWidth(max(w-ansi.StringWidth(prompt)-1, 4))
-			lines = append(lines, ansi.Truncate(th.Selected.Render(prompt)+t.labelIn.View(), max(w, 1), ""))
+			lines = append(lines, widget.LabelLine(t.labelIn, th.Selected.Render("› "), th.Selected, g, w))
 			continue
 		}
 		style := th.Text

@@ -2,6 +2,7 @@ package widget
 
 import (
 	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 )
 
@@ -37,4 +38,11 @@ func Sized(in textinput.Model, width int) textinput.Model {
 func CanAccept(in textinput.Model) bool {
 	s := in.CurrentSuggestion()
 	return s != "" && s != in.Value()
+}
+
+// Edit puts value in the field and focuses it, with the cursor at its end.
+func Edit(in *textinput.Model, value string) tea.Cmd {
+	in.SetValue(value)
+	in.CursorEnd()
+	return in.Focus()
 }
