@@ -48,7 +48,7 @@ func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
 	step := NewRedirectURI(env, NewTheme(true))
 	setup := redirectSetup(env)
 	cmd := step.Enter(setup)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	for _, want := range []string{setup.Connection.RedirectURI, "login redirect URI", "authorization code grant",
 		"Loading the guide…", "p: other provider", "c: copy the URI"} {
 		if !strings.Contains(v, want) {
@@ -59,7 +59,7 @@ func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
 		t.Fatal("Enter did not start rendering the guide")
 	}
 	run(t, step, cmd(), orgWait)
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Generic OpenID Connect provider") {
 		t.Errorf("the guide is not shown:\n%s", v)
 	}
@@ -106,7 +106,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "esc close") {
 		t.Errorf("picker keys %s lack esc", got)
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "▸ Generic OpenID Connect provider") || !strings.Contains(v, "Which identity provider") {
 		t.Errorf("picker:\n%s", v)
 	}
@@ -117,7 +117,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if setup.Provider != "okta" {
 		t.Fatalf("provider %q, want okta", setup.Provider)
 	}
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "Guide for Okta") || !strings.Contains(v, "Sign-in redirect URIs") {
 		t.Errorf("the Okta guide is not shown:\n%s", v)
 	}
@@ -132,7 +132,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if setup.Provider != "" {
 		t.Errorf("generic is stored as %q, want empty", setup.Provider)
 	}
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Generic OpenID Connect provider") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Generic OpenID Connect provider") {
 		t.Errorf("generic guide not shown:\n%s", v)
 	}
 	// esc closes the picker without a change.
@@ -152,19 +152,19 @@ func TestRedirectURIScrollsAndFitsEveryWidth(t *testing.T) {
 	setup := redirectSetup(env)
 	setup.Provider = "entra"
 	orgEnter(t, step, setup)
-	before := orgView(t, step, 80, 17)
+	before := viewFits(t, step, 80, 17)
 	run(t, step, press("pgdown"), orgWait)
-	after := orgView(t, step, 80, 17)
+	after := viewFits(t, step, 80, 17)
 	if before == after || !strings.Contains(after, setup.Connection.RedirectURI) {
 		t.Errorf("pgdown did not scroll the guide alone:\n%s\n---\n%s", before, after)
 	}
 	for _, w := range []int{80, 60, 40} {
 		run(t, step, tea.WindowSizeMsg{Width: w, Height: 24}, orgWait)
-		v := orgView(t, step, w, 17)
+		v := viewFits(t, step, w, 17)
 		if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Entra") {
 			t.Errorf("width %d: guide not re-rendered:\n%s", w, v)
 		}
-		orgView(t, step, w, 8)
+		viewFits(t, step, w, 8)
 	}
 	// A light background re-renders the guide in the light style.
 	*theme = *NewTheme(false)
