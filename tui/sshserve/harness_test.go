@@ -262,8 +262,8 @@ func (s *sshTerm) waitEnd(t *testing.T) {
 	}
 }
 
-// connect logs in as user and opens a w×h terminal on the wizard; the
-// connection closes with the test.
+// connect logs in as user, opens a w×h terminal and waits for the
+// wizard's first screen; the connection closes with the test.
 func (s *sshServer) connect(t *testing.T, w, h int, user string, auth ...gossh.AuthMethod) (*gossh.Client, *sshTerm) {
 	t.Helper()
 	c, err := sshDial(s.addr, user, auth...)
@@ -271,7 +271,9 @@ func (s *sshServer) connect(t *testing.T, w, h int, user string, auth ...gossh.A
 		t.Fatalf("%s was refused: %v", user, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return c, sshOpenTerm(t, c, w, h)
+	term := sshOpenTerm(t, c, w, h)
+	term.waitFor(t, "Start: Organization")
+	return c, term
 }
 
 // sshRefusal opens a terminal session on c that the server is expected to
