@@ -342,6 +342,16 @@ func TestValidateViewFits(t *testing.T) {
 	v := NewValidate(env, NewTheme(false))
 	validateRun(t, v, s)
 	run(t, v, press("enter"), time.Second)
+	// The help line knows whether the list scrolls as soon as the step is
+	// sized, before anything is drawn: not one frame late.
+	v.SetSize(80, 200)
+	if h := strings.Join(keysHelp(v.Keys()), ","); strings.Contains(h, "↑/↓ scroll") {
+		t.Errorf("a list that fits offers scrolling: %s", h)
+	}
+	v.SetSize(80, 17)
+	if h := strings.Join(keysHelp(v.Keys()), ","); !strings.Contains(h, "↑/↓ scroll") {
+		t.Errorf("a list that overflows does not offer scrolling: %s", h)
+	}
 	for _, width := range []int{80, 60, 40} {
 		view := viewFits(t, v, width, 17)
 		if !strings.Contains(view, "checks failed") || !strings.Contains(view, "press o to go on") {
