@@ -444,3 +444,28 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 		t.Errorf("override audit after resume %+v", ev)
 	}
 }
+
+// TestValidateEndsWithTheSession: a validation runs under the session's
+// context, so a session that ends (a dropped SSH connection) stops it at
+// once rather than when the IdP's slow answer times out.
+func TestValidateEndsWithTheSession(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	session, end := context.WithCancel(t.Context())
+	env.Context = session
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	}))
+	t.Cleanup(hung.Close)
+	s := validateSetup(t, env, hung.URL+flow.WellKnownPath)
+	v := NewValidate(env, NewTheme(true))
+	time.AfterFunc(200*time.Millisecond, end)
+	start := time.Now()
+	validateRun(t, v, s)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the validation ran %s after its session ended", took.Round(time.Millisecond))
+	}
+	if s.Report == nil || s.Report.OK {
+		t.Errorf("report %+v, want a failed one", s.Report)
+	}
+}
