@@ -76,7 +76,8 @@ type (
 	// the credentials).
 	GotoMsg struct{ Step int }
 	// ResumeMsg replaces the whole setup with a stored draft's and moves
-	// to the draft's step (step 0 sends it).
+	// to the draft's step (step 0 asks for it; the review asks for a
+	// fresh setup).
 	ResumeMsg struct{ Setup *Setup }
 	// FinishedMsg says the connection was saved and activated: the shell
 	// deletes the draft and shows the final screen of the review step.
