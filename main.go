@@ -36,6 +36,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
 	"github.com/oidc-onboard/oidc-onboard/tui"
+	"github.com/oidc-onboard/oidc-onboard/tui/sshserve"
 )
 
 // errQuiet ends a command with exit status 1 after it said why itself.
@@ -204,7 +205,7 @@ func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
 	defer stop()
 	callbacks := flow.NewCallbackServers(flow.CallbackOptions{Page: assets.CallbackPage()})
 	defer callbacks.Close()
-	env := &steps.Env{Store: st, HTTP: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}), Timeout: f.timeout,
+	env := &steps.Env{Context: ctx, Log: slog.New(slog.DiscardHandler), Store: st, HTTP: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}), Timeout: f.timeout,
 		Callbacks: callbacks.Get, RedirectBase: base.String(), OpenBrowser: flow.OpenBrowser, Now: time.Now, Actor: a.actor(),
 		// The local wizard runs as the support engineer, who may make
 		// invites here as with 'oidc-onboard invite' (same database).
@@ -725,9 +726,9 @@ func (a *app) serveCmd() *cobra.Command {
 	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
 	fl.StringVar(&f.sshHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
 	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
-	fl.IntVar(&f.maxSessions, "max-sessions", tui.DefaultMaxSessions, "most sessions at once; more are told to come back later")
-	fl.DurationVar(&f.idleTimeout, "idle-timeout", tui.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
-	fl.DurationVar(&f.maxSession, "max-session", tui.DefaultMaxSession, "longest a session may last (the draft is saved)")
+	fl.IntVar(&f.maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most sessions at once; more are told to come back later")
+	fl.DurationVar(&f.idleTimeout, "idle-timeout", sshserve.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
+	fl.DurationVar(&f.maxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")
 	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
 	fl.BoolVar(&f.allowPrivate, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
 	fl.BoolVar(&f.demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
@@ -746,7 +747,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		}
 		publicURL = "http://localhost:" + port
 	}
-	if _, err := tui.CheckPublicURL(publicURL); err != nil {
+	if _, err := sshserve.CheckPublicURL(publicURL); err != nil {
 		return usage(err)
 	}
 	st, err := a.openStore()
@@ -764,7 +765,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 	if hostKeyPath == "" {
 		hostKeyPath = filepath.Join(filepath.Dir(st.Path()), "ssh_host_ed25519_key")
 	}
-	signer, fingerprint, err := tui.LoadHostKey(hostKeyPath)
+	signer, fingerprint, err := sshserve.LoadHostKey(hostKeyPath)
 	if err != nil {
 		return err
 	}
@@ -795,7 +796,7 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		sshLn.Close()
 		return err
 	}
-	srv, err := tui.NewServer(tui.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
+	srv, err := sshserve.NewServer(sshserve.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
 		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
 		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
 		Demo: demo, Log: slog.New(slog.NewTextHandler(a.stderr, nil)), SSHHost: flow.SSHHost(f.sshHost, publicURL, sshLn.Addr().String())})

@@ -8,10 +8,10 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // claimsAttrs are the profile attributes of the guide's step 2, each
@@ -36,6 +36,7 @@ const (
 // suggestions, and a flag before the test login for each mapped claim the
 // IdP does not list.
 type claims struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -47,23 +48,9 @@ type claims struct {
 	keys    claimsKeys
 }
 
-type claimsKeys struct {
-	Move, Edit, Continue, Defaults key.Binding
-	Next, Done, Accept, Cycle      key.Binding
-}
-
 // NewClaims is the claims step.
 func NewClaims(env *Env, theme *Theme) Step {
-	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: claimsKeys{
-		Move:     key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Edit:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
-		Continue: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
-		Defaults: key.NewBinding(key.WithKeys("d"), key.WithHelp("d", "defaults")),
-		Next:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-		Done:     key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "done")),
-		Accept:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "accept suggestion")),
-		Cycle:    key.NewBinding(key.WithKeys("ctrl+n", "ctrl+p"), key.WithHelp("ctrl+n/p", "other suggestions")),
-	}}
+	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: newClaimsKeys()}
 	for i := range c.inputs {
 		in := textinput.New()
 		in.Prompt = ""
@@ -71,32 +58,13 @@ func NewClaims(env *Env, theme *Theme) Step {
 		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))
 		in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
 		in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
-		in.SetStyles(claimsInputStyles(theme.IsDark))
+		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
 		c.inputs[i] = in
 	}
 	return c
 }
 
-// claimsInputStyles are the text fields' styles, with a steady cursor: a
-// blinking one would keep a timer running for as long as a field has focus.
-func claimsInputStyles(isDark bool) textinput.Styles {
-	st := textinput.DefaultStyles(isDark)
-	st.Cursor.Blink = false
-	return st
-}
-
-// claimsStep is the direction of a movement key: -1 up, +1 down, 0 none.
-func claimsStep(msg tea.KeyPressMsg) int {
-	switch msg.String() {
-	case "up", "shift+tab":
-		return -1
-	case "down", "tab":
-		return 1
-	}
-	return 0
-}
-
-func (c *claims) Title() string { return "Claims" }
+func (c *claims) Title() string { return Title(StepClaims) }
 
 // Enter loads the mapping and the IdP's claims as suggestions.
 func (c *claims) Enter(s *Setup) tea.Cmd {
@@ -141,13 +109,13 @@ func claimsSet(m *flow.ClaimMapping, i int, v string) {
 	}
 }
 
-func (c *claims) Update(msg tea.Msg) tea.Cmd {
+func (c *claims) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
-			c.inputs[i].SetStyles(claimsInputStyles(msg.IsDark()))
+			c.inputs[i].SetStyles(widget.PlainInputStyles(msg.IsDark()))
 		}
-		return nil
+		return nil, nil
 	case tea.KeyPressMsg:
 		if c.editing {
 			return c.editKey(msg)
@@ -155,13 +123,13 @@ func (c *claims) Update(msg tea.Msg) tea.Cmd {
 		return c.browseKey(msg)
 	case tea.PasteMsg:
 		if !c.editing {
-			return nil
+			return nil, nil
 		}
 	}
 	if !c.editing {
-		return nil
+		return nil, nil
 	}
-	return c.forward(msg)
+	return c.forward(msg), nil
 }
 
 // forward gives a message to the field being edited and writes its value
@@ -174,26 +142,26 @@ func (c *claims) forward(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (c *claims) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+func (c *claims) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, c.keys.Move):
-		c.sel = (c.sel + claimsStep(msg) + claimsRows + 1) % (claimsRows + 1)
+		c.sel = (c.sel + widget.MoveBy(msg) + claimsRows + 1) % (claimsRows + 1)
 	case key.Matches(msg, c.keys.Edit) && c.sel == claimsContinue, key.Matches(msg, c.keys.Continue):
-		return c.next()
+		return nil, c.next()
 	case key.Matches(msg, c.keys.Edit):
-		return c.edit(c.sel)
+		return c.edit(c.sel), nil
 	case key.Matches(msg, c.keys.Defaults):
 		c.setup.Connection.Claims = flow.DefaultClaimMapping()
 		for i := range c.inputs {
 			c.inputs[i].SetValue(claimsGet(c.setup.Connection.Claims, i))
 		}
 		c.notice = ""
-		return Cmd(StatusMsg("The guide's default claims are back"))
+		return Cmd(StatusMsg("The guide's default claims are back")), nil
 	}
-	return nil
+	return nil, nil
 }
 
-func (c *claims) editKey(msg tea.KeyPressMsg) tea.Cmd {
+func (c *claims) editKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, c.keys.Done):
 		c.stopEditing()
@@ -201,23 +169,23 @@ func (c *claims) editKey(msg tea.KeyPressMsg) tea.Cmd {
 		c.stopEditing()
 		if c.sel == claimsRows-1 {
 			c.sel = claimsContinue
-			return c.next()
+			return nil, c.next()
 		}
-		return c.edit(c.sel + 1)
+		return c.edit(c.sel + 1), nil
 	case key.Matches(msg, c.keys.Accept) && claimsCanAccept(&c.inputs[c.sel]):
-		return c.forward(msg)
+		return c.forward(msg), nil
 	case key.Matches(msg, c.keys.Move):
 		c.stopEditing()
-		to := c.sel + claimsStep(msg)
+		to := c.sel + widget.MoveBy(msg)
 		if to < 0 || to >= claimsRows {
 			c.sel = min(max(to, 0), claimsContinue)
-			return nil
+			return nil, nil
 		}
-		return c.edit(to)
+		return c.edit(to), nil
 	default:
-		return c.forward(msg)
+		return c.forward(msg), nil
 	}
-	return nil
+	return nil, nil
 }
 
 // claimsCanAccept reports whether tab would complete the field.
@@ -238,13 +206,13 @@ func (c *claims) stopEditing() {
 }
 
 // next continues unless the mapping has no claim for idp_id.
-func (c *claims) next() tea.Cmd {
+func (c *claims) next() Nav {
 	if strings.TrimSpace(c.setup.Connection.Claims.IDPID) == "" {
 		c.notice = "idp_id needs a claim: sub is the standard one (press d to restore the guide's defaults)."
 		c.sel = 0
 		return nil
 	}
-	return c.setup.Go(NextMsg{})
+	return NextMsg{}
 }
 
 func (c *claims) Keys() []key.Binding {
@@ -257,7 +225,7 @@ func (c *claims) Keys() []key.Binding {
 	}
 	edit := c.keys.Edit
 	if c.sel == claimsContinue {
-		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+		edit = c.keys.EditContinue
 	}
 	return []key.Binding{edit, c.keys.Move, c.keys.Continue, c.keys.Defaults}
 }
@@ -267,10 +235,11 @@ func (c *claims) Capturing() bool { return c.editing }
 // View shows the four mappings as a table, then what to look at before
 // the test login; it drops the introduction and the IdP's claim list
 // first when the height is short.
-func (c *claims) View(width, height int) string {
+func (c *claims) View() string {
+	width, height := c.width, c.height
 	t := c.theme
 	width = max(width, 20)
-	intro := wrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
+	intro := widget.WrapStyled(t.Text, "Each attribute of the user's profile comes from one claim of the ID token. "+
 		"For many providers, these claims are included by default, but some providers require manual configuration.", width)
 	table, focus := c.table(width)
 	notes := c.notes(width)
@@ -296,7 +265,7 @@ func (c *claims) View(width, height int) string {
 			break
 		}
 	}
-	return strings.Join(windowLines(lines, offset+focus, height), "\n")
+	return strings.Join(widget.Window(lines, offset+focus, height), "\n")
 }
 
 // table renders the header, the four rows and the Continue button; focus
@@ -314,8 +283,9 @@ func (c *claims) table(width int) ([]string, int) {
 		}
 		var value string
 		if c.editing && i == c.sel {
-			c.inputs[i].SetWidth(valueWidth - 1) // and one cell for the cursor
-			value = c.inputs[i].View()
+			in := c.inputs[i]           // a copy sized to draw: View changes nothing
+			in.SetWidth(valueWidth - 1) // and one cell for the cursor
+			value = in.View()
 		} else {
 			v := claimsGet(m, i)
 			value = t.Text.Render(ansi.Truncate(v, valueWidth, "…"))
@@ -360,14 +330,14 @@ func (c *claims) notes(width int) []string {
 	t := c.theme
 	var lines []string
 	if c.notice != "" {
-		lines = append(lines, wrapStyled(t.Error, c.notice, width)...)
+		lines = append(lines, widget.WrapStyled(t.Error, c.notice, width)...)
 	}
 	editing := -1
 	if c.editing {
 		editing = c.sel
 	}
 	for _, w := range claimsWarnings(c.setup, editing) {
-		lines = append(lines, wrapStyled(t.Warn, w, width)...)
+		lines = append(lines, widget.WrapStyled(t.Warn, w, width)...)
 	}
 	return lines
 }
@@ -404,31 +374,12 @@ func (c *claims) supportedLines(width int) []string {
 	t := c.theme
 	supported := claimsSupported(c.setup)
 	if len(supported) == 0 {
-		return wrapStyled(t.Subtle, "The IdP does not list claims_supported: the test login will show which claims arrive.", width)
+		return widget.WrapStyled(t.Subtle, "The IdP does not list claims_supported: the test login will show which claims arrive.", width)
 	}
-	lines := wrapStyled(t.Subtle, "The IdP lists: "+strings.Join(supported, ", "), width)
+	lines := widget.WrapStyled(t.Subtle, "The IdP lists: "+strings.Join(supported, ", "), width)
 	if len(lines) > 2 {
 		lines = lines[:2]
 		lines[1] = t.Subtle.Render(ansi.Truncate(ansi.Strip(lines[1]), width-1, "") + "…")
 	}
 	return lines
-}
-
-// wrapStyled wraps text at width and styles each line.
-func wrapStyled(style lipgloss.Style, text string, width int) []string {
-	lines := strings.Split(ansi.Wrap(text, width, ""), "\n")
-	for i, l := range lines {
-		lines[i] = style.Render(l)
-	}
-	return lines
-}
-
-// windowLines keeps at most height lines, scrolled so that line focus is
-// visible.
-func windowLines(lines []string, focus, height int) []string {
-	if len(lines) <= height || height <= 0 {
-		return lines
-	}
-	start := min(max(focus-height/2, 0), len(lines)-height)
-	return lines[start : start+height]
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -21,12 +22,12 @@ func (c *claims) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	fmt.Fprintln(p, "Press Enter to keep the claim in brackets, or type another; type back to go back.")
 	defaults := flow.DefaultClaimMapping()
 	for i, a := range claimsAttrs {
-		current := cmpOr(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
+		current := cmp.Or(claimsGet(s.Connection.Claims, i), claimsGet(defaults, i))
 		answer, err := p.AskOrBack(ctx, fmt.Sprintf("Claim for %s, %s [%s]: ", a.name, a.what, current))
 		if err != nil {
 			return err
 		}
-		claimsSet(&s.Connection.Claims, i, cmpOr(answer, current))
+		claimsSet(&s.Connection.Claims, i, cmp.Or(answer, current))
 	}
 	for _, w := range claimsWarnings(s, -1) {
 		fmt.Fprintln(p, w)

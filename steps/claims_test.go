@@ -44,7 +44,7 @@ func TestClaimsDefaultsAndEnterThrough(t *testing.T) {
 	s := claimsSetup("sub", "email", "given_name", "family_name", "groups")
 	c := NewClaims(nil, NewTheme(true))
 	c.Enter(s)
-	view := validateView(t, c, 80, 17)
+	view := viewFits(t, c, 80, 17)
 	for _, want := range []string{"idp_id", "sub", "email", "first_name", "given_name", "last_name", "family_name",
 		"some providers require manual configuration", "The IdP lists: sub, email"} {
 		if !strings.Contains(strings.Join(strings.Fields(view), " "), want) {
@@ -83,7 +83,7 @@ func TestClaimsEditWithSuggestions(t *testing.T) {
 	if h := strings.Join(keysHelp(c.Keys()), ","); !strings.Contains(h, "tab accept suggestion") {
 		t.Errorf("keys while a suggestion shows: %s", h)
 	}
-	view := validateView(t, c, 80, 17)
+	view := viewFits(t, c, 80, 17)
 	if !strings.Contains(view, "oid") {
 		t.Errorf("the suggestion is not shown:\n%s", view)
 	}
@@ -111,7 +111,7 @@ func TestClaimsFlagsBeforeTheTestLogin(t *testing.T) {
 	s.Connection.Claims.Email = "mail"
 	c := NewClaims(nil, NewTheme(true))
 	c.Enter(s)
-	view := validateView(t, c, 80, 17)
+	view := viewFits(t, c, 80, 17)
 	for _, want := range []string{
 		"! mail, family_name are not in the IdP's claims_supported: the test login will show whether they arrive; the IdP admin may need to add them",
 		"email mail ! not listed",
@@ -123,7 +123,7 @@ func TestClaimsFlagsBeforeTheTestLogin(t *testing.T) {
 	// No claims_supported: nothing can be flagged, and the view says why.
 	s2 := claimsSetup()
 	c.Enter(s2)
-	view = validateView(t, c, 80, 17)
+	view = viewFits(t, c, 80, 17)
 	if strings.Contains(view, "is not in") || !strings.Contains(view, "does not list claims_supported") {
 		t.Errorf("without claims_supported:\n%s", view)
 	}
@@ -139,7 +139,7 @@ func TestClaimsEmptyMappings(t *testing.T) {
 	if shell := claimsPress(t, c, "c"); claimsHasNext(shell) {
 		t.Fatal("continued without an idp_id claim")
 	}
-	if view := validateView(t, c, 80, 17); !strings.Contains(view, "idp_id needs a claim") || !strings.Contains(view, "required") {
+	if view := viewFits(t, c, 80, 17); !strings.Contains(view, "idp_id needs a claim") || !strings.Contains(view, "required") {
 		t.Errorf("no reason given:\n%s", view)
 	}
 	// d restores the defaults.
@@ -155,7 +155,7 @@ func TestClaimsEmptyMappings(t *testing.T) {
 		claimsPress(t, c, "backspace")
 	}
 	claimsPress(t, c, "esc")
-	view := validateView(t, c, 80, 17)
+	view := viewFits(t, c, 80, 17)
 	if !strings.Contains(view, `first_name has no claim: the guide's default "given_name" will be used`) {
 		t.Errorf("no warning for an empty first_name:\n%s", view)
 	}
@@ -173,14 +173,14 @@ func TestClaimsResumeAndWidths(t *testing.T) {
 	c.Enter(s)
 	for _, w := range []int{80, 60, 40} {
 		for _, h := range []int{17, 10} {
-			view := validateView(t, c, w, h)
+			view := viewFits(t, c, w, h)
 			if !strings.Contains(view, "idp_id") || !strings.Contains(view, "oid") {
 				t.Errorf("at %dx%d the loaded mapping is not shown:\n%s", w, h, view)
 			}
 		}
 	}
 	claimsPress(t, c, "up") // to the Continue button
-	if view := validateView(t, c, 40, 8); !strings.Contains(view, "Continue") {
+	if view := viewFits(t, c, 40, 8); !strings.Contains(view, "Continue") {
 		t.Errorf("the selected button is scrolled away:\n%s", view)
 	}
 }

@@ -8,9 +8,9 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // The credentials form's fields, in order.
@@ -31,6 +31,7 @@ const (
 // focus; with textinputs every keystroke is checked and written to the
 // Setup in one place, and focus is a plain index.
 type credentials struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -42,57 +43,26 @@ type credentials struct {
 	demo     bool   // the fields were pre-filled from the demo IdP
 	message  string // what to fix after a refused submit
 
-	next, prev, submit, reveal key.Binding
-	move                       key.Binding // next and prev as one entry of the help line
+	credKeys
 }
 
 // NewCredentials is step 2: enter the client credentials and the
 // discovery endpoint.
 func NewCredentials(env *Env, theme *Theme) Step {
 	c := &credentials{
-		env:    env,
-		theme:  theme,
-		next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
-		prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous")),
-		move:   key.NewBinding(key.WithKeys("tab", "down", "shift+tab", "up"), key.WithHelp("tab/↑↓", "field")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/continue")),
-		reveal: key.NewBinding(key.WithKeys("ctrl+r"), key.WithHelp("ctrl+r", "show secret")),
+		env:      env,
+		theme:    theme,
+		credKeys: newCredKeys(),
 	}
-	c.inputs[credClientID] = credNewInput(theme, "the application's Client ID")
-	c.inputs[credSecret] = credNewInput(theme, "the Client Secret")
+	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
+	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
-	c.inputs[credDiscovery] = credNewInput(theme, "https://idp.example.com/.well-known/openid-configuration")
+	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
 	return c
 }
 
-// credNewInput is a single-line text field in the theme's styles.
-func credNewInput(theme *Theme, placeholder string) textinput.Model {
-	in := textinput.New()
-	in.Prompt = "> "
-	in.Placeholder = placeholder
-	// ctrl+v would read the clipboard of the machine the program runs on,
-	// which over SSH is the server's: pastes arrive as PasteMsg instead.
-	in.KeyMap.Paste.SetEnabled(false)
-	in.SetStyles(credInputStyles(theme))
-	return in
-}
-
-// credInputStyles are the text fields' styles from the theme. The cursor
-// does not blink: a blinking cursor is a stream of ticks that makes every
-// screen differ and every test wait.
-func credInputStyles(t *Theme) textinput.Styles {
-	s := textinput.DefaultStyles(t.IsDark)
-	s.Focused.Prompt, s.Blurred.Prompt = t.Accent, t.Subtle
-	s.Focused.Text, s.Blurred.Text = t.Text, t.Text
-	s.Focused.Placeholder, s.Blurred.Placeholder = t.Subtle, t.Subtle
-	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
-	s.Cursor.Color = t.Accent.GetForeground()
-	s.Cursor.Blink = false
-	return s
-}
-
-func (c *credentials) Title() string { return "Credentials" }
+func (c *credentials) Title() string { return Title(StepCredentials) }
 
 func (c *credentials) Enter(s *Setup) tea.Cmd {
 	c.setup = s
@@ -133,33 +103,33 @@ func (c *credentials) Keys() []key.Binding {
 	return []key.Binding{c.submit, c.move, c.reveal}
 }
 
-func (c *credentials) Update(msg tea.Msg) tea.Cmd {
+func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
-			c.inputs[i].SetStyles(credInputStyles(c.theme))
+			c.inputs[i].SetStyles(c.theme.InputStyles())
 		}
 	case tea.KeyPressMsg:
 		switch {
 		case key.Matches(msg, c.reveal):
 			c.revealed = !c.revealed
 			c.setEcho()
-			return nil
+			return nil, nil
 		case key.Matches(msg, c.submit):
 			if c.focus < credDiscovery {
-				return c.moveFocus(1)
+				return c.moveFocus(1), nil
 			}
 			return c.done()
 		case key.Matches(msg, c.next):
-			return c.moveFocus(1)
+			return c.moveFocus(1), nil
 		case key.Matches(msg, c.prev):
-			return c.moveFocus(-1)
+			return c.moveFocus(-1), nil
 		}
-		return c.updateInput(msg)
+		return c.updateInput(msg), nil
 	case tea.PasteMsg:
-		return c.updateInput(msg)
+		return c.updateInput(msg), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (c *credentials) setEcho() {
@@ -206,7 +176,7 @@ func (c *credentials) sync() {
 
 // done moves on when every field is valid, and otherwise focuses the first
 // field to fix and says what to fix.
-func (c *credentials) done() tea.Cmd {
+func (c *credentials) done() (tea.Cmd, Nav) {
 	c.visited = [credFields]bool{true, true, true}
 	for i := range c.inputs {
 		if err := credCheck(i, c.inputs[i].Value()); err != nil {
@@ -216,11 +186,11 @@ func (c *credentials) done() tea.Cmd {
 				c.message += " — " + fix
 			}
 			c.focus = i
-			return c.focusField()
+			return c.focusField(), nil
 		}
 	}
 	c.sync()
-	return c.setup.Go(NextMsg{})
+	return nil, NextMsg{}
 }
 
 func credLabel(field int) string {
@@ -290,7 +260,16 @@ func credSecretFinding(s *Setup) *flow.Finding {
 	return nil
 }
 
-func (c *credentials) View(width, height int) string {
+// SetSize fits the fields to the step's new width.
+func (c *credentials) SetSize(width, height int) {
+	c.area.SetSize(width, height)
+	for i := range c.inputs {
+		c.inputs[i] = widget.Sized(c.inputs[i], width)
+	}
+}
+
+func (c *credentials) View() string {
+	width, height := c.width, c.height
 	t := c.theme
 	focus := 0 // the line of the focused field
 	parts := []string{t.Text.Width(width).Render(
@@ -299,7 +278,6 @@ func (c *credentials) View(width, height int) string {
 		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
 	}
 	for i := range c.inputs {
-		c.inputs[i].SetWidth(max(width-lipgloss.Width(c.inputs[i].Prompt)-1, 4))
 		label := t.Text.Render(credLabel(i))
 		if i == c.focus {
 			label = t.Title.Render(credLabel(i))
@@ -319,23 +297,5 @@ func (c *credentials) View(width, height int) string {
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.
 	lines := strings.Split(strings.Join(parts, "\n"), "\n")
-	return credFit(strings.Join(windowLines(lines, focus, height), "\n"), width, height)
+	return widget.Fit(strings.Join(widget.Window(lines, focus, height), "\n"), width, height)
 }
-
-// credFit cuts a view to width×height cells: long lines are truncated and
-// the lines past height dropped.
-func credFit(s string, width, height int) string {
-	lines := strings.Split(s, "\n")
-	if height > 0 && len(lines) > height {
-		lines = lines[:height]
-	}
-	for i, l := range lines {
-		if lipgloss.Width(l) > width {
-			lines[i] = ansi.Truncate(l, width, "…")
-		}
-	}
-	return strings.Join(lines, "\n")
-}
-
-// credTruncate cuts plain text to width cells, with an ellipsis.
-func credTruncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }

@@ -22,7 +22,7 @@ func TestCredentialsPrefilledFromTheDemoIdP(t *testing.T) {
 		setup.DiscoveryInput != env.Demo.DiscoveryURL || c.DiscoveryURL != env.Demo.DiscoveryURL {
 		t.Fatalf("setup not pre-filled: %+v", setup)
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "Pre-filled with the demo IdP's client") {
 		t.Errorf("the pre-fill is not said:\n%s", v)
 	}
@@ -34,7 +34,7 @@ func TestCredentialsPrefilledFromTheDemoIdP(t *testing.T) {
 		msgs = run(t, step, press("enter"), orgWait)
 	}
 	if _, ok := orgHas[NextMsg](msgs); !ok {
-		t.Fatalf("enter on the last valid field did not move on: %v\n%s", msgs, orgView(t, step, 80, 17))
+		t.Fatalf("enter on the last valid field did not move on: %v\n%s", msgs, viewFits(t, step, 80, 17))
 	}
 }
 
@@ -54,7 +54,7 @@ func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
 	if setup.Connection.ClientSecret != "s3cret-value" {
 		t.Fatalf("secret in the setup = %q", setup.Connection.ClientSecret)
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if strings.Contains(v, "s3cret") || !strings.Contains(v, "will be trimmed") {
 		t.Errorf("secret shown or its spaces not noted:\n%s", v)
 	}
@@ -62,7 +62,7 @@ func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
 		t.Errorf("the reveal key is not in the keys: %s", got)
 	}
 	run(t, step, credCtrl('r'), orgWait)
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, " s3cret-value ") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, " s3cret-value ") {
 		t.Errorf("ctrl+r did not reveal the secret:\n%s", v)
 	}
 	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "ctrl+r hide secret") {
@@ -75,7 +75,7 @@ func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
 	if setup.DiscoveryInput != "https://idp.example.test/tenant/" || setup.Connection.DiscoveryURL != want {
 		t.Fatalf("discovery in the setup: input %q, URL %q", setup.DiscoveryInput, setup.Connection.DiscoveryURL)
 	}
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "→ will use "+want) {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "→ will use "+want) {
 		t.Errorf("the appended endpoint is not shown:\n%s", v)
 	}
 }
@@ -91,7 +91,7 @@ func TestCredentialsRefusesInvalidInputAndFocusesTheFirstBadField(t *testing.T) 
 	run(t, step, press("tab"), orgWait)
 	run(t, step, press("tab"), orgWait)
 	orgType(t, step, "http://idp.example.test")
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "uses plain http") {
 		t.Errorf("plain http is not flagged as typed:\n%s", v)
 	}
@@ -105,7 +105,7 @@ func TestCredentialsRefusesInvalidInputAndFocusesTheFirstBadField(t *testing.T) 
 	if f := step.(*credentials).focus; f != credSecret {
 		t.Errorf("focus on field %d, want the secret", f)
 	}
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Fix the Client Secret: it is empty") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Fix the Client Secret: it is empty") {
 		t.Errorf("the message does not say what to fix:\n%s", v)
 	}
 	orgType(t, step, "secret")
@@ -117,7 +117,7 @@ func TestCredentialsRefusesInvalidInputAndFocusesTheFirstBadField(t *testing.T) 
 	orgType(t, step, "http://127.0.0.1:9/.well-known/openid-configuration")
 	msgs = run(t, step, press("enter"), orgWait)
 	if _, ok := orgHas[NextMsg](msgs); !ok {
-		t.Fatalf("valid input did not move on:\n%s", orgView(t, step, 80, 17))
+		t.Fatalf("valid input did not move on:\n%s", viewFits(t, step, 80, 17))
 	}
 	if setup.Connection.DiscoveryURL != "http://127.0.0.1:9/.well-known/openid-configuration" {
 		t.Errorf("discovery URL %q", setup.Connection.DiscoveryURL)
@@ -132,7 +132,7 @@ func TestCredentialsResumeShowsWhatWasTyped(t *testing.T) {
 	setup.Connection.ClientID = "typed-id"
 	setup.DiscoveryInput = "https://idp.example.test"
 	orgEnter(t, step, setup)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "> typed-id") || !strings.Contains(v, "> https://idp.example.test") ||
 		strings.Contains(v, "Pre-filled") {
 		t.Errorf("resumed view:\n%s", v)
@@ -141,12 +141,12 @@ func TestCredentialsResumeShowsWhatWasTyped(t *testing.T) {
 		t.Errorf("focus on field %d, want the empty secret", f)
 	}
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	run(t, step, press("enter"), orgWait)
 	run(t, step, press("enter"), orgWait)
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 }
 

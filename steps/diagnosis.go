@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"slices"
 	"strings"
 
@@ -35,7 +36,7 @@ func diagDetectedAny(s *Setup) (flow.IdP, string) {
 	if d := diagDetected(s); d.Kind != flow.IdPGeneric {
 		return d, "detected: " + d.Evidence
 	}
-	if input := cmpOr(strings.TrimSpace(s.DiscoveryInput), s.Connection.DiscoveryURL); input != "" {
+	if input := cmp.Or(strings.TrimSpace(s.DiscoveryInput), s.Connection.DiscoveryURL); input != "" {
 		if d := flow.DetectProviderURL(input); d.Kind != flow.IdPGeneric {
 			return d, "detected from the discovery URL: " + d.Evidence
 		}
@@ -213,7 +214,7 @@ func replayLines(th *Theme, s *Setup, width int) []string {
 	lines := []string{ansi.Truncate(th.Title.Render("Preview from the last test login")+
 		th.Subtle.Render(" (no new login needed)"), max(width, 1), "…")}
 	if len(changes) == 0 {
-		lines = append(lines, th.Subtle.Render(cut("  no change (roles: "+cmpOr(strings.Join(after.Roles, ", "), "none")+")")))
+		lines = append(lines, th.Subtle.Render(cut("  no change (roles: "+cmp.Or(strings.Join(after.Roles, ", "), "none")+")")))
 	}
 	for _, c := range changes {
 		lines = append(lines, th.Accent.Render(cut("  • "+c)))

@@ -135,7 +135,7 @@ func TestDiagValidateDetectsEntraAndKeepsItInTheSetup(t *testing.T) {
 		t.Fatalf("detected %+v", s.Detected)
 	}
 	for _, w := range []int{80, 60, 40} {
-		if view := diagFlat(validateView(t, v, w, 17)); !strings.Contains(view, "Provider: Microsoft Entra ID") {
+		if view := diagFlat(viewFits(t, v, w, 17)); !strings.Contains(view, "Provider: Microsoft Entra ID") {
 			t.Errorf("width %d: no provider:\n%s", w, view)
 		}
 	}
@@ -147,7 +147,7 @@ func TestDiagValidateDetectsEntraAndKeepsItInTheSetup(t *testing.T) {
 	// Steps 4 to 7 name it too.
 	for _, st := range []Step{NewClaims(env, NewTheme(true)), NewRoles(env, NewTheme(true)), NewTestLogin(env, NewTheme(true)), NewReview(env, NewTheme(true))} {
 		st.Enter(s)
-		if view := validateView(t, st, 80, 30); !strings.Contains(view, "Microsoft Entra ID") {
+		if view := viewFits(t, st, 80, 30); !strings.Contains(view, "Microsoft Entra ID") {
 			t.Errorf("%s does not name the provider:\n%s", st.Title(), view)
 		}
 	}
@@ -166,7 +166,7 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 	if cmd := v.Enter(s); cmd != nil {
 		t.Fatal("a stored report was validated again")
 	}
-	view := diagFlat(validateView(t, v, 80, 40))
+	view := diagFlat(viewFits(t, v, 80, 40))
 	for _, want := range []string{"Provider: Google Workspace (detected: the issuer is accounts.google.com)", "Before the test login",
 		"Google ID tokens never carry group memberships", "Fix: give everyone a default role"} {
 		if !strings.Contains(view, want) {
@@ -174,7 +174,7 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 		}
 	}
 	for _, w := range []int{80, 60, 40} {
-		validateView(t, v, w, 17)
+		viewFits(t, v, w, 17)
 	}
 	text, err := runLines(t, v, s, "\n")
 	if err != nil {
@@ -194,7 +194,7 @@ func TestDiagValidateOktaCustomAuthorizationServer(t *testing.T) {
 	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
 	v := NewValidate(env, NewTheme(true))
 	validateRun(t, v, s)
-	if view := diagFlat(validateView(t, v, 80, 60)); !strings.Contains(view, "Provider: Okta") || !strings.Contains(view, "Okta org authorization server") {
+	if view := diagFlat(viewFits(t, v, 80, 60)); !strings.Contains(view, "Provider: Okta") || !strings.Contains(view, "Okta org authorization server") {
 		t.Errorf("no Okta note:\n%s", view)
 	}
 }
@@ -209,25 +209,25 @@ func TestDiagCleanValidationShowsNoProviderNotes(t *testing.T) {
 	if s.Detected == nil || s.Detected.Kind != flow.IdPGeneric {
 		t.Errorf("detected %+v", s.Detected)
 	}
-	if view := validateView(t, v, 80, 40); strings.Contains(view, "Provider:") || strings.Contains(view, "Before the test login") {
+	if view := viewFits(t, v, 80, 40); strings.Contains(view, "Provider:") || strings.Contains(view, "Before the test login") {
 		t.Errorf("a generic IdP got provider notes:\n%s", view)
 	}
 }
 
 func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	t.Parallel()
-	env := &Env{RedirectBase: "http://127.0.0.1:8085"}
+	env := &Env{Context: t.Context(), RedirectBase: "http://127.0.0.1:8085"}
 	s := NewSetup()
 	s.Connection.RedirectURI = "http://127.0.0.1:8085/callback/conn_abc"
 	s.DiscoveryInput = "https://login.microsoftonline.com/contoso.onmicrosoft.com/v2.0"
 	step := NewRedirectURI(env, NewTheme(true))
 	run(t, step, step.Enter(s)(), orgWait)
-	view := orgView(t, step, 80, 17)
+	view := viewFits(t, step, 80, 17)
 	if !strings.Contains(view, "Guide for Microsoft Entra ID (Azure AD) (detected)") {
 		t.Errorf("the guide does not follow the discovery URL:\n%s", view)
 	}
 	for _, w := range []int{60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	// Choosing the generic guide sticks, though Entra is detected.
 	claimsPress(t, step, "p")
@@ -238,7 +238,7 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	if s.Provider != assets.GenericGuide {
 		t.Errorf("the generic choice is stored as %q", s.Provider)
 	}
-	if view := orgView(t, step, 80, 17); strings.Contains(view, "(detected)") {
+	if view := viewFits(t, step, 80, 17); strings.Contains(view, "(detected)") {
 		t.Errorf("the detection overrides the choice:\n%s", view)
 	}
 
@@ -263,7 +263,7 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	t.Parallel()
 	s := NewSetup()
-	step := NewCredentials(&Env{}, NewTheme(true))
+	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
 	for _, k := range append(strings.Split("6cb04018-a3f5-46a7-b995-940c78f5aef3", ""), "tab") {
 		claimsPress(t, step, k)
@@ -273,7 +273,7 @@ func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	step.Update(tea.PasteMsg{Content: diagEntraDiscovery})
 	claimsPress(t, step, "shift+tab") // back to the secret
 	for _, w := range []int{80, 60, 40} {
-		view := diagFlat(validateView(t, step, w, 17))
+		view := diagFlat(viewFits(t, step, w, 17))
 		if !strings.Contains(view, "Secret ID") || !strings.Contains(view, "Certificates & secrets") {
 			t.Errorf("width %d: no warning under the secret:\n%s", w, view)
 		}
@@ -281,7 +281,7 @@ func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 			t.Errorf("width %d: the focused field scrolled away:\n%s", w, view)
 		}
 	}
-	if strings.Contains(validateView(t, step, 80, 17), diagEntraSecretID) {
+	if strings.Contains(viewFits(t, step, 80, 17), diagEntraSecretID) {
 		t.Error("the hidden secret is shown")
 	}
 	// A warning, not a refusal.
@@ -302,9 +302,9 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 	s := NewSetup()
 	s.Connection.ClientID, s.Connection.ClientSecret = "client-1", "Qx~8Q~abcDEF123ghiJKL456mnoPQR789stuVWX0"
 	s.DiscoveryInput = diagEntraDiscovery
-	step := NewCredentials(&Env{}, NewTheme(true))
+	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
-	if view := validateView(t, step, 80, 17); strings.Contains(view, "Secret ID") {
+	if view := viewFits(t, step, 80, 17); strings.Contains(view, "Secret ID") {
 		t.Errorf("warned about a real secret:\n%s", view)
 	}
 }
@@ -312,9 +312,9 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	c := NewClaims(&Env{}, NewTheme(true))
+	c := NewClaims(&Env{Context: t.Context()}, NewTheme(true))
 	c.Enter(s)
-	view := diagFlat(validateView(t, c, 80, 17))
+	view := diagFlat(viewFits(t, c, 80, 17))
 	if !strings.Contains(view, "Preview from the last test login") || !strings.Contains(view, "no change (roles: none)") {
 		t.Errorf("no preview:\n%s", view)
 	}
@@ -327,12 +327,12 @@ func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 	if s.Connection.Claims.Email != "preferred" {
 		t.Fatalf("mapping %+v", s.Connection.Claims)
 	}
-	if view := diagFlat(validateView(t, c, 80, 17)); !strings.Contains(view, `the claims have no "preferred"`) {
+	if view := diagFlat(viewFits(t, c, 80, 17)); !strings.Contains(view, `the claims have no "preferred"`) {
 		t.Errorf("the preview does not follow the typing:\n%s", view)
 	}
 	rolesType(t, c, "_username")
 	for _, w := range []int{80, 60, 40} {
-		view := diagFlat(validateView(t, c, w, 17))
+		view := diagFlat(viewFits(t, c, w, 17))
 		if !strings.Contains(view, `email: "" → "AbeLi@contoso.com"`) && !strings.Contains(view, `email: "" → "AbeLi@contoso`) {
 			t.Errorf("width %d: the change is not shown:\n%s", w, view)
 		}
@@ -345,13 +345,13 @@ func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
-	r := NewRoles(&Env{}, NewTheme(true))
+	r := NewRoles(&Env{Context: t.Context()}, NewTheme(true))
 	r.Enter(s)
 	claimsPress(t, r, "a")
 	rolesType(t, r, diagGroupA)
 	claimsPress(t, r, "tab")
 	rolesType(t, r, "admin")
-	view := diagFlat(validateView(t, r, 80, 40))
+	view := diagFlat(viewFits(t, r, 80, 40))
 	for _, want := range []string{"Provider: Microsoft Entra ID", "are object IDs (GUIDs)", "Groups → All groups",
 		"Preview from the last test login", "roles: [] → [admin]"} {
 		if !strings.Contains(view, want) {
@@ -362,12 +362,12 @@ func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 		t.Errorf("the general Entra note repeats what the claims showed:\n%s", view)
 	}
 	for _, w := range []int{80, 60, 40} {
-		validateView(t, r, w, 17)
+		viewFits(t, r, w, 17)
 	}
 
 	over := diagTested(diagEntraDiscovery, diagEntraClaims())
 	r.Enter(over)
-	if view := diagFlat(validateView(t, r, 80, 60)); !strings.Contains(view, "Group overage") || !strings.Contains(view, "Groups assigned to the application") {
+	if view := diagFlat(viewFits(t, r, 80, 60)); !strings.Contains(view, "Group overage") || !strings.Contains(view, "Groups assigned to the application") {
 		t.Errorf("no overage:\n%s", view)
 	}
 }
@@ -375,10 +375,10 @@ func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 	t.Parallel()
 	s := diagTested("https://sso.acme.example", diagCleanClaims())
-	env := &Env{Now: func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) }}
+	env := &Env{Context: t.Context(), Now: func() time.Time { return time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC) }}
 	for _, st := range []Step{NewClaims(env, NewTheme(true)), NewRoles(env, NewTheme(true)), NewTestLogin(env, NewTheme(true)), NewReview(env, NewTheme(true))} {
 		st.Enter(s)
-		view := validateView(t, st, 80, 60)
+		view := viewFits(t, st, 80, 60)
 		for _, unwanted := range []string{"Provider:", "Fix:", "•", "GUID", "not verified", "!"} {
 			if strings.Contains(view, unwanted) {
 				t.Errorf("%s shows %q:\n%s", st.Title(), unwanted, view)
@@ -393,9 +393,9 @@ func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 	t.Parallel()
 	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	step := NewTestLogin(&Env{}, NewTheme(true))
+	step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
 	step.Enter(s)
-	view := diagFlat(tlView(t, step, 80, 80))
+	view := diagFlat(viewFits(t, step, 80, 80))
 	for _, want := range []string{"Provider: Microsoft Entra ID (v2.0 endpoint) (detected)", "Group overage", "200", "Groups assigned to the application",
 		`no "email", but "preferred_username" holds an address`, "Or map email to preferred_username in step 4, Claims",
 		"does not say whether the email address is verified"} {
@@ -404,11 +404,11 @@ func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 		}
 	}
 	for _, w := range []int{80, 60, 40} {
-		tlView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	// Following the suggestion in step 4 shows what changed since the login.
 	s.Connection.Claims.Email = "preferred_username"
-	if view := diagFlat(tlView(t, step, 80, 80)); !strings.Contains(view, "The mappings changed since this login") ||
+	if view := diagFlat(viewFits(t, step, 80, 80)); !strings.Contains(view, "The mappings changed since this login") ||
 		strings.Contains(view, `"preferred_username" holds an address`) {
 		t.Errorf("after the remap:\n%s", view)
 	}
@@ -440,9 +440,9 @@ func TestDiagTestLoginFailurePointsToTheStepToFix(t *testing.T) {
 		s.DiscoveryInput = diagEntraDiscovery
 		r := c.r
 		s.TestLogin = &r
-		step := NewTestLogin(&Env{}, NewTheme(true))
+		step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
 		step.Enter(s)
-		view := tlView(t, step, 80, 40)
+		view := viewFits(t, step, 80, 40)
 		flat := diagFlat(view)
 		for _, want := range []string{"Fix: " + r.Fix[:30], c.step, "Provider: Microsoft Entra ID"} {
 			if !strings.Contains(flat, want) {
@@ -453,7 +453,7 @@ func TestDiagTestLoginFailurePointsToTheStepToFix(t *testing.T) {
 			t.Errorf("the evidence is not shown as is:\n%s", view)
 		}
 		for _, w := range []int{60, 40} {
-			tlView(t, step, w, 17)
+			viewFits(t, step, w, 17)
 		}
 	}
 }
@@ -467,12 +467,12 @@ func TestDiagReviewWarnsOfAnUnverifiedEmail(t *testing.T) {
 	s.TestLogin.Claims = claims
 	r := NewReview(env, NewTheme(true))
 	r.Enter(s)
-	view := diagFlat(tlView(t, r, 80, 40))
+	view := diagFlat(viewFits(t, r, 80, 40))
 	if !strings.Contains(view, "not verified (email_verified is false)") || !strings.Contains(view, "match users by idp_id") {
 		t.Errorf("no warning:\n%s", view)
 	}
 	for _, w := range []int{60, 40} {
-		tlView(t, r, w, 17)
+		viewFits(t, r, w, 17)
 	}
 	if shell := claimsPress(t, r, "enter"); len(shell) != 0 || r.(*review).phase != rvConfirm {
 		t.Fatalf("activated without asking: %v", shell)

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -12,6 +13,13 @@ import (
 // Env is everything the steps need from outside, built once in main.go (or
 // per SSH session): no step reaches for globals.
 type Env struct {
+	// Context is the session's: the signal context locally, the SSH
+	// session's over SSH. Work a step starts for the session (a
+	// validation, a test login's wait) ends when it ends; writes that must
+	// outlive it (a draft, an audit event) detach from its cancellation.
+	Context context.Context
+	// Log receives the session's diagnostics.
+	Log *slog.Logger
 	// Store persists connections, drafts, test logins and audit events.
 	Store *store.Store
 	// HTTP is the guarded client for every call to the IdP.
@@ -61,12 +69,35 @@ func (e *Env) RedirectURIFor(connectionID string) string {
 	return e.RedirectBase + "/callback/" + connectionID
 }
 
+// readCtx bounds a read or a network call a step starts for the session
+// by d: it ends when the session ends.
+func (e *Env) readCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(e.Context, d)
+}
+
+// writeCtx bounds a write the person asked for by d: it completes even
+// when the session ended meanwhile (a dropped connection).
+func (e *Env) writeCtx(d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(e.Context), d)
+}
+
 // Audit records an event for the connection, best effort: an audit
-// failure must not stop the person's work. Call it from a command.
+// failure must not stop the person's work; it is logged. Call it from a
+// command.
 func (e *Env) Audit(ctx context.Context, action string, c flow.Connection, detail string) {
 	if e.Store == nil {
 		return
 	}
-	_ = e.Store.Audit(ctx, store.Event{Actor: e.Actor, Address: e.Address, Action: action,
-		ConnectionID: c.ID, Organization: c.Organization, Detail: detail})
+	if err := e.Store.Audit(ctx, store.Event{Actor: e.Actor, Address: e.Address, Action: action,
+		ConnectionID: c.ID, Organization: c.Organization, Detail: detail}); err != nil {
+		e.Logger().Warn("audit event not recorded", "action", action, "connection", c.ID, "error", err.Error())
+	}
+}
+
+// Logger is the session's logger; one that discards when none was given.
+func (e *Env) Logger() *slog.Logger {
+	if e.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Log
 }

@@ -3,12 +3,14 @@ package steps
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -47,6 +49,7 @@ func testEnvIdP(t *testing.T) (*Env, *demoidp.IdP) {
 	base := srv.RedirectURI()
 	base = base[:len(base)-len("/callback")]
 	return &Env{
+		Context:      t.Context(),
 		Store:        st,
 		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
 		Timeout:      5 * time.Second,
@@ -113,7 +116,11 @@ func run(t *testing.T, s Step, msg tea.Msg, timeout time.Duration) []tea.Msg {
 		case NextMsg, BackMsg, GotoMsg, ResumeMsg, FinishedMsg, StatusMsg:
 			shell = append(shell, m)
 		default:
-			dispatch(s.Update(m))
+			cmd, nav := s.Update(m)
+			if nav != nil {
+				shell = append(shell, nav)
+			}
+			dispatch(cmd)
 		}
 	}
 	handle(msg)
@@ -134,6 +141,29 @@ func run(t *testing.T, s Step, msg tea.Msg, timeout time.Duration) []tea.Msg {
 		}
 	}
 	return shell
+}
+
+// viewAt sizes the step as the shell does, then draws it.
+func viewAt(s Step, width, height int) string {
+	s.SetSize(width, height)
+	return s.View()
+}
+
+// viewFits is the step's view at width×height without styles; it fails
+// the test when the view is wider or higher than that.
+func viewFits(t *testing.T, s Step, width, height int) string {
+	t.Helper()
+	view := ansi.Strip(viewAt(s, width, height))
+	lines := strings.Split(view, "\n")
+	if len(lines) > height {
+		t.Errorf("at %dx%d the view has %d lines:\n%s", width, height, len(lines), view)
+	}
+	for i, l := range lines {
+		if w := ansi.StringWidth(l); w > width {
+			t.Errorf("at %dx%d line %d is %d cells wide: %q", width, height, i+1, w, l)
+		}
+	}
+	return view
 }
 
 // keysHelp lists the help of bindings, for assertions on the help line.

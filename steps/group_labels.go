@@ -57,7 +57,7 @@ func glLoad(env *Env, connID string) tea.Cmd {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := env.readCtx(10 * time.Second)
 		defer cancel()
 		labels, err := env.Store.GroupLabels(ctx, connID)
 		return glLoadedMsg{connID: connID, labels: labels, err: err}
@@ -84,7 +84,7 @@ func glSave(env *Env, connID, groupID, label string) tea.Cmd {
 		return nil
 	}
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := env.writeCtx(10 * time.Second)
 		defer cancel()
 		if err := env.Store.SetGroupLabel(ctx, connID, groupID, label); err != nil {
 			return glLoadedMsg{connID: connID, err: err}

@@ -21,7 +21,7 @@ func glEntraSetup(t *testing.T) (*Env, *Setup) {
 	}
 	t.Cleanup(func() { st.Close() })
 	now := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
-	env := &Env{Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
+	env := &Env{Context: t.Context(), Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
 	s.Connection.RoleMappings = []flow.RoleMapping{{Group: diagGroupA, Role: "admin"}}
 	if err := st.SaveConnection(t.Context(), &s.Connection); err != nil {
@@ -89,8 +89,8 @@ func TestGroupLabelsInTheRolesTable(t *testing.T) {
 		t.Errorf("keys %v", keysHelp(r.Keys()))
 	}
 	run(t, r, press("l"), time.Second)
-	if !r.Capturing() || !strings.Contains(validateView(t, r, 80, 40), "Label for 93ee6f0b…:") {
-		t.Fatalf("no label input:\n%s", validateView(t, r, 80, 40))
+	if !r.Capturing() || !strings.Contains(viewFits(t, r, 80, 40), "Label for 93ee6f0b…:") {
+		t.Fatalf("no label input:\n%s", viewFits(t, r, 80, 40))
 	}
 	glType(t, r, "Finance admins")
 	shell := run(t, r, press("enter"), 5*time.Second)
@@ -104,12 +104,12 @@ func TestGroupLabelsInTheRolesTable(t *testing.T) {
 		t.Errorf("the label changed the mapping: %+v", m)
 	}
 	for _, w := range []int{80, 60, 40} {
-		if v := validateView(t, r, w, 40); !strings.Contains(v, "(Finance admins)") && !strings.Contains(v, "(Finance a") {
+		if v := viewFits(t, r, w, 40); !strings.Contains(v, "(Finance admins)") && !strings.Contains(v, "(Finance a") {
 			t.Errorf("width %d: no label:\n%s", w, v)
 		}
-		validateView(t, r, w, 17)
+		viewFits(t, r, w, 17)
 	}
-	if v := validateView(t, r, 80, 40); !strings.Contains(v, "93ee6f0b-5d6c") || !strings.Contains(v, "(Finance admins)") {
+	if v := viewFits(t, r, 80, 40); !strings.Contains(v, "93ee6f0b-5d6c") || !strings.Contains(v, "(Finance admins)") {
 		t.Errorf("80 columns: the ID or the label is cut:\n%s", v)
 	}
 
@@ -117,7 +117,7 @@ func TestGroupLabelsInTheRolesTable(t *testing.T) {
 	// it was, an emptied one is removed.
 	r2 := NewRoles(env, NewTheme(true))
 	glEnter(t, r2, s)
-	if v := validateView(t, r2, 80, 40); !strings.Contains(v, "(Finance admins)") {
+	if v := viewFits(t, r2, 80, 40); !strings.Contains(v, "(Finance admins)") {
 		t.Errorf("labels not loaded on Enter:\n%s", v)
 	}
 	run(t, r2, press("down"), time.Second)
@@ -142,20 +142,20 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 	env, s := glEntraSetup(t)
 	step := NewTestLogin(env, NewTheme(true))
 	glEnter(t, step, s)
-	v := diagFlat(tlView(t, step, 80, 80))
+	v := diagFlat(viewFits(t, step, 80, 80))
 	for _, want := range []string{"Groups in this login", diagGroupA, diagGroupB, "l labels them"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("result lacks %q:\n%s", want, v)
 		}
 	}
 	run(t, step, press("l"), time.Second)
-	if !step.Capturing() || !strings.Contains(tlView(t, step, 80, 80), "Label for 93ee6f0b…:") {
-		t.Fatalf("no label input:\n%s", tlView(t, step, 80, 80))
+	if !step.Capturing() || !strings.Contains(viewFits(t, step, 80, 80), "Label for 93ee6f0b…:") {
+		t.Fatalf("no label input:\n%s", viewFits(t, step, 80, 80))
 	}
 	glType(t, step, "Finance admins")
 	run(t, step, press("enter"), 5*time.Second)
-	if !strings.Contains(tlView(t, step, 80, 80), "Label for f2a4c6e8…:") {
-		t.Fatalf("not on the second group:\n%s", tlView(t, step, 80, 80))
+	if !strings.Contains(viewFits(t, step, 80, 80), "Label for f2a4c6e8…:") {
+		t.Fatalf("not on the second group:\n%s", viewFits(t, step, 80, 80))
 	}
 	run(t, step, press("enter"), 5*time.Second) // skip it
 	if step.Capturing() {
@@ -165,33 +165,33 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 		t.Fatalf("stored labels %v", got)
 	}
 	for _, w := range []int{120, 80, 60, 40} {
-		v := tlView(t, step, w, 80)
+		v := viewFits(t, step, w, 80)
 		if !strings.Contains(v, "(Finance admins)") {
 			t.Errorf("width %d: no label:\n%s", w, v)
 		}
-		tlView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	// The profile lists the groups one per row once one has a label.
-	if v := tlView(t, step, 80, 80); !strings.Contains(v, "groups       "+diagGroupA+" (Finance admins)") {
+	if v := viewFits(t, step, 80, 80); !strings.Contains(v, "groups       "+diagGroupA+" (Finance admins)") {
 		t.Errorf("profile groups:\n%s", v)
 	}
 
 	// Step 5 and the review show the label given in step 6.
 	r := NewRoles(env, NewTheme(true))
 	glEnter(t, r, s)
-	if v := validateView(t, r, 80, 40); !strings.Contains(v, "(Finance admins)") {
+	if v := viewFits(t, r, 80, 40); !strings.Contains(v, "(Finance admins)") {
 		t.Errorf("roles table:\n%s", v)
 	}
 	rv := NewReview(env, NewTheme(true))
 	glEnter(t, rv, s)
 	for _, w := range []int{80, 60, 40} {
-		if v := diagFlat(tlView(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
+		if v := diagFlat(viewFits(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
 			t.Errorf("width %d: review lacks the label: %s", w, v)
 		}
 	}
 	// Labels of another connection are not taken.
 	rv.Update(glLoadedMsg{connID: "conn_other1", labels: map[string]string{diagGroupA: "Wrong"}})
-	if v := tlView(t, rv, 80, 60); strings.Contains(v, "Wrong") {
+	if v := viewFits(t, rv, 80, 60); strings.Contains(v, "Wrong") {
 		t.Errorf("took another connection's labels:\n%s", v)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -25,13 +26,6 @@ const orgWelcome = "This wizard sets up an OpenID Connect (OIDC) SSO connection 
 
 // orgStoreTimeout bounds each store call of this step.
 const orgStoreTimeout = 10 * time.Second
-
-// orgStepTitles names the steps by index, for the draft list ("stopped at
-// Credentials"); building every step just for its title would be wasteful.
-func orgStepTitles() []string {
-	return []string{"Organization", "Redirect URI", "Credentials", "Validate", "Claims", "Role assignment",
-		"Test login", "Review"}
-}
 
 type orgMode int
 
@@ -90,6 +84,7 @@ type (
 // one. The form uses two bubbles textinputs (not huh): the organization
 // field needs suggestions and both need errors shown as the person types.
 type organization struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -108,32 +103,24 @@ type organization struct {
 
 	invite orgInvite // a support engineer's invite form and result
 
-	up, down, choose, submit, next, prev, cancel key.Binding
-	move                                         key.Binding // next and prev as one entry of the help line
+	orgKeys
 }
 
 // NewOrganization is step 0: pick, resume or create the connection.
 func NewOrganization(env *Env, theme *Theme) Step {
 	o := &organization{
-		env:    env,
-		theme:  theme,
-		up:     key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		down:   key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
-		choose: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "choose")),
-		submit: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next/create")),
-		move:   key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab/shift+tab", "field")),
-		next:   key.NewBinding(key.WithKeys("tab"), key.WithHelp("tab", "next field")),
-		prev:   key.NewBinding(key.WithKeys("shift+tab"), key.WithHelp("shift+tab", "previous field")),
-		cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "list")),
+		env:     env,
+		theme:   theme,
+		orgKeys: newOrgKeys(),
 	}
-	o.org = credNewInput(theme, "Acme Corp")
+	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
 	o.org.ShowSuggestions = true
-	o.name = credNewInput(theme, "")
+	o.name = widget.NewInput(theme.InputStyles(), "")
 	o.invite = newOrgInvite(theme)
 	return o
 }
 
-func (o *organization) Title() string { return "Organization" }
+func (o *organization) Title() string { return Title(StepOrganization) }
 
 func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.setup = s
@@ -142,7 +129,7 @@ func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.seq++
 	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		ctx, cancel := env.readCtx(orgStoreTimeout)
 		defer cancel()
 		l, err := orgLoad(ctx, env, draftID, connID)
 		return orgLoadedMsg{seq: seq, listing: l, err: err}
@@ -177,11 +164,11 @@ func (o *organization) walled() bool { return o.env.Organization != "" }
 // list: when the list offers more than "new", or invites.
 func (o *organization) formCancels() bool { return len(o.items) > 1 || o.canInvite() }
 
-func (o *organization) Update(msg tea.Msg) tea.Cmd {
+func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case orgLoadedMsg:
 		if msg.seq == o.seq && o.mode == orgLoading {
-			return o.loaded(msg)
+			return o.loaded(msg), nil
 		}
 	case orgChosenMsg:
 		if o.mode == orgBusy {
@@ -189,30 +176,30 @@ func (o *organization) Update(msg tea.Msg) tea.Cmd {
 		}
 	case orgInvitedMsg:
 		if o.mode == orgInviteBusy {
-			return o.invited(msg)
+			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
 		for _, in := range []*textinput.Model{&o.org, &o.name, &o.invite.org, &o.invite.ttl} {
-			in.SetStyles(credInputStyles(o.theme))
+			in.SetStyles(o.theme.InputStyles())
 		}
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
 			return o.updateList(msg)
 		case orgForm:
-			return o.updateForm(msg)
+			return o.updateForm(msg), nil
 		case orgInviteForm, orgInviteDone:
-			return o.updateInvite(msg)
+			return o.updateInvite(msg), nil
 		}
 	case tea.PasteMsg:
 		switch o.mode {
 		case orgForm:
-			return o.updateInput(msg)
+			return o.updateInput(msg), nil
 		case orgInviteForm:
-			return o.updateInviteInput(msg)
+			return o.updateInviteInput(msg), nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
@@ -235,55 +222,54 @@ func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
 	return nil
 }
 
-func (o *organization) updateList(msg tea.KeyPressMsg) tea.Cmd {
+func (o *organization) updateList(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
-	case key.Matches(msg, o.up):
-		o.cursor = max(o.cursor-1, 0)
-	case key.Matches(msg, o.down):
-		o.cursor = min(o.cursor+1, len(o.items)-1)
+	case key.Matches(msg, o.up, o.down):
+		o.cursor = widget.Cursor(o.cursor, len(o.items), msg, o.up, o.down)
 	case key.Matches(msg, o.choose):
 		return o.choose1(o.items[o.cursor])
 	case key.Matches(msg, o.invite.open) && o.canInvite():
-		return o.openInvite(o.items[o.cursor].org)
+		return o.openInvite(o.items[o.cursor].org), nil
 	}
-	return nil
+	return nil, nil
 }
 
-func (o *organization) choose1(it orgItem) tea.Cmd {
+func (o *organization) choose1(it orgItem) (tea.Cmd, Nav) {
 	o.err = nil
 	env := o.env
 	switch it.kind {
 	case orgContinue:
-		return o.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case orgNew:
-		return o.openForm()
+		return o.openForm(), nil
 	case orgResume:
 		o.mode, o.from = orgBusy, orgList
-		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgResumeDraft(ctx, env, it.id) }, true)
+		return orgCmd(env, func(ctx context.Context) (*Setup, error) { return orgResumeDraft(ctx, env, it.id) }, true), nil
 	default:
 		o.mode, o.from = orgBusy, orgList
-		return orgCmd(func(ctx context.Context) (*Setup, error) { return orgEditConnection(ctx, env, it.id) }, false)
+		return orgCmd(env, func(ctx context.Context) (*Setup, error) { return orgEditConnection(ctx, env, it.id) }, false), nil
 	}
 }
 
-// orgCmd runs a store call for a choice in a command.
-func orgCmd(f func(ctx context.Context) (*Setup, error), resume bool) tea.Cmd {
+// orgCmd runs a store call for a choice in a command; a new connection
+// is created even when the session ends meanwhile.
+func orgCmd(env *Env, f func(ctx context.Context) (*Setup, error), resume bool) tea.Cmd {
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		ctx, cancel := env.writeCtx(orgStoreTimeout)
 		defer cancel()
 		s, err := f(ctx)
 		return orgChosenMsg{setup: s, resume: resume, err: err}
 	}
 }
 
-func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
+func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 	if msg.err != nil {
 		o.err, o.formErr, o.mode = msg.err, "", o.from
-		return nil
+		return nil, nil
 	}
 	if msg.resume {
 		o.mode = orgList
-		return o.setup.Go(ResumeMsg{Setup: msg.setup})
+		return nil, ResumeMsg{Setup: msg.setup}
 	}
 	// The shell and every step hold this Setup: replace its content.
 	*o.setup = *msg.setup
@@ -292,7 +278,7 @@ func (o *organization) chosen(msg orgChosenMsg) tea.Cmd {
 		o.org.SetValue("")
 		o.name.SetValue("")
 	}
-	return o.setup.Go(NextMsg{})
+	return nil, NextMsg{}
 }
 
 func (o *organization) openForm() tea.Cmd {
@@ -337,7 +323,7 @@ func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 			return o.moveFocus(1)
 		}
 		return o.create()
-	case key.Matches(msg, o.next) && o.focus == 0 && orgCanAccept(o.org):
+	case key.Matches(msg, o.next) && o.focus == 0 && widget.CanAccept(o.org):
 		return o.updateInput(msg) // tab completes the suggested organization
 	case key.Matches(msg, o.next):
 		return o.moveFocus(1)
@@ -345,12 +331,6 @@ func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 		return o.moveFocus(-1)
 	}
 	return o.updateInput(msg)
-}
-
-// orgCanAccept reports whether tab would complete a suggestion.
-func orgCanAccept(in textinput.Model) bool {
-	s := in.CurrentSuggestion()
-	return s != "" && s != in.Value()
 }
 
 func (o *organization) moveFocus(d int) tea.Cmd {
@@ -384,10 +364,11 @@ func (o *organization) create() tea.Cmd {
 	}
 	o.mode, o.from, o.err, o.formErr = orgBusy, orgForm, nil, ""
 	env := o.env
-	return orgCmd(func(ctx context.Context) (*Setup, error) { return orgCreate(ctx, env, org, name) }, false)
+	return orgCmd(env, func(ctx context.Context) (*Setup, error) { return orgCreate(ctx, env, org, name) }, false)
 }
 
-func (o *organization) View(width, height int) string {
+func (o *organization) View() string {
+	width, height := o.width, o.height
 	t := o.theme
 	var b strings.Builder
 	switch o.mode {
@@ -405,7 +386,7 @@ func (o *organization) View(width, height int) string {
 	if e := o.errView(width); e != "" {
 		b.WriteString("\n\n" + e)
 	}
-	return credFit(b.String(), width, height)
+	return widget.Fit(b.String(), width, height)
 }
 
 func (o *organization) errHeight(width int) int {
@@ -450,7 +431,7 @@ func (o *organization) listView(width, height int) string {
 		if it.detail != "" {
 			row += " · " + it.detail
 		}
-		lines = append(lines, style.Render(credTruncate(row, width)))
+		lines = append(lines, style.Render(widget.Truncate(row, width)))
 	}
 	height = max(height, 3)
 	start := 0
@@ -484,18 +465,17 @@ func (o *organization) formView(width int) string {
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
-	o.org.SetWidth(max(inner-lipgloss.Width(o.org.Prompt)-1, 4))
-	o.name.SetWidth(max(inner-lipgloss.Width(o.name.Prompt)-1, 4))
+	org, name := widget.Sized(o.org, inner), widget.Sized(o.name, inner)
 	if o.walled() {
-		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(credTruncate(o.org.Value(), inner)))
+		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(widget.Truncate(o.org.Value(), inner)))
 	} else {
-		parts = append(parts, t.Text.Render("Organization"), "  "+o.org.View())
+		parts = append(parts, t.Text.Render("Organization"), "  "+org.View())
 		if len(o.listing.orgs) > 0 {
 			hint := "Existing: " + strings.Join(o.listing.orgs, ", ") + " (tab completes)"
 			parts = append(parts, t.Subtle.Width(width).Render("  "+hint))
 		}
 	}
-	parts = append(parts, t.Text.Render("Connection name"), "  "+o.name.View(),
+	parts = append(parts, t.Text.Render("Connection name"), "  "+name.View(),
 		t.Subtle.Width(width).Render("  Enter keeps the suggested name."))
 	if o.canInvite() && len(o.items) <= 1 {
 		parts = append(parts, o.inviteHint(width))
@@ -527,7 +507,6 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 	if err != nil {
 		return l, err
 	}
-	titles := orgStepTitles()
 	now := env.Now()
 	for _, d := range drafts {
 		if d.ID == skipDraft || (env.Organization != "" && d.Organization != env.Organization) {
@@ -542,8 +521,8 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 			label += " / " + form.Connection.Name
 		}
 		stopped := "stopped at step " + strconv.Itoa(d.Step)
-		if d.Step >= 0 && d.Step < len(titles) {
-			stopped = "stopped at " + titles[d.Step]
+		if title := Title(d.Step); title != "" {
+			stopped = "stopped at " + title
 		}
 		l.items = append(l.items, orgItem{kind: orgResume, id: d.ID, org: d.Organization, label: label,
 			detail: stopped + " · " + orgAge(now.Sub(d.UpdatedAt))})

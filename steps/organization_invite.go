@@ -13,6 +13,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -42,16 +43,14 @@ type orgInvite struct {
 	inv      store.Invite
 	err      error // the store's refusal, shown on the form
 
-	open, copy, done key.Binding
+	inviteKeys
 }
 
 func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
-		org:  credNewInput(theme, "Acme Corp"),
-		ttl:  credNewInput(theme, inviteTTLText(DefaultInviteTTL)),
-		open: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "invite a customer")),
-		copy: key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy the command")),
-		done: key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter/esc", "back to the list")),
+		org:        widget.NewInput(theme.InputStyles(), "Acme Corp"),
+		ttl:        widget.NewInput(theme.InputStyles(), inviteTTLText(DefaultInviteTTL)),
+		inviteKeys: newInviteKeys(),
 	}
 	v.org.ShowSuggestions = true
 	return v
@@ -113,7 +112,7 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 		return o.inviteFocus()
 	case key.Matches(msg, o.submit):
 		return o.makeInvite()
-	case key.Matches(msg, o.next) && v.focus == 0 && orgCanAccept(v.org):
+	case key.Matches(msg, o.next) && v.focus == 0 && widget.CanAccept(v.org):
 		return o.updateInviteInput(msg) // tab completes the suggested organization
 	case key.Matches(msg, o.next), key.Matches(msg, o.prev):
 		v.focus = 1 - v.focus
@@ -151,7 +150,7 @@ func (o *organization) makeInvite() tea.Cmd {
 	o.mode, v.err = orgInviteBusy, nil
 	env := o.env
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), orgStoreTimeout)
+		ctx, cancel := env.writeCtx(orgStoreTimeout)
 		defer cancel()
 		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
 		return orgInvitedMsg{code: code, inv: inv, err: err}
@@ -215,15 +214,14 @@ func (o *organization) inviteView(width int) string {
 func (o *organization) inviteFormView(width int) string {
 	t, v := o.theme, &o.invite
 	inner := max(width-2, 10)
-	v.org.SetWidth(max(inner-lipgloss.Width(v.org.Prompt)-1, 4))
-	v.ttl.SetWidth(max(inner-lipgloss.Width(v.ttl.Prompt)-1, 4))
+	org, ttl := widget.Sized(v.org, inner), widget.Sized(v.ttl, inner)
 	parts := []string{t.Title.Render("Invite a customer"),
 		t.Subtle.Width(width).Render("The customer's IT admin gets a code to set up their organization's connection over SSH."),
-		t.Text.Render("Organization"), "  " + v.org.View()}
+		t.Text.Render("Organization"), "  " + org.View()}
 	if len(o.listing.orgs) > 0 {
 		parts = append(parts, t.Subtle.Width(width).Render("  Existing: "+strings.Join(o.listing.orgs, ", ")+" (tab completes)"))
 	}
-	parts = append(parts, t.Text.Render("Valid for"), "  "+v.ttl.View(),
+	parts = append(parts, t.Text.Render("Valid for"), "  "+ttl.View(),
 		t.Subtle.Width(width).Render("  Hours or days, e.g. 24h or 7d. Enter keeps "+inviteTTLText(DefaultInviteTTL)+"."))
 	if v.formErr != "" {
 		parts = append(parts, "", t.Error.Width(width).Render("✗ "+v.formErr))

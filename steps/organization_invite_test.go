@@ -40,7 +40,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	env := invEngineerEnv(t, "onboard.example.com:2222")
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Press i to invite") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Press i to invite") {
 		t.Errorf("the list does not mention invites:\n%s", v)
 	}
 	if !slices.Contains(keysHelp(step.Keys()), "i invite a customer") {
@@ -51,7 +51,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	if !step.Capturing() {
 		t.Fatal("the invite form should capture typing")
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "Invite a customer") || !strings.Contains(v, "> Acme") || !strings.Contains(v, "Enter keeps 72h.") {
 		t.Fatalf("the form is not pre-filled with the selected organization:\n%s", v)
 	}
@@ -59,7 +59,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	orgType(t, step, "48h")
 	before := time.Now()
 	run(t, step, press("enter"), orgWait)
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	code := invCode(t, v)
 	for _, want := range []string{"Invite for Acme", "Shown once: only its hash is stored",
 		"ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 " + code + "@onboard.example.com"} {
@@ -95,7 +95,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	}
 
 	run(t, step, press("enter"), orgWait)
-	if v := orgView(t, step, 80, 17); strings.Contains(v, code) || !strings.Contains(v, "Acme / Acme OIDC") {
+	if v := viewFits(t, step, 80, 17); strings.Contains(v, code) || !strings.Contains(v, "Acme / Acme OIDC") {
 		t.Errorf("after the result the list should be back and the code gone:\n%s", v)
 	}
 }
@@ -121,14 +121,14 @@ func TestOrganizationInviteFormValidatesAndCancels(t *testing.T) {
 	}
 	run(t, step, press("enter"), orgWait)
 	run(t, step, press("enter"), orgWait)
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Type the organization the invite is for") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Type the organization the invite is for") {
 		t.Errorf("an empty organization is not refused:\n%s", v)
 	}
 	orgType(t, step, "Globex")
 	run(t, step, press("tab"), orgWait)
 	orgType(t, step, "soon")
 	run(t, step, press("enter"), orgWait)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, `"soon" is not a duration`) || !strings.Contains(v, "> soon") {
 		t.Errorf("a bad TTL is not explained with the input kept:\n%s", v)
 	}
@@ -137,8 +137,8 @@ func TestOrganizationInviteFormValidatesAndCancels(t *testing.T) {
 		t.Fatalf("invites after refused forms: %v %v", invs, err)
 	}
 	run(t, step, press("esc"), orgWait)
-	if step.Capturing() || !strings.Contains(orgView(t, step, 80, 17), "Globex / Globex OIDC") {
-		t.Errorf("esc should go back to the list:\n%s", orgView(t, step, 80, 17))
+	if step.Capturing() || !strings.Contains(viewFits(t, step, 80, 17), "Globex / Globex OIDC") {
+		t.Errorf("esc should go back to the list:\n%s", viewFits(t, step, 80, 17))
 	}
 }
 
@@ -162,11 +162,11 @@ func TestOrganizationCustomerCannotInvite(t *testing.T) {
 			if slices.Contains(keysHelp(step.Keys()), "i invite a customer") {
 				t.Errorf("keys %v offer invites", keysHelp(step.Keys()))
 			}
-			before := orgView(t, step, 80, 17)
+			before := viewFits(t, step, 80, 17)
 			if msgs := run(t, step, press("i"), orgWait); len(msgs) != 0 {
 				t.Errorf("i told the shell %v", msgs)
 			}
-			if after := orgView(t, step, 80, 17); after != before || strings.Contains(after, "invite") {
+			if after := viewFits(t, step, 80, 17); after != before || strings.Contains(after, "invite") {
 				t.Errorf("i changed the screen:\n%s", after)
 			}
 			invs, err := env.Store.ListInvites(context.Background(), "")
@@ -186,7 +186,7 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	env.Invites = &InviteSettings{} // the local wizard: the server's address is unknown
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "To invite a customer instead: esc, then i.") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "To invite a customer instead: esc, then i.") {
 		t.Errorf("the new-connection form does not say where invites are:\n%s", v)
 	}
 	run(t, step, press("esc"), orgWait)
@@ -194,7 +194,7 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	orgType(t, step, "Initech")
 	run(t, step, press("enter"), orgWait)
 	run(t, step, press("enter"), orgWait) // the default TTL
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	code := invCode(t, v)
 	if !strings.Contains(v, "This wizard does not know") || strings.Contains(v, code+"@") {
 		t.Errorf("without a host the result should give the code and a note only:\n%s", v)
@@ -208,7 +208,7 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	}
 	run(t, step, press("esc"), orgWait)
 	run(t, step, press("i"), orgWait)
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Existing: Initech") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Existing: Initech") {
 		t.Errorf("the new organization is not suggested next time:\n%s", v)
 	}
 }
@@ -220,13 +220,13 @@ func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {
 	orgEnter(t, step, NewSetup())
 	run(t, step, press("i"), orgWait)
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	run(t, step, press("enter"), orgWait)
 	orgType(t, step, "-1h")
 	run(t, step, press("enter"), orgWait)
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 	run(t, step, press("enter"), orgWait)
 	for i := 0; i < 3; i++ {
@@ -234,7 +234,7 @@ func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {
 	}
 	run(t, step, press("enter"), orgWait)
 	for _, w := range []int{80, 60, 40} {
-		v := orgView(t, step, w, 17)
+		v := viewFits(t, step, w, 17)
 		// The code is never cut: it is what the customer types.
 		invCode(t, v)
 	}

@@ -8,8 +8,6 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/store"
@@ -38,22 +36,6 @@ func orgType(t *testing.T, s Step, text string) {
 		}
 		run(t, s, press(k), orgWait)
 	}
-}
-
-// orgView is the step's view at width×height without styles; it fails
-// the test when a line is wider than width.
-func orgView(t *testing.T, s Step, width, height int) string {
-	t.Helper()
-	v := s.View(width, height)
-	for i, line := range strings.Split(v, "\n") {
-		if w := lipgloss.Width(line); w > width {
-			t.Errorf("line %d is %d cells wide, more than %d: %q", i, w, width, ansi.Strip(line))
-		}
-	}
-	if h := lipgloss.Height(v); h > height {
-		t.Errorf("view is %d lines high, more than %d", h, height)
-	}
-	return ansi.Strip(v)
 }
 
 // orgHas reports whether msgs holds a message of type T.
@@ -102,7 +84,7 @@ func TestOrganizationEmptyStoreOpensTheFormAndCreatesTheConnection(t *testing.T)
 	if !step.Capturing() {
 		t.Fatal("an empty store should open the new-connection form at once")
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	for _, want := range []string{"Client ID, Client Secret and Discovery Endpoint", "Organization", "Connection name"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -110,12 +92,12 @@ func TestOrganizationEmptyStoreOpensTheFormAndCreatesTheConnection(t *testing.T)
 	}
 	orgType(t, step, "Acme Corp")
 	run(t, step, press("enter"), orgWait) // to the name field
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Acme Corp OIDC") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Acme Corp OIDC") {
 		t.Errorf("the default name is not proposed:\n%s", v)
 	}
 	msgs := run(t, step, press("enter"), orgWait)
 	if _, ok := orgHas[NextMsg](msgs); !ok {
-		t.Fatalf("no NextMsg after creating; got %v\n%s", msgs, orgView(t, step, 80, 17))
+		t.Fatalf("no NextMsg after creating; got %v\n%s", msgs, viewFits(t, step, 80, 17))
 	}
 	c := setup.Connection
 	if !strings.HasPrefix(c.ID, "conn_") || c.Organization != "Acme Corp" || c.Name != "Acme Corp OIDC" {
@@ -156,9 +138,9 @@ func TestOrganizationDuplicateNameIsExplainedAndInputKept(t *testing.T) {
 	run(t, step, press("j"), orgWait)
 	run(t, step, press("enter"), orgWait)
 	if !step.Capturing() {
-		t.Fatalf("New connection did not open the form:\n%s", orgView(t, step, 80, 17))
+		t.Fatalf("New connection did not open the form:\n%s", viewFits(t, step, 80, 17))
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "Existing: Initech") {
 		t.Errorf("existing organizations are not offered:\n%s", v)
 	}
@@ -170,7 +152,7 @@ func TestOrganizationDuplicateNameIsExplainedAndInputKept(t *testing.T) {
 	if _, ok := orgHas[NextMsg](msgs); ok {
 		t.Fatal("a duplicate name moved on")
 	}
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	for _, want := range []string{`Initech already has a connection named "SSO"`, "Fix: choose another name", "> SSO"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("view lacks %q:\n%s", want, v)
@@ -193,7 +175,7 @@ func TestOrganizationListsDraftsWithStepAndAgeAndResumes(t *testing.T) {
 	env.Now = func() time.Time { return draft.UpdatedAt.Add(2*time.Hour + 5*time.Minute) }
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	for _, want := range []string{"Resume a draft", "▸ Globex / Globex OIDC · stopped at Credentials · 2 h ago",
 		"Edit a connection", "Acme / Acme OIDC · active", "New connection"} {
 		if !strings.Contains(v, want) {
@@ -236,20 +218,20 @@ func TestOrganizationWalledSessionSeesOnlyItsOrganization(t *testing.T) {
 	step := NewOrganization(env, NewTheme(true))
 	setup := NewSetup()
 	orgEnter(t, step, setup)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if strings.Contains(v, "Acme") || !strings.Contains(v, "Globex / Globex OIDC") {
 		t.Fatalf("walled view shows another organization or not its own:\n%s", v)
 	}
 	run(t, step, press("down"), orgWait)
 	run(t, step, press("enter"), orgWait) // New connection
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if strings.Contains(v, "Existing:") || !strings.Contains(v, "Globex") {
 		t.Errorf("the organization should be fixed to Globex:\n%s", v)
 	}
 	orgType(t, step, "Second")
 	msgs := run(t, step, press("enter"), orgWait)
 	if _, ok := orgHas[NextMsg](msgs); !ok {
-		t.Fatalf("no NextMsg: %v\n%s", msgs, orgView(t, step, 80, 17))
+		t.Fatalf("no NextMsg: %v\n%s", msgs, viewFits(t, step, 80, 17))
 	}
 	if setup.Connection.Organization != "Globex" || setup.Connection.Name != "Second" {
 		t.Errorf("created %+v", setup.Connection)
@@ -273,14 +255,14 @@ func TestOrganizationViewsFitNarrowTerminals(t *testing.T) {
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
-		orgView(t, step, w, 5)
+		viewFits(t, step, w, 17)
+		viewFits(t, step, w, 5)
 	}
 	run(t, step, press("down"), orgWait)
 	run(t, step, press("down"), orgWait)
 	run(t, step, press("enter"), orgWait)
 	for _, w := range []int{80, 60, 40} {
-		orgView(t, step, w, 17)
+		viewFits(t, step, w, 17)
 	}
 }
 
@@ -338,7 +320,7 @@ func TestOrganizationComingBackOffersToContinueAndExplainsAVanishedDraft(t *test
 	setup.Connection = *conn
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, setup)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "▸ Acme / Acme OIDC · the connection you are on") || strings.Count(v, "Acme / Acme OIDC") != 1 {
 		t.Errorf("the current connection should be offered once, to continue:\n%s", v)
 	}
@@ -353,7 +335,7 @@ func TestOrganizationComingBackOffersToContinueAndExplainsAVanishedDraft(t *test
 	if msgs := run(t, step, press("enter"), orgWait); len(msgs) != 0 {
 		t.Fatalf("a vanished draft resumed: %v", msgs)
 	}
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "✗ that draft is gone") || !strings.Contains(v, "Globex / Globex OIDC") || step.Capturing() {
 		t.Errorf("the error should show under the list:\n%s", v)
 	}

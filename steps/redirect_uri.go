@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"strings"
 
 	"charm.land/bubbles/v2/key"
@@ -10,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // redirectSentence is the guide's instruction for the Redirect URI.
@@ -43,7 +45,7 @@ type redirectURI struct {
 	theme *Theme
 	setup *Setup
 
-	width    int // the terminal's width, from WindowSizeMsg or the last View
+	laidOut
 	entered  bool
 	guides   []assets.Guide
 	rendered map[redirectGuideKey]string
@@ -55,43 +57,26 @@ type redirectURI struct {
 	picking bool
 	pick    int
 
-	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
-	switchURI                                                       key.Binding // use this wizard's callback address
-	scroll                                                          key.Binding // the four scroll keys as one help entry
-	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
+	redirectKeys
 }
 
 // NewRedirectURI is step 1: show and copy the Redirect URI.
 func NewRedirectURI(env *Env, theme *Theme) Step {
-	nb := func(keys []string, k, help string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(k, help))
-	}
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
-	return &redirectURI{
-		env:        env,
-		theme:      theme,
-		width:      80,
-		guides:     assets.Guides(),
-		rendered:   map[redirectGuideKey]string{},
-		vp:         vp,
-		copyKey:    nb([]string{"c"}, "c", "copy"),
-		provider:   nb([]string{"p"}, "p", "provider"),
-		switchURI:  nb([]string{"u"}, "u", "use this URI"),
-		scrollUp:   nb([]string{"up", "k"}, "↑", "scroll"),
-		scrollDown: nb([]string{"down", "j"}, "↓", "scroll"),
-		pageUp:     nb([]string{"pgup", "b"}, "pgup", "page up"),
-		pageDown:   nb([]string{"pgdown", "f", "space"}, "pgdn", "page down"),
-		done:       nb([]string{"enter"}, "enter", "next"),
-		scroll:     nb([]string{"up", "k", "down", "j", "pgup", "b", "pgdown", "f", "space"}, "↑↓", "scroll"),
-		pickUp:     nb([]string{"up", "k"}, "↑/k", "up"),
-		pickDown:   nb([]string{"down", "j"}, "↓/j", "down"),
-		pickChoose: nb([]string{"enter"}, "enter", "choose"),
-		pickCancel: nb([]string{"esc"}, "esc", "close"),
+	r := &redirectURI{
+		env:          env,
+		theme:        theme,
+		guides:       assets.Guides(),
+		rendered:     map[redirectGuideKey]string{},
+		vp:           vp,
+		redirectKeys: newRedirectKeys(),
 	}
+	r.laidOut = laidOut{area: area{width: 80}, update: r.update, layout: r.layout}
+	return r
 }
 
-func (r *redirectURI) Title() string { return "Redirect URI" }
+func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
@@ -100,7 +85,9 @@ func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
-	return r.ensureGuide()
+	cmd := r.ensureGuide()
+	r.layout()
+	return cmd
 }
 
 func (r *redirectURI) Capturing() bool { return false }
@@ -142,7 +129,7 @@ func (r *redirectURI) guideKey() redirectGuideKey {
 // redirectGuideID is the guide to show: the one chosen, else the detected
 // provider's, else the generic one.
 func redirectGuideID(s *Setup) string {
-	return cmpOr(s.Provider, cmpOr(diagGuide(s), assets.GenericGuide))
+	return cmp.Or(s.Provider, cmp.Or(diagGuide(s), assets.GenericGuide))
 }
 
 // guideWidth is the wrap width of the guide: the screen less a margin.
@@ -183,7 +170,7 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 	}
 }
 
-func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
+func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case redirectRenderedMsg:
 		r.inFlight = false
@@ -192,39 +179,38 @@ func (r *redirectURI) Update(msg tea.Msg) tea.Cmd {
 			r.rendered[msg.key] = msg.out
 		}
 		if msg.err == nil || msg.key != r.guideKey() {
-			return r.ensureGuide() // shows it, or renders what is needed now
+			return r.ensureGuide(), nil // shows it, or renders what is needed now
 		}
-	case tea.WindowSizeMsg:
-		r.width = msg.Width
+	case tea.WindowSizeMsg: // the shell set the new size first
 		if r.entered {
-			return r.ensureGuide()
+			return r.ensureGuide(), nil
 		}
 	case tea.BackgroundColorMsg:
 		if r.entered {
-			return r.ensureGuide()
+			return r.ensureGuide(), nil
 		}
 	case tea.KeyPressMsg:
 		if r.picking {
-			return r.updatePicker(msg)
+			return r.updatePicker(msg), nil
 		}
 		return r.updateKeys(msg)
 	}
-	return nil
+	return nil, nil
 }
 
-func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
+func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case key.Matches(msg, r.done):
-		return r.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case key.Matches(msg, r.copyKey):
 		uri := r.setup.Connection.RedirectURI
 		if uri == "" {
-			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection"))
+			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection")), nil
 		}
-		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard")))
+		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard"))), nil
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
-		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too")))
+		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil
 	case key.Matches(msg, r.provider):
 		r.picking = true
 		r.pick = r.providerIndex()
@@ -237,15 +223,13 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, r.pageDown):
 		r.vp.PageDown()
 	}
-	return nil
+	return nil, nil
 }
 
 func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
 	switch {
-	case key.Matches(msg, r.pickUp):
-		r.pick = max(r.pick-1, 0)
-	case key.Matches(msg, r.pickDown):
-		r.pick = min(r.pick+1, len(r.guides)-1)
+	case key.Matches(msg, r.pickUp, r.pickDown):
+		r.pick = widget.Cursor(r.pick, len(r.guides), msg, r.pickUp, r.pickDown)
 	case key.Matches(msg, r.pickCancel):
 		r.picking = false
 	case key.Matches(msg, r.pickChoose):
@@ -278,11 +262,9 @@ func (r *redirectURI) providerIndex() int {
 
 func (r *redirectURI) providerName() string { return r.guides[r.providerIndex()].Name }
 
-func (r *redirectURI) View(width, height int) string {
-	if r.setup == nil {
-		return ""
-	}
-	r.width = width
+// head is the step's top: the sentence, the URI to copy, the guide's line
+// and, when the connection has another Redirect URI, the offer to switch.
+func (r *redirectURI) head(width int) string {
 	t := r.theme
 	uri := r.setup.Connection.RedirectURI
 	if uri == "" {
@@ -294,14 +276,31 @@ func (r *redirectURI) View(width, height int) string {
 		t.Text.Width(width).Render(redirectSentence),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
-		credTruncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
+		widget.Truncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
 			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
 	}
 	if other := r.otherURI(); other != "" {
 		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
 			": press u to use it as the Redirect URI (then update the IdP's app too)."))
 	}
-	head := strings.Join(top, "\n")
+	return strings.Join(top, "\n")
+}
+
+// layout sizes the guide's viewport to the area under the head.
+func (r *redirectURI) layout() {
+	if r.setup == nil {
+		return
+	}
+	r.vp.SetWidth(r.width)
+	r.vp.SetHeight(max(r.height-lipgloss.Height(r.head(r.width))-1, 1))
+}
+
+func (r *redirectURI) View() string {
+	if r.setup == nil {
+		return ""
+	}
+	t, width, height := r.theme, r.width, r.height
+	head := r.head(width)
 	rest := max(height-lipgloss.Height(head)-1, 1)
 	var body string
 	// A rendering for another width (a resize whose message is still on
@@ -316,11 +315,9 @@ func (r *redirectURI) View(width, height int) string {
 	case shown != want:
 		body = t.Subtle.Render("Loading the guide…")
 	default:
-		r.vp.SetWidth(width)
-		r.vp.SetHeight(rest)
 		body = r.vp.View()
 	}
-	return credFit(head+"\n\n"+body, width, height)
+	return widget.Fit(head+"\n\n"+body, width, height)
 }
 
 // detectedNote marks a guide shown because its provider was detected.
@@ -333,13 +330,13 @@ func (r *redirectURI) detectedNote() string {
 
 func (r *redirectURI) pickerView(width, height int) string {
 	t := r.theme
-	title := t.Title.Render(credTruncate("Which identity provider does the organization use?", width))
+	title := t.Title.Render(widget.Truncate("Which identity provider does the organization use?", width))
 	var rows []string
 	for i, g := range r.guides {
 		if i == r.pick {
-			rows = append(rows, t.Selected.Render(credTruncate("▸ "+g.Name, width)))
+			rows = append(rows, t.Selected.Render(widget.Truncate("▸ "+g.Name, width)))
 		} else {
-			rows = append(rows, t.Text.Render(credTruncate("  "+g.Name, width)))
+			rows = append(rows, t.Text.Render(widget.Truncate("  "+g.Name, width)))
 		}
 	}
 	// The title stays; the list scrolls to keep the selected row in view.

@@ -20,21 +20,24 @@ func redirectSetup(env *Env) *Setup {
 	return s
 }
 
-// redirectExec runs cmd and every command of a batch it returns, and
-// collects the messages.
-func redirectExec(cmd tea.Cmd) []tea.Msg {
+// redirectExec collects what an Update asked for: its step change, then
+// the messages of cmd and of every command of a batch it returns.
+func redirectExec(cmd tea.Cmd, nav Nav) []tea.Msg {
+	var out []tea.Msg
+	if nav != nil {
+		out = append(out, nav)
+	}
 	if cmd == nil {
-		return nil
+		return out
 	}
 	msg := cmd()
 	if b, ok := msg.(tea.BatchMsg); ok {
-		var out []tea.Msg
 		for _, c := range b {
-			out = append(out, redirectExec(c)...)
+			out = append(out, redirectExec(c, nil)...)
 		}
 		return out
 	}
-	return []tea.Msg{msg}
+	return append(out, msg)
 }
 
 func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
@@ -43,7 +46,7 @@ func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
 	step := NewRedirectURI(env, NewTheme(true))
 	setup := redirectSetup(env)
 	cmd := step.Enter(setup)
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	for _, want := range []string{setup.Connection.RedirectURI, "login redirect URI", "authorization code grant",
 		"Loading the guide…", "p: other provider", "c: copy the URI"} {
 		if !strings.Contains(v, want) {
@@ -54,7 +57,7 @@ func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
 		t.Fatal("Enter did not start rendering the guide")
 	}
 	run(t, step, cmd(), orgWait)
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Generic OpenID Connect provider") {
 		t.Errorf("the guide is not shown:\n%s", v)
 	}
@@ -101,7 +104,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "esc close") {
 		t.Errorf("picker keys %s lack esc", got)
 	}
-	v := orgView(t, step, 80, 17)
+	v := viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "▸ Generic OpenID Connect provider") || !strings.Contains(v, "Which identity provider") {
 		t.Errorf("picker:\n%s", v)
 	}
@@ -112,7 +115,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if setup.Provider != "okta" {
 		t.Fatalf("provider %q, want okta", setup.Provider)
 	}
-	v = orgView(t, step, 80, 17)
+	v = viewFits(t, step, 80, 17)
 	if !strings.Contains(v, "Guide for Okta") || !strings.Contains(v, "Sign-in redirect URIs") {
 		t.Errorf("the Okta guide is not shown:\n%s", v)
 	}
@@ -121,13 +124,13 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	for range 12 {
 		run(t, step, press("down"), orgWait)
 	}
-	if cmd := step.Update(press("enter")); cmd != nil {
+	if cmd, _ := step.Update(press("enter")); cmd != nil {
 		t.Error("a guide rendered before was rendered again")
 	}
 	if setup.Provider != "" {
 		t.Errorf("generic is stored as %q, want empty", setup.Provider)
 	}
-	if v := orgView(t, step, 80, 17); !strings.Contains(v, "Generic OpenID Connect provider") {
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Generic OpenID Connect provider") {
 		t.Errorf("generic guide not shown:\n%s", v)
 	}
 	// esc closes the picker without a change.
@@ -147,19 +150,19 @@ func TestRedirectURIScrollsAndFitsEveryWidth(t *testing.T) {
 	setup := redirectSetup(env)
 	setup.Provider = "entra"
 	orgEnter(t, step, setup)
-	before := orgView(t, step, 80, 17)
+	before := viewFits(t, step, 80, 17)
 	run(t, step, press("pgdown"), orgWait)
-	after := orgView(t, step, 80, 17)
+	after := viewFits(t, step, 80, 17)
 	if before == after || !strings.Contains(after, setup.Connection.RedirectURI) {
 		t.Errorf("pgdown did not scroll the guide alone:\n%s\n---\n%s", before, after)
 	}
 	for _, w := range []int{80, 60, 40} {
 		run(t, step, tea.WindowSizeMsg{Width: w, Height: 24}, orgWait)
-		v := orgView(t, step, w, 17)
+		v := viewFits(t, step, w, 17)
 		if strings.Contains(v, "Loading the guide") || !strings.Contains(v, "Entra") {
 			t.Errorf("width %d: guide not re-rendered:\n%s", w, v)
 		}
-		orgView(t, step, w, 8)
+		viewFits(t, step, w, 8)
 	}
 	// A light background re-renders the guide in the light style.
 	*theme = *NewTheme(false)
@@ -193,7 +196,7 @@ func TestRedirectURIRunLines(t *testing.T) {
 
 func TestRedirectURIHelpFitsBesideTheShellKeys(t *testing.T) {
 	t.Parallel()
-	step := NewRedirectURI(&Env{}, NewTheme(true))
+	step := NewRedirectURI(&Env{Context: t.Context()}, NewTheme(true))
 	// The shell adds " • esc back • q quit • ? more keys" (34 cells); the
 	// step's own keys must leave room for them at 80.
 	line := strings.Join(keysHelp(step.Keys()), " • ")
@@ -215,13 +218,13 @@ func TestPlainGuideDropsMarkdownMarkers(t *testing.T) {
 // address this wizard receives callbacks at, so its test login can work.
 func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
 	t.Parallel()
-	env := &Env{RedirectBase: "http://localhost:9999"}
+	env := &Env{Context: t.Context(), RedirectBase: "http://localhost:9999"}
 	s := redirectSetup(env)
 	s.Connection.RedirectURI = "http://localhost:8976/callback/conn_abc123"
 	step := NewRedirectURI(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		view := strings.Join(strings.Fields(ansi.Strip(step.View(w, 17))), " ")
+		view := strings.Join(strings.Fields(ansi.Strip(viewAt(step, w, 17))), " ")
 		if !strings.Contains(view, "press u to use it") {
 			t.Errorf("width %d: no offer to switch: %s", w, view)
 		}
@@ -233,7 +236,7 @@ func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
 	if !slices.ContainsFunc(msgs, func(m tea.Msg) bool { _, ok := m.(StatusMsg); return ok }) {
 		t.Errorf("no status after switching: %v", msgs)
 	}
-	if view := ansi.Strip(step.View(80, 17)); strings.Contains(view, "press u") || slices.Contains(keysHelp(step.Keys()), "u use this URI") {
+	if view := ansi.Strip(viewAt(step, 80, 17)); strings.Contains(view, "press u") || slices.Contains(keysHelp(step.Keys()), "u use this URI") {
 		t.Errorf("still offering to switch:\n%s", view)
 	}
 }

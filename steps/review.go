@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -33,13 +34,10 @@ type rvSavedMsg struct {
 	err  error
 }
 
-type rvKeys struct {
-	save, yes, no, retry, another, scroll key.Binding
-}
-
 // review is step 7: the whole connection at a glance, then save and
 // activate it.
 type review struct {
+	laidOut
 	env    *Env
 	theme  *Theme
 	setup  *Setup
@@ -52,20 +50,12 @@ type review struct {
 
 // NewReview is step 7, the review.
 func NewReview(env *Env, theme *Theme) Step {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
-	return &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: rvKeys{
-		save:    b("enter", "save and activate", "enter", "s"),
-		yes:     b("y", "activate anyway", "y", "Y"),
-		no:      b("n", "not now", "n", "N", "esc"),
-		retry:   b("enter", "try again", "enter", "r"),
-		another: b("n", "set up another connection", "n"),
-		scroll:  b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
-	}}
+	r := &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: newReviewKeys()}
+	r.laidOut = laidOut{update: r.update, layout: r.layout}
+	return r
 }
 
-func (r *review) Title() string { return "Review" }
+func (r *review) Title() string { return Title(StepReview) }
 
 // Enter shows the summary and reads the group labels in a command.
 func (r *review) Enter(s *Setup) tea.Cmd {
@@ -74,6 +64,7 @@ func (r *review) Enter(s *Setup) tea.Cmd {
 		r.phase, r.err = rvSummary, nil
 		r.vp.GotoTop()
 	}
+	r.layout()
 	return glLoad(r.env, s.Connection.ID)
 }
 
@@ -97,7 +88,7 @@ func (r *review) Keys() []key.Binding {
 	return keys
 }
 
-func (r *review) Update(msg tea.Msg) tea.Cmd {
+func (r *review) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		return r.handleKey(msg)
@@ -105,43 +96,43 @@ func (r *review) Update(msg tea.Msg) tea.Cmd {
 		r.labels.take(msg, r.setup.Connection.ID)
 	case rvSavedMsg:
 		if r.phase != rvSaving {
-			return nil
+			return nil, nil
 		}
 		if msg.err != nil {
 			r.phase, r.err = rvFailed, msg.err
-			return nil
+			return nil, nil
 		}
 		c := &r.setup.Connection
 		c.ID, c.Status, c.CreatedAt, c.UpdatedAt = msg.conn.ID, msg.conn.Status, msg.conn.CreatedAt, msg.conn.UpdatedAt
 		r.phase = rvSaved
 		r.vp.GotoTop()
-		return r.setup.Go(FinishedMsg{})
+		return nil, FinishedMsg{}
 	}
-	return nil
+	return nil, nil
 }
 
-func (r *review) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
 		if len(rvWarnings(r.setup)) > 0 {
 			r.phase = rvConfirm
 			r.vp.GotoBottom()
-			return nil
+			return nil, nil
 		}
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
 		r.phase = rvSummary
-		return nil
+		return nil, nil
 	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
-		return r.save()
+		return r.save(), nil
 	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
-		return r.setup.Go(ResumeMsg{Setup: NewSetup()})
+		return nil, ResumeMsg{Setup: NewSetup()}
 	}
 	var cmd tea.Cmd
 	r.vp, cmd = r.vp.Update(msg)
-	return cmd
+	return cmd, nil
 }
 
 // save stores and activates the connection in a command; the setup stays
@@ -150,7 +141,7 @@ func (r *review) save() tea.Cmd {
 	r.phase, r.err = rvSaving, nil
 	env, s := r.env, *r.setup
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		ctx, cancel := env.writeCtx(15 * time.Second)
 		defer cancel()
 		c, err := rvActivate(ctx, env, &s)
 		return rvSavedMsg{conn: c, err: err}
@@ -310,41 +301,46 @@ func rvTestLogin(t *TestLoginResult, now time.Time) string {
 }
 
 // View renders the summary, or the final screen once activated.
-func (r *review) View(width, height int) string {
-	var body string
-	if r.phase == rvSaved {
-		body = r.viewSaved(width)
-	} else {
-		body = r.viewSummary(width)
+// layout renders the summary (or the final screen) into the scrolling
+// area.
+func (r *review) layout() {
+	if r.setup == nil {
+		return
 	}
-	r.vp.SetWidth(width)
-	r.vp.SetHeight(height)
+	body := r.viewSummary(r.width)
+	if r.phase == rvSaved {
+		body = r.viewSaved(r.width)
+	}
+	r.vp.SetWidth(r.width)
+	r.vp.SetHeight(r.height)
 	r.vp.SetContent(body)
-	return r.vp.View()
 }
+
+// View draws the step as last laid out.
+func (r *review) View() string { return r.vp.View() }
 
 func (r *review) viewSummary(w int) string {
 	th := r.theme
-	b := []string{tlWrap(th.Title.Render("Review the connection, then save and activate it."), w)}
+	b := []string{widget.Wrap(th.Title.Render("Review the connection, then save and activate it."), w)}
 	for _, x := range rvWarnings(r.setup) {
-		b = append(b, tlWrap(th.Warn.Render("! "+x), w))
+		b = append(b, widget.Wrap(th.Warn.Render("! "+x), w))
 	}
 	b = append(b, rvTable(th, rvRows(r.setup, r.labels.of(r.setup.Connection.ID), r.env.Now()), w)...)
 	b = append(b, "")
 	switch r.phase {
 	case rvSummary:
-		b = append(b, tlWrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
+		b = append(b, widget.Wrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
-		b = append(b, tlWrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
+		b = append(b, widget.Wrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
-		b = append(b, tlWrap(th.Subtle.Render("Saving and activating…"), w))
+		b = append(b, widget.Wrap(th.Subtle.Render("Saving and activating…"), w))
 	case rvFailed:
 		msg, fix := flow.Explain(r.err)
-		b = append(b, tlWrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
+		b = append(b, widget.Wrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
 		if fix != "" {
-			b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
+			b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
 		}
-		b = append(b, tlWrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
+		b = append(b, widget.Wrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
 	}
 	return strings.Join(b, "\n")
 }
@@ -367,7 +363,7 @@ func rvTable(th *Theme, rows [][2]string, w int) []string {
 			}
 			continue
 		}
-		out = append(out, th.Subtle.Render(ansi.Truncate(row[0], w, "…")), tlWrap(th.Text.Render("  "+value), w))
+		out = append(out, th.Subtle.Render(ansi.Truncate(row[0], w, "…")), widget.Wrap(th.Text.Render("  "+value), w))
 	}
 	return out
 }
@@ -376,15 +372,15 @@ func (r *review) viewSaved(w int) string {
 	th := r.theme
 	c := r.setup.Connection
 	return strings.Join([]string{
-		tlWrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
-		tlWrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
+		widget.Wrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
+		widget.Wrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
 		"",
-		tlWrap(th.Title.Render("What happens next"), w),
-		tlWrap(th.Text.Render("Hand the connection to the application:"), w),
-		tlWrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
-		tlWrap(th.Text.Render("Test it again at any time:"), w),
-		tlWrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
+		widget.Wrap(th.Title.Render("What happens next"), w),
+		widget.Wrap(th.Text.Render("Hand the connection to the application:"), w),
+		widget.Wrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
+		widget.Wrap(th.Text.Render("Test it again at any time:"), w),
+		widget.Wrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
 		"",
-		tlWrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
+		widget.Wrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
 	}, "\n")
 }

@@ -67,7 +67,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	step := NewReview(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		v := strings.Join(strings.Fields(tlView(t, step, w, 60)), " ")
+		v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " ")
 		for _, want := range []string{"Acme SSO", s.Connection.ID, s.Connection.ClientID, flow.MaskSecret(s.Connection.ClientSecret),
 			"passed, 1 warning(s) in 2 checks", "idp_id ← sub", "oidc-admins → admin", "viewer", "worked at", "ada.lovelace@example.com"} {
 			if !strings.Contains(v, want) {
@@ -78,7 +78,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 			t.Errorf("width %d: secret shown or warning without cause: %s", w, v)
 		}
 	}
-	tlView(t, step, 80, 17)
+	viewFits(t, step, 80, 17)
 	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"enter save and activate", "↑/↓ scroll"}) {
 		t.Errorf("keys %v", help)
 	}
@@ -91,7 +91,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	rvAssertActive(t, env, s)
 
 	for _, w := range []int{80, 40} {
-		v := strings.Join(strings.Fields(tlView(t, step, w, 17)), " ")
+		v := strings.Join(strings.Fields(viewFits(t, step, w, 17)), " ")
 		for _, want := range []string{"is active", "oidc-onboard connections export " + s.Connection.ID, "oidc-onboard login --connection " + s.Connection.ID} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d: final screen lacks %q: %s", w, want, v)
@@ -118,7 +118,7 @@ func TestReviewWarnsBeforeActivatingUntestedOrOverridden(t *testing.T) {
 	if shell := run(t, step, press("enter"), time.Second); len(shell) != 0 {
 		t.Fatalf("enter saved without confirmation: %v", shell)
 	}
-	v := strings.Join(strings.Fields(tlView(t, step, 80, 60)), " ")
+	v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " ")
 	for _, want := range []string{"test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("confirm view lacks %q: %s", want, v)
@@ -148,7 +148,7 @@ func TestReviewSaveFailureKeepsEverythingAndRetries(t *testing.T) {
 	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 0 {
 		t.Fatalf("failed save sent %v", shell)
 	}
-	v := strings.Join(strings.Fields(tlView(t, step, 60, 60)), " ")
+	v := strings.Join(strings.Fields(viewFits(t, step, 60, 60)), " ")
 	for _, want := range []string{"Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost"} {
 		if !strings.Contains(v, want) {
 			t.Errorf("failure view lacks %q: %s", want, v)
@@ -212,7 +212,7 @@ func TestReviewRecordsTheTestLoginTheMappingsWereCheckedAgainst(t *testing.T) {
 	step.Enter(s)
 	want := fmt.Sprintf("Mappings checked against test login #%d (%s)", stored.ID, s.TestLogin.At.Format("15:04"))
 	for _, w := range []int{80, 60, 40} {
-		if v := strings.Join(strings.Fields(tlView(t, step, w, 60)), " "); !strings.Contains(v, want) {
+		if v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " "); !strings.Contains(v, want) {
 			t.Errorf("width %d: summary lacks %q: %s", w, want, v)
 		}
 	}
@@ -244,7 +244,7 @@ func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) 
 			}
 			step := NewReview(env, NewTheme(true))
 			step.Enter(s)
-			if v := strings.Join(strings.Fields(tlView(t, step, 80, 60)), " "); !strings.Contains(v, "Mappings not checked against a test login") {
+			if v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " "); !strings.Contains(v, "Mappings not checked against a test login") {
 				t.Errorf("summary: %s", v)
 			}
 			run(t, step, press("enter"), time.Second)

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // rolesMode is what the roles step is editing.
@@ -27,6 +29,7 @@ const (
 // roles is step 5, optional: the groups claim, a table of IdP group ID →
 // role, and a default role. s skips it, keeping what was entered.
 type roles struct {
+	area
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -57,33 +60,14 @@ type rolesDeleted struct {
 	m  flow.RoleMapping
 }
 
-type rolesKeys struct {
-	Move, Edit, Add, Delete, Undo, Label, Skip, Continue key.Binding
-	Done, Next, Switch, Cancel, SaveLabel                key.Binding
-}
-
 // NewRoles is the role assignment step.
 func NewRoles(env *Env, theme *Theme) Step {
-	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: rolesKeys{
-		Move:      key.NewBinding(key.WithKeys("up", "down", "tab", "shift+tab"), key.WithHelp("↑/↓", "move")),
-		Edit:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "edit")),
-		Add:       key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add mapping")),
-		Delete:    key.NewBinding(key.WithKeys("x", "delete"), key.WithHelp("x", "delete")),
-		Undo:      key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo delete")),
-		Label:     key.NewBinding(key.WithKeys("l"), key.WithHelp("l", "label group")),
-		Skip:      key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "skip step")),
-		Continue:  key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "continue")),
-		Done:      key.NewBinding(key.WithKeys("enter", "esc"), key.WithHelp("enter", "done")),
-		Next:      key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "next")),
-		Switch:    key.NewBinding(key.WithKeys("tab", "shift+tab"), key.WithHelp("tab", "group/role")),
-		Cancel:    key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
-		SaveLabel: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save label")),
-	}}
+	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""
 		in.Placeholder = placeholder
-		in.SetStyles(claimsInputStyles(theme.IsDark))
+		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
 		return in
 	}
 	r.groupsIn = newInput(flow.DefaultGroupsClaim)
@@ -93,7 +77,7 @@ func NewRoles(env *Env, theme *Theme) Step {
 	return r
 }
 
-func (r *roles) Title() string { return "Role assignment" }
+func (r *roles) Title() string { return Title(StepRoles) }
 
 // Enter loads the groups claim, the mappings and the default role, and
 // reads the group labels in a command.
@@ -127,34 +111,34 @@ func (r *roles) selectedRow() int {
 	return -1
 }
 
-func (r *roles) Update(msg tea.Msg) tea.Cmd {
+func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for _, in := range r.inputs() {
-			in.SetStyles(claimsInputStyles(msg.IsDark()))
+			in.SetStyles(widget.PlainInputStyles(msg.IsDark()))
 		}
-		return nil
+		return nil, nil
 	case glLoadedMsg:
 		r.labels.take(msg, r.setup.Connection.ID)
-		return nil
+		return nil, nil
 	case tea.KeyPressMsg:
 		switch r.mode {
 		case rolesBrowse:
 			return r.browseKey(msg)
 		case rolesEditRow:
-			return r.rowKey(msg)
+			return r.rowKey(msg), nil
 		case rolesEditLabel:
-			return r.labelKey(msg)
+			return r.labelKey(msg), nil
 		}
 		if key.Matches(msg, r.keys.Done) {
 			r.stopEditing()
-			return nil
+			return nil, nil
 		}
 	case tea.PasteMsg:
 	default:
-		return nil
+		return nil, nil
 	}
-	return r.forward(msg)
+	return r.forward(msg), nil
 }
 
 // forward gives a key or paste to the focused field and writes the
@@ -180,51 +164,49 @@ func (r *roles) forward(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-func (r *roles) browseKey(msg tea.KeyPressMsg) tea.Cmd {
+func (r *roles) browseKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	c := &r.setup.Connection
 	switch {
 	case key.Matches(msg, r.keys.Move):
-		r.sel = (r.sel + claimsStep(msg) + r.items()) % r.items()
+		r.sel = (r.sel + widget.MoveBy(msg) + r.items()) % r.items()
 	case key.Matches(msg, r.keys.Continue), key.Matches(msg, r.keys.Edit) && r.sel == r.continueItem():
-		return r.next()
+		return nil, r.next()
 	case key.Matches(msg, r.keys.Skip):
 		r.setup.SkipRoles = true
-		return r.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case key.Matches(msg, r.keys.Edit) && r.sel == 0:
 		r.mode = rolesEditGroups
 		r.groupsIn.CursorEnd()
-		return r.groupsIn.Focus()
+		return r.groupsIn.Focus(), nil
 	case key.Matches(msg, r.keys.Edit) && r.sel == r.defaultItem():
 		r.mode = rolesEditDefault
 		r.defaultIn.CursorEnd()
-		return r.defaultIn.Focus()
+		return r.defaultIn.Focus(), nil
 	case key.Matches(msg, r.keys.Edit) && r.selectedRow() >= 0:
-		return r.editRow(r.selectedRow(), false)
+		return r.editRow(r.selectedRow(), false), nil
 	case key.Matches(msg, r.keys.Label) && r.canLabel():
 		group := c.RoleMappings[r.selectedRow()].Group
 		r.mode = rolesEditLabel
-		r.labelIn.SetValue(r.labels.of(c.ID)[group])
-		r.labelIn.CursorEnd()
-		return r.labelIn.Focus()
+		return widget.Edit(&r.labelIn, r.labels.of(c.ID)[group]), nil
 	case key.Matches(msg, r.keys.Add):
 		c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{})
-		return r.editRow(len(c.RoleMappings)-1, true)
+		return r.editRow(len(c.RoleMappings)-1, true), nil
 	case key.Matches(msg, r.keys.Delete) && r.selectedRow() >= 0:
 		i := r.selectedRow()
 		m := c.RoleMappings[i]
 		r.deleted = append(r.deleted, rolesDeleted{at: i, m: m})
 		c.RoleMappings = slices.Delete(c.RoleMappings, i, i+1)
 		r.notice = ""
-		return Cmd(StatusMsg(fmt.Sprintf("Deleted %s → %s: press u to undo", m.Group, m.Role)))
+		return Cmd(StatusMsg(fmt.Sprintf("Deleted %s → %s: press u to undo", m.Group, m.Role))), nil
 	case key.Matches(msg, r.keys.Undo) && len(r.deleted) > 0:
 		d := r.deleted[len(r.deleted)-1]
 		r.deleted = r.deleted[:len(r.deleted)-1]
 		at := min(d.at, len(c.RoleMappings))
 		c.RoleMappings = slices.Insert(c.RoleMappings, at, d.m)
 		r.sel = at + 1
-		return Cmd(StatusMsg(fmt.Sprintf("Restored %s → %s", d.m.Group, d.m.Role)))
+		return Cmd(StatusMsg(fmt.Sprintf("Restored %s → %s", d.m.Group, d.m.Role))), nil
 	}
-	return nil
+	return nil, nil
 }
 
 func (r *roles) editRow(i int, isNew bool) tea.Cmd {
@@ -327,7 +309,7 @@ func (r *roles) rowError(i int) string {
 }
 
 // next continues when every mapping is complete and unique.
-func (r *roles) next() tea.Cmd {
+func (r *roles) next() Nav {
 	for i := range r.setup.Connection.RoleMappings {
 		if err := r.rowError(i); err != "" {
 			r.notice, r.sel = fmt.Sprintf("Row %d: %s", i+1, err), i+1
@@ -335,7 +317,7 @@ func (r *roles) next() tea.Cmd {
 		}
 	}
 	r.setup.SkipRoles = false
-	return r.setup.Go(NextMsg{})
+	return NextMsg{}
 }
 
 func (r *roles) Keys() []key.Binding {
@@ -347,13 +329,13 @@ func (r *roles) Keys() []key.Binding {
 	case rolesEditRow:
 		next := r.keys.Next
 		if r.rowCol == 1 {
-			next = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "save mapping"))
+			next = r.keys.SaveMapping
 		}
 		return []key.Binding{next, r.keys.Switch, r.keys.Cancel}
 	}
 	edit := r.keys.Edit
 	if r.sel == r.continueItem() {
-		edit = key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue"))
+		edit = r.keys.EditContinue
 	}
 	ks := []key.Binding{edit, r.keys.Move, r.keys.Add}
 	if r.selectedRow() >= 0 {
@@ -373,23 +355,24 @@ func (r *roles) Capturing() bool { return r.mode != rolesBrowse }
 // View shows the groups claim, the mappings table and the default role;
 // the introduction goes first when the height is short, and the selected
 // line always stays visible.
-func (r *roles) View(width, height int) string {
+func (r *roles) View() string {
+	width, height := r.width, r.height
 	t := r.theme
 	width = max(width, 20)
 	title := []string{t.Title.Render("Role assignment (optional)")}
-	intro := wrapStyled(t.Text, "Users can receive roles within your application based on their group memberships. "+
+	intro := widget.WrapStyled(t.Text, "Users can receive roles within your application based on their group memberships. "+
 		"Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.", width)
 	body, focus := r.body(width)
 	var notes []string
 	if r.notice != "" {
-		notes = append(notes, wrapStyled(t.Error, r.notice, width)...)
+		notes = append(notes, widget.WrapStyled(t.Error, r.notice, width)...)
 	}
 	if err := r.labels.err; err != nil && r.labels.connID == r.setup.Connection.ID {
 		msg, _ := flow.Explain(err)
-		notes = append(notes, wrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
+		notes = append(notes, widget.WrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
 	}
 	for _, w := range rolesWarnings(r.setup) {
-		notes = append(notes, wrapStyled(t.Warn, w, width)...)
+		notes = append(notes, widget.WrapStyled(t.Warn, w, width)...)
 	}
 	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width)...)
 	provider := diagProviderLine(t, r.setup, width)
@@ -399,7 +382,7 @@ func (r *roles) View(width, height int) string {
 	if len(lines) > height {
 		lines, offset = slices.Concat(title, body, notes, preview), len(title)
 	}
-	return strings.Join(windowLines(lines, offset+focus, height), "\n")
+	return strings.Join(widget.Window(lines, offset+focus, height), "\n")
 }
 
 // body renders the items; focus is the selected item's line.
@@ -423,8 +406,9 @@ func (r *roles) body(width int) ([]string, int) {
 		m := marker(i)
 		v := t.Text.Render(ansi.Truncate(value, fieldWidth, "…"))
 		if editing {
-			in.SetWidth(fieldWidth - 1)
-			v = in.View()
+			sized := *in // a copy sized to draw: View changes nothing
+			sized.SetWidth(fieldWidth - 1)
+			v = sized.View()
 		} else if value == "" {
 			v = t.Subtle.Render(empty)
 		}
@@ -438,15 +422,14 @@ func (r *roles) body(width int) ([]string, int) {
 	for i, m := range c.RoleMappings {
 		mk := marker(i + 1)
 		if r.mode == rolesEditRow && r.selectedRow() == i {
-			r.rowIn[0].SetWidth(colWidth - 1)
-			r.rowIn[1].SetWidth(max(width-4-colWidth-1, 4))
-			lines = append(lines, ansi.Truncate(mk+r.rowIn[0].View()+"  "+r.rowIn[1].View(), width, "…"))
+			group, role := r.rowIn[0], r.rowIn[1] // copies sized to draw
+			group.SetWidth(colWidth - 1)
+			role.SetWidth(max(width-4-colWidth-1, 4))
+			lines = append(lines, ansi.Truncate(mk+group.View()+"  "+role.View(), width, "…"))
 			continue
 		}
 		if r.mode == rolesEditLabel && r.selectedRow() == i {
-			prompt := "Label for " + ansi.Truncate(m.Group, 9, "…") + ": "
-			r.labelIn.SetWidth(max(width-2-ansi.StringWidth(prompt)-1, 4))
-			lines = append(lines, ansi.Truncate(mk+t.Text.Render(prompt)+r.labelIn.View(), width, "…"))
+			lines = append(lines, widget.LabelLine(r.labelIn, mk, t.Text, m.Group, width))
 			continue
 		}
 		style := t.Text
@@ -458,7 +441,7 @@ func (r *roles) body(width int) ([]string, int) {
 			name = glFit(labels, m.Group, colWidth)
 		}
 		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(name, colWidth, "…"))
-		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmpOr(m.Role, "(no role)")), width, "…"))
+		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmp.Or(m.Role, "(no role)")), width, "…"))
 	}
 	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
 	button := "  [ Continue ]"
@@ -476,7 +459,7 @@ func (r *roles) body(width int) ([]string, int) {
 // it, or the provider is known to need set-up for it.
 func rolesWarnings(s *Setup) []string {
 	var out []string
-	claim := cmpOr(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
+	claim := cmp.Or(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
 	supported := claimsSupported(s)
 	listed := slices.Contains(supported, claim)
 	if len(supported) > 0 && !listed {

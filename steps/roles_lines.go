@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -28,11 +29,11 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		}
 		return a, false, nil
 	}
-	a, skip, err := ask(fmt.Sprintf("Groups claim [%s]: ", cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim)))
+	a, skip, err := ask(fmt.Sprintf("Groups claim [%s]: ", cmp.Or(c.GroupsClaim, flow.DefaultGroupsClaim)))
 	if err != nil || skip {
 		return err
 	}
-	c.GroupsClaim = cmpOr(a, cmpOr(c.GroupsClaim, flow.DefaultGroupsClaim))
+	c.GroupsClaim = cmp.Or(a, cmp.Or(c.GroupsClaim, flow.DefaultGroupsClaim))
 	for _, w := range rolesWarnings(s) {
 		fmt.Fprintln(p, w)
 	}
@@ -58,7 +59,7 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 			fmt.Fprintln(p, msg)
 		}
 	}
-	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmpOr(c.DefaultRole, "none")))
+	a, skip, err = ask(fmt.Sprintf("Default role, given when no group matches (- for none) [%s]: ", cmp.Or(c.DefaultRole, "none")))
 	if err != nil || skip {
 		return err
 	}

@@ -1,8 +1,6 @@
 package steps
 
 import (
-	tea "charm.land/bubbletea/v2"
-
 	"time"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -48,9 +46,6 @@ type Setup struct {
 
 	// Test login step: the outcome of the last test login.
 	TestLogin *TestLoginResult `json:"test_login,omitempty"`
-
-	// nav is a step change asked for with Go, not yet taken by the shell.
-	nav tea.Msg
 }
 
 // TestLoginResult is what the test login step keeps of its last run.
@@ -75,23 +70,4 @@ func NewSetup() *Setup {
 		Claims:      flow.DefaultClaimMapping(),
 		GroupsClaim: flow.DefaultGroupsClaim,
 	}}
-}
-
-// Go asks the shell for a step change (NextMsg, BackMsg, GotoMsg,
-// ResumeMsg, FinishedMsg). The shell applies it as soon as the step's
-// Update returns, before it handles the next key: keys typed right after
-// enter then reach the step they were typed for, even when they come faster
-// than commands run (a burst over a slow SSH link). The returned command
-// brings the same message, for whoever drives a step on its own (tests);
-// the shell knows it as the echo of what it already did.
-func (s *Setup) Go(msg tea.Msg) tea.Cmd {
-	s.nav = msg
-	return Cmd(msg)
-}
-
-// TakeNav returns the step change asked for with Go, once.
-func (s *Setup) TakeNav() tea.Msg {
-	msg := s.nav
-	s.nav = nil
-	return msg
 }

@@ -22,14 +22,21 @@ type Step interface {
 	// Enter is called each time the step becomes the current one, with the
 	// setup as it is now; the step loads its fields from it.
 	Enter(s *Setup) tea.Cmd
-	// Update handles a message. Keys and pastes reach only the current
-	// step; every other message reaches every step, so the reply of a
-	// command a step started finds it even after the person moved on. A
-	// step therefore reacts only to its own message types (and to the
-	// bubbles' ticks whose IDs are its own).
-	Update(msg tea.Msg) tea.Cmd
-	// View renders the step's body into width×height cells.
-	View(width, height int) string
+	// Update handles a message and returns what to run next and the step
+	// change it asks for (nil: stay). Keys and pastes reach only the
+	// current step; every other message reaches every step, so the reply
+	// of a command a step started finds it even after the person moved on.
+	// A step therefore reacts only to its own message types (and to the
+	// bubbles' ticks whose IDs are its own). The shell applies the Nav
+	// before it handles the next message, so keys typed right after enter
+	// reach the step they were typed for, however fast they come.
+	Update(msg tea.Msg) (tea.Cmd, Nav)
+	// SetSize gives the step the width×height cells of its body; the shell
+	// calls it before Enter and whenever the area changes. A step lays
+	// itself out here and in Update, never in View.
+	SetSize(width, height int)
+	// View draws the step's body in the size last set. It changes nothing.
+	View() string
 	// Keys are the bindings that work now, for the help line.
 	Keys() []key.Binding
 	// Capturing reports whether a text field has focus, so that the shell
@@ -47,7 +54,18 @@ type LineStep interface {
 	RunLines(ctx context.Context, s *Setup, p *Prompter) error
 }
 
-// Messages a step sends to the shell.
+// Nav is a step change, the second result of a step's Update: NextMsg,
+// BackMsg, GotoMsg, ResumeMsg or FinishedMsg. The shell also takes one as a
+// message (a test resuming a setup sends a ResumeMsg).
+type Nav interface{ nav() }
+
+func (NextMsg) nav()     {}
+func (BackMsg) nav()     {}
+func (GotoMsg) nav()     {}
+func (ResumeMsg) nav()   {}
+func (FinishedMsg) nav() {}
+
+// Step changes, and the one note a step sends to the shell.
 type (
 	// NextMsg says the step is complete: the shell saves the draft and
 	// moves on.
@@ -58,7 +76,8 @@ type (
 	// the credentials).
 	GotoMsg struct{ Step int }
 	// ResumeMsg replaces the whole setup with a stored draft's and moves
-	// to the draft's step (step 0 sends it).
+	// to the draft's step (step 0 asks for it; the review asks for a
+	// fresh setup).
 	ResumeMsg struct{ Setup *Setup }
 	// FinishedMsg says the connection was saved and activated: the shell
 	// deletes the draft and shows the final screen of the review step.
@@ -90,3 +109,33 @@ func (errBack) Error() string { return "back" }
 
 // Cmd wraps a message as a command.
 func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
+
+// area is a step's body size, as the shell last set it; a step embeds it
+// for its SetSize unless it lays itself out on a change of size.
+type area struct{ width, height int }
+
+// SetSize records the step's body size.
+func (a *area) SetSize(width, height int) { a.width, a.height = width, height }
+
+// laidOut is the Update and SetSize of a step that lays itself out (sizes
+// its viewport, renders what scrolls) after every update and every change
+// of its area, so that its View only draws and its Keys are those of what
+// is drawn.
+type laidOut struct {
+	area
+	update func(tea.Msg) (tea.Cmd, Nav)
+	layout func()
+}
+
+// Update handles msg with the step's update, then lays the step out.
+func (l *laidOut) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := l.update(msg)
+	l.layout()
+	return cmd, nav
+}
+
+// SetSize records the step's new area and lays the step out in it.
+func (l *laidOut) SetSize(width, height int) {
+	l.area.SetSize(width, height)
+	l.layout()
+}

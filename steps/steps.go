@@ -41,3 +41,23 @@ func stepOf(s flow.Step) int {
 		StepReview:       flow.StepReview,
 	}, s)
 }
+
+// Title is the short name of step i in the step indicator and the draft
+// list, in the guide's words ("Redirect URI", "Credentials", ...): one
+// table, so that naming a step never needs building it.
+func Title(i int) string {
+	titles := [NumSteps]string{
+		StepOrganization: "Organization",
+		StepRedirectURI:  "Redirect URI",
+		StepCredentials:  "Credentials",
+		StepValidate:     "Validate",
+		StepClaims:       "Claims",
+		StepRoles:        "Role assignment",
+		StepTestLogin:    "Test login",
+		StepReview:       "Review",
+	}
+	if i < 0 || i >= NumSteps {
+		return ""
+	}
+	return titles[i]
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -72,44 +73,10 @@ type (
 	tlTickMsg struct{ attempt int }
 )
 
-type tlKeys struct {
-	start, cont, again, retry, skip      key.Binding
-	cancel, copy, paste, submit, unfocus key.Binding
-	scroll                               key.Binding
-	toRedirect, toCreds, toClaims        key.Binding
-	toRoles                              key.Binding
-	label, saveLabel, stopLabel          key.Binding
-}
-
-func newTLKeys() tlKeys {
-	b := func(help, desc string, keys ...string) key.Binding {
-		return key.NewBinding(key.WithKeys(keys...), key.WithHelp(help, desc))
-	}
-	return tlKeys{
-		start:      b("enter", "start test login", "enter"),
-		cont:       b("enter", "continue", "enter"),
-		again:      b("r", "test again", "r"),
-		retry:      b("enter", "try again", "enter", "r"),
-		skip:       b("s", "skip (save untested)", "s"),
-		cancel:     b("x", "cancel", "x", "esc"),
-		copy:       b("c", "copy URL", "c"),
-		paste:      b("p", "paste address", "p"),
-		submit:     b("enter", "use address", "enter"),
-		unfocus:    b("esc", "close field", "esc"),
-		scroll:     b("↑/↓", "scroll", "up", "down", "pgup", "pgdown"),
-		toRedirect: b("1", "redirect URI", "1"),
-		toCreds:    b("2", "credentials", "2"),
-		toClaims:   b("4", "claims", "4"),
-		toRoles:    b("5", "roles", "5"),
-		label:      b("l", "label groups", "l"),
-		saveLabel:  b("enter", "save label, next", "enter"),
-		stopLabel:  b("esc", "stop labelling", "esc"),
-	}
-}
-
 // testLogin is step 6: one real sign-in through the connection, through
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {
+	laidOut
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -148,12 +115,13 @@ type testLogin struct {
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
 	ti := textinput.New()
+	ti.SetStyles(tlPasteStyles(theme))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
 	li := textinput.New()
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
-	return &testLogin{
+	t := &testLogin{
 		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
 		providers: map[string]*flow.Provider{},
 		paste:     ti,
@@ -161,9 +129,11 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 		spin:      spinner.New(spinner.WithSpinner(spinner.Dot)),
 		vp:        viewport.New(),
 	}
+	t.laidOut = laidOut{update: t.update, layout: t.layout}
+	return t
 }
 
-func (t *testLogin) Title() string { return "Test login" }
+func (t *testLogin) Title() string { return Title(StepTestLogin) }
 
 // Enter shows the last result, if any; a login starts only on request, so
 // coming back to the step never throws the person into a sign-in. The
@@ -175,6 +145,7 @@ func (t *testLogin) Enter(s *Setup) tea.Cmd {
 		t.recordErr = nil
 		t.vp.GotoTop()
 	}
+	t.layout()
 	return glLoad(t.env, s.Connection.ID)
 }
 
@@ -223,25 +194,35 @@ func (t *testLogin) Keys() []key.Binding {
 	return keys
 }
 
-func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
+// tlPasteStyles are the paste field's styles for the theme, with a steady
+// cursor.
+func tlPasteStyles(th *Theme) textinput.Styles {
+	styles := textinput.DefaultStyles(th.IsDark)
+	styles.Cursor.Blink = false
+	return styles
+}
+
+func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
+	case tea.BackgroundColorMsg:
+		t.paste.SetStyles(tlPasteStyles(t.theme))
 	case tea.KeyPressMsg:
 		return t.handleKey(msg)
 	case tea.PasteMsg:
 		if t.phase != tlWaiting {
-			return nil
+			return nil, nil
 		}
 		cmd := t.focusPaste()
 		var c2 tea.Cmd
 		t.paste, c2 = t.paste.Update(msg)
-		return tea.Batch(cmd, c2)
+		return tea.Batch(cmd, c2), nil
 	case tlStartedMsg:
-		return t.onStarted(msg)
+		return t.onStarted(msg), nil
 	case tlDoneMsg:
 		if msg.attempt != t.attempt || t.phase != tlWaiting {
-			return nil // a cancelled attempt
+			return nil, nil // a cancelled attempt
 		}
-		return t.finish(msg.res, msg.err)
+		return t.finish(msg.res, msg.err), nil
 	case tlRecordedMsg:
 		if msg.attempt == t.attempt {
 			t.recordErr = msg.err
@@ -251,7 +232,7 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 		t.labels.take(msg, t.setup.Connection.ID)
 	case tlDeliveredMsg:
 		if msg.attempt != t.attempt || t.phase != tlWaiting {
-			return nil
+			return nil, nil
 		}
 		t.pasteErr = msg.err
 		if msg.err == nil {
@@ -267,71 +248,71 @@ func (t *testLogin) Update(msg tea.Msg) tea.Cmd {
 	case tlTickMsg:
 		if msg.attempt == t.attempt && t.phase != tlIdle {
 			t.now = t.env.Now()
-			return t.tick()
+			return t.tick(), nil
 		}
 	case spinner.TickMsg:
 		if t.phase != tlIdle {
 			var cmd tea.Cmd
 			t.spin, cmd = t.spin.Update(msg)
-			return cmd
+			return cmd, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
-func (t *testLogin) handleKey(msg tea.KeyPressMsg) tea.Cmd {
+func (t *testLogin) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	k := t.keys
 	if t.labelling {
-		return t.labelKey(msg)
+		return t.labelKey(msg), nil
 	}
 	if t.pasting {
 		switch {
 		case key.Matches(msg, k.submit):
-			return t.deliver()
+			return t.deliver(), nil
 		case key.Matches(msg, k.unfocus):
 			t.pasting = false
 			t.paste.Blur()
-			return nil
+			return nil, nil
 		}
 		var cmd tea.Cmd
 		t.paste, cmd = t.paste.Update(msg)
-		return cmd
+		return cmd, nil
 	}
 	if t.phase != tlIdle {
 		switch {
 		case key.Matches(msg, k.cancel):
 			t.cancelLogin()
-			return Cmd(StatusMsg("Test login cancelled"))
+			return Cmd(StatusMsg("Test login cancelled")), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.copy):
-			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard")))
+			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard"))), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.paste):
-			return t.focusPaste()
+			return t.focusPaste(), nil
 		}
-		return t.scroll(msg)
+		return t.scroll(msg), nil
 	}
 	r := t.setup.TestLogin
 	switch {
 	case r == nil && key.Matches(msg, k.start),
 		r != nil && r.OK && key.Matches(msg, k.again),
 		r != nil && !r.OK && key.Matches(msg, k.retry):
-		return t.start()
+		return t.start(), nil
 	case r != nil && r.OK && key.Matches(msg, k.cont):
-		return t.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
-		return t.setup.Go(NextMsg{})
+		return nil, NextMsg{}
 	case r != nil && !r.OK && tlResultFixStep(r) == StepRedirectURI && key.Matches(msg, k.toRedirect):
-		return t.setup.Go(GotoMsg{Step: StepRedirectURI})
+		return nil, GotoMsg{Step: StepRedirectURI}
 	case r != nil && !r.OK && key.Matches(msg, k.toCreds):
-		return t.setup.Go(GotoMsg{Step: StepCredentials})
+		return nil, GotoMsg{Step: StepCredentials}
 	case r != nil && key.Matches(msg, k.toClaims):
-		return t.setup.Go(GotoMsg{Step: StepClaims})
+		return nil, GotoMsg{Step: StepClaims}
 	case r != nil && key.Matches(msg, k.toRoles):
-		return t.setup.Go(GotoMsg{Step: StepRoles})
+		return nil, GotoMsg{Step: StepRoles}
 	case key.Matches(msg, k.label) && t.canLabel():
 		t.labelling = true
-		return t.labelGroup(0)
+		return t.labelGroup(0), nil
 	}
-	return t.scroll(msg)
+	return t.scroll(msg), nil
 }
 
 // labelGroup puts the label input on the i-th GUID group, or ends the
@@ -343,9 +324,7 @@ func (t *testLogin) labelGroup(i int) tea.Cmd {
 		return nil
 	}
 	t.labelAt = i
-	t.labelIn.SetValue(t.labels.of(t.setup.Connection.ID)[groups[i]])
-	t.labelIn.CursorEnd()
-	return t.labelIn.Focus()
+	return widget.Edit(&t.labelIn, t.labels.of(t.setup.Connection.ID)[groups[i]])
 }
 
 func (t *testLogin) stopLabelling() {
@@ -402,7 +381,7 @@ func (t *testLogin) start() tea.Cmd {
 	t.browserErr, t.pasteErr, t.pasteNote, t.recordErr = nil, nil, "", nil
 	t.paste.SetValue("")
 	t.vp.GotoTop()
-	ctx, stop := context.WithCancel(context.Background())
+	ctx, stop := context.WithCancel(t.env.Context) // a dropped session ends the wait
 	t.stop = stop
 	attempt, env, conn := t.attempt, t.env, t.setup.Connection
 	cached := t.providers[conn.DiscoveryURL]
@@ -482,7 +461,7 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
 	rec := flow.NewTestLogin(r.At, res, err)
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := env.writeCtx(10 * time.Second)
 		defer cancel()
 		id, err := tlRecord(ctx, env, conn, rec)
 		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
@@ -553,8 +532,14 @@ func tlResultFixStep(r *TestLoginResult) int {
 	return -1
 }
 
-// View renders the step; content taller than the area scrolls.
-func (t *testLogin) View(width, height int) string {
+// layout renders the step's content into its scrolling area; content
+// taller than the area scrolls.
+func (t *testLogin) layout() {
+	if t.setup == nil {
+		return
+	}
+	width := t.width
+	t.paste.SetWidth(max(width-lipgloss.Width(t.paste.Prompt)-1, 1))
 	var body string
 	switch {
 	case t.phase != tlIdle:
@@ -567,31 +552,33 @@ func (t *testLogin) View(width, height int) string {
 		body = t.viewFailure(width)
 	}
 	t.vp.SetWidth(width)
-	t.vp.SetHeight(height)
+	t.vp.SetHeight(t.height)
 	t.vp.SetContent(body)
 	if t.pasting {
 		t.vp.GotoBottom()
 	}
-	return t.vp.View()
 }
+
+// View draws the step as last laid out.
+func (t *testLogin) View() string { return t.vp.View() }
 
 func (t *testLogin) viewIntro(w int) string {
 	th := t.theme
 	var b []string
-	b = append(b, tlWrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
-		tlWrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w))
+	b = append(b, widget.Wrap(th.Title.Render("Sign in once through this connection, as the organization's users will."), w),
+		widget.Wrap(th.Text.Render("This proves that the client ID and secret, the Redirect URI and the claims work together before the connection is saved."), w))
 	b = append(b, diagProviderLine(th, t.setup, w)...)
 	b = append(b, "")
 	if d := t.env.Demo; d != nil {
-		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
+		b = append(b, widget.Wrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w), "")
 	}
 	where := "The sign-in page opens in your browser."
 	if t.env.OpenBrowser == nil {
 		where = "You get a URL to open in your browser."
 	}
-	b = append(b, tlWrap(th.Text.Render(where), w), "",
-		tlWrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
-		tlWrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
+	b = append(b, widget.Wrap(th.Text.Render(where), w), "",
+		widget.Wrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
+		widget.Wrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
 	return strings.Join(b, "\n")
 }
 
@@ -609,35 +596,31 @@ func (t *testLogin) viewWaiting(w int) string {
 	if t.phase == tlWaiting {
 		status = "Waiting for you to sign in…"
 	}
-	b := []string{tlWrap(t.spin.View()+" "+th.Text.Render(status)+" "+th.Subtle.Render(tlClock(elapsed)), w)}
+	b := []string{widget.Wrap(t.spin.View()+" "+th.Text.Render(status)+" "+th.Subtle.Render(tlClock(elapsed)), w)}
 	if t.phase == tlStarting {
 		return strings.Join(b, "\n")
 	}
 	b = append(b, "")
 	switch {
 	case t.env.OpenBrowser == nil:
-		b = append(b, tlWrap(th.Text.Render("Open this URL in your browser and sign in:"), w))
+		b = append(b, widget.Wrap(th.Text.Render("Open this URL in your browser and sign in:"), w))
 	case t.browserErr != nil:
-		b = append(b, tlWrap(th.Warn.Render("The browser could not be opened; open this URL in your browser and sign in:"), w))
+		b = append(b, widget.Wrap(th.Warn.Render("The browser could not be opened; open this URL in your browser and sign in:"), w))
 	default:
-		b = append(b, tlWrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
+		b = append(b, widget.Wrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
 	}
 	b = append(b, th.Accent.Render(ansi.Hardwrap(t.authURL, max(w, 1), false)))
 	if d := t.env.Demo; d != nil {
-		b = append(b, tlWrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
+		b = append(b, widget.Wrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
 	}
-	b = append(b, "", tlWrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
-	t.paste.SetWidth(max(w-lipgloss.Width(t.paste.Prompt)-1, 1))
-	styles := textinput.DefaultStyles(th.IsDark)
-	styles.Cursor.Blink = false
-	t.paste.SetStyles(styles)
+	b = append(b, "", widget.Wrap(th.Subtle.Render("If your browser could not reach "+t.setup.Connection.RedirectURI+", paste the address bar's URL here (p):"), w))
 	b = append(b, t.paste.View())
 	switch {
 	case t.pasteErr != nil:
 		msg, fix := flow.Explain(t.pasteErr)
-		b = append(b, tlWrap(th.Error.Render(msg), w), tlWrap(th.Subtle.Render(fix), w))
+		b = append(b, widget.Wrap(th.Error.Render(msg), w), widget.Wrap(th.Subtle.Render(fix), w))
 	case t.pasteNote != "":
-		b = append(b, tlWrap(th.Pass.Render(t.pasteNote), w))
+		b = append(b, widget.Wrap(th.Pass.Render(t.pasteNote), w))
 	}
 	return strings.Join(b, "\n")
 }
@@ -645,12 +628,12 @@ func (t *testLogin) viewWaiting(w int) string {
 func (t *testLogin) viewSuccess(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
-	head := []string{tlWrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	head := []string{widget.Wrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
 	head = append(head, diagProviderLine(th, t.setup, w)...)
 	if len(r.Warnings) > 0 {
-		head = append(head, tlWrap(th.Warn.Render("The mapping could not fill everything:"), w))
+		head = append(head, widget.Wrap(th.Warn.Render("The mapping could not fill everything:"), w))
 		for _, warn := range r.Warnings {
-			head = append(head, tlWrap(th.Warn.Render("! "+warn), w))
+			head = append(head, widget.Wrap(th.Warn.Render("! "+warn), w))
 		}
 	}
 	if fs := diagClaims(t.setup); len(fs) > 0 {
@@ -659,11 +642,11 @@ func (t *testLogin) viewSuccess(w int) string {
 	}
 	head = append(head, t.guidGroupLines(w)...)
 	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
-		head = append(head, "", tlWrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
+		head = append(head, "", widget.Wrap(th.Subtle.Render("The mappings changed since this login; the profile below is the login's."), w))
 		head = append(head, replayLines(th, t.setup, w)...)
 	}
 	head = append(head, t.recordNote(w)...)
-	head = append(head, tlWrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
+	head = append(head, widget.Wrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
 	var profile, claims string
 	labels := t.labels.of(t.setup.Connection.ID)
 	if w >= tlWideLayout {
@@ -688,12 +671,10 @@ func (t *testLogin) guidGroupLines(w int) []string {
 	}
 	th := t.theme
 	labels := t.labels.of(t.setup.Connection.ID)
-	lines := []string{tlWrap(th.Title.Render("Groups in this login"), w)}
+	lines := []string{widget.Wrap(th.Title.Render("Groups in this login"), w)}
 	for i, g := range groups {
 		if t.labelling && i == t.labelAt {
-			prompt := "› Label for " + ansi.Truncate(g, 9, "…") + ": "
-			t.labelIn.SetWidth(max(w-ansi.StringWidth(prompt)-1, 4))
-			lines = append(lines, ansi.Truncate(th.Selected.Render(prompt)+t.labelIn.View(), max(w, 1), ""))
+			lines = append(lines, widget.LabelLine(t.labelIn, th.Selected.Render("› "), th.Selected, g, w))
 			continue
 		}
 		style := th.Text
@@ -704,10 +685,10 @@ func (t *testLogin) guidGroupLines(w int) []string {
 	}
 	if err := t.labels.err; err != nil && t.labels.connID == t.setup.Connection.ID {
 		msg, _ := flow.Explain(err)
-		lines = append(lines, tlWrap(th.Warn.Render("! The group labels could not be read or saved: "+msg), w))
+		lines = append(lines, widget.Wrap(th.Warn.Render("! The group labels could not be read or saved: "+msg), w))
 	}
 	if t.canLabel() && !t.labelling {
-		lines = append(lines, tlWrap(th.Key.Render("l")+th.Subtle.Render(" labels them with their group names, shown from here on in place of the bare IDs."), w))
+		lines = append(lines, widget.Wrap(th.Key.Render("l")+th.Subtle.Render(" labels them with their group names, shown from here on in place of the bare IDs."), w))
 	}
 	return lines
 }
@@ -717,33 +698,33 @@ func (t *testLogin) recordNote(w int) []string {
 		return nil
 	}
 	msg, _ := flow.Explain(t.recordErr)
-	return []string{tlWrap(t.theme.Warn.Render("The result could not be recorded in the store: "+msg), w)}
+	return []string{widget.Wrap(t.theme.Warn.Render("The result could not be recorded in the store: "+msg), w)}
 }
 
 func (t *testLogin) viewFailure(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
-	b := []string{tlWrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	b := []string{widget.Wrap(th.Fail.Render("✗ The test login failed")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
 	b = append(b, diagProviderLine(th, t.setup, w)...)
 	// An IdP error's explanation may carry its evidence on further lines
 	// (the redirect URI sent and expected, aligned with a marker line).
 	msg, evidence, _ := strings.Cut(r.Error, "\n")
-	b = append(b, "", tlWrap(th.Text.Render(tlSentence(msg)), w))
+	b = append(b, "", widget.Wrap(th.Text.Render(tlSentence(msg)), w))
 	for _, l := range strings.Split(evidence, "\n") {
 		if l != "" {
 			b = append(b, th.Subtle.Render(ansi.Hardwrap(l, max(w, 1), false)))
 		}
 	}
 	if r.Fix != "" {
-		b = append(b, tlWrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
+		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")
 	if step := tlResultFixStep(r); step >= 0 {
 		name := map[int]string{StepRedirectURI: "Redirect URI", StepCredentials: "Credentials"}[step]
-		b = append(b, tlWrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
+		b = append(b, widget.Wrap(th.Text.Render(fmt.Sprintf("To change it, go back to step %d, %s: press ", step, name))+th.Key.Render(fmt.Sprint(step))+th.Text.Render("."), w))
 	}
-	b = append(b, tlWrap(th.Subtle.Render("enter tries again; 2, 4 and 5 go to the credentials, claims and roles; s skips: the connection is then saved untested."), w))
+	b = append(b, widget.Wrap(th.Subtle.Render("enter tries again; 2, 4 and 5 go to the credentials, claims and roles; s skips: the connection is then saved untested."), w))
 	return strings.Join(b, "\n")
 }
 
@@ -806,9 +787,6 @@ func tlRow(th *Theme, label, value string, labelW, w int) string {
 	value = ansi.Truncate(strings.Join(strings.Fields(value), " "), max(w-labelW-4, 1), "…")
 	return ansi.Truncate("  "+th.Subtle.Render(label)+"  "+valueStyle.Render(value), w, "")
 }
-
-// tlWrap wraps styled text to w cells, breaking long words.
-func tlWrap(s string, w int) string { return lipgloss.Wrap(s, max(w, 1), "") }
 
 // tlSentence starts s with a capital letter and ends it with a period.
 func tlSentence(s string) string {

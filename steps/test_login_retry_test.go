@@ -35,7 +35,7 @@ func TestTestLoginRetryRediscoversAfterAFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cb.Close()
-	env := &Env{Now: time.Now, HTTP: flow.NewHTTPClient(flow.ClientOptions{}),
+	env := &Env{Context: t.Context(), Now: time.Now, HTTP: flow.NewHTTPClient(flow.ClientOptions{}),
 		Callbacks: func(string) (*flow.CallbackServer, error) { return cb, nil }}
 	s := NewSetup()
 	s.Connection.ID, s.Connection.ClientID, s.Connection.ClientSecret = "conn_test1", "id", "secret"

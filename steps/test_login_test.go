@@ -14,8 +14,6 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
@@ -103,19 +101,6 @@ func (s *tlScreen) String() string {
 	return s.buf.String()
 }
 
-// tlView renders the step at width×height, stripped of styles, and fails
-// when a line is wider than the width.
-func tlView(t *testing.T, s Step, width, height int) string {
-	t.Helper()
-	v := s.View(width, height)
-	for i, line := range strings.Split(v, "\n") {
-		if w := lipgloss.Width(line); w > width {
-			t.Errorf("width %d: line %d is %d wide: %q", width, i, w, ansi.Strip(line))
-		}
-	}
-	return ansi.Strip(v)
-}
-
 // tlDriver runs a step like run does, but lets the test act between
 // messages (sign in, paste) while a login waits.
 type tlDriver struct {
@@ -140,7 +125,11 @@ func (d *tlDriver) send(m tea.Msg) {
 	case NextMsg, BackMsg, GotoMsg, ResumeMsg, FinishedMsg, StatusMsg:
 		d.shell = append(d.shell, m)
 	default:
-		d.dispatch(d.s.Update(m))
+		cmd, nav := d.s.Update(m)
+		if nav != nil {
+			d.shell = append(d.shell, nav)
+		}
+		d.dispatch(cmd)
 	}
 }
 
@@ -177,7 +166,7 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 	step := NewTestLogin(env, NewTheme(true))
 	step.Enter(s)
 
-	intro := tlView(t, step, 80, 17)
+	intro := viewFits(t, step, 80, 17)
 	for _, want := range []string{"Demo: sign in as ada with the password demo-password", "opens in your browser", "saved untested"} {
 		if !strings.Contains(strings.Join(strings.Fields(intro), " "), want) {
 			t.Errorf("intro lacks %q:\n%s", want, intro)
@@ -211,7 +200,7 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 	}
 
 	for _, w := range []int{120, 80, 60, 40} {
-		v := tlView(t, step, w, 60)
+		v := viewFits(t, step, w, 60)
 		for _, want := range []string{"test login worked", "Profile", "ada.lovelace@example.com", "Claims", `"Ada"`, "admin"} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d: result lacks %q:\n%s", w, want, v)
@@ -219,18 +208,18 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 		}
 	}
 	// Side by side from 100 columns: the profile's first row and the claims' share a line.
-	if v := tlView(t, step, 120, 60); !strings.Contains(v, "Profile") || !tlSameLine(v, "Profile", "Claims") {
+	if v := viewFits(t, step, 120, 60); !strings.Contains(v, "Profile") || !tlSameLine(v, "Profile", "Claims") {
 		t.Errorf("wide layout not side by side:\n%s", v)
 	}
-	if v := tlView(t, step, 80, 60); tlSameLine(v, "Profile", "Claims") {
+	if v := viewFits(t, step, 80, 60); tlSameLine(v, "Profile", "Claims") {
 		t.Errorf("narrow layout side by side:\n%s", v)
 	}
 	// The demo IdP's login is clean: no provider, no pitfall, nothing to confirm at the review.
-	if v := tlView(t, step, 80, 60); strings.Contains(v, "Provider:") || strings.Contains(v, "Fix:") || len(diagClaims(s)) != 0 || len(rvWarnings(s)) != 0 {
+	if v := viewFits(t, step, 80, 60); strings.Contains(v, "Provider:") || strings.Contains(v, "Fix:") || len(diagClaims(s)) != 0 || len(rvWarnings(s)) != 0 {
 		t.Errorf("a clean login is diagnosed: %v %v\n%s", diagClaims(s), rvWarnings(s), v)
 	}
 	// At 80×17 the result scrolls.
-	tlView(t, step, 80, 17)
+	viewFits(t, step, 80, 17)
 	if help := keysHelp(step.Keys()); !slices.Contains(help, "↑/↓ scroll") || !slices.Contains(help, "enter continue") {
 		t.Errorf("result keys %v", help)
 	}
@@ -273,7 +262,7 @@ func TestTestLoginWrongSecretExplainsAndPointsToCredentials(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 	for _, w := range []int{80, 60, 40} {
-		v := strings.Join(strings.Fields(tlView(t, step, w, 40)), " ")
+		v := strings.Join(strings.Fields(viewFits(t, step, w, 40)), " ")
 		for _, want := range []string{"test login failed", "rejected the client credentials", "Fix:", "go back to step 2, Credentials"} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d lacks %q: %s", w, want, v)
@@ -310,13 +299,13 @@ func TestTestLoginPastedAddressFinishesTheLogin(t *testing.T) {
 	d.send(press("enter"))
 	d.until("the login to wait", func() bool { return tl.phase == tlWaiting })
 
-	v := strings.Join(strings.Fields(tlView(t, step, 80, 40)), " ")
+	v := strings.Join(strings.Fields(viewFits(t, step, 80, 40)), " ")
 	for _, want := range []string{"Open this URL in your browser", "Waiting for you to sign in", "If your browser could not reach " + s.Connection.RedirectURI} {
 		if !strings.Contains(v, want) {
 			t.Errorf("waiting view lacks %q: %s", want, v)
 		}
 	}
-	if !strings.Contains(strings.ReplaceAll(tlView(t, step, 80, 40), "\n", ""), tl.authURL[:60]) {
+	if !strings.Contains(strings.ReplaceAll(viewFits(t, step, 80, 40), "\n", ""), tl.authURL[:60]) {
 		t.Errorf("URL not shown")
 	}
 	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"c copy URL", "p paste address", "x cancel"}) {
@@ -339,7 +328,7 @@ func TestTestLoginPastedAddressFinishesTheLogin(t *testing.T) {
 	d.send(tea.PasteMsg{Content: "https://example.com/elsewhere?state=x"})
 	d.send(press("enter"))
 	d.until("the refusal", func() bool { return tl.pasteErr != nil })
-	if v := tlView(t, step, 60, 40); !strings.Contains(strings.Join(strings.Fields(v), " "), "is not this login's redirect URI") {
+	if v := viewFits(t, step, 60, 40); !strings.Contains(strings.Join(strings.Fields(v), " "), "is not this login's redirect URI") {
 		t.Errorf("refusal not shown: %s", v)
 	}
 	d.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear the field

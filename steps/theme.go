@@ -4,6 +4,7 @@ import (
 	"image/color"
 
 	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
 )
 
@@ -84,4 +85,17 @@ func NewTheme(isDark bool) *Theme {
 		Help:         help.DefaultStyles(isDark),
 		GlamourStyle: glamour,
 	}
+}
+
+// InputStyles are the text fields' styles in the theme, with a steady
+// cursor.
+func (t *Theme) InputStyles() textinput.Styles {
+	s := textinput.DefaultStyles(t.IsDark)
+	s.Focused.Prompt, s.Blurred.Prompt = t.Accent, t.Subtle
+	s.Focused.Text, s.Blurred.Text = t.Text, t.Text
+	s.Focused.Placeholder, s.Blurred.Placeholder = t.Subtle, t.Subtle
+	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
+	s.Cursor.Color = t.Accent.GetForeground()
+	s.Cursor.Blink = false
+	return s
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // validateSlots are the checks a validation runs, in the report's order,
@@ -34,6 +36,7 @@ const saveTimeout = 10 * time.Second
 // against the Discovery Endpoint. Failed checks block moving on until they
 // are fixed (r re-runs) or explicitly overridden; warnings never block.
 type validate struct {
+	laidOut
 	env   *Env
 	theme *Theme
 	setup *Setup
@@ -52,12 +55,9 @@ type validate struct {
 
 	spin     spinner.Model
 	vp       viewport.Model
-	overflow bool // the list is taller than its area (set by View)
+	list     []string // the checks' lines, as last laid out
+	overflow bool     // the list is taller than its area
 	keys     validateKeys
-}
-
-type validateKeys struct {
-	Rerun, Continue, Override, Confirm, Deny, Scroll key.Binding
 }
 
 // Messages of the validate step.
@@ -92,28 +92,24 @@ func NewValidate(env *Env, theme *Theme) Step {
 		PageUp:   key.NewBinding(key.WithKeys("pgup")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "space")),
 	}
-	return &validate{
+	v := &validate{
 		env:   env,
 		theme: theme,
 		setup: NewSetup(),
 		spin:  spinner.New(spinner.WithSpinner(spinner.Dot)),
 		vp:    vp,
-		keys: validateKeys{
-			Rerun:    key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "check again")),
-			Continue: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "continue")),
-			Override: key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "go on anyway")),
-			Confirm:  key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes, go on")),
-			Deny:     key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
-			Scroll:   key.NewBinding(key.WithKeys("up", "down", "pgup", "pgdown"), key.WithHelp("↑/↓", "scroll")),
-		},
+		keys:  newValidateKeys(),
 	}
+	v.laidOut = laidOut{update: v.update, layout: v.layout}
+	return v
 }
 
-func (v *validate) Title() string { return "Validate" }
+func (v *validate) Title() string { return Title(StepValidate) }
 
 // Enter shows the stored report when it is for the same discovery URL
 // (a resumed draft, or coming back to this step) and validates otherwise.
 func (v *validate) Enter(s *Setup) tea.Cmd {
+	defer v.layout()
 	v.setup = s
 	url := validateURL(s)
 	switch {
@@ -161,7 +157,7 @@ func (v *validate) start() tea.Cmd {
 	s.Report, s.Metadata, s.Override, s.Detected = nil, nil, false, nil
 	v.vp.SetYOffset(0)
 
-	ctx, cancel := context.WithTimeout(context.Background(), v.budget())
+	ctx, cancel := v.env.readCtx(v.budget()) // a dropped session ends the validation
 	v.cancel = cancel
 	events := make(chan validateEvent, len(validateSlots)+4) // never blocks the validation
 	client, input, now := v.client(), v.url, v.env.Now
@@ -203,36 +199,36 @@ func (v *validate) client() *http.Client {
 	return flow.NewHTTPClient(flow.ClientOptions{Timeout: v.env.Timeout})
 }
 
-func (v *validate) Update(msg tea.Msg) tea.Cmd {
+func (v *validate) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case validateCheckMsg:
 		if msg.run != v.run || !v.running {
-			return nil
+			return nil, nil
 		}
 		v.known = append(v.known, msg.check)
-		return validateRead(msg.run, msg.events)
+		return validateRead(msg.run, msg.events), nil
 	case validateDoneMsg:
 		if msg.run != v.run || !v.running {
-			return nil
+			return nil, nil
 		}
-		return v.finish(msg.report)
+		return v.finish(msg.report), nil
 	case validateSavedMsg:
 		if msg.run == v.run && msg.err != nil {
 			msg, _ := flow.Explain(msg.err)
 			v.saveErr = "The validation could not be recorded in the store (" + msg + "); you can go on."
 		}
-		return nil
+		return nil, nil
 	case spinner.TickMsg:
 		if msg.ID != v.spin.ID() || !v.running {
-			return nil
+			return nil, nil
 		}
 		var cmd tea.Cmd
 		v.spin, cmd = v.spin.Update(msg)
-		return cmd
+		return cmd, nil
 	case tea.KeyPressMsg:
 		return v.key(msg)
 	}
-	return nil
+	return nil, nil
 }
 
 // finish keeps the report in the setup and records it in the store.
@@ -257,7 +253,7 @@ func (v *validate) record(r *flow.Report) tea.Cmd {
 	}
 	report := *r
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		ctx, cancel := env.writeCtx(saveTimeout)
 		defer cancel()
 		var err error
 		if conn.ID != "" {
@@ -272,42 +268,42 @@ func (v *validate) record(r *flow.Report) tea.Cmd {
 func (v *validate) auditOverride() tea.Cmd {
 	env, conn, detail := v.env, v.setup.Connection, "went on despite failed checks: "+strings.Join(validateFailedIDs(v.report), ", ")
 	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+		ctx, cancel := env.writeCtx(saveTimeout)
 		defer cancel()
 		env.Audit(ctx, "connection.validate_override", conn, detail)
 		return nil
 	}
 }
 
-func (v *validate) key(msg tea.KeyPressMsg) tea.Cmd {
+func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	if v.confirming {
 		switch {
 		case key.Matches(msg, v.keys.Confirm):
 			v.confirming, v.notice = false, ""
 			v.setup.Override = true
-			return tea.Batch(v.auditOverride(), v.setup.Go(NextMsg{}))
+			return v.auditOverride(), NextMsg{}
 		case key.Matches(msg, v.keys.Deny):
 			v.confirming = false
-			return nil
+			return nil, nil
 		}
 	}
 	switch {
 	case v.confirming:
 	case key.Matches(msg, v.keys.Rerun) && !v.running:
-		return v.start()
+		return v.start(), nil
 	case key.Matches(msg, v.keys.Continue) && v.report != nil:
 		if v.report.OK || v.setup.Override {
-			return v.setup.Go(NextMsg{})
+			return nil, NextMsg{}
 		}
 		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
-		return nil
+		return nil, nil
 	case key.Matches(msg, v.keys.Override) && v.report != nil && !v.report.OK:
 		v.confirming, v.notice = true, ""
-		return nil
+		return nil, nil
 	}
 	var cmd tea.Cmd
 	v.vp, cmd = v.vp.Update(msg)
-	return cmd
+	return cmd, nil
 }
 
 func (v *validate) Keys() []key.Binding {
@@ -331,37 +327,50 @@ func (v *validate) Keys() []key.Binding {
 
 func (v *validate) Capturing() bool { return false }
 
+// head is the step's title, the discovery URL and, once known, the
+// detected provider.
+func (v *validate) head(width int) []string {
+	t := v.theme
+	head := []string{
+		t.Title.Render(ansi.Truncate("Validate the Discovery Endpoint", width, "…")),
+		t.Subtle.Render(ansi.Truncate(cmp.Or(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
+	}
+	if text := diagProviderText(v.setup); text != "" && !v.running && v.report != nil {
+		head = append(head, widget.WrapStyled(t.Accent, text, width)...)
+	}
+	return head
+}
+
+// layout puts the checks into the scrolling area between the head and the
+// summary, and notes whether they overflow it (the help line offers
+// scrolling then).
+func (v *validate) layout() {
+	width := max(v.width, 10)
+	listHeight := max(v.height-len(v.head(width))-len(v.footer(width))-1, 1)
+	v.list = v.listLines(width)
+	v.overflow = len(v.list) > listHeight
+	v.vp.SetWidth(width)
+	v.vp.SetHeight(listHeight)
+	v.vp.SetContentLines(v.list)
+}
+
 // View shows the discovery URL, the checks in a scrolling list (failures
 // and warnings first, expanded with their fixes; passed checks one line
 // each) and, always visible, the summary and what to do next.
-func (v *validate) View(width, height int) string {
+func (v *validate) View() string {
 	t := v.theme
-	width = max(width, 10)
-	head := []string{
-		t.Title.Render(ansi.Truncate("Validate the Discovery Endpoint", width, "…")),
-		t.Subtle.Render(ansi.Truncate(cmpOr(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
-	}
-	if text := diagProviderText(v.setup); text != "" && !v.running && v.report != nil {
-		head = append(head, wrapStyled(t.Accent, text, width)...)
-	}
-	foot := v.footer(width)
-	listHeight := max(height-len(head)-len(foot)-1, 1)
-	list := v.listLines(width)
-	v.overflow = len(list) > listHeight
-	v.vp.SetWidth(width)
-	v.vp.SetHeight(listHeight)
-	v.vp.SetContentLines(list)
+	width := max(v.width, 10)
 	body := v.vp.View()
 	if !v.overflow {
-		body = strings.Join(list, "\n")
+		body = strings.Join(v.list, "\n")
 	}
-	parts := append(head, body)
+	parts := append(v.head(width), body)
 	if v.overflow {
 		parts = append(parts, t.Subtle.Render(ansi.Truncate(v.scrollHint(), width, "…")))
 	} else {
 		parts = append(parts, "")
 	}
-	return strings.Join(append(parts, foot...), "\n")
+	return strings.Join(append(parts, v.footer(width)...), "\n")
 }
 
 func (v *validate) scrollHint() string {
@@ -452,7 +461,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		if nameCol == 0 {
 			line += t.Text.Render(":")
 		}
-		return []string{ansi.Truncate(line+" "+t.Subtle.Render(firstLine(c.Detail)), width, "…")}
+		return []string{ansi.Truncate(line+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
 	}
 	indent := 2 + nameCol
 	if nameCol == 0 {
@@ -460,7 +469,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 	}
 	inner := max(width-indent, 8)
 	pad := strings.Repeat(" ", indent)
-	detail := validateWrap(c.Detail, inner)
+	detail := widget.WrapIndented(c.Detail, inner)
 	var lines []string
 	if nameCol > 0 {
 		lines = append(lines, style.Render(sym)+" "+style.Render(fmt.Sprintf("%-*s", nameCol, name))+t.Text.Render(detail[0]))
@@ -472,7 +481,7 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		lines = append(lines, pad+t.Text.Render(l))
 	}
 	if c.Fix != "" {
-		for i, l := range validateWrap("fix: "+c.Fix, max(inner-5, 4)) {
+		for i, l := range widget.WrapIndented("fix: "+c.Fix, max(inner-5, 4)) {
 			if i > 0 {
 				l = "     " + l
 			}
@@ -480,29 +489,6 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 		}
 	}
 	return lines
-}
-
-// validateWrap wraps text at width, keeping its own line breaks and each
-// line's indentation (the issuer mismatch puts the two values one above
-// the other).
-func validateWrap(text string, width int) []string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		rest := strings.TrimLeft(line, " ")
-		lead := line[:len(line)-len(rest)]
-		if len(lead) > width/2 {
-			lead = ""
-		}
-		for _, l := range strings.Split(ansi.Wrap(rest, width-len(lead), ""), "\n") {
-			out = append(out, lead+l)
-		}
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
 }
 
 func validateSymbol(t *Theme, s flow.CheckStatus) (string, lipgloss.Style) {
@@ -615,11 +601,4 @@ func validatePlural(n int, word string) string {
 		return "1 " + word
 	}
 	return fmt.Sprintf("%d %ss", n, word)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

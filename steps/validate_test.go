@@ -15,8 +15,6 @@ import (
 
 	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/store"
@@ -78,22 +76,6 @@ func validateWriteKeys(w http.ResponseWriter) {
 		"n": base64.RawURLEncoding.EncodeToString(make([]byte, 256))}}})
 }
 
-// validateView renders the step at a size and checks that it fits.
-func validateView(t *testing.T, s Step, width, height int) string {
-	t.Helper()
-	view := ansi.Strip(s.View(width, height))
-	lines := strings.Split(view, "\n")
-	if len(lines) > height {
-		t.Errorf("at %dx%d the view has %d lines:\n%s", width, height, len(lines), view)
-	}
-	for _, l := range lines {
-		if lipgloss.Width(l) > width {
-			t.Errorf("at %dx%d a line is %d wide: %q", width, height, lipgloss.Width(l), l)
-		}
-	}
-	return view
-}
-
 // validateRun enters the step and runs the validation to its end.
 func validateRun(t *testing.T, v Step, s *Setup) []tea.Msg {
 	t.Helper()
@@ -130,7 +112,7 @@ func TestValidateDemoIdPPasses(t *testing.T) {
 	if s.Report == nil || !s.Report.OK || s.Metadata == nil || s.Connection.Issuer == "" || s.Connection.Issuer != s.Report.Issuer {
 		t.Fatalf("setup after validation: report %+v, metadata %v, issuer %q", s.Report, s.Metadata, s.Connection.Issuer)
 	}
-	view := validateView(t, v, 80, 17)
+	view := viewFits(t, v, 80, 17)
 	for _, want := range []string{env.Demo.DiscoveryURL, "checks passed", "✓ Reachable", "✓ Signing keys"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
@@ -166,14 +148,14 @@ func TestValidateShowsChecksAsTheyFinish(t *testing.T) {
 	v := NewValidate(env, NewTheme(true)).(*validate)
 
 	cmd := v.Enter(s)
-	view := validateView(t, v, 80, 40)
+	view := viewFits(t, v, 80, 40)
 	if !strings.Contains(view, "0 of 11 checks done") || !strings.Contains(view, "Signing keys") || !strings.Contains(view, "Clock") {
 		t.Errorf("before any check finished, the pending checks are not listed:\n%s", view)
 	}
 	released := false
 	validatePump(t, v, cmd, func() {
 		if !released && len(v.known) == len(validateSlots)-1 {
-			view := validateView(t, v, 80, 40)
+			view := viewFits(t, v, 80, 40)
 			if !strings.Contains(view, "✓ Clock") || strings.Contains(view, "✓ Signing keys") || !strings.Contains(view, "10 of 11") {
 				t.Errorf("with the keys pending:\n%s", view)
 			}
@@ -184,7 +166,7 @@ func TestValidateShowsChecksAsTheyFinish(t *testing.T) {
 	if !released || s.Report == nil || !s.Report.OK {
 		t.Fatalf("released=%v report=%+v", released, s.Report)
 	}
-	if view := validateView(t, v, 80, 40); !strings.Contains(view, "✓ Signing keys") || strings.Contains(view, "Checking…") {
+	if view := viewFits(t, v, 80, 40); !strings.Contains(view, "✓ Signing keys") || strings.Contains(view, "Checking…") {
 		t.Errorf("after the run:\n%s", view)
 	}
 }
@@ -214,7 +196,8 @@ func validatePump(t *testing.T, s Step, cmd tea.Cmd, each func()) {
 				}
 			case nil, spinner.TickMsg:
 			default:
-				dispatch(s.Update(m))
+				cmd, _ := s.Update(m)
+				dispatch(cmd)
 				each()
 			}
 		case <-timeout:
@@ -233,7 +216,7 @@ func TestValidateFailureBlocksUntilOverride(t *testing.T) {
 	if s.Report == nil || s.Report.OK || s.Report.DiscoveryURL != idp.URL+flow.WellKnownPath {
 		t.Fatalf("report %+v", s.Report)
 	}
-	view := validateView(t, v, 80, 17)
+	view := viewFits(t, v, 80, 17)
 	for _, want := range []string{"✗ Issuer matches URL", "fix:", "1 check failed"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
@@ -242,11 +225,11 @@ func TestValidateFailureBlocksUntilOverride(t *testing.T) {
 	if shell := run(t, v, press("enter"), time.Second); len(shell) != 0 {
 		t.Fatalf("enter with a failed check sent %v", shell)
 	}
-	if view := validateView(t, v, 80, 17); !strings.Contains(view, "press r to check again") {
+	if view := viewFits(t, v, 80, 17); !strings.Contains(view, "press r to check again") {
 		t.Errorf("the refusal does not say what to do:\n%s", view)
 	}
 	run(t, v, press("o"), time.Second)
-	if view := validateView(t, v, 80, 17); !strings.Contains(view, "Go on despite 1 failed check?") {
+	if view := viewFits(t, v, 80, 17); !strings.Contains(view, "Go on despite 1 failed check?") {
 		t.Errorf("no confirmation asked:\n%s", view)
 	}
 	if h := strings.Join(keysHelp(v.Keys()), ","); !strings.HasPrefix(h, "y yes, go on,n no") {
@@ -288,7 +271,7 @@ func TestValidateUnreachableIsAFailedCheck(t *testing.T) {
 	if s.Report == nil || s.Report.OK || len(s.Report.Checks) != 1 || s.Report.Checks[0].ID != flow.CheckReachable {
 		t.Fatalf("report %+v", s.Report)
 	}
-	view := validateView(t, v, 60, 17)
+	view := viewFits(t, v, 60, 17)
 	for _, want := range []string{"✗ Reachable", "fix:", "could not be read"} {
 		if !strings.Contains(view, want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
@@ -326,7 +309,7 @@ func TestValidateResumeAndRerun(t *testing.T) {
 	if cmd := v.Enter(resumed); cmd != nil {
 		t.Fatal("a resumed report was validated again")
 	}
-	view := validateView(t, v, 80, 17)
+	view := viewFits(t, v, 80, 17)
 	if !strings.Contains(view, "✗ Client secret auth") || !strings.Contains(view, "! PKCE S256") || !strings.Contains(view, "1 check failed, 1 warning") {
 		t.Errorf("resumed view:\n%s", view)
 	}
@@ -359,8 +342,18 @@ func TestValidateViewFits(t *testing.T) {
 	v := NewValidate(env, NewTheme(false))
 	validateRun(t, v, s)
 	run(t, v, press("enter"), time.Second)
+	// The help line knows whether the list scrolls as soon as the step is
+	// sized, before anything is drawn: not one frame late.
+	v.SetSize(80, 200)
+	if h := strings.Join(keysHelp(v.Keys()), ","); strings.Contains(h, "↑/↓ scroll") {
+		t.Errorf("a list that fits offers scrolling: %s", h)
+	}
+	v.SetSize(80, 17)
+	if h := strings.Join(keysHelp(v.Keys()), ","); !strings.Contains(h, "↑/↓ scroll") {
+		t.Errorf("a list that overflows does not offer scrolling: %s", h)
+	}
 	for _, width := range []int{80, 60, 40} {
-		view := validateView(t, v, width, 17)
+		view := viewFits(t, v, width, 17)
 		if !strings.Contains(view, "checks failed") || !strings.Contains(view, "press o to go on") {
 			t.Errorf("at %d the summary or the refusal is not visible:\n%s", width, view)
 		}
@@ -372,13 +365,13 @@ func TestValidateViewFits(t *testing.T) {
 		t.Errorf("keys %s", h)
 	}
 	if testing.Verbose() {
-		t.Logf("\n%s\n%s\n%s", validateView(t, v, 80, 17), validateView(t, v, 60, 17), validateView(t, v, 40, 17))
+		t.Logf("\n%s\n%s\n%s", viewFits(t, v, 80, 17), viewFits(t, v, 60, 17), viewFits(t, v, 40, 17))
 	}
-	before := validateView(t, v, 80, 17)
+	before := viewFits(t, v, 80, 17)
 	for range 40 {
 		run(t, v, press("down"), time.Second)
 	}
-	after := validateView(t, v, 80, 17)
+	after := viewFits(t, v, 80, 17)
 	if before == after || !strings.Contains(after, "✓ ") {
 		t.Errorf("scrolling down changed nothing or did not reach the passed checks:\n%s", after)
 	}
@@ -441,5 +434,30 @@ func TestValidateRunLinesFailureAndOverride(t *testing.T) {
 	}
 	if ev := validateAudit(t, env, s.Connection.ID, "connection.validate_override"); len(ev) != 2 {
 		t.Errorf("override audit after resume %+v", ev)
+	}
+}
+
+// TestValidateEndsWithTheSession: a validation runs under the session's
+// context, so a session that ends (a dropped SSH connection) stops it at
+// once rather than when the IdP's slow answer times out.
+func TestValidateEndsWithTheSession(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	session, end := context.WithCancel(t.Context())
+	env.Context = session
+	hung := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done() // never answers
+	}))
+	t.Cleanup(hung.Close)
+	s := validateSetup(t, env, hung.URL+flow.WellKnownPath)
+	v := NewValidate(env, NewTheme(true))
+	time.AfterFunc(200*time.Millisecond, end)
+	start := time.Now()
+	validateRun(t, v, s)
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("the validation ran %s after its session ended", took.Round(time.Millisecond))
+	}
+	if s.Report == nil || s.Report.OK {
+		t.Errorf("report %+v, want a failed one", s.Report)
 	}
 }

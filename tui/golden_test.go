@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,7 +21,8 @@ import (
 )
 
 // The golden screens (testdata/TestGoldenScreens/*.golden) are every step
-// of the wizard at 80×24 without colours, as a person sees them. They are
+// of the wizard without colours, as a person sees them, in terminals of
+// 40, 80 and 120 columns with a dark and a light background. They are
 // deterministic because everything a screen shows is fixed here: the clock
 // (goldenNow), the Redirect URI's base, the connection's ID, and the
 // IdP's addresses (real validation reports, with the loopback addresses
@@ -56,6 +58,7 @@ func goldenEnv(t *testing.T) (*steps.Env, *testClock) {
 	clock := newTestClock(goldenNow())
 	user := demoidp.DemoUser()
 	return &steps.Env{
+		Context: t.Context(),
 		Store:   openStore(t, clock.now),
 		HTTP:    flow.NewHTTPClient(flow.ClientOptions{Timeout: 2 * time.Second}),
 		Timeout: 2 * time.Second,
@@ -207,15 +210,15 @@ func goldenTestLogin(s *steps.Setup) *steps.TestLoginResult {
 
 // goldenScreen waits until the wizard shows a screen that ready accepts,
 // stops it, and compares its final screen with the golden file of the
-// test, after checking it fits 80×24.
-func goldenScreen(t *testing.T, w *wizard, ready func(string) bool) {
+// test, after checking it fits the terminal l.
+func goldenScreen(t *testing.T, l look, w *wizard, ready func(string) bool) {
 	t.Helper()
 	w.waitFor(t, "the screen", ready)
 	screen := screenOf(w.stop(t))
 	if !ready(screen) {
 		t.Fatalf("the screen changed after it was ready:\n%s", screen)
 	}
-	checkFits(t, screen)
+	checkFits(t, l, screen)
 	golden.RequireEqual(t, normalize(screen))
 }
 
@@ -236,119 +239,102 @@ func has(texts ...string) func(string) bool {
 	}
 }
 
+// goldenLooks are the terminals of the golden screens: 40, 80 and 120
+// columns, dark and light. The standard one's goldens keep the screen's
+// bare name; the others' add the look (4_claims_40x24_light).
+var goldenLooks = []look{
+	standard, {width: 80, height: 24, light: true},
+	{width: 40, height: 24}, {width: 40, height: 24, light: true},
+	{width: 120, height: 24}, {width: 120, height: 24, light: true},
+}
+
+func (l look) String() string {
+	if l == standard {
+		return ""
+	}
+	theme := "dark"
+	if l.light {
+		theme = "light"
+	}
+	return fmt.Sprintf("_%dx%d_%s", l.width, l.height, theme)
+}
+
+// goldenCase is one golden screen: how to get there, and when it is ready.
+type goldenCase struct {
+	name  string
+	start func(t *testing.T, l look) *wizard
+	ready func(string) bool
+}
+
 func TestGoldenScreens(t *testing.T) {
 	t.Parallel()
 	reports := goldenReports(t)
 
 	// at resumes a setup of the demo walkthrough at step, changed by edit.
-	at := func(t *testing.T, step int, edit func(env *steps.Env, s *steps.Setup)) *wizard {
-		env, _ := goldenEnv(t)
-		s := goldenSetup(t, env, step, reports)
-		if edit != nil {
-			edit(env, s)
+	at := func(step int, edit func(s *steps.Setup)) func(t *testing.T, l look) *wizard {
+		return func(t *testing.T, l look) *wizard {
+			env, _ := goldenEnv(t)
+			s := goldenSetup(t, env, step, reports)
+			if edit != nil {
+				edit(s)
+			}
+			return startWizardIn(t, l, env, s)
 		}
-		return startWizard(t, env, s)
 	}
-
-	t.Run("0_new_connection_empty_store", func(t *testing.T) {
-		t.Parallel()
-		env, _ := goldenEnv(t)
-		goldenScreen(t, startWizard(t, env, nil), has("New connection", "Connection name"))
-	})
-
-	t.Run("0_drafts_and_connections", func(t *testing.T) {
-		t.Parallel()
-		env, clock := goldenEnv(t)
-		goldenSeedStore(t, env, clock)
-		goldenScreen(t, startWizard(t, env, nil), has("Resume a draft", "Edit a connection", "New connection"))
-	})
-
-	t.Run("1_redirect_uri_generic_guide", func(t *testing.T) {
-		t.Parallel()
-		goldenScreen(t, at(t, steps.StepRedirectURI, nil),
-			has("Step 1 of 7", "Guide for Generic", "!Loading the guide…"))
-	})
-
-	t.Run("2_credentials_demo_prefilled", func(t *testing.T) {
-		t.Parallel()
-		goldenScreen(t, at(t, steps.StepCredentials, nil), has("Step 2 of 7", "Pre-filled with the demo"))
-	})
-
-	t.Run("2_credentials_invalid_discovery_url", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepCredentials, func(env *steps.Env, s *steps.Setup) {
+	// tested is a setup with a role mapping and a successful test login.
+	tested := func(s *steps.Setup) {
+		s.Connection.RoleMappings = []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}
+		s.TestLogin = goldenTestLogin(s)
+	}
+	cases := []goldenCase{
+		{"0_new_connection_empty_store", func(t *testing.T, l look) *wizard {
+			env, _ := goldenEnv(t)
+			return startWizardIn(t, l, env, nil)
+		}, has("New connection", "Connection name")},
+		{"0_drafts_and_connections", func(t *testing.T, l look) *wizard {
+			env, clock := goldenEnv(t)
+			goldenSeedStore(t, env, clock)
+			return startWizardIn(t, l, env, nil)
+		}, has("Resume a draft", "Edit a connection", "New connection")},
+		{"1_redirect_uri_generic_guide", at(steps.StepRedirectURI, nil),
+			has("Step 1 of 7", "Guide for Generic", "!Loading the guide…")},
+		{"2_credentials_demo_prefilled", at(steps.StepCredentials, nil), has("Step 2 of 7", "Pre-filled with the demo")},
+		{"2_credentials_invalid_discovery_url", at(steps.StepCredentials, func(s *steps.Setup) {
 			s.Connection.ClientID, s.Connection.ClientSecret = "0oa5x9acme", "s3cr3t-from-the-it-team"
 			s.DiscoveryInput = "http://login.acme.example/oauth2/default"
-		})
-		goldenScreen(t, w, has("Step 2 of 7", "Discovery Endpoint", "✗"))
-	})
-
-	t.Run("3_validate_passed", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepValidate, func(env *steps.Env, s *steps.Setup) {
+		}), has("Step 2 of 7", "Discovery Endpoint", "✗")},
+		{"3_validate_passed", at(steps.StepValidate, func(s *steps.Setup) {
 			s.Report, s.Metadata, s.Connection.Issuer = reports.passed, reports.metadata, reports.passed.Issuer
-		})
-		goldenScreen(t, w, has("Step 3 of 7", "checks passed"))
-	})
-
-	t.Run("3_validate_failed_issuer", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepValidate, func(env *steps.Env, s *steps.Setup) {
+		}), has("Step 3 of 7", "checks passed")},
+		{"3_validate_failed_issuer", at(steps.StepValidate, func(s *steps.Setup) {
 			s.Connection.DiscoveryURL = reports.failed.DiscoveryURL
 			s.DiscoveryInput = reports.failed.DiscoveryURL
 			s.Report = reports.failed
-		})
-		goldenScreen(t, w, has("Step 3 of 7", "failed", "fix:"))
-	})
-
-	t.Run("4_claims", func(t *testing.T) {
-		t.Parallel()
-		goldenScreen(t, at(t, steps.StepClaims, nil), has("Step 4 of 7", "Configure ID token claims"))
-	})
-
-	t.Run("5_roles_with_a_mapping", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepRoles, func(env *steps.Env, s *steps.Setup) {
+		}), has("Step 3 of 7", "failed", "fix:")},
+		{"4_claims", at(steps.StepClaims, nil), has("Step 4 of 7", "Configure ID token claims")},
+		{"5_roles_with_a_mapping", at(steps.StepRoles, func(s *steps.Setup) {
 			s.Connection.RoleMappings = []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}
-		})
-		goldenScreen(t, w, has("Step 5 of 7", "oidc-admins"))
-	})
-
-	t.Run("6_test_login_idle", func(t *testing.T) {
-		t.Parallel()
-		goldenScreen(t, at(t, steps.StepTestLogin, nil), has("Step 6 of 7", "Sign in once"))
-	})
-
-	t.Run("6_test_login_success", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepTestLogin, func(env *steps.Env, s *steps.Setup) {
-			s.Connection.RoleMappings = []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}
-			s.TestLogin = goldenTestLogin(s)
-		})
-		goldenScreen(t, w, has("Step 6 of 7", "The test login worked"))
-	})
-
-	t.Run("7_review", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepReview, func(env *steps.Env, s *steps.Setup) {
-			s.Connection.RoleMappings = []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}
-			s.TestLogin = goldenTestLogin(s)
-		})
-		goldenScreen(t, w, has("Step 7 of 7", "Review the connection"))
-	})
-
-	t.Run("7_active", func(t *testing.T) {
-		t.Parallel()
-		w := at(t, steps.StepReview, func(env *steps.Env, s *steps.Setup) {
-			s.Connection.RoleMappings = []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}
-			s.TestLogin = goldenTestLogin(s)
-		})
-		w.waitText(t, "Review the connection")
-		w.press("enter")
+		}), has("Step 5 of 7", "oidc-admins")},
+		{"6_test_login_idle", at(steps.StepTestLogin, nil), has("Step 6 of 7", "Sign in once")},
+		{"6_test_login_success", at(steps.StepTestLogin, tested), has("Step 6 of 7", "The test login worked")},
+		{"7_review", at(steps.StepReview, tested), has("Step 7 of 7", "Review the connection")},
 		// The review shows "is active" a moment before the shell hears the
 		// connection is finished and stops offering esc back.
-		goldenScreen(t, w, has("is active", "What happens next", "!esc back"))
-	})
+		{"7_active", func(t *testing.T, l look) *wizard {
+			w := at(steps.StepReview, tested)(t, l)
+			w.waitText(t, "Review the connection")
+			w.press("enter")
+			return w
+		}, has("is active", "What happens next", "!esc back")},
+	}
+	for _, l := range goldenLooks {
+		for _, c := range cases {
+			t.Run(c.name+l.String(), func(t *testing.T) {
+				t.Parallel()
+				goldenScreen(t, l, c.start(t, l), c.ready)
+			})
+		}
+	}
 }
 
 // goldenSeedStore fills the store as after a few weeks of use: two

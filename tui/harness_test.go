@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"image/color"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -46,29 +47,44 @@ func (p screenProbe) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return p, cmd
 }
 
-// screenOf is the model's screen without colours or styles. It renders
-// twice: a step's View records its layout (does the list overflow?), and
-// the help line drawn before the body depends on it, so the second frame
-// is the settled one — as the program's next frame would be.
+// screenOf is the model's screen without colours or styles.
 func screenOf(m *Model) string {
-	_ = m.View()
 	return ansi.Strip(m.View().Content)
 }
 
-// wizard is a running wizard program in an 80×24 terminal without colours.
+// wizard is a running wizard program in a terminal without colours.
 type wizard struct {
 	tm *teatest.TestModel
 }
 
-// startWizard runs the wizard on env; with a setup, it resumes it at its
-// step, as step 0 does with a stored draft.
+// look is a terminal the wizard runs in: its size, and whether its
+// background is light.
+type look struct {
+	width, height int
+	light         bool
+}
+
+// standard is the terminal of most tests: 80×24, dark.
+var standard = look{width: termWidth, height: termHeight}
+
+// startWizard runs the wizard on env in the standard terminal; with a
+// setup, it resumes it at its step, as step 0 does with a stored draft.
 func startWizard(t *testing.T, env *steps.Env, setup *steps.Setup) *wizard {
 	t.Helper()
+	return startWizardIn(t, standard, env, setup)
+}
+
+// startWizardIn is startWizard in the terminal l.
+func startWizardIn(t *testing.T, l look, env *steps.Env, setup *steps.Setup) *wizard {
+	t.Helper()
 	tm := teatest.NewTestModel(t, screenProbe{New(env)},
-		teatest.WithInitialTermSize(termWidth, termHeight),
+		teatest.WithInitialTermSize(l.width, l.height),
 		teatest.WithProgramOptions(tea.WithColorProfile(colorprofile.Ascii)))
 	w := &wizard{tm: tm}
 	t.Cleanup(func() { w.stop(t) })
+	if l.light {
+		tm.Send(tea.BackgroundColorMsg{Color: color.White}) // what a light terminal answers
+	}
 	if setup != nil {
 		tm.Send(steps.ResumeMsg{Setup: setup})
 	}
@@ -144,16 +160,16 @@ func (w *wizard) press(keys ...string) {
 	}
 }
 
-// checkFits fails when the screen is larger than the terminal.
-func checkFits(t *testing.T, screen string) {
+// checkFits fails when the screen is larger than the terminal l.
+func checkFits(t *testing.T, l look, screen string) {
 	t.Helper()
 	lines := strings.Split(screen, "\n")
-	if len(lines) > termHeight {
-		t.Errorf("the screen has %d lines, the terminal %d", len(lines), termHeight)
+	if len(lines) > l.height {
+		t.Errorf("the screen has %d lines, the terminal %d", len(lines), l.height)
 	}
-	for i, l := range lines {
-		if w := ansi.StringWidth(l); w > termWidth {
-			t.Errorf("line %d is %d cells wide: %q", i+1, w, l)
+	for i, line := range lines {
+		if w := ansi.StringWidth(line); w > l.width {
+			t.Errorf("line %d is %d cells wide: %q", i+1, w, line)
 		}
 	}
 }

@@ -15,42 +15,38 @@ import (
 // the first steps, and a step's inputs, forms and viewports are most of a
 // session's memory.
 //
-// Until it is built, the only messages that concern it are the terminal's
-// size and background (no command of its own can be running yet): it keeps
-// the last of each and hands them to the step once built, as if it had
-// been there all along.
+// Until it is built, the only message that concerns it is the terminal's
+// background (no command of its own can be running yet, and the shell
+// sizes a step when it enters it): it keeps the last one and hands it to
+// the step once built, as if it had been there all along.
 type lazyStep struct {
+	index int
 	build func() steps.Step
 	step  steps.Step
-	size  *tea.WindowSizeMsg
 	bg    *tea.BackgroundColorMsg
 }
 
 // lazySteps wraps each constructor in a lazyStep for env and theme.
 func lazySteps(env *steps.Env, theme *steps.Theme, list []steps.Constructor) []steps.Step {
 	out := make([]steps.Step, 0, len(list))
-	for _, c := range list {
-		out = append(out, &lazyStep{build: func() steps.Step { return c(env, theme) }})
+	for i, c := range list {
+		out = append(out, &lazyStep{index: i, build: func() steps.Step { return c(env, theme) }})
 	}
 	return out
 }
 
-// get builds the step if needed; cmd is what the replayed size and
-// background messages asked for.
+// get builds the step if needed; cmd is what the replayed background
+// message asked for.
 func (l *lazyStep) get() (s steps.Step, cmd tea.Cmd) {
 	if l.step != nil {
 		return l.step, nil
 	}
 	l.step = l.build()
-	var cmds []tea.Cmd
 	if l.bg != nil {
-		cmds = append(cmds, l.step.Update(*l.bg))
+		cmd, _ = l.step.Update(*l.bg)
+		l.bg = nil
 	}
-	if l.size != nil {
-		cmds = append(cmds, l.step.Update(*l.size))
-	}
-	l.size, l.bg = nil, nil
-	return l.step, tea.Batch(cmds...)
+	return l.step, cmd
 }
 
 // must is the step for a method that cannot return a command; the shell
@@ -61,24 +57,23 @@ func (l *lazyStep) must() steps.Step {
 	return s
 }
 
-func (l *lazyStep) Title() string        { return l.must().Title() }
-func (l *lazyStep) Keys() []key.Binding  { return l.must().Keys() }
-func (l *lazyStep) Capturing() bool      { return l.must().Capturing() }
-func (l *lazyStep) View(w, h int) string { return l.must().View(w, h) }
+// Title is the step's title, without building it.
+func (l *lazyStep) Title() string             { return steps.Title(l.index) }
+func (l *lazyStep) Keys() []key.Binding       { return l.must().Keys() }
+func (l *lazyStep) Capturing() bool           { return l.must().Capturing() }
+func (l *lazyStep) View() string              { return l.must().View() }
+func (l *lazyStep) SetSize(width, height int) { l.must().SetSize(width, height) }
 func (l *lazyStep) Enter(s *steps.Setup) tea.Cmd {
 	step, cmd := l.get()
 	return tea.Batch(cmd, step.Enter(s))
 }
 
-func (l *lazyStep) Update(msg tea.Msg) tea.Cmd {
+func (l *lazyStep) Update(msg tea.Msg) (tea.Cmd, steps.Nav) {
 	if l.step == nil {
-		switch msg := msg.(type) {
-		case tea.WindowSizeMsg:
-			l.size = &msg
-		case tea.BackgroundColorMsg:
+		if msg, ok := msg.(tea.BackgroundColorMsg); ok {
 			l.bg = &msg
 		}
-		return nil
+		return nil, nil
 	}
 	return l.step.Update(msg)
 }

@@ -5,26 +5,21 @@
 package tui
 
 import (
-	"bytes"
-	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/cursor"
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
+	"charm.land/bubbles/v2/spinner"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
 )
-
-// saveDelay gathers a burst of keystrokes into one draft save.
-const saveDelay = 200 * time.Millisecond
 
 // statusFor is how long a status note stays in the footer.
 const statusFor = 3 * time.Second
@@ -39,16 +34,12 @@ type Model struct {
 	cur   int
 
 	width, height int
-	keys          keyMap
-	help          help.Model
+	// sized is the area the current step was last given.
+	sized struct{ step, width, height int }
+	keys  steps.ShellKeys
+	help  help.Model
 
-	// Draft persistence: one save in flight at a time; savedForm is the
-	// form as last stored, to tell whether anything changed since.
-	saving     bool
-	saveQueued bool
-	savedForm  []byte
-	saveErr    error
-	failedForm []byte // the form whose save failed: not retried until it changes
+	draft *Draft
 
 	status    string
 	statusSeq int
@@ -61,14 +52,9 @@ type Model struct {
 	// save), and most leave them as they were.
 	headerMemo, footerMemo memo
 
-	// echoes are step changes applied at once (Setup.Go) whose command
-	// messages are still to come.
-	echoes []tea.Msg
-
-	// lastView is the screen as last drawn; reuseView says the message
-	// just handled changed nothing on it.
-	lastView  *tea.View
-	reuseView bool
+	// frame is the screen, drawn in the update that changed it: View
+	// only returns it.
+	frame *tea.View
 }
 
 // memo is a drawn string and the key it was drawn from.
@@ -95,10 +81,11 @@ func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
 		env:    env,
 		theme:  theme,
 		setup:  steps.NewSetup(),
-		keys:   defaultKeys(),
+		keys:   steps.NewShellKeys(),
 		help:   help.New(),
 		width:  80,
 		height: 24,
+		draft:  newDraft(env),
 	}
 	m.help.Styles = theme.Help
 	m.steps = list
@@ -108,28 +95,47 @@ func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
 // Setup returns the setup as it is now (for tests and the line mode).
 func (m *Model) Setup() *steps.Setup { return m.setup }
 
-type (
-	saveTickMsg struct{}
-	draftSaved  struct {
-		draft store.Draft
-		form  []byte
-		err   error
-	}
-	clearStatusMsg struct{ seq int }
-)
+// Draft is the setup's persistence.
+func (m *Model) Draft() *Draft { return m.draft }
+
+// Size is the terminal's size as the wizard last learned it.
+func (m *Model) Size() (width, height int) { return m.width, m.height }
+
+// Theme is the session's theme.
+func (m *Model) Theme() *steps.Theme { return m.theme }
+
+// Close prepares the wizard to end on its host's initiative (the server
+// closing an SSH session): a question to quit is dropped and the draft
+// saved now. The host quits once Draft().Settled(Setup()).
+func (m *Model) Close() tea.Cmd {
+	m.confirmQuit = false
+	return m.save()
+}
+
+type clearStatusMsg struct{ seq int }
 
 // Init asks for the terminal's background and enters the first step.
 func (m *Model) Init() tea.Cmd {
-	return tea.Batch(tea.RequestBackgroundColor, m.steps[m.cur].Enter(m.setup))
+	cmd := tea.Batch(tea.RequestBackgroundColor, m.enter(m.cur))
+	m.redraw()
+	return cmd
 }
 
 // Update routes a message: global keys first, then the current step for
-// keys and pastes, every step for everything else.
+// keys and pastes, every step for everything else. A step change a step
+// asks for takes effect here, before the next message: keys typed right
+// after enter reach the next step even when they come faster than
+// commands run (a burst over a slow SSH link).
 func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
-	m.reuseView = m.unseen(msg)
+	unseen := m.unseen(msg)
+	if touches(msg) {
+		m.draft.Touch()
+	}
 	cmd := m.update(msg)
-	nav := m.applyNav()
-	return m, tea.Batch(cmd, nav, m.scheduleSave())
+	if !unseen || m.frame == nil {
+		m.redraw()
+	}
+	return m, tea.Batch(cmd, m.scheduleSave())
 }
 
 // unseen reports whether msg changes nothing on screen: the draft saves
@@ -140,9 +146,20 @@ func (m *Model) unseen(msg tea.Msg) bool {
 	case saveTickMsg:
 		return true
 	case draftSaved:
-		return msg.err == nil && m.saveErr == nil && !m.confirmQuit
+		return msg.err == nil && m.draft.Err() == nil && !m.confirmQuit
 	}
 	return false
+}
+
+// touches reports whether msg may change the setup: anything a step
+// handles, but the animation ticks and the terminal's news.
+func touches(msg tea.Msg) bool {
+	switch msg.(type) {
+	case spinner.TickMsg, cursor.BlinkMsg, tea.WindowSizeMsg, tea.BackgroundColorMsg,
+		saveTickMsg, draftSaved, clearStatusMsg, steps.StatusMsg:
+		return false
+	}
+	return true
 }
 
 func (m *Model) update(msg tea.Msg) tea.Cmd {
@@ -150,8 +167,8 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.help.SetWidth(msg.Width)
+		m.layout()
 		return m.broadcast(msg) // steps that lay out by width (the guide) re-render
-
 	case tea.BackgroundColorMsg:
 		*m.theme = *steps.NewTheme(msg.IsDark())
 		m.help.Styles = m.theme.Help
@@ -162,12 +179,9 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		if m.confirmQuit {
 			return nil
 		}
-		return m.steps[m.cur].Update(msg)
-	case steps.NextMsg, steps.BackMsg, steps.GotoMsg, steps.ResumeMsg, steps.FinishedMsg:
-		if m.dropEcho(msg) {
-			return nil
-		}
-		return m.navigate(msg)
+		return m.navigate(m.steps[m.cur].Update(msg))
+	case steps.Nav:
+		return m.navigate(nil, msg)
 	case steps.StatusMsg:
 		m.statusSeq++
 		m.status = string(msg)
@@ -186,66 +200,39 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	return m.broadcast(msg)
 }
 
-// navigate applies a step change.
-func (m *Model) navigate(msg tea.Msg) tea.Cmd {
-	switch msg := msg.(type) {
+// navigate applies the step change nav, if any, after a step's update
+// that also returned cmd.
+func (m *Model) navigate(cmd tea.Cmd, nav steps.Nav) tea.Cmd {
+	switch nav := nav.(type) {
 	case steps.NextMsg:
 		if m.cur+1 < len(m.steps) {
-			return m.goTo(m.cur + 1)
+			return tea.Batch(cmd, m.goTo(m.cur+1))
 		}
 	case steps.BackMsg:
 		if m.cur > 0 {
-			return m.goTo(m.cur - 1)
+			return tea.Batch(cmd, m.goTo(m.cur-1))
 		}
 	case steps.GotoMsg:
-		if msg.Step >= 0 && msg.Step <= m.setup.Reached && msg.Step < len(m.steps) {
-			return m.goTo(msg.Step)
+		if nav.Step >= 0 && nav.Step <= m.setup.Reached && nav.Step < len(m.steps) {
+			return tea.Batch(cmd, m.goTo(nav.Step))
 		}
 	case steps.ResumeMsg:
-		m.setup = msg.Setup
+		m.setup = nav.Setup
 		m.finished = false // e.g. a fresh setup after the review's "set up another"
-		m.savedForm, _ = json.Marshal(m.setup)
+		m.draft.resumed(m.setup)
 		m.cur = min(max(m.setup.Step, 0), len(m.steps)-1)
-		return m.steps[m.cur].Enter(m.setup)
+		return tea.Batch(cmd, m.enter(m.cur))
 	case steps.FinishedMsg:
 		m.finished = true
-		return m.deleteDraft()
+		return tea.Batch(cmd, m.draft.delete(m.setup))
 	}
-	return nil
-}
-
-// applyNav applies, within the update that caused it, the step change a
-// step asked for with Setup.Go: the next key then reaches the new step even
-// when keys come faster than commands run (a burst over a slow SSH link).
-// The command Go also returned brings the same message later: its echo,
-// dropped by dropEcho.
-func (m *Model) applyNav() tea.Cmd {
-	var cmds []tea.Cmd
-	for range len(m.steps) { // a step's Enter may ask for another change
-		nav := m.setup.TakeNav()
-		if nav == nil {
-			break
-		}
-		cmds = append(cmds, m.navigate(nav))
-		m.echoes = append(m.echoes, nav)
-	}
-	return tea.Batch(cmds...)
-}
-
-// dropEcho reports whether msg is the echo of a step change applyNav
-// already applied, and forgets it.
-func (m *Model) dropEcho(msg tea.Msg) bool {
-	if i := slices.Index(m.echoes, msg); i >= 0 {
-		m.echoes = slices.Delete(m.echoes, i, i+1)
-		return true
-	}
-	return false
+	return cmd
 }
 
 func (m *Model) broadcast(msg tea.Msg) tea.Cmd {
 	cmds := make([]tea.Cmd, 0, len(m.steps))
 	for _, s := range m.steps {
-		cmds = append(cmds, s.Update(msg))
+		cmds = append(cmds, m.navigate(s.Update(msg)))
 	}
 	return tea.Batch(cmds...)
 }
@@ -265,7 +252,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, m.keys.Quit):
 		return m.quit()
 	case key.Matches(msg, step.Keys()...):
-		return step.Update(msg)
+		return m.navigate(step.Update(msg))
 	case key.Matches(msg, m.keys.Back) && m.cur > 0 && !m.finished:
 		return m.goTo(m.cur - 1)
 	case !step.Capturing() && key.Matches(msg, m.keys.QuitAlias):
@@ -274,7 +261,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 		m.help.ShowAll = !m.help.ShowAll
 		return nil
 	}
-	return step.Update(msg)
+	return m.navigate(step.Update(msg))
 }
 
 // quit leaves at once when everything is saved, and asks otherwise.
@@ -287,123 +274,102 @@ func (m *Model) quit() tea.Cmd {
 }
 
 // unsaved reports whether the setup holds input the store does not have.
-func (m *Model) unsaved() bool {
-	if m.setup.Connection.Organization == "" {
-		return false // nothing entered yet worth keeping
-	}
-	form, err := json.Marshal(m.setup)
-	return err != nil || m.saveErr != nil || !bytes.Equal(form, m.savedForm)
+func (m *Model) unsaved() bool { return m.draft.Unsaved(m.setup) }
+
+// enter makes step i the current one: sized first, so that what it
+// starts on entering (the guide's rendering) is for its area.
+func (m *Model) enter(i int) tea.Cmd {
+	m.cur = i
+	m.resize(m.sized.height)
+	return m.steps[i].Enter(m.setup)
 }
 
 func (m *Model) goTo(i int) tea.Cmd {
-	m.cur = i
 	m.setup.Step = i
 	m.setup.Reached = max(m.setup.Reached, i)
 	m.help.ShowAll = false
-	return tea.Batch(m.save(), m.steps[i].Enter(m.setup))
+	m.draft.Touch()
+	return tea.Batch(m.save(), m.enter(i))
 }
 
 // scheduleSave arranges a save shortly after the setup changed.
 func (m *Model) scheduleSave() tea.Cmd {
-	if m.saveQueued || m.saving || !m.unsaved() || m.finished {
+	if m.finished {
 		return nil
 	}
-	if form, _ := json.Marshal(m.setup); m.saveErr != nil && bytes.Equal(form, m.failedForm) {
-		return nil // retried on the next change, not in a loop
-	}
-	m.saveQueued = true
-	return tea.Tick(saveDelay, func(time.Time) tea.Msg { return saveTickMsg{} })
+	return m.draft.schedule(m.setup)
 }
 
 // save stores the setup as a draft now, unless a save is in flight (its
 // completion saves again when needed) or there is nothing to keep yet.
 func (m *Model) save() tea.Cmd {
-	m.saveQueued = false
-	if m.saving || m.env.Store == nil || m.setup.Connection.Organization == "" || m.finished {
+	if m.finished {
 		return nil
 	}
-	form, err := json.Marshal(m.setup)
-	if err != nil {
-		m.saveErr = err
-		return nil
-	}
-	if bytes.Equal(form, m.savedForm) && m.saveErr == nil {
-		return nil
-	}
-	m.saving = true
-	d := draftOf(m.env, m.setup, form)
-	st := m.env.Store
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		saved, err := st.SaveDraft(ctx, d)
-		return draftSaved{draft: saved, form: form, err: err}
-	}
-}
-
-// draftOf is the store's draft of a setup whose JSON is form.
-func draftOf(env *steps.Env, s *steps.Setup, form []byte) store.Draft {
-	return store.Draft{ID: s.DraftID, Organization: s.Connection.Organization,
-		ConnectionID: s.Connection.ID, Step: s.Step, Form: form, Actor: env.Actor}
+	return m.draft.Save(m.setup)
 }
 
 func (m *Model) saved(msg draftSaved) tea.Cmd {
-	m.saving = false
+	m.draft.saved(msg, m.setup)
 	if m.finished {
 		// The connection was activated while this save was in flight: the
 		// draft it wrote again must go too.
-		return m.deleteDraft()
+		return m.draft.delete(m.setup)
 	}
-	m.saveErr = msg.err
-	if msg.err != nil {
-		m.failedForm = msg.form
-		return nil
-	}
-	// Step 0 may have replaced the setup while the save was in flight: the
-	// draft's ID belongs only to the connection it was saved for.
-	if msg.draft.ConnectionID != store.NormalizeID(m.setup.Connection.ID) {
-		return nil
-	}
-	m.savedForm = msg.form
-	if m.setup.DraftID == "" {
-		m.setup.DraftID = msg.draft.ID
-	}
-	if m.confirmQuit && !m.unsaved() {
+	if msg.err == nil && m.confirmQuit && !m.unsaved() {
 		return tea.Quit
 	}
 	return nil
 }
 
-func (m *Model) deleteDraft() tea.Cmd {
-	id, st := m.setup.DraftID, m.env.Store
-	if id == "" || st == nil {
-		return nil
-	}
-	return func() tea.Msg {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = st.DeleteDraft(ctx, id)
-		return nil
+// layout gives the current step the area between the header and the
+// footer. The footer's help line shows the step's keys, which may change
+// with its area (a list that overflows offers scrolling): a second pass
+// settles it.
+func (m *Model) layout() {
+	for range 2 {
+		if !m.resize(m.bodyHeight()) {
+			return
+		}
 	}
 }
 
-// View lays out the header, the step indicator, the step's body and the
-// footer (status and help) in the terminal's size.
-func (m *Model) View() tea.View {
-	if m.reuseView && m.lastView != nil {
-		return *m.lastView
+// bodyHeight is the step's height under the header and above the footer.
+func (m *Model) bodyHeight() int {
+	return max(m.height-lipgloss.Height(m.header())-lipgloss.Height(m.footer())-1, 3)
+}
+
+// resize gives the current step width×height, reporting whether that
+// changed its area.
+func (m *Model) resize(height int) bool {
+	if m.sized.step == m.cur && m.sized.width == m.width && m.sized.height == height {
+		return false
 	}
+	m.sized.step, m.sized.width, m.sized.height = m.cur, m.width, height
+	m.steps[m.cur].SetSize(m.width, height)
+	return true
+}
+
+// redraw lays the screen out and draws it, once per update that may have
+// changed it.
+func (m *Model) redraw() {
+	m.layout()
 	v := m.render()
-	m.lastView = &v
-	return v
+	m.frame = &v
+}
+
+// View is the screen as last drawn: the header, the step indicator, the
+// step's body and the footer (status and help) in the terminal's size.
+func (m *Model) View() tea.View {
+	if m.frame == nil {
+		return m.render()
+	}
+	return *m.frame
 }
 
 func (m *Model) render() tea.View {
-	header := m.header()
-	footer := m.footer()
-	bodyHeight := max(m.height-lipgloss.Height(header)-lipgloss.Height(footer)-1, 3)
-	body := fitBody(m.steps[m.cur].View(m.width, bodyHeight), m.width, bodyHeight)
-	v := tea.NewView(header + "\n" + body + "\n" + footer)
+	body := fitBody(m.steps[m.cur].View(), m.width, m.sized.height)
+	v := tea.NewView(m.headerMemo.out + "\n" + body + "\n" + m.footerMemo.out)
 	v.AltScreen = true
 	v.WindowTitle = "oidc-onboard"
 	return v
@@ -461,7 +427,7 @@ func (m *Model) indicator() string {
 func (m *Model) footer() string {
 	stepKeys := m.steps[m.cur].Keys()
 	var key strings.Builder
-	fmt.Fprint(&key, m.confirmQuit, m.saveErr, "\x00", m.status, "\x00", m.width, m.theme.IsDark,
+	fmt.Fprint(&key, m.confirmQuit, m.draft.Err(), "\x00", m.status, "\x00", m.width, m.theme.IsDark,
 		m.help.ShowAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing())
 	for _, b := range stepKeys {
 		h := b.Help()
@@ -476,8 +442,8 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 	switch {
 	case m.confirmQuit:
 		status = t.Warn.Render(truncate("Your last changes are not saved yet. Quit anyway? y/n", m.width))
-	case m.saveErr != nil:
-		status = t.Fail.Render(truncate("Draft not saved: "+m.saveErr.Error(), m.width))
+	case m.draft.Err() != nil:
+		status = t.Fail.Render(truncate("Draft not saved: "+m.draft.Err().Error(), m.width))
 	case m.status != "":
 		status = t.StatusLine.Render(truncate(m.status, m.width))
 	}

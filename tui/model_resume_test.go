@@ -18,7 +18,7 @@ func TestFreshSetupAfterFinishIsSavedAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	m := New(&steps.Env{Store: st, Now: time.Now, Actor: "local:test"})
+	m := New(&steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"})
 	m.Update(steps.FinishedMsg{})
 	fresh := steps.NewSetup()
 	m.Update(steps.ResumeMsg{Setup: fresh})

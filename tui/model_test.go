@@ -35,15 +35,16 @@ func (s *typingStep) Title() string                 { return s.title }
 func (s *typingStep) Enter(st *steps.Setup) tea.Cmd { s.setup = st; return nil }
 func (s *typingStep) Keys() []key.Binding           { return []key.Binding{s.enter} }
 func (s *typingStep) Capturing() bool               { return true }
-func (s *typingStep) View(w, h int) string {
+func (s *typingStep) SetSize(w, h int)              {}
+func (s *typingStep) View() string {
 	return s.title + ": " + s.setup.Connection.Name + strings.Repeat(" long line", 20)
 }
-func (s *typingStep) Update(msg tea.Msg) tea.Cmd {
+func (s *typingStep) Update(msg tea.Msg) (tea.Cmd, steps.Nav) {
 	k, ok := msg.(tea.KeyPressMsg)
 	switch {
 	case !ok:
 	case key.Matches(k, s.enter):
-		return s.setup.Go(steps.NextMsg{})
+		return nil, steps.NextMsg{}
 	case k.Text != "":
 		if s.setup.Connection.Organization == "" {
 			s.setup.Connection.Organization = "Acme Corp"
@@ -51,7 +52,7 @@ func (s *typingStep) Update(msg tea.Msg) tea.Cmd {
 		s.setup.Connection.Name += k.Text
 		s.typed += k.Text
 	}
-	return nil
+	return nil, nil
 }
 
 func shellEnv(t *testing.T) *steps.Env {
@@ -61,7 +62,7 @@ func shellEnv(t *testing.T) *steps.Env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return &steps.Env{Store: st, Now: time.Now, Actor: "local:test"}
+	return &steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"}
 }
 
 func shellModel(t *testing.T) (*Model, *steps.Env) {
@@ -250,13 +251,13 @@ func TestShellFollowsALightBackground(t *testing.T) {
 
 // TestShellKeysAfterEnterReachTheNextStep: keys that arrive right behind an
 // enter that completes a step (typed ahead over a slow link) reach the next
-// step, not the one enter completed; the late echo of the step change does
-// not move the wizard a second time.
+// step, not the one enter completed; the commands of that enter's update,
+// run late, do not move the wizard a second time.
 func TestShellKeysAfterEnterReachTheNextStep(t *testing.T) {
 	m, _ := shellModel(t)
 	typeKeys(t, m, letter('a'))
 	first := m.steps[0].(*typingStep)
-	_, echo := m.Update(enterKey) // its commands have not run yet
+	_, late := m.Update(enterKey) // its commands have not run yet
 	m.Update(letter('z'))
 	if m.cur != 1 {
 		t.Fatalf("after enter at step %d, want 1", m.cur)
@@ -264,9 +265,9 @@ func TestShellKeysAfterEnterReachTheNextStep(t *testing.T) {
 	if first.typed != "a" || m.steps[1].(*typingStep).typed != "z" {
 		t.Fatalf("step 0 got %q, step 1 got %q: want a and z", first.typed, m.steps[1].(*typingStep).typed)
 	}
-	drive(t, m, echo)
+	drive(t, m, late)
 	if m.cur != 1 || m.setup.Step != 1 {
-		t.Errorf("the echo of the step change moved the wizard to %d", m.cur)
+		t.Errorf("the late commands of the step change moved the wizard to %d", m.cur)
 	}
 	typeKeys(t, m, enterKey)
 	if m.cur != 2 {
@@ -279,15 +280,21 @@ func TestShellKeysAfterEnterReachTheNextStep(t *testing.T) {
 // for them; what it shows is still exactly the current screen.
 func TestShellReusesTheScreenAfterDraftSaves(t *testing.T) {
 	m, _ := shellModel(t)
-	typeKeys(t, m, letter('a'), letter('b')) // drive runs the saves they schedule
-	if !m.reuseView {
-		t.Fatal("the last message handled was not a draft save")
+	typeKeys(t, m, letter('a'))
+	_, save := m.Update(letter('b'))
+	drawn := m.frame
+	if !strings.Contains(m.View().Content, "ab") {
+		t.Fatalf("a key press did not redraw:\n%s", m.View().Content)
+	}
+	drive(t, m, save) // the debounced save and its reply
+	if m.frame != drawn {
+		t.Fatal("a draft save drew the screen again")
 	}
 	if got, want := m.View().Content, m.render().Content; got != want {
 		t.Errorf("reused screen differs from the current one:\n%s\nwant\n%s", got, want)
 	}
 	m.Update(letter('c'))
-	if m.reuseView || !strings.Contains(m.View().Content, "abc") {
+	if m.frame == drawn || !strings.Contains(m.View().Content, "abc") {
 		t.Errorf("a key press did not redraw:\n%s", m.View().Content)
 	}
 }

@@ -23,7 +23,7 @@ func Run(ctx context.Context, env *steps.Env, opts ...tea.ProgramOption) error {
 		// The event loop has stopped: the model is ours alone now. A save
 		// still in flight for a new draft would race this one into a second
 		// draft, so that case is left to it.
-		if !m.finished && m.unsaved() && (!m.saving || m.setup.DraftID != "") {
+		if !m.finished && m.unsaved() && (!m.draft.Saving() || m.setup.DraftID != "") {
 			saveLines(ctx, env, m.setup)
 		}
 		return nil

@@ -57,6 +57,7 @@ func e2eEnv(t *testing.T) (*steps.Env, *demoidp.IdP) {
 		return nil
 	}
 	return &steps.Env{
+		Context:      t.Context(),
 		Store:        openStore(t, time.Now),
 		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
 		Timeout:      5 * time.Second,
@@ -214,7 +215,7 @@ func e2eCheckStore(t *testing.T, env *steps.Env, idp *demoidp.IdP) {
 // credentials step with the text as typed.
 func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 	t.Parallel()
-	env := &steps.Env{Store: openStore(t, time.Now), RedirectBase: "http://localhost:8976", Now: time.Now,
+	env := &steps.Env{Context: t.Context(), Store: openStore(t, time.Now), RedirectBase: "http://localhost:8976", Now: time.Now,
 		Actor: "local:test"}
 
 	first := startWizard(t, env, nil)
@@ -238,7 +239,7 @@ func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 	second.waitText(t, "Resume a draft", "▸ Acme Corp / Acme OIDC · stopped at Credentials")
 	second.press("enter")
 	shown := second.waitText(t, "Step 2 of 7: Credentials", "> 0oa5x9-part")
-	checkFits(t, shown)
+	checkFits(t, standard, shown)
 
 	resumed := second.stop(t).Setup()
 	if resumed.Step != steps.StepCredentials || resumed.Connection.ClientID != "0oa5x9-part" {

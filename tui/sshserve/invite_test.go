@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import (
 	"os"
@@ -24,12 +24,7 @@ func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
 		o.AuthorizedKeys = keys
 		o.SSHHost = "onboard.example.com:2222"
 	})
-	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
+	_, term := s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
 	term.waitFor(t, "To invite a customer instead: esc, then i.")
 	term.send("\x1b")
 	term.waitFor(t, "Press i to invite")
@@ -47,12 +42,7 @@ func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
 		t.Errorf("invite_created = %+v", ev)
 	}
 
-	cc, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatalf("the code made in the wizard was refused: %v", err)
-	}
-	defer cc.Close()
-	customer := sshOpenTerm(t, cc, 80, 24)
+	_, customer := s.connect(t, 80, 24, code)
 	customer.waitFor(t, "Initech")
 	if strings.Contains(customer.screen(), "invite a customer") {
 		t.Errorf("a customer was offered invites:\n%s", customer.screen())

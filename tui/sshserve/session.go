@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import (
 	"context"
@@ -10,6 +10,9 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
 // The smallest terminal the wizard is drawn in; below it the session shows
@@ -37,8 +40,11 @@ type liveSession struct {
 	why     string // set when the server closes the session
 }
 
-func newLiveSession(now time.Time) *liveSession {
-	ctx, cancel := context.WithCancel(context.Background())
+// newLiveSession is the session of sess starting now. Its program runs
+// under a context of its own, which only the server cancels (closeWait
+// after asking the session to close); it keeps sess's values.
+func newLiveSession(sess context.Context, now time.Time) *liveSession {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(sess))
 	ls := &liveSession{started: now, ctx: ctx, cancel: cancel}
 	ls.lastInput.Store(now.UnixNano())
 	return ls
@@ -164,14 +170,15 @@ type (
 // model, plus what only the server knows about — idleness, the session's
 // limits, the server's shutdown — and a guard against tiny terminals.
 type sessionModel struct {
-	*Model
+	*tui.Model
 	live    *liveSession
+	now     func() time.Time
 	notice  string
 	closing bool
 }
 
-func newSessionModel(m *Model, ls *liveSession) *sessionModel {
-	return &sessionModel{Model: m, live: ls}
+func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time) *sessionModel {
+	return &sessionModel{Model: m, live: ls, now: now}
 }
 
 // Update records input for the idle timer and handles the server's
@@ -182,15 +189,14 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.closing {
 			return m, nil
 		}
-		m.live.touched(m.env.Now())
+		m.live.touched(m.now())
 		m.notice = ""
 	case noticeMsg:
 		m.notice = msg.text
 		return m, nil
 	case closeMsg:
 		m.closing, m.notice = true, msg.why
-		m.confirmQuit = false
-		return m, tea.Batch(m.save(), m.quitWhenSaved())
+		return m, tea.Batch(m.Close(), m.quitWhenSaved())
 	}
 	_, cmd := m.Model.Update(msg)
 	if m.closing {
@@ -201,7 +207,7 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 
 // quitWhenSaved ends the program once no draft save is pending.
 func (m *sessionModel) quitWhenSaved() tea.Cmd {
-	if m.saving || m.unsaved() && m.saveErr == nil {
+	if !m.Draft().Settled(m.Setup()) {
 		return nil
 	}
 	return tea.Quit
@@ -211,13 +217,14 @@ func (m *sessionModel) quitWhenSaved() tea.Cmd {
 // request for a larger window.
 func (m *sessionModel) View() tea.View {
 	v := m.Model.View()
-	if m.width < MinWidth || m.height < MinHeight {
-		v.SetContent(tooSmall(m.width, m.height))
+	width, height := m.Size()
+	if width < MinWidth || height < MinHeight {
+		v.SetContent(tooSmall(width, height))
 		return v
 	}
 	if m.notice != "" {
 		lines := strings.Split(v.Content, "\n")
-		lines[len(lines)-1] = m.theme.Warn.Render(truncate(m.notice, m.width))
+		lines[len(lines)-1] = m.Theme().Warn.Render(ansi.Truncate(m.notice, width, "…"))
 		v.SetContent(strings.Join(lines, "\n"))
 	}
 	return v

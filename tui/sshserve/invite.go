@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import "github.com/oidc-onboard/oidc-onboard/steps"
 

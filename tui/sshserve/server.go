@@ -1,6 +1,7 @@
-package tui
+package sshserve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
 // Defaults of the SSH server's limits.
@@ -94,17 +96,17 @@ type Server struct {
 // NewServer builds the server; Serve runs it.
 func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.Store == nil || opts.HostKey == nil || opts.HTTP == nil {
-		return nil, errors.New("tui.NewServer: Store, HostKey and HTTP are required")
+		return nil, errors.New("sshserve.NewServer: Store, HostKey and HTTP are required")
 	}
 	base, err := CheckPublicURL(opts.PublicURL)
 	if err != nil {
 		return nil, err
 	}
 	opts.PublicURL = base
-	opts.MaxSessions = cmpOr(opts.MaxSessions, DefaultMaxSessions)
-	opts.IdleTimeout = cmpOr(opts.IdleTimeout, DefaultIdleTimeout)
-	opts.MaxSession = cmpOr(opts.MaxSession, DefaultMaxSession)
-	opts.ShutdownGrace = cmpOr(opts.ShutdownGrace, DefaultShutdownGrace)
+	opts.MaxSessions = cmp.Or(opts.MaxSessions, DefaultMaxSessions)
+	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, DefaultIdleTimeout)
+	opts.MaxSession = cmp.Or(opts.MaxSession, DefaultMaxSession)
+	opts.ShutdownGrace = cmp.Or(opts.ShutdownGrace, DefaultShutdownGrace)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -150,22 +152,14 @@ func CheckPublicURL(raw string) (string, error) {
 	raw = strings.TrimSuffix(strings.TrimSpace(raw), "/")
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
-		return "", &flow.Error{Code: "bad_public_url", Message: fmt.Sprintf("%q is not a public URL", raw),
+		return "", &flow.Error{Code: flow.CodeBadPublicURL, Message: fmt.Sprintf("%q is not a public URL", raw),
 			Fix: "give the https address browsers use to reach --http-addr, e.g. https://onboard.example.com"}
 	}
 	if err := flow.CheckURLScheme(u); err != nil {
-		return "", &flow.Error{Code: "bad_public_url", Message: fmt.Sprintf("the public URL %s must use https", raw),
+		return "", &flow.Error{Code: flow.CodeBadPublicURL, Message: fmt.Sprintf("the public URL %s must use https", raw),
 			Fix: "put the callback listener behind a TLS proxy and give its https address (plain http works only for localhost)"}
 	}
 	return raw, nil
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }
 
 // Serve accepts SSH sessions on sshLn and callbacks on httpLn until ctx
@@ -182,7 +176,7 @@ func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.ssh.Serve(sshLn) }()
 	reaperDone := make(chan struct{})
-	reaperCtx, stopReaper := context.WithCancel(context.Background())
+	reaperCtx, stopReaper := context.WithCancel(context.WithoutCancel(ctx)) // runs through the shutdown
 	go func() { defer close(reaperDone); s.reap(reaperCtx) }()
 	defer func() { stopReaper(); <-reaperDone }()
 
@@ -192,17 +186,17 @@ func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 		return err
 	case <-ctx.Done():
 	}
-	return s.shutdown(cb)
+	return s.shutdown(context.WithoutCancel(ctx), cb)
 }
 
 // shutdown stops accepting, tells every session and lets it save its
 // draft, then closes whatever is left.
-func (s *Server) shutdown(cb *flow.CallbackServer) error {
+func (s *Server) shutdown(ctx context.Context, cb *flow.CallbackServer) error {
 	grace := s.opts.ShutdownGrace
 	s.opts.Log.Info("shutting down", "sessions", s.count.Load())
 	stopped := make(chan struct{})
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), grace)
+		ctx, cancel := context.WithTimeout(ctx, grace)
 		defer cancel()
 		_ = s.ssh.Shutdown(ctx) // closes the listener; waits for connections
 		close(stopped)
@@ -218,9 +212,9 @@ func (s *Server) shutdown(cb *flow.CallbackServer) error {
 	}
 	err := s.ssh.Close() // connections whose clients linger
 	<-stopped
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	cbCtx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	_ = cb.Shutdown(ctx)
+	_ = cb.Shutdown(cbCtx)
 	if errors.Is(err, ssh.ErrServerClosed) {
 		err = nil
 	}
@@ -309,7 +303,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		s.wg.Add(1)
 		defer s.wg.Done()
 		defer s.count.Add(-1)
-		ls := newLiveSession(s.opts.Now())
+		ls := newLiveSession(sess.Context(), s.opts.Now())
 		s.mu.Lock()
 		s.sessions[ls] = struct{}{}
 		s.mu.Unlock()
@@ -352,8 +346,8 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	if ls == nil {
 		return nil
 	}
-	env := s.sessionEnv(id, hostOf(sess.RemoteAddr()))
-	m := newSessionModel(New(env), ls)
+	env := s.sessionEnv(sess.Context(), id, hostOf(sess.RemoteAddr()))
+	m := newSessionModel(tui.New(env), ls, s.opts.Now)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
 	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)
@@ -362,9 +356,12 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	return p
 }
 
-// sessionEnv is one session's view of the world.
-func (s *Server) sessionEnv(id identity, addr string) *steps.Env {
+// sessionEnv is one session's view of the world; what it starts ends with
+// ctx, the SSH session's context (a dropped connection cancels it).
+func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *steps.Env {
 	return &steps.Env{
+		Context:      ctx,
+		Log:          s.opts.Log.With("actor", id.actor, "address", addr),
 		Store:        s.opts.Store,
 		HTTP:         s.opts.HTTP,
 		Timeout:      s.opts.Timeout,
@@ -383,7 +380,7 @@ func (s *Server) sessionEnv(id identity, addr string) *steps.Env {
 // public URL, routing each callback by its state to the login waiting for it.
 func (s *Server) callbackServer(redirectURI string) (*flow.CallbackServer, error) {
 	if !strings.HasPrefix(redirectURI, s.opts.PublicURL+"/") {
-		return nil, &flow.Error{Code: "redirect_uri_server",
+		return nil, &flow.Error{Code: flow.CodeRedirectURIServer,
 			Message: fmt.Sprintf("the redirect URI %s is not served by this server (%s)", redirectURI, s.opts.PublicURL),
 			Fix:     "go back to step 1 and register the Redirect URI shown there"}
 	}

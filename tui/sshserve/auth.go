@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import (
 	"bufio"
@@ -39,12 +39,12 @@ func LoadHostKey(path string) (gossh.Signer, string, error) {
 		raw, err = writeHostKey(path)
 	}
 	if err != nil {
-		return nil, "", &flow.Error{Code: "host_key", Message: fmt.Sprintf("cannot read the SSH host key %s", path),
+		return nil, "", &flow.Error{Code: flow.CodeHostKey, Message: fmt.Sprintf("cannot read the SSH host key %s", path),
 			Fix: "check the file's permissions, or delete it to generate a new key (clients will then warn that the key changed)", Err: err}
 	}
 	signer, err := gossh.ParsePrivateKey(raw)
 	if err != nil {
-		return nil, "", &flow.Error{Code: "host_key", Message: fmt.Sprintf("%s is not an SSH private key", path),
+		return nil, "", &flow.Error{Code: flow.CodeHostKey, Message: fmt.Sprintf("%s is not an SSH private key", path),
 			Fix: "delete it to generate a new key (clients will then warn that the key changed)", Err: err}
 	}
 	return signer, gossh.FingerprintSHA256(signer.PublicKey()), nil
@@ -192,8 +192,8 @@ func hostOf(a net.Addr) string {
 
 // tryCode checks an invite code from addr: nil and the invite when it is
 // good; otherwise the failure is counted and audited.
-func (s *Server) tryCode(addr, code, how string) (store.Invite, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+func (s *Server) tryCode(ctx context.Context, addr, code, how string) (store.Invite, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	inv, err := s.opts.Store.LookupInvite(ctx, code)
 	if err != nil {
@@ -215,7 +215,7 @@ func (s *Server) codeAsUser(ctx ssh.Context, meta gossh.ConnMetadata) (*gossh.Pe
 	if limited, _ := s.limiter.blocked(addr); limited {
 		return nil, errors.New("too many wrong codes")
 	}
-	inv, err := s.tryCode(addr, meta.User(), "as the user name")
+	inv, err := s.tryCode(ctx, addr, meta.User(), "as the user name")
 	if err != nil {
 		return nil, err
 	}
@@ -236,7 +236,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 		if err != nil || len(answers) != 1 {
 			return false
 		}
-		inv, err := s.tryCode(addr, answers[0], "at the prompt")
+		inv, err := s.tryCode(ctx, addr, answers[0], "at the prompt")
 		if err == nil {
 			perms := ctx.Permissions()
 			perms.Extensions = map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}

@@ -1,4 +1,4 @@
-package tui
+package sshserve
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
@@ -27,13 +29,7 @@ func TestSSHCodeAsUserName(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
 	code, inv := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, strings.ToUpper(code))
-	if err != nil {
-		t.Fatalf("the code as user name was refused: %v", err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
-	term.waitFor(t, "Start: Organization")
+	_, term := s.connect(t, 80, 24, strings.ToUpper(code))
 	term.waitFor(t, "Acme Corp")
 
 	ev := s.waitAudit(t, "session.start")
@@ -85,13 +81,7 @@ func TestSSHEngineerKey(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
-	if err != nil {
-		t.Fatalf("an authorized key was refused: %v", err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
-	term.waitFor(t, "Start: Organization")
+	s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
 	ev := s.waitAudit(t, "session.start")
 	if ev.Actor != "ssh:"+gossh.FingerprintSHA256(signer.PublicKey()) || ev.Organization != "" {
 		t.Errorf("session_start = %+v, want the key's fingerprint and no organization", ev)
@@ -110,16 +100,8 @@ func TestSSHEngineerKey(t *testing.T) {
 	if err := os.WriteFile(keys, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sess, err := c3.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	sess.Stderr = &stderr
-	_ = sess.RequestPty("xterm", 24, 80, nil)
-	_ = sess.Shell()
-	if err := sess.Wait(); err == nil || !strings.Contains(stderr.String(), "no longer authorized") {
-		t.Errorf("a removed key: err %v, stderr %q", err, stderr.String())
+	if stderr, err := sshRefusal(t, c3); err == nil || !strings.Contains(stderr, "no longer authorized") {
+		t.Errorf("a removed key: err %v, stderr %q", err, stderr)
 	}
 }
 
@@ -236,13 +218,7 @@ func TestSSHGarbageAndTinyTerminal(t *testing.T) {
 	s := sshStart(t, nil)
 	code, _ := s.invite(t, "Acme Corp")
 
-	good, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
-	watcher := sshOpenTerm(t, good, 80, 24)
-	watcher.waitFor(t, "Start: Organization")
+	_, watcher := s.connect(t, 80, 24, code)
 
 	rng := rand.New(rand.NewPCG(1, 2))
 	junk := make([]byte, 64<<10)
@@ -256,13 +232,7 @@ func TestSSHGarbageAndTinyTerminal(t *testing.T) {
 	_, _ = raw.Write(junk)
 	raw.Close()
 
-	bad, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Close()
-	noisy := sshOpenTerm(t, bad, 80, 24)
-	noisy.waitFor(t, "Start: Organization")
+	_, noisy := s.connect(t, 80, 24, code)
 	noisy.send(string(junk[:8<<10]) + "\x1b[" + "\x1b]11;" + "\x1bP" + "\x03")
 
 	// The other session still answers: it redraws for a tiny window.
@@ -276,12 +246,7 @@ func TestSSHGarbageAndTinyTerminal(t *testing.T) {
 	watcher.waitFor(t, "Start: Organization")
 
 	// And new sessions still start.
-	again, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatalf("the server stopped serving after garbage: %v", err)
-	}
-	defer again.Close()
-	sshOpenTerm(t, again, 80, 24).waitFor(t, "Start: Organization")
+	s.connect(t, 80, 24, code)
 }
 
 // A customer's session is walled into its organization: another
@@ -304,13 +269,7 @@ func TestSSHWall(t *testing.T) {
 	before, _ := s.st.GetConnection(ctx, other.ID)
 
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
-	term.waitFor(t, "Start: Organization")
+	c, term := s.connect(t, 80, 24, code)
 	term.waitFor(t, "Acme Corp")
 	for _, secret := range []string{"Globex", other.ID, draft.ID, "globex-client"} {
 		if strings.Contains(term.all(), secret) {
@@ -353,8 +312,8 @@ func TestSSHWall(t *testing.T) {
 func TestSSHCallbacksRouteByState(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
-	a := s.srv.sessionEnv(identity{actor: "invite:inv_a", organization: "Acme Corp"}, "127.0.0.1")
-	b := s.srv.sessionEnv(identity{actor: "invite:inv_b", organization: "Globex"}, "127.0.0.1")
+	a := s.srv.sessionEnv(t.Context(), identity{actor: "invite:inv_a", organization: "Acme Corp"}, "127.0.0.1")
+	b := s.srv.sessionEnv(t.Context(), identity{actor: "invite:inv_b", organization: "Globex"}, "127.0.0.1")
 	uriA, uriB := a.RedirectURIFor("conn_aaaaaa"), b.RedirectURIFor("conn_bbbbbb")
 	if !strings.HasPrefix(uriA, s.url+"/callback/") {
 		t.Fatalf("Redirect URI %s is not under the public URL %s", uriA, s.url)
@@ -417,26 +376,15 @@ func TestSSHIdleAndSessionLimit(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, func(o *ServerOptions) { o.IdleTimeout = 1500 * time.Millisecond; o.MaxSessions = 1 })
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
-	term.waitFor(t, "Start: Organization")
+	_, term := s.connect(t, 80, 24, code)
 
 	c2, err := sshDial(s.addr, code)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c2.Close()
-	sess, _ := c2.NewSession()
-	var stderr bytes.Buffer
-	sess.Stderr = &stderr
-	_ = sess.RequestPty("xterm", 24, 80, nil)
-	_ = sess.Shell()
-	if err := sess.Wait(); err == nil || !strings.Contains(stderr.String(), "busy") {
-		t.Errorf("the session over the limit: err %v, stderr %q", err, stderr.String())
+	if stderr, err := sshRefusal(t, c2); err == nil || !strings.Contains(stderr, "busy") {
+		t.Errorf("the session over the limit: err %v, stderr %q", err, stderr)
 	}
 
 	term.waitFor(t, "Press any key to stay")
@@ -455,13 +403,7 @@ func TestSSHShutdownSavesDrafts(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
 	code, _ := s.invite(t, "Acme Corp")
-	c, err := sshDial(s.addr, code)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	term := sshOpenTerm(t, c, 80, 24)
-	term.waitFor(t, "Start: Organization")
+	_, term := s.connect(t, 80, 24, code)
 	term.send("Acme SSO\r")
 	term.waitFor(t, "Step 1 of 7")
 	term.send("\r")
@@ -503,5 +445,63 @@ func TestCheckPublicURL(t *testing.T) {
 		if _, err := CheckPublicURL(in); (err == nil) != ok {
 			t.Errorf("CheckPublicURL(%q) = %v", in, err)
 		}
+	}
+}
+
+// A dropped connection ends what its session started at once: the test
+// login waiting for its callback stops waiting, so a callback with its
+// state is refused (HTTP 400) within a second of the drop.
+func TestSSHDroppedSessionEndsItsTestLogin(t *testing.T) {
+	t.Parallel()
+	idp, err := demoidp.Start(t.Context(), demoidp.Options{AllowLoopbackRedirects: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { idp.Close() })
+	s := sshStart(t, func(o *ServerOptions) {
+		o.HTTP = flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}) // the IdP is on loopback
+	})
+	ctx := t.Context()
+	conn := &flow.Connection{Organization: "Acme Corp", Name: "Acme SSO", Status: flow.StatusDraft,
+		DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
+		Claims: flow.DefaultClaimMapping(), GroupsClaim: flow.DefaultGroupsClaim}
+	if err := s.st.SaveConnection(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	conn.RedirectURI = s.url + "/callback/" + conn.ID
+	form, _ := json.Marshal(steps.Setup{Connection: *conn, Step: steps.StepTestLogin, Reached: steps.StepTestLogin})
+	if _, err := s.st.SaveDraft(ctx, store.Draft{Organization: conn.Organization, ConnectionID: conn.ID,
+		Step: steps.StepTestLogin, Form: form, Actor: "local:x"}); err != nil {
+		t.Fatal(err)
+	}
+
+	code, _ := s.invite(t, "Acme Corp")
+	c, err := sshDial(s.addr, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := sshOpenTerm(t, c, 400, 30) // wide enough for the authorization URL on one line
+	term.waitFor(t, "stopped at Test login")
+	term.send("\r") // resume the draft
+	term.waitFor(t, "start the test login")
+	term.send("\r")
+	term.waitFor(t, "Waiting for you to sign in")
+	m := regexp.MustCompile(`[?&]state=([A-Za-z0-9_-]+)`).FindStringSubmatch(term.screen())
+	if m == nil {
+		t.Fatalf("no state in the authorization URL on screen:\n%s", term.screen())
+	}
+	callback := conn.RedirectURI + "?code=x&state=" + m[1]
+
+	c.Close() // the client drops: no goodbye, no quit
+	// A callback with a known state is taken at most once: one try, a
+	// second after the drop, tells a forgotten state from a waiting login.
+	time.Sleep(time.Second)
+	resp, err := http.Get(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("a second after the drop, the login still took its callback (HTTP %d, want 400)", resp.StatusCode)
 	}
 }

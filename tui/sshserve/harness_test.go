@@ -1,6 +1,7 @@
-package tui
+package sshserve
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -259,4 +260,35 @@ func (s *sshTerm) waitEnd(t *testing.T) {
 	case <-time.After(sshWait):
 		t.Fatalf("the session did not end; the screen shows:\n%s", s.screen())
 	}
+}
+
+// connect logs in as user, opens a w×h terminal and waits for the
+// wizard's first screen; the connection closes with the test.
+func (s *sshServer) connect(t *testing.T, w, h int, user string, auth ...gossh.AuthMethod) (*gossh.Client, *sshTerm) {
+	t.Helper()
+	c, err := sshDial(s.addr, user, auth...)
+	if err != nil {
+		t.Fatalf("%s was refused: %v", user, err)
+	}
+	t.Cleanup(func() { c.Close() })
+	term := sshOpenTerm(t, c, w, h)
+	term.waitFor(t, "Start: Organization")
+	return c, term
+}
+
+// sshRefusal opens a terminal session on c that the server is expected to
+// refuse, and returns what it said on standard error and how it ended.
+func sshRefusal(t *testing.T, c *gossh.Client) (string, error) {
+	t.Helper()
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	_ = sess.RequestPty("xterm", 24, 80, nil)
+	_ = sess.Shell()
+	err = sess.Wait()
+	return stderr.String(), err
 }

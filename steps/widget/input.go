@@ -1,0 +1,48 @@
+package widget
+
+import (
+	"charm.land/bubbles/v2/textinput"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+)
+
+// NewInput is a one-line text field with a "> " prompt and styles.
+func NewInput(styles textinput.Styles, placeholder string) textinput.Model {
+	in := textinput.New()
+	in.Prompt = "> "
+	in.Placeholder = placeholder
+	// ctrl+v would read the clipboard of the machine the program runs on,
+	// which over SSH is the server's: pastes arrive as PasteMsg instead.
+	in.KeyMap.Paste.SetEnabled(false)
+	in.SetStyles(styles)
+	return in
+}
+
+// PlainInputStyles are the text inputs' default styles for a dark or
+// light background, with a steady cursor: a blinking one would keep a
+// timer running for as long as a field has focus.
+func PlainInputStyles(isDark bool) textinput.Styles {
+	st := textinput.DefaultStyles(isDark)
+	st.Cursor.Blink = false
+	return st
+}
+
+// Sized is a copy of in whose field, with its prompt and the cursor's
+// cell, fits width: a View draws it without changing the step's input.
+func Sized(in textinput.Model, width int) textinput.Model {
+	in.SetWidth(max(width-lipgloss.Width(in.Prompt)-1, 4))
+	return in
+}
+
+// CanAccept reports whether in shows a suggestion that tab would take.
+func CanAccept(in textinput.Model) bool {
+	s := in.CurrentSuggestion()
+	return s != "" && s != in.Value()
+}
+
+// Edit puts value in the field and focuses it, with the cursor at its end.
+func Edit(in *textinput.Model, value string) tea.Cmd {
+	in.SetValue(value)
+	in.CursorEnd()
+	return in.Focus()
+}

@@ -1,0 +1,71 @@
+package widget
+
+import (
+	"strings"
+
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Fit cuts s to height lines (none when height is 0 or less) and each
+// line to width cells, with an ellipsis.
+func Fit(s string, width, height int) string {
+	lines := strings.Split(s, "\n")
+	if height > 0 && len(lines) > height {
+		lines = lines[:height]
+	}
+	for i, l := range lines {
+		if lipgloss.Width(l) > width {
+			lines[i] = ansi.Truncate(l, width, "…")
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Truncate cuts s to width cells (at least one), with an ellipsis.
+func Truncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }
+
+// Wrap wraps s to width cells (at least one), styles and all.
+func Wrap(s string, width int) string { return lipgloss.Wrap(s, max(width, 1), "") }
+
+// WrapStyled wraps plain text to width and styles each line.
+func WrapStyled(style lipgloss.Style, text string, width int) []string {
+	lines := strings.Split(ansi.Wrap(text, width, ""), "\n")
+	for i, l := range lines {
+		lines[i] = style.Render(l)
+	}
+	return lines
+}
+
+// WrapIndented wraps each line of text to width, keeping its leading
+// spaces on every line it wraps into (unless they take half the width).
+func WrapIndented(text string, width int) []string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		rest := strings.TrimLeft(line, " ")
+		lead := line[:len(line)-len(rest)]
+		if len(lead) > width/2 {
+			lead = ""
+		}
+		for _, l := range strings.Split(ansi.Wrap(rest, width-len(lead), ""), "\n") {
+			out = append(out, lead+l)
+		}
+	}
+	return out
+}
+
+// Window is the height lines of lines around focus, so that a list taller
+// than its area scrolls to keep the focused line in sight.
+func Window(lines []string, focus, height int) []string {
+	if len(lines) <= height || height <= 0 {
+		return lines
+	}
+	start := min(max(focus-height/2, 0), len(lines)-height)
+	return lines[start : start+height]
+}
+
+// FirstLine is s up to its first line break.
+func FirstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}

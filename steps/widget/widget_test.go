@@ -1,0 +1,80 @@
+package widget
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
+	"github.com/charmbracelet/x/ansi"
+)
+
+func TestFitCutsLinesAndHeight(t *testing.T) {
+	got := Fit("a long first line\nsecond\nthird", 6, 2)
+	if got != "a lon…\nsecond" {
+		t.Errorf("Fit = %q", got)
+	}
+	if got := Fit("x\ny\nz", 5, 0); got != "x\ny\nz" {
+		t.Errorf("Fit with no height limit = %q", got)
+	}
+}
+
+func TestWrapIndentedKeepsTheIndent(t *testing.T) {
+	got := WrapIndented("  expected  http://127.0.0.1:9000/realms/acme", 20)
+	for _, l := range got {
+		if !strings.HasPrefix(l, "  ") || ansi.StringWidth(l) > 20 {
+			t.Errorf("line %q lost its indent or is too wide: %q", l, got)
+		}
+	}
+}
+
+func TestWindowKeepsTheFocusInSight(t *testing.T) {
+	lines := []string{"0", "1", "2", "3", "4", "5", "6", "7"}
+	for focus := range lines {
+		if w := Window(lines, focus, 3); len(w) != 3 || !slices.Contains(w, lines[focus]) {
+			t.Errorf("focus %d: window %v", focus, w)
+		}
+	}
+	if w := Window(lines, 2, 10); len(w) != len(lines) {
+		t.Errorf("a list that fits was cut: %v", w)
+	}
+}
+
+func TestCursorStaysInTheList(t *testing.T) {
+	up := key.NewBinding(key.WithKeys("up"))
+	down := key.NewBinding(key.WithKeys("down"))
+	upKey, downKey := tea.KeyPressMsg{Code: tea.KeyUp}, tea.KeyPressMsg{Code: tea.KeyDown}
+	if i := Cursor(0, 3, upKey, up, down); i != 0 {
+		t.Errorf("up from the top went to %d", i)
+	}
+	if i := Cursor(2, 3, downKey, up, down); i != 2 {
+		t.Errorf("down from the bottom went to %d", i)
+	}
+	if i := Cursor(1, 3, downKey, up, down); i != 2 {
+		t.Errorf("down from 1 went to %d", i)
+	}
+	if MoveBy(tea.KeyPressMsg{Code: tea.KeyTab, Mod: tea.ModShift}) != -1 || MoveBy(downKey) != 1 {
+		t.Error("shift+tab and down do not move up and down")
+	}
+}
+
+func TestLabelLineFitsAndLeavesTheFieldAsItWas(t *testing.T) {
+	in := NewInput(PlainInputStyles(true), "a label")
+	in.Prompt = ""
+	in.SetWidth(50)
+	_ = Edit(&in, "Finance admins")
+	for _, width := range []int{12, 30, 80} {
+		line := LabelLine(in, "› ", lipgloss.NewStyle(), "3f2c1e8a-77d0-4b54-9bd1-5b1f0c2a9e01", width)
+		if w := ansi.StringWidth(line); w > width {
+			t.Errorf("width %d: the line is %d wide: %q", width, w, ansi.Strip(line))
+		}
+		if width >= 30 && !strings.Contains(ansi.Strip(line), "Label for 3f2c1e8a…") {
+			t.Errorf("width %d: no shortened group in %q", width, ansi.Strip(line))
+		}
+	}
+	if in.Width() != 50 || in.Value() != "Finance admins" || !in.Focused() {
+		t.Errorf("drawing changed the field: width %d, value %q, focused %v", in.Width(), in.Value(), in.Focused())
+	}
+}
