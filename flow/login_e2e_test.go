@@ -31,11 +31,7 @@ func TestEndToEndAgainstARealProvider(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 			cfg := flow.LoginConfigFromConnection(flow.Connection{
 				ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, RedirectURI: srv.RedirectURI(),
 				RoleMappings: []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}, DefaultRole: "member",
