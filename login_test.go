@@ -3,19 +3,21 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 )
@@ -90,19 +92,12 @@ func loginArgs(idp *testidp.IdP, extra ...string) []string {
 
 // loginOutput is the --json contract, decoded strictly.
 type loginOutput struct {
-	Profile struct {
-		IDPID     string   `json:"idp_id"`
-		Email     string   `json:"email"`
-		FirstName string   `json:"first_name"`
-		LastName  string   `json:"last_name"`
-		Groups    []string `json:"groups"`
-		Roles     []string `json:"roles"`
-	} `json:"profile"`
-	Claims map[string]any `json:"claims"`
+	Profile flow.Profile   `json:"profile"`
+	Claims  map[string]any `json:"claims"`
 }
 
 // output decodes stdout strictly as the --json contract: one value, no
-// field beyond it.
+// field beyond it, and the profile with exactly the contract's fields.
 func (r *loginRun) output(t *testing.T) loginOutput {
 	t.Helper()
 	dec := json.NewDecoder(bytes.NewReader(r.stdout.Bytes()))
@@ -114,20 +109,42 @@ func (r *loginRun) output(t *testing.T) loginOutput {
 	if dec.More() {
 		t.Fatal("more than one JSON value on stdout")
 	}
+	// The contract's profile fields, spelled here rather than taken from
+	// flow.Profile, so that a field renamed there fails this test.
+	want := []string{"email", "first_name", "groups", "idp_id", "last_name", "roles"}
+	var raw struct{ Profile map[string]json.RawMessage }
+	if err := json.Unmarshal(r.stdout.Bytes(), &raw); err != nil {
+		t.Fatal(err)
+	}
+	if got := slices.Sorted(maps.Keys(raw.Profile)); !slices.Equal(got, want) {
+		t.Fatalf("profile fields %q, the contract's are %q", got, want)
+	}
 	return out
+}
+
+// signIn plays the browser leg with browse and wants the run to sign in
+// and exit 0.
+func (r *loginRun) signIn(t *testing.T, browse func(authURL string) (int, string, error)) {
+	t.Helper()
+	status, page, err := browse(r.url())
+	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
+		t.Fatalf("browser leg: %d %v %s", status, err, page)
+	}
+	if code := r.wait(t); code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, r.stderr.String())
+	}
+}
+
+// signInDemo signs idp's user in through its sign-in form.
+func signInDemo(idp *demoidp.IdP) func(string) (int, string, error) {
+	return func(authURL string) (int, string, error) { return testidp.SignInDemo(idp, authURL) }
 }
 
 func TestLoginJSONContract(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp, "--json", "--role-map", "admins=admin", "--role-map", "engineers=member", "--claim", "email=email")...)
-	status, page, err := testidp.Browse(run.url())
-	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
-		t.Fatalf("browser leg: %d %v %s", status, err, page)
-	}
-	if code := run.wait(t); code != 0 {
-		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
-	}
+	run.signIn(t, testidp.Browse)
 	out := run.output(t)
 	p := out.Profile
 	if p.IDPID != "user-42" || p.Email != "ada@example.com" || p.FirstName != "Ada" || p.LastName != "Lovelace" ||
@@ -258,25 +275,10 @@ func TestLoginUsageErrors(t *testing.T) {
 // zitadel's OpenID Provider (flow/demoidp), posting its sign-in form.
 func TestLoginBinaryAgainstARealProvider(t *testing.T) {
 	t.Parallel()
-	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Close() })
+	idp := testidp.StartDemo(t, demoidp.Options{})
 	run := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.DiscoveryURL, "--client-id", idp.ClientID,
 		"--redirect-uri", "http://localhost:0/callback", "--json", "--role-map", "oidc-admins=admin")
-	auth, err := url.Parse(run.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, page, err := testidp.SignIn(auth.String(), auth.Query().Get("redirect_uri"),
-		map[string]string{"username": idp.User.Username, "password": idp.User.Password})
-	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
-		t.Fatalf("browser leg: %d %v %s", status, err, page)
-	}
-	if code := run.wait(t); code != 0 {
-		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
-	}
+	run.signIn(t, signInDemo(idp))
 	out := run.output(t)
 	if out.Profile.IDPID != idp.User.Subject || out.Profile.Email != idp.User.Email || strings.Join(out.Profile.Roles, ",") != "admin" {
 		t.Errorf("profile %+v", out.Profile)
@@ -288,11 +290,7 @@ func TestLoginBinaryAgainstARealProvider(t *testing.T) {
 // recorded with it.
 func TestLoginStoredConnection(t *testing.T) {
 	t.Parallel()
-	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = idp.Close() })
+	idp := testidp.StartDemo(t, demoidp.Options{})
 	db := filepath.Join(t.TempDir(), "onboard.db")
 	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
 		"redirect_uri":"http://127.0.0.1:0/callback/acme","role_mappings":[{"group":"oidc-admins","role":"admin"}]}`,
@@ -321,22 +319,8 @@ func TestLoginStoredConnection(t *testing.T) {
 
 	// No OIDC_CLIENT_SECRET here: the stored, sealed secret is used.
 	run := startLogin(t, "", nil, "--db", db, "--connection", id, "--json")
-	auth, err := url.Parse(run.url())
-	if err != nil {
-		t.Fatal(err)
-	}
-	status, page, err := testidp.SignIn(auth.String(), auth.Query().Get("redirect_uri"),
-		map[string]string{"username": idp.User.Username, "password": idp.User.Password})
-	if err != nil || status != http.StatusOK || !strings.Contains(page, "Signed in") {
-		t.Fatalf("browser leg: %d %v %s", status, err, page)
-	}
-	if code := run.wait(t); code != 0 {
-		t.Fatalf("exit %d, stderr:\n%s", code, run.stderr.String())
-	}
-	var out loginOutput
-	if err := json.Unmarshal(run.stdout.Bytes(), &out); err != nil {
-		t.Fatal(err)
-	}
+	run.signIn(t, signInDemo(idp))
+	out := run.output(t)
 	if strings.Join(out.Profile.Roles, ",") != "admin" {
 		t.Errorf("roles %v, want the stored mapping's [admin]", out.Profile.Roles)
 	}

@@ -34,11 +34,7 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	// A connection's own path, as the wizard registers it.
 	cfg := baseConfig(idp)
 	cfg.RedirectURI = srv.RedirectURI() + "/conn_paste"
@@ -67,23 +63,14 @@ func TestDeliverPastedCallbackFinishesTheLogin(t *testing.T) {
 	}
 	// A state is good once: the same address again, pasted or browsed, is refused.
 	assertCode(t, srv.Deliver(pasted), "paste_unknown_state", "")
-	resp, err := http.Get(pasted)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("replayed callback answered %d", resp.StatusCode)
+	if got := statusOf(t, pasted); got != http.StatusBadRequest {
+		t.Errorf("replayed callback answered %d", got)
 	}
 }
 
 func TestDeliverRefusesWhatIsNotThisLoginsCallback(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	ch, cancel, err := srv.Register(srv.RedirectURI(), "waiting-state")
 	if err != nil {
 		t.Fatal(err)

@@ -14,11 +14,7 @@ import (
 
 func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 	base := strings.TrimSuffix(srv.RedirectURI(), "/callback")
 	for path, want := range map[string]int{
 		"/":                     http.StatusNotFound,
@@ -28,13 +24,8 @@ func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 		"/callback?state=nope":  http.StatusBadRequest,
 		"/callback?error=x&s=1": http.StatusBadRequest,
 	} {
-		resp, err := http.Get(base + path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		if got := statusOf(t, base+path); got != want {
+			t.Errorf("GET %s = %d, want %d", path, got, want)
 		}
 	}
 }
@@ -77,11 +68,7 @@ func TestBusyPortIsAClearError(t *testing.T) {
 
 func TestLocalhostListensOnBothLoopbacks(t *testing.T) {
 	t.Parallel()
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	var v4, v6 bool
 	for _, a := range srv.Addrs() {
 		ip := a.(*net.TCPAddr).IP
@@ -98,13 +85,8 @@ func TestLocalhostListensOnBothLoopbacks(t *testing.T) {
 			t.Errorf("::1 is available but not bound: %v", srv.Addrs())
 		}
 		port := mustParse(t, srv.RedirectURI()).Port()
-		resp, err := http.Get("http://[::1]:" + port + "/callback?state=x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest {
-			t.Errorf("::1 answered %d", resp.StatusCode)
+		if got := statusOf(t, "http://[::1]:"+port+"/callback?state=x"); got != http.StatusBadRequest {
+			t.Errorf("::1 answered %d", got)
 		}
 	}
 }
@@ -128,22 +110,24 @@ func TestServeModeUsesGivenListeners(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := flow.StartCallbackServer("https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "https://onboard.example.com/callback/conn_1", flow.CallbackOptions{Listeners: []net.Listener{ln}})
 	if _, _, err := srv.Register("https://other.example.com/callback", "s"); !flow.IsCode(err, "redirect_uri_server") {
 		t.Errorf("foreign redirect URI registered: %v", err)
 	}
-	resp, err := http.Get("http://" + ln.Addr().String() + "/callback/conn_1?" + url.Values{"state": {"unknown"}}.Encode())
+	if got := statusOf(t, "http://"+ln.Addr().String()+"/callback/conn_1?"+url.Values{"state": {"unknown"}}.Encode()); got != http.StatusBadRequest {
+		t.Errorf("status %d", got)
+	}
+}
+
+// statusOf GETs address and returns the HTTP status of the answer.
+func statusOf(t *testing.T, address string) int {
+	t.Helper()
+	resp, err := http.Get(address)
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("status %d", resp.StatusCode)
-	}
+	return resp.StatusCode
 }
 
 func readAll(t *testing.T, resp *http.Response) string {

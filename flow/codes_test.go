@@ -194,12 +194,8 @@ func TestAnErrorLeadsBackToTheStepWhoseSettingCausedIt(t *testing.T) {
 			idp := testidp.New(t, testidp.Options{})
 			cfg := baseConfig(idp)
 			change(&cfg)
-			srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			_, err = discover(t, idp).StartLogin(srv, cfg)
+			srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+			_, err := discover(t, idp).StartLogin(srv, cfg)
 			return err
 		}
 	}
@@ -235,12 +231,8 @@ func TestAnErrorLeadsBackToTheStepWhoseSettingCausedIt(t *testing.T) {
 			return callbackServer("http://" + ln.Addr().String() + "/callback")(t)
 		}, false},
 		{"redirect URI the callback server does not serve", flow.StepRedirectURI, "redirect_uri_server", func(t *testing.T) error {
-			srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			_, _, err = srv.Register("https://other.example.com/callback", "s")
+			srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+			_, _, err := srv.Register("https://other.example.com/callback", "s")
 			return err
 		}, false},
 		{"redirect URI the IdP does not know", flow.StepRedirectURI, "redirect_uri_mismatch", login(func(i *testidp.IdP, _ *flow.LoginConfig) {
@@ -262,11 +254,7 @@ func TestAnErrorLeadsBackToTheStepWhoseSettingCausedIt(t *testing.T) {
 		{"discovery endpoint of another IdP's keys", flow.StepCredentials, "bad_signature", login(func(i *testidp.IdP, _ *flow.LoginConfig) { i.SetSigning(testidp.SignForged) }), false},
 		{"discovery endpoint of another IdP's callback", flow.StepCredentials, "callback_issuer_mismatch", func(t *testing.T) error {
 			idp := testidp.New(t, testidp.Options{})
-			srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 			l, err := discover(t, idp).StartLogin(srv, baseConfig(idp))
 			if err != nil {
 				t.Fatal(err)

@@ -32,33 +32,41 @@ func TestLoginExplainsEntraTokenErrors(t *testing.T) {
 	}
 }
 
-func TestLoginExplainsUnassignedUser(t *testing.T) {
+// A sign-in the IdP refuses with error= is explained in the person's
+// words: an unassigned Entra user with the admin center's place to assign
+// them, and a refused redirect URI, when the IdP names the one it expected,
+// with the diff against the URI the login really sent.
+func TestLoginExplainsRefusedSignIns(t *testing.T) {
 	t.Parallel()
-	idp := testidp.New(t, testidp.Options{})
-	_, desc := entraError(t, "50105")
-	idp.FailAuthorize("access_denied", desc)
-	o := runLogin(t, discover(t, idp), baseConfig(idp))
-	assertCode(t, o.err, "access_denied", "not assigned")
-	if _, fix := flow.Explain(o.err); !strings.Contains(fix, "Enterprise applications") {
-		t.Errorf("fix: %s", fix)
+	_, unassigned := entraError(t, "50105")
+	cases := []struct {
+		name              string
+		error, desc, code string
+		inMessage         []string
+		inFix             string
+	}{
+		{"unassigned Entra user", "access_denied", unassigned, "access_denied", []string{"not assigned"}, "Enterprise applications"},
+		{"redirect URI diff", "invalid_request", "redirect_uri mismatch: expected http://localhost/Callback/", "redirect_uri_mismatch", []string{
+			"trailing slash: sent none, expected one", "port: sent ", "expected 80 (default)", "path letter case: sent /callback, expected /Callback",
+			"sent:     http://localhost:", "^", // the diff, aligned
+		}, ""},
 	}
-}
-
-// An IdP that names the redirect URI it expected gets the diff in the
-// error, against the URI the login really sent.
-func TestLoginShowsRedirectURIDiff(t *testing.T) {
-	t.Parallel()
-	idp := testidp.New(t, testidp.Options{})
-	idp.FailAuthorize("invalid_request", "redirect_uri mismatch: expected http://localhost/Callback/")
-	o := runLogin(t, discover(t, idp), baseConfig(idp))
-	assertCode(t, o.err, "redirect_uri_mismatch", "trailing slash: sent none, expected one")
-	msg, _ := flow.Explain(o.err)
-	for _, want := range []string{"port: sent ", "expected 80 (default)", "path letter case: sent /callback, expected /Callback"} {
-		if !strings.Contains(msg, want) {
-			t.Errorf("message lacks %q: %s", want, msg)
-		}
-	}
-	if !strings.Contains(msg, "sent:     http://localhost:") || !strings.Contains(msg, "^") {
-		t.Errorf("no aligned diff in %q", msg)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			idp := testidp.New(t, testidp.Options{})
+			idp.FailAuthorize(tc.error, tc.desc)
+			o := runLogin(t, discover(t, idp), baseConfig(idp))
+			assertCode(t, o.err, tc.code, "")
+			msg, fix := flow.Explain(o.err)
+			for _, want := range tc.inMessage {
+				if !strings.Contains(msg, want) {
+					t.Errorf("message lacks %q: %s", want, msg)
+				}
+			}
+			if !strings.Contains(fix, tc.inFix) {
+				t.Errorf("fix lacks %q: %s", tc.inFix, fix)
+			}
+		})
 	}
 }

@@ -22,20 +22,12 @@ func TestEndToEndAgainstARealProvider(t *testing.T) {
 	for _, method := range []string{demoidp.AuthMethodBasic, demoidp.AuthMethodPost} {
 		t.Run(method, func(t *testing.T) {
 			t.Parallel()
-			idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true, AuthMethod: method})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = idp.Close() })
+			idp := testidp.StartDemo(t, demoidp.Options{AuthMethod: method})
 			p, err := flow.DiscoverProvider(context.Background(), newClient(), idp.DiscoveryURL)
 			if err != nil {
 				t.Fatal(err)
 			}
-			srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 			cfg := flow.LoginConfigFromConnection(flow.Connection{
 				ClientID: idp.ClientID, ClientSecret: idp.ClientSecret, RedirectURI: srv.RedirectURI(),
 				RoleMappings: []flow.RoleMapping{{Group: "oidc-admins", Role: "admin"}}, DefaultRole: "member",
@@ -54,7 +46,7 @@ func TestEndToEndAgainstARealProvider(t *testing.T) {
 				res, err = l.Wait(context.Background())
 				done <- err
 			}()
-			status, page, err := testidp.SignIn(l.AuthURL(), srv.RedirectURI(), map[string]string{"username": idp.User.Username, "password": idp.User.Password})
+			status, page, err := testidp.SignInDemo(idp, l.AuthURL())
 			if err != nil {
 				t.Fatalf("browser leg: %v", err)
 			}

@@ -38,16 +38,24 @@ func discover(t *testing.T, idp *testidp.IdP) *flow.Provider {
 	return p
 }
 
+// serveCallback starts a callback server on redirectURI that stops when
+// the test ends.
+func serveCallback(t *testing.T, redirectURI string, opts flow.CallbackOptions) *flow.CallbackServer {
+	t.Helper()
+	srv, err := flow.StartCallbackServer(redirectURI, opts)
+	if err != nil {
+		t.Fatalf("callback server: %v", err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv
+}
+
 // startLogin discovers idp and starts a login with baseConfig whose
 // callback comes to a server on redirectURI; both stop when the test ends.
 func startLogin(t *testing.T, idp *testidp.IdP, redirectURI string, opts flow.CallbackOptions) (*flow.CallbackServer, *flow.Login) {
 	t.Helper()
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer(redirectURI, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	srv := serveCallback(t, redirectURI, opts)
 	l, err := p.StartLogin(srv, baseConfig(idp))
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +74,7 @@ func baseConfig(idp *testidp.IdP) flow.LoginConfig {
 
 func runLogin(t *testing.T, p *flow.Provider, cfg flow.LoginConfig) outcome {
 	t.Helper()
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatalf("callback server: %v", err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	l, err := p.StartLogin(srv, cfg)
 	if err != nil {
 		t.Fatalf("start login: %v", err)
@@ -207,12 +211,8 @@ func TestHostileProvider(t *testing.T) {
 			}
 			p := discover(t, idp)
 			if tc.code == "auth_method_unsupported" {
-				srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer srv.Close()
-				_, err = p.StartLogin(srv, cfg)
+				srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
+				_, err := p.StartLogin(srv, cfg)
 				assertCode(t, err, tc.code, tc.message)
 				return
 			}
@@ -400,11 +400,7 @@ func TestForgedStateIsRefusedAndLoginKeepsWaiting(t *testing.T) {
 func TestCallbackTimeout(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	cfg := baseConfig(idp)
 	cfg.Wait = 20 * time.Millisecond
 	l, err := discover(t, idp).StartLogin(srv, cfg)
@@ -419,11 +415,7 @@ func TestOneServerCarriesConcurrentLogins(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
 	p := discover(t, idp)
-	srv, err := flow.StartCallbackServer("http://localhost:0/callback", flow.CallbackOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := serveCallback(t, "http://localhost:0/callback", flow.CallbackOptions{})
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make(chan error, n)

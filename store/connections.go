@@ -187,21 +187,9 @@ func (s *Store) ConnectionByName(ctx context.Context, org, name string) (*flow.C
 // ListConnections returns the connections of one organization, or of all
 // when org is empty, ordered by organization and name.
 func (s *Store) ListConnections(ctx context.Context, org string) ([]*flow.Connection, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+connectionColumns+` FROM connections
+	scan := func(r scanner) (*flow.Connection, error) { return s.scanConnection(ctx, r) }
+	return queryAll(ctx, s, scan, `SELECT `+connectionColumns+` FROM connections
 		WHERE ? = '' OR organization = ? ORDER BY organization, name`, org, org)
-	if err != nil {
-		return nil, s.explain(err)
-	}
-	defer rows.Close()
-	var out []*flow.Connection
-	for rows.Next() {
-		c, err := s.scanConnection(ctx, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, s.explain(rows.Err())
 }
 
 type scanner interface{ Scan(dest ...any) error }

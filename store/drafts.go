@@ -85,21 +85,9 @@ func (s *Store) GetDraft(ctx context.Context, id string) (Draft, error) {
 // ListDrafts returns the drafts of one organization, or all when org is
 // empty, the most recently changed first.
 func (s *Store) ListDrafts(ctx context.Context, org string) ([]Draft, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+draftColumns+` FROM drafts
+	scan := func(r scanner) (Draft, error) { return s.scanDraft(ctx, r) }
+	return queryAll(ctx, s, scan, `SELECT `+draftColumns+` FROM drafts
 		WHERE ? = '' OR organization = ? ORDER BY updated_at DESC, id`, org, org)
-	if err != nil {
-		return nil, s.explain(err)
-	}
-	defer rows.Close()
-	var out []Draft
-	for rows.Next() {
-		d, err := s.scanDraft(ctx, rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, d)
-	}
-	return out, s.explain(rows.Err())
 }
 
 // DeleteDraft deletes a draft, typically once its connection is saved.

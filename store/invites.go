@@ -200,21 +200,12 @@ func (s *Store) closeInvites(ctx context.Context, db execer, org string) (int64,
 // ListInvites returns the invites of org, or all when org is empty, the
 // newest first.
 func (s *Store) ListInvites(ctx context.Context, org string) ([]Invite, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+inviteColumns+` FROM invites
+	scan := func(r scanner) (Invite, error) {
+		inv, err := scanInvite(r)
+		return inv, s.explain(err)
+	}
+	return queryAll(ctx, s, scan, `SELECT `+inviteColumns+` FROM invites
 		WHERE ? = '' OR organization = ? ORDER BY created_at DESC, id`, org, org)
-	if err != nil {
-		return nil, s.explain(err)
-	}
-	defer rows.Close()
-	var out []Invite
-	for rows.Next() {
-		inv, err := scanInvite(rows)
-		if err != nil {
-			return nil, s.explain(err)
-		}
-		out = append(out, inv)
-	}
-	return out, s.explain(rows.Err())
 }
 
 const inviteColumns = `id, organization, created_at, expires_at, used_at, revoked_at`

@@ -42,22 +42,17 @@ func (s *Store) EnsureOrganization(ctx context.Context, name, domain string) (Or
 
 // ListOrganizations returns every organization by name.
 func (s *Store) ListOrganizations(ctx context.Context) ([]Organization, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT name, domain, created_at FROM organizations ORDER BY name`)
-	if err != nil {
-		return nil, s.explain(err)
+	return queryAll(ctx, s, s.scanOrganization, `SELECT name, domain, created_at FROM organizations ORDER BY name`)
+}
+
+func (s *Store) scanOrganization(r scanner) (Organization, error) {
+	var o Organization
+	var created int64
+	if err := r.Scan(&o.Name, &o.Domain, &created); err != nil {
+		return Organization{}, s.explain(err)
 	}
-	defer rows.Close()
-	var out []Organization
-	for rows.Next() {
-		var o Organization
-		var created int64
-		if err := rows.Scan(&o.Name, &o.Domain, &created); err != nil {
-			return nil, s.explain(err)
-		}
-		o.CreatedAt = fromUnixNano(created)
-		out = append(out, o)
-	}
-	return out, s.explain(rows.Err())
+	o.CreatedAt = fromUnixNano(created)
+	return o, nil
 }
 
 // TestLogin is the result of one test login through a connection (see
@@ -103,34 +98,29 @@ func (s *Store) insertTestLogin(ctx context.Context, db queryer, t TestLogin) (T
 
 // ListTestLogins returns a connection's test logins, the newest first.
 func (s *Store) ListTestLogins(ctx context.Context, connectionID string) ([]TestLogin, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, connection_id, at, ok, profile, claims, userinfo_claims, error
+	return queryAll(ctx, s, s.scanTestLogin, `SELECT id, connection_id, at, ok, profile, claims, userinfo_claims, error
 		FROM test_logins WHERE connection_id = ? ORDER BY at DESC, id DESC`, NormalizeID(connectionID))
-	if err != nil {
-		return nil, s.explain(err)
+}
+
+func (s *Store) scanTestLogin(r scanner) (TestLogin, error) {
+	var (
+		t                        TestLogin
+		at                       int64
+		profile, claims, userinf string
+	)
+	if err := r.Scan(&t.ID, &t.ConnectionID, &at, &t.OK, &profile, &claims, &userinf, &t.Error); err != nil {
+		return TestLogin{}, s.explain(err)
 	}
-	defer rows.Close()
-	var out []TestLogin
-	for rows.Next() {
-		var (
-			t                        TestLogin
-			at                       int64
-			profile, claims, userinf string
-		)
-		if err := rows.Scan(&t.ID, &t.ConnectionID, &at, &t.OK, &profile, &claims, &userinf, &t.Error); err != nil {
-			return nil, s.explain(err)
+	t.At = fromUnixNano(at)
+	for _, c := range []struct {
+		src string
+		dst any
+	}{{profile, &t.Profile}, {claims, &t.Claims}, {userinf, &t.UserinfoClaims}} {
+		if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
+			return TestLogin{}, fmt.Errorf("test login %d: %w", t.ID, err)
 		}
-		t.At = fromUnixNano(at)
-		for _, c := range []struct {
-			src string
-			dst any
-		}{{profile, &t.Profile}, {claims, &t.Claims}, {userinf, &t.UserinfoClaims}} {
-			if err := json.Unmarshal([]byte(c.src), c.dst); err != nil {
-				return nil, fmt.Errorf("test login %d: %w", t.ID, err)
-			}
-		}
-		out = append(out, t)
 	}
-	return out, s.explain(rows.Err())
+	return t, nil
 }
 
 // Event is one audit event: who did what, when, to which connection.
@@ -171,23 +161,18 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	if limit <= 0 {
 		limit = -1 // SQLite: no limit
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, connection_id, organization, address, detail
+	return queryAll(ctx, s, s.scanEvent, `SELECT id, at, actor, action, connection_id, organization, address, detail
 		FROM audit_events WHERE (? = '' OR organization = ?) AND (? = '' OR connection_id = ?)
 		ORDER BY at DESC, id DESC LIMIT ?`,
 		q.Organization, q.Organization, q.ConnectionID, q.ConnectionID, limit)
-	if err != nil {
-		return nil, s.explain(err)
+}
+
+func (s *Store) scanEvent(r scanner) (Event, error) {
+	var e Event
+	var at int64
+	if err := r.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ConnectionID, &e.Organization, &e.Address, &e.Detail); err != nil {
+		return Event{}, s.explain(err)
 	}
-	defer rows.Close()
-	var out []Event
-	for rows.Next() {
-		var e Event
-		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Actor, &e.Action, &e.ConnectionID, &e.Organization, &e.Address, &e.Detail); err != nil {
-			return nil, s.explain(err)
-		}
-		e.At = fromUnixNano(at)
-		out = append(out, e)
-	}
-	return out, s.explain(rows.Err())
+	e.At = fromUnixNano(at)
+	return e, nil
 }

@@ -233,6 +233,25 @@ func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return s.explain(tx.Commit())
 }
 
+// queryAll runs query and returns its rows as scan reads them, in order;
+// nil when there is none. scan explains its own errors.
+func queryAll[T any](ctx context.Context, s *Store, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, s.explain(rows.Err())
+}
+
 // idAlphabet has no symbol that reads like another over a call: no 0/o,
 // no 1/l/i, no u/v pair.
 const idAlphabet = "23456789abcdefghjkmnpqrstwxyz"

@@ -117,13 +117,9 @@ func (s *storage) pruneLocked(now time.Time) {
 
 // AuthRequestByID returns a copy of a live auth request.
 func (s *storage) AuthRequestByID(_ context.Context, id string) (op.AuthRequest, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ar, err := s.liveAuthRequest(id)
-	if err != nil {
-		return nil, err
-	}
-	return ar.snapshot(), nil
+	var snap op.AuthRequest
+	err := s.withAuthRequest(id, func(ar *authRequest) { snap = ar.snapshot() })
+	return snap, err
 }
 
 // AuthRequestByCode returns a copy of the auth request a code was issued for.
@@ -146,17 +142,24 @@ func (s *storage) liveAuthRequest(id string) (*authRequest, error) {
 	return ar, nil
 }
 
-// SaveAuthCode links a code to its auth request.
-func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
+// withAuthRequest calls f with the live auth request id, s.mu held.
+func (s *storage) withAuthRequest(id string, f func(*authRequest)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ar, err := s.liveAuthRequest(id)
 	if err != nil {
 		return err
 	}
-	ar.code = code
-	s.codes[code] = id
+	f(ar)
 	return nil
+}
+
+// SaveAuthCode links a code to its auth request.
+func (s *storage) SaveAuthCode(_ context.Context, id, code string) error {
+	return s.withAuthRequest(id, func(ar *authRequest) {
+		ar.code = code
+		s.codes[code] = id
+	})
 }
 
 // DeleteAuthRequest forgets an auth request and its code: codes are single-use.
@@ -172,16 +175,11 @@ func (s *storage) DeleteAuthRequest(_ context.Context, id string) error {
 
 // completeAuthRequest marks an auth request as signed in by subject.
 func (s *storage) completeAuthRequest(id, subject string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ar, err := s.liveAuthRequest(id)
-	if err != nil {
-		return err
-	}
-	ar.subject = subject
-	ar.authTime = time.Now()
-	ar.done = true
-	return nil
+	return s.withAuthRequest(id, func(ar *authRequest) {
+		ar.subject = subject
+		ar.authTime = time.Now()
+		ar.done = true
+	})
 }
 
 // checkCredentials reports whether username and password are the demo user's.
