@@ -166,6 +166,32 @@ func viewFits(t *testing.T, s Step, width, height int) string {
 	return view
 }
 
+// viewsFit draws the step at 80, 60 and 40 columns and, at each width,
+// at each of heights, failing the test where a view does not fit.
+func viewsFit(t *testing.T, s Step, heights ...int) {
+	t.Helper()
+	for _, w := range []int{80, 60, 40} {
+		for _, h := range heights {
+			viewFits(t, s, w, h)
+		}
+	}
+}
+
+// flat is a view or an output with its whitespace folded, for phrases
+// that wrap.
+func flat(v string) string { return strings.Join(strings.Fields(v), " ") }
+
+// wantIn reports each of wants that text lacks; what names the text (a
+// view, an output) in the report.
+func wantIn(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
+	}
+}
+
 // keysHelp lists the help of bindings, for assertions on the help line.
 func keysHelp(bs []key.Binding) []string {
 	var out []string

@@ -142,12 +142,8 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 	env, s := glEntraSetup(t)
 	step := NewTestLogin(env, NewTheme(true))
 	glEnter(t, step, s)
-	v := diagFlat(viewFits(t, step, 80, 80))
-	for _, want := range []string{"Groups in this login", diagGroupA, diagGroupB, "l labels them"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("result lacks %q:\n%s", want, v)
-		}
-	}
+	v := flat(viewFits(t, step, 80, 80))
+	wantIn(t, "result", v, "Groups in this login", diagGroupA, diagGroupB, "l labels them")
 	run(t, step, press("l"), time.Second)
 	if !step.Capturing() || !strings.Contains(viewFits(t, step, 80, 80), "Label for 93ee6f0b…:") {
 		t.Fatalf("no label input:\n%s", viewFits(t, step, 80, 80))
@@ -185,7 +181,7 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 	rv := NewReview(env, NewTheme(true))
 	glEnter(t, rv, s)
 	for _, w := range []int{80, 60, 40} {
-		if v := diagFlat(viewFits(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
+		if v := flat(viewFits(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
 			t.Errorf("width %d: review lacks the label: %s", w, v)
 		}
 	}

@@ -67,7 +67,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	step := NewReview(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " ")
+		v := flat(viewFits(t, step, w, 60))
 		for _, want := range []string{"Acme SSO", s.Connection.ID, s.Connection.ClientID, flow.MaskSecret(s.Connection.ClientSecret),
 			"passed, 1 warning(s) in 2 checks", "idp_id ← sub", "oidc-admins → admin", "viewer", "worked at", "ada.lovelace@example.com"} {
 			if !strings.Contains(v, want) {
@@ -91,7 +91,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	rvAssertActive(t, env, s)
 
 	for _, w := range []int{80, 40} {
-		v := strings.Join(strings.Fields(viewFits(t, step, w, 17)), " ")
+		v := flat(viewFits(t, step, w, 17))
 		for _, want := range []string{"is active", "oidc-onboard connections export " + s.Connection.ID, "oidc-onboard login --connection " + s.Connection.ID} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d: final screen lacks %q: %s", w, want, v)
@@ -118,12 +118,8 @@ func TestReviewWarnsBeforeActivatingUntestedOrOverridden(t *testing.T) {
 	if shell := run(t, step, press("enter"), time.Second); len(shell) != 0 {
 		t.Fatalf("enter saved without confirmation: %v", shell)
 	}
-	v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " ")
-	for _, want := range []string{"test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("confirm view lacks %q: %s", want, v)
-		}
-	}
+	v := flat(viewFits(t, step, 80, 60))
+	wantIn(t, "confirm view", v, "test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?")
 	if help := keysHelp(step.Keys()); !slices.Contains(help, "y activate anyway") || !slices.Contains(help, "n not now") {
 		t.Errorf("confirm keys %v", help)
 	}
@@ -148,12 +144,8 @@ func TestReviewSaveFailureKeepsEverythingAndRetries(t *testing.T) {
 	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 0 {
 		t.Fatalf("failed save sent %v", shell)
 	}
-	v := strings.Join(strings.Fields(viewFits(t, step, 60, 60)), " ")
-	for _, want := range []string{"Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("failure view lacks %q: %s", want, v)
-		}
-	}
+	v := flat(viewFits(t, step, 60, 60))
+	wantIn(t, "failure view", v, "Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost")
 	if s.Connection.ClientSecret == "" || s.Connection.Status == flow.StatusActive {
 		t.Errorf("setup changed by a failed save: %+v", s.Connection)
 	}
@@ -212,7 +204,7 @@ func TestReviewRecordsTheTestLoginTheMappingsWereCheckedAgainst(t *testing.T) {
 	step.Enter(s)
 	want := fmt.Sprintf("Mappings checked against test login #%d (%s)", stored.ID, s.TestLogin.At.Format("15:04"))
 	for _, w := range []int{80, 60, 40} {
-		if v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " "); !strings.Contains(v, want) {
+		if v := flat(viewFits(t, step, w, 60)); !strings.Contains(v, want) {
 			t.Errorf("width %d: summary lacks %q: %s", w, want, v)
 		}
 	}
@@ -244,7 +236,7 @@ func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) 
 			}
 			step := NewReview(env, NewTheme(true))
 			step.Enter(s)
-			if v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " "); !strings.Contains(v, "Mappings not checked against a test login") {
+			if v := flat(viewFits(t, step, 80, 60)); !strings.Contains(v, "Mappings not checked against a test login") {
 				t.Errorf("summary: %s", v)
 			}
 			run(t, step, press("enter"), time.Second)
