@@ -1,13 +1,12 @@
 package steps
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // glEntraSetup is an Entra setup after a test login whose groups arrived
@@ -15,11 +14,7 @@ import (
 // admin; env has the store and a fixed clock.
 func glEntraSetup(t *testing.T) (*Env, *Setup) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := stepstest.OpenStore(t, nil)
 	now := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
 	env := &Env{Context: t.Context(), Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())

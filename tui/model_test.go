@@ -3,7 +3,6 @@ package tui
 import (
 	"encoding/json"
 	"image/color"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // typingStep is a minimal step for testing the shell alone: typed letters
@@ -57,11 +56,7 @@ func (s *typingStep) Update(msg tea.Msg) (tea.Cmd, steps.Nav) {
 
 func shellEnv(t *testing.T) *steps.Env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := stepstest.OpenStore(t, nil)
 	return &steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"}
 }
 
