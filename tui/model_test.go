@@ -121,28 +121,18 @@ func TestShellSavesWhatIsTypedAsADraft(t *testing.T) {
 	m, env := shellModel(t)
 	typeKeys(t, m, letter('a'), letter('b'))
 
-	drafts, err := env.Store.ListDrafts(t.Context(), "")
-	if err != nil || len(drafts) != 1 {
-		t.Fatalf("drafts %v, %v; want one", drafts, err)
-	}
 	var saved steps.Setup
-	if err := json.Unmarshal(drafts[0].Form, &saved); err != nil {
-		t.Fatal(err)
+	draft := stepstest.OnlyDraft(t, env.Store, "", &saved)
+	if saved.Connection.Name != "ab" || draft.Organization != "Acme Corp" {
+		t.Errorf("draft holds %q of %q, want \"ab\" of Acme Corp", saved.Connection.Name, draft.Organization)
 	}
-	if saved.Connection.Name != "ab" || drafts[0].Organization != "Acme Corp" {
-		t.Errorf("draft holds %q of %q, want \"ab\" of Acme Corp", saved.Connection.Name, drafts[0].Organization)
-	}
-	if m.setup.DraftID != drafts[0].ID {
-		t.Errorf("setup's draft ID %q, stored %q", m.setup.DraftID, drafts[0].ID)
+	if m.setup.DraftID != draft.ID {
+		t.Errorf("setup's draft ID %q, stored %q", m.setup.DraftID, draft.ID)
 	}
 
 	// More typing updates the same draft; it never makes a second one.
 	typeKeys(t, m, letter('c'))
-	drafts, _ = env.Store.ListDrafts(t.Context(), "")
-	if len(drafts) != 1 {
-		t.Fatalf("%d drafts after more typing, want 1", len(drafts))
-	}
-	_ = json.Unmarshal(drafts[0].Form, &saved)
+	stepstest.OnlyDraft(t, env.Store, "", &saved)
 	if saved.Connection.Name != "abc" {
 		t.Errorf("draft holds %q, want abc", saved.Connection.Name)
 	}

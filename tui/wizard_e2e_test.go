@@ -62,6 +62,17 @@ func e2eEnv(t *testing.T) (*steps.Env, *demoidp.IdP) {
 	}, w.IdP
 }
 
+// createAcme answers step 0 on an empty store, whose new connection's
+// form opens at once: organization Acme Corp, connection Acme OIDC.
+func (w *wizard) createAcme(t *testing.T) {
+	t.Helper()
+	w.waitText(t, "Start: Organization", "New connection")
+	w.tm.Type("Acme Corp")
+	w.press("enter")
+	w.tm.Type("Acme OIDC")
+	w.press("enter")
+}
+
 // A newcomer's `oidc-onboard --demo`, typed key by key: every step,
 // validation and test login against the demo IdP included, then what
 // landed in the store.
@@ -71,11 +82,7 @@ func TestWizardDemoWalkthroughLandsInTheStore(t *testing.T) {
 	w := startWizard(t, env, nil)
 
 	// Step 0: an empty store opens the new connection's form.
-	w.waitText(t, "Start: Organization", "New connection")
-	w.tm.Type("Acme Corp")
-	w.press("enter")
-	w.tm.Type("Acme OIDC")
-	w.press("enter")
+	w.createAcme(t)
 
 	w.waitText(t, "Step 1 of 7: Redirect URI", "Guide for Generic")
 	w.press("enter")
@@ -210,11 +217,7 @@ func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 		Actor: "local:test"}
 
 	first := startWizard(t, env, nil)
-	first.waitText(t, "Start: Organization", "New connection")
-	first.tm.Type("Acme Corp")
-	first.press("enter")
-	first.tm.Type("Acme OIDC")
-	first.press("enter")
+	first.createAcme(t)
 	first.waitText(t, "Step 1 of 7: Redirect URI")
 	first.press("enter")
 	first.waitText(t, "Step 2 of 7: Credentials", "Client ID")

@@ -7,6 +7,7 @@ package stepstest
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -67,4 +68,19 @@ func (w *World) Callbacks(string) (*flow.CallbackServer, error) { return w.Callb
 // RedirectBase is where callbacks arrive, without the path.
 func (w *World) RedirectBase() string {
 	return strings.TrimSuffix(w.Callback.RedirectURI(), "/callback")
+}
+
+// OnlyDraft is the one draft of organization org ("": of every
+// organization) in st; the test fails unless there is exactly one. Its
+// form is decoded into form, a *steps.Setup.
+func OnlyDraft(t testing.TB, st *store.Store, org string, form any) store.Draft {
+	t.Helper()
+	drafts, err := st.ListDrafts(context.Background(), org)
+	if err != nil || len(drafts) != 1 {
+		t.Fatalf("drafts %+v, %v; want one", drafts, err)
+	}
+	if err := json.Unmarshal(drafts[0].Form, form); err != nil {
+		t.Fatal(err)
+	}
+	return drafts[0]
 }
