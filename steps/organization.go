@@ -179,9 +179,7 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		for _, in := range []*textinput.Model{&o.org, &o.name, &o.invite.org, &o.invite.ttl} {
-			in.SetStyles(o.theme.InputStyles())
-		}
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl)
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:

@@ -114,9 +114,7 @@ func (r *roles) selectedRow() int {
 func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		for _, in := range r.inputs() {
-			in.SetStyles(widget.PlainInputStyles(msg.IsDark()))
-		}
+		widget.Restyle(widget.PlainInputStyles(msg.IsDark()), r.inputs()...)
 		return nil, nil
 	case glLoadedMsg:
 		r.labels.take(msg, r.setup.Connection.ID)
@@ -291,8 +289,10 @@ func (r *roles) stopEditing() {
 }
 
 // rowError says what is wrong with mapping i, or "".
-func (r *roles) rowError(i int) string {
-	ms := r.setup.Connection.RoleMappings
+func (r *roles) rowError(i int) string { return rolesRowError(r.setup.Connection.RoleMappings, i) }
+
+// rolesRowError says what is wrong with mapping i of ms, or "".
+func rolesRowError(ms []flow.RoleMapping, i int) string {
 	m := ms[i]
 	switch {
 	case m.Group == "":

@@ -115,7 +115,7 @@ type testLogin struct {
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
 	ti := textinput.New()
-	ti.SetStyles(tlPasteStyles(theme))
+	ti.SetStyles(widget.PlainInputStyles(theme.IsDark))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
 	li := textinput.New()
@@ -194,18 +194,10 @@ func (t *testLogin) Keys() []key.Binding {
 	return keys
 }
 
-// tlPasteStyles are the paste field's styles for the theme, with a steady
-// cursor.
-func tlPasteStyles(th *Theme) textinput.Styles {
-	styles := textinput.DefaultStyles(th.IsDark)
-	styles.Cursor.Blink = false
-	return styles
-}
-
 func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		t.paste.SetStyles(tlPasteStyles(t.theme))
+		t.paste.SetStyles(widget.PlainInputStyles(t.theme.IsDark))
 	case tea.KeyPressMsg:
 		return t.handleKey(msg)
 	case tea.PasteMsg:
