@@ -85,9 +85,7 @@ type (
 // field needs suggestions and both need errors shown as the person types.
 type organization struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	mode    orgMode
 	from    orgMode // the mode a choice was made in, to return to on error
@@ -109,9 +107,8 @@ type organization struct {
 // NewOrganization is step 0: pick, resume or create the connection.
 func NewOrganization(env *Env, theme *Theme) Step {
 	o := &organization{
-		env:     env,
-		theme:   theme,
-		orgKeys: newOrgKeys(),
+		stepBase: stepBase{env: env, theme: theme},
+		orgKeys:  newOrgKeys(),
 	}
 	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
 	o.org.ShowSuggestions = true

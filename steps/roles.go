@@ -30,9 +30,7 @@ const (
 // role, and a default role. s skips it, keeping what was entered.
 type roles struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	// sel is the selected item: 0 the groups claim, 1..n the mappings,
 	// n+1 the default role, n+2 the Continue button.
@@ -62,7 +60,7 @@ type rolesDeleted struct {
 
 // NewRoles is the role assignment step.
 func NewRoles(env *Env, theme *Theme) Step {
-	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: newRolesKeys()}
+	r := &roles{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""

@@ -77,10 +77,8 @@ type (
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {
 	laidOut
-	env   *Env
-	theme *Theme
-	setup *Setup
-	keys  tlKeys
+	stepBase
+	keys tlKeys
 
 	phase   tlPhase
 	attempt int
@@ -122,7 +120,7 @@ func NewTestLogin(env *Env, theme *Theme) Step {
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
 	t := &testLogin{
-		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
+		stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newTLKeys(),
 		providers: map[string]*flow.Provider{},
 		paste:     ti,
 		labelIn:   li,
