@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -243,6 +244,16 @@ func (s *sshTerm) waitFor(t *testing.T, want string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the screen never showed %q; it shows:\n%s", want, s.screen())
+}
+
+// httpStatus is the status code of a GET of url, whose body it discards.
+func httpStatus(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // readChunks reads r in chunks of up to size bytes until it ends or
