@@ -37,9 +37,7 @@ const (
 // IdP does not list.
 type claims struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	inputs  [claimsRows]textinput.Model
 	sel     int // 0..claimsRows-1: a mapping; claimsContinue: the button
@@ -50,7 +48,7 @@ type claims struct {
 
 // NewClaims is the claims step.
 func NewClaims(env *Env, theme *Theme) Step {
-	c := &claims{env: env, theme: theme, setup: NewSetup(), keys: newClaimsKeys()}
+	c := &claims{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newClaimsKeys()}
 	for i := range c.inputs {
 		in := textinput.New()
 		in.Prompt = ""

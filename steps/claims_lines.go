@@ -11,7 +11,6 @@ import (
 
 // RunLines asks for each claim, showing the current one; Enter keeps it.
 func (c *claims) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	c.setup = s
 	fmt.Fprintln(p, "Configure ID token claims: each attribute of the user's profile comes from one claim of the ID token.")
 	fmt.Fprintln(p, "For many providers, these claims are included by default, but some providers require manual configuration.")
 	if supported := claimsSupported(s); len(supported) > 0 {

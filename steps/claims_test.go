@@ -47,7 +47,7 @@ func TestClaimsDefaultsAndEnterThrough(t *testing.T) {
 	view := viewFits(t, c, 80, 17)
 	for _, want := range []string{"idp_id", "sub", "email", "first_name", "given_name", "last_name", "family_name",
 		"some providers require manual configuration", "The IdP lists: sub, email"} {
-		if !strings.Contains(strings.Join(strings.Fields(view), " "), want) {
+		if !strings.Contains(flat(view), want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
 	}
@@ -116,7 +116,7 @@ func TestClaimsFlagsBeforeTheTestLogin(t *testing.T) {
 		"! mail, family_name are not in the IdP's claims_supported: the test login will show whether they arrive; the IdP admin may need to add them",
 		"email mail ! not listed",
 	} {
-		if !strings.Contains(strings.Join(strings.Fields(view), " "), want) {
+		if !strings.Contains(flat(view), want) {
 			t.Errorf("view lacks %q:\n%s", want, view)
 		}
 	}

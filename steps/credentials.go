@@ -32,9 +32,7 @@ const (
 // Setup in one place, and focus is a plain index.
 type credentials struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	inputs   [credFields]textinput.Model
 	focus    int
@@ -50,8 +48,7 @@ type credentials struct {
 // discovery endpoint.
 func NewCredentials(env *Env, theme *Theme) Step {
 	c := &credentials{
-		env:      env,
-		theme:    theme,
+		stepBase: stepBase{env: env, theme: theme},
 		credKeys: newCredKeys(),
 	}
 	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")

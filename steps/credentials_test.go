@@ -11,12 +11,19 @@ import (
 // credCtrl is ctrl+<letter>.
 func credCtrl(r rune) tea.KeyPressMsg { return tea.KeyPressMsg{Code: r, Mod: tea.ModCtrl} }
 
+// credWithoutDemo is the credentials step in a test environment without
+// the demo IdP, so nothing is pre-filled, and a new setup for it.
+func credWithoutDemo(t *testing.T, isDark bool) (Step, *Setup) {
+	t.Helper()
+	env := testEnv(t)
+	env.Demo = nil
+	return NewCredentials(env, NewTheme(isDark)), NewSetup()
+}
+
 func TestCredentialsPrefilledFromTheDemoIdP(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
-	step := NewCredentials(env, NewTheme(true))
-	setup := NewSetup()
-	orgEnter(t, step, setup)
+	step, setup := orgEnterNew(t, NewCredentials, env)
 	c := setup.Connection
 	if c.ClientID != env.Demo.ClientID || c.ClientSecret != env.Demo.ClientSecret ||
 		setup.DiscoveryInput != env.Demo.DiscoveryURL || c.DiscoveryURL != env.Demo.DiscoveryURL {
@@ -40,10 +47,7 @@ func TestCredentialsPrefilledFromTheDemoIdP(t *testing.T) {
 
 func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	env.Demo = nil
-	step := NewCredentials(env, NewTheme(true))
-	setup := NewSetup()
+	step, setup := credWithoutDemo(t, true)
 	orgEnter(t, step, setup)
 	orgType(t, step, "ab")
 	if setup.Connection.ClientID != "ab" {
@@ -82,10 +86,7 @@ func TestCredentialsWritesEveryKeystrokeAndChecksAsTyped(t *testing.T) {
 
 func TestCredentialsRefusesInvalidInputAndFocusesTheFirstBadField(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	env.Demo = nil
-	step := NewCredentials(env, NewTheme(false))
-	setup := NewSetup()
+	step, setup := credWithoutDemo(t, false)
 	orgEnter(t, step, setup)
 	orgType(t, step, "client")
 	run(t, step, press("tab"), orgWait)
@@ -140,22 +141,15 @@ func TestCredentialsResumeShowsWhatWasTyped(t *testing.T) {
 	if f := step.(*credentials).focus; f != credSecret {
 		t.Errorf("focus on field %d, want the empty secret", f)
 	}
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+	viewsFit(t, step, 17)
 	run(t, step, press("enter"), orgWait)
 	run(t, step, press("enter"), orgWait)
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+	viewsFit(t, step, 17)
 }
 
 func TestCredentialsRunLines(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	env.Demo = nil
-	step := NewCredentials(env, NewTheme(true))
-	setup := NewSetup()
+	step, setup := credWithoutDemo(t, true)
 	o, err := runLines(t, step, setup, "\ncid\n  top-secret-value \nhttp://idp.example.test\nhttps://idp.example.test\n")
 	if err != nil {
 		t.Fatal(err)

@@ -105,8 +105,32 @@ func diagTested(discoveryInput string, claims map[string]any) *Setup {
 	return s
 }
 
-// diagFlat is a view with its whitespace folded, for phrases that wrap.
-func diagFlat(v string) string { return strings.Join(strings.Fields(v), " ") }
+// diagEnter builds a step in an environment that holds only the test's
+// context, and enters it with s.
+func diagEnter(t *testing.T, build Constructor, s *Setup) Step {
+	st := build(&Env{Context: t.Context()}, NewTheme(true))
+	st.Enter(s)
+	return st
+}
+
+// diagEntraStep is the step that build makes, entered with a setup whose
+// test login against Entra returned claims.
+func diagEntraStep(t *testing.T, build Constructor, claims map[string]any) (*Setup, Step) {
+	s := diagTested(diagEntraDiscovery, claims)
+	return s, diagEnter(t, build, s)
+}
+
+// diagValidated is the validate step run against a loopback IdP whose
+// discovery document edit changed, in a test environment.
+func diagValidated(t *testing.T, edit func(base string, doc map[string]any)) (*Env, Step, *Setup) {
+	t.Helper()
+	env := testEnv(t)
+	srv := validateIdP(t, edit, nil)
+	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
+	v := NewValidate(env, NewTheme(true))
+	validateRun(t, v, s)
+	return env, v, s
+}
 
 func TestDiagProviderKindsAreGuideIDs(t *testing.T) {
 	t.Parallel()
@@ -126,16 +150,12 @@ func TestDiagProviderKindsAreGuideIDs(t *testing.T) {
 
 func TestDiagValidateDetectsEntraAndKeepsItInTheSetup(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	srv := validateIdP(t, diagEntraDoc, nil)
-	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
-	v := NewValidate(env, NewTheme(true))
-	validateRun(t, v, s)
+	env, v, s := diagValidated(t, diagEntraDoc)
 	if s.Detected == nil || s.Detected.Kind != flow.IdPEntra {
 		t.Fatalf("detected %+v", s.Detected)
 	}
 	for _, w := range []int{80, 60, 40} {
-		if view := diagFlat(viewFits(t, v, w, 17)); !strings.Contains(view, "Provider: Microsoft Entra ID") {
+		if view := flat(viewFits(t, v, w, 17)); !strings.Contains(view, "Provider: Microsoft Entra ID") {
 			t.Errorf("width %d: no provider:\n%s", w, view)
 		}
 	}
@@ -166,16 +186,10 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 	if cmd := v.Enter(s); cmd != nil {
 		t.Fatal("a stored report was validated again")
 	}
-	view := diagFlat(viewFits(t, v, 80, 40))
-	for _, want := range []string{"Provider: Google Workspace (detected: the issuer is accounts.google.com)", "Before the test login",
-		"Google ID tokens never carry group memberships", "Fix: give everyone a default role"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, v, w, 17)
-	}
+	view := flat(viewFits(t, v, 80, 40))
+	wantIn(t, "view", view, "Provider: Google Workspace (detected: the issuer is accounts.google.com)", "Before the test login",
+		"Google ID tokens never carry group memberships", "Fix: give everyone a default role")
+	viewsFit(t, v, 17)
 	text, err := runLines(t, v, s, "\n")
 	if err != nil {
 		t.Fatal(err)
@@ -185,27 +199,19 @@ func TestDiagValidateListsGooglesMissingGroupsBeforeTheTestLogin(t *testing.T) {
 
 func TestDiagValidateOktaCustomAuthorizationServer(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
 	// An Okta custom domain: only the endpoints' layout shows Okta.
-	srv := validateIdP(t, func(base string, doc map[string]any) {
+	_, v, _ := diagValidated(t, func(base string, doc map[string]any) {
 		doc["authorization_endpoint"] = base + "/oauth2/default/v1/authorize"
 		doc["token_endpoint"] = base + "/oauth2/default/v1/token"
-	}, nil)
-	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
-	v := NewValidate(env, NewTheme(true))
-	validateRun(t, v, s)
-	if view := diagFlat(viewFits(t, v, 80, 60)); !strings.Contains(view, "Provider: Okta") || !strings.Contains(view, "Okta org authorization server") {
+	})
+	if view := flat(viewFits(t, v, 80, 60)); !strings.Contains(view, "Provider: Okta") || !strings.Contains(view, "Okta org authorization server") {
 		t.Errorf("no Okta note:\n%s", view)
 	}
 }
 
 func TestDiagCleanValidationShowsNoProviderNotes(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	srv := validateIdP(t, nil, nil)
-	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
-	v := NewValidate(env, NewTheme(true))
-	validateRun(t, v, s)
+	_, v, s := diagValidated(t, nil)
 	if s.Detected == nil || s.Detected.Kind != flow.IdPGeneric {
 		t.Errorf("detected %+v", s.Detected)
 	}
@@ -263,8 +269,7 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	t.Parallel()
 	s := NewSetup()
-	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
-	step.Enter(s)
+	step := diagEnter(t, NewCredentials, s)
 	for _, k := range append(strings.Split("6cb04018-a3f5-46a7-b995-940c78f5aef3", ""), "tab") {
 		claimsPress(t, step, k)
 	}
@@ -273,7 +278,7 @@ func TestDiagCredentialsWarnsOfAnEntraSecretID(t *testing.T) {
 	step.Update(tea.PasteMsg{Content: diagEntraDiscovery})
 	claimsPress(t, step, "shift+tab") // back to the secret
 	for _, w := range []int{80, 60, 40} {
-		view := diagFlat(viewFits(t, step, w, 17))
+		view := flat(viewFits(t, step, w, 17))
 		if !strings.Contains(view, "Secret ID") || !strings.Contains(view, "Certificates & secrets") {
 			t.Errorf("width %d: no warning under the secret:\n%s", w, view)
 		}
@@ -302,8 +307,7 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 	s := NewSetup()
 	s.Connection.ClientID, s.Connection.ClientSecret = "client-1", "Qx~8Q~abcDEF123ghiJKL456mnoPQR789stuVWX0"
 	s.DiscoveryInput = diagEntraDiscovery
-	step := NewCredentials(&Env{Context: t.Context()}, NewTheme(true))
-	step.Enter(s)
+	step := diagEnter(t, NewCredentials, s)
 	if view := viewFits(t, step, 80, 17); strings.Contains(view, "Secret ID") {
 		t.Errorf("warned about a real secret:\n%s", view)
 	}
@@ -311,10 +315,8 @@ func TestDiagCredentialsRealSecretHasNoWarning(t *testing.T) {
 
 func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 	t.Parallel()
-	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	c := NewClaims(&Env{Context: t.Context()}, NewTheme(true))
-	c.Enter(s)
-	view := diagFlat(viewFits(t, c, 80, 17))
+	s, c := diagEntraStep(t, NewClaims, diagEntraClaims())
+	view := flat(viewFits(t, c, 80, 17))
 	if !strings.Contains(view, "Preview from the last test login") || !strings.Contains(view, "no change (roles: none)") {
 		t.Errorf("no preview:\n%s", view)
 	}
@@ -327,12 +329,12 @@ func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 	if s.Connection.Claims.Email != "preferred" {
 		t.Fatalf("mapping %+v", s.Connection.Claims)
 	}
-	if view := diagFlat(viewFits(t, c, 80, 17)); !strings.Contains(view, `the claims have no "preferred"`) {
+	if view := flat(viewFits(t, c, 80, 17)); !strings.Contains(view, `the claims have no "preferred"`) {
 		t.Errorf("the preview does not follow the typing:\n%s", view)
 	}
 	rolesType(t, c, "_username")
 	for _, w := range []int{80, 60, 40} {
-		view := diagFlat(viewFits(t, c, w, 17))
+		view := flat(viewFits(t, c, w, 17))
 		if !strings.Contains(view, `email: "" → "AbeLi@contoso.com"`) && !strings.Contains(view, `email: "" → "AbeLi@contoso`) {
 			t.Errorf("width %d: the change is not shown:\n%s", w, view)
 		}
@@ -344,30 +346,22 @@ func TestDiagClaimsPreviewFollowsTheTyping(t *testing.T) {
 
 func TestDiagRolesPreviewAndGroupFindings(t *testing.T) {
 	t.Parallel()
-	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
-	r := NewRoles(&Env{Context: t.Context()}, NewTheme(true))
-	r.Enter(s)
+	_, r := diagEntraStep(t, NewRoles, diagEntraGroupClaims())
 	claimsPress(t, r, "a")
 	rolesType(t, r, diagGroupA)
 	claimsPress(t, r, "tab")
 	rolesType(t, r, "admin")
-	view := diagFlat(viewFits(t, r, 80, 40))
-	for _, want := range []string{"Provider: Microsoft Entra ID", "are object IDs (GUIDs)", "Groups → All groups",
-		"Preview from the last test login", "roles: [] → [admin]"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
+	view := flat(viewFits(t, r, 80, 40))
+	wantIn(t, "view", view, "Provider: Microsoft Entra ID", "are object IDs (GUIDs)", "Groups → All groups",
+		"Preview from the last test login", "roles: [] → [admin]")
 	if strings.Contains(view, "Past 200 groups it sends none") {
 		t.Errorf("the general Entra note repeats what the claims showed:\n%s", view)
 	}
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, r, w, 17)
-	}
+	viewsFit(t, r, 17)
 
 	over := diagTested(diagEntraDiscovery, diagEntraClaims())
 	r.Enter(over)
-	if view := diagFlat(viewFits(t, r, 80, 60)); !strings.Contains(view, "Group overage") || !strings.Contains(view, "Groups assigned to the application") {
+	if view := flat(viewFits(t, r, 80, 60)); !strings.Contains(view, "Group overage") || !strings.Contains(view, "Groups assigned to the application") {
 		t.Errorf("no overage:\n%s", view)
 	}
 }
@@ -392,23 +386,15 @@ func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 
 func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 	t.Parallel()
-	s := diagTested(diagEntraDiscovery, diagEntraClaims())
-	step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
-	step.Enter(s)
-	view := diagFlat(viewFits(t, step, 80, 80))
-	for _, want := range []string{"Provider: Microsoft Entra ID (v2.0 endpoint) (detected)", "Group overage", "200", "Groups assigned to the application",
+	s, step := diagEntraStep(t, NewTestLogin, diagEntraClaims())
+	view := flat(viewFits(t, step, 80, 80))
+	wantIn(t, "view", view, "Provider: Microsoft Entra ID (v2.0 endpoint) (detected)", "Group overage", "200", "Groups assigned to the application",
 		`no "email", but "preferred_username" holds an address`, "Or map email to preferred_username in step 4, Claims",
-		"does not say whether the email address is verified"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+		"does not say whether the email address is verified")
+	viewsFit(t, step, 17)
 	// Following the suggestion in step 4 shows what changed since the login.
 	s.Connection.Claims.Email = "preferred_username"
-	if view := diagFlat(viewFits(t, step, 80, 80)); !strings.Contains(view, "The mappings changed since this login") ||
+	if view := flat(viewFits(t, step, 80, 80)); !strings.Contains(view, "The mappings changed since this login") ||
 		strings.Contains(view, `"preferred_username" holds an address`) {
 		t.Errorf("after the remap:\n%s", view)
 	}
@@ -440,10 +426,9 @@ func TestDiagTestLoginFailurePointsToTheStepToFix(t *testing.T) {
 		s.DiscoveryInput = diagEntraDiscovery
 		r := c.r
 		s.TestLogin = &r
-		step := NewTestLogin(&Env{Context: t.Context()}, NewTheme(true))
-		step.Enter(s)
+		step := diagEnter(t, NewTestLogin, s)
 		view := viewFits(t, step, 80, 40)
-		flat := diagFlat(view)
+		flat := flat(view)
 		for _, want := range []string{"Fix: " + r.Fix[:30], c.step, "Provider: Microsoft Entra ID"} {
 			if !strings.Contains(flat, want) {
 				t.Errorf("%s: view lacks %q:\n%s", c.name, want, view)
@@ -467,7 +452,7 @@ func TestDiagReviewWarnsOfAnUnverifiedEmail(t *testing.T) {
 	s.TestLogin.Claims = claims
 	r := NewReview(env, NewTheme(true))
 	r.Enter(s)
-	view := diagFlat(viewFits(t, r, 80, 40))
+	view := flat(viewFits(t, r, 80, 40))
 	if !strings.Contains(view, "not verified (email_verified is false)") || !strings.Contains(view, "match users by idp_id") {
 		t.Errorf("no warning:\n%s", view)
 	}

@@ -69,6 +69,13 @@ func (e *Env) RedirectURIFor(connectionID string) string {
 	return e.RedirectBase + "/callback/" + connectionID
 }
 
+// sees reports whether this session may see organization org's
+// connections and drafts: every organization's unless it is walled into
+// one.
+func (e *Env) sees(org string) bool {
+	return e.Organization == "" || org == e.Organization
+}
+
 // readCtx bounds a read or a network call a step starts for the session
 // by d: it ends when the session ends.
 func (e *Env) readCtx(d time.Duration) (context.Context, context.CancelFunc) {

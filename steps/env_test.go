@@ -1,8 +1,6 @@
 package steps
 
 import (
-	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -12,10 +10,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/oidc-onboard/oidc-onboard/assets"
-	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // testEnv is a real environment for step tests: a SQLite store in a
@@ -31,35 +27,20 @@ func testEnv(t *testing.T) *Env {
 // the browser's part of a login.
 func testEnvIdP(t *testing.T) (*Env, *demoidp.IdP) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
-	base := srv.RedirectURI()
-	base = base[:len(base)-len("/callback")]
+	st := stepstest.OpenStore(t, nil)
+	w := stepstest.StartWorld(t)
 	return &Env{
 		Context:      t.Context(),
 		Store:        st,
-		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
-		Timeout:      5 * time.Second,
-		Callbacks:    func(string) (*flow.CallbackServer, error) { return srv, nil },
-		RedirectBase: base,
+		HTTP:         w.HTTP,
+		Timeout:      stepstest.Timeout,
+		Callbacks:    w.Callbacks,
+		RedirectBase: w.RedirectBase(),
 		Now:          time.Now,
 		Actor:        "local:test",
-		Demo: &Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
-			Username: idp.User.Username, Password: idp.User.Password},
-	}, idp
+		Demo: &Demo{DiscoveryURL: w.IdP.DiscoveryURL, ClientID: w.IdP.ClientID, ClientSecret: w.IdP.ClientSecret,
+			Username: w.IdP.User.Username, Password: w.IdP.User.Password},
+	}, w.IdP
 }
 
 // press is a key press for Update tests: "enter", "esc", "tab", "a", ...
@@ -164,6 +145,32 @@ func viewFits(t *testing.T, s Step, width, height int) string {
 		}
 	}
 	return view
+}
+
+// viewsFit draws the step at 80, 60 and 40 columns and, at each width,
+// at each of heights, failing the test where a view does not fit.
+func viewsFit(t *testing.T, s Step, heights ...int) {
+	t.Helper()
+	for _, w := range []int{80, 60, 40} {
+		for _, h := range heights {
+			viewFits(t, s, w, h)
+		}
+	}
+}
+
+// flat is a view or an output with its whitespace folded, for phrases
+// that wrap.
+func flat(v string) string { return strings.Join(strings.Fields(v), " ") }
+
+// wantIn reports each of wants that text lacks; what names the text (a
+// view, an output) in the report.
+func wantIn(t *testing.T, what, text string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(text, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, text)
+		}
+	}
 }
 
 // keysHelp lists the help of bindings, for assertions on the help line.

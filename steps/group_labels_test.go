@@ -1,13 +1,12 @@
 package steps
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // glEntraSetup is an Entra setup after a test login whose groups arrived
@@ -15,11 +14,7 @@ import (
 // admin; env has the store and a fixed clock.
 func glEntraSetup(t *testing.T) (*Env, *Setup) {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := stepstest.OpenStore(t, nil)
 	now := time.Date(2025, 3, 1, 11, 0, 0, 0, time.UTC)
 	env := &Env{Context: t.Context(), Store: st, Now: func() time.Time { return now }, Actor: "local:test"}
 	s := diagTested(diagEntraDiscovery, diagEntraGroupClaims())
@@ -28,22 +23,6 @@ func glEntraSetup(t *testing.T) (*Env, *Setup) {
 		t.Fatal(err)
 	}
 	return env, s
-}
-
-// glEnter enters the step and handles what its command brings (the labels).
-func glEnter(t *testing.T, st Step, s *Setup) {
-	t.Helper()
-	if cmd := st.Enter(s); cmd != nil {
-		run(t, st, cmd(), 5*time.Second)
-	}
-}
-
-// glType presses each key of text, running what follows.
-func glType(t *testing.T, st Step, text string) {
-	t.Helper()
-	for _, r := range text {
-		run(t, st, press(string(r)), time.Second)
-	}
 }
 
 func glLabelsOf(t *testing.T, env *Env, s *Setup) map[string]string {
@@ -79,20 +58,27 @@ func TestGroupLabelFit(t *testing.T) {
 	}
 }
 
+// glOpenLabel presses l on st, which must open the label input of the
+// first group; the view is drawn at 80×height.
+func glOpenLabel(t *testing.T, st Step, height int) {
+	t.Helper()
+	run(t, st, press("l"), time.Second)
+	if !st.Capturing() || !strings.Contains(viewFits(t, st, 80, height), "Label for 93ee6f0b…:") {
+		t.Fatalf("no label input:\n%s", viewFits(t, st, 80, height))
+	}
+}
+
 func TestGroupLabelsInTheRolesTable(t *testing.T) {
 	t.Parallel()
 	env, s := glEntraSetup(t)
 	r := NewRoles(env, NewTheme(true))
-	glEnter(t, r, s)
+	orgEnter(t, r, s)
 	run(t, r, press("down"), time.Second) // the mapping's row
 	if !strings.Contains(strings.Join(keysHelp(r.Keys()), ","), "l label group") {
 		t.Errorf("keys %v", keysHelp(r.Keys()))
 	}
-	run(t, r, press("l"), time.Second)
-	if !r.Capturing() || !strings.Contains(viewFits(t, r, 80, 40), "Label for 93ee6f0b…:") {
-		t.Fatalf("no label input:\n%s", viewFits(t, r, 80, 40))
-	}
-	glType(t, r, "Finance admins")
+	glOpenLabel(t, r, 40)
+	orgType(t, r, "Finance admins")
 	shell := run(t, r, press("enter"), 5*time.Second)
 	if r.Capturing() || len(shell) != 1 {
 		t.Errorf("after enter: capturing %v, shell %v", r.Capturing(), shell)
@@ -116,13 +102,13 @@ func TestGroupLabelsInTheRolesTable(t *testing.T) {
 	// A fresh step loads the stored labels on Enter; esc leaves a label as
 	// it was, an emptied one is removed.
 	r2 := NewRoles(env, NewTheme(true))
-	glEnter(t, r2, s)
+	orgEnter(t, r2, s)
 	if v := viewFits(t, r2, 80, 40); !strings.Contains(v, "(Finance admins)") {
 		t.Errorf("labels not loaded on Enter:\n%s", v)
 	}
 	run(t, r2, press("down"), time.Second)
 	run(t, r2, press("l"), time.Second)
-	glType(t, r2, "x")
+	orgType(t, r2, "x")
 	run(t, r2, press("esc"), time.Second)
 	if got := glLabelsOf(t, env, s); got[diagGroupA] != "Finance admins" {
 		t.Errorf("esc changed the label: %v", got)
@@ -141,18 +127,11 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 	t.Parallel()
 	env, s := glEntraSetup(t)
 	step := NewTestLogin(env, NewTheme(true))
-	glEnter(t, step, s)
-	v := diagFlat(viewFits(t, step, 80, 80))
-	for _, want := range []string{"Groups in this login", diagGroupA, diagGroupB, "l labels them"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("result lacks %q:\n%s", want, v)
-		}
-	}
-	run(t, step, press("l"), time.Second)
-	if !step.Capturing() || !strings.Contains(viewFits(t, step, 80, 80), "Label for 93ee6f0b…:") {
-		t.Fatalf("no label input:\n%s", viewFits(t, step, 80, 80))
-	}
-	glType(t, step, "Finance admins")
+	orgEnter(t, step, s)
+	v := flat(viewFits(t, step, 80, 80))
+	wantIn(t, "result", v, "Groups in this login", diagGroupA, diagGroupB, "l labels them")
+	glOpenLabel(t, step, 80)
+	orgType(t, step, "Finance admins")
 	run(t, step, press("enter"), 5*time.Second)
 	if !strings.Contains(viewFits(t, step, 80, 80), "Label for f2a4c6e8…:") {
 		t.Fatalf("not on the second group:\n%s", viewFits(t, step, 80, 80))
@@ -178,14 +157,14 @@ func TestGroupLabelsFromTheTestLoginShowEverywhere(t *testing.T) {
 
 	// Step 5 and the review show the label given in step 6.
 	r := NewRoles(env, NewTheme(true))
-	glEnter(t, r, s)
+	orgEnter(t, r, s)
 	if v := viewFits(t, r, 80, 40); !strings.Contains(v, "(Finance admins)") {
 		t.Errorf("roles table:\n%s", v)
 	}
 	rv := NewReview(env, NewTheme(true))
-	glEnter(t, rv, s)
+	orgEnter(t, rv, s)
 	for _, w := range []int{80, 60, 40} {
-		if v := diagFlat(viewFits(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
+		if v := flat(viewFits(t, rv, w, 60)); !strings.Contains(v, "(Finance admins) → admin") {
 			t.Errorf("width %d: review lacks the label: %s", w, v)
 		}
 	}

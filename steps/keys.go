@@ -16,6 +16,12 @@ func bind(help, desc string, keys ...string) key.Binding {
 func continueKey() key.Binding { return bind("enter", "continue", "enter") }
 func scrollKey() key.Binding   { return bind("↑/↓", "scroll", "up", "down", "pgup", "pgdown") }
 func moveKey() key.Binding     { return bind("↑/↓", "move", "up", "down", "tab", "shift+tab") }
+func retryKey() key.Binding    { return bind("enter", "try again", "enter", "r") }
+
+// yesKey and noKey answer a yes/no question (esc says no); desc says what
+// the answer does.
+func yesKey(desc string) key.Binding { return bind("y", desc, "y", "Y") }
+func noKey(desc string) key.Binding  { return bind("n", desc, "n", "N", "esc") }
 
 // ShellKeys are the shell's global keys; each step adds its own.
 type ShellKeys struct {
@@ -32,8 +38,8 @@ func NewShellKeys() ShellKeys {
 		QuitAlias: bind("q", "quit", "q"),
 		Back:      bind("esc", "back", "esc"),
 		Help:      bind("?", "more keys", "?"),
-		Confirm:   bind("y", "quit anyway", "y", "Y"),
-		Deny:      bind("n", "stay", "n", "N", "esc"),
+		Confirm:   yesKey("quit anyway"),
+		Deny:      noKey("stay"),
 	}
 }
 
@@ -119,8 +125,8 @@ func newValidateKeys() validateKeys {
 		Rerun:    bind("r", "check again", "r"),
 		Continue: continueKey(),
 		Override: bind("o", "go on anyway", "o"),
-		Confirm:  bind("y", "yes, go on", "y", "Y"),
-		Deny:     bind("n", "no", "n", "N", "esc"),
+		Confirm:  yesKey("yes, go on"),
+		Deny:     noKey("no"),
 		Scroll:   scrollKey(),
 	}
 }
@@ -191,7 +197,7 @@ func newTLKeys() tlKeys {
 		start:      bind("enter", "start test login", "enter"),
 		cont:       continueKey(),
 		again:      bind("r", "test again", "r"),
-		retry:      bind("enter", "try again", "enter", "r"),
+		retry:      retryKey(),
 		skip:       bind("s", "skip (save untested)", "s"),
 		cancel:     bind("x", "cancel", "x", "esc"),
 		copy:       bind("c", "copy URL", "c"),
@@ -217,9 +223,9 @@ type rvKeys struct {
 func newReviewKeys() rvKeys {
 	return rvKeys{
 		save:    bind("enter", "save and activate", "enter", "s"),
-		yes:     bind("y", "activate anyway", "y", "Y"),
-		no:      bind("n", "not now", "n", "N", "esc"),
-		retry:   bind("enter", "try again", "enter", "r"),
+		yes:     yesKey("activate anyway"),
+		no:      noKey("not now"),
+		retry:   retryKey(),
 		another: bind("n", "set up another connection", "n"),
 		scroll:  scrollKey(),
 	}

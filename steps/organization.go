@@ -85,9 +85,7 @@ type (
 // field needs suggestions and both need errors shown as the person types.
 type organization struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	mode    orgMode
 	from    orgMode // the mode a choice was made in, to return to on error
@@ -109,9 +107,8 @@ type organization struct {
 // NewOrganization is step 0: pick, resume or create the connection.
 func NewOrganization(env *Env, theme *Theme) Step {
 	o := &organization{
-		env:     env,
-		theme:   theme,
-		orgKeys: newOrgKeys(),
+		stepBase: stepBase{env: env, theme: theme},
+		orgKeys:  newOrgKeys(),
 	}
 	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
 	o.org.ShowSuggestions = true
@@ -179,9 +176,7 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		for _, in := range []*textinput.Model{&o.org, &o.name, &o.invite.org, &o.invite.ttl} {
-			in.SetStyles(o.theme.InputStyles())
-		}
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl)
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
@@ -499,7 +494,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		return l, err
 	}
 	for _, org := range orgs {
-		if env.Organization == "" || org.Name == env.Organization {
+		if env.sees(org.Name) {
 			l.orgs = append(l.orgs, org.Name)
 		}
 	}
@@ -509,7 +504,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 	}
 	now := env.Now()
 	for _, d := range drafts {
-		if d.ID == skipDraft || (env.Organization != "" && d.Organization != env.Organization) {
+		if d.ID == skipDraft || !env.sees(d.Organization) {
 			continue
 		}
 		var form struct {
@@ -568,17 +563,28 @@ func orgGone(kind string) error {
 		Fix: "choose another, or start a new connection"}
 }
 
+// orgOwn is the record of kind that get reads for id, when this session
+// may see it: one deleted meanwhile is gone, another organization's is
+// outside; org names a record's organization.
+func orgOwn[T any](ctx context.Context, env *Env, kind, id string, get func(context.Context, string) (T, error), org func(T) string) (T, error) {
+	var none T
+	v, err := get(ctx, id)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return none, orgGone(kind)
+	case err != nil:
+		return none, err
+	case !env.sees(org(v)):
+		return none, orgOutside(kind)
+	}
+	return v, nil
+}
+
 // orgResumeDraft loads a stored draft as the setup to continue.
 func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
-	d, err := env.Store.GetDraft(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, orgGone("draft")
-	}
+	d, err := orgOwn(ctx, env, "draft", id, env.Store.GetDraft, func(d store.Draft) string { return d.Organization })
 	if err != nil {
 		return nil, err
-	}
-	if env.Organization != "" && d.Organization != env.Organization {
-		return nil, orgOutside("draft")
 	}
 	s := NewSetup()
 	if err := json.Unmarshal(d.Form, s); err != nil {
@@ -592,15 +598,9 @@ func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 
 // orgEditConnection loads a stored connection into a fresh setup.
 func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error) {
-	c, err := env.Store.GetConnection(ctx, id)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, orgGone("connection")
-	}
+	c, err := orgOwn(ctx, env, "connection", id, env.Store.GetConnection, func(c *flow.Connection) string { return c.Organization })
 	if err != nil {
 		return nil, err
-	}
-	if env.Organization != "" && c.Organization != env.Organization {
-		return nil, orgOutside("connection")
 	}
 	s := NewSetup()
 	s.Connection = *c
@@ -617,7 +617,7 @@ func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error)
 // orgCreate stores a new connection (status draft) so that it has its ID
 // and Redirect URI from the start.
 func orgCreate(ctx context.Context, env *Env, org, name string) (*Setup, error) {
-	if env.Organization != "" && org != env.Organization {
+	if !env.sees(org) {
 		return nil, orgOutside("organization")
 	}
 	if env.Store == nil {

@@ -61,12 +61,8 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	run(t, step, press("enter"), orgWait)
 	v = viewFits(t, step, 80, 17)
 	code := invCode(t, v)
-	for _, want := range []string{"Invite for Acme", "Shown once: only its hash is stored",
-		"ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 " + code + "@onboard.example.com"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("the result lacks %q:\n%s", want, v)
-		}
-	}
+	wantIn(t, "the result", v, "Invite for Acme", "Shown once: only its hash is stored",
+		"ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 "+code+"@onboard.example.com")
 
 	ctx := context.Background()
 	inv, err := env.Store.LookupInvite(ctx, code)
@@ -219,15 +215,11 @@ func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
 	run(t, step, press("i"), orgWait)
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+	viewsFit(t, step, 17)
 	run(t, step, press("enter"), orgWait)
 	orgType(t, step, "-1h")
 	run(t, step, press("enter"), orgWait)
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+	viewsFit(t, step, 17)
 	run(t, step, press("enter"), orgWait)
 	for i := 0; i < 3; i++ {
 		run(t, step, press("backspace"), orgWait)

@@ -26,6 +26,16 @@ func orgEnter(t *testing.T, s Step, setup *Setup) []tea.Msg {
 	return run(t, s, cmd(), orgWait)
 }
 
+// orgEnterNew builds the step that build makes in env, enters it with a
+// new setup and runs what Enter started.
+func orgEnterNew(t *testing.T, build Constructor, env *Env) (Step, *Setup) {
+	t.Helper()
+	step := build(env, NewTheme(true))
+	setup := NewSetup()
+	orgEnter(t, step, setup)
+	return step, setup
+}
+
 // orgType types text into the step key by key.
 func orgType(t *testing.T, s Step, text string) {
 	t.Helper()
@@ -78,18 +88,12 @@ func orgSeed(t *testing.T, env *Env) (conn *flow.Connection, draft store.Draft) 
 func TestOrganizationEmptyStoreOpensTheFormAndCreatesTheConnection(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
-	step := NewOrganization(env, NewTheme(true))
-	setup := NewSetup()
-	orgEnter(t, step, setup)
+	step, setup := orgEnterNew(t, NewOrganization, env)
 	if !step.Capturing() {
 		t.Fatal("an empty store should open the new-connection form at once")
 	}
 	v := viewFits(t, step, 80, 17)
-	for _, want := range []string{"Client ID, Client Secret and Discovery Endpoint", "Organization", "Connection name"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("view lacks %q:\n%s", want, v)
-		}
-	}
+	wantIn(t, "view", v, "Client ID, Client Secret and Discovery Endpoint", "Organization", "Connection name")
 	orgType(t, step, "Acme Corp")
 	run(t, step, press("enter"), orgWait) // to the name field
 	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Acme Corp OIDC") {
@@ -153,11 +157,7 @@ func TestOrganizationDuplicateNameIsExplainedAndInputKept(t *testing.T) {
 		t.Fatal("a duplicate name moved on")
 	}
 	v = viewFits(t, step, 80, 17)
-	for _, want := range []string{`Initech already has a connection named "SSO"`, "Fix: choose another name", "> SSO"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("view lacks %q:\n%s", want, v)
-		}
-	}
+	wantIn(t, "view", v, `Initech already has a connection named "SSO"`, "Fix: choose another name", "> SSO")
 	// esc goes back to the list, which is in the keys while the form is open.
 	if !strings.Contains(strings.Join(keysHelp(step.Keys()), ","), "esc list") {
 		t.Errorf("keys %v lack esc", keysHelp(step.Keys()))
@@ -176,12 +176,8 @@ func TestOrganizationListsDraftsWithStepAndAgeAndResumes(t *testing.T) {
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
 	v := viewFits(t, step, 80, 17)
-	for _, want := range []string{"Resume a draft", "▸ Globex / Globex OIDC · stopped at Credentials · 2 h ago",
-		"Edit a connection", "Acme / Acme OIDC · active", "New connection"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("view lacks %q:\n%s", want, v)
-		}
-	}
+	wantIn(t, "view", v, "Resume a draft", "▸ Globex / Globex OIDC · stopped at Credentials · 2 h ago",
+		"Edit a connection", "Acme / Acme OIDC · active", "New connection")
 	if strings.Index(v, "Globex") > strings.Index(v, "Acme") {
 		t.Error("drafts should come before connections")
 	}
@@ -215,9 +211,7 @@ func TestOrganizationWalledSessionSeesOnlyItsOrganization(t *testing.T) {
 	env := testEnv(t)
 	orgSeed(t, env)
 	env.Organization = "Globex"
-	step := NewOrganization(env, NewTheme(true))
-	setup := NewSetup()
-	orgEnter(t, step, setup)
+	step, setup := orgEnterNew(t, NewOrganization, env)
 	v := viewFits(t, step, 80, 17)
 	if strings.Contains(v, "Acme") || !strings.Contains(v, "Globex / Globex OIDC") {
 		t.Fatalf("walled view shows another organization or not its own:\n%s", v)
@@ -254,16 +248,11 @@ func TestOrganizationViewsFitNarrowTerminals(t *testing.T) {
 	orgSeed(t, env)
 	step := NewOrganization(env, NewTheme(true))
 	orgEnter(t, step, NewSetup())
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-		viewFits(t, step, w, 5)
-	}
+	viewsFit(t, step, 17, 5)
 	run(t, step, press("down"), orgWait)
 	run(t, step, press("down"), orgWait)
 	run(t, step, press("enter"), orgWait)
-	for _, w := range []int{80, 60, 40} {
-		viewFits(t, step, w, 17)
-	}
+	viewsFit(t, step, 17)
 }
 
 func TestOrganizationRunLinesCreatesAndResumes(t *testing.T) {

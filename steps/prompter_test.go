@@ -109,9 +109,5 @@ func runLines(t *testing.T, step Step, s *Setup, input string) (string, error) {
 // wantOutput reports each of wants that the line mode's output lacks.
 func wantOutput(t *testing.T, text string, wants ...string) {
 	t.Helper()
-	for _, want := range wants {
-		if !strings.Contains(text, want) {
-			t.Errorf("output lacks %q:\n%s", want, text)
-		}
-	}
+	wantIn(t, "output", text, wants...)
 }

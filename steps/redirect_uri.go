@@ -41,9 +41,7 @@ type redirectRenderedMsg struct {
 // (well under a millisecond) and heavy to hold (styles, a Markdown parser,
 // an HTML policy), and an SSH server holds hundreds of sessions.
 type redirectURI struct {
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	laidOut
 	entered  bool
@@ -65,8 +63,7 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 	vp := viewport.New()
 	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
 	r := &redirectURI{
-		env:          env,
-		theme:        theme,
+		stepBase:     stepBase{env: env, theme: theme},
 		guides:       assets.Guides(),
 		rendered:     map[redirectGuideKey]string{},
 		vp:           vp,

@@ -47,12 +47,8 @@ func TestRedirectURIShowsTheURIAtOnceAndTheGuideOnceRendered(t *testing.T) {
 	setup := redirectSetup(env)
 	cmd := step.Enter(setup)
 	v := viewFits(t, step, 80, 17)
-	for _, want := range []string{setup.Connection.RedirectURI, "login redirect URI", "authorization code grant",
-		"Loading the guide…", "p: other provider", "c: copy the URI"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("view before the guide lacks %q:\n%s", want, v)
-		}
-	}
+	wantIn(t, "view before the guide", v, setup.Connection.RedirectURI, "login redirect URI", "authorization code grant",
+		"Loading the guide…", "p: other provider", "c: copy the URI")
 	if cmd == nil {
 		t.Fatal("Enter did not start rendering the guide")
 	}
@@ -224,7 +220,7 @@ func TestRedirectURISwitchesToThisWizardsAddress(t *testing.T) {
 	step := NewRedirectURI(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		view := strings.Join(strings.Fields(ansi.Strip(viewAt(step, w, 17))), " ")
+		view := flat(ansi.Strip(viewAt(step, w, 17)))
 		if !strings.Contains(view, "press u to use it") {
 			t.Errorf("width %d: no offer to switch: %s", w, view)
 		}

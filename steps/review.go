@@ -38,9 +38,7 @@ type rvSavedMsg struct {
 // activate it.
 type review struct {
 	laidOut
-	env    *Env
-	theme  *Theme
-	setup  *Setup
+	stepBase
 	keys   rvKeys
 	phase  rvPhase
 	err    error
@@ -50,7 +48,7 @@ type review struct {
 
 // NewReview is step 7, the review.
 func NewReview(env *Env, theme *Theme) Step {
-	r := &review{env: env, theme: theme, setup: NewSetup(), vp: viewport.New(), keys: newReviewKeys()}
+	r := &review{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, vp: viewport.New(), keys: newReviewKeys()}
 	r.laidOut = laidOut{update: r.update, layout: r.layout}
 	return r
 }

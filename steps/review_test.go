@@ -35,6 +35,34 @@ func rvSetup(t *testing.T, env *Env) *Setup {
 	return s
 }
 
+// rvFinish presses key, which must save and activate the connection:
+// the step then sends the shell FinishedMsg and nothing else.
+func rvFinish(t *testing.T, step Step, key string) {
+	t.Helper()
+	if shell := run(t, step, press(key), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
+		t.Fatalf("%s sent %v", key, shell)
+	}
+}
+
+// rvEnterStays presses enter, which must not finish the step (it asks
+// first, or the save failed): the step sends the shell nothing and its
+// view at width×60, named what, says each of wants.
+func rvEnterStays(t *testing.T, step Step, timeout time.Duration, width int, what string, wants ...string) {
+	t.Helper()
+	if shell := run(t, step, press("enter"), timeout); len(shell) != 0 {
+		t.Fatalf("enter sent %v, want nothing before the %s", shell, what)
+	}
+	wantIn(t, what, flat(viewFits(t, step, width, 60)), wants...)
+}
+
+// rvActivates presses key, which must save and activate the connection
+// of s, and checks what activation left in the store.
+func rvActivates(t *testing.T, env *Env, step Step, s *Setup, key string) {
+	t.Helper()
+	rvFinish(t, step, key)
+	rvAssertActive(t, env, s)
+}
+
 // rvAssertActive checks what activation left in the store.
 func rvAssertActive(t *testing.T, env *Env, s *Setup) {
 	t.Helper()
@@ -67,7 +95,7 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	step := NewReview(env, NewTheme(true))
 	step.Enter(s)
 	for _, w := range []int{80, 60, 40} {
-		v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " ")
+		v := flat(viewFits(t, step, w, 60))
 		for _, want := range []string{"Acme SSO", s.Connection.ID, s.Connection.ClientID, flow.MaskSecret(s.Connection.ClientSecret),
 			"passed, 1 warning(s) in 2 checks", "idp_id ← sub", "oidc-admins → admin", "viewer", "worked at", "ada.lovelace@example.com"} {
 			if !strings.Contains(v, want) {
@@ -82,16 +110,13 @@ func TestReviewSavesAndActivates(t *testing.T) {
 	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"enter save and activate", "↑/↓ scroll"}) {
 		t.Errorf("keys %v", help)
 	}
-	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
-		t.Fatalf("enter sent %v", shell)
-	}
+	rvActivates(t, env, step, s, "enter")
 	if s.Connection.Status != flow.StatusActive {
 		t.Errorf("setup status %q", s.Connection.Status)
 	}
-	rvAssertActive(t, env, s)
 
 	for _, w := range []int{80, 40} {
-		v := strings.Join(strings.Fields(viewFits(t, step, w, 17)), " ")
+		v := flat(viewFits(t, step, w, 17))
 		for _, want := range []string{"is active", "oidc-onboard connections export " + s.Connection.ID, "oidc-onboard login --connection " + s.Connection.ID} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d: final screen lacks %q: %s", w, want, v)
@@ -115,15 +140,7 @@ func TestReviewWarnsBeforeActivatingUntestedOrOverridden(t *testing.T) {
 	s.Report.Checks[1].Status = flow.Fail
 	step := NewReview(env, NewTheme(false))
 	step.Enter(s)
-	if shell := run(t, step, press("enter"), time.Second); len(shell) != 0 {
-		t.Fatalf("enter saved without confirmation: %v", shell)
-	}
-	v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " ")
-	for _, want := range []string{"test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("confirm view lacks %q: %s", want, v)
-		}
-	}
+	rvEnterStays(t, step, time.Second, 80, "confirm view", "test login was skipped", "overridden", "1 of 2 checks failed — overridden", "Activate it anyway?")
 	if help := keysHelp(step.Keys()); !slices.Contains(help, "y activate anyway") || !slices.Contains(help, "n not now") {
 		t.Errorf("confirm keys %v", help)
 	}
@@ -132,10 +149,7 @@ func TestReviewWarnsBeforeActivatingUntestedOrOverridden(t *testing.T) {
 		t.Errorf("activated after n: %q", c.Status)
 	}
 	run(t, step, press("enter"), time.Second)
-	if shell := run(t, step, press("y"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
-		t.Fatalf("y sent %v", shell)
-	}
-	rvAssertActive(t, env, s)
+	rvActivates(t, env, step, s, "y")
 }
 
 func TestReviewSaveFailureKeepsEverythingAndRetries(t *testing.T) {
@@ -145,23 +159,12 @@ func TestReviewSaveFailureKeepsEverythingAndRetries(t *testing.T) {
 	s.Connection.Name = " " // the store refuses a connection without a name
 	step := NewReview(env, NewTheme(true))
 	step.Enter(s)
-	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 0 {
-		t.Fatalf("failed save sent %v", shell)
-	}
-	v := strings.Join(strings.Fields(viewFits(t, step, 60, 60)), " ")
-	for _, want := range []string{"Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost"} {
-		if !strings.Contains(v, want) {
-			t.Errorf("failure view lacks %q: %s", want, v)
-		}
-	}
+	rvEnterStays(t, step, 10*time.Second, 60, "failure view", "Not saved: The connection has no name.", "Fix: give the connection's name", "Nothing is lost")
 	if s.Connection.ClientSecret == "" || s.Connection.Status == flow.StatusActive {
 		t.Errorf("setup changed by a failed save: %+v", s.Connection)
 	}
 	s.Connection.Name = "Acme SSO"
-	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
-		t.Fatalf("retry sent %v", shell)
-	}
-	rvAssertActive(t, env, s)
+	rvActivates(t, env, step, s, "enter")
 }
 
 func TestReviewRunLines(t *testing.T) {
@@ -212,13 +215,11 @@ func TestReviewRecordsTheTestLoginTheMappingsWereCheckedAgainst(t *testing.T) {
 	step.Enter(s)
 	want := fmt.Sprintf("Mappings checked against test login #%d (%s)", stored.ID, s.TestLogin.At.Format("15:04"))
 	for _, w := range []int{80, 60, 40} {
-		if v := strings.Join(strings.Fields(viewFits(t, step, w, 60)), " "); !strings.Contains(v, want) {
+		if v := flat(viewFits(t, step, w, 60)); !strings.Contains(v, want) {
 			t.Errorf("width %d: summary lacks %q: %s", w, want, v)
 		}
 	}
-	if shell := run(t, step, press("enter"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
-		t.Fatalf("enter sent %v", shell)
-	}
+	rvFinish(t, step, "enter")
 	if id, err := env.Store.MappingsCheckedAgainst(t.Context(), s.Connection.ID); err != nil || id != stored.ID {
 		t.Errorf("checked against %d, %v; want %d", id, err, stored.ID)
 	}
@@ -244,13 +245,11 @@ func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) 
 			}
 			step := NewReview(env, NewTheme(true))
 			step.Enter(s)
-			if v := strings.Join(strings.Fields(viewFits(t, step, 80, 60)), " "); !strings.Contains(v, "Mappings not checked against a test login") {
+			if v := flat(viewFits(t, step, 80, 60)); !strings.Contains(v, "Mappings not checked against a test login") {
 				t.Errorf("summary: %s", v)
 			}
 			run(t, step, press("enter"), time.Second)
-			if shell := run(t, step, press("y"), 10*time.Second); len(shell) != 1 || shell[0] != (FinishedMsg{}) {
-				t.Fatalf("y sent %v", shell)
-			}
+			rvFinish(t, step, "y")
 			if id, err := env.Store.MappingsCheckedAgainst(t.Context(), s.Connection.ID); err != nil || id != 0 {
 				t.Errorf("checked against %d, %v; want none", id, err)
 			}

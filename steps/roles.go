@@ -30,9 +30,7 @@ const (
 // role, and a default role. s skips it, keeping what was entered.
 type roles struct {
 	area
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	// sel is the selected item: 0 the groups claim, 1..n the mappings,
 	// n+1 the default role, n+2 the Continue button.
@@ -62,7 +60,7 @@ type rolesDeleted struct {
 
 // NewRoles is the role assignment step.
 func NewRoles(env *Env, theme *Theme) Step {
-	r := &roles{env: env, theme: theme, setup: NewSetup(), keys: newRolesKeys()}
+	r := &roles{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
 		in := textinput.New()
 		in.Prompt = ""
@@ -114,9 +112,7 @@ func (r *roles) selectedRow() int {
 func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		for _, in := range r.inputs() {
-			in.SetStyles(widget.PlainInputStyles(msg.IsDark()))
-		}
+		widget.Restyle(widget.PlainInputStyles(msg.IsDark()), r.inputs()...)
 		return nil, nil
 	case glLoadedMsg:
 		r.labels.take(msg, r.setup.Connection.ID)
@@ -291,8 +287,10 @@ func (r *roles) stopEditing() {
 }
 
 // rowError says what is wrong with mapping i, or "".
-func (r *roles) rowError(i int) string {
-	ms := r.setup.Connection.RoleMappings
+func (r *roles) rowError(i int) string { return rolesRowError(r.setup.Connection.RoleMappings, i) }
+
+// rolesRowError says what is wrong with mapping i of ms, or "".
+func rolesRowError(ms []flow.RoleMapping, i int) string {
 	m := ms[i]
 	switch {
 	case m.Group == "":

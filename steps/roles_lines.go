@@ -13,7 +13,6 @@ import (
 // RunLines asks for the groups claim, then mappings GROUP=ROLE one per
 // line until an empty line, then the default role; "skip" skips the step.
 func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
-	r.setup = s
 	c := &s.Connection
 	fmt.Fprintln(p, "Role assignment (optional): users can receive roles within your application based on their group memberships.")
 	fmt.Fprintln(p, "Create SSO groups by referencing the IdP Group ID, then assign roles to these SSO groups.")
@@ -55,7 +54,7 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		if a == "" {
 			break
 		}
-		if msg := r.lineMapping(a); msg != "" {
+		if msg := rolesLineMapping(c, a); msg != "" {
 			fmt.Fprintln(p, msg)
 		}
 	}
@@ -74,9 +73,9 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	return nil
 }
 
-// lineMapping applies one line-mode answer, returning what was wrong.
-func (r *roles) lineMapping(a string) string {
-	c := &r.setup.Connection
+// rolesLineMapping applies one line-mode answer to c, returning what was
+// wrong.
+func rolesLineMapping(c *flow.Connection, a string) string {
 	if group, ok := strings.CutPrefix(a, "-"); ok {
 		group = strings.TrimSpace(group)
 		i := slices.IndexFunc(c.RoleMappings, func(m flow.RoleMapping) bool { return m.Group == group })
@@ -91,7 +90,7 @@ func (r *roles) lineMapping(a string) string {
 		return "Write a mapping as GROUP=ROLE, e.g. engineering=admin."
 	}
 	c.RoleMappings = append(c.RoleMappings, flow.RoleMapping{Group: strings.TrimSpace(group), Role: strings.TrimSpace(role)})
-	if msg := r.rowError(len(c.RoleMappings) - 1); msg != "" {
+	if msg := rolesRowError(c.RoleMappings, len(c.RoleMappings)-1); msg != "" {
 		c.RoleMappings = c.RoleMappings[:len(c.RoleMappings)-1]
 		return msg
 	}

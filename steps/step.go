@@ -110,6 +110,15 @@ func (errBack) Error() string { return "back" }
 // Cmd wraps a message as a command.
 func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
+// stepBase is what every step holds: the session's environment, the
+// theme it draws with, and the setup it reads and writes, the one Enter
+// (or RunLines) gave it.
+type stepBase struct {
+	env   *Env
+	theme *Theme
+	setup *Setup
+}
+
 // area is a step's body size, as the shell last set it; a step embeds it
 // for its SetSize unless it lays itself out on a change of size.
 type area struct{ width, height int }

@@ -77,10 +77,8 @@ type (
 // the callback server, with the mapped profile or the explained failure.
 type testLogin struct {
 	laidOut
-	env   *Env
-	theme *Theme
-	setup *Setup
-	keys  tlKeys
+	stepBase
+	keys tlKeys
 
 	phase   tlPhase
 	attempt int
@@ -115,14 +113,14 @@ type testLogin struct {
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
 	ti := textinput.New()
-	ti.SetStyles(tlPasteStyles(theme))
+	ti.SetStyles(widget.PlainInputStyles(theme.IsDark))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
 	li := textinput.New()
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
 	t := &testLogin{
-		env: env, theme: theme, setup: NewSetup(), keys: newTLKeys(),
+		stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newTLKeys(),
 		providers: map[string]*flow.Provider{},
 		paste:     ti,
 		labelIn:   li,
@@ -194,18 +192,10 @@ func (t *testLogin) Keys() []key.Binding {
 	return keys
 }
 
-// tlPasteStyles are the paste field's styles for the theme, with a steady
-// cursor.
-func tlPasteStyles(th *Theme) textinput.Styles {
-	styles := textinput.DefaultStyles(th.IsDark)
-	styles.Cursor.Blink = false
-	return styles
-}
-
 func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		t.paste.SetStyles(tlPasteStyles(t.theme))
+		t.paste.SetStyles(widget.PlainInputStyles(t.theme.IsDark))
 	case tea.KeyPressMsg:
 		return t.handleKey(msg)
 	case tea.PasteMsg:

@@ -168,7 +168,7 @@ func TestTestLoginSucceedsAgainstTheDemoIdP(t *testing.T) {
 
 	intro := viewFits(t, step, 80, 17)
 	for _, want := range []string{"Demo: sign in as ada with the password demo-password", "opens in your browser", "saved untested"} {
-		if !strings.Contains(strings.Join(strings.Fields(intro), " "), want) {
+		if !strings.Contains(flat(intro), want) {
 			t.Errorf("intro lacks %q:\n%s", want, intro)
 		}
 	}
@@ -262,7 +262,7 @@ func TestTestLoginWrongSecretExplainsAndPointsToCredentials(t *testing.T) {
 		t.Fatalf("result %+v", r)
 	}
 	for _, w := range []int{80, 60, 40} {
-		v := strings.Join(strings.Fields(viewFits(t, step, w, 40)), " ")
+		v := flat(viewFits(t, step, w, 40))
 		for _, want := range []string{"test login failed", "rejected the client credentials", "Fix:", "go back to step 2, Credentials"} {
 			if !strings.Contains(v, want) {
 				t.Errorf("width %d lacks %q: %s", w, want, v)
@@ -299,12 +299,8 @@ func TestTestLoginPastedAddressFinishesTheLogin(t *testing.T) {
 	d.send(press("enter"))
 	d.until("the login to wait", func() bool { return tl.phase == tlWaiting })
 
-	v := strings.Join(strings.Fields(viewFits(t, step, 80, 40)), " ")
-	for _, want := range []string{"Open this URL in your browser", "Waiting for you to sign in", "If your browser could not reach " + s.Connection.RedirectURI} {
-		if !strings.Contains(v, want) {
-			t.Errorf("waiting view lacks %q: %s", want, v)
-		}
-	}
+	v := flat(viewFits(t, step, 80, 40))
+	wantIn(t, "waiting view", v, "Open this URL in your browser", "Waiting for you to sign in", "If your browser could not reach "+s.Connection.RedirectURI)
 	if !strings.Contains(strings.ReplaceAll(viewFits(t, step, 80, 40), "\n", ""), tl.authURL[:60]) {
 		t.Errorf("URL not shown")
 	}
@@ -328,7 +324,7 @@ func TestTestLoginPastedAddressFinishesTheLogin(t *testing.T) {
 	d.send(tea.PasteMsg{Content: "https://example.com/elsewhere?state=x"})
 	d.send(press("enter"))
 	d.until("the refusal", func() bool { return tl.pasteErr != nil })
-	if v := viewFits(t, step, 60, 40); !strings.Contains(strings.Join(strings.Fields(v), " "), "is not this login's redirect URI") {
+	if v := viewFits(t, step, 60, 40); !strings.Contains(flat(v), "is not this login's redirect URI") {
 		t.Errorf("refusal not shown: %s", v)
 	}
 	d.send(tea.KeyPressMsg{Code: 'u', Mod: tea.ModCtrl}) // clear the field
@@ -409,7 +405,7 @@ func TestTestLoginRunLinesWithBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := out.String()
-	wantOutput(t, strings.Join(strings.Fields(text), " "), "Demo: sign in as ada", "Open this URL in your browser", "The test login worked.", "ada.lovelace@example.com", "roles admin")
+	wantOutput(t, flat(text), "Demo: sign in as ada", "Open this URL in your browser", "The test login worked.", "ada.lovelace@example.com", "roles admin")
 	if strings.Contains(text, "\x1b[") {
 		t.Error("ANSI in line mode")
 	}

@@ -37,9 +37,7 @@ const saveTimeout = 10 * time.Second
 // are fixed (r re-runs) or explicitly overridden; warnings never block.
 type validate struct {
 	laidOut
-	env   *Env
-	theme *Theme
-	setup *Setup
+	stepBase
 
 	// run numbers the validations; messages of an older run are dropped.
 	run     int
@@ -93,12 +91,10 @@ func NewValidate(env *Env, theme *Theme) Step {
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "space")),
 	}
 	v := &validate{
-		env:   env,
-		theme: theme,
-		setup: NewSetup(),
-		spin:  spinner.New(spinner.WithSpinner(spinner.Dot)),
-		vp:    vp,
-		keys:  newValidateKeys(),
+		stepBase: stepBase{env: env, theme: theme, setup: NewSetup()},
+		spin:     spinner.New(spinner.WithSpinner(spinner.Dot)),
+		vp:       vp,
+		keys:     newValidateKeys(),
 	}
 	v.laidOut = laidOut{update: v.update, layout: v.layout}
 	return v

@@ -113,11 +113,7 @@ func TestValidateDemoIdPPasses(t *testing.T) {
 		t.Fatalf("setup after validation: report %+v, metadata %v, issuer %q", s.Report, s.Metadata, s.Connection.Issuer)
 	}
 	view := viewFits(t, v, 80, 17)
-	for _, want := range []string{env.Demo.DiscoveryURL, "checks passed", "✓ Reachable", "✓ Signing keys"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
+	wantIn(t, "view", view, env.Demo.DiscoveryURL, "checks passed", "✓ Reachable", "✓ Signing keys")
 	last, err := env.Store.LastValidation(context.Background(), s.Connection.ID)
 	if err != nil || last == nil || !last.Report.OK || len(last.Report.Checks) != len(s.Report.Checks) {
 		t.Fatalf("stored validation %+v, %v", last, err)
@@ -217,11 +213,7 @@ func TestValidateFailureBlocksUntilOverride(t *testing.T) {
 		t.Fatalf("report %+v", s.Report)
 	}
 	view := viewFits(t, v, 80, 17)
-	for _, want := range []string{"✗ Issuer matches URL", "fix:", "1 check failed"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
+	wantIn(t, "view", view, "✗ Issuer matches URL", "fix:", "1 check failed")
 	if shell := run(t, v, press("enter"), time.Second); len(shell) != 0 {
 		t.Fatalf("enter with a failed check sent %v", shell)
 	}
@@ -272,11 +264,7 @@ func TestValidateUnreachableIsAFailedCheck(t *testing.T) {
 		t.Fatalf("report %+v", s.Report)
 	}
 	view := viewFits(t, v, 60, 17)
-	for _, want := range []string{"✗ Reachable", "fix:", "could not be read"} {
-		if !strings.Contains(view, want) {
-			t.Errorf("view lacks %q:\n%s", want, view)
-		}
-	}
+	wantIn(t, "view", view, "✗ Reachable", "fix:", "could not be read")
 	if strings.Contains(view, "Signing keys") {
 		t.Errorf("checks that did not run are still listed:\n%s", view)
 	}

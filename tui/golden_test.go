@@ -18,6 +18,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // The golden screens (testdata/TestGoldenScreens/*.golden) are every step
@@ -59,7 +60,7 @@ func goldenEnv(t *testing.T) (*steps.Env, *testClock) {
 	user := demoidp.DemoUser()
 	return &steps.Env{
 		Context: t.Context(),
-		Store:   openStore(t, clock.now),
+		Store:   stepstest.OpenStore(t, clock.now),
 		HTTP:    flow.NewHTTPClient(flow.ClientOptions{Timeout: 2 * time.Second}),
 		Timeout: 2 * time.Second,
 		Callbacks: func(string) (*flow.CallbackServer, error) {

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"image/color"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -15,7 +14,6 @@ import (
 	"github.com/charmbracelet/x/exp/teatest/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // The terminal every wizard test runs in.
@@ -201,14 +199,3 @@ func newTestClock(at time.Time) *testClock {
 
 func (c *testClock) set(at time.Time) { c.nanos.Store(at.UnixNano()) }
 func (c *testClock) now() time.Time   { return time.Unix(0, c.nanos.Load()).UTC() }
-
-// openStore opens a fresh SQLite store in a temporary folder, on clock.
-func openStore(t *testing.T, clock func() time.Time) *store.Store {
-	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}

@@ -1,23 +1,18 @@
 package tui
 
 import (
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // After the review activated a connection, "set up another" sends a fresh
 // setup: the shell must treat it as unfinished work again, saving drafts.
 func TestFreshSetupAfterFinishIsSavedAgain(t *testing.T) {
 	t.Parallel()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := stepstest.OpenStore(t, nil)
 	m := New(&steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"})
 	m.Update(steps.FinishedMsg{})
 	fresh := steps.NewSetup()

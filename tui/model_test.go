@@ -3,7 +3,6 @@ package tui
 import (
 	"encoding/json"
 	"image/color"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // typingStep is a minimal step for testing the shell alone: typed letters
@@ -57,11 +56,7 @@ func (s *typingStep) Update(msg tea.Msg) (tea.Cmd, steps.Nav) {
 
 func shellEnv(t *testing.T) *steps.Env {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := stepstest.OpenStore(t, nil)
 	return &steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"}
 }
 
@@ -126,28 +121,18 @@ func TestShellSavesWhatIsTypedAsADraft(t *testing.T) {
 	m, env := shellModel(t)
 	typeKeys(t, m, letter('a'), letter('b'))
 
-	drafts, err := env.Store.ListDrafts(t.Context(), "")
-	if err != nil || len(drafts) != 1 {
-		t.Fatalf("drafts %v, %v; want one", drafts, err)
-	}
 	var saved steps.Setup
-	if err := json.Unmarshal(drafts[0].Form, &saved); err != nil {
-		t.Fatal(err)
+	draft := stepstest.OnlyDraft(t, env.Store, "", &saved)
+	if saved.Connection.Name != "ab" || draft.Organization != "Acme Corp" {
+		t.Errorf("draft holds %q of %q, want \"ab\" of Acme Corp", saved.Connection.Name, draft.Organization)
 	}
-	if saved.Connection.Name != "ab" || drafts[0].Organization != "Acme Corp" {
-		t.Errorf("draft holds %q of %q, want \"ab\" of Acme Corp", saved.Connection.Name, drafts[0].Organization)
-	}
-	if m.setup.DraftID != drafts[0].ID {
-		t.Errorf("setup's draft ID %q, stored %q", m.setup.DraftID, drafts[0].ID)
+	if m.setup.DraftID != draft.ID {
+		t.Errorf("setup's draft ID %q, stored %q", m.setup.DraftID, draft.ID)
 	}
 
 	// More typing updates the same draft; it never makes a second one.
 	typeKeys(t, m, letter('c'))
-	drafts, _ = env.Store.ListDrafts(t.Context(), "")
-	if len(drafts) != 1 {
-		t.Fatalf("%d drafts after more typing, want 1", len(drafts))
-	}
-	_ = json.Unmarshal(drafts[0].Form, &saved)
+	stepstest.OnlyDraft(t, env.Store, "", &saved)
 	if saved.Connection.Name != "abc" {
 		t.Errorf("draft holds %q, want abc", saved.Connection.Name)
 	}

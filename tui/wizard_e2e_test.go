@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -24,21 +24,12 @@ import (
 // then follows that redirect to the callback server, as a browser would.
 func e2eEnv(t *testing.T) (*steps.Env, *demoidp.IdP) {
 	t.Helper()
-	idp, err := demoidp.Start(context.Background(), demoidp.Options{AllowLoopbackRedirects: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { idp.Close() })
-	srv, err := flow.StartCallbackServer("http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	w := stepstest.StartWorld(t)
 	browser := flow.NewHTTPClient(flow.ClientOptions{Timeout: 10 * time.Second})
 	openBrowser := func(authURL string) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		back, err := idp.SignIn(ctx, authURL)
+		back, err := w.IdP.SignIn(ctx, authURL)
 		if err != nil {
 			return err
 		}
@@ -58,17 +49,28 @@ func e2eEnv(t *testing.T) (*steps.Env, *demoidp.IdP) {
 	}
 	return &steps.Env{
 		Context:      t.Context(),
-		Store:        openStore(t, time.Now),
-		HTTP:         flow.NewHTTPClient(flow.ClientOptions{Timeout: 5 * time.Second}),
-		Timeout:      5 * time.Second,
-		Callbacks:    func(string) (*flow.CallbackServer, error) { return srv, nil },
-		RedirectBase: strings.TrimSuffix(srv.RedirectURI(), "/callback"),
+		Store:        stepstest.OpenStore(t, time.Now),
+		HTTP:         w.HTTP,
+		Timeout:      stepstest.Timeout,
+		Callbacks:    w.Callbacks,
+		RedirectBase: w.RedirectBase(),
 		OpenBrowser:  openBrowser,
 		Now:          time.Now,
 		Actor:        "local:test",
-		Demo: &steps.Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
-			Username: idp.User.Username, Password: idp.User.Password},
-	}, idp
+		Demo: &steps.Demo{DiscoveryURL: w.IdP.DiscoveryURL, ClientID: w.IdP.ClientID, ClientSecret: w.IdP.ClientSecret,
+			Username: w.IdP.User.Username, Password: w.IdP.User.Password},
+	}, w.IdP
+}
+
+// createAcme answers step 0 on an empty store, whose new connection's
+// form opens at once: organization Acme Corp, connection Acme OIDC.
+func (w *wizard) createAcme(t *testing.T) {
+	t.Helper()
+	w.waitText(t, "Start: Organization", "New connection")
+	w.tm.Type("Acme Corp")
+	w.press("enter")
+	w.tm.Type("Acme OIDC")
+	w.press("enter")
 }
 
 // A newcomer's `oidc-onboard --demo`, typed key by key: every step,
@@ -80,11 +82,7 @@ func TestWizardDemoWalkthroughLandsInTheStore(t *testing.T) {
 	w := startWizard(t, env, nil)
 
 	// Step 0: an empty store opens the new connection's form.
-	w.waitText(t, "Start: Organization", "New connection")
-	w.tm.Type("Acme Corp")
-	w.press("enter")
-	w.tm.Type("Acme OIDC")
-	w.press("enter")
+	w.createAcme(t)
 
 	w.waitText(t, "Step 1 of 7: Redirect URI", "Guide for Generic")
 	w.press("enter")
@@ -215,15 +213,11 @@ func e2eCheckStore(t *testing.T, env *steps.Env, idp *demoidp.IdP) {
 // credentials step with the text as typed.
 func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 	t.Parallel()
-	env := &steps.Env{Context: t.Context(), Store: openStore(t, time.Now), RedirectBase: "http://localhost:8976", Now: time.Now,
+	env := &steps.Env{Context: t.Context(), Store: stepstest.OpenStore(t, time.Now), RedirectBase: "http://localhost:8976", Now: time.Now,
 		Actor: "local:test"}
 
 	first := startWizard(t, env, nil)
-	first.waitText(t, "Start: Organization", "New connection")
-	first.tm.Type("Acme Corp")
-	first.press("enter")
-	first.tm.Type("Acme OIDC")
-	first.press("enter")
+	first.createAcme(t)
 	first.waitText(t, "Step 1 of 7: Redirect URI")
 	first.press("enter")
 	first.waitText(t, "Step 2 of 7: Credentials", "Client ID")

@@ -27,6 +27,13 @@ func PlainInputStyles(isDark bool) textinput.Styles {
 	return st
 }
 
+// Restyle gives each of ins styles, as on a change of background.
+func Restyle(styles textinput.Styles, ins ...*textinput.Model) {
+	for _, in := range ins {
+		in.SetStyles(styles)
+	}
+}
+
 // Sized is a copy of in whose field, with its prompt and the cursor's
 // cell, fits width: a View draws it without changing the step's input.
 func Sized(in textinput.Model, width int) textinput.Model {

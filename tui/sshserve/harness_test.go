@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -203,19 +204,12 @@ func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 	go func() { _, _ = io.Copy(stdin, st.term) }()
 	go func() {
 		defer close(st.ended)
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := stdout.Read(buf)
-			if n > 0 {
-				st.mu.Lock()
-				_, _ = st.term.Write(buf[:n])
-				st.raw.Write(buf[:n])
-				st.mu.Unlock()
-			}
-			if err != nil {
-				return
-			}
-		}
+		readChunks(stdout, 32<<10, func(b []byte) {
+			st.mu.Lock()
+			_, _ = st.term.Write(b)
+			st.raw.Write(b)
+			st.mu.Unlock()
+		})
 	}()
 	if err := sess.Shell(); err != nil {
 		t.Fatal(err)
@@ -250,6 +244,38 @@ func (s *sshTerm) waitFor(t *testing.T, want string) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("the screen never showed %q; it shows:\n%s", want, s.screen())
+}
+
+// httpStatus is the status code of a GET of url, whose body it discards.
+func httpStatus(url string) (int, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
+}
+
+// readChunks reads r in chunks of up to size bytes until it ends or
+// fails, handing got each chunk; got must not keep the slice.
+func readChunks(r io.Reader, size int, got func([]byte)) {
+	buf := make([]byte, size)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			got(buf[:n])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// answer sends text, as typed, and waits until the screen shows want.
+func (s *sshTerm) answer(t *testing.T, text, want string) {
+	t.Helper()
+	s.send(text)
+	s.waitFor(t, want)
 }
 
 // waitEnd waits until the server ended the session.

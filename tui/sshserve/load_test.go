@@ -340,19 +340,12 @@ func (lt *loadTerm) shown() string {
 
 func (lt *loadTerm) read(r io.Reader) {
 	defer close(lt.chunks)
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := r.Read(buf)
-		if n > 0 {
-			lt.mu.Lock()
-			_, _ = lt.screen.Write(buf[:n])
-			lt.mu.Unlock()
-			lt.chunks <- ansi.Strip(string(buf[:n]))
-		}
-		if err != nil {
-			return
-		}
-	}
+	readChunks(r, 16<<10, func(b []byte) {
+		lt.mu.Lock()
+		_, _ = lt.screen.Write(b)
+		lt.mu.Unlock()
+		lt.chunks <- ansi.Strip(string(b))
+	})
 }
 
 func (lt *loadTerm) send(s string) {

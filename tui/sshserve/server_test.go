@@ -19,6 +19,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -277,8 +278,7 @@ func TestSSHWall(t *testing.T) {
 		}
 	}
 	// Type the other organization's IDs where names go, and continue.
-	term.send(other.ID + " " + draft.ID + "\r")
-	term.waitFor(t, "Step 1 of 7")
+	term.answer(t, other.ID+" "+draft.ID+"\r", "Step 1 of 7")
 
 	after, err := s.st.GetConnection(ctx, other.ID)
 	if err != nil || after.Organization != "Globex" || !after.UpdatedAt.Equal(before.UpdatedAt) || after.Name != before.Name {
@@ -341,12 +341,8 @@ func TestSSHCallbacksRouteByState(t *testing.T) {
 	defer cancelB()
 
 	get := func(path string) int {
-		resp, err := http.Get(s.url + path)
-		if err != nil {
-			return 0
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		code, _ := httpStatus(s.url + path) // 0 when the request failed
+		return code
 	}
 	if code := get("/callback/conn_bbbbbb?code=x&state=forged"); code != http.StatusBadRequest {
 		t.Errorf("an unknown state got %d, want 400", code)
@@ -404,12 +400,9 @@ func TestSSHShutdownSavesDrafts(t *testing.T) {
 	s := sshStart(t, nil)
 	code, _ := s.invite(t, "Acme Corp")
 	_, term := s.connect(t, 80, 24, code)
-	term.send("Acme SSO\r")
-	term.waitFor(t, "Step 1 of 7")
-	term.send("\r")
-	term.waitFor(t, "Step 2 of 7")
-	term.send("client-typed-last")
-	term.waitFor(t, "client-typed-last")
+	term.answer(t, "Acme SSO\r", "Step 1 of 7")
+	term.answer(t, "\r", "Step 2 of 7")
+	term.answer(t, "client-typed-last", "client-typed-last")
 
 	s.stop(t)
 	if s.stopped > 10*time.Second {
@@ -419,14 +412,8 @@ func TestSSHShutdownSavesDrafts(t *testing.T) {
 	if !strings.Contains(term.all(), "shutting down") {
 		t.Errorf("the session was not told: %q", term.all())
 	}
-	drafts, err := s.st.ListDrafts(context.Background(), "Acme Corp")
-	if err != nil || len(drafts) != 1 {
-		t.Fatalf("drafts = %+v (err %v), want one", drafts, err)
-	}
 	var setup steps.Setup
-	if err := json.Unmarshal(drafts[0].Form, &setup); err != nil {
-		t.Fatal(err)
-	}
+	stepstest.OnlyDraft(t, s.st, "Acme Corp", &setup)
 	if setup.Connection.ClientID != "client-typed-last" || setup.Step != steps.StepCredentials {
 		t.Errorf("the draft holds step %d, client ID %q", setup.Step, setup.Connection.ClientID)
 	}
@@ -482,10 +469,8 @@ func TestSSHDroppedSessionEndsItsTestLogin(t *testing.T) {
 	}
 	term := sshOpenTerm(t, c, 400, 30) // wide enough for the authorization URL on one line
 	term.waitFor(t, "stopped at Test login")
-	term.send("\r") // resume the draft
-	term.waitFor(t, "start the test login")
-	term.send("\r")
-	term.waitFor(t, "Waiting for you to sign in")
+	term.answer(t, "\r", "start the test login") // resume the draft
+	term.answer(t, "\r", "Waiting for you to sign in")
 	m := regexp.MustCompile(`[?&]state=([A-Za-z0-9_-]+)`).FindStringSubmatch(term.screen())
 	if m == nil {
 		t.Fatalf("no state in the authorization URL on screen:\n%s", term.screen())
@@ -496,12 +481,11 @@ func TestSSHDroppedSessionEndsItsTestLogin(t *testing.T) {
 	// A callback with a known state is taken at most once: one try, a
 	// second after the drop, tells a forgotten state from a waiting login.
 	time.Sleep(time.Second)
-	resp, err := http.Get(callback)
+	status, err := httpStatus(callback)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Fatalf("a second after the drop, the login still took its callback (HTTP %d, want 400)", resp.StatusCode)
+	if status != http.StatusBadRequest {
+		t.Fatalf("a second after the drop, the login still took its callback (HTTP %d, want 400)", status)
 	}
 }
