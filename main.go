@@ -21,8 +21,6 @@ import (
 	"syscall"
 	"time"
 
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
@@ -226,7 +224,7 @@ func (a *app) checkCmd() *cobra.Command {
 			if asJSON {
 				err = a.encode(report, true)
 			} else {
-				w, style := a.checkStyle()
+				w, style := tui.ReportStyle(a.stdin, a.stdout, a.getenv("NO_COLOR") != "")
 				err = report.WriteText(w, style)
 			}
 			if err == nil && !report.OK {
@@ -237,23 +235,6 @@ func (a *app) checkCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON: {ok, discovery_url, issuer, checks: [{id, status, detail, fix}]}")
 	cmd.Flags().DurationVar(&timeout, "timeout", flow.DefaultTimeout, "give up on the whole check after this long")
 	return cmd
-}
-
-// checkStyle colours the report with the wizard's theme, only on a
-// terminal and never with NO_COLOR; the writer downsamples the colours to
-// what the terminal shows.
-func (a *app) checkStyle() (io.Writer, flow.TextStyle) {
-	if a.getenv("NO_COLOR") != "" || !isTerminal(a.stdout) {
-		return a.stdout, flow.TextStyle{}
-	}
-	dark := true
-	if in, ok := a.stdin.(*os.File); ok && isTerminal(in) {
-		dark = lipgloss.HasDarkBackground(in, a.stdout.(*os.File))
-	}
-	th := steps.NewTheme(dark)
-	paint := func(s lipgloss.Style) func(string) string { return func(x string) string { return s.Render(x) } }
-	return colorprofile.NewWriter(a.stdout, os.Environ()), flow.TextStyle{Pass: paint(th.Pass.Bold(true)),
-		Warn: paint(th.Warn.Bold(true)), Fail: paint(th.Fail), Faint: paint(lipgloss.NewStyle().Faint(true))}
 }
 
 // loginFlags are the flags of `login`: the request, and how to run it.
@@ -276,7 +257,7 @@ func (a *app) loginCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.ClientSecret, err = a.clientSecret(f.secretFile); err != nil {
+			if cfg.ClientSecret, err = flow.ClientSecret(f.secretFile, a.stdin, a.getenv); err != nil {
 				return err
 			}
 			if cfg.ClientSecret == "" {
@@ -303,45 +284,6 @@ func (a *app) loginCmd() *cobra.Command {
 	return cmd
 }
 
-// clientSecret reads the secret from --client-secret-file PATH ("-" for
-// standard input), else from OIDC_CLIENT_SECRET; "" when neither gives one.
-// A file's final line break is not part of the secret.
-func (a *app) clientSecret(path string) (string, error) {
-	if path == "" {
-		return a.getenv("OIDC_CLIENT_SECRET"), nil
-	}
-	b, err := a.readInput(path, "client secret file", 64<<10)
-	if err != nil {
-		return "", usageErr("--client-secret-file: %v", errors.Unwrap(err))
-	}
-	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if strings.TrimSpace(s) == "" {
-		return "", usageErr("--client-secret-file %s is empty: put the client secret from the IdP's app in it", path)
-	}
-	return s, nil
-}
-
-// readInput reads the file name (standard input for "-"), the what of the
-// command, up to limit bytes.
-func (a *app) readInput(name, what string, limit int64) ([]byte, error) {
-	r, err := io.Reader(a.stdin), error(nil)
-	if name != "-" {
-		var file *os.File
-		if file, err = os.Open(name); err == nil {
-			defer file.Close()
-			r = file
-		}
-	}
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(io.LimitReader(r, limit))
-	}
-	if err != nil {
-		return nil, &flow.Error{Code: flow.CodeReadInput, Message: fmt.Sprintf("cannot read the %s %s", what, name), Err: err, Fix: "check the path"}
-	}
-	return b, nil
-}
-
 // runStoredLogin tests a stored connection and records the outcome with it.
 func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	for _, name := range []string{"discovery", "client-id"} {
@@ -365,7 +307,7 @@ func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
-	secret, err := a.clientSecret(f.secretFile)
+	secret, err := flow.ClientSecret(f.secretFile, a.stdin, a.getenv)
 	if err != nil {
 		return err
 	}
@@ -502,7 +444,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 			if args[0] == "-" && secretFile == "-" {
 				return usageErr("FILE and --client-secret-file cannot both be standard input")
 			}
-			raw, err := a.readInput(args[0], "connection file", 1<<30)
+			raw, err := flow.ReadInput(a.stdin, args[0], "connection file", 1<<30)
 			if err != nil {
 				return err
 			}
@@ -510,7 +452,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, err := a.clientSecret(secretFile)
+			secret, err := flow.ClientSecret(secretFile, a.stdin, a.getenv)
 			if err != nil {
 				return err
 			}
@@ -618,40 +560,23 @@ func (a *app) verifyCmd() *cobra.Command {
 				return usageErr("--timeout must be a positive duration, e.g. 10s")
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				return a.runVerify(ctx, st, args, timeout, asJSON)
+				client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
+				out, err := st.VerifyConnections(ctx, strings.Join(args, ""), a.by(), func(ctx context.Context, c *flow.Connection, baseline string, snap *flow.Validation) flow.VerifyResult {
+					return flow.Verify(ctx, client, c, baseline, snap)
+				})
+				if err == nil {
+					err = a.print(out, asJSON)
+				}
+				if err == nil && !out.OK {
+					return errQuiet
+				}
+				return err
 			})
 		})
 	cmd.Flags().BoolVar(&all, "all", false, "verify every active connection")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (shape above)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "time limit for each IdP's fetches")
 	return cmd
-}
-
-func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, timeout time.Duration, asJSON bool) error {
-	conns, err := st.ConnectionsToVerify(ctx, strings.Join(args, ""))
-	if err != nil {
-		return err
-	}
-	out := flow.VerifyReport{OK: true, CheckedAt: time.Now().UTC(), Connections: []flow.VerifyResult{}}
-	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
-	for _, c := range conns {
-		snap, baseline, err := st.DriftBaseline(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		r := flow.Verify(ctx, client, c, baseline, snap)
-		if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.verify", ConnectionID: c.ID,
-			Organization: c.Organization, Detail: r.AuditDetail()}); err != nil {
-			return err
-		}
-		out.OK = out.OK && r.OK
-		out.Connections = append(out.Connections, r)
-	}
-	err = a.print(out, asJSON)
-	if err == nil && !out.OK {
-		return errQuiet
-	}
-	return err
 }
 
 func (a *app) transcriptCmd() *cobra.Command {
