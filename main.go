@@ -13,26 +13,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
 
-	tea "charm.land/bubbletea/v2"
-	"charm.land/lipgloss/v2"
-	"github.com/charmbracelet/colorprofile"
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
-	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
 	"github.com/oidc-onboard/oidc-onboard/tui"
@@ -94,16 +87,16 @@ func command(use, short, help string, args cobra.PositionalArgs, run func(*cobra
 }
 
 func (a *app) rootCmd() *cobra.Command {
-	wf := &wizardFlags{}
+	wf := &tui.LocalOptions{}
 	root := command("oidc-onboard", "Set up, validate and test a generic OpenID Connect SSO connection", "root", cobra.NoArgs,
-		func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd.Context(), wf) })
+		func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd.Context(), *wf) })
 	root.SilenceUsage, root.SilenceErrors = true, true
 	fl := root.Flags()
-	fl.BoolVar(&wf.demo, "demo", false, "start a demo IdP on this machine and pre-fill its client, so every step works with nothing else installed")
-	fl.BoolVar(&wf.accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
-	fl.StringVar(&wf.redirectBase, "redirect-base", "http://localhost:8976", "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
-	fl.DurationVar(&wf.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
-	fl.StringVar(&wf.sshHost, "ssh-host", "", "the 'serve' SSH server as customers reach it, HOST[:PORT], for the command shown with invites made in the wizard (default: the code only)")
+	fl.BoolVar(&wf.Demo, "demo", false, "start a demo IdP on this machine and pre-fill its client, so every step works with nothing else installed")
+	fl.BoolVar(&wf.Accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
+	fl.StringVar(&wf.RedirectBase, "redirect-base", "http://localhost:8976", "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
+	fl.DurationVar(&wf.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
+	fl.StringVar(&wf.SSHHost, "ssh-host", "", "the 'serve' SSH server as customers reach it, HOST[:PORT], for the command shown with invites made in the wizard (default: the code only)")
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
@@ -181,62 +174,25 @@ func isTerminal(f any) bool {
 	return ok && term.IsTerminal(file.Fd())
 }
 
-type wizardFlags struct {
-	demo, accessible      bool
-	redirectBase, sshHost string
-	timeout               time.Duration
-}
-
-func (a *app) runWizard(ctx context.Context, f *wizardFlags) error {
-	accessible := f.accessible || a.getenv("ACCESSIBLE") != ""
-	if !accessible && !(isTerminal(a.stdin) && isTerminal(a.stdout)) {
+// runWizard checks the wizard's flags and runs it on the local store.
+func (a *app) runWizard(ctx context.Context, o tui.LocalOptions) error {
+	o.Accessible = o.Accessible || a.getenv("ACCESSIBLE") != ""
+	if !o.Accessible && !(isTerminal(a.stdin) && isTerminal(a.stdout)) {
 		return usageErr("the wizard needs a terminal; use --accessible for plain prompts, or the check, login and connections commands in scripts")
 	}
-	base, err := url.Parse(strings.TrimSuffix(f.redirectBase, "/"))
+	base, err := url.Parse(strings.TrimSuffix(o.RedirectBase, "/"))
 	if err != nil || base.Host == "" || base.Path != "" || !flow.IsLoopbackHost(base.Hostname()) || base.Scheme != "http" {
-		return usageErr("--redirect-base %q: want http://localhost:PORT (a loopback address, no path)", f.redirectBase)
+		return usageErr("--redirect-base %q: want http://localhost:PORT (a loopback address, no path)", o.RedirectBase)
 	}
 	st, err := a.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	callbacks := flow.NewCallbackServers(flow.CallbackOptions{Page: assets.CallbackPage()})
-	defer callbacks.Close()
-	env := &steps.Env{Context: ctx, Log: slog.New(slog.DiscardHandler), Store: st, HTTP: flow.NewHTTPClient(flow.ClientOptions{Timeout: f.timeout}), Timeout: f.timeout,
-		Callbacks: callbacks.Get, RedirectBase: base.String(), OpenBrowser: flow.OpenBrowser, Now: time.Now, Actor: a.actor(),
-		// The local wizard runs as the support engineer, who may make
-		// invites here as with 'oidc-onboard invite' (same database).
-		Invites: &steps.InviteSettings{SSHHost: f.sshHost}}
-	if a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != "" {
-		env.OpenBrowser = nil // the browser would open on the remote machine, not the person's
-	}
-	if f.demo {
-		idp, err := startDemoIdP(ctx)
-		if err != nil {
-			return err
-		}
-		defer idp.Close()
-		env.Demo = demoClient(idp)
-	}
-	if accessible {
-		return tui.RunLines(ctx, env, a.stdin, a.stdout)
-	}
-	return tui.Run(ctx, env, tea.WithInput(a.stdin), tea.WithOutput(a.stdout))
-}
-
-// startDemoIdP starts the embedded demo IdP on loopback. Its library logs
-// to the default logger, which would scribble over the wizard's screen.
-func startDemoIdP(ctx context.Context) (*demoidp.IdP, error) {
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	return demoidp.StartForWizard(ctx)
-}
-
-func demoClient(idp *demoidp.IdP) *steps.Demo {
-	return &steps.Demo{DiscoveryURL: idp.DiscoveryURL, ClientID: idp.ClientID, ClientSecret: idp.ClientSecret,
-		Username: idp.User.Username, Password: idp.User.Password}
+	o.Store, o.In, o.Out, o.RedirectBase, o.Actor = st, a.stdin, a.stdout, base.String(), a.actor()
+	// In an SSH session a browser would open on the remote machine.
+	o.Remote = a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != ""
+	return tui.RunLocal(ctx, o)
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -268,7 +224,7 @@ func (a *app) checkCmd() *cobra.Command {
 			if asJSON {
 				err = a.encode(report, true)
 			} else {
-				w, style := a.checkStyle()
+				w, style := tui.ReportStyle(a.stdin, a.stdout, a.getenv("NO_COLOR") != "")
 				err = report.WriteText(w, style)
 			}
 			if err == nil && !report.OK {
@@ -279,23 +235,6 @@ func (a *app) checkCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON: {ok, discovery_url, issuer, checks: [{id, status, detail, fix}]}")
 	cmd.Flags().DurationVar(&timeout, "timeout", flow.DefaultTimeout, "give up on the whole check after this long")
 	return cmd
-}
-
-// checkStyle colours the report with the wizard's theme, only on a
-// terminal and never with NO_COLOR; the writer downsamples the colours to
-// what the terminal shows.
-func (a *app) checkStyle() (io.Writer, flow.TextStyle) {
-	if a.getenv("NO_COLOR") != "" || !isTerminal(a.stdout) {
-		return a.stdout, flow.TextStyle{}
-	}
-	dark := true
-	if in, ok := a.stdin.(*os.File); ok && isTerminal(in) {
-		dark = lipgloss.HasDarkBackground(in, a.stdout.(*os.File))
-	}
-	th := steps.NewTheme(dark)
-	paint := func(s lipgloss.Style) func(string) string { return func(x string) string { return s.Render(x) } }
-	return colorprofile.NewWriter(a.stdout, os.Environ()), flow.TextStyle{Pass: paint(th.Pass.Bold(true)),
-		Warn: paint(th.Warn.Bold(true)), Fail: paint(th.Fail), Faint: paint(lipgloss.NewStyle().Faint(true))}
 }
 
 // loginFlags are the flags of `login`: the request, and how to run it.
@@ -318,7 +257,7 @@ func (a *app) loginCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if cfg.ClientSecret, err = a.clientSecret(f.secretFile); err != nil {
+			if cfg.ClientSecret, err = flow.ClientSecret(f.secretFile, a.stdin, a.getenv); err != nil {
 				return err
 			}
 			if cfg.ClientSecret == "" {
@@ -345,45 +284,6 @@ func (a *app) loginCmd() *cobra.Command {
 	return cmd
 }
 
-// clientSecret reads the secret from --client-secret-file PATH ("-" for
-// standard input), else from OIDC_CLIENT_SECRET; "" when neither gives one.
-// A file's final line break is not part of the secret.
-func (a *app) clientSecret(path string) (string, error) {
-	if path == "" {
-		return a.getenv("OIDC_CLIENT_SECRET"), nil
-	}
-	b, err := a.readInput(path, "client secret file", 64<<10)
-	if err != nil {
-		return "", usageErr("--client-secret-file: %v", errors.Unwrap(err))
-	}
-	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if strings.TrimSpace(s) == "" {
-		return "", usageErr("--client-secret-file %s is empty: put the client secret from the IdP's app in it", path)
-	}
-	return s, nil
-}
-
-// readInput reads the file name (standard input for "-"), the what of the
-// command, up to limit bytes.
-func (a *app) readInput(name, what string, limit int64) ([]byte, error) {
-	r, err := io.Reader(a.stdin), error(nil)
-	if name != "-" {
-		var file *os.File
-		if file, err = os.Open(name); err == nil {
-			defer file.Close()
-			r = file
-		}
-	}
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(io.LimitReader(r, limit))
-	}
-	if err != nil {
-		return nil, &flow.Error{Code: flow.CodeReadInput, Message: fmt.Sprintf("cannot read the %s %s", what, name), Err: err, Fix: "check the path"}
-	}
-	return b, nil
-}
-
 // runStoredLogin tests a stored connection and records the outcome with it.
 func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	for _, name := range []string{"discovery", "client-id"} {
@@ -407,7 +307,7 @@ func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	if err != nil {
 		return err
 	}
-	secret, err := a.clientSecret(f.secretFile)
+	secret, err := flow.ClientSecret(f.secretFile, a.stdin, a.getenv)
 	if err != nil {
 		return err
 	}
@@ -544,7 +444,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 			if args[0] == "-" && secretFile == "-" {
 				return usageErr("FILE and --client-secret-file cannot both be standard input")
 			}
-			raw, err := a.readInput(args[0], "connection file", 1<<30)
+			raw, err := flow.ReadInput(a.stdin, args[0], "connection file", 1<<30)
 			if err != nil {
 				return err
 			}
@@ -552,7 +452,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			secret, err := a.clientSecret(secretFile)
+			secret, err := flow.ClientSecret(secretFile, a.stdin, a.getenv)
 			if err != nil {
 				return err
 			}
@@ -660,40 +560,23 @@ func (a *app) verifyCmd() *cobra.Command {
 				return usageErr("--timeout must be a positive duration, e.g. 10s")
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				return a.runVerify(ctx, st, args, timeout, asJSON)
+				client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
+				out, err := st.VerifyConnections(ctx, strings.Join(args, ""), a.by(), func(ctx context.Context, c *flow.Connection, baseline string, snap *flow.Validation) flow.VerifyResult {
+					return flow.Verify(ctx, client, c, baseline, snap)
+				})
+				if err == nil {
+					err = a.print(out, asJSON)
+				}
+				if err == nil && !out.OK {
+					return errQuiet
+				}
+				return err
 			})
 		})
 	cmd.Flags().BoolVar(&all, "all", false, "verify every active connection")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON (shape above)")
 	cmd.Flags().DurationVar(&timeout, "timeout", 10*time.Second, "time limit for each IdP's fetches")
 	return cmd
-}
-
-func (a *app) runVerify(ctx context.Context, st *store.Store, args []string, timeout time.Duration, asJSON bool) error {
-	conns, err := st.ConnectionsToVerify(ctx, strings.Join(args, ""))
-	if err != nil {
-		return err
-	}
-	out := flow.VerifyReport{OK: true, CheckedAt: time.Now().UTC(), Connections: []flow.VerifyResult{}}
-	client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
-	for _, c := range conns {
-		snap, baseline, err := st.DriftBaseline(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		r := flow.Verify(ctx, client, c, baseline, snap)
-		if err := st.Audit(ctx, store.Event{Actor: a.actor(), Action: "connection.verify", ConnectionID: c.ID,
-			Organization: c.Organization, Detail: r.AuditDetail()}); err != nil {
-			return err
-		}
-		out.OK = out.OK && r.OK
-		out.Connections = append(out.Connections, r)
-	}
-	err = a.print(out, asJSON)
-	if err == nil && !out.OK {
-		return errQuiet
-	}
-	return err
 }
 
 func (a *app) transcriptCmd() *cobra.Command {
@@ -708,46 +591,39 @@ func (a *app) transcriptCmd() *cobra.Command {
 	return cmd
 }
 
-type serveFlags struct {
-	sshAddr, httpAddr, publicURL, authorizedKeys, hostKey, sshHost string
-	maxSessions                                                    int
-	idleTimeout, maxSession, timeout                               time.Duration
-	allowPrivate, demo                                             bool
-}
-
 func (a *app) serveCmd() *cobra.Command {
-	f := &serveFlags{}
+	f := &sshserve.ServeConfig{}
 	cmd := command("serve", "Serve the setup wizard over SSH: customers come in with an invite code, support engineers with their key",
-		"serve", cobra.NoArgs, func(cmd *cobra.Command, _ []string) error { return a.runServe(cmd.Context(), f) })
+		"serve", cobra.NoArgs, func(cmd *cobra.Command, _ []string) error { return a.runServe(cmd.Context(), *f) })
 	fl := cmd.Flags()
-	fl.StringVar(&f.sshAddr, "ssh-addr", ":2222", "address the SSH server listens on")
-	fl.StringVar(&f.httpAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
-	fl.StringVar(&f.publicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
-	fl.StringVar(&f.authorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
-	fl.StringVar(&f.sshHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
-	fl.StringVar(&f.hostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
-	fl.IntVar(&f.maxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most sessions at once; more are told to come back later")
-	fl.DurationVar(&f.idleTimeout, "idle-timeout", sshserve.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
-	fl.DurationVar(&f.maxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")
-	fl.DurationVar(&f.timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
-	fl.BoolVar(&f.allowPrivate, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
-	fl.BoolVar(&f.demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
+	fl.StringVar(&f.SSHAddr, "ssh-addr", ":2222", "address the SSH server listens on")
+	fl.StringVar(&f.HTTPAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
+	fl.StringVar(&f.PublicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
+	fl.StringVar(&f.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
+	fl.StringVar(&f.SSHHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
+	fl.StringVar(&f.HostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
+	fl.IntVar(&f.MaxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most sessions at once; more are told to come back later")
+	fl.DurationVar(&f.IdleTimeout, "idle-timeout", sshserve.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
+	fl.DurationVar(&f.MaxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")
+	fl.DurationVar(&f.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
+	fl.BoolVar(&f.AllowPrivateNetworks, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
+	fl.BoolVar(&f.Demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
 	return cmd
 }
 
-func (a *app) runServe(ctx context.Context, f *serveFlags) error {
-	if f.maxSessions < 1 || f.idleTimeout <= 0 || f.maxSession <= 0 || f.timeout <= 0 {
+// runServe checks the serve flags and serves on the local store.
+func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
+	if f.MaxSessions < 1 || f.IdleTimeout <= 0 || f.MaxSession <= 0 || f.Timeout <= 0 {
 		return usageErr("--max-sessions, --idle-timeout, --max-session and --timeout must be positive")
 	}
-	publicURL := f.publicURL
-	if publicURL == "" {
-		_, port, err := net.SplitHostPort(f.httpAddr)
+	if f.PublicURL == "" {
+		_, port, err := net.SplitHostPort(f.HTTPAddr)
 		if err != nil {
-			return usageErr("--http-addr %q: want HOST:PORT or :PORT", f.httpAddr)
+			return usageErr("--http-addr %q: want HOST:PORT or :PORT", f.HTTPAddr)
 		}
-		publicURL = "http://localhost:" + port
+		f.PublicURL = "http://localhost:" + port
 	}
-	if _, err := sshserve.CheckPublicURL(publicURL); err != nil {
+	if _, err := sshserve.CheckPublicURL(f.PublicURL); err != nil {
 		return usage(err)
 	}
 	st, err := a.openStore()
@@ -755,90 +631,8 @@ func (a *app) runServe(ctx context.Context, f *serveFlags) error {
 		return err
 	}
 	defer st.Close()
-	if f.authorizedKeys != "" {
-		if _, err := os.Stat(f.authorizedKeys); err != nil {
-			return &flow.Error{Code: flow.CodeAuthorizedKeys, Message: fmt.Sprintf("cannot read --authorized-keys %s", f.authorizedKeys),
-				Fix: "give an OpenSSH authorized_keys file (one public key per line)", Err: err}
-		}
-	}
-	hostKeyPath := f.hostKey
-	if hostKeyPath == "" {
-		hostKeyPath = filepath.Join(filepath.Dir(st.Path()), "ssh_host_ed25519_key")
-	}
-	signer, fingerprint, err := sshserve.LoadHostKey(hostKeyPath)
-	if err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
-	defer stop()
-	guard := flow.NetGuard{}
-	var demo *steps.Demo
-	if f.demo {
-		idp, err := startDemoIdP(ctx)
-		if err != nil {
-			return err
-		}
-		defer idp.Close()
-		demo = demoClient(idp)
-		u, _ := url.Parse(idp.Issuer)
-		guard.Allow = append(guard.Allow, u.Host)
-	}
-	opts := flow.ClientOptions{Timeout: f.timeout}
-	if !f.allowPrivate {
-		opts.DialControl = guard.Control
-	}
-	sshLn, err := listen("--ssh-addr", f.sshAddr, ":2222")
-	if err != nil {
-		return err
-	}
-	httpLn, err := listen("--http-addr", f.httpAddr, ":8976")
-	if err != nil {
-		sshLn.Close()
-		return err
-	}
-	srv, err := sshserve.NewServer(sshserve.ServerOptions{Store: st, HostKey: signer, PublicURL: publicURL,
-		AuthorizedKeys: f.authorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: f.timeout,
-		MaxSessions: f.maxSessions, IdleTimeout: f.idleTimeout, MaxSession: f.maxSession,
-		Demo: demo, Log: slog.New(slog.NewTextHandler(a.stderr, nil)), SSHHost: flow.SSHHost(f.sshHost, publicURL, sshLn.Addr().String())})
-	if err != nil {
-		sshLn.Close()
-		httpLn.Close()
-		return err
-	}
-	a.printServeBanner(sshLn.Addr(), httpLn.Addr(), publicURL, fingerprint, st.Path(), f)
-	return srv.Serve(ctx, sshLn, httpLn)
-}
-
-// listen listens on addr, given by flag, whose example value is example.
-func listen(flag, addr, example string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, &flow.Error{Code: flow.CodeListenFailed, Message: fmt.Sprintf("cannot listen on %s %s", flag, addr),
-			Fix: fmt.Sprintf("pick a free port, e.g. %s %s", flag, example), Err: err}
-	}
-	return ln, nil
-}
-
-func (a *app) printServeBanner(sshAddr, httpAddr net.Addr, publicURL, fingerprint, db string, f *serveFlags) {
-	_, port, _ := net.SplitHostPort(sshAddr.String())
-	keys := "none: customers with invite codes only"
-	if f.authorizedKeys != "" {
-		keys = f.authorizedKeys
-	}
-	w := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(w, "oidc-onboard serve\nSSH\t%s\t(customers: ssh -p %s setup@THIS-HOST)\n", sshAddr, port)
-	fmt.Fprintf(w, "Host key\t%s\t(read it to a customer whose ssh asks)\n", fingerprint)
-	fmt.Fprintf(w, "Callbacks\t%s\t(Redirect URIs are %s/callback/CONNECTION-ID)\n", httpAddr, publicURL)
-	fmt.Fprintf(w, "Database\t%s\nEngineers\t%s\n", db, keys)
-	fmt.Fprintf(w, "Limits\t%d sessions, idle %s, at most %s each\n", f.maxSessions, f.idleTimeout, f.maxSession)
-	if f.allowPrivate {
-		fmt.Fprintf(w, "Network\tprivate networks ALLOWED for IdP calls\n")
-	}
-	if f.demo {
-		fmt.Fprintf(w, "Demo\tthe demo IdP is pre-filled in every session\n")
-	}
-	w.Flush()
-	fmt.Fprintf(a.stdout, "Make an invite with: oidc-onboard invite --org NAME. Stop with ctrl+c (sessions are told, drafts saved).\n")
+	f.Store = st
+	return sshserve.Serve(ctx, f, a.stdout, a.stderr)
 }
 
 func (a *app) inviteCmd() *cobra.Command {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"log"
 	"net"
 	"net/http"
 	"net/url"
@@ -56,6 +57,11 @@ type CallbackOptions struct {
 	// host and port: the SSH mode listens on its own address behind a public
 	// URL. Without them only loopback redirect URIs are accepted.
 	Listeners []net.Listener
+	// ErrorLog receives the HTTP server's own errors (a failed accept, a
+	// handler's panic); nil means the log package's default logger, that
+	// is standard error. The full-screen wizard discards them so that
+	// nothing writes over its screen.
+	ErrorLog *log.Logger
 }
 
 // CallbackServer receives the authorization callbacks for one redirect URI
@@ -100,7 +106,8 @@ func StartCallbackServer(redirectURI string, opts CallbackOptions) (*CallbackSer
 		paths:    map[string]bool{u.EscapedPath(): true},
 		waiting:  map[string]chan *Callback{},
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: callbackReplyWait + 10*time.Second}
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: callbackReplyWait + 10*time.Second,
+		ErrorLog: opts.ErrorLog}
 	for _, ln := range lns {
 		go func() {
 			if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

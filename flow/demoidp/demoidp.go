@@ -33,6 +33,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"log"
 	"net"
 	"net/http"
 	"slices"
@@ -71,6 +72,11 @@ type Options struct {
 	// AuthMethod is how the client authenticates at the token endpoint:
 	// AuthMethodBasic (default) or AuthMethodPost. Only that one is accepted.
 	AuthMethod string
+	// ErrorLog receives the HTTP server's own errors (a failed accept, a
+	// handler's panic); nil means the log package's default logger, that
+	// is standard error. The provider's library (zitadel's op) logs its
+	// request errors to slog.Default whatever is set here.
+	ErrorLog *log.Logger
 }
 
 // User is the demo user the IdP signs in.
@@ -124,10 +130,11 @@ const WizardAddr = "127.0.0.1:8977"
 
 // StartForWizard starts the demo IdP the wizard uses: on WizardAddr when
 // it can, else on a free loopback port, accepting any loopback Redirect URI.
-func StartForWizard(ctx context.Context) (*IdP, error) {
-	idp, err := Start(ctx, Options{Addr: WizardAddr, AllowLoopbackRedirects: true})
+// Its HTTP server's errors go to errorLog (see Options.ErrorLog).
+func StartForWizard(ctx context.Context, errorLog *log.Logger) (*IdP, error) {
+	idp, err := Start(ctx, Options{Addr: WizardAddr, AllowLoopbackRedirects: true, ErrorLog: errorLog})
 	if flow.IsCode(err, flow.CodeDemoIdPListen) {
-		idp, err = Start(ctx, Options{AllowLoopbackRedirects: true})
+		idp, err = Start(ctx, Options{AllowLoopbackRedirects: true, ErrorLog: errorLog})
 	}
 	return idp, err
 }
@@ -163,6 +170,7 @@ func Start(ctx context.Context, opts Options) (*IdP, error) {
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       time.Minute,
+		ErrorLog:          opts.ErrorLog,
 	}
 	go func() {
 		defer close(idp.ready)

@@ -167,7 +167,7 @@ func CheckPublicURL(raw string) (string, error) {
 // within ShutdownGrace plus a moment.
 func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 	cb, err := flow.StartCallbackServer(s.opts.PublicURL+"/callback", flow.CallbackOptions{
-		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}})
+		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log)})
 	if err != nil {
 		return err
 	}
