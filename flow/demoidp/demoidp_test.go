@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -750,5 +752,43 @@ func TestRequestsBeforeReadyWait(t *testing.T) {
 	}
 	if err := idp.Ready(t.Context()); err != nil {
 		t.Errorf("Ready: %v", err)
+	}
+}
+
+// recordingHandler counts the records logged through it.
+type recordingHandler struct {
+	slog.Handler
+	n *atomic.Int32
+}
+
+func (h recordingHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
+
+// TestWrongClientLogsNothing: a wrong client secret or ID, or the other
+// auth method, is answered by the demo IdP itself as invalid_client, and
+// nothing reaches the process's default logger (op logs its errors there,
+// which would write over the wizard's screen). Not parallel: it watches
+// the default logger.
+func TestWrongClientLogsNothing(t *testing.T) {
+	var logged atomic.Int32
+	previous := slog.Default()
+	slog.SetDefault(slog.New(recordingHandler{Handler: slog.DiscardHandler, n: &logged}))
+	defer slog.SetDefault(previous)
+	idp := start(t, demoidp.Options{RedirectURIs: []string{redirectURI}})
+	for name, tweak := range map[string]func(*login){
+		"wrong secret": func(l *login) { l.config.ClientSecret = "wrong-secret" },
+		"wrong id":     func(l *login) { l.config.ClientID = "someone-else" },
+		"other method": func(l *login) { l.config.Endpoint.AuthStyle = oauth2.AuthStyleInParams },
+	} {
+		l := newLogin(t, idp, redirectURI, oauth2.AuthStyleInHeader)
+		code := l.code(t, l.signIn(t))
+		tweak(l)
+		_, err := l.exchange(t.Context(), code)
+		var re *oauth2.RetrieveError
+		if !errors.As(err, &re) || re.ErrorCode != "invalid_client" {
+			t.Errorf("%s: err = %v, want invalid_client", name, err)
+		}
+	}
+	if n := logged.Load(); n != 0 {
+		t.Errorf("%d records reached the default logger", n)
 	}
 }

@@ -2,9 +2,12 @@ package demoidp
 
 import (
 	"bytes"
+	"crypto/subtle"
 	_ "embed"
+	"encoding/json"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -66,16 +69,46 @@ func (rt *routes) authorize(w http.ResponseWriter, r *http.Request) {
 	rt.provider.ServeHTTP(w, r)
 }
 
-// token refuses client authentication by any method but the configured one;
-// op on its own accepts both basic and post.
+// token refuses client authentication by any method but the configured
+// one (op on its own accepts both basic and post), and a wrong client ID
+// or secret, before op sees the request. NOTE: op answers errors through
+// slog.Default, which would write over the wizard's screen (its
+// WithLogger does nothing in v3.52); the mistakes a person makes in the
+// demo are answered here instead, as op would.
 func (rt *routes) token(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
-		if msg := rt.wrongAuthMethod(r); msg != "" {
-			op.RequestError(w, r, oidc.ErrInvalidClient().WithDescription("%s", msg), nil)
+		msg := rt.wrongAuthMethod(r)
+		if msg == "" {
+			msg = rt.wrongClient(r)
+		}
+		if msg != "" {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": string(oidc.InvalidClient), "error_description": msg})
 			return
 		}
 	}
 	rt.provider.ServeHTTP(w, r)
+}
+
+// wrongClient says what is wrong with the client's ID or secret, or "".
+func (rt *routes) wrongClient(r *http.Request) string {
+	id, secret, basic := r.BasicAuth()
+	if basic {
+		// RFC 6749 2.3.1: form-encoded inside the Basic header.
+		id, _ = url.QueryUnescape(id)
+		secret, _ = url.QueryUnescape(secret)
+	} else {
+		id, secret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	}
+	switch {
+	case id != rt.opts.ClientID:
+		return "no client with this ID is registered"
+	case subtle.ConstantTimeCompare([]byte(secret), []byte(rt.opts.ClientSecret)) != 1:
+		return "invalid client credentials"
+	}
+	return ""
 }
 
 func (rt *routes) wrongAuthMethod(r *http.Request) string {
