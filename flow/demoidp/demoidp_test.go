@@ -761,6 +761,7 @@ type recordingHandler struct {
 	n *atomic.Int32
 }
 
+func (h recordingHandler) Enabled(context.Context, slog.Level) bool  { return true }
 func (h recordingHandler) Handle(context.Context, slog.Record) error { h.n.Add(1); return nil }
 
 // TestWrongClientLogsNothing: a wrong client secret or ID, or the other
