@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -130,4 +131,17 @@ func CheckTyped(what, s string) error {
 		}
 	}
 	return nil
+}
+
+// WithoutUserinfo is a URL as typed without its user name and password
+// ("https://user:pass@host/…" → "https://host/…"), for what is shown,
+// stored or audited of a URL that was refused; text that does not parse as
+// a URL is returned as it is.
+func WithoutUserinfo(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	u.User = nil
+	return u.String()
 }

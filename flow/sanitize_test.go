@@ -118,3 +118,21 @@ func FuzzDisplay(f *testing.F) {
 		}
 	})
 }
+
+func TestDiscoveryURLWithPasswordIsRefusedAndNeverEchoed(t *testing.T) {
+	t.Parallel()
+	in := "https://admin:hunter2@idp.example.com/.well-known/openid-configuration"
+	_, _, err := flow.DiscoveryURLFor(in)
+	if !flow.IsCode(err, "url_has_userinfo") || strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "admin") {
+		t.Fatalf("err = %v", err)
+	}
+	r := flow.Validate(t.Context(), nil, in, flow.ValidateOptions{})
+	if r.OK || strings.Contains(r.DiscoveryURL, "hunter2") {
+		t.Fatalf("report %+v", r)
+	}
+	for _, c := range r.Checks {
+		if strings.Contains(c.Detail+c.Fix, "hunter2") {
+			t.Errorf("check %s echoes the password: %s", c.ID, c.Detail)
+		}
+	}
+}
