@@ -61,7 +61,7 @@ func DiscoveryURLFor(input string) (discoveryURL string, appended bool, err erro
 	}
 	if u.User != nil {
 		u.User = nil
-		return "", false, &Error{Code: "url_has_userinfo",
+		return "", false, &Error{Code: CodeURLHasUserinfo,
 			Message: fmt.Sprintf("%s holds a user name or password before the host", u),
 			Fix:     "remove the part before @: a Discovery Endpoint is public and never takes a password (and one typed here would be stored)"}
 	}

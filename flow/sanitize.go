@@ -125,7 +125,7 @@ func unsafeRune(r rune) bool {
 func CheckTyped(what, s string) error {
 	for _, r := range s {
 		if r < 0x20 || r == 0x7f || unsafeRune(r) || r == utf8.RuneError {
-			return &Error{Code: "name_control_character",
+			return &Error{Code: CodeNameControlCharacter,
 				Message: fmt.Sprintf("the %s holds an invisible control character (%U)", what, r),
 				Fix:     "type the " + what + " again with letters, digits, spaces and punctuation only"}
 		}
