@@ -377,3 +377,26 @@ func sentence(s string) string {
 	}
 	return s
 }
+
+// actorOf names who authenticated a connection, for the audit log before
+// a session has re-checked it: the engineer's key, the customer's invite,
+// or anonymous.
+func actorOf(ctx ssh.Context) string {
+	if key, ok := ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey); ok && key != nil {
+		return "ssh:" + gossh.FingerprintSHA256(key)
+	}
+	if perms := ctx.Permissions(); perms != nil && perms.Permissions != nil {
+		if id := perms.Extensions[extInviteID]; id != "" {
+			return "invite:" + id
+		}
+	}
+	return "ssh:anonymous"
+}
+
+// inviteOrg is the organization of a customer's invite, or "".
+func inviteOrg(ctx ssh.Context) string {
+	if perms := ctx.Permissions(); perms != nil && perms.Permissions != nil {
+		return perms.Extensions[extInviteOrg]
+	}
+	return ""
+}

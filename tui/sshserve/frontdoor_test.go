@@ -1,8 +1,10 @@
 package sshserve
 
 import (
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 )
@@ -56,5 +58,30 @@ func TestSSHWrongCodesAnsweredAtOnceStayWithinTheLimit(t *testing.T) {
 	}
 	if refused == 0 {
 		t.Error("no refusal past the limit was audited")
+	}
+}
+
+// TestSSHConnectionWithoutSessionIsClosed: a client that authenticates
+// and opens no session (ssh -N) is closed after the idle timeout and the
+// closing is audited, instead of holding a connection for hours unseen.
+func TestSSHConnectionWithoutSessionIsClosed(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, func(o *ServerOptions) { o.IdleTimeout = 300 * time.Millisecond })
+	code, inv := s.invite(t, "Acme Corp")
+	c, err := sshDial(s.addr, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	closed := make(chan error, 1)
+	go func() { closed <- c.Wait() }()
+	select {
+	case <-closed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a connection without a session is still open 5 s after a 300 ms idle timeout")
+	}
+	e := s.waitAudit(t, "connection.closed")
+	if e.Actor != "invite:"+inv.ID || e.Organization != "Acme Corp" || !strings.Contains(e.Detail, "no session") {
+		t.Errorf("audited %+v", e)
 	}
 }

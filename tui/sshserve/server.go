@@ -139,6 +139,12 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			NoClientAuthCallback: func(meta gossh.ConnMetadata) (*gossh.Permissions, error) { return s.codeAsUser(ctx, meta) },
 		}
 	}
+	s.ssh.ConnCallback = func(ctx ssh.Context, conn net.Conn) net.Conn {
+		state := &connState{}
+		ctx.SetValue(connStateKey, state)
+		go s.closeWithoutSession(ctx, conn, state)
+		return conn
+	}
 	s.ssh.ConnectionFailedCallback = func(conn net.Conn, err error) {
 		opts.Log.Info("ssh connection refused", "address", hostOf(conn.RemoteAddr()), "reason", err.Error())
 	}
@@ -221,6 +227,29 @@ func (s *Server) shutdown(ctx context.Context, cb *flow.CallbackServer) error {
 	return err
 }
 
+// connState is what the server knows of one SSH connection: whether it
+// has opened a session yet.
+type connState struct{ sessions atomic.Int64 }
+
+// closeWithoutSession closes a connection that opens no session within
+// the idle timeout (ssh -N, or a client that authenticated and waits):
+// the sessions' own idle timer never sees it. It is audited.
+func (s *Server) closeWithoutSession(ctx ssh.Context, conn net.Conn, state *connState) {
+	timer := time.NewTimer(s.opts.IdleTimeout)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done(): // the connection ended
+		return
+	case <-timer.C:
+	}
+	if state.sessions.Load() > 0 {
+		return
+	}
+	s.audit(ctx, actorOf(ctx), hostOf(conn.RemoteAddr()), "connection.closed", inviteOrg(ctx),
+		fmt.Sprintf("no session opened within %s", s.opts.IdleTimeout))
+	_ = conn.Close()
+}
+
 // Ready is closed once Serve accepts callbacks and sessions.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
@@ -251,14 +280,18 @@ func (s *Server) audit(ctx context.Context, actor, addr, action, org, detail str
 type ctxKey struct{ name string }
 
 var (
-	identityKey = &ctxKey{"identity"}
-	sessionKey  = &ctxKey{"session"}
+	identityKey  = &ctxKey{"identity"}
+	sessionKey   = &ctxKey{"session"}
+	connStateKey = &ctxKey{"conn"}
 )
 
 // authMiddleware re-checks who the session is now: a key removed from the
 // authorized keys, or an invite revoked since the handshake, is refused.
 func (s *Server) authMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		if state, ok := sess.Context().Value(connStateKey).(*connState); ok {
+			state.sessions.Add(1)
+		}
 		addr := hostOf(sess.RemoteAddr())
 		id, err := s.identify(sess)
 		if err != nil {
