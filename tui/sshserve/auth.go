@@ -317,6 +317,7 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 type identity struct {
 	actor        string
 	organization string // empty for a support engineer: every organization
+	invite       string // the customer's invite ID, empty for an engineer
 }
 
 // identify re-checks a session's authentication now: the engineer's key is
@@ -339,8 +340,12 @@ func (s *Server) identify(sess ssh.Session) (identity, error) {
 	if err := s.inviteStillGood(sess.Context(), id, org); err != nil {
 		return identity{}, err
 	}
-	return identity{actor: "invite:" + id, organization: org}, nil
+	return identity{actor: "invite:" + id, organization: org, invite: id}, nil
 }
+
+// errInviteUsed: the organization's connection was activated, which closes
+// its invites.
+var errInviteUsed = errors.New("the organization's connection is set up, so this invite code is closed")
 
 // inviteStillGood reports why the invite id of org can no longer be used.
 func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
@@ -356,7 +361,7 @@ func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
 		case !inv.RevokedAt.IsZero():
 			return errors.New("this invite code was withdrawn")
 		case !inv.UsedAt.IsZero():
-			return errors.New("the organization's connection is set up, so this invite code is closed")
+			return errInviteUsed
 		case !s.opts.Now().Before(inv.ExpiresAt):
 			return errors.New("this invite code expired")
 		}

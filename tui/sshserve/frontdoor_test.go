@@ -1,6 +1,7 @@
 package sshserve
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -83,5 +84,32 @@ func TestSSHConnectionWithoutSessionIsClosed(t *testing.T) {
 	e := s.waitAudit(t, "connection.closed")
 	if e.Actor != "invite:"+inv.ID || e.Organization != "Acme Corp" || !strings.Contains(e.Detail, "no session") {
 		t.Errorf("audited %+v", e)
+	}
+}
+
+// TestSSHRevokedInviteEndsItsSessionAtTheNextSave: withdrawing an invite
+// while its customer is in the wizard ends the session at the next draft
+// save, with the draft kept and the customer told why, not hours later.
+func TestSSHRevokedInviteEndsItsSessionAtTheNextSave(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, nil)
+	code, inv := s.invite(t, "Acme Corp")
+	_, term := s.connect(t, 80, 24, code)
+	term.send("Acme SSO\r")
+	term.waitFor(t, "Step 1 of 7")
+	term.send("\r")
+	term.waitFor(t, "Step 2 of 7")
+	if err := s.st.RevokeInvite(context.Background(), inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	term.send("typed-after-revoke")
+	term.waitEnd(t)
+	if all := term.all(); !strings.Contains(all, "withdrawn") || !strings.Contains(all, "draft is saved") {
+		t.Errorf("the customer was not told: %q", all)
+	}
+	s.waitAudit(t, "session.ended")
+	drafts, err := s.st.ListDrafts(context.Background(), "Acme Corp")
+	if err != nil || len(drafts) != 1 || !strings.Contains(string(drafts[0].Form), "typed-after-revoke") {
+		t.Fatalf("drafts = %d (err %v), want the one holding what was typed", len(drafts), err)
 	}
 }

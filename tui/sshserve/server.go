@@ -380,6 +380,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		return nil
 	}
 	env := s.sessionEnv(sess.Context(), id, hostOf(sess.RemoteAddr()))
+	env.Recheck = s.recheck(id, ls)
 	m := newSessionModel(tui.New(env), ls, s.opts.Now)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
@@ -406,6 +407,27 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Organization: id.organization,
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
+	}
+}
+
+// recheck is a customer session's check after each draft save: an invite
+// revoked or expired since the session began ends it then, with the draft
+// saved, instead of at the session's time limit.
+func (s *Server) recheck(id identity, ls *liveSession) func(context.Context) {
+	if id.invite == "" {
+		return nil // engineers' keys are checked at each connection
+	}
+	return func(ctx context.Context) {
+		err := s.inviteStillGood(ctx, id.invite, id.organization)
+		var storeErr *flow.Error
+		if err == nil || errors.As(err, &storeErr) || errors.Is(err, errInviteUsed) {
+			// A store that cannot answer now is asked again at the next
+			// save; an invite closed by this very setup's activation lets
+			// the customer read their last screen.
+			return
+		}
+		s.audit(ctx, id.actor, "", "session.ended", id.organization, err.Error())
+		ls.close("Your session ended: " + err.Error() + ". Your draft is saved; ask the person who invited you for a new code to go on.")
 	}
 }
 
