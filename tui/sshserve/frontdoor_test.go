@@ -2,6 +2,8 @@ package sshserve
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -111,5 +113,52 @@ func TestSSHRevokedInviteEndsItsSessionAtTheNextSave(t *testing.T) {
 	drafts, err := s.st.ListDrafts(context.Background(), "Acme Corp")
 	if err != nil || len(drafts) != 1 || !strings.Contains(string(drafts[0].Form), "typed-after-revoke") {
 		t.Fatalf("drafts = %d (err %v), want the one holding what was typed", len(drafts), err)
+	}
+}
+
+// TestSSHOneInviteCannotFillTheServer: the sessions of one invite code
+// are capped, and customers together leave room for support engineers.
+func TestSSHOneInviteCannotFillTheServer(t *testing.T) {
+	t.Parallel()
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	signer, line := sshKey(t)
+	if err := os.WriteFile(keys, []byte(line), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := sshStart(t, func(o *ServerOptions) { o.MaxSessions = 4; o.MaxPerInvite = 2; o.AuthorizedKeys = keys })
+	codeA, _ := s.invite(t, "Acme Corp")
+	codeB, _ := s.invite(t, "Globex")
+	s.connect(t, 80, 24, codeA)
+	s.connect(t, 80, 24, codeA)
+	refused := func(user string, auth ...gossh.AuthMethod) string {
+		t.Helper()
+		c, err := sshDial(s.addr, user, auth...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		stderr, err := sshRefusal(t, c)
+		if err == nil {
+			return ""
+		}
+		return stderr
+	}
+	if stderr := refused(codeA); !strings.Contains(stderr, "busy") {
+		t.Errorf("a third session of one invite: stderr %q, want refused", stderr)
+	}
+	s.connect(t, 80, 24, codeB) // 3 of 4: the last is the engineers'
+	codeC, _ := s.invite(t, "Initech")
+	if stderr := refused(codeC); !strings.Contains(stderr, "busy") {
+		t.Errorf("a customer in the engineers' reserve: stderr %q, want refused", stderr)
+	}
+	s.connect(t, 80, 24, "engineer", gossh.PublicKeys(signer))
+	var reasons []string
+	for _, e := range s.audit(t) {
+		if e.Action == "session.refused" {
+			reasons = append(reasons, e.Detail)
+		}
+	}
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "invite code") || !strings.Contains(reasons[1], "support engineers") {
+		t.Errorf("refusals audited: %q", reasons)
 	}
 }
