@@ -106,7 +106,7 @@ func Validate(ctx context.Context, client *http.Client, input string, opts Valid
 	r := &Report{}
 	discoveryURL, _, err := DiscoveryURLFor(input)
 	if err != nil {
-		r.DiscoveryURL = strings.TrimSpace(input)
+		r.DiscoveryURL = WithoutUserinfo(strings.TrimSpace(input))
 		r.Checks = append(r.Checks, failFrom(CheckURL, err))
 		progress(r.Checks...)
 		return r.finish()

@@ -40,6 +40,8 @@ const (
 	CodeDuplicateName Code = "duplicate_name"
 	CodeForbidden     Code = "forbidden"
 	CodeNotFound      Code = "not_found"
+	// CodeNameControlCharacter: a typed name holds a control or bidi character.
+	CodeNameControlCharacter Code = "name_control_character"
 )
 
 // Codes whose cause is the Redirect URI, or the port the callback listens
@@ -79,9 +81,10 @@ const (
 	CodeNotJSON                Code = "not_json"
 	CodeWrongAudience          Code = "wrong_audience"
 	CodeWrongIssuer            Code = "wrong_issuer"
-	CodeAADSTS7000215          Code = "aadsts_7000215" // Entra: the secret's ID was pasted, not its value
-	CodeAADSTS7000222          Code = "aadsts_7000222" // Entra: the client secret expired
-	CodeAADSTS700016           Code = "aadsts_700016"  // Entra: no app with this client ID in the tenant
+	CodeAADSTS7000215          Code = "aadsts_7000215"   // Entra: the secret's ID was pasted, not its value
+	CodeAADSTS7000222          Code = "aadsts_7000222"   // Entra: the client secret expired
+	CodeAADSTS700016           Code = "aadsts_700016"    // Entra: no app with this client ID in the tenant
+	CodeURLHasUserinfo         Code = "url_has_userinfo" // a user name or password in the Discovery Endpoint
 )
 
 // Codes fixed by running the test login again (and finishing it).
@@ -182,7 +185,7 @@ const (
 // code, passed through).
 func (c Code) Step() Step {
 	switch c {
-	case CodeBadDraft, CodeBadTTL, CodeDuplicateName, CodeForbidden, CodeNotFound:
+	case CodeBadDraft, CodeBadTTL, CodeDuplicateName, CodeForbidden, CodeNotFound, CodeNameControlCharacter:
 		return StepOrganization
 	case CodeBadRedirectURI, CodeListenFailed, CodePortBusy, CodePortDenied, CodeRedirectHTTPSLoopback,
 		CodeRedirectNotLoopback, CodeRedirectURIMismatch, CodeRedirectURIServer, CodeAADSTS50011:
@@ -190,7 +193,7 @@ func (c Code) Step() Step {
 	case CodeAZPMismatch, CodeBadMetadata, CodeBadMetadataURL, CodeBadSignature, CodeBadURL, CodeBadURLScheme,
 		CodeCallbackIssuerMismatch, CodeEmptyURL, CodeHTMLPage, CodeHTTPStatus, CodeIncompleteConnection,
 		CodeInsecureURL, CodeInvalidClient, CodeIssuerMismatch, CodeMissingField, CodeNoClientID,
-		CodeNoClientSecret, CodeNotJSON, CodeWrongAudience, CodeWrongIssuer,
+		CodeNoClientSecret, CodeNotJSON, CodeURLHasUserinfo, CodeWrongAudience, CodeWrongIssuer,
 		CodeAADSTS7000215, CodeAADSTS7000222, CodeAADSTS700016:
 		return StepCredentials
 	case CodeCallbackTimeout, CodeConsentRequired, CodeInteractionRequired, CodeInvalidGrant, CodeLoginCancelled,

@@ -32,6 +32,12 @@ type ClientOptions struct {
 	// after name resolution; returning an error refuses the connection.
 	// The SSH mode uses it to keep customers off private networks.
 	DialControl func(network, address string, c syscall.RawConn) error
+	// Proxy picks the proxy for a request. Nil means: the environment's
+	// (HTTPS_PROXY, NO_PROXY, …) when there is no DialControl, and no
+	// proxy when there is one, since DialControl would then see only the
+	// proxy's address and the guard would check nothing. To send guarded
+	// traffic through a proxy anyway, say so with http.ProxyFromEnvironment.
+	Proxy func(*http.Request) (*url.URL, error)
 }
 
 // NewHTTPClient returns the guarded client every network call of the engine
@@ -44,9 +50,12 @@ func NewHTTPClient(opts ClientOptions) *http.Client {
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = MaxResponseBytes
 	}
+	if opts.Proxy == nil && opts.DialControl == nil {
+		opts.Proxy = http.ProxyFromEnvironment
+	}
 	dialer := &net.Dialer{Timeout: opts.Timeout, KeepAlive: 30 * time.Second, Control: opts.DialControl}
 	base := &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
+		Proxy:                 opts.Proxy,
 		DialContext:           loopbackForPlainHTTP(dialer.DialContext),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          50,

@@ -59,6 +59,12 @@ func DiscoveryURLFor(input string) (discoveryURL string, appended bool, err erro
 		return "", false, &Error{Code: CodeBadURL, Message: fmt.Sprintf("%q is not a URL", s),
 			Fix: "paste the full address, starting with https://"}
 	}
+	if u.User != nil {
+		u.User = nil
+		return "", false, &Error{Code: CodeURLHasUserinfo,
+			Message: fmt.Sprintf("%s holds a user name or password before the host", u),
+			Fix:     "remove the part before @: a Discovery Endpoint is public and never takes a password (and one typed here would be stored)"}
+	}
 	if err := CheckURLScheme(u); err != nil {
 		return "", false, err
 	}

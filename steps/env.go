@@ -53,6 +53,11 @@ type Env struct {
 	// from the organization step: support engineers over SSH and the local
 	// wizard; never a session walled into an organization.
 	Invites *InviteSettings
+	// Recheck, when set, is called after each draft save with the save's
+	// context: over SSH it checks again that the person may still be here
+	// (an invite revoked or expired meanwhile) and ends the session if not,
+	// their draft being saved by then.
+	Recheck func(ctx context.Context)
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

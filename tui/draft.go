@@ -124,7 +124,7 @@ func (d *Draft) Save(s *steps.Setup) tea.Cmd {
 		return nil
 	}
 	d.saving = true
-	draft, st, rev, ctx, log := draftOf(d.env, s, form), d.env.Store, d.rev, d.env.Context, d.env.Logger()
+	draft, st, rev, ctx, log, recheck := draftOf(d.env, s, form), d.env.Store, d.rev, d.env.Context, d.env.Logger(), d.env.Recheck
 	return func() tea.Msg {
 		// A draft is saved even as the session ends: that is when it
 		// matters most.
@@ -133,6 +133,8 @@ func (d *Draft) Save(s *steps.Setup) tea.Cmd {
 		saved, err := st.SaveDraft(ctx, draft)
 		if err != nil {
 			log.Warn("draft not saved", "draft", draft.ID, "connection", draft.ConnectionID, "error", err.Error())
+		} else if recheck != nil {
+			recheck(ctx)
 		}
 		return draftSaved{draft: saved, form: form, rev: rev, err: err}
 	}

@@ -120,7 +120,10 @@ func looksLikeCode(user string) bool {
 }
 
 // failLimiter counts wrong invite codes per source address in a sliding
-// window and refuses an address that reached the limit.
+// window and refuses an address that reached the limit. A code being
+// checked counts as a failure until it proves good (reserve, then settle),
+// so that tries answered at the same moment cannot pass the limit
+// together.
 type failLimiter struct {
 	limit  int
 	window time.Duration
@@ -128,28 +131,62 @@ type failLimiter struct {
 
 	mu       sync.Mutex
 	failures map[string][]time.Time
+	checking map[string]int // codes from the address being checked now
 }
 
 func newFailLimiter(limit int, window time.Duration, now func() time.Time) *failLimiter {
-	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{}}
+	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{}, checking: map[string]int{}}
 }
 
 // blocked reports whether addr is refused, and for how long still.
 func (l *failLimiter) blocked(addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.blockedLocked(addr)
+}
+
+func (l *failLimiter) blockedLocked(addr string) (bool, time.Duration) {
 	recent := l.recent(addr)
-	if len(recent) < l.limit {
+	if len(recent)+l.checking[addr] < l.limit {
 		return false, 0
+	}
+	if len(recent) < l.limit { // the limit is reached by codes still being checked
+		return true, time.Minute
 	}
 	return true, recent[len(recent)-l.limit].Add(l.window).Sub(l.now())
 }
 
-// fail records a wrong code from addr.
-func (l *failLimiter) fail(addr string) {
+// reserve takes a try for addr before its code is checked: false (and how
+// long to wait) when addr is at the limit, counting the tries in flight.
+// Every true is followed by exactly one settle.
+func (l *failLimiter) reserve(addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.failures[addr] = append(l.recent(addr), l.now())
+	if blocked, wait := l.blockedLocked(addr); blocked {
+		return false, wait
+	}
+	l.checking[addr]++
+	return true, 0
+}
+
+// settle ends a try reserved for addr: a wrong code is recorded as a
+// failure, a good one gives the try back.
+func (l *failLimiter) settle(addr string, good bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.checking[addr]--; l.checking[addr] <= 0 {
+		delete(l.checking, addr)
+	}
+	if !good {
+		l.failures[addr] = append(l.recent(addr), l.now())
+	}
+}
+
+// fail records a wrong code from addr.
+func (l *failLimiter) fail(addr string) {
+	if ok, _ := l.reserve(addr); ok {
+		l.settle(addr, false)
+	}
 }
 
 // recent drops addr's failures older than the window; l.mu is held.
@@ -190,14 +227,31 @@ func hostOf(a net.Addr) string {
 	return host
 }
 
+// errTooManyCodes refuses an address past the wrong-code limit.
+type errTooManyCodes struct {
+	addr string
+	wait time.Duration
+}
+
+func (e errTooManyCodes) Error() string {
+	return fmt.Sprintf("Too many wrong invite codes from %s. Try again in %s, or ask for a new code.",
+		e.addr, max(e.wait, time.Minute).Round(time.Minute).String())
+}
+
 // tryCode checks an invite code from addr: nil and the invite when it is
-// good; otherwise the failure is counted and audited.
+// good; otherwise the failure is counted and audited. An address at the
+// limit gets errTooManyCodes without its code being looked at; the limit
+// counts the codes being checked at the same moment.
 func (s *Server) tryCode(ctx context.Context, addr, code, how string) (store.Invite, error) {
+	if ok, wait := s.limiter.reserve(addr); !ok {
+		s.audit(ctx, "ssh:anonymous", addr, "auth.refused", "", "invite code given "+how+" while the address is past the wrong-code limit")
+		return store.Invite{}, errTooManyCodes{addr: addr, wait: wait}
+	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	inv, err := s.opts.Store.LookupInvite(ctx, code)
+	s.limiter.settle(addr, err == nil)
 	if err != nil {
-		s.limiter.fail(addr)
 		reason, _ := flow.Explain(err)
 		s.audit(ctx, "ssh:anonymous", addr, "auth.failure", "", "invite code given "+how+": "+reason)
 		return store.Invite{}, err
@@ -212,9 +266,6 @@ func (s *Server) codeAsUser(ctx ssh.Context, meta gossh.ConnMetadata) (*gossh.Pe
 	if !looksLikeCode(meta.User()) {
 		return nil, errors.New("no invite code in the user name")
 	}
-	if limited, _ := s.limiter.blocked(addr); limited {
-		return nil, errors.New("too many wrong codes")
-	}
 	inv, err := s.tryCode(ctx, addr, meta.User(), "as the user name")
 	if err != nil {
 		return nil, err
@@ -228,8 +279,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 	instruction := "Type the invite code you were given (letters and digits in groups of four)."
 	for range 3 {
 		if limited, wait := s.limiter.blocked(addr); limited {
-			_, _ = challenge("", fmt.Sprintf("Too many wrong invite codes from %s. Try again in %s, or ask for a new code.",
-				addr, wait.Round(time.Minute).String()), nil, nil)
+			_, _ = challenge("", errTooManyCodes{addr: addr, wait: wait}.Error(), nil, nil)
 			return false
 		}
 		answers, err := challenge("", instruction, []string{"Invite code: "}, []bool{true})
@@ -237,6 +287,11 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 			return false
 		}
 		inv, err := s.tryCode(ctx, addr, answers[0], "at the prompt")
+		var limited errTooManyCodes
+		if errors.As(err, &limited) {
+			_, _ = challenge("", limited.Error(), nil, nil)
+			return false
+		}
 		if err == nil {
 			perms := ctx.Permissions()
 			perms.Extensions = map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}
@@ -262,6 +317,7 @@ func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
 type identity struct {
 	actor        string
 	organization string // empty for a support engineer: every organization
+	invite       string // the customer's invite ID, empty for an engineer
 }
 
 // identify re-checks a session's authentication now: the engineer's key is
@@ -284,8 +340,12 @@ func (s *Server) identify(sess ssh.Session) (identity, error) {
 	if err := s.inviteStillGood(sess.Context(), id, org); err != nil {
 		return identity{}, err
 	}
-	return identity{actor: "invite:" + id, organization: org}, nil
+	return identity{actor: "invite:" + id, organization: org, invite: id}, nil
 }
+
+// errInviteUsed: the organization's connection was activated, which closes
+// its invites.
+var errInviteUsed = errors.New("the organization's connection is set up, so this invite code is closed")
 
 // inviteStillGood reports why the invite id of org can no longer be used.
 func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
@@ -301,7 +361,7 @@ func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
 		case !inv.RevokedAt.IsZero():
 			return errors.New("this invite code was withdrawn")
 		case !inv.UsedAt.IsZero():
-			return errors.New("the organization's connection is set up, so this invite code is closed")
+			return errInviteUsed
 		case !s.opts.Now().Before(inv.ExpiresAt):
 			return errors.New("this invite code expired")
 		}
@@ -321,4 +381,27 @@ func sentence(s string) string {
 		s += "."
 	}
 	return s
+}
+
+// actorOf names who authenticated a connection, for the audit log before
+// a session has re-checked it: the engineer's key, the customer's invite,
+// or anonymous.
+func actorOf(ctx ssh.Context) string {
+	if key, ok := ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey); ok && key != nil {
+		return "ssh:" + gossh.FingerprintSHA256(key)
+	}
+	if perms := ctx.Permissions(); perms != nil && perms.Permissions != nil {
+		if id := perms.Extensions[extInviteID]; id != "" {
+			return "invite:" + id
+		}
+	}
+	return "ssh:anonymous"
+}
+
+// inviteOrg is the organization of a customer's invite, or "".
+func inviteOrg(ctx ssh.Context) string {
+	if perms := ctx.Permissions(); perms != nil && perms.Permissions != nil {
+		return perms.Extensions[extInviteOrg]
+	}
+	return ""
 }

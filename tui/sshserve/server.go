@@ -30,7 +30,12 @@ import (
 
 // Defaults of the SSH server's limits.
 const (
-	DefaultMaxSessions   = 100
+	DefaultMaxSessions = 100
+	// DefaultMaxPerInvite sessions may use one invite code at once, and
+	// DefaultMaxPerOrg the invites of one organization together: one code
+	// cannot fill the server.
+	DefaultMaxPerInvite  = 3
+	DefaultMaxPerOrg     = 10
 	DefaultIdleTimeout   = 15 * time.Minute
 	DefaultMaxSession    = 2 * time.Hour
 	DefaultShutdownGrace = 8 * time.Second
@@ -61,8 +66,12 @@ type ServerOptions struct {
 	// unless private networks are allowed); Timeout bounds each call.
 	HTTP    *http.Client
 	Timeout time.Duration
-	// Limits; zero means the default.
+	// Limits; zero means the default. Customers may fill MaxSessions only
+	// up to the engineers' reserve (a tenth, at least one of two or more),
+	// so that support can always get in.
 	MaxSessions   int
+	MaxPerInvite  int
+	MaxPerOrg     int
 	IdleTimeout   time.Duration
 	MaxSession    time.Duration
 	ShutdownGrace time.Duration
@@ -89,6 +98,7 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
+	perKey   map[string]int // sessions per "invite:ID" and per "org:NAME"; s.mu
 	count    atomic.Int64
 	wg       sync.WaitGroup
 }
@@ -104,6 +114,8 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	}
 	opts.PublicURL = base
 	opts.MaxSessions = cmp.Or(opts.MaxSessions, DefaultMaxSessions)
+	opts.MaxPerInvite = cmp.Or(opts.MaxPerInvite, DefaultMaxPerInvite)
+	opts.MaxPerOrg = cmp.Or(opts.MaxPerOrg, DefaultMaxPerOrg)
 	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, DefaultIdleTimeout)
 	opts.MaxSession = cmp.Or(opts.MaxSession, DefaultMaxSession)
 	opts.ShutdownGrace = cmp.Or(opts.ShutdownGrace, DefaultShutdownGrace)
@@ -113,7 +125,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, ready: make(chan struct{}),
+	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
@@ -138,6 +150,12 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			NoClientAuth:         true,
 			NoClientAuthCallback: func(meta gossh.ConnMetadata) (*gossh.Permissions, error) { return s.codeAsUser(ctx, meta) },
 		}
+	}
+	s.ssh.ConnCallback = func(ctx ssh.Context, conn net.Conn) net.Conn {
+		state := &connState{}
+		ctx.SetValue(connStateKey, state)
+		go s.closeWithoutSession(ctx, conn, state)
+		return conn
 	}
 	s.ssh.ConnectionFailedCallback = func(conn net.Conn, err error) {
 		opts.Log.Info("ssh connection refused", "address", hostOf(conn.RemoteAddr()), "reason", err.Error())
@@ -221,6 +239,29 @@ func (s *Server) shutdown(ctx context.Context, cb *flow.CallbackServer) error {
 	return err
 }
 
+// connState is what the server knows of one SSH connection: whether it
+// has opened a session yet.
+type connState struct{ sessions atomic.Int64 }
+
+// closeWithoutSession closes a connection that opens no session within
+// the idle timeout (ssh -N, or a client that authenticated and waits):
+// the sessions' own idle timer never sees it. It is audited.
+func (s *Server) closeWithoutSession(ctx ssh.Context, conn net.Conn, state *connState) {
+	timer := time.NewTimer(s.opts.IdleTimeout)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done(): // the connection ended
+		return
+	case <-timer.C:
+	}
+	if state.sessions.Load() > 0 {
+		return
+	}
+	s.audit(ctx, actorOf(ctx), hostOf(conn.RemoteAddr()), "connection.closed", inviteOrg(ctx),
+		fmt.Sprintf("no session opened within %s", s.opts.IdleTimeout))
+	_ = conn.Close()
+}
+
 // Ready is closed once Serve accepts callbacks and sessions.
 func (s *Server) Ready() <-chan struct{} { return s.ready }
 
@@ -251,14 +292,18 @@ func (s *Server) audit(ctx context.Context, actor, addr, action, org, detail str
 type ctxKey struct{ name string }
 
 var (
-	identityKey = &ctxKey{"identity"}
-	sessionKey  = &ctxKey{"session"}
+	identityKey  = &ctxKey{"identity"}
+	sessionKey   = &ctxKey{"session"}
+	connStateKey = &ctxKey{"conn"}
 )
 
 // authMiddleware re-checks who the session is now: a key removed from the
 // authorized keys, or an invite revoked since the handshake, is refused.
 func (s *Server) authMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		if state, ok := sess.Context().Value(connStateKey).(*connState); ok {
+			state.sessions.Add(1)
+		}
 		addr := hostOf(sess.RemoteAddr())
 		id, err := s.identify(sess)
 		if err != nil {
@@ -294,24 +339,15 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
-		if n := s.count.Add(1); n > int64(s.opts.MaxSessions) {
-			s.count.Add(-1)
-			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, "server full")
+		ls := newLiveSession(sess.Context(), s.opts.Now())
+		if full := s.admit(ls, id); full != "" {
+			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, full)
 			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
 			return
 		}
 		s.wg.Add(1)
 		defer s.wg.Done()
-		defer s.count.Add(-1)
-		ls := newLiveSession(sess.Context(), s.opts.Now())
-		s.mu.Lock()
-		s.sessions[ls] = struct{}{}
-		s.mu.Unlock()
-		defer func() {
-			s.mu.Lock()
-			delete(s.sessions, ls)
-			s.mu.Unlock()
-		}()
+		defer s.leave(ls, id)
 		sess.Context().SetValue(sessionKey, ls)
 		s.audit(sess.Context(), id.actor, addr, "session.start", id.organization, "")
 		s.opts.Log.Info("session start", "actor", id.actor, "address", addr, "organization", id.organization)
@@ -331,6 +367,56 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	}
 }
 
+// admit counts a new session in, or says which limit it would pass: the
+// server's (customers leave the engineers' reserve free), the invite's or
+// the organization's.
+func (s *Server) admit(ls *liveSession, id identity) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := int(s.count.Load())
+	switch {
+	case n >= s.opts.MaxSessions:
+		return "server full"
+	case id.invite != "" && n >= s.opts.MaxSessions-engineersReserve(s.opts.MaxSessions):
+		return "server full for customers (the rest is kept for support engineers)"
+	case id.invite != "" && s.perKey["invite:"+id.invite] >= s.opts.MaxPerInvite:
+		return fmt.Sprintf("this invite code already has %d sessions", s.opts.MaxPerInvite)
+	case id.organization != "" && s.perKey["org:"+id.organization] >= s.opts.MaxPerOrg:
+		return fmt.Sprintf("the organization already has %d sessions", s.opts.MaxPerOrg)
+	}
+	s.count.Add(1)
+	s.sessions[ls] = struct{}{}
+	if id.invite != "" {
+		s.perKey["invite:"+id.invite]++
+		s.perKey["org:"+id.organization]++
+	}
+	return ""
+}
+
+// engineersReserve is how many of max sessions only support engineers may
+// take: a tenth, at least one when there are two or more.
+func engineersReserve(max int) int {
+	if max < 2 {
+		return 0
+	}
+	return cmp.Or(max/10, 1)
+}
+
+// leave counts a session out.
+func (s *Server) leave(ls *liveSession, id identity) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.count.Add(-1)
+	delete(s.sessions, ls)
+	for _, k := range []string{"invite:" + id.invite, "org:" + id.organization} {
+		if id.invite != "" {
+			if s.perKey[k]--; s.perKey[k] <= 0 {
+				delete(s.perKey, k)
+			}
+		}
+	}
+}
+
 // refuse tells the client why and ends the session.
 func refuse(sess ssh.Session, msg string) {
 	fmt.Fprintf(sess.Stderr(), "%s\r\n", msg)
@@ -347,6 +433,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		return nil
 	}
 	env := s.sessionEnv(sess.Context(), id, hostOf(sess.RemoteAddr()))
+	env.Recheck = s.recheck(id, ls)
 	m := newSessionModel(tui.New(env), ls, s.opts.Now)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
@@ -373,6 +460,27 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Organization: id.organization,
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
+	}
+}
+
+// recheck is a customer session's check after each draft save: an invite
+// revoked or expired since the session began ends it then, with the draft
+// saved, instead of at the session's time limit.
+func (s *Server) recheck(id identity, ls *liveSession) func(context.Context) {
+	if id.invite == "" {
+		return nil // engineers' keys are checked at each connection
+	}
+	return func(ctx context.Context) {
+		err := s.inviteStillGood(ctx, id.invite, id.organization)
+		var storeErr *flow.Error
+		if err == nil || errors.As(err, &storeErr) || errors.Is(err, errInviteUsed) {
+			// A store that cannot answer now is asked again at the next
+			// save; an invite closed by this very setup's activation lets
+			// the customer read their last screen.
+			return
+		}
+		s.audit(ctx, id.actor, "", "session.ended", id.organization, err.Error())
+		ls.close("Your session ended: " + err.Error() + ". Your draft is saved; ask the person who invited you for a new code to go on.")
 	}
 }
 
