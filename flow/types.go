@@ -85,8 +85,12 @@ type Connection struct {
 	GroupsClaim  string        `json:"groups_claim"`
 	RoleMappings []RoleMapping `json:"role_mappings"`
 	DefaultRole  string        `json:"default_role"`
-	CreatedAt    time.Time     `json:"created_at,omitzero"`
-	UpdatedAt    time.Time     `json:"updated_at,omitzero"`
+	// TokenAuthMethod is how the client authenticates at the token
+	// endpoint, client_secret_basic or client_secret_post; "" lets the
+	// login choose from what the IdP advertises.
+	TokenAuthMethod string    `json:"token_auth_method,omitempty"`
+	CreatedAt       time.Time `json:"created_at,omitzero"`
+	UpdatedAt       time.Time `json:"updated_at,omitzero"`
 }
 
 // Roles returns the role assignment part of the connection.

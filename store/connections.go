@@ -19,7 +19,8 @@ import (
 type Validation = flow.Validation
 
 const connectionColumns = `id, organization, name, status, discovery_url, issuer, client_id,
-	client_secret_sealed, redirect_uri, claims, groups_claim, role_mappings, default_role, created_at, updated_at`
+	client_secret_sealed, redirect_uri, claims, groups_claim, role_mappings, default_role, token_auth_method,
+	created_at, updated_at`
 
 // NormalizeID makes an ID typed over a call comparable: trimmed, lower case.
 func NormalizeID(id string) string { return flow.NormalizeID(id) }
@@ -64,9 +65,9 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 					return err
 				}
 				_, err := tx.ExecContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+					VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 					id, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
-					sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now))
+					sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, c.TokenAuthMethod, unixNano(now), unixNano(now))
 				if err != nil || also == nil {
 					return err
 				}
@@ -90,16 +91,16 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `INSERT INTO connections (`+connectionColumns+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (id) DO UPDATE SET organization = excluded.organization, name = excluded.name,
 				status = excluded.status, discovery_url = excluded.discovery_url, issuer = excluded.issuer,
 				client_id = excluded.client_id, client_secret_sealed = excluded.client_secret_sealed,
 				redirect_uri = excluded.redirect_uri, claims = excluded.claims, groups_claim = excluded.groups_claim,
 				role_mappings = excluded.role_mappings, default_role = excluded.default_role,
-				updated_at = excluded.updated_at
+				token_auth_method = excluded.token_auth_method, updated_at = excluded.updated_at
 			RETURNING created_at`,
 			c.ID, c.Organization, c.Name, c.Status, c.DiscoveryURL, c.Issuer, c.ClientID,
-			sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, unixNano(now), unixNano(now)).Scan(&created)
+			sealed, c.RedirectURI, claims, c.GroupsClaim, roleJSON, c.DefaultRole, c.TokenAuthMethod, unixNano(now), unixNano(now)).Scan(&created)
 		if err != nil || also == nil {
 			return err
 		}
@@ -202,7 +203,7 @@ func (s *Store) scanConnection(ctx context.Context, r scanner) (*flow.Connection
 		created, updated int64
 	)
 	err := r.Scan(&c.ID, &c.Organization, &c.Name, &c.Status, &c.DiscoveryURL, &c.Issuer, &c.ClientID,
-		&sealed, &c.RedirectURI, &claims, &c.GroupsClaim, &roles, &c.DefaultRole, &created, &updated)
+		&sealed, &c.RedirectURI, &claims, &c.GroupsClaim, &roles, &c.DefaultRole, &c.TokenAuthMethod, &created, &updated)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, err

@@ -96,7 +96,7 @@ func sampleConnection() *flow.Connection {
 		RedirectURI:  "http://localhost:8976/callback/x",
 		Claims:       flow.ClaimMapping{IDPID: "oid", Email: "upn", FirstName: "given_name", LastName: "family_name"},
 		GroupsClaim:  "roles", RoleMappings: []flow.RoleMapping{{Group: "g-admins", Role: "admin"}, {Group: "g-users", Role: "member"}},
-		DefaultRole: "member",
+		DefaultRole: "member", TokenAuthMethod: "client_secret_post",
 	}
 }
 
