@@ -173,12 +173,10 @@ func (s *CallbackServer) Err() error {
 }
 
 // ServeHTTP serves the callback paths: it hands a known state's callback to
-// its login and answers 400 to an unknown state, 404 anywhere else.
+// its login. Everything else — an unknown state, a path no login waits on,
+// any other path — gets the same 400 page, so that the answers do not tell
+// which connection IDs exist.
 func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if !s.servesPath(r.URL) {
-		http.NotFound(w, r)
-		return
-	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -188,7 +186,11 @@ func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusBadRequest, ResultPage{Title: "Bad request", Message: "The sign-in response could not be read. Return to the terminal."})
 		return
 	}
-	cb, ok := s.route(r.Form)
+	var cb *Callback
+	ok := s.servesPath(r.URL)
+	if ok {
+		cb, ok = s.route(r.Form)
+	}
 	if !ok {
 		s.render(w, http.StatusBadRequest, ResultPage{Title: "Unknown sign-in",
 			Message: "This sign-in response does not belong to a login that is waiting (it may be old or already used). Return to the terminal; if it is still waiting, open the URL it printed."})

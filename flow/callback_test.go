@@ -1,6 +1,7 @@
 package flow_test
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,15 +18,45 @@ func TestCallbackServerServesOnlyTheCallbackPath(t *testing.T) {
 	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
 	base := strings.TrimSuffix(srv.RedirectURI(), "/callback")
 	for path, want := range map[string]int{
-		"/":                     http.StatusNotFound,
-		"/callback/extra":       http.StatusNotFound,
-		"/favicon.ico":          http.StatusNotFound,
+		"/":                     http.StatusBadRequest,
+		"/callback/extra":       http.StatusBadRequest,
+		"/favicon.ico":          http.StatusBadRequest,
 		"/callback":             http.StatusBadRequest, // no state
 		"/callback?state=nope":  http.StatusBadRequest,
 		"/callback?error=x&s=1": http.StatusBadRequest,
 	} {
 		if got := statusOf(t, base+path); got != want {
 			t.Errorf("GET %s = %d, want %d", path, got, want)
+		}
+	}
+}
+
+// TestCallbackRefusalsTellNothing: a connection's callback path with an
+// unknown state, a connection ID no login waits on, and any other path get
+// the same answer, so that probing the public callback listener does not
+// tell which connection IDs exist.
+func TestCallbackRefusalsTellNothing(t *testing.T) {
+	t.Parallel()
+	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{Page: assets.CallbackPage()})
+	_, cancel, err := srv.Register(srv.RedirectURI()+"/conn_known", "a-state-nobody-guesses")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	base := strings.TrimSuffix(srv.RedirectURI(), "/callback")
+	answer := func(path string) string {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.Status + "\n" + string(body)
+	}
+	known := answer("/callback/conn_known?state=guess")
+	for _, path := range []string{"/callback/conn_unknown?state=guess", "/callback/other/conn_known?state=guess", "/favicon.ico"} {
+		if got := answer(path); got != known {
+			t.Errorf("GET %s answers differently from a known connection's path:\n%s\n---\n%s", path, got, known)
 		}
 	}
 }
