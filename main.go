@@ -607,6 +607,7 @@ func (a *app) serveCmd() *cobra.Command {
 	fl.DurationVar(&f.MaxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")
 	fl.DurationVar(&f.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
 	fl.BoolVar(&f.AllowPrivateNetworks, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
+	fl.BoolVar(&f.ViaEnvProxy, "https-proxy", false, "send the sessions' IdP calls through the environment's HTTPS_PROXY (not by default: the network guard would see only the proxy)")
 	fl.BoolVar(&f.Demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
 	return cmd
 }

@@ -7,6 +7,7 @@ import (
 	"log"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -47,6 +48,10 @@ type ServeConfig struct {
 	// AllowPrivateNetworks lets sessions reach IdPs on loopback, private
 	// and link-local addresses.
 	AllowPrivateNetworks bool
+	// ViaEnvProxy sends the sessions' IdP calls through the environment's
+	// HTTPS_PROXY; the network guard then sees only the proxy's address,
+	// so the proxy must do that filtering. Off by default.
+	ViaEnvProxy bool
 	// Demo starts the demo IdP on this machine and pre-fills it in every
 	// session; its address alone is then reachable.
 	Demo bool
@@ -89,6 +94,9 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 	opts := flow.ClientOptions{Timeout: cfg.Timeout}
 	if !cfg.AllowPrivateNetworks {
 		opts.DialControl = guard.Control
+	}
+	if cfg.ViaEnvProxy {
+		opts.Proxy = http.ProxyFromEnvironment
 	}
 	sshLn, err := listen("--ssh-addr", cfg.SSHAddr, ":2222")
 	if err != nil {
@@ -142,6 +150,9 @@ func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string, cf
 	fmt.Fprintf(tw, "Limits\t%d sessions, idle %s, at most %s each\n", cfg.MaxSessions, cfg.IdleTimeout, cfg.MaxSession)
 	if cfg.AllowPrivateNetworks {
 		fmt.Fprintf(tw, "Network\tprivate networks ALLOWED for IdP calls\n")
+	}
+	if cfg.ViaEnvProxy {
+		fmt.Fprintf(tw, "Proxy\tIdP calls go through HTTPS_PROXY, which must refuse private addresses itself\n")
 	}
 	if cfg.Demo {
 		fmt.Fprintf(tw, "Demo\tthe demo IdP is pre-filled in every session\n")
