@@ -295,18 +295,9 @@ func TestLoginStoredConnection(t *testing.T) {
 	t.Parallel()
 	idp := testidp.StartDemo(t, demoidp.Options{})
 	db := filepath.Join(t.TempDir(), "onboard.db")
-	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
+	id := importConnection(t, db, idp.ClientSecret, fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
 		"redirect_uri":"http://127.0.0.1:0/callback/acme","role_mappings":[{"group":"oidc-admins","role":"admin"}]}`,
-		idp.DiscoveryURL, idp.ClientID)
-	connFile := filepath.Join(t.TempDir(), "conn.json")
-	if err := os.WriteFile(connFile, []byte(conn), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", connFile)
-	if code != 0 {
-		t.Fatalf("import: exit %d: %s", code, stderr)
-	}
-	id := strings.TrimSpace(stdout)
+		idp.DiscoveryURL, idp.ClientID))
 
 	// Flags that name another IdP or client conflict with --connection.
 	if code, _, stderr := runBinary(t, nil, "--db", db, "login", "--connection", id, "--client-id", "x"); code != 2 || !strings.Contains(stderr, "--client-id cannot be combined") {
@@ -328,7 +319,7 @@ func TestLoginStoredConnection(t *testing.T) {
 		t.Errorf("roles %v, want the stored mapping's [admin]", out.Profile.Roles)
 	}
 
-	code, stdout, stderr = runBinary(t, nil, "--db", db, "connections", "show", id, "--json")
+	code, stdout, stderr := runBinary(t, nil, "--db", db, "connections", "show", id, "--json")
 	if code != 0 {
 		t.Fatalf("show: exit %d: %s", code, stderr)
 	}
@@ -345,6 +336,21 @@ func TestLoginStoredConnection(t *testing.T) {
 	}
 }
 
+// importConnection imports the connection doc into db with secret and
+// returns its ID.
+func importConnection(t *testing.T, db, secret, doc string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "conn.json")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + secret}, "--db", db, "connections", "import", f)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	return strings.TrimSpace(stdout)
+}
+
 // TestLoginNeverShowsOrStoresAnEchoedSecret runs a stored connection's
 // test login against a token endpoint that echoes the client secret (and
 // the code, the PKCE verifier and the Basic header) in its
@@ -355,17 +361,8 @@ func TestLoginNeverShowsOrStoresAnEchoedSecret(t *testing.T) {
 	idp := testidp.New(t, testidp.Options{})
 	idp.EchoSecret()
 	db := filepath.Join(t.TempDir(), "onboard.db")
-	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"}`,
-		idp.DiscoveryURL(), idp.ClientID)
-	connFile := filepath.Join(t.TempDir(), "conn.json")
-	if err := os.WriteFile(connFile, []byte(conn), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", connFile)
-	if code != 0 {
-		t.Fatalf("import: exit %d: %s", code, stderr)
-	}
-	id := strings.TrimSpace(stdout)
+	id := importConnection(t, db, idp.ClientSecret, fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"}`,
+		idp.DiscoveryURL(), idp.ClientID))
 
 	var leaks []string // what the login sent the token endpoint
 	for _, asJSON := range []bool{false, true} {
@@ -484,27 +481,17 @@ func TestStoredAuthMethod(t *testing.T) {
 	idp := testidp.New(t, testidp.Options{AuthMethods: []string{"client_secret_basic", "client_secret_post"}})
 	idp.RegisterFor("client_secret_post")
 	db := filepath.Join(t.TempDir(), "onboard.db")
-	importConn := func(name, extra string) (int, string, string) {
-		t.Helper()
-		f := filepath.Join(t.TempDir(), "conn.json")
-		doc := fmt.Sprintf(`{"organization":"Acme Corp","name":%q,"discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"%s}`,
+	doc := func(name, extra string) string {
+		return fmt.Sprintf(`{"organization":"Acme Corp","name":%q,"discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"%s}`,
 			name, idp.DiscoveryURL(), idp.ClientID, extra)
-		if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return runBinary(t, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", f)
 	}
-	code, stdout, stderr := importConn("Post", `,"token_auth_method":"client_secret_post"`)
-	if code != 0 {
-		t.Fatalf("import: exit %d %s", code, stderr)
+	post := importConnection(t, db, idp.ClientSecret, doc("Post", `,"token_auth_method":"client_secret_post"`))
+	auto := importConnection(t, db, idp.ClientSecret, doc("Auto", ""))
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(doc("Bad", `,"token_auth_method":"private_key_jwt"`)), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	post := strings.TrimSpace(stdout)
-	code, stdout, stderr = importConn("Auto", "")
-	if code != 0 {
-		t.Fatalf("import: exit %d %s", code, stderr)
-	}
-	auto := strings.TrimSpace(stdout)
-	if code, _, stderr := importConn("Bad", `,"token_auth_method":"private_key_jwt"`); code != 1 || !strings.Contains(stderr, `"token_auth_method"`) {
+	if code, _, stderr := runBinary(t, nil, "--db", db, "connections", "import", bad); code != 1 || !strings.Contains(stderr, `"token_auth_method"`) {
 		t.Errorf("a method a login cannot use was imported: exit %d %s", code, stderr)
 	}
 

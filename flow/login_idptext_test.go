@@ -207,11 +207,9 @@ func TestLoginSaysWhenScopesWereNotGranted(t *testing.T) {
 func TestCallbackTimeoutPointsAtTheIdPsErrorPage(t *testing.T) {
 	t.Parallel()
 	idp := testidp.New(t, testidp.Options{})
-	p := discover(t, idp)
-	srv := serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{})
 	cfg := baseConfig(idp)
-	cfg.Wait = 50 * time.Millisecond
-	l, err := p.StartLogin(srv, cfg)
+	cfg.Wait = 50 * time.Millisecond // and nobody signs in
+	l, err := discover(t, idp).StartLogin(serveCallback(t, "http://127.0.0.1:0/callback", flow.CallbackOptions{}), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
