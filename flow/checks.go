@@ -454,9 +454,9 @@ func httpsDetail(checked int, plain []string) string {
 	case 0:
 		return fmt.Sprintf("all %d endpoints use https", checked)
 	case checked:
-		return fmt.Sprintf("none of the %d endpoints uses https: all are plain http on this machine (loopback), accepted for a local IdP only", checked)
+		return fmt.Sprintf("no https: all %d endpoints are plain http on loopback, accepted for a local IdP only", checked)
 	}
-	return fmt.Sprintf("%d of %d endpoints use https; plain http on this machine (loopback): %s", checked-len(plain), checked, strings.Join(plain, ", "))
+	return fmt.Sprintf("%d of %d endpoints use https; plain http on loopback: %s", checked-len(plain), checked, strings.Join(plain, ", "))
 }
 
 // --- scopes, claims, client auth, PKCE -----------------------------------------
