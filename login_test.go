@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,6 +21,7 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
 	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // The binary these tests run is built once by TestMain (check_test.go).
@@ -256,6 +258,7 @@ func TestLoginUsageErrors(t *testing.T) {
 		{"bad role map", "s", loginArgs(idp, "--role-map", "admins"), "GROUP=ROLE"},
 		{"missing client id", "s", []string{"--discovery", idp.Issuer(), "--redirect-uri", "http://127.0.0.1:0/cb"}, "--client-id is required"},
 		{"secret as a flag value", "s", loginArgs(idp, "--client-secret", "x"), "unknown flag"},
+		{"unknown auth method", "s", loginArgs(idp, "--auth-method", "private_key_jwt"), `--auth-method "private_key_jwt": want client_secret_basic or client_secret_post`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,18 +295,9 @@ func TestLoginStoredConnection(t *testing.T) {
 	t.Parallel()
 	idp := testidp.StartDemo(t, demoidp.Options{})
 	db := filepath.Join(t.TempDir(), "onboard.db")
-	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
+	id := importConnection(t, db, idp.ClientSecret, fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,
 		"redirect_uri":"http://127.0.0.1:0/callback/acme","role_mappings":[{"group":"oidc-admins","role":"admin"}]}`,
-		idp.DiscoveryURL, idp.ClientID)
-	connFile := filepath.Join(t.TempDir(), "conn.json")
-	if err := os.WriteFile(connFile, []byte(conn), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", connFile)
-	if code != 0 {
-		t.Fatalf("import: exit %d: %s", code, stderr)
-	}
-	id := strings.TrimSpace(stdout)
+		idp.DiscoveryURL, idp.ClientID))
 
 	// Flags that name another IdP or client conflict with --connection.
 	if code, _, stderr := runBinary(t, nil, "--db", db, "login", "--connection", id, "--client-id", "x"); code != 2 || !strings.Contains(stderr, "--client-id cannot be combined") {
@@ -325,7 +319,7 @@ func TestLoginStoredConnection(t *testing.T) {
 		t.Errorf("roles %v, want the stored mapping's [admin]", out.Profile.Roles)
 	}
 
-	code, stdout, stderr = runBinary(t, nil, "--db", db, "connections", "show", id, "--json")
+	code, stdout, stderr := runBinary(t, nil, "--db", db, "connections", "show", id, "--json")
 	if code != 0 {
 		t.Fatalf("show: exit %d: %s", code, stderr)
 	}
@@ -339,5 +333,197 @@ func TestLoginStoredConnection(t *testing.T) {
 	}
 	if shown.LastTestLogin == nil || !shown.LastTestLogin.OK {
 		t.Errorf("the test login was not recorded as a success: %s", stdout)
+	}
+}
+
+// importConnection imports the connection doc into db with secret and
+// returns its ID.
+func importConnection(t *testing.T, db, secret, doc string) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "conn.json")
+	if err := os.WriteFile(f, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runBinary(t, []string{"OIDC_CLIENT_SECRET=" + secret}, "--db", db, "connections", "import", f)
+	if code != 0 {
+		t.Fatalf("import: exit %d: %s", code, stderr)
+	}
+	return strings.TrimSpace(stdout)
+}
+
+// TestLoginNeverShowsOrStoresAnEchoedSecret runs a stored connection's
+// test login against a token endpoint that echoes the client secret (and
+// the code, the PKCE verifier and the Basic header) in its
+// error_description: neither login's output nor anything stored or shown
+// later carries them.
+func TestLoginNeverShowsOrStoresAnEchoedSecret(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{})
+	idp.EchoSecret()
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	id := importConnection(t, db, idp.ClientSecret, fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"}`,
+		idp.DiscoveryURL(), idp.ClientID))
+
+	var leaks []string // what the login sent the token endpoint
+	for _, asJSON := range []bool{false, true} {
+		args := []string{"--db", db, "--connection", id}
+		if asJSON {
+			args = append(args, "--json")
+		}
+		run := startLogin(t, "", nil, args...)
+		if _, _, err := testidp.Browse(run.url()); err != nil {
+			t.Fatal(err)
+		}
+		if code := run.wait(t); code != 1 {
+			t.Fatalf("exit %d, want 1; stderr:\n%s", code, run.stderr.String())
+		}
+		r := idp.TokenRequests()[len(idp.TokenRequests())-1]
+		_, basic, _ := strings.Cut(r.Authorization, "Basic ")
+		leaks = append(leaks, r.Form.Get("code"), r.Form.Get("code_verifier"), basic)
+		out := run.stdout.String() + run.stderr.String()
+		if !strings.Contains(out, "Invalid client secret: [secret removed]") || !strings.Contains(out, "client_secret_basic") {
+			t.Errorf("login (json %v) does not show the IdP's redacted answer:\n%s", asJSON, out)
+		}
+		assertNone(t, fmt.Sprintf("login (json %v)", asJSON), out, append(leaks, idp.ClientSecret)...)
+	}
+	leaks = append(leaks, idp.ClientSecret)
+
+	for _, args := range [][]string{{"connections", "show", id}, {"connections", "show", id, "--json"}, {"transcript", id}, {"transcript", id, "--json"}} {
+		code, stdout, stderr := runBinary(t, nil, append([]string{"--db", db}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d %s", args, code, stderr)
+		}
+		if !strings.Contains(stdout, "Invalid client secret: [secret removed]") {
+			t.Errorf("%v does not show the failed login:\n%s", args, stdout)
+		}
+		assertNone(t, strings.Join(args, " "), stdout+stderr, leaks...)
+	}
+
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	logins, err := st.ListTestLogins(ctx, id)
+	if err != nil || len(logins) != 2 {
+		t.Fatalf("test logins %v %v", logins, err)
+	}
+	for _, l := range logins {
+		assertNone(t, "test_logins.error", l.Error, leaks...)
+	}
+	events, err := st.ListAudit(ctx, store.AuditQuery{ConnectionID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range events {
+		assertNone(t, "audit_events.detail", e.Detail, leaks...)
+	}
+	// Nothing in the database file holds them in plain text either.
+	for _, f := range []string{db, db + "-wal"} {
+		if b, err := os.ReadFile(f); err == nil {
+			assertNone(t, filepath.Base(f), string(b), leaks...)
+		}
+	}
+}
+
+// assertNone fails when text holds any of secrets.
+func assertNone(t *testing.T, where, text string, secrets ...string) {
+	t.Helper()
+	for _, s := range secrets {
+		if s != "" && strings.Contains(text, s) {
+			t.Errorf("%s shows %q:\n%s", where, s, text)
+		}
+	}
+}
+
+// TestLoginAuthMethod: an IdP that offers both methods while the app is
+// registered for client_secret_post only. The login says so and how to
+// switch; --auth-method client_secret_post signs in.
+func TestLoginAuthMethod(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{AuthMethods: []string{"client_secret_basic", "client_secret_post"}})
+	idp.RegisterFor("client_secret_post")
+	run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp)...)
+	if _, _, err := testidp.Browse(run.url()); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	stderr := run.stderr.String()
+	for _, want := range []string{"registered for client_secret_post", "sent the client secret with client_secret_basic", "OAuth error invalid_client",
+		"Fix:   switch to client_secret_post here", "--auth-method client_secret_post"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if strings.Contains(stderr, "secret is wrong") {
+		t.Errorf("blamed the secret:\n%s", stderr)
+	}
+	run = startLogin(t, idp.ClientSecret, nil, loginArgs(idp, "--auth-method", "client_secret_post")...)
+	if _, _, err := testidp.Browse(run.url()); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 0 {
+		t.Fatalf("--auth-method client_secret_post: exit %d:\n%s", code, run.stderr.String())
+	}
+	if !strings.Contains(run.stdout.String(), "client authentication client_secret_post") {
+		t.Errorf("stdout:\n%s", run.stdout.String())
+	}
+}
+
+// TestStoredAuthMethod: a connection's token auth method goes through
+// import, show and export (only when set, so existing exports are as they
+// were), and its test login uses it.
+func TestStoredAuthMethod(t *testing.T) {
+	t.Parallel()
+	idp := testidp.New(t, testidp.Options{AuthMethods: []string{"client_secret_basic", "client_secret_post"}})
+	idp.RegisterFor("client_secret_post")
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	doc := func(name, extra string) string {
+		return fmt.Sprintf(`{"organization":"Acme Corp","name":%q,"discovery_url":%q,"client_id":%q,"redirect_uri":"http://127.0.0.1:0/callback/acme"%s}`,
+			name, idp.DiscoveryURL(), idp.ClientID, extra)
+	}
+	post := importConnection(t, db, idp.ClientSecret, doc("Post", `,"token_auth_method":"client_secret_post"`))
+	auto := importConnection(t, db, idp.ClientSecret, doc("Auto", ""))
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte(doc("Bad", `,"token_auth_method":"private_key_jwt"`)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runBinary(t, nil, "--db", db, "connections", "import", bad); code != 1 || !strings.Contains(stderr, `"token_auth_method"`) {
+		t.Errorf("a method a login cannot use was imported: exit %d %s", code, stderr)
+	}
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"connections", "export", post}, `"token_auth_method": "client_secret_post"`},
+		{[]string{"connections", "show", post, "--json"}, `"token_auth_method": "client_secret_post"`},
+		{[]string{"connections", "show", post}, "Token auth method  client_secret_post"},
+	} {
+		if code, stdout, stderr := runBinary(t, nil, append([]string{"--db", db}, tc.args...)...); code != 0 || !strings.Contains(stdout, tc.want) {
+			t.Errorf("%v: exit %d, lacks %q:\n%s%s", tc.args, code, tc.want, stdout, stderr)
+		}
+	}
+	for _, args := range [][]string{{"connections", "export", auto}, {"connections", "show", auto}, {"connections", "show", auto, "--json"}} {
+		if _, stdout, _ := runBinary(t, nil, append([]string{"--db", db}, args...)...); strings.Contains(strings.ToLower(stdout), "token_auth_method") || strings.Contains(stdout, "Token auth method") {
+			t.Errorf("%v shows a method that is not set:\n%s", args, stdout)
+		}
+	}
+
+	run := startLogin(t, "", nil, "--db", db, "--connection", post)
+	run.signIn(t, testidp.Browse)
+	if !strings.Contains(run.stdout.String(), "client authentication client_secret_post") {
+		t.Errorf("the stored method was not used:\n%s", run.stdout.String())
+	}
+	// --auth-method overrides it for one login.
+	run = startLogin(t, "", nil, "--db", db, "--connection", post, "--auth-method", "client_secret_basic")
+	if _, _, err := testidp.Browse(run.url()); err != nil {
+		t.Fatal(err)
+	}
+	if code := run.wait(t); code != 1 || !strings.Contains(run.stderr.String(), "sent the client secret with client_secret_basic") {
+		t.Errorf("--auth-method with --connection: exit %d\n%s", code, run.stderr.String())
 	}
 }

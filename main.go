@@ -281,6 +281,7 @@ func (a *app) loginCmd() *cobra.Command {
 	fl.StringVar(&f.DefaultRole, "default-role", "", "the role given when no --role-map group matched")
 	fl.StringArrayVar(&f.Claims, "claim", nil, "ATTR=CLAIM: fill profile attribute ATTR (idp_id, email, first_name, last_name) from CLAIM (repeatable)")
 	fl.StringArrayVar(&f.Scopes, "scope", nil, `extra scope to request after "openid email profile" (repeatable; default: groups when the IdP lists it)`)
+	fl.StringVar(&f.AuthMethod, "auth-method", "", "how the app authenticates at the token endpoint: client_secret_basic or client_secret_post (default: the connection's, else what the IdP offers, basic first)")
 	return cmd
 }
 

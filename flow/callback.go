@@ -394,8 +394,11 @@ func waitCallback(ctx context.Context, ch <-chan *Callback, wait time.Duration, 
 		return cb, nil
 	case <-timer.C:
 		return nil, &Error{Code: CodeCallbackTimeout,
-			Message: fmt.Sprintf("no callback arrived within %s; did the browser reach %s?", wait, redirectURI),
-			Fix:     "check that the Redirect URI registered in the IdP is exactly this one and that the browser runs on this machine; finish the sign-in sooner or raise --wait"}
+			Message: fmt.Sprintf("no callback arrived within %s; did the browser reach %s? "+
+				"The browser may be showing the IdP's own error page instead (e.g. an unknown client ID, or a Redirect URI that is not registered): "+
+				"an IdP that refuses the sign-in request shows its error there and never calls back, and that error is the cause", wait, redirectURI),
+			Fix: "look at the browser: if the IdP shows an error, fix what it names (the Client ID, or register this Redirect URI exactly in the IdP's app) and run the login again; " +
+				"otherwise check that the Redirect URI registered in the IdP is exactly this one and that the browser runs on this machine; finish the sign-in sooner or raise --wait"}
 	case <-ctx.Done():
 		return nil, &Error{Code: CodeLoginCancelled, Message: "the login was cancelled before the callback arrived",
 			Fix: "run the login again", Err: ctx.Err()}

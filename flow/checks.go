@@ -414,7 +414,7 @@ func checkRequiredFields(m *Metadata) Check {
 }
 
 func checkHTTPSEndpoints(m *Metadata) (Check, bool) {
-	var bad []string
+	var bad, plain []string
 	checked := 0
 	for _, e := range []struct{ name, value string }{
 		{"authorization_endpoint", m.AuthorizationEndpoint},
@@ -433,6 +433,8 @@ func checkHTTPSEndpoints(m *Metadata) (Check, bool) {
 			bad = append(bad, e.name+" is not a full URL ("+e.value+")")
 		case CheckURLScheme(u) != nil:
 			bad = append(bad, e.name+" uses "+u.Scheme+" ("+e.value+")")
+		case u.Scheme != "https":
+			plain = append(plain, e.name)
 		}
 	}
 	if checked == 0 {
@@ -442,7 +444,19 @@ func checkHTTPSEndpoints(m *Metadata) (Check, bool) {
 		return fail(CheckHTTPSEndpoints, strings.Join(bad, "; "),
 			"ask the IdP admin to publish https:// endpoints (behind a TLS proxy: set the IdP's public URL to https, or have the proxy send X-Forwarded-Proto: https); plain http is accepted only for localhost"), true
 	}
-	return pass(CheckHTTPSEndpoints, fmt.Sprintf("all %d endpoints use https (or http on this machine only)", checked)), true
+	return pass(CheckHTTPSEndpoints, httpsDetail(checked, plain)), true
+}
+
+// httpsDetail says how many of the checked endpoints use https, and names
+// those that are plain http on this machine (accepted for a local IdP).
+func httpsDetail(checked int, plain []string) string {
+	switch len(plain) {
+	case 0:
+		return fmt.Sprintf("all %d endpoints use https", checked)
+	case checked:
+		return fmt.Sprintf("no https: all %d endpoints are plain http on loopback, accepted for a local IdP only", checked)
+	}
+	return fmt.Sprintf("%d of %d endpoints use https; plain http on loopback: %s", checked-len(plain), checked, strings.Join(plain, ", "))
 }
 
 // --- scopes, claims, client auth, PKCE -----------------------------------------

@@ -515,6 +515,8 @@ func TestValidateDocumentChecks(t *testing.T) {
 		{"no jwks_uri", map[string]any{"jwks_uri": nil}, flow.CheckJWKS, flow.Fail, "no jwks_uri"},
 		{"http endpoint off loopback", map[string]any{"token_endpoint": "http://idp.example.com/token"}, flow.CheckHTTPSEndpoints, flow.Fail, "token_endpoint uses http"},
 		{"relative endpoint", map[string]any{"userinfo_endpoint": "/userinfo"}, flow.CheckHTTPSEndpoints, flow.Fail, "not a full URL"},
+		{"plain http on loopback said as it is", nil, flow.CheckHTTPSEndpoints, flow.Pass, "no https: all 4 endpoints are plain http on loopback"},
+		{"https and loopback http mixed", map[string]any{"token_endpoint": "https://idp.example.com/token"}, flow.CheckHTTPSEndpoints, flow.Pass, "1 of 4 endpoints use https; plain http on loopback: authorization_endpoint, userinfo_endpoint, jwks_uri"},
 		{"no S256", map[string]any{"code_challenge_methods_supported": nil}, flow.CheckPKCE, flow.Warn, "not listed"},
 		{"plain only", map[string]any{"code_challenge_methods_supported": []string{"plain"}}, flow.CheckPKCE, flow.Warn, "only as plain"},
 		{"no client_secret methods", map[string]any{"token_endpoint_auth_methods_supported": []string{"private_key_jwt", "tls_client_auth"}}, flow.CheckTokenAuth, flow.Fail, "private_key_jwt, tls_client_auth"},

@@ -54,7 +54,8 @@ func ParseImport(raw []byte) (*Connection, map[string]bool, error) {
 		Name: strings.TrimSpace(in.Name), Status: in.Status, ClientID: strings.TrimSpace(in.ClientID),
 		RedirectURI: strings.TrimSpace(in.RedirectURI), Claims: in.Claims.WithDefaults(),
 		GroupsClaim: strings.TrimSpace(in.GroupsClaim), RoleMappings: in.RoleMappings,
-		DefaultRole: strings.TrimSpace(in.DefaultRole), Issuer: strings.TrimSpace(in.Issuer)}
+		DefaultRole: strings.TrimSpace(in.DefaultRole), Issuer: strings.TrimSpace(in.Issuer),
+		TokenAuthMethod: strings.TrimSpace(in.TokenAuthMethod)}
 	for _, f := range []struct{ name, value string }{
 		{"organization", c.Organization}, {"name", c.Name},
 		{"discovery_url", strings.TrimSpace(in.DiscoveryURL)}, {"client_id", c.ClientID},
@@ -90,6 +91,9 @@ func ParseImport(raw []byte) (*Connection, map[string]bool, error) {
 	case StatusDraft, StatusActive, StatusInactive:
 	default:
 		return nil, nil, importError("status", fmt.Sprintf("is %q", c.Status), "use draft, active or inactive, or leave it out")
+	}
+	if !ValidTokenAuthMethod(c.TokenAuthMethod) {
+		return nil, nil, importError("token_auth_method", fmt.Sprintf("is %q", c.TokenAuthMethod), "use client_secret_basic or client_secret_post, or leave it out to let the login choose")
 	}
 	if c.GroupsClaim == "" {
 		c.GroupsClaim = DefaultGroupsClaim
@@ -146,6 +150,9 @@ func KeepStored(c, stored *Connection, present map[string]bool) {
 	}
 	if !present["default_role"] {
 		c.DefaultRole = stored.DefaultRole
+	}
+	if !present["token_auth_method"] {
+		c.TokenAuthMethod = stored.TokenAuthMethod
 	}
 }
 

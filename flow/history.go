@@ -228,6 +228,9 @@ func (c ConnectionDetails) WriteText(w io.Writer) error {
 	row("Issuer", c.Issuer)
 	row("Client ID", c.ClientID)
 	row("Client secret", c.ClientSecret)
+	if c.TokenAuthMethod != "" {
+		row("Token auth method", c.TokenAuthMethod)
+	}
 	row("Redirect URI", c.RedirectURI)
 	row("Claims", fmt.Sprintf("idp_id=%s email=%s first_name=%s last_name=%s",
 		c.Claims.IDPID, c.Claims.Email, c.Claims.FirstName, c.Claims.LastName))

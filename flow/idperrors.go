@@ -2,6 +2,7 @@ package flow
 
 import (
 	"cmp"
+	"encoding/base64"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -244,16 +245,37 @@ func charMarker(a, b string) string {
 type errorContext struct {
 	provider    IdP
 	redirectURI string
+	// authMethod is the client authentication the token request used.
+	authMethod string
+	// hide removes what must stay secret from the IdP's text.
+	hide *Redactor
 }
 
-// errorContext is the login's provider and the redirect URI it sent.
-func (l *Login) errorContext() errorContext {
-	return errorContext{provider: DetectProvider(l.p.md, nil), redirectURI: l.cfg.RedirectURI}
+// errorContext is the login's provider, the redirect URI and client
+// authentication it sent, and what to hide from an IdP's answer: the
+// client secret (as typed, form-encoded, and in the Basic header), the
+// PKCE verifier, and the code when one came back (more: e.g. the code).
+func (l *Login) errorContext(more ...string) errorContext {
+	s := l.cfg.ClientSecret
+	basic := base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(l.cfg.ClientID) + ":" + url.QueryEscape(s)))
+	return errorContext{provider: DetectProvider(l.p.md, nil), redirectURI: l.cfg.RedirectURI, authMethod: l.AuthMethod(),
+		hide: NewRedactor(append([]string{s, url.QueryEscape(s), basic, l.verifier}, more...)...)}
+}
+
+// redact is an IdP's text without the login's secrets; the zero context
+// hides nothing.
+func (ec errorContext) redact(s string) string {
+	if ec.hide == nil {
+		return s
+	}
+	return ec.hide.Redact(s)
 }
 
 // explainIdPError turns an IdP error the pitfalls know into an *Error, or
 // returns nil to leave it to the generic explanation.
-func explainIdPError(code Code, description string, ec errorContext) *Error {
+// tail, the OAuth error code and client authentication, follows the plain
+// words.
+func explainIdPError(code Code, description string, ec errorContext, tail string) *Error {
 	fs := DiagnoseIdPError(ec.provider, string(code), description, ec.redirectURI)
 	if len(fs) == 0 {
 		return nil
@@ -273,7 +295,7 @@ func explainIdPError(code Code, description string, ec errorContext) *Error {
 			f.Evidence = ""
 		}
 	}
-	msg := f.Message + idpSays(description)
+	msg := f.Message + tail + idpSays(description)
 	if f.Evidence != "" {
 		msg += "\n" + f.Evidence
 	}

@@ -29,6 +29,10 @@ type LoginConfig struct {
 	ExtraScopes []string
 	Claims      ClaimMapping
 	Roles       RoleAssignment
+	// TokenAuthMethod is how the client authenticates at the token
+	// endpoint (AuthMethodBasic or AuthMethodPost); "" chooses from what
+	// the IdP advertises, client_secret_basic first.
+	TokenAuthMethod string
 	// Wait bounds the wait for the browser's callback; zero means
 	// DefaultCallbackWait.
 	Wait time.Duration
@@ -43,6 +47,8 @@ func LoginConfigFromConnection(c Connection) LoginConfig {
 		RedirectURI:  c.RedirectURI,
 		Claims:       c.Claims,
 		Roles:        c.Roles(),
+
+		TokenAuthMethod: c.TokenAuthMethod,
 	}
 }
 
@@ -95,9 +101,12 @@ func (p *Provider) StartLogin(srv *CallbackServer, cfg LoginConfig) (*Login, err
 	if cfg.Wait <= 0 {
 		cfg.Wait = DefaultCallbackWait
 	}
-	style, err := authStyle(p.md)
+	style, err := authStyle(p.md, cfg.TokenAuthMethod)
 	if err != nil {
 		return nil, err
+	}
+	if m := cfg.TokenAuthMethod; m != "" && !slices.Contains(p.md.TokenAuthMethods(), m) {
+		l.notes = append(l.notes, fmt.Sprintf("the IdP does not advertise %s (it lists %s); using it as set", m, strings.Join(p.md.TokenAuthMethods(), ", ")))
 	}
 	if cfg.ExtraScopes == nil && slices.Contains(p.md.ScopesSupported, "groups") {
 		cfg.ExtraScopes = []string{"groups"}
@@ -163,8 +172,12 @@ func (l *Login) Wait(ctx context.Context) (*LoginResult, error) {
 }
 
 func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error) {
+	// What the IdP writes is redacted as it arrives, so that no echo of
+	// the secret, the code or the verifier reaches a screen, the store or
+	// the audit log.
+	ec := l.errorContext(cb.Code)
 	if cb.Error != "" {
-		return nil, callbackError(Code(cb.Error), cb.ErrorDescription, l.errorContext())
+		return nil, callbackError(Code(ec.redact(cb.Error)), ec.redact(cb.ErrorDescription), ec)
 	}
 	if cb.Issuer != "" && cb.Issuer != l.p.md.Issuer {
 		return nil, &Error{Code: CodeCallbackIssuerMismatch,
@@ -178,7 +191,7 @@ func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error
 	hctx := context.WithValue(ctx, oauth2.HTTPClient, l.p.client)
 	tok, err := l.oauth.Exchange(hctx, cb.Code, oauth2.VerifierOption(l.verifier))
 	if err != nil {
-		return nil, tokenError(err, l.p.md.TokenEndpoint, l.errorContext())
+		return nil, tokenError(err, l.p.md.TokenEndpoint, ec)
 	}
 	rawID, _ := tok.Extra("id_token").(string)
 	if rawID == "" {
@@ -203,8 +216,52 @@ func (l *Login) complete(ctx context.Context, cb *Callback) (*LoginResult, error
 	}
 	var warnings []string
 	res.Profile, warnings = MapProfile(res.Claims, l.cfg.Claims, l.cfg.Roles)
+	if granted, short := l.scopesNotGranted(tok); len(short) > 0 {
+		missing := missingClaims(res.Claims, l.cfg.Claims, l.cfg.Roles)
+		if w := scopeWarning(granted, l.oauth.Scopes, short, missing); w != "" {
+			res.Warnings = append(res.Warnings, w)
+			warnings = withoutClaims(warnings, missing)
+		}
+	}
 	res.Warnings = append(res.Warnings, warnings...)
 	return res, nil
+}
+
+// scopesNotGranted lists the scopes asked that the token response's
+// "scope" leaves out; none when it has no "scope" (then all were granted,
+// RFC 6749 5.1).
+func (l *Login) scopesNotGranted(tok *oauth2.Token) (granted string, short []string) {
+	granted, _ = tok.Extra("scope").(string)
+	if strings.TrimSpace(granted) == "" {
+		return "", nil
+	}
+	have := strings.Fields(granted)
+	for _, s := range l.oauth.Scopes {
+		if !slices.Contains(have, s) {
+			short = append(short, s)
+		}
+	}
+	return strings.Join(have, " "), short
+}
+
+// scopeWarning says that mapped claims are missing because the IdP
+// granted fewer scopes than asked, or "" when no claim is missing.
+func scopeWarning(granted string, asked, short, missing []string) string {
+	if len(missing) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("the IdP granted only the scopes %q of the %q asked, so the claims lack %s: "+
+		"the scopes %s were not granted (the app is not allowed them, or they were left out at consent), not a claim the IdP forgot; "+
+		"allow %s for this app in the IdP (or approve them on the consent screen) and run the login again",
+		granted, strings.Join(asked, " "), strings.Join(missing, ", "), strings.Join(short, ", "), strings.Join(short, ", "))
+}
+
+// withoutClaims drops the mapping's warnings about the named claims, which
+// the scope warning explains.
+func withoutClaims(warnings, claims []string) []string {
+	return slices.DeleteFunc(warnings, func(w string) bool {
+		return slices.ContainsFunc(claims, func(c string) bool { return strings.Contains(w, fmt.Sprintf("have no %q", c)) })
+	})
 }
 
 // missingClaims lists the mapped claims the ID token lacks.
@@ -269,10 +326,39 @@ func (p *Provider) userinfo(ctx context.Context, accessToken string) (map[string
 	return info, nil
 }
 
-// authStyle picks the client authentication the IdP offers: the secret in a
-// Basic header when offered, else in the form body; never both, and never
-// auto-detected, so a failure names the method that was used.
-func authStyle(md *Metadata) (oauth2.AuthStyle, error) {
+// The client authentication methods a login can use at the token endpoint.
+const (
+	AuthMethodBasic = "client_secret_basic" // the secret in a Basic header
+	AuthMethodPost  = "client_secret_post"  // the secret in the form body
+)
+
+// ValidTokenAuthMethod reports whether m is a method a login can be told
+// to use, or "" (choose from what the IdP advertises).
+func ValidTokenAuthMethod(m string) bool {
+	return m == "" || m == AuthMethodBasic || m == AuthMethodPost
+}
+
+// OffersBothAuthMethods reports whether the IdP advertises both
+// client_secret_basic and client_secret_post: the app may be registered
+// for one only, so the connection's method is worth choosing.
+func OffersBothAuthMethods(md *Metadata) bool {
+	return md != nil && slices.Contains(md.TokenAuthMethods(), AuthMethodBasic) && slices.Contains(md.TokenAuthMethods(), AuthMethodPost)
+}
+
+// authStyle picks the client authentication: the one the connection
+// names, else the one the IdP offers, the secret in a Basic header when
+// offered, else in the form body; never both, and never auto-detected, so
+// a failure names the method that was used.
+func authStyle(md *Metadata, want string) (oauth2.AuthStyle, error) {
+	switch want {
+	case AuthMethodBasic:
+		return oauth2.AuthStyleInHeader, nil
+	case AuthMethodPost:
+		return oauth2.AuthStyleInParams, nil
+	case "":
+	default:
+		return 0, usageError("the token auth method %q is neither %s nor %s", want, AuthMethodBasic, AuthMethodPost)
+	}
 	methods := md.TokenAuthMethods()
 	switch {
 	case slices.Contains(methods, "client_secret_basic"):
@@ -289,9 +375,9 @@ func authStyle(md *Metadata) (oauth2.AuthStyle, error) {
 // AuthMethod names the token endpoint authentication the login uses.
 func (l *Login) AuthMethod() string {
 	if l.oauth.Endpoint.AuthStyle == oauth2.AuthStyleInParams {
-		return "client_secret_post"
+		return AuthMethodPost
 	}
-	return "client_secret_basic"
+	return AuthMethodBasic
 }
 
 func scopes(extra []string) []string {

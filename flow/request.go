@@ -86,14 +86,21 @@ type LoginRequest struct {
 	MappingRequest
 	Discovery, ClientID, RedirectURI string
 	Scopes                           []string
+	// AuthMethod is --auth-method: client_secret_basic or
+	// client_secret_post; "" chooses from what the IdP advertises.
+	AuthMethod string
 	// Timeout bounds each network call; Wait the wait for the browser.
 	Timeout, Wait time.Duration
 }
 
-// CheckTimes refuses a time limit that is not positive.
+// CheckTimes refuses a time limit that is not positive, and an
+// --auth-method a login cannot use.
 func (r LoginRequest) CheckTimes() error {
 	if r.Timeout <= 0 || r.Wait <= 0 {
 		return usageError("--timeout and --wait must be positive durations, e.g. 10s or 5m")
+	}
+	if !ValidTokenAuthMethod(r.AuthMethod) {
+		return usageError("--auth-method %q: want %s or %s", r.AuthMethod, AuthMethodBasic, AuthMethodPost)
 	}
 	return nil
 }
@@ -125,7 +132,7 @@ func (r LoginRequest) Config() (string, LoginConfig, error) {
 		return "", LoginConfig{}, err
 	}
 	return discoveryURL, LoginConfig{ClientID: r.ClientID, RedirectURI: r.RedirectURI, ExtraScopes: r.Scopes, Claims: claims, Wait: r.Wait,
-		Roles: RoleAssignment{GroupsClaim: r.GroupsClaim, DefaultRole: r.DefaultRole, Mappings: mappings}}, nil
+		Roles: RoleAssignment{GroupsClaim: r.GroupsClaim, DefaultRole: r.DefaultRole, Mappings: mappings}, TokenAuthMethod: r.AuthMethod}, nil
 }
 
 // ConfigFor is the login configuration of the stored connection c with
@@ -134,6 +141,9 @@ func (r LoginRequest) Config() (string, LoginConfig, error) {
 func (r LoginRequest) ConfigFor(c Connection) (string, LoginConfig, error) {
 	if r.Given("redirect-uri") { // e.g. a loopback URI registered for tests, when the stored one is the server's
 		c.RedirectURI = r.RedirectURI
+	}
+	if r.Given("auth-method") { // for this login only, like the mappings
+		c.TokenAuthMethod = r.AuthMethod
 	}
 	if c.RedirectURI == "" || c.DiscoveryURL == "" {
 		return "", LoginConfig{}, &Error{Code: CodeIncompleteConnection,

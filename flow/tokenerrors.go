@@ -4,56 +4,122 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
 )
 
-// tokenError explains a failed code exchange at the token endpoint.
+// tokenError explains a failed code exchange at the token endpoint. Every
+// explanation names the client authentication method the request used, and
+// the IdP's own OAuth error code verbatim; the IdP's text is redacted
+// (ec.redact) before anything reads it.
 func tokenError(err error, tokenURL string, ec errorContext) error {
+	used := fmt.Sprintf("client authentication %s", ec.authMethod)
 	var re *oauth2.RetrieveError
 	if !errors.As(err, &re) {
 		var fe *Error
 		if errors.As(err, &fe) {
-			return fe
+			named := *fe
+			named.Message += " (" + used + ")"
+			return &named
 		}
 		return &Error{Code: CodeTokenUnreachable,
-			Message: fmt.Sprintf("could not reach the token endpoint %s", tokenURL),
+			Message: fmt.Sprintf("could not reach the token endpoint %s (%s)", tokenURL, used),
 			Fix:     "check that this machine can reach the IdP (VPN, firewall, proxy); raise --timeout if the IdP is slow",
-			Err:     shortErr(err)}
+			Err:     errors.New(ec.redact(shortErr(err).Error()))}
 	}
-	code := Code(re.ErrorCode)
+	theirs := Code(ec.redact(re.ErrorCode))
+	description := ec.redact(re.ErrorDescription)
+	code := theirs
 	if code == "" && re.Response != nil && re.Response.StatusCode == http.StatusUnauthorized {
 		code = CodeInvalidClient
 	}
-	if e := explainIdPError(code, re.ErrorDescription, ec); e != nil {
+	tail := oauthTail(theirs, used)
+	if other := otherAuthMethod(code, description, ec.authMethod); other != "" {
+		return &Error{Code: code,
+			Message: fmt.Sprintf("the IdP refused how the app authenticated: this login sent the client secret with %s, but the app is registered for %s (the secret itself may be right)", ec.authMethod, other) +
+				tail + idpSays(description),
+			Fix: fmt.Sprintf("switch to %s here (in the wizard: step 2, Credentials, the token auth method; with login: --auth-method %s), or ask the IdP admin to allow %s for this app",
+				other, other, ec.authMethod)}
+	}
+	if e := explainIdPError(code, description, ec, tail); e != nil {
 		return e
 	}
-	desc := idpSays(re.ErrorDescription)
+	desc := idpSays(description)
 	if code == "" {
 		status := "no answer"
 		if re.Response != nil {
 			status = re.Response.Status
 		}
 		return &Error{Code: CodeTokenHTTPStatus,
-			Message: fmt.Sprintf("the token endpoint %s answered %s without an OAuth error", tokenURL, status),
+			Message: fmt.Sprintf("the token endpoint %s answered %s without an OAuth error (%s)%s", tokenURL, status, used, desc),
 			Fix:     "check the token_endpoint in the discovery document; ask the IdP admin whether the app is set up"}
 	}
-	if code == CodeInvalidGrant && mentionsRedirect(re.ErrorDescription) {
+	if code == CodeInvalidGrant && mentionsRedirect(description) {
 		code = CodeRedirectURIMismatch
 	}
 	if msg, fix, ok := oauthErrorText(atToken, code); ok {
-		return &Error{Code: code, Message: msg + desc, Fix: fix}
+		return &Error{Code: code, Message: msg + tail + desc, Fix: fix}
 	}
 	return &Error{Code: code,
-		Message: fmt.Sprintf("the token endpoint refused the code exchange with %q%s", code, desc),
+		Message: "the token endpoint refused the code exchange" + tail + desc,
 		Fix:     "ask the IdP admin to check the app's settings against this error"}
 }
 
-// callbackError explains an error= callback from the authorization endpoint.
+// oauthTail names, after the plain words, the IdP's OAuth error code as it
+// sent it and, at the token endpoint, the client authentication used.
+func oauthTail(theirs Code, used string) string {
+	var parts []string
+	if theirs != "" {
+		parts = append(parts, "OAuth error "+Display(string(theirs)))
+	}
+	if used != "" {
+		parts = append(parts, used)
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " — " + strings.Join(parts, ", ")
+}
+
+// otherAuthMethod is the client authentication method an IdP's refusal
+// says the app is registered for instead of used: the description names
+// the other method (Hydra: "The OAuth 2.0 Client supports client
+// authentication method 'client_secret_post', but method
+// 'client_secret_basic' was requested"), or says the method is not allowed
+// ("client authentication method not allowed"). "" for any other answer,
+// e.g. a wrong secret.
+func otherAuthMethod(code Code, description, used string) string {
+	if code != CodeInvalidClient && code != CodeUnauthorizedClient && code != CodeInvalidRequest {
+		return ""
+	}
+	other := AuthMethodPost
+	if used == AuthMethodPost {
+		other = AuthMethodBasic
+	}
+	if strings.Contains(strings.ToLower(description), other) || methodRefused.MatchString(description) {
+		return other
+	}
+	return ""
+}
+
+// methodRefused is an IdP's way of saying the client authentication method
+// is not one the app may use; "unsupported authentication method" in
+// Hydra's generic "Client authentication failed (e.g. …)" does not match.
+var methodRefused = regexp.MustCompile(`(?i)(authentication method|auth method|client_secret_(basic|post))[^.]*?\b(not allowed|not permitted|not supported|not enabled|not configured|disallowed)`)
+
+// callbackError explains an error= callback from the authorization
+// endpoint; code and description are already redacted.
 func callbackError(code Code, description string, ec errorContext) error {
-	if e := explainIdPError(code, description, ec); e != nil {
+	tail := oauthTail(code, "")
+	if code == CodeAccessDenied && !mentionsAssignment(description) && !knownEntraError(description) {
+		return &Error{Code: code,
+			Message: "the sign-in was declined in the browser: the person pressed Deny or Cancel (or closed the consent) instead of approving" + tail + idpSays(description),
+			Fix:     "run the login again and approve the sign-in and the consent in the browser; if nobody declined, ask the IdP admin whether this user may sign in to the app"}
+	}
+	if e := explainIdPError(code, description, ec, tail); e != nil {
 		return e
 	}
 	desc := idpSays(description)
@@ -61,11 +127,25 @@ func callbackError(code Code, description string, ec errorContext) error {
 		code = CodeRedirectURIMismatch
 	}
 	if msg, fix, ok := oauthErrorText(atCallback, code); ok {
-		return &Error{Code: code, Message: msg + desc, Fix: fix}
+		return &Error{Code: code, Message: msg + tail + desc, Fix: fix}
 	}
 	return &Error{Code: CodeIdPError,
-		Message: fmt.Sprintf("the IdP ended the sign-in with %q%s", code, desc),
+		Message: "the IdP ended the sign-in" + tail + desc,
 		Fix:     "ask the IdP admin to check the app's settings against this error"}
+}
+
+// knownEntraError reports whether description quotes an Entra error the
+// pitfalls explain (e.g. AADSTS50105, a user not assigned to the app).
+func knownEntraError(description string) bool {
+	_, _, ok := aadsts(EntraCode(description))
+	return ok
+}
+
+// mentionsAssignment reports whether an access_denied description says
+// the user is not assigned to the app (Okta: "User is not assigned to the
+// client application."), rather than that the person declined.
+func mentionsAssignment(description string) bool {
+	return strings.Contains(strings.ToLower(description), "assign")
 }
 
 // endpoint is where an IdP answered with an OAuth error code.
@@ -125,14 +205,15 @@ func mentionsRedirect(description string) bool {
 	return strings.Contains(strings.ToLower(description), "redirect")
 }
 
-// idpSays formats the IdP's own description as a suffix, kept short and on
-// one line because it is foreign text shown in a terminal.
+// idpSays formats the IdP's own description as a suffix, whole (up to
+// MaxShownBytes: the actionable part is often at its end), on one line and
+// quoted, because it is foreign text shown in a terminal; screens wrap it.
 func idpSays(description string) string {
-	d := oneLine(description, 300)
+	d := strings.Join(strings.Fields(description), " ")
 	if d == "" {
 		return ""
 	}
-	return fmt.Sprintf(" (the IdP says: %q)", d)
+	return fmt.Sprintf(" (the IdP says: %q)", Display(d))
 }
 
 // oneLine flattens s to one line of at most n runes.

@@ -13,13 +13,19 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
-// The credentials form's fields, in order.
+// The credentials form's fields, in order; credAuth, the token auth
+// method, is a focus stop after them only when it is shown (authShown).
 const (
 	credClientID = iota
 	credSecret
 	credDiscovery
 	credFields
+	credAuth = credFields
 )
+
+// credAuthMethods are the token auth method's choices, in the order ←/→
+// goes through them; "" lets the login choose.
+var credAuthMethods = [...]string{"", flow.AuthMethodBasic, flow.AuthMethodPost}
 
 // credentials is step 2: the Client ID, Client Secret and Discovery
 // Endpoint from the organization's IT team.
@@ -42,6 +48,7 @@ type credentials struct {
 	message  string // what to fix after a refused submit
 
 	credKeys
+	method key.Binding // ←/→ on the token auth method
 }
 
 // NewCredentials is step 2: enter the client credentials and the
@@ -50,6 +57,7 @@ func NewCredentials(env *Env, theme *Theme) Step {
 	c := &credentials{
 		stepBase: stepBase{env: env, theme: theme},
 		credKeys: newCredKeys(),
+		method:   bind("←/→", "auth method", "left", "right", "space"),
 	}
 	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
 	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
@@ -97,7 +105,50 @@ func (c *credentials) Keys() []key.Binding {
 	} else {
 		c.reveal.SetHelp("ctrl+r", "show secret")
 	}
+	if c.focus == credAuth {
+		return []key.Binding{c.submit, c.move, c.method, c.reveal}
+	}
 	return []key.Binding{c.submit, c.move, c.reveal}
+}
+
+// authShown reports whether the step shows the token auth method: when
+// the validated metadata offers both client_secret_basic and
+// client_secret_post (the app may be registered for one only), or when the
+// connection already names one. Before a first validation nothing is
+// known; a test login refused for the method points back here, and by
+// then the metadata is.
+func (c *credentials) authShown() bool { return credAuthShown(c.setup) }
+
+func credAuthShown(s *Setup) bool {
+	return flow.OffersBothAuthMethods(s.Metadata) || s.Connection.TokenAuthMethod != ""
+}
+
+// stops is the number of focus stops: the fields, and the method if shown.
+func (c *credentials) stops() int {
+	if c.authShown() {
+		return credFields + 1
+	}
+	return credFields
+}
+
+// cycleMethod moves the token auth method d choices on.
+func (c *credentials) cycleMethod(d int) {
+	m := &c.setup.Connection.TokenAuthMethod
+	i := 0
+	for j, v := range credAuthMethods {
+		if v == *m {
+			i = j
+		}
+	}
+	*m = credAuthMethods[(i+d+len(credAuthMethods))%len(credAuthMethods)]
+}
+
+// credMethodLabel names a method as the step shows it.
+func credMethodLabel(m string) string {
+	if m == "" {
+		return "automatic (" + flow.AuthMethodBasic + " when offered)"
+	}
+	return m
 }
 
 func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
@@ -121,9 +172,22 @@ func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 			return c.moveFocus(1), nil
 		case key.Matches(msg, c.prev):
 			return c.moveFocus(-1), nil
+		case c.focus == credAuth:
+			if key.Matches(msg, c.method) {
+				d := 1
+				if msg.String() == "left" {
+					d = -1
+				}
+				c.cycleMethod(d)
+				c.message = ""
+			}
+			return nil, nil
 		}
 		return c.updateInput(msg), nil
 	case tea.PasteMsg:
+		if c.focus == credAuth {
+			return nil, nil
+		}
 		return c.updateInput(msg), nil
 	}
 	return nil, nil
@@ -146,14 +210,20 @@ func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
 }
 
 func (c *credentials) moveFocus(d int) tea.Cmd {
-	c.visited[c.focus] = true
-	c.focus = (c.focus + d + credFields) % credFields
+	if c.focus < credFields {
+		c.visited[c.focus] = true
+	}
+	n := c.stops()
+	c.focus = (c.focus + d + n) % n
 	return c.focusField()
 }
 
 func (c *credentials) focusField() tea.Cmd {
 	for i := range c.inputs {
 		c.inputs[i].Blur()
+	}
+	if c.focus >= credFields {
+		return nil
 	}
 	return c.inputs[c.focus].Focus()
 }
@@ -257,6 +327,14 @@ func credSecretFinding(s *Setup) *flow.Finding {
 	return nil
 }
 
+// credAuthNote says why the token auth method is shown and how to change it.
+func credAuthNote(s *Setup) string {
+	if flow.OffersBothAuthMethods(s.Metadata) {
+		return "The IdP offers client_secret_basic and client_secret_post; an app registered for one only (Hydra, Okta) needs that one. ←/→ changes it."
+	}
+	return "How the client secret is sent to the token endpoint. ←/→ changes it."
+}
+
 // SetSize fits the fields to the step's new width.
 func (c *credentials) SetSize(width, height int) {
 	c.area.SetSize(width, height)
@@ -287,6 +365,19 @@ func (c *credentials) View() string {
 		if note, style := c.credNote(i); note != "" {
 			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
 		}
+	}
+	if c.authShown() {
+		label := t.Text.Render("Token auth method")
+		value := "  " + credMethodLabel(c.setup.Connection.TokenAuthMethod)
+		if c.focus == credAuth {
+			label = t.Title.Render("Token auth method")
+			value = t.Selected.Render("> ‹ " + credMethodLabel(c.setup.Connection.TokenAuthMethod) + " ›")
+		}
+		parts = append(parts, "", label)
+		if c.focus == credAuth {
+			focus = len(strings.Split(strings.Join(parts, "\n"), "\n"))
+		}
+		parts = append(parts, value, t.Subtle.PaddingLeft(2).Width(width).Render(credAuthNote(c.setup)))
 	}
 	if c.message != "" {
 		parts = append(parts, "", t.Error.Width(width).Render(c.message))

@@ -49,7 +49,39 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		fmt.Fprintln(p, diagFindingText(*f))
 		fmt.Fprintln(p, "Type back at the next prompt to paste the secret again.")
 	}
+	if credAuthShown(s) {
+		fmt.Fprintln(p, credAuthNote(s))
+		m, err := credAskMethod(ctx, p, conn.TokenAuthMethod)
+		if err != nil {
+			return err
+		}
+		conn.TokenAuthMethod = m
+	}
 	return nil
+}
+
+// credAskMethod asks for the token auth method until the answer is one;
+// Enter keeps current.
+func credAskMethod(ctx context.Context, p *Prompter, current string) (string, error) {
+	for {
+		answer, err := p.answer(ctx, "Token auth method: basic, post or auto ["+credMethodLabel(current)+"]: ", false)
+		if err != nil {
+			return "", err
+		}
+		switch a := strings.ToLower(strings.TrimSpace(answer)); a {
+		case "":
+			return current, nil
+		case "back":
+			return "", ErrBack
+		case "auto", "automatic":
+			return "", nil
+		case "basic", "post":
+			return "client_secret_" + a, nil
+		case flow.AuthMethodBasic, flow.AuthMethodPost:
+			return a, nil
+		}
+		fmt.Fprintln(p, "Type basic (client_secret_basic), post (client_secret_post) or auto, or press Enter to keep it.")
+	}
 }
 
 // credAsk asks for one field until its answer is valid; Enter keeps

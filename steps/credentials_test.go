@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // credCtrl is ctrl+<letter>.
@@ -174,5 +176,80 @@ func TestCredentialsRunLines(t *testing.T) {
 	}
 	if _, err := runLines(t, step, setup, "back\n"); !errors.Is(err, ErrBack) {
 		t.Errorf("back returned %v", err)
+	}
+}
+
+// credBothMethods is a setup whose validated metadata offers both
+// client_secret_basic and client_secret_post, filled in as after step 3.
+func credBothMethods() *Setup {
+	s := NewSetup()
+	s.Connection.ClientID, s.Connection.ClientSecret = "cid", "a-long-enough-secret"
+	s.DiscoveryInput = "https://idp.example.test"
+	s.Metadata = &flow.Metadata{TokenEndpointAuthMethodsSupported: []string{flow.AuthMethodBasic, flow.AuthMethodPost}}
+	return s
+}
+
+// The token auth method is shown when the validated metadata offers both
+// methods, and tab then ←/→ change it in the setup.
+func TestCredentialsOfferTheAuthMethodWhenTheIdPOffersBoth(t *testing.T) {
+	t.Parallel()
+	step, _ := credWithoutDemo(t, true)
+	plain := NewSetup()
+	orgEnter(t, step, plain)
+	if v := viewFits(t, step, 80, 24); strings.Contains(v, "Token auth method") {
+		t.Errorf("shown without metadata offering both:\n%s", v)
+	}
+
+	setup := credBothMethods()
+	orgEnter(t, step, setup)
+	v := viewFits(t, step, 80, 24)
+	if !strings.Contains(v, "Token auth method") || !strings.Contains(v, "automatic (client_secret_basic when offered)") {
+		t.Fatalf("the method is not offered:\n%s", v)
+	}
+	for range 3 { // client ID → secret → endpoint → method
+		run(t, step, press("tab"), orgWait)
+	}
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "←/→ auth method") {
+		t.Errorf("the help does not say how to change it: %s", got)
+	}
+	run(t, step, press("left"), orgWait)
+	if setup.Connection.TokenAuthMethod != flow.AuthMethodPost {
+		t.Fatalf("← chose %q", setup.Connection.TokenAuthMethod)
+	}
+	if v := viewFits(t, step, 80, 24); !strings.Contains(v, "‹ client_secret_post ›") {
+		t.Errorf("the choice is not shown:\n%s", v)
+	}
+	orgType(t, step, "x") // letters change nothing here
+	if setup.Connection.ClientID != "cid" || setup.Connection.TokenAuthMethod != flow.AuthMethodPost {
+		t.Errorf("typing on the method changed the setup: %+v", setup.Connection)
+	}
+	msgs := run(t, step, press("enter"), orgWait)
+	if _, ok := orgHas[NextMsg](msgs); !ok {
+		t.Fatalf("enter on the method did not move on:\n%s", viewFits(t, step, 80, 24))
+	}
+	run(t, step, press("tab"), orgWait) // wraps to the client ID
+	if f := step.(*credentials).focus; f != credClientID {
+		t.Errorf("tab after the method focused %d", f)
+	}
+}
+
+func TestCredentialsRunLinesAsksTheAuthMethod(t *testing.T) {
+	t.Parallel()
+	step, _ := credWithoutDemo(t, true)
+	setup := credBothMethods()
+	o, err := runLines(t, step, setup, "\n\n\nsecret\npost\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if setup.Connection.TokenAuthMethod != flow.AuthMethodPost {
+		t.Fatalf("method %q\n%s", setup.Connection.TokenAuthMethod, o)
+	}
+	wantOutput(t, o, "offers client_secret_basic and client_secret_post", "Type basic (client_secret_basic), post (client_secret_post) or auto")
+	if _, err = runLines(t, step, setup, "\n\n\nauto\n"); err != nil || setup.Connection.TokenAuthMethod != "" {
+		t.Errorf("auto: %q %v", setup.Connection.TokenAuthMethod, err)
+	}
+	plain := NewSetup()
+	if o, _ := runLines(t, step, plain, "cid\nsecret-value\nhttps://idp.example.test\n"); strings.Contains(o, "Token auth method") {
+		t.Errorf("asked without metadata offering both:\n%s", o)
 	}
 }

@@ -85,6 +85,9 @@ type IdP struct {
 	jwksStatus   int
 	authErr      [2]string
 	userinfoSub  string
+	echoSecret   bool
+	registered   string   // the one auth method the client is registered for; "" = any advertised
+	granted      []string // the scopes the token response grants; nil = all asked
 	tokenReqs    []TokenRequest
 	jwksFetches  int
 	userinfoHits int
@@ -160,6 +163,23 @@ func (p *IdP) OmitClaims(names ...string) { p.with(func() { p.omitClaims = names
 func (p *IdP) FailToken(status int, code, description string) {
 	p.with(func() { p.tokenErr = &tokenErr{status, code, description} })
 }
+
+// EchoSecret makes the token endpoint refuse the client as a careless IdP
+// does, echoing what it received: "Invalid client secret: <the secret>",
+// with the code and the PKCE verifier.
+func (p *IdP) EchoSecret() { p.with(func() { p.echoSecret = true }) }
+
+// RegisterFor registers the client for one client authentication method
+// only, as Hydra and Okta do, while the metadata still advertises all of
+// Options.AuthMethods; a token request with another method gets Hydra's
+// answer, which names both.
+func (p *IdP) RegisterFor(method string) { p.with(func() { p.registered = method }) }
+
+// GrantOnly makes the token response grant only these scopes (its "scope"
+// says so), and leaves the claims of the others out of the ID token and
+// userinfo: email and email_verified for "email", given_name and
+// family_name for "profile", groups for "groups".
+func (p *IdP) GrantOnly(scopes ...string) { p.with(func() { p.granted = scopes }) }
 
 // FailJWKS makes the JWKS endpoint answer with status (0 = serve normally).
 func (p *IdP) FailJWKS(status int) { p.with(func() { p.jwksStatus = status }) }
@@ -270,6 +290,16 @@ func (p *IdP) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, p.tokenErr.status, p.tokenErr.code, p.tokenErr.descr)
 		return
 	}
+	if p.echoSecret {
+		_, secret, _ := r.BasicAuth()
+		secret, _ = url.QueryUnescape(secret)
+		if s := r.PostForm.Get("client_secret"); s != "" {
+			secret = s
+		}
+		oauthError(w, http.StatusUnauthorized, "invalid_client", fmt.Sprintf("Invalid client secret: %s (code %s, code_verifier %s, Authorization %s)",
+			secret, r.PostForm.Get("code"), r.PostForm.Get("code_verifier"), r.Header.Get("Authorization")))
+		return
+	}
 	if !p.clientAuthOK(w, r) {
 		return
 	}
@@ -289,6 +319,9 @@ func (p *IdP) token(w http.ResponseWriter, r *http.Request) {
 	}
 	access := random()
 	resp := map[string]any{"access_token": access, "token_type": "Bearer", "expires_in": 300}
+	if p.granted != nil {
+		resp["scope"] = strings.Join(p.granted, " ")
+	}
 	if !p.omitIDToken {
 		resp["id_token"] = p.mintLocked(g, access)
 	}
@@ -312,6 +345,13 @@ func (p *IdP) clientAuthOK(w http.ResponseWriter, r *http.Request) bool {
 	case inBody:
 		id, secret, method = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"), "client_secret_post"
 	}
+	if p.registered != "" && method != p.registered && slices.Contains(p.opts.AuthMethods, method) {
+		// Ory Hydra's answer, word for word.
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "Client authentication failed (e.g., unknown client, no client authentication included, "+
+			"or unsupported authentication method). The OAuth 2.0 Client supports client authentication method '"+p.registered+"', but method '"+method+
+			"' was requested. You must configure the OAuth 2.0 client's 'token_endpoint_auth_method' value to accept '"+method+"'.")
+		return false
+	}
 	if !slices.Contains(p.opts.AuthMethods, method) || id != p.ClientID || secret != p.ClientSecret {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return false
@@ -327,7 +367,7 @@ func (p *IdP) mintLocked(g grant, accessToken string) string {
 		"at_hash": atHash(accessToken),
 	}
 	for k, v := range p.User {
-		if !slices.Contains(p.omitClaims, k) {
+		if !slices.Contains(p.omitClaims, k) && p.grantedLocked(k) {
 			claims[k] = v
 		}
 	}
@@ -353,6 +393,15 @@ func (p *IdP) mintLocked(g grant, accessToken string) string {
 	}
 }
 
+// grantedLocked reports whether the claim's scope was granted.
+func (p *IdP) grantedLocked(claim string) bool {
+	if p.granted == nil {
+		return true
+	}
+	scope := map[string]string{"email": "email", "email_verified": "email", "given_name": "profile", "family_name": "profile", "groups": "groups"}[claim]
+	return scope == "" || slices.Contains(p.granted, scope)
+}
+
 func (p *IdP) jwks(w http.ResponseWriter, _ *http.Request) {
 	p.mu.Lock()
 	p.jwksFetches++
@@ -374,7 +423,9 @@ func (p *IdP) userinfo(w http.ResponseWriter, r *http.Request) {
 	p.userinfoHits++
 	info := make(map[string]any, len(p.User))
 	for k, v := range p.User {
-		info[k] = v
+		if p.grantedLocked(k) {
+			info[k] = v
+		}
 	}
 	if p.userinfoSub != "" {
 		info["sub"] = p.userinfoSub
