@@ -286,7 +286,7 @@ func (c *claims) table(width int) ([]string, int) {
 			value = in.View()
 		} else {
 			v := claimsGet(m, i)
-			value = t.Text.Render(ansi.Truncate(v, valueWidth, "…"))
+			value = t.Text.Render(ansi.Truncate(flow.Display(v), valueWidth, "…"))
 			if v == "" {
 				value = t.Subtle.Render("(empty)")
 			}

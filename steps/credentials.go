@@ -285,11 +285,11 @@ func (c *credentials) View() string {
 		}
 		parts = append(parts, c.inputs[i].View())
 		if note, style := c.credNote(i); note != "" {
-			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
+			parts = append(parts, style.PaddingLeft(2).Width(width).Render(flow.DisplayText(note)))
 		}
 	}
 	if c.message != "" {
-		parts = append(parts, "", t.Error.Width(width).Render(c.message))
+		parts = append(parts, "", t.Error.Width(width).Render(flow.DisplayText(c.message)))
 	}
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.

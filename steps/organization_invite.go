@@ -141,6 +141,10 @@ func (o *organization) makeInvite() tea.Cmd {
 		v.focus, v.formErr = 0, "Type the organization the invite is for."
 		return o.inviteFocus()
 	}
+	if _, msg := orgCheckNames(org, ""); msg != "" {
+		v.focus, v.formErr = 0, msg
+		return o.inviteFocus()
+	}
 	ttl, err := ParseInviteTTL(v.ttl.Value())
 	if err != nil {
 		msg, fix := flow.Explain(err)

@@ -402,7 +402,7 @@ func (r *roles) body(width int) ([]string, int) {
 	}
 	field := func(i int, label string, in *textinput.Model, editing bool, value, empty string) {
 		m := marker(i)
-		v := t.Text.Render(ansi.Truncate(value, fieldWidth, "…"))
+		v := t.Text.Render(ansi.Truncate(flow.Display(value), fieldWidth, "…"))
 		if editing {
 			sized := *in // a copy sized to draw: View changes nothing
 			sized.SetWidth(fieldWidth - 1)
@@ -439,7 +439,7 @@ func (r *roles) body(width int) ([]string, int) {
 			name = glFit(labels, m.Group, colWidth)
 		}
 		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(name, colWidth, "…"))
-		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmp.Or(m.Role, "(no role)")), width, "…"))
+		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(flow.Display(cmp.Or(m.Role, "(no role)"))), width, "…"))
 	}
 	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
 	button := "  [ Continue ]"
