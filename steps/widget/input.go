@@ -4,6 +4,8 @@ import (
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // NewInput is a one-line text field with a "> " prompt and styles.
@@ -35,9 +37,25 @@ func Restyle(styles textinput.Styles, ins ...*textinput.Model) {
 }
 
 // Sized is a copy of in whose field, with its prompt and the cursor's
-// cell, fits width: a View draws it without changing the step's input.
+// cell, fits width, its value Shown: a View draws it without changing the
+// step's input.
 func Sized(in textinput.Model, width int) textinput.Model {
+	in = Shown(in)
 	in.SetWidth(max(width-lipgloss.Width(in.Prompt)-1, 4))
+	return in
+}
+
+// Shown is a copy of in to draw, whose value and placeholder show a
+// control or bidi character that was typed or pasted as flow.Display's
+// visible stand-in: the value itself keeps it, for flow.CheckTyped to
+// refuse.
+func Shown(in textinput.Model) textinput.Model {
+	in.Placeholder = flow.Display(in.Placeholder) // a placeholder may repeat a typed name
+	if v := in.Value(); flow.CheckTyped("value", v) != nil {
+		pos := len([]rune(flow.Display(string([]rune(v)[:in.Position()]))))
+		in.SetValue(flow.Display(v))
+		in.SetCursor(pos)
+	}
 	return in
 }
 
