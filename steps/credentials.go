@@ -52,7 +52,7 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		credKeys: newCredKeys(),
 	}
 	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
-	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
+	c.inputs[credSecret] = limited(widget.NewInput(theme.InputStyles(), "the Client Secret"), widget.LimitSecret)
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
 	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
@@ -138,8 +138,7 @@ func (c *credentials) setEcho() {
 }
 
 func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	c.inputs[c.focus], cmd = c.inputs[c.focus].Update(msg)
+	cmd := inputUpdate(&c.inputs[c.focus], msg)
 	c.message = ""
 	c.sync()
 	return cmd

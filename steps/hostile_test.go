@@ -221,3 +221,43 @@ func TestOrganizationRefusesControlCharactersInNames(t *testing.T) {
 
 // frameText is a frame without the theme's styles.
 func frameText(frame string) string { return sgr.ReplaceAllString(frame, "") }
+
+// TestPastesAreCutAtTheFieldsLimit: a 1 MB paste into a name, a URL or a
+// secret is cut to the field's limit, and the footer says so; a paste
+// that fits says nothing.
+func TestPastesAreCutAtTheFieldsLimit(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	huge := strings.Repeat("x", 1<<20)
+	step, _ := orgEnterNew(t, NewOrganization, env)
+	msgs := run(t, step, tea.PasteMsg{Content: huge}, orgWait)
+	note, _ := orgHas[StatusMsg](msgs)
+	if o := step.(*organization); len(o.org.Value()) != 200 || !strings.Contains(string(note), "cut to 200 characters") {
+		t.Errorf("the organization field holds %d characters after a 1 MB paste; note %q", len(o.org.Value()), note)
+	}
+	step, _ = orgEnterNew(t, NewOrganization, env)
+	if msgs := run(t, step, tea.PasteMsg{Content: "Acme"}, orgWait); len(msgs) != 0 {
+		t.Errorf("a paste that fits sent %v", msgs)
+	}
+
+	c := NewCredentials(env, NewTheme(true))
+	c.Enter(NewSetup())
+	for i, want := range map[int]int{credClientID: 2048, credSecret: 4096, credDiscovery: 2048} {
+		cr := c.(*credentials)
+		cr.focus = i
+		cr.focusField()
+		cr.inputs[i].SetValue("")
+		start := time.Now()
+		msgs := run(t, c, tea.PasteMsg{Content: huge}, orgWait)
+		note, _ := orgHas[StatusMsg](msgs)
+		if got := len(cr.inputs[i].Value()); got != want || !strings.Contains(string(note), "cut to") {
+			t.Errorf("field %d holds %d characters after a 1 MB paste, want %d; note %q", i, got, want, note)
+		}
+		for range 20 {
+			c.Update(press("a"))
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Errorf("field %d: a paste and 20 keys took %s", i, d)
+		}
+	}
+}

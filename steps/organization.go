@@ -110,9 +110,9 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		orgKeys:  newOrgKeys(),
 	}
-	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
+	o.org = limited(widget.NewInput(theme.InputStyles(), "Acme Corp"), widget.LimitName)
 	o.org.ShowSuggestions = true
-	o.name = widget.NewInput(theme.InputStyles(), "")
+	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
 	o.invite = newOrgInvite(theme)
 	return o
 }
@@ -339,10 +339,10 @@ func (o *organization) moveFocus(d int) tea.Cmd {
 func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	if o.focus == 0 {
-		o.org, cmd = o.org.Update(msg)
+		cmd = inputUpdate(&o.org, msg)
 		o.syncName()
 	} else {
-		o.name, cmd = o.name.Update(msg)
+		cmd = inputUpdate(&o.name, msg)
 	}
 	o.formErr = ""
 	return cmd

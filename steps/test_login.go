@@ -112,11 +112,11 @@ type testLogin struct {
 
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
-	ti := textinput.New()
+	ti := limited(textinput.New(), widget.LimitAddress)
 	ti.SetStyles(widget.PlainInputStyles(theme.IsDark))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
-	li := textinput.New()
+	li := limited(textinput.New(), widget.LimitName)
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
 	t := &testLogin{
@@ -203,9 +203,7 @@ func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return nil, nil
 		}
 		cmd := t.focusPaste()
-		var c2 tea.Cmd
-		t.paste, c2 = t.paste.Update(msg)
-		return tea.Batch(cmd, c2), nil
+		return tea.Batch(cmd, inputUpdate(&t.paste, msg)), nil
 	case tlStartedMsg:
 		return t.onStarted(msg), nil
 	case tlDoneMsg:

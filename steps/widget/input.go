@@ -1,6 +1,9 @@
 package widget
 
 import (
+	"fmt"
+	"unicode/utf8"
+
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
@@ -8,9 +11,21 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
-// NewInput is a one-line text field with a "> " prompt and styles.
+// The most characters a field takes: a paste past it is cut (and Update
+// says so), so that a 1 MB paste cannot make every later key rewrite a
+// 1 MB draft.
+const (
+	LimitName    = 200  // organization, connection, claim and role names, labels
+	LimitURL     = 2048 // URLs, client IDs, group IDs
+	LimitSecret  = 4096 // client secrets
+	LimitAddress = 8192 // a browser's address bar pasted back, with its code and state
+)
+
+// NewInput is a one-line text field with a "> " prompt and styles, taking
+// up to LimitURL characters.
 func NewInput(styles textinput.Styles, placeholder string) textinput.Model {
 	in := textinput.New()
+	in.CharLimit = LimitURL
 	in.Prompt = "> "
 	in.Placeholder = placeholder
 	// ctrl+v would read the clipboard of the machine the program runs on,
@@ -27,6 +42,19 @@ func PlainInputStyles(isDark bool) textinput.Styles {
 	st := textinput.DefaultStyles(isDark)
 	st.Cursor.Blink = false
 	return st
+}
+
+// Update gives msg to in and returns in's command and, when msg is a
+// paste that in's CharLimit cut, a note that says so ("" otherwise).
+func Update(in *textinput.Model, msg tea.Msg) (tea.Cmd, string) {
+	var note string
+	if p, ok := msg.(tea.PasteMsg); ok && in.CharLimit > 0 &&
+		utf8.RuneCountInString(in.Value())+utf8.RuneCountInString(p.Content) > in.CharLimit {
+		note = fmt.Sprintf("The paste was cut to %d characters, the most this field takes.", in.CharLimit)
+	}
+	var cmd tea.Cmd
+	*in, cmd = in.Update(msg)
+	return cmd, note
 }
 
 // Restyle gives each of ins styles, as on a change of background.
