@@ -150,49 +150,49 @@ func TestLoginHumanOutputShowsHostileClaimsSafely(t *testing.T) {
 	}
 }
 
+// TestLoginErrorsShowAHostileIdPSafely: an IdP's error and
+// error_description, and its HTML error page at the token endpoint, reach
+// `login`'s standard error only as visible stand-ins.
 func TestLoginErrorsShowAHostileIdPSafely(t *testing.T) {
 	t.Parallel()
-	t.Run("error and error_description", func(t *testing.T) {
-		t.Parallel()
-		idp := testidp.New(t, testidp.Options{})
-		idp.FailAuthorize("access_denied"+hostile, hostile+"\r\nUser is not assigned")
-		run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp)...)
-		if _, _, err := testidp.Browse(run.url()); err != nil {
-			t.Fatal(err)
-		}
-		if code := run.wait(t); code != 1 {
-			t.Errorf("exit %d, want 1", code)
-		}
-		assertTerminalSafe(t, "login's standard error", run.stderr.String())
-	})
-	t.Run("an HTML error page at the token endpoint", func(t *testing.T) {
-		t.Parallel()
-		idp := testidp.New(t, testidp.Options{})
-		next := idp.Server.Config.Handler
-		idp.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if r.URL.Path != "/token" {
-				next.ServeHTTP(w, r)
-				return
+	for name, misbehave := range map[string]func(idp *testidp.IdP){
+		"error and error_description": func(idp *testidp.IdP) {
+			idp.FailAuthorize("access_denied"+hostile, hostile+"\r\nUser is not assigned")
+		},
+		"an HTML error page at the token endpoint": func(idp *testidp.IdP) {
+			next := idp.Server.Config.Handler
+			idp.Server.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path != "/token" {
+					next.ServeHTTP(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "text/html")
+				w.WriteHeader(http.StatusInternalServerError)
+				fmt.Fprintf(w, "<html><body><h1>%s</h1>\x9b2J %s</body></html>", hostile, hostile)
+			})
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			idp := testidp.New(t, testidp.Options{})
+			misbehave(idp)
+			run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp)...)
+			if _, _, err := testidp.Browse(run.url()); err != nil {
+				t.Fatal(err)
 			}
-			w.Header().Set("Content-Type", "text/html")
-			w.WriteHeader(http.StatusInternalServerError)
-			fmt.Fprintf(w, "<html><body><h1>%s</h1>\x9b2J %s</body></html>", hostile, hostile)
+			if code := run.wait(t); code != 1 {
+				t.Errorf("exit %d, want 1", code)
+			}
+			assertTerminalSafe(t, "login's standard error", run.stderr.String())
 		})
-		run := startLogin(t, idp.ClientSecret, nil, loginArgs(idp)...)
-		if _, _, err := testidp.Browse(run.url()); err != nil {
-			t.Fatal(err)
-		}
-		if code := run.wait(t); code != 1 {
-			t.Errorf("exit %d, want 1", code)
-		}
-		assertTerminalSafe(t, "login's standard error", run.stderr.String())
-	})
+	}
 }
 
 // TestStoredHostileTextIsShownSafely: what a hostile IdP sent and was
 // stored (a validation, a test login's claims and error) and names stored
-// before names were checked reach `connections list|show`, `transcript`
-// and `verify` only as visible stand-ins; --json keeps the values.
+// before names were checked, and audit details, reach `connections
+// list|show`, `transcript`, `verify` and `invite list` only as visible
+// stand-ins; --json keeps the values.
 func TestStoredHostileTextIsShownSafely(t *testing.T) {
 	t.Parallel()
 	e := newDiagEnv(t)
@@ -219,7 +219,13 @@ func TestStoredHostileTextIsShownSafely(t *testing.T) {
 	if _, err := e.st.SaveTestLogin(ctx, store.TestLogin{ConnectionID: c.ID, OK: false, Error: "the IdP says: " + hostile + "\nsent " + hostile}); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"connections", "list"}, {"connections", "show", c.ID}, {"transcript", c.ID}, {"verify", c.ID}} {
+	if err := e.st.Audit(ctx, store.Event{Actor: "ssh:" + hostile, Action: "connection.save", ConnectionID: c.ID, Detail: hostile}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.st.CreateInvite(ctx, c.Organization, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"connections", "list"}, {"connections", "show", c.ID}, {"transcript", c.ID}, {"verify", c.ID}, {"invite", "list"}} {
 		_, stdout, stderr := runBinary(t, e.env, args...)
 		assertTerminalSafe(t, strings.Join(args, " "), stdout+stderr)
 		if !strings.Contains(stdout, "␛") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -70,12 +71,15 @@ func hostileKeys(w http.ResponseWriter, _ *http.Request) {
 // set with visible stand-ins only, in the full screen and the line mode.
 func TestValidateViewShowsAHostileIdPSafely(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	srv := validateIdP(t, hostileDocument, hostileKeys)
-	s := validateSetup(t, env, srv.URL+flow.WellKnownPath)
-	v := NewValidate(env, NewTheme(true))
-	validateRun(t, v, s)
-	if s.Report == nil || s.Report.Issuer != srv.URL+"/"+hostile {
+	keys := httptest.NewServer(http.HandlerFunc(hostileKeys))
+	t.Cleanup(keys.Close)
+	var base string
+	env, v, s := diagValidated(t, func(b string, doc map[string]any) {
+		base = b
+		hostileDocument(b, doc)
+		doc["jwks_uri"] = keys.URL
+	})
+	if s.Report == nil || s.Report.Issuer != base+"/"+hostile {
 		t.Fatalf("the report does not keep the issuer as served: %+v", s.Report)
 	}
 	for _, size := range [][2]int{{80, 24}, {80, 200}, {40, 200}, {120, 300}} {
