@@ -2,6 +2,7 @@ package widget
 
 import (
 	"fmt"
+	"slices"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/textinput"
@@ -73,16 +74,24 @@ func Sized(in textinput.Model, width int) textinput.Model {
 	return in
 }
 
-// Shown is a copy of in to draw, whose value and placeholder show a
-// control or bidi character that was typed or pasted as flow.Display's
-// visible stand-in: the value itself keeps it, for flow.CheckTyped to
-// refuse.
+// Shown is a copy of in to draw, whose value, placeholder and suggestions
+// show a control or bidi character that was typed or pasted as
+// flow.Display's visible stand-in: the value itself keeps it, for
+// flow.CheckTyped to refuse.
 func Shown(in textinput.Model) textinput.Model {
 	in.Placeholder = flow.Display(in.Placeholder) // a placeholder may repeat a typed name
 	if v := in.Value(); flow.CheckTyped("value", v) != nil {
 		pos := len([]rune(flow.Display(string([]rune(v)[:in.Position()]))))
 		in.SetValue(flow.Display(v))
 		in.SetCursor(pos)
+	}
+	// Suggestions (stored organization names) are drawn after the value.
+	if ss := in.AvailableSuggestions(); slices.ContainsFunc(ss, func(s string) bool { return flow.CheckTyped("value", s) != nil }) {
+		shown := make([]string, len(ss))
+		for i, s := range ss {
+			shown[i] = flow.Display(s)
+		}
+		in.SetSuggestions(shown)
 	}
 	return in
 }
