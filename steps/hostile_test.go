@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -71,13 +70,12 @@ func hostileKeys(w http.ResponseWriter, _ *http.Request) {
 // set with visible stand-ins only, in the full screen and the line mode.
 func TestValidateViewShowsAHostileIdPSafely(t *testing.T) {
 	t.Parallel()
-	keys := httptest.NewServer(http.HandlerFunc(hostileKeys))
-	t.Cleanup(keys.Close)
+	keys := validateIdP(t, nil, hostileKeys) // its /jwks
 	var base string
 	env, v, s := diagValidated(t, func(b string, doc map[string]any) {
 		base = b
 		hostileDocument(b, doc)
-		doc["jwks_uri"] = keys.URL
+		doc["jwks_uri"] = keys.URL + "/jwks"
 	})
 	if s.Report == nil || s.Report.Issuer != base+"/"+hostile {
 		t.Fatalf("the report does not keep the issuer as served: %+v", s.Report)

@@ -3,12 +3,10 @@ package tui
 import (
 	"strings"
 	"testing"
-	"time"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
 // TestHeaderShowsHostileNamesAsStandIns: the header draws an organization
@@ -16,8 +14,7 @@ import (
 // control, a bidi override) as visible stand-ins.
 func TestHeaderShowsHostileNamesAsStandIns(t *testing.T) {
 	t.Parallel()
-	st := stepstest.OpenStore(t, nil)
-	m := New(&steps.Env{Context: t.Context(), Store: st, Now: time.Now, Actor: "local:test"})
+	m := New(shellEnv(t))
 	m.Update(tea.WindowSizeMsg{Width: 120, Height: 30})
 	s := steps.NewSetup()
 	s.Connection.Organization, s.Connection.Name = "Acme \x1b]52;c;SGFja2Vk\x07\x1b[2J", "OIDC \u009b31m\u202eliame"
