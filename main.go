@@ -70,9 +70,10 @@ func (a *app) run(args []string) int {
 		return 1
 	}
 	msg, fix := flow.Explain(err)
-	fmt.Fprintf(a.stderr, "Error: %s\n", msg)
+	// An error may quote the IdP (error_description, an error page).
+	fmt.Fprintf(a.stderr, "Error: %s\n", flow.DisplayText(msg))
 	if fix != "" {
-		fmt.Fprintf(a.stderr, "Fix:   %s\n", fix)
+		fmt.Fprintf(a.stderr, "Fix:   %s\n", flow.DisplayText(fix))
 	}
 	if !flow.IsCode(err, flow.CodeUsage) {
 		return 1
@@ -453,6 +454,11 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			for _, f := range [][2]string{{"organization", c.Organization}, {"connection name", c.Name}} {
+				if err := flow.CheckTyped(f[0], f[1]); err != nil {
+					return err
+				}
+			}
 			secret, err := flow.ClientSecret(secretFile, a.stdin, a.getenv)
 			if err != nil {
 				return err
@@ -645,6 +651,9 @@ func (a *app) inviteCmd() *cobra.Command {
 		"invite", cobra.NoArgs, func(*cobra.Command, []string) error {
 			if strings.TrimSpace(org) == "" {
 				return usageErr("--org is required: the organization the invite is for")
+			}
+			if err := flow.CheckTyped("organization name", org); err != nil {
+				return usage(err)
 			}
 			if ttl <= 0 {
 				return usageErr("--ttl %s: give a positive duration, e.g. 72h", ttl)

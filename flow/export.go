@@ -176,7 +176,8 @@ func (l ConnectionList) MarshalJSON() ([]byte, error) {
 	return b.Bytes(), err
 }
 
-// WriteText writes a table of the connections, times in the local zone.
+// WriteText writes a table of the connections, times in the local zone,
+// names and issuers through Display.
 func (l ConnectionList) WriteText(w io.Writer) error {
 	if len(l.Connections) == 0 {
 		_, err := fmt.Fprintf(w, "No connections in %s yet.\nCreate one with 'oidc-onboard' (the wizard) or 'oidc-onboard connections import FILE'.\n", l.Path)
@@ -185,8 +186,8 @@ func (l ConnectionList) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
 	for _, c := range l.Connections {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, c.Organization, c.Name, c.Status,
-			OrDash(c.Issuer), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, Display(c.Organization), Display(c.Name), c.Status,
+			Display(OrDash(c.Issuer)), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
 	}
 	return tw.Flush()
 }

@@ -216,10 +216,10 @@ func (r ConnectionRecord) Details() ConnectionDetails {
 }
 
 // WriteText writes the details as aligned "label  value" lines, times in
-// the local zone.
+// the local zone, each value on one line through Display.
 func (c ConnectionDetails) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, OrDash(v)) }
+	row := func(k, v string) { fmt.Fprintf(tw, "%s\t%s\n", k, Display(strings.ReplaceAll(OrDash(v), "\n", " "))) }
 	row("ID", c.ID)
 	row("Organization", c.Organization)
 	row("Name", c.Name)

@@ -85,7 +85,7 @@ func NewInviteCode(code string, inv Invite, sshHost string) InviteCode {
 
 // WriteText writes the invite for the support engineer to pass on.
 func (c InviteCode) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, c.Organization, c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, Display(c.Organization), c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 	fmt.Fprintf(w, "Code:  %s   (shown once; only its hash is stored)\n\n", c.Code)
 	fmt.Fprintf(w, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", c.Command)
 	_, err := fmt.Fprintf(w, "or, in one go:\n  %s\n", c.OneGo)
@@ -114,7 +114,7 @@ func NewInviteList(invites []Invite, now time.Time) InviteList {
 	return out
 }
 
-// WriteText writes a table of the invites.
+// WriteText writes a table of the invites, organizations through Display.
 func (l InviteList) WriteText(w io.Writer) error {
 	if len(l) == 0 {
 		_, err := fmt.Fprintln(w, "No invites yet. Make one with 'oidc-onboard invite --org NAME'.")
@@ -123,7 +123,7 @@ func (l InviteList) WriteText(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
 	for _, inv := range l {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.ID, inv.Organization, inv.Status, inv.ExpiresAt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.ID, Display(inv.Organization), inv.Status, inv.ExpiresAt)
 	}
 	return tw.Flush()
 }

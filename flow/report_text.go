@@ -27,21 +27,22 @@ const (
 
 // WriteText writes the report for a person: one line per check (symbol,
 // name, detail), the fix under every check that did not pass, and a summary
-// line at the end. It wraps at 80 columns.
+// line at the end. It wraps at 80 columns. What the IdP sent is shown
+// through Display: no control sequence of it reaches the terminal.
 func (r *Report) WriteText(w io.Writer, style TextStyle) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Checking %s\n\n", r.DiscoveryURL)
+	fmt.Fprintf(&b, "Checking %s\n\n", Display(r.DiscoveryURL))
 	indent := strings.Repeat(" ", 2+nameColumn)
 	for _, c := range r.Checks {
 		sym, paint := r.symbol(c.Status, style)
 		name := fmt.Sprintf("%-*s", nameColumn, CheckName(c.ID))
-		lines := wrapLines(c.Detail, textWidth-len(indent))
+		lines := wrapLines(DisplayText(c.Detail), textWidth-len(indent))
 		b.WriteString(paint(sym) + " " + name + lines[0] + "\n")
 		for _, l := range lines[1:] {
 			b.WriteString(indent + l + "\n")
 		}
 		if c.Status != Pass && c.Fix != "" {
-			fix := wrapLines("fix: "+c.Fix, textWidth-len(indent)-2)
+			fix := wrapLines("fix: "+DisplayText(c.Fix), textWidth-len(indent)-2)
 			for i, l := range fix {
 				if i > 0 {
 					l = "  " + l
@@ -88,9 +89,9 @@ func (r *Report) summary(style TextStyle) string {
 			plural(failed, "check"), plural(warned, "warning"), passed)
 	case warned > 0:
 		return apply(style.Warn, SymbolPass) + fmt.Sprintf(" No check failed (%s). ID tokens must carry the issuer %s",
-			plural(warned, "warning"), r.Issuer)
+			plural(warned, "warning"), Display(r.Issuer))
 	}
-	return apply(style.Pass, SymbolPass) + fmt.Sprintf(" All %d checks passed. ID tokens must carry the issuer %s", passed, r.Issuer)
+	return apply(style.Pass, SymbolPass) + fmt.Sprintf(" All %d checks passed. ID tokens must carry the issuer %s", passed, Display(r.Issuer))
 }
 
 func plural(n int, word string) string {

@@ -23,7 +23,7 @@ func (p Profile) Rows() [][2]string {
 }
 
 // writeProfile writes "Profile" and a row per attribute, "(empty)" for an
-// empty value.
+// empty value; the values, from the IdP, through Display.
 func writeProfile(w io.Writer, p Profile) {
 	fmt.Fprintln(w, "Profile")
 	for _, row := range p.Rows() {
@@ -31,7 +31,7 @@ func writeProfile(w io.Writer, p Profile) {
 		if v == "" {
 			v = "(empty)"
 		}
-		fmt.Fprintf(w, "  %-11s %s\n", row[0], v)
+		fmt.Fprintf(w, "  %-11s %s\n", row[0], Display(v))
 	}
 }
 
@@ -51,9 +51,11 @@ func (r *LoginResult) Output(issuer, authMethod string) LoginOutput {
 	return LoginOutput{Profile: r.Profile, Claims: r.Claims, UsedUserinfo: r.UsedUserinfo, Issuer: issuer, AuthMethod: authMethod}
 }
 
-// WriteText writes the verified login: the profile, then every claim.
+// WriteText writes the verified login: the profile, then every claim,
+// each value JSON as the IdP sent it, through Display (JSON escapes C0
+// controls but not C1 or bidi overrides).
 func (o LoginOutput) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "✓ Signed in: the ID token verified (issuer %s, client authentication %s)\n\n", o.Issuer, o.AuthMethod)
+	fmt.Fprintf(w, "✓ Signed in: the ID token verified (issuer %s, client authentication %s)\n\n", Display(o.Issuer), Display(o.AuthMethod))
 	writeProfile(w, o.Profile)
 	source := "ID token"
 	if o.UsedUserinfo {
@@ -62,7 +64,7 @@ func (o LoginOutput) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "\nClaims (%s)\n", source)
 	for _, name := range SortedClaimNames(o.Claims) {
 		v, _ := json.Marshal(o.Claims[name])
-		if _, err := fmt.Fprintf(w, "  %-18s %s\n", name, v); err != nil {
+		if _, err := fmt.Fprintf(w, "  %-18s %s\n", Display(name), Display(string(v))); err != nil {
 			return err
 		}
 	}
@@ -139,7 +141,8 @@ type VerifyReport struct {
 	Connections []VerifyResult `json:"connections"`
 }
 
-// WriteText writes a line per connection, and its changes under it.
+// WriteText writes a line per connection, and its changes under it; names
+// and what the IdP serves through Display.
 func (out VerifyReport) WriteText(w io.Writer) error {
 	if len(out.Connections) == 0 {
 		_, err := fmt.Fprintln(w, "No active connections to verify.")
@@ -150,10 +153,10 @@ func (out VerifyReport) WriteText(w io.Writer) error {
 		if !r.OK {
 			mark = "✗"
 		}
-		head := fmt.Sprintf("%s %s (%s / %s)", mark, r.ID, r.Organization, r.Name)
+		head := fmt.Sprintf("%s %s (%s / %s)", mark, r.ID, Display(r.Organization), Display(r.Name))
 		switch {
 		case r.Error != "":
-			fmt.Fprintf(w, "%s: not checked — %s\n", head, r.Error)
+			fmt.Fprintf(w, "%s: not checked — %s\n", head, Display(r.Error))
 			continue
 		case len(r.Changes) == 0:
 			fmt.Fprintf(w, "%s: no change since %s\n", head, strings.ReplaceAll(r.Snapshot, "_", " "))
@@ -168,9 +171,9 @@ func (out VerifyReport) WriteText(w io.Writer) error {
 			if ch.Breaking {
 				sym = "✗"
 			}
-			fmt.Fprintf(w, "    %s %s: %s\n", sym, ch.Kind, ch.Detail)
+			fmt.Fprintf(w, "    %s %s: %s\n", sym, ch.Kind, Display(ch.Detail))
 			if ch.Fix != "" {
-				fmt.Fprintf(w, "      Fix: %s\n", ch.Fix)
+				fmt.Fprintf(w, "      Fix: %s\n", Display(ch.Fix))
 			}
 		}
 	}
@@ -251,23 +254,24 @@ func MappingChanges(c, next *Connection, testLogin int64) string {
 	return strings.Join(parts, "; ") + fmt.Sprintf(" (checked against test login #%d)", testLogin)
 }
 
-// WriteText writes the replayed profile, what changed, and the findings.
+// WriteText writes the replayed profile, what changed, and the findings,
+// what comes from the claims through Display.
 func (out RemapResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Replayed test login #%d (%s) of %s\n\n", out.TestLogin.ID, out.TestLogin.At.Format(time.RFC3339), out.ConnectionID)
 	writeProfile(w, out.Profile)
 	if len(out.Changes) > 0 {
 		fmt.Fprintln(w, "\nChanged")
 		for _, c := range out.Changes {
-			fmt.Fprintf(w, "  %s\n", c)
+			fmt.Fprintf(w, "  %s\n", Display(c))
 		}
 	}
 	for _, wn := range out.Warnings {
-		fmt.Fprintf(w, "Warning: %s\n", wn)
+		fmt.Fprintf(w, "Warning: %s\n", Display(wn))
 	}
 	for _, f := range out.Findings {
-		fmt.Fprintf(w, "\n[%s] %s\n  Fix: %s\n", f.Severity, f.Message, f.Fix)
+		fmt.Fprintf(w, "\n[%s] %s\n  Fix: %s\n", f.Severity, Display(f.Message), Display(f.Fix))
 		if f.Suggestion != "" {
-			fmt.Fprintf(w, "  Try: oidc-onboard connections remap %s %s\n", out.ConnectionID, f.Suggestion)
+			fmt.Fprintf(w, "  Try: oidc-onboard connections remap %s %s\n", out.ConnectionID, Display(f.Suggestion))
 		}
 	}
 	msg := "\nDry run: nothing was saved."

@@ -48,9 +48,10 @@ func RunLogin(ctx context.Context, discoveryURL string, cfg LoginConfig, opts Ru
 	}
 	w := opts.Progress
 	for _, n := range login.Notes() {
-		fmt.Fprintf(w, "Note: %s.\n", n)
+		fmt.Fprintf(w, "Note: %s.\n", Display(n))
 	}
-	fmt.Fprintf(w, "Open this URL in a browser and sign in:\n\n  %s\n\n", login.AuthURL())
+	// The URL is built on the IdP's authorization_endpoint: shown through Display.
+	fmt.Fprintf(w, "Open this URL in a browser and sign in:\n\n  %s\n\n", Display(login.AuthURL()))
 	if opts.Open != nil {
 		if err := opts.Open(login.AuthURL()); err != nil {
 			fmt.Fprintf(w, "Note: could not open a browser (%v); open the URL yourself.\n", err)
@@ -62,7 +63,7 @@ func RunLogin(ctx context.Context, discoveryURL string, cfg LoginConfig, opts Ru
 		return nil, LoginOutput{}, err
 	}
 	for _, warning := range res.Warnings {
-		fmt.Fprintf(w, "Warning: %s\n", warning)
+		fmt.Fprintf(w, "Warning: %s\n", Display(warning))
 	}
 	return res, res.Output(provider.Metadata().Issuer, login.AuthMethod()), nil
 }

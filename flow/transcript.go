@@ -165,30 +165,38 @@ func (t *Transcript) Redact(r *Redactor) {
 }
 
 // WriteText writes the transcript as plain text, support code first.
+// Every value, most of them from the IdP or typed by a customer, is shown
+// through Display (DisplayText for the entries, whose lines are indented).
 func (t *Transcript) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Support code: %s\n", t.SupportCode)
-	fmt.Fprintf(&b, "oidc-onboard transcript of %s (%s / %s), made %s\n", t.ConnectionID, t.Organization, t.Name, t.GeneratedAt.UTC().Format(time.RFC3339))
+	fmt.Fprintf(&b, "oidc-onboard transcript of %s (%s / %s), made %s\n", Display(t.ConnectionID), Display(t.Organization), Display(t.Name), t.GeneratedAt.UTC().Format(time.RFC3339))
 	fmt.Fprintf(&b, "Secrets, codes and tokens are removed.\n\n")
-	fmt.Fprintf(&b, "%-17s %s\n%-17s %s (%s)\n", "status:", t.Status, "provider:", t.Provider.DisplayName(), t.Provider.Evidence)
+	fmt.Fprintf(&b, "%-17s %s\n%-17s %s (%s)\n", "status:", t.Status, "provider:", Display(t.Provider.DisplayName()), Display(t.Provider.Evidence))
 	keys := make([]string, 0, len(t.Settings))
 	for k := range t.Settings {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
 	for _, k := range keys {
-		fmt.Fprintf(&b, "%-17s %s\n", k+":", t.Settings[k])
+		fmt.Fprintf(&b, "%-17s %s\n", k+":", Display(t.Settings[k]))
 	}
 	b.WriteString("\nHistory (UTC)\n")
 	if len(t.Entries) == 0 {
 		b.WriteString("  (nothing recorded yet)\n")
 	}
 	for _, e := range t.Entries {
-		fmt.Fprintf(&b, "  %s  %-11s %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, e.Summary)
+		fmt.Fprintf(&b, "  %s  %-11s %s\n", e.At.UTC().Format("2006-01-02 15:04:05"), e.Kind, indentText(e.Summary, 34))
 		for _, d := range e.Details {
-			fmt.Fprintf(&b, "      %s\n", d)
+			fmt.Fprintf(&b, "      %s\n", indentText(d, 6))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// indentText is s through DisplayText, its lines after the first indented
+// by n spaces.
+func indentText(s string, n int) string {
+	return strings.ReplaceAll(DisplayText(s), "\n", "\n"+strings.Repeat(" ", n))
 }

@@ -50,7 +50,7 @@ type claims struct {
 func NewClaims(env *Env, theme *Theme) Step {
 	c := &claims{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newClaimsKeys()}
 	for i := range c.inputs {
-		in := textinput.New()
+		in := limited(textinput.New(), widget.LimitName)
 		in.Prompt = ""
 		in.ShowSuggestions = true
 		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))
@@ -133,8 +133,7 @@ func (c *claims) Update(msg tea.Msg) (tea.Cmd, Nav) {
 // forward gives a message to the field being edited and writes its value
 // into the setup, so that a draft has every keystroke.
 func (c *claims) forward(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	c.inputs[c.sel], cmd = c.inputs[c.sel].Update(msg)
+	cmd := inputUpdate(&c.inputs[c.sel], msg)
 	claimsSet(&c.setup.Connection.Claims, c.sel, strings.TrimSpace(c.inputs[c.sel].Value()))
 	c.notice = ""
 	return cmd
@@ -286,7 +285,7 @@ func (c *claims) table(width int) ([]string, int) {
 			value = in.View()
 		} else {
 			v := claimsGet(m, i)
-			value = t.Text.Render(ansi.Truncate(v, valueWidth, "…"))
+			value = t.Text.Render(ansi.Truncate(flow.Display(v), valueWidth, "…"))
 			if v == "" {
 				value = t.Subtle.Render("(empty)")
 			}

@@ -60,7 +60,7 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		method:   bind("←/→", "auth method", "left", "right", "space"),
 	}
 	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
-	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
+	c.inputs[credSecret] = limited(widget.NewInput(theme.InputStyles(), "the Client Secret"), widget.LimitSecret)
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
 	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
@@ -202,8 +202,7 @@ func (c *credentials) setEcho() {
 }
 
 func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
-	var cmd tea.Cmd
-	c.inputs[c.focus], cmd = c.inputs[c.focus].Update(msg)
+	cmd := inputUpdate(&c.inputs[c.focus], msg)
 	c.message = ""
 	c.sync()
 	return cmd
@@ -363,7 +362,7 @@ func (c *credentials) View() string {
 		}
 		parts = append(parts, c.inputs[i].View())
 		if note, style := c.credNote(i); note != "" {
-			parts = append(parts, style.PaddingLeft(2).Width(width).Render(note))
+			parts = append(parts, style.PaddingLeft(2).Width(width).Render(flow.DisplayText(note)))
 		}
 	}
 	if c.authShown() {
@@ -380,7 +379,7 @@ func (c *credentials) View() string {
 		parts = append(parts, value, t.Subtle.PaddingLeft(2).Width(width).Render(credAuthNote(c.setup)))
 	}
 	if c.message != "" {
-		parts = append(parts, "", t.Error.Width(width).Render(c.message))
+		parts = append(parts, "", t.Error.Width(width).Render(flow.DisplayText(c.message)))
 	}
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.

@@ -97,7 +97,7 @@ func diagProviderLine(th *Theme, s *Setup, width int) []string {
 	if strings.HasPrefix(source, "detected") {
 		source = "detected"
 	}
-	return []string{th.Subtle.Render(ansi.Truncate("Provider: "+p.DisplayName()+" ("+source+")", max(width, 1), "…"))}
+	return []string{th.Subtle.Render(ansi.Truncate(flow.Display("Provider: "+p.DisplayName()+" ("+source+")"), max(width, 1), "…"))}
 }
 
 // diagMetadata is what the provider and its metadata tell before any login
@@ -134,11 +134,13 @@ func diagOnly(fs []flow.Finding, ids ...string) []flow.Finding {
 }
 
 // diagFindingLines renders findings: a symbol and the message, then the
-// fix and any suggested mapping change, wrapped to width.
+// fix and any suggested mapping change, wrapped to width; what they quote
+// of the IdP's metadata and claims is shown through flow.Display.
 func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 	var lines []string
 	inner := max(width-2, 8)
 	for _, f := range fs {
+		f.Message, f.Fix, f.Suggestion = flow.DisplayText(f.Message), flow.DisplayText(f.Fix), flow.Display(f.Suggestion)
 		sym, style := "i", th.Text
 		switch f.Severity {
 		case flow.SeverityWarn:
@@ -214,13 +216,13 @@ func replayLines(th *Theme, s *Setup, width int) []string {
 	lines := []string{ansi.Truncate(th.Title.Render("Preview from the last test login")+
 		th.Subtle.Render(" (no new login needed)"), max(width, 1), "…")}
 	if len(changes) == 0 {
-		lines = append(lines, th.Subtle.Render(cut("  no change (roles: "+cmp.Or(strings.Join(after.Roles, ", "), "none")+")")))
+		lines = append(lines, th.Subtle.Render(cut("  no change (roles: "+flow.Display(cmp.Or(strings.Join(after.Roles, ", "), "none"))+")")))
 	}
 	for _, c := range changes {
-		lines = append(lines, th.Accent.Render(cut("  • "+c)))
+		lines = append(lines, th.Accent.Render(cut("  • "+flow.Display(c))))
 	}
 	for _, w := range warnings {
-		lines = append(lines, th.Warn.Render(cut("  ! "+w)))
+		lines = append(lines, th.Warn.Render(cut("  ! "+flow.Display(w))))
 	}
 	return lines
 }

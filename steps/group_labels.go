@@ -108,11 +108,14 @@ func glName(labels map[string]string, group string) string {
 // do not fit.
 func glFit(labels map[string]string, group string, width int) string {
 	width = max(width, 1)
-	full := glName(labels, group)
+	// The group ID comes from the claims, the label from a person: both
+	// are shown through flow.Display.
+	l := flow.Display(labels[group])
+	group = flow.Display(group)
+	full := glName(map[string]string{group: l}, group)
 	if ansi.StringWidth(full) <= width {
 		return full
 	}
-	l := labels[group]
 	if l == "" {
 		return ansi.Truncate(group, width, "…")
 	}

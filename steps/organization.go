@@ -110,9 +110,9 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		orgKeys:  newOrgKeys(),
 	}
-	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
+	o.org = limited(widget.NewInput(theme.InputStyles(), "Acme Corp"), widget.LimitName)
 	o.org.ShowSuggestions = true
-	o.name = widget.NewInput(theme.InputStyles(), "")
+	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
 	o.invite = newOrgInvite(theme)
 	return o
 }
@@ -339,10 +339,10 @@ func (o *organization) moveFocus(d int) tea.Cmd {
 func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	if o.focus == 0 {
-		o.org, cmd = o.org.Update(msg)
+		cmd = inputUpdate(&o.org, msg)
 		o.syncName()
 	} else {
-		o.name, cmd = o.name.Update(msg)
+		cmd = inputUpdate(&o.name, msg)
 	}
 	o.formErr = ""
 	return cmd
@@ -357,9 +357,26 @@ func (o *organization) create() tea.Cmd {
 		o.focus, o.formErr = 0, "Type the organization's name (the customer whose IdP this is)."
 		return o.focusField()
 	}
+	if field, msg := orgCheckNames(org, name); msg != "" {
+		o.focus, o.formErr = field, msg
+		return o.focusField()
+	}
 	o.mode, o.from, o.err, o.formErr = orgBusy, orgForm, nil, ""
 	env := o.env
 	return orgCmd(env, func(ctx context.Context) (*Setup, error) { return orgCreate(ctx, env, org, name) }, false)
+}
+
+// orgCheckNames refuses control and bidi-override characters in the
+// names a person typed, which others see later: the field at fault (0
+// the organization, 1 the connection name) and what to do, or "".
+func orgCheckNames(org, name string) (field int, msg string) {
+	for i, f := range []struct{ what, value string }{{"organization name", org}, {"connection name", name}} {
+		if err := flow.CheckTyped(f.what, f.value); err != nil {
+			text, fix := flow.Explain(err)
+			return i, text + ": " + fix + "."
+		}
+	}
+	return 0, ""
 }
 
 func (o *organization) View() string {
@@ -396,9 +413,9 @@ func (o *organization) errView(width int) string {
 		return ""
 	}
 	msg, fix := flow.Explain(o.err)
-	out := o.theme.Error.Width(width).Render("✗ " + msg)
+	out := o.theme.Error.Width(width).Render("✗ " + flow.DisplayText(msg))
 	if fix != "" {
-		out += "\n" + o.theme.Text.Width(width).Render("  Fix: "+fix)
+		out += "\n" + o.theme.Text.Width(width).Render("  Fix: "+flow.DisplayText(fix))
 	}
 	return out
 }
@@ -422,9 +439,10 @@ func (o *organization) listView(width, height int) string {
 		if i == o.cursor {
 			marker, style, selLine = "▸ ", t.Selected, len(lines)
 		}
-		row := marker + it.label
+		// Organization and connection names were typed by people.
+		row := marker + flow.Display(it.label)
 		if it.detail != "" {
-			row += " · " + it.detail
+			row += " · " + flow.Display(it.detail)
 		}
 		lines = append(lines, style.Render(widget.Truncate(row, width)))
 	}
@@ -462,11 +480,11 @@ func (o *organization) formView(width int) string {
 	inner := max(width-2, 10)
 	org, name := widget.Sized(o.org, inner), widget.Sized(o.name, inner)
 	if o.walled() {
-		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(widget.Truncate(o.org.Value(), inner)))
+		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(widget.Truncate(flow.Display(o.org.Value()), inner)))
 	} else {
 		parts = append(parts, t.Text.Render("Organization"), "  "+org.View())
 		if len(o.listing.orgs) > 0 {
-			hint := "Existing: " + strings.Join(o.listing.orgs, ", ") + " (tab completes)"
+			hint := "Existing: " + flow.Display(strings.Join(o.listing.orgs, ", ")) + " (tab completes)"
 			parts = append(parts, t.Subtle.Width(width).Render("  "+hint))
 		}
 	}
@@ -476,7 +494,7 @@ func (o *organization) formView(width int) string {
 		parts = append(parts, o.inviteHint(width))
 	}
 	if o.formErr != "" {
-		parts = append(parts, "", t.Error.Width(width).Render("✗ "+o.formErr))
+		parts = append(parts, "", t.Error.Width(width).Render("✗ "+flow.DisplayText(o.formErr)))
 	}
 	return strings.Join(parts, "\n")
 }

@@ -48,7 +48,7 @@ type orgInvite struct {
 
 func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
-		org:        widget.NewInput(theme.InputStyles(), "Acme Corp"),
+		org:        limited(widget.NewInput(theme.InputStyles(), "Acme Corp"), widget.LimitName),
 		ttl:        widget.NewInput(theme.InputStyles(), inviteTTLText(DefaultInviteTTL)),
 		inviteKeys: newInviteKeys(),
 	}
@@ -125,9 +125,9 @@ func (o *organization) updateInviteInput(msg tea.Msg) tea.Cmd {
 	v := &o.invite
 	var cmd tea.Cmd
 	if v.focus == 0 {
-		v.org, cmd = v.org.Update(msg)
+		cmd = inputUpdate(&v.org, msg)
 	} else {
-		v.ttl, cmd = v.ttl.Update(msg)
+		cmd = inputUpdate(&v.ttl, msg)
 	}
 	v.formErr, v.err = "", nil
 	return cmd
@@ -139,6 +139,10 @@ func (o *organization) makeInvite() tea.Cmd {
 	org := strings.TrimSpace(v.org.Value())
 	if org == "" {
 		v.focus, v.formErr = 0, "Type the organization the invite is for."
+		return o.inviteFocus()
+	}
+	if _, msg := orgCheckNames(org, ""); msg != "" {
+		v.focus, v.formErr = 0, msg
 		return o.inviteFocus()
 	}
 	ttl, err := ParseInviteTTL(v.ttl.Value())

@@ -102,6 +102,10 @@ func orgLinesNew(ctx context.Context, env *Env, s *Setup, l orgListing, p *Promp
 		if name == "" {
 			name = def
 		}
+		if _, msg := orgCheckNames(org, name); msg != "" {
+			fmt.Fprintln(p, msg)
+			continue
+		}
 		created, err := orgCreate(ctx, env, org, name)
 		if err != nil {
 			lineExplain(p, err)
@@ -124,6 +128,10 @@ func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) e
 	org, err := p.Ask(ctx, prompt)
 	if err != nil || org == "" {
 		return err
+	}
+	if _, msg := orgCheckNames(org, ""); msg != "" {
+		fmt.Fprintln(p, msg)
+		return nil
 	}
 	for {
 		answer, err := p.Ask(ctx, "Valid for (hours or days, e.g. 24h or 7d; Enter for "+inviteTTLText(DefaultInviteTTL)+"): ")

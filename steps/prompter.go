@@ -42,8 +42,25 @@ func NewPrompter(in io.Reader, out io.Writer) *Prompter {
 }
 
 // Write writes b to the Prompter's output: what a step says between its
-// questions goes the same way as the questions.
-func (p *Prompter) Write(b []byte) (int, error) { return p.out.Write(b) }
+// questions goes the same way as the questions. It is the line mode's one
+// way to the terminal, so it shows what it writes through
+// flow.DisplayText, line by line: what an IdP sent or a customer typed
+// cannot move the cursor, set the clipboard or reorder the text, and a
+// line of it is cut at flow.MaxShownBytes.
+func (p *Prompter) Write(b []byte) (int, error) {
+	lines := strings.SplitAfter(string(b), "\n")
+	for i, l := range lines {
+		body, nl := strings.CutSuffix(l, "\n")
+		lines[i] = flow.DisplayText(body)
+		if nl {
+			lines[i] += "\n"
+		}
+	}
+	if _, err := io.WriteString(p.out, strings.Join(lines, "")); err != nil {
+		return 0, err
+	}
+	return len(b), nil
+}
 
 // Ask prints prompt and returns the answer, trimmed. The end of the input
 // before an answer is an input_ended error that says what to do; when ctx
@@ -67,10 +84,10 @@ func (p *Prompter) AskOrBack(ctx context.Context, prompt string) (string, error)
 // without echo (see canHide), from the terminal itself, which ctx cannot
 // interrupt.
 func (p *Prompter) answer(ctx context.Context, prompt string, hidden bool) (string, error) {
-	fmt.Fprint(p.out, prompt)
+	fmt.Fprint(p, prompt)
 	if hidden {
 		b, err := term.ReadPassword(p.src.(*os.File).Fd())
-		fmt.Fprintln(p.out)
+		fmt.Fprintln(p)
 		if errors.Is(err, io.EOF) {
 			return "", inputEnded()
 		}

@@ -321,7 +321,7 @@ func (r *review) viewSummary(w int) string {
 	th := r.theme
 	b := []string{widget.Wrap(th.Title.Render("Review the connection, then save and activate it."), w)}
 	for _, x := range rvWarnings(r.setup) {
-		b = append(b, widget.Wrap(th.Warn.Render("! "+x), w))
+		b = append(b, widget.Wrap(th.Warn.Render("! "+flow.DisplayText(x)), w))
 	}
 	b = append(b, rvTable(th, rvRows(r.setup, r.labels.of(r.setup.Connection.ID), r.env.Now()), w)...)
 	b = append(b, "")
@@ -334,9 +334,9 @@ func (r *review) viewSummary(w int) string {
 		b = append(b, widget.Wrap(th.Subtle.Render("Saving and activating…"), w))
 	case rvFailed:
 		msg, fix := flow.Explain(r.err)
-		b = append(b, widget.Wrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(msg)), w))
+		b = append(b, widget.Wrap(th.Fail.Render("✗ Not saved: ")+th.Text.Render(tlSentence(flow.DisplayText(msg))), w))
 		if fix != "" {
-			b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(fix), w))
+			b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(fix)), w))
 		}
 		b = append(b, widget.Wrap(th.Subtle.Render("Nothing is lost: the setup is kept as a draft. enter tries again."), w))
 	}
@@ -344,12 +344,13 @@ func (r *review) viewSummary(w int) string {
 }
 
 // rvTable renders rows as "label  value", values wrapped under themselves
-// where there is room and below the label where there is not.
+// where there is room and below the label where there is not; the values,
+// from the IdP and from what people typed, through flow.DisplayText.
 func rvTable(th *Theme, rows [][2]string, w int) []string {
 	const labelW = 14
 	var out []string
 	for _, row := range rows {
-		value := row[1]
+		value := flow.DisplayText(row[1])
 		if value == "" {
 			value = "—"
 		}
@@ -371,7 +372,7 @@ func (r *review) viewSaved(w int) string {
 	c := r.setup.Connection
 	return strings.Join([]string{
 		widget.Wrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
-		widget.Wrap(th.Text.Render(c.Organization+" / "+c.Name+" is saved with its claim and role mappings and its test login results."), w),
+		widget.Wrap(th.Text.Render(flow.Display(c.Organization)+" / "+flow.Display(c.Name)+" is saved with its claim and role mappings and its test login results."), w),
 		"",
 		widget.Wrap(th.Title.Render("What happens next"), w),
 		widget.Wrap(th.Text.Render("Hand the connection to the application:"), w),

@@ -62,7 +62,7 @@ type rolesDeleted struct {
 func NewRoles(env *Env, theme *Theme) Step {
 	r := &roles{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
-		in := textinput.New()
+		in := limited(textinput.New(), widget.LimitName)
 		in.Prompt = ""
 		in.Placeholder = placeholder
 		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
@@ -70,7 +70,7 @@ func NewRoles(env *Env, theme *Theme) Step {
 	}
 	r.groupsIn = newInput(flow.DefaultGroupsClaim)
 	r.defaultIn = newInput("none")
-	r.rowIn = [2]textinput.Model{newInput("IdP group ID"), newInput("role")}
+	r.rowIn = [2]textinput.Model{limited(newInput("IdP group ID"), widget.LimitURL), newInput("role")}
 	r.labelIn = newInput("e.g. Finance admins; empty removes it")
 	return r
 }
@@ -144,17 +144,17 @@ func (r *roles) forward(msg tea.Msg) tea.Cmd {
 	c := &r.setup.Connection
 	switch r.mode {
 	case rolesEditGroups:
-		r.groupsIn, cmd = r.groupsIn.Update(msg)
+		cmd = inputUpdate(&r.groupsIn, msg)
 		c.GroupsClaim = strings.TrimSpace(r.groupsIn.Value())
 	case rolesEditDefault:
-		r.defaultIn, cmd = r.defaultIn.Update(msg)
+		cmd = inputUpdate(&r.defaultIn, msg)
 		c.DefaultRole = strings.TrimSpace(r.defaultIn.Value())
 	case rolesEditRow:
-		r.rowIn[r.rowCol], cmd = r.rowIn[r.rowCol].Update(msg)
+		cmd = inputUpdate(&r.rowIn[r.rowCol], msg)
 		c.RoleMappings[r.selectedRow()] = flow.RoleMapping{
 			Group: strings.TrimSpace(r.rowIn[0].Value()), Role: strings.TrimSpace(r.rowIn[1].Value())}
 	case rolesEditLabel:
-		r.labelIn, cmd = r.labelIn.Update(msg)
+		cmd = inputUpdate(&r.labelIn, msg)
 	}
 	r.notice = ""
 	return cmd
@@ -402,7 +402,7 @@ func (r *roles) body(width int) ([]string, int) {
 	}
 	field := func(i int, label string, in *textinput.Model, editing bool, value, empty string) {
 		m := marker(i)
-		v := t.Text.Render(ansi.Truncate(value, fieldWidth, "…"))
+		v := t.Text.Render(ansi.Truncate(flow.Display(value), fieldWidth, "…"))
 		if editing {
 			sized := *in // a copy sized to draw: View changes nothing
 			sized.SetWidth(fieldWidth - 1)
@@ -439,7 +439,7 @@ func (r *roles) body(width int) ([]string, int) {
 			name = glFit(labels, m.Group, colWidth)
 		}
 		group := fmt.Sprintf("%-*s", colWidth, ansi.Truncate(name, colWidth, "…"))
-		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(cmp.Or(m.Role, "(no role)")), width, "…"))
+		lines = append(lines, ansi.Truncate(mk+style.Render(group)+"  "+style.Render(flow.Display(cmp.Or(m.Role, "(no role)"))), width, "…"))
 	}
 	field(r.defaultItem(), "Default role", &r.defaultIn, r.mode == rolesEditDefault, c.DefaultRole, "none: given when no group matches")
 	button := "  [ Continue ]"

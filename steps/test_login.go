@@ -112,11 +112,11 @@ type testLogin struct {
 
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
-	ti := textinput.New()
+	ti := limited(textinput.New(), widget.LimitAddress)
 	ti.SetStyles(widget.PlainInputStyles(theme.IsDark))
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
-	li := textinput.New()
+	li := limited(textinput.New(), widget.LimitName)
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
 	t := &testLogin{
@@ -203,9 +203,7 @@ func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return nil, nil
 		}
 		cmd := t.focusPaste()
-		var c2 tea.Cmd
-		t.paste, c2 = t.paste.Update(msg)
-		return tea.Batch(cmd, c2), nil
+		return tea.Batch(cmd, inputUpdate(&t.paste, msg)), nil
 	case tlStartedMsg:
 		return t.onStarted(msg), nil
 	case tlDoneMsg:
@@ -599,7 +597,7 @@ func (t *testLogin) viewWaiting(w int) string {
 	default:
 		b = append(b, widget.Wrap(th.Text.Render("Your browser opened this URL; if it did not, open it yourself and sign in:"), w))
 	}
-	b = append(b, th.Accent.Render(ansi.Hardwrap(t.authURL, max(w, 1), false)))
+	b = append(b, th.Accent.Render(ansi.Hardwrap(flow.Display(t.authURL), max(w, 1), false)))
 	if d := t.env.Demo; d != nil {
 		b = append(b, widget.Wrap(th.Accent.Render(fmt.Sprintf("Demo: sign in as %s with the password %s.", d.Username, d.Password)), w))
 	}
@@ -608,7 +606,7 @@ func (t *testLogin) viewWaiting(w int) string {
 	switch {
 	case t.pasteErr != nil:
 		msg, fix := flow.Explain(t.pasteErr)
-		b = append(b, widget.Wrap(th.Error.Render(msg), w), widget.Wrap(th.Subtle.Render(fix), w))
+		b = append(b, widget.Wrap(th.Error.Render(flow.DisplayText(msg)), w), widget.Wrap(th.Subtle.Render(flow.DisplayText(fix)), w))
 	case t.pasteNote != "":
 		b = append(b, widget.Wrap(th.Pass.Render(t.pasteNote), w))
 	}
@@ -623,7 +621,7 @@ func (t *testLogin) viewSuccess(w int) string {
 	if len(r.Warnings) > 0 {
 		head = append(head, widget.Wrap(th.Warn.Render("The mapping could not fill everything:"), w))
 		for _, warn := range r.Warnings {
-			head = append(head, widget.Wrap(th.Warn.Render("! "+warn), w))
+			head = append(head, widget.Wrap(th.Warn.Render("! "+flow.Display(warn)), w))
 		}
 	}
 	if fs := diagClaims(t.setup); len(fs) > 0 {
@@ -698,7 +696,7 @@ func (t *testLogin) viewFailure(w int) string {
 	b = append(b, diagProviderLine(th, t.setup, w)...)
 	// An IdP error's explanation may carry its evidence on further lines
 	// (the redirect URI sent and expected, aligned with a marker line).
-	msg, evidence, _ := strings.Cut(r.Error, "\n")
+	msg, evidence, _ := strings.Cut(flow.DisplayText(r.Error), "\n")
 	b = append(b, "", widget.Wrap(th.Text.Render(tlSentence(msg)), w))
 	for _, l := range strings.Split(evidence, "\n") {
 		if l != "" {
@@ -706,7 +704,7 @@ func (t *testLogin) viewFailure(w int) string {
 		}
 	}
 	if r.Fix != "" {
-		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(r.Fix), w))
+		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(r.Fix)), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")
@@ -753,7 +751,7 @@ func tlClaims(th *Theme, claims map[string]any, w int) string {
 	names := flow.SortedClaimNames(claims)
 	labelW := 0
 	for _, n := range names {
-		labelW = max(labelW, min(lipgloss.Width(n), 20))
+		labelW = max(labelW, min(lipgloss.Width(flow.Display(n)), 20))
 	}
 	out := []string{th.Title.Render("Claims")}
 	for _, n := range names {
@@ -766,8 +764,10 @@ func tlClaims(th *Theme, claims map[string]any, w int) string {
 	return strings.Join(out, "\n")
 }
 
-// tlRow is "  label  value" on one line of at most w cells.
+// tlRow is "  label  value" on one line of at most w cells; label and
+// value, a claim's name and value, are shown through flow.Display.
 func tlRow(th *Theme, label, value string, labelW, w int) string {
+	label, value = flow.Display(label), flow.Display(value)
 	label = ansi.Truncate(label, labelW, "…")
 	label += strings.Repeat(" ", max(labelW-lipgloss.Width(label), 0))
 	valueStyle := th.Text

@@ -329,10 +329,10 @@ func (v *validate) head(width int) []string {
 	t := v.theme
 	head := []string{
 		t.Title.Render(ansi.Truncate("Validate the Discovery Endpoint", width, "…")),
-		t.Subtle.Render(ansi.Truncate(cmp.Or(v.url, "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
+		t.Subtle.Render(ansi.Truncate(cmp.Or(flow.Display(v.url), "(no Discovery Endpoint yet: go back to the credentials)"), width, "…")),
 	}
 	if text := diagProviderText(v.setup); text != "" && !v.running && v.report != nil {
-		head = append(head, widget.WrapStyled(t.Accent, text, width)...)
+		head = append(head, widget.WrapStyled(t.Accent, flow.Display(text), width)...)
 	}
 	return head
 }
@@ -443,9 +443,11 @@ func (v *validate) knownCheck(id string) (flow.Check, bool) {
 }
 
 // checkLines renders one check: a passed one on one line; a warning or a
-// failure with its whole detail and its fix, wrapped to the width.
+// failure with its whole detail and its fix, wrapped to the width. The
+// detail and fix quote the IdP: they are shown through flow.DisplayText.
 func (v *validate) checkLines(c flow.Check, width int) []string {
 	t := v.theme
+	c.Detail, c.Fix = flow.DisplayText(c.Detail), flow.DisplayText(c.Fix)
 	sym, style := validateSymbol(t, c.Status)
 	name := flow.CheckName(c.ID)
 	nameCol := 20
@@ -537,9 +539,9 @@ func validateSummary(t *Theme, r *flow.Report) (lipgloss.Style, string) {
 	case failed > 0:
 		return t.Fail, fmt.Sprintf("%s %s failed, %s, %d passed.", flow.SymbolFail, validatePlural(failed, "check"), validatePlural(warned, "warning"), passed)
 	case warned > 0:
-		return t.Warn, fmt.Sprintf("%s No check failed (%s). ID tokens must carry the issuer %s", flow.SymbolPass, validatePlural(warned, "warning"), r.Issuer)
+		return t.Warn, fmt.Sprintf("%s No check failed (%s). ID tokens must carry the issuer %s", flow.SymbolPass, validatePlural(warned, "warning"), flow.Display(r.Issuer))
 	}
-	return t.Pass, fmt.Sprintf("%s All %d checks passed. ID tokens must carry the issuer %s", flow.SymbolPass, passed, r.Issuer)
+	return t.Pass, fmt.Sprintf("%s All %d checks passed. ID tokens must carry the issuer %s", flow.SymbolPass, passed, flow.Display(r.Issuer))
 }
 
 // validateDocumentRead reports whether the checks went past fetching the

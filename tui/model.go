@@ -18,6 +18,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
@@ -386,10 +387,10 @@ func (m *Model) header() string {
 // title is the header's text: the organization and connection set up.
 func (m *Model) title() string {
 	title := "oidc-onboard"
-	if c := m.setup.Connection; c.Organization != "" {
-		title += " · " + c.Organization
+	if c := m.setup.Connection; c.Organization != "" { // names people typed: through flow.Display
+		title += " · " + flow.Display(c.Organization)
 		if c.Name != "" {
-			title += " / " + c.Name
+			title += " / " + flow.Display(c.Name)
 		}
 	}
 	if m.env.Demo != nil {

@@ -5,6 +5,8 @@ import (
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // Fit cuts s to height lines (none when height is 0 or less) and each
@@ -28,9 +30,11 @@ func Truncate(s string, width int) string { return ansi.Truncate(s, max(width, 1
 // Wrap wraps s to width cells (at least one), styles and all.
 func Wrap(s string, width int) string { return lipgloss.Wrap(s, max(width, 1), "") }
 
-// WrapStyled wraps plain text to width and styles each line.
+// WrapStyled wraps plain text to width and styles each line. The text
+// may quote the IdP or what people typed: it is shown through
+// flow.DisplayText (cut at flow.MaxShownBytes), before it is wrapped.
 func WrapStyled(style lipgloss.Style, text string, width int) []string {
-	lines := strings.Split(ansi.Wrap(text, width, ""), "\n")
+	lines := strings.Split(ansi.Wrap(flow.DisplayText(text), width, ""), "\n")
 	for i, l := range lines {
 		lines[i] = style.Render(l)
 	}

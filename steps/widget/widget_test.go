@@ -9,6 +9,8 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 func TestFitCutsLinesAndHeight(t *testing.T) {
@@ -76,5 +78,43 @@ func TestLabelLineFitsAndLeavesTheFieldAsItWas(t *testing.T) {
 	}
 	if in.Width() != 50 || in.Value() != "Finance admins" || !in.Focused() {
 		t.Errorf("drawing changed the field: width %d, value %q, focused %v", in.Width(), in.Value(), in.Focused())
+	}
+}
+
+func TestShownDrawsControlCharactersAsStandIns(t *testing.T) {
+	in := NewInput(PlainInputStyles(true), "Acme\u202eproC OIDC")
+	in.ShowSuggestions = true
+	in.SetSuggestions([]string{"Acme \x1b]52;c;SGk=\x07", "Globex"})
+	for _, typed := range []string{"A\u202e", "Ac"} {
+		_ = Edit(&in, typed)
+		view := Sized(in, 60).View()
+		for _, bad := range []string{"\u202e", "\x1b]"} {
+			if strings.Contains(view, bad) {
+				t.Errorf("typed %q: the field draws %q: %q", typed, bad, view)
+			}
+		}
+		if in.Value() != typed || !strings.Contains(ansi.Strip(view), flow.Display(typed)) {
+			t.Errorf("value %q, view %q: want the value kept and drawn with stand-ins", in.Value(), view)
+		}
+	}
+	if view := Sized(in, 60).View(); !strings.Contains(ansi.Strip(view), "Acme ␛]52;c;") {
+		t.Errorf("the suggestion is not drawn with stand-ins: %q", view)
+	}
+	in.SetValue("")
+	if view := Sized(in, 60).View(); strings.Contains(view, "\u202e") || !strings.Contains(view, "⟨U+202E⟩") {
+		t.Errorf("the placeholder is not drawn with stand-ins: %q", view)
+	}
+}
+
+func TestUpdateSaysWhenAPasteIsCut(t *testing.T) {
+	in := NewInput(PlainInputStyles(true), "")
+	in.CharLimit = 10
+	_ = in.Focus()
+	if _, note := Update(&in, tea.PasteMsg{Content: "0123456789abc"}); in.Value() != "0123456789" || !strings.Contains(note, "cut to 10 characters") {
+		t.Errorf("value %q, note %q", in.Value(), note)
+	}
+	in.SetValue("")
+	if _, note := Update(&in, tea.PasteMsg{Content: "0123456789"}); in.Value() != "0123456789" || note != "" {
+		t.Errorf("a paste that fits: value %q, note %q", in.Value(), note)
 	}
 }
