@@ -92,8 +92,9 @@ func loginArgs(idp *testidp.IdP, extra ...string) []string {
 
 // loginOutput is the --json contract, decoded strictly.
 type loginOutput struct {
-	Profile flow.Profile   `json:"profile"`
-	Claims  map[string]any `json:"claims"`
+	Profile  flow.Profile   `json:"profile"`
+	Claims   map[string]any `json:"claims"`
+	Warnings []string       `json:"warnings"`
 }
 
 // output decodes stdout strictly as the --json contract: one value, no

@@ -176,6 +176,7 @@ const (
 	CodeTokenUnreachable    Code = "token_unreachable"
 	CodeUnknownConnection   Code = "unknown_connection"
 	CodeUnreachable         Code = "unreachable"
+	CodeUnexplained         Code = "unexplained" // an error no code names (printed by the --json failure output)
 	CodeUserinfoUnreachable Code = "userinfo_unreachable"
 	CodeWrongKey            Code = "wrong_key"
 )
@@ -213,7 +214,7 @@ func (c Code) Step() Step {
 		CodeImportJSON, CodeInputEnded, CodeInviteExpired, CodeInviteRevoked, CodeInviteUnknown, CodeInviteUsed,
 		CodeJWKSUnreachable, CodeKeyDamaged, CodeKeyMissing, CodeKeyUnreadable, CodeKeyWrite, CodeNBFFuture,
 		CodeNoMetadata, CodeReadInput, CodeSealedDamaged, CodeSealedUnknown, CodeTimeout, CodeTokenExpired,
-		CodeTokenUnreachable, CodeUnknownConnection, CodeUnreachable, CodeUserinfoUnreachable, CodeWrongKey:
+		CodeTokenUnreachable, CodeUnknownConnection, CodeUnreachable, CodeUnexplained, CodeUserinfoUnreachable, CodeWrongKey:
 		return StepOutside
 	}
 	return ""
