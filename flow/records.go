@@ -65,13 +65,19 @@ func (t TestLogin) CheckedWith(m ClaimMapping) TestLogin {
 	return t
 }
 
-// ProfileFailure is problems (CheckProfile) as one sentence.
+// ProfileFailure is problems (CheckProfile) of a login that signed in,
+// as one sentence.
 func ProfileFailure(problems []ProfileProblem) string {
+	return "signed in, but the mapped profile fails: " + ProblemsText(problems)
+}
+
+// ProblemsText is problems (CheckProfile) joined by semicolons.
+func ProblemsText(problems []ProfileProblem) string {
 	texts := make([]string, len(problems))
 	for i, p := range problems {
 		texts[i] = p.Text()
 	}
-	return "signed in, but the mapped profile fails: " + strings.Join(texts, "; ")
+	return strings.Join(texts, "; ")
 }
 
 // Text is the problem and, when a claim holds what the attribute needs,

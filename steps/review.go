@@ -42,6 +42,8 @@ type review struct {
 	keys   rvKeys
 	phase  rvPhase
 	err    error
+	// override is the last save's: the person activated a failing profile.
+	override bool
 	labels glLabels
 	vp     viewport.Model
 }
@@ -75,6 +77,9 @@ func (r *review) Keys() []key.Binding {
 		keys = []key.Binding{r.keys.save}
 	case rvConfirm:
 		keys = []key.Binding{r.keys.yes, r.keys.no}
+		if len(tlProblems(r.setup)) > 0 {
+			keys = []key.Binding{r.keys.override, r.keys.no}
+		}
 	case rvFailed:
 		keys = []key.Binding{r.keys.retry}
 	case rvSaved:
@@ -117,14 +122,22 @@ func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 			r.vp.GotoBottom()
 			return nil, nil
 		}
-		return r.save(), nil
+		return r.save(false), nil
+	case r.phase == rvConfirm && len(tlProblems(r.setup)) > 0:
+		switch {
+		case key.Matches(msg, r.keys.override):
+			return r.save(true), nil
+		case key.Matches(msg, r.keys.no):
+			r.phase = rvSummary
+		}
+		return nil, nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
-		return r.save(), nil
+		return r.save(false), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
 		r.phase = rvSummary
 		return nil, nil
 	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
-		return r.save(), nil
+		return r.save(r.override), nil
 	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
 		return nil, ResumeMsg{Setup: NewSetup()}
 	}
@@ -134,14 +147,15 @@ func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 }
 
 // save stores and activates the connection in a command; the setup stays
-// as it is, so a failed save loses nothing.
-func (r *review) save() tea.Cmd {
-	r.phase, r.err = rvSaving, nil
+// as it is, so a failed save loses nothing. override says the person
+// chose to activate a profile that fails.
+func (r *review) save(override bool) tea.Cmd {
+	r.phase, r.err, r.override = rvSaving, nil, override
 	env, s := r.env, *r.setup
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(15 * time.Second)
 		defer cancel()
-		c, err := rvActivate(ctx, env, &s)
+		c, err := rvActivate(ctx, env, &s, override)
 		return rvSavedMsg{conn: c, err: err}
 	}
 }
@@ -149,9 +163,16 @@ func (r *review) save() tea.Cmd {
 // rvActivate saves the connection as active in one store transaction
 // (store.ActivateConnection): the connection, its last validation as the
 // activation snapshot, the test login its mappings were checked against,
-// its organization's invites closed, and the audit event.
-func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error) {
+// its organization's invites closed, and the audit event. A mapped profile
+// that fails (tlProblems) is activated only with override, which the
+// audit event (and so the transcript) records with what failed.
+func rvActivate(ctx context.Context, env *Env, s *Setup, override bool) (flow.Connection, error) {
 	c := s.Connection
+	problems := tlProblems(s)
+	if len(problems) > 0 && !override {
+		return c, &flow.Error{Code: flow.CodeProfileFails, Message: "the mapped profile cannot sign anyone in: " + flow.ProblemsText(problems),
+			Fix: "change the claims in step 4, or activate with the override"}
+	}
 	// The mappings shown at review were checked against the last
 	// successful test login: by it directly, or by the replay of its
 	// claims in steps 4 and 5.
@@ -160,8 +181,11 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 		checked = t.ID
 	}
 	detail := "activated"
-	if w := rvWarnings(s); len(w) > 0 {
-		detail += " despite: " + strings.Join(w, " ")
+	if len(problems) > 0 {
+		detail += " with an override of the failing profile (" + flow.ProblemsText(problems) + ")"
+	}
+	if w := rvWarnings(s); len(w) > len(problems) {
+		detail += " despite: " + strings.Join(w[len(problems):], " ")
 	}
 	err := env.Store.ActivateConnection(ctx, &c, checked, store.Event{Actor: env.Actor, Address: env.Address, Detail: detail})
 	return c, err
@@ -169,8 +193,12 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 
 // rvWarnings are the reasons to think twice before activating; they ask
 // for a confirmation but never block.
+// The profile's problems come first, one each.
 func rvWarnings(s *Setup) []string {
 	var w []string
+	for _, p := range tlProblems(s) {
+		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "esc goes back to it"))
+	}
 	switch t := s.TestLogin; {
 	case t == nil:
 		w = append(w, "The test login was skipped: the connection is saved untested.")
@@ -329,6 +357,11 @@ func (r *review) viewSummary(w int) string {
 	case rvSummary:
 		b = append(b, widget.Wrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
+		if len(tlProblems(r.setup)) > 0 {
+			b = append(b, widget.Wrap(th.Fail.Render("Users cannot sign in with this profile. ")+th.Key.Render("o")+
+				th.Text.Render(" overrides and activates it anyway (the override is recorded), ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
+			break
+		}
 		b = append(b, widget.Wrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
 		b = append(b, widget.Wrap(th.Subtle.Render("Saving and activating…"), w))
