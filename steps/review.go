@@ -39,13 +39,13 @@ type rvSavedMsg struct {
 type review struct {
 	laidOut
 	stepBase
-	keys   rvKeys
-	phase  rvPhase
-	err    error
+	keys  rvKeys
+	phase rvPhase
+	err   error
 	// override is the last save's: the person activated a failing profile.
 	override bool
-	labels glLabels
-	vp     viewport.Model
+	labels   glLabels
+	vp       viewport.Model
 }
 
 // NewReview is step 7, the review.

@@ -257,13 +257,17 @@ func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) 
 	}
 }
 
-// rvFailingProfile gives s a test login whose email claim holds no
-// address ("ada" from preferred_username) while email holds one.
-func rvFailingProfile(s *Setup) {
+// rvFailingProfile is rvSetup with a test login whose email claim holds
+// no address ("ada" from preferred_username) while email holds one, and
+// the review step.
+func rvFailingProfile(t *testing.T) (*Env, *Setup, Step) {
+	env := testEnv(t)
+	s := rvSetup(t, env)
 	claims := map[string]any{"sub": "user-1", "preferred_username": "ada", "email": "ada@example.com"}
 	s.Connection.Claims.Email = "preferred_username"
 	p, _ := flow.MapProfile(claims, s.Connection.Claims, s.Connection.Roles())
 	s.TestLogin = &TestLoginResult{At: s.TestLogin.At, OK: true, Profile: &p, Claims: claims}
+	return env, s, NewReview(env, NewTheme(true))
 }
 
 // TestReviewActivatesAFailingProfileOnlyWithARecordedOverride: y does not
@@ -271,10 +275,7 @@ func rvFailingProfile(s *Setup) {
 // event and the transcript say what was overridden.
 func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	s := rvSetup(t, env)
-	rvFailingProfile(s)
-	step := NewReview(env, NewTheme(true))
+	env, s, step := rvFailingProfile(t)
 	step.Enter(s)
 	rvEnterStays(t, step, time.Second, 80, "override question", `Email "ada" (claim "preferred_username") is not an email address`,
 		`the claim "email" holds an address`, "o overrides and activates it anyway (the override is recorded)")
@@ -303,10 +304,7 @@ func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
 
 func TestReviewRunLinesNeedsOverrideForAFailingProfile(t *testing.T) {
 	t.Parallel()
-	env := testEnv(t)
-	s := rvSetup(t, env)
-	rvFailingProfile(s)
-	step := NewReview(env, NewTheme(true))
+	env, s, step := rvFailingProfile(t)
 	text, err := runLines(t, step, s, "y\n")
 	if err != nil {
 		t.Fatal(err)

@@ -275,13 +275,7 @@ func TestTestLoginWrongSecretExplainsAndPointsToCredentials(t *testing.T) {
 			t.Errorf("failure keys %v lack %q", help, want)
 		}
 	}
-	logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID)
-	if err != nil || len(logins) != 1 || logins[0].OK || !strings.Contains(logins[0].Error, "client credentials") {
-		t.Fatalf("stored %+v, %v", logins, err)
-	}
-	if shell := run(t, step, press("2"), time.Second); len(shell) != 1 || shell[0] != (GotoMsg{Step: StepCredentials}) {
-		t.Errorf("2 sent %v", shell)
-	}
+	tlRecordedFailedGoesTo(t, env, s, step, "client credentials", "2", StepCredentials)
 	if shell := run(t, step, press("s"), time.Second); len(shell) != 1 || shell[0] != (NextMsg{}) {
 		t.Errorf("s sent %v", shell)
 	}
@@ -506,13 +500,7 @@ func TestTestLoginShowsAFailingProfileAsAFailedMapping(t *testing.T) {
 			t.Errorf("width %d: a failing profile shown as working: %s", w, v)
 		}
 	}
-	logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID)
-	if err != nil || len(logins) != 1 || logins[0].OK || !strings.Contains(logins[0].Error, "mapped profile fails") {
-		t.Fatalf("stored %+v, %v", logins, err)
-	}
-	if shell := run(t, step, press("4"), time.Second); len(shell) != 1 || shell[0] != (GotoMsg{Step: StepClaims}) {
-		t.Errorf("4 sent %v", shell)
-	}
+	tlRecordedFailedGoesTo(t, env, s, step, "mapped profile fails", "4", StepClaims)
 	// Mapped right in step 4, the profile passes without a new login.
 	s.Connection.Claims.Email = "email"
 	step.Enter(s)
@@ -540,5 +528,18 @@ func TestTestLoginShowsAFailingProfileAsAFailedMapping(t *testing.T) {
 		`the claim "email" holds an address: map email to email in step 4`, "activating then needs an override")
 	if strings.Contains(out.String(), "The test login worked") {
 		t.Errorf("line mode shows a failing profile as working:\n%s", out.String())
+	}
+}
+
+// tlRecordedFailedGoesTo wants the store to hold one failed test login of
+// s whose error says want, and key to send the shell to step to.
+func tlRecordedFailedGoesTo(t *testing.T, env *Env, s *Setup, step Step, want, key string, to int) {
+	t.Helper()
+	logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID)
+	if err != nil || len(logins) != 1 || logins[0].OK || !strings.Contains(logins[0].Error, want) {
+		t.Fatalf("stored %+v, %v", logins, err)
+	}
+	if shell := run(t, step, press(key), time.Second); len(shell) != 1 || shell[0] != (GotoMsg{Step: to}) {
+		t.Errorf("%s sent %v", key, shell)
 	}
 }
