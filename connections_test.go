@@ -5,13 +5,17 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -513,5 +517,66 @@ func TestJSONFailuresOnStandardOutput(t *testing.T) {
 	// Without --json, standard output stays empty.
 	if r := c.run(t, "", nil, "connections", "show", "conn_nope22"); r.stdout != "" {
 		t.Errorf("stdout without --json: %q", r.stdout)
+	}
+}
+
+// TestLoginAndRemapOfAFailingProfile: a login that signs in with email
+// mapped from preferred_username ("ada") exits 0 (the ID token verified)
+// but says the profile fails, in the text, on standard error and in the
+// --json warnings, naming the claim that holds an address; the stored
+// test login is failed. Remapping the active connection asks (--yes for
+// scripts), and saving a failing profile records the override.
+func TestLoginAndRemapOfAFailingProfile(t *testing.T) {
+	t.Parallel()
+	idp := testidp.StartDemo(t, demoidp.Options{})
+	c := newConnCLI(t, binary)
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","status":"active","discovery_url":%q,"client_id":%q,
+		"redirect_uri":"http://127.0.0.1:0/callback/acme","claims":{"email":"preferred_username"}}`, idp.DiscoveryURL, idp.ClientID)
+	id := strings.TrimSpace(c.ok(t, conn, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", "-").stdout)
+	const problem = `email "ada" (claim "preferred_username") is not an email address — the claim "email" holds an address: map email to it (--claim email=email)`
+
+	run := startLogin(t, "", nil, "--db", db, "--connection", id, "--json")
+	run.signIn(t, signInDemo(idp))
+	if out := run.output(t); !slices.Contains(out.Warnings, problem) {
+		t.Errorf("--json warnings %q lack %q", out.Warnings, problem)
+	}
+	if !strings.Contains(run.stderr.String(), "Warning: "+problem) {
+		t.Errorf("stderr:\n%s", run.stderr.String())
+	}
+	show := c.ok(t, "", nil, "--db", db, "connections", "show", id).stdout
+	if !strings.Contains(show, "failed: signed in, but the mapped profile fails: "+problem) {
+		t.Errorf("show after the login:\n%s", show)
+	}
+	human := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.DiscoveryURL, "--client-id", idp.ClientID,
+		"--redirect-uri", "http://127.0.0.1:0/callback", "--claim", "email=preferred_username")
+	human.signIn(t, signInDemo(idp))
+	for _, want := range []string{"✓ Signed in", "✗ But the mapped profile cannot sign anyone in:", "  ✗ " + problem, "email       ada"} {
+		if !strings.Contains(human.stdout.String(), want) {
+			t.Errorf("login's text lacks %q:\n%s", want, human.stdout.String())
+		}
+	}
+
+	// The fix, on an active connection: asked for, --yes for scripts.
+	r := c.run(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=email")
+	if r.code != 2 || !strings.Contains(r.stderr, "add --yes") {
+		t.Fatalf("remap of an active connection without --yes: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if got := c.ok(t, "", nil, "--db", db, "connections", "export", id).stdout; !strings.Contains(got, `"email": "preferred_username"`) {
+		t.Fatalf("remapped without confirmation:\n%s", got)
+	}
+	c.ok(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=email", "--yes")
+	// Back to the failing mapping: refused without --yes, in words that say it fails; recorded as an override with it.
+	r = c.run(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=preferred_username", "--json")
+	if r.code != 2 || !strings.Contains(r.stderr, "the profile of the active connection "+id+" fails") || !strings.Contains(r.stdout, `"ok": false`) {
+		t.Fatalf("failing remap without --yes: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = c.ok(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=preferred_username", "--yes", "--json")
+	var out flow.RemapResult
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || !out.Saved || !slices.Contains(out.Warnings, problem) {
+		t.Errorf("remap --yes --json: %v\n%s", err, r.stdout)
+	}
+	if tr := c.ok(t, "", nil, "--db", db, "transcript", id).stdout; !strings.Contains(tr, "saved with an override: signed in, but the mapped profile fails: "+problem) {
+		t.Errorf("transcript lacks the override:\n%s", tr)
 	}
 }

@@ -155,6 +155,9 @@ func TestLoginJSONContract(t *testing.T) {
 	if out.Claims["iss"] != idp.Issuer() || out.Claims["sub"] != "user-42" {
 		t.Errorf("claims %v", out.Claims)
 	}
+	if out.Warnings == nil || len(out.Warnings) != 0 { // the field is there, empty: nothing to warn of
+		t.Errorf("warnings %#v, want []", out.Warnings)
+	}
 	if all := run.stdout.String() + run.stderr.String(); strings.Contains(all, idp.ClientSecret) {
 		t.Error("the client secret was printed")
 	}
