@@ -213,7 +213,7 @@ func TestConnectionsCommands(t *testing.T) {
 			{"wrong type", `{"organization": "o", "name": ["n"], "discovery_url": "https://idp.test", "client_id": "c"}`, `"name"`},
 			{"half a role mapping", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "role_mappings": [{"group": "g"}]}`, `role_mappings[0]`},
 			{"not JSON", "organization: o\n", "not valid JSON"},
-			{"unknown key", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "emial": "a@o.test"}`, `"emial" is not a field`},
+			{"unknown key", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "emial": "a@o.test"}`, `"emial" is unknown: a connection has no such field`},
 			{"unknown claim key", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "claims": {"emial": "upn"}}`, `"emial"`},
 		}
 		for _, tc := range cases {

@@ -132,7 +132,7 @@ func importJSONError(raw []byte, err error) error {
 		if uerr != nil {
 			name = key
 		}
-		return importError(name, "is not a field of a connection", "check its spelling against the output of 'oidc-onboard connections export' (e.g. email, not emial), or remove it")
+		return importError(name, "is unknown: a connection has no such field", "check its spelling against the output of 'oidc-onboard connections export' (e.g. email, not emial), or remove it")
 	}
 	return &Error{Code: CodeImportJSON, Message: "the file is not a connection in JSON; nothing was imported", Err: err,
 		Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
