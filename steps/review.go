@@ -258,7 +258,7 @@ func rvRows(s *Setup, labels map[string]string, now time.Time) [][2]string {
 		{"Groups claim", groups},
 		{"Role mappings", roles},
 		{"Default role", rvOrNone(c.DefaultRole)},
-		{"Test login", rvTestLogin(s.TestLogin, now)},
+		{"Test login", rvTestLogin(s.TestLogin, now) + rvProfileFails(s)},
 		{"Mappings", rvChecked(s.TestLogin, now)},
 	}...)
 }
@@ -309,6 +309,14 @@ func rvValidation(s *Setup) string {
 		return fmt.Sprintf("passed, %d warning(s) in %d checks", warn, len(s.Report.Checks))
 	}
 	return fmt.Sprintf("passed (%d checks)", len(s.Report.Checks))
+}
+
+// rvProfileFails is ", but the mapped profile fails" when it does.
+func rvProfileFails(s *Setup) string {
+	if len(tlProblems(s)) > 0 {
+		return ", but the mapped profile fails"
+	}
+	return ""
 }
 
 func rvTestLogin(t *TestLoginResult, now time.Time) string {

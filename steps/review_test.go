@@ -278,7 +278,7 @@ func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
 	env, s, step := rvFailingProfile(t)
 	step.Enter(s)
 	rvEnterStays(t, step, time.Second, 80, "override question", `Email "ada" (claim "preferred_username") is not an email address`,
-		`the claim "email" holds an address`, "o overrides and activates it anyway (the override is recorded)")
+		`the claim "email" holds an address`, "worked at", "as ada, but the mapped profile fails", "o overrides and activates it anyway (the override is recorded)")
 	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"o override: activate with the profile failing", "n not now"}) {
 		t.Errorf("keys %v", help)
 	}
