@@ -314,6 +314,11 @@ func TestConnectionsCommands(t *testing.T) {
 		t.Parallel()
 		testDeleteOnTerminal(t, bin)
 	})
+
+	t.Run("import asks on a terminal before changing an active connection", func(t *testing.T) {
+		t.Parallel()
+		testImportAsksOnTerminal(t, bin)
+	})
 }
 
 // sameConnectionJSON compares two exports field by field.
