@@ -197,7 +197,7 @@ func rvActivate(ctx context.Context, env *Env, s *Setup, override bool) (flow.Co
 func rvWarnings(s *Setup) []string {
 	var w []string
 	for _, p := range tlProblems(s) {
-		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "esc goes back to it"))
+		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "go back to it"))
 	}
 	switch t := s.TestLogin; {
 	case t == nil:

@@ -186,7 +186,7 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
 	} else {
 		fmt.Fprintln(out, "The test login signed in, but the mapped profile cannot sign anyone in:")
 		for _, p := range problems {
-			fmt.Fprintf(out, "Problem: %s.\n  Fix: %s\n", tlSentence(p.Message), tlProblemFix(p, "type back to go back to it"))
+			fmt.Fprintf(out, "Problem: %s\n  Fix: %s\n", tlSentence(p.Message), tlProblemFix(p, "type back to go back to it"))
 		}
 	}
 	for _, f := range diagClaims(s) {
