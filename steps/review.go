@@ -348,6 +348,9 @@ func (r *review) layout() {
 	r.vp.SetWidth(r.width)
 	r.vp.SetHeight(r.height)
 	r.vp.SetContent(body)
+	if r.phase == rvConfirm { // the question is the last line: keep it in view
+		r.vp.GotoBottom()
+	}
 }
 
 // View draws the step as last laid out.

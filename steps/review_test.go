@@ -279,7 +279,10 @@ func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
 	step.Enter(s)
 	rvEnterStays(t, step, time.Second, 80, "override question", `Email "ada" (claim "preferred_username") is not an email address`,
 		`the claim "email" holds an address`, "worked at", "as ada, but the mapped profile fails", "o overrides and activates it anyway (the override is recorded)")
-	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"o override: activate with the profile failing", "n not now"}) {
+	if v := flat(viewAt(step, 80, 12)); !strings.Contains(v, "goes back to the summary.") {
+		t.Errorf("at 80×12 the question is out of view: %s", v)
+	}
+	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"o override: activate with the profile failing", "n not now", "↑/↓ scroll"}) {
 		t.Errorf("keys %v", help)
 	}
 	run(t, step, press("y"), time.Second)
