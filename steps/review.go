@@ -44,6 +44,8 @@ type review struct {
 	err   error
 	// override is the last save's: the person activated a failing profile.
 	override bool
+	// pinBottom keeps the question in view until the person scrolls.
+	pinBottom bool
 	labels   glLabels
 	vp       viewport.Model
 }
@@ -118,20 +120,13 @@ func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
 		if len(rvWarnings(r.setup)) > 0 {
-			r.phase = rvConfirm
-			r.vp.GotoBottom()
+			r.phase, r.pinBottom = rvConfirm, true
 			return nil, nil
 		}
 		return r.save(false), nil
-	case r.phase == rvConfirm && len(tlProblems(r.setup)) > 0:
-		switch {
-		case key.Matches(msg, r.keys.override):
-			return r.save(true), nil
-		case key.Matches(msg, r.keys.no):
-			r.phase = rvSummary
-		}
-		return nil, nil
-	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
+	case r.phase == rvConfirm && len(tlProblems(r.setup)) > 0 && key.Matches(msg, r.keys.override):
+		return r.save(true), nil
+	case r.phase == rvConfirm && len(tlProblems(r.setup)) == 0 && key.Matches(msg, r.keys.yes):
 		return r.save(false), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
 		r.phase = rvSummary
@@ -143,6 +138,7 @@ func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	}
 	var cmd tea.Cmd
 	r.vp, cmd = r.vp.Update(msg)
+	r.pinBottom = false
 	return cmd, nil
 }
 
@@ -348,7 +344,7 @@ func (r *review) layout() {
 	r.vp.SetWidth(r.width)
 	r.vp.SetHeight(r.height)
 	r.vp.SetContent(body)
-	if r.phase == rvConfirm { // the question is the last line: keep it in view
+	if r.phase == rvConfirm && r.pinBottom { // the question is the last line: keep it in view
 		r.vp.GotoBottom()
 	}
 }

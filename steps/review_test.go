@@ -289,6 +289,10 @@ func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
 	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft {
 		t.Fatalf("y activated a failing profile")
 	}
+	run(t, step, press("up"), time.Second) // the summary scrolls while the question waits
+	if v := flat(viewAt(step, 80, 12)); strings.Contains(v, "goes back to the summary.") {
+		t.Errorf("up did not scroll: %s", v)
+	}
 	if _, err := rvActivate(t.Context(), env, s, false); !flow.IsCode(err, flow.CodeProfileFails) {
 		t.Fatalf("activation without override: %v", err)
 	}
