@@ -46,8 +46,8 @@ type review struct {
 	override bool
 	// pinBottom keeps the question in view until the person scrolls.
 	pinBottom bool
-	labels   glLabels
-	vp       viewport.Model
+	labels    glLabels
+	vp        viewport.Model
 }
 
 // NewReview is step 7, the review.
