@@ -10,9 +10,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // binary is the oidc-onboard command built once for the contract tests.
@@ -230,7 +233,12 @@ func TestCheckUsage(t *testing.T) {
 	}
 	for _, tc := range cases {
 		code, stdout, stderr := runBinary(t, nil, tc.args...)
-		if code != 2 || !strings.Contains(stderr, tc.stderr) || stdout != "" {
+		wantStdout := ""
+		if slices.Contains(tc.args, "--json") { // a failure with --json is on stdout too
+			b, _ := json.MarshalIndent(flow.Failure{Error: flow.FailureDetail{Code: flow.CodeUsage, Message: strings.TrimPrefix(strings.SplitN(stderr, "\n", 2)[0], "Error: ")}}, "", "  ")
+			wantStdout = string(b) + "\n"
+		}
+		if code != 2 || !strings.Contains(stderr, tc.stderr) || stdout != wantStdout {
 			t.Errorf("%v: exit %d, stderr %q, stdout %q; want exit 2 and %q", tc.args, code, stderr, stdout, tc.stderr)
 		}
 	}

@@ -5,13 +5,18 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/demoidp"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // connCLI runs the built binary against one database.
@@ -160,7 +165,8 @@ func TestConnectionsCommands(t *testing.T) {
 
 		// Same organization and name, no secret given: updated, secret kept.
 		changed := strings.Replace(acmeJSON(""), `"client-123"`, `"client-456"`, 1)
-		r := c.ok(t, changed, nil, "connections", "import", "-")
+		// (--yes: it changes the client ID of an active connection.)
+		r := c.ok(t, changed, nil, "connections", "import", "-", "--yes")
 		if strings.TrimSpace(r.stdout) != id || !strings.Contains(r.stderr, "Updated") {
 			t.Fatalf("re-import: stdout %q stderr %q, want the same ID updated", r.stdout, r.stderr)
 		}
@@ -173,7 +179,7 @@ func TestConnectionsCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 		renamed := strings.Replace(acmeJSON(`, "id": "`+id+`"`), `"Acme OIDC"`, `"Acme SSO"`, 1)
-		c.ok(t, renamed, nil, "connections", "import", "-", "--client-secret-file", secretFile)
+		c.ok(t, renamed, nil, "connections", "import", "-", "--client-secret-file", secretFile, "--yes")
 		all := c.listJSON(t)
 		if len(all) != 1 || all[0].ID != id || all[0].Name != "Acme SSO" {
 			t.Fatalf("after updates: %+v", all)
@@ -207,6 +213,8 @@ func TestConnectionsCommands(t *testing.T) {
 			{"wrong type", `{"organization": "o", "name": ["n"], "discovery_url": "https://idp.test", "client_id": "c"}`, `"name"`},
 			{"half a role mapping", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "role_mappings": [{"group": "g"}]}`, `role_mappings[0]`},
 			{"not JSON", "organization: o\n", "not valid JSON"},
+			{"unknown key", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "emial": "a@o.test"}`, `"emial" is unknown: a connection has no such field`},
+			{"unknown claim key", `{"organization": "o", "name": "n", "discovery_url": "https://idp.test", "client_id": "c", "claims": {"emial": "upn"}}`, `"emial"`},
 		}
 		for _, tc := range cases {
 			r := c.run(t, tc.input, []string{"OIDC_CLIENT_SECRET=" + importSecret}, "connections", "import", "-")
@@ -306,6 +314,11 @@ func TestConnectionsCommands(t *testing.T) {
 		t.Parallel()
 		testDeleteOnTerminal(t, bin)
 	})
+
+	t.Run("import asks on a terminal before changing an active connection", func(t *testing.T) {
+		t.Parallel()
+		testImportAsksOnTerminal(t, bin)
+	})
 }
 
 // sameConnectionJSON compares two exports field by field.
@@ -354,7 +367,7 @@ func TestImportMinimalFileKeepsStoredFields(t *testing.T) {
 	cli := newConnCLI(t, binary, "OIDC_CLIENT_SECRET=first-secret-value-123")
 	cli.ok(t, acmeJSON(""), nil, "connections", "import", "-")
 	minimal := `{"organization": "Acme Corp", "name": "Acme OIDC", "discovery_url": "https://idp.acme.test", "client_id": "client-456"}`
-	r := cli.ok(t, minimal, nil, "connections", "import", "-", "--json")
+	r := cli.ok(t, minimal, nil, "connections", "import", "-", "--json", "--yes")
 	var out struct{ ID, Action string }
 	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || out.Action != "updated" {
 		t.Fatalf("import --json: %q, %v", r.stdout, err)
@@ -371,5 +384,204 @@ func TestImportMinimalFileKeepsStoredFields(t *testing.T) {
 	r = cli.ok(t, "", nil, "connections", "delete", c.ID, "--yes", "--json")
 	if !strings.Contains(r.stdout, `"deleted": true`) {
 		t.Errorf("delete --json printed %q", r.stdout)
+	}
+}
+
+// TestImportChangingAnActiveConnection: an import that changes an active
+// connection's credentials shows the differences (the secret masked) and
+// needs --yes; the connection then shows "changed since its last test
+// login". A connection imported into an empty database is "never tested".
+func TestImportChangingAnActiveConnection(t *testing.T) {
+	t.Parallel()
+	c := newConnCLI(t, binary)
+	r := c.ok(t, acmeJSON(""), []string{"OIDC_CLIENT_SECRET=" + importSecret}, "connections", "import", "-")
+	id := strings.TrimSpace(r.stdout)
+	if !strings.Contains(r.stderr, "active and never tested") {
+		t.Errorf("import into an empty database: %s", r.stderr)
+	}
+	for _, args := range [][]string{{"list"}, {"show", id}} {
+		if out := c.ok(t, "", nil, append([]string{"connections"}, args...)...).stdout; !strings.Contains(out, "active") || !strings.Contains(out, "never tested") {
+			t.Errorf("%v of a connection imported active: %s", args, out)
+		}
+	}
+
+	// A test login passed (recorded as `login --connection` does).
+	st, err := store.OpenFromEnv("", func(k string) string { return map[string]string{"HOME": c.home}[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := st.Connection(t.Context(), id)
+	if err == nil {
+		_, err = st.RecordTestLogin(t.Context(), conn, flow.TestLogin{OK: true, Profile: &flow.Profile{IDPID: "u1", Email: "ada@acme.test"},
+			Claims: map[string]any{"sub": "u1", "upn": "ada@acme.test"}}, store.Event{Actor: "test"})
+	}
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := c.ok(t, "", nil, "connections", "list").stdout; !strings.Contains(out, "passed") {
+		t.Errorf("list after a test login passed: %s", out)
+	}
+
+	changed := strings.Replace(acmeJSON(""), `"client-123"`, `"client-456"`, 1)
+	newSecret := []string{"OIDC_CLIENT_SECRET=another-secret-value-9f2a"}
+	for _, extra := range [][]string{nil, {"--json"}} {
+		r = c.run(t, changed, newSecret, append([]string{"connections", "import", "-"}, extra...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, `client_id: "client-123" → "client-456"`) ||
+			!strings.Contains(r.stderr, "client_secret: ••••7c1d → ••••9f2a") || !strings.Contains(r.stderr, "add --yes") {
+			t.Errorf("change of an active connection without --yes %v: exit %d\nstdout %s\nstderr %s", extra, r.code, r.stdout, r.stderr)
+		}
+		if strings.Contains(r.stdout+r.stderr, importSecret) || strings.Contains(r.stdout+r.stderr, "another-secret-value") {
+			t.Errorf("a secret was printed:\n%s%s", r.stdout, r.stderr)
+		}
+	}
+	if got := c.listJSON(t); got[0].ClientID != "client-123" || got[0].ClientSecret != "••••7c1d" {
+		t.Fatalf("imported without --yes: %+v", got[0])
+	}
+	r = c.ok(t, changed, newSecret, "connections", "import", "-", "--yes")
+	if !strings.Contains(r.stderr, "client_id") || c.listJSON(t)[0].ClientID != "client-456" {
+		t.Fatalf("import --yes: %s", r.stderr)
+	}
+	for _, args := range [][]string{{"connections", "list"}, {"connections", "show", id}, {"transcript", id}} {
+		if out := c.ok(t, "", nil, args...).stdout; !strings.Contains(out, "changed since its last test login") {
+			t.Errorf("%v after the credentials changed: %s", args, out)
+		}
+	}
+	var shown struct {
+		TestState string `json:"test_state"`
+	}
+	if err := json.Unmarshal([]byte(c.ok(t, "", nil, "connections", "show", id, "--json").stdout), &shown); err != nil || shown.TestState != "changed_since_last_test_login" {
+		t.Errorf("show --json test_state %q, %v", shown.TestState, err)
+	}
+	// The same file again changes nothing: no question.
+	c.ok(t, changed, nil, "connections", "import", "-")
+}
+
+// TestCommandsGiveAMissingArgumentASentence: a missing argument is
+// named in words, not cobra's "accepts 1 arg(s), received 0".
+func TestCommandsGiveAMissingArgumentASentence(t *testing.T) {
+	t.Parallel()
+	c := newConnCLI(t, binary)
+	for args, want := range map[string]string{
+		"connections show":   "connections show needs the connection's ID, e.g. oidc-onboard connections show conn_7h3kq9",
+		"connections export": "connections export needs the connection's ID",
+		"connections delete": "connections delete needs the connection's ID",
+		"connections remap":  "connections remap needs the connection's ID",
+		"connections import": "connections import needs the file to import (- for standard input)",
+		"transcript":         "transcript needs the connection's ID, e.g. oidc-onboard transcript conn_7h3kq9",
+		"invite revoke":      "invite revoke needs the invite's ID",
+	} {
+		r := c.run(t, "", nil, strings.Fields(args)...)
+		if r.code != 2 || !strings.Contains(r.stderr, want) || strings.Contains(r.stderr, "arg(s)") {
+			t.Errorf("%s: exit %d, stderr %q; want %q", args, r.code, r.stderr, want)
+		}
+	}
+	if r := c.run(t, "", nil, "connections", "show", "conn_a1b2", "conn_c3d4"); r.code != 2 || !strings.Contains(r.stderr, "takes only the connection's ID, got 2 arguments") {
+		t.Errorf("two IDs: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestJSONFailuresOnStandardOutput: every command given --json prints
+// {"ok":false,"error":{"code","message","fix"}} on standard output when it
+// fails, as well as the error on standard error; exit codes stay.
+func TestJSONFailuresOnStandardOutput(t *testing.T) {
+	t.Parallel()
+	c := newConnCLI(t, binary)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"connections", "show", "conn_nope22", "--json"}, 1, "unknown_connection"},
+		{[]string{"connections", "show", "--json"}, 2, "usage"},
+		{[]string{"connections", "export", "conn_nope22", "--json"}, 1, "unknown_connection"},
+		{[]string{"connections", "delete", "conn_nope22", "--yes", "--json"}, 1, "unknown_connection"},
+		{[]string{"connections", "remap", "conn_nope22", "--json"}, 1, "unknown_connection"},
+		{[]string{"connections", "import", "-", "--json"}, 1, "import_json"},
+		{[]string{"connections", "list", "--json", "--db", t.TempDir()}, 1, "db_is_folder"},
+		{[]string{"transcript", "conn_nope22", "--json"}, 1, "unknown_connection"},
+		{[]string{"verify", "conn_nope22", "--json"}, 1, "unknown_connection"},
+		{[]string{"invite", "--json"}, 2, "usage"},
+		{[]string{"invite", "list", "--json", "--db", t.TempDir()}, 1, "db_is_folder"},
+		{[]string{"check", "--json", "ftp://idp.test"}, 2, "usage"},
+		{[]string{"login", "--json", "--discovery", "https://idp.test", "--client-id", "c", "--redirect-uri", "http://127.0.0.1:0/cb"}, 2, "usage"},
+	}
+	for _, tc := range cases {
+		r := c.run(t, "not json", nil, tc.args...)
+		var out struct {
+			OK    *bool `json:"ok"`
+			Error struct{ Code, Message, Fix string }
+		}
+		dec := json.NewDecoder(strings.NewReader(r.stdout))
+		dec.DisallowUnknownFields()
+		err := dec.Decode(&out)
+		if r.code != tc.code || err != nil || out.OK == nil || *out.OK || out.Error.Code != tc.want || out.Error.Message == "" || !strings.Contains(r.stderr, "Error: "+out.Error.Message) {
+			t.Errorf("%v: exit %d, %v\nstdout %s\nstderr %s", tc.args, r.code, err, r.stdout, r.stderr)
+		}
+	}
+	// Without --json, standard output stays empty.
+	if r := c.run(t, "", nil, "connections", "show", "conn_nope22"); r.stdout != "" {
+		t.Errorf("stdout without --json: %q", r.stdout)
+	}
+}
+
+// TestLoginAndRemapOfAFailingProfile: a login that signs in with email
+// mapped from preferred_username ("ada") exits 0 (the ID token verified)
+// but says the profile fails, in the text, on standard error and in the
+// --json warnings, naming the claim that holds an address; the stored
+// test login is failed. Remapping the active connection asks (--yes for
+// scripts), and saving a failing profile records the override.
+func TestLoginAndRemapOfAFailingProfile(t *testing.T) {
+	t.Parallel()
+	idp := testidp.StartDemo(t, demoidp.Options{})
+	c := newConnCLI(t, binary)
+	db := filepath.Join(t.TempDir(), "onboard.db")
+	conn := fmt.Sprintf(`{"organization":"Acme Corp","name":"Acme OIDC","status":"active","discovery_url":%q,"client_id":%q,
+		"redirect_uri":"http://127.0.0.1:0/callback/acme","claims":{"email":"preferred_username"}}`, idp.DiscoveryURL, idp.ClientID)
+	id := strings.TrimSpace(c.ok(t, conn, []string{"OIDC_CLIENT_SECRET=" + idp.ClientSecret}, "--db", db, "connections", "import", "-").stdout)
+	const problem = `email "ada" (claim "preferred_username") is not an email address — the claim "email" holds an address: map email to it (--claim email=email)`
+
+	run := startLogin(t, "", nil, "--db", db, "--connection", id, "--json")
+	run.signIn(t, signInDemo(idp))
+	if out := run.output(t); !slices.Contains(out.Warnings, problem) {
+		t.Errorf("--json warnings %q lack %q", out.Warnings, problem)
+	}
+	if !strings.Contains(run.stderr.String(), "Warning: "+problem) {
+		t.Errorf("stderr:\n%s", run.stderr.String())
+	}
+	show := c.ok(t, "", nil, "--db", db, "connections", "show", id).stdout
+	if !strings.Contains(show, "failed: signed in, but the mapped profile fails: "+problem) {
+		t.Errorf("show after the login:\n%s", show)
+	}
+	human := startLogin(t, idp.ClientSecret, nil, "--discovery", idp.DiscoveryURL, "--client-id", idp.ClientID,
+		"--redirect-uri", "http://127.0.0.1:0/callback", "--claim", "email=preferred_username")
+	human.signIn(t, signInDemo(idp))
+	for _, want := range []string{"✓ Signed in", "✗ But the mapped profile cannot sign anyone in:", "  ✗ " + problem, "email       ada"} {
+		if !strings.Contains(human.stdout.String(), want) {
+			t.Errorf("login's text lacks %q:\n%s", want, human.stdout.String())
+		}
+	}
+
+	// The fix, on an active connection: asked for, --yes for scripts.
+	r := c.run(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=email")
+	if r.code != 2 || !strings.Contains(r.stderr, "add --yes") {
+		t.Fatalf("remap of an active connection without --yes: exit %d, stderr %s", r.code, r.stderr)
+	}
+	if got := c.ok(t, "", nil, "--db", db, "connections", "export", id).stdout; !strings.Contains(got, `"email": "preferred_username"`) {
+		t.Fatalf("remapped without confirmation:\n%s", got)
+	}
+	c.ok(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=email", "--yes")
+	// Back to the failing mapping: refused without --yes, in words that say it fails; recorded as an override with it.
+	r = c.run(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=preferred_username", "--json")
+	if r.code != 2 || !strings.Contains(r.stderr, "the profile of the active connection "+id+" fails") || !strings.Contains(r.stdout, `"ok": false`) {
+		t.Fatalf("failing remap without --yes: exit %d\nstdout %s\nstderr %s", r.code, r.stdout, r.stderr)
+	}
+	r = c.ok(t, "", nil, "--db", db, "connections", "remap", id, "--claim", "email=preferred_username", "--yes", "--json")
+	var out flow.RemapResult
+	if err := json.Unmarshal([]byte(r.stdout), &out); err != nil || !out.Saved || !slices.Contains(out.Warnings, problem) {
+		t.Errorf("remap --yes --json: %v\n%s", err, r.stdout)
+	}
+	if tr := c.ok(t, "", nil, "--db", db, "transcript", id).stdout; !strings.Contains(tr, "saved with an override: signed in, but the mapped profile fails: "+problem) {
+		t.Errorf("transcript lacks the override:\n%s", tr)
 	}
 }

@@ -57,46 +57,78 @@ func testReadOnlyDatabase(t *testing.T, bin string) {
 	}
 }
 
+// answerOnTerminal runs the binary with args on a pseudo-terminal, waits
+// for its "[y/N]" question, answers it, and returns what it printed after
+// the answer and how it ended.
+func answerOnTerminal(t *testing.T, bin string, env []string, answer string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = env
+	tty, err := pty.Start(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tty.Close()
+	r := bufio.NewReader(tty)
+	if _, err := r.ReadString(']'); err != nil { // "[y/N]"
+		t.Fatalf("no prompt: %v", err)
+	}
+	if _, err := tty.WriteString(answer + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	var rest strings.Builder
+	for line, err := r.ReadString('\n'); ; line, err = r.ReadString('\n') {
+		rest.WriteString(line)
+		if err != nil {
+			break
+		}
+	}
+	return rest.String(), cmd.Wait()
+}
+
 // testDeleteOnTerminal answers the y/N question through a pseudo-terminal:
 // "n" keeps the connection, "y" deletes it.
 func testDeleteOnTerminal(t *testing.T, bin string) {
 	c := newConnCLI(t, bin)
 	id := strings.TrimSpace(c.ok(t, acmeJSON(""), nil, "connections", "import", "-").stdout)
 	for _, answer := range []string{"n", "y"} {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		cmd := exec.CommandContext(ctx, bin, "connections", "delete", id)
-		cmd.Env = c.env
-		tty, err := pty.Start(cmd)
-		if err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-		r := bufio.NewReader(tty)
-		if _, err := r.ReadString(']'); err != nil { // "[y/N]"
-			t.Fatalf("no prompt: %v", err)
-		}
-		if _, err := tty.WriteString(answer + "\n"); err != nil {
-			t.Fatal(err)
-		}
-		var rest strings.Builder
-		for line, err := r.ReadString('\n'); ; line, err = r.ReadString('\n') {
-			rest.WriteString(line)
-			if err != nil {
-				break
-			}
-		}
-		werr := cmd.Wait()
-		tty.Close()
-		cancel()
+		rest, werr := answerOnTerminal(t, bin, c.env, answer, "connections", "delete", id)
 		remaining := len(c.listJSON(t))
 		switch answer {
 		case "n":
-			if werr == nil || !strings.Contains(rest.String(), "Not deleted") || remaining != 1 {
-				t.Fatalf("answer n: %v, %q, %d connections left", werr, rest.String(), remaining)
+			if werr == nil || !strings.Contains(rest, "Not deleted") || remaining != 1 {
+				t.Fatalf("answer n: %v, %q, %d connections left", werr, rest, remaining)
 			}
 		case "y":
-			if werr != nil || !strings.Contains(rest.String(), "Deleted connection "+id) || remaining != 0 {
-				t.Fatalf("answer y: %v, %q, %d connections left", werr, rest.String(), remaining)
+			if werr != nil || !strings.Contains(rest, "Deleted connection "+id) || remaining != 0 {
+				t.Fatalf("answer y: %v, %q, %d connections left", werr, rest, remaining)
+			}
+		}
+	}
+}
+
+// testImportAsksOnTerminal: importing new credentials over an active
+// connection from a file asks on a terminal: "n" keeps it, "y" imports.
+func testImportAsksOnTerminal(t *testing.T, bin string) {
+	c := newConnCLI(t, bin)
+	c.ok(t, acmeJSON(""), nil, "connections", "import", "-")
+	file := filepath.Join(t.TempDir(), "changed.json")
+	if err := os.WriteFile(file, []byte(strings.Replace(acmeJSON(""), `"client-123"`, `"client-456"`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, answer := range []string{"n", "y"} {
+		rest, werr := answerOnTerminal(t, bin, c.env, answer, "connections", "import", file)
+		got := c.listJSON(t)[0].ClientID
+		switch answer {
+		case "n":
+			if werr == nil || !strings.Contains(rest, "Not imported") || got != "client-123" {
+				t.Fatalf("answer n: %v, %q, client ID %s", werr, rest, got)
+			}
+		case "y":
+			if werr != nil || !strings.Contains(rest, "Updated connection") || got != "client-456" {
+				t.Fatalf("answer y: %v, %q, client ID %s", werr, rest, got)
 			}
 		}
 	}

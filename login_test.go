@@ -94,8 +94,9 @@ func loginArgs(idp *testidp.IdP, extra ...string) []string {
 
 // loginOutput is the --json contract, decoded strictly.
 type loginOutput struct {
-	Profile flow.Profile   `json:"profile"`
-	Claims  map[string]any `json:"claims"`
+	Profile  flow.Profile   `json:"profile"`
+	Claims   map[string]any `json:"claims"`
+	Warnings []string       `json:"warnings"`
 }
 
 // output decodes stdout strictly as the --json contract: one value, no
@@ -155,6 +156,9 @@ func TestLoginJSONContract(t *testing.T) {
 	}
 	if out.Claims["iss"] != idp.Issuer() || out.Claims["sub"] != "user-42" {
 		t.Errorf("claims %v", out.Claims)
+	}
+	if out.Warnings == nil || len(out.Warnings) != 0 { // the field is there, empty: nothing to warn of
+		t.Errorf("warnings %#v, want []", out.Warnings)
 	}
 	if all := run.stdout.String() + run.stderr.String(); strings.Contains(all, idp.ClientSecret) {
 		t.Error("the client secret was printed")

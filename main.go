@@ -70,6 +70,10 @@ func (a *app) run(args []string) int {
 		return 1
 	}
 	msg, fix := flow.Explain(err)
+	if f := cmd.Flags().Lookup("json"); f != nil && f.Changed && f.Value.String() == "true" {
+		// Scripts read one stream: the failure is on standard output too.
+		_ = a.encode(flow.NewFailure(err), false)
+	}
 	// An error may quote the IdP (error_description, an error page).
 	fmt.Fprintf(a.stderr, "Error: %s\n", flow.DisplayText(msg))
 	if fix != "" {
@@ -122,6 +126,25 @@ func wrapArgs(c *cobra.Command) {
 		wrapArgs(sub)
 	}
 }
+
+// oneArg is a command's single argument, named in the sentence a person
+// who left it out or gave more reads: "connections show needs the
+// connection's ID, e.g. oidc-onboard connections show conn_7h3kq9".
+func oneArg(what, example string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) == 1 {
+			return nil
+		}
+		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
+		if len(args) == 0 {
+			return usageErr("%s needs %s, e.g. %s %s", name, what, cmd.CommandPath(), example)
+		}
+		return usageErr("%s takes only %s, got %d arguments: %s", name, what, len(args), strings.Join(args, " "))
+	}
+}
+
+// connectionArg is the connection ID argument of a command.
+var connectionArg = oneArg("the connection's ID", "conn_7h3kq9")
 
 // openStore opens the database named by --db, else OIDC_ONBOARD_DB, else
 // the default place.
@@ -383,7 +406,11 @@ func (a *app) connectionsListCmd() *cobra.Command {
 	return a.listCmd("list", "List the stored connections", "only the connections of this organization",
 		"print a JSON array of connections (secrets masked)", func(ctx context.Context, st *store.Store, org string) (textWriter, error) {
 			cs, err := st.ListConnections(ctx, org)
-			return flow.ConnectionList{Connections: cs, Path: st.Path()}, err
+			if err != nil {
+				return nil, err
+			}
+			tested, err := st.TestStates(ctx, org)
+			return flow.ConnectionList{Connections: cs, Path: st.Path(), Tested: tested}, err
 		})
 }
 
@@ -408,7 +435,7 @@ func (a *app) listCmd(use, short, orgHelp, jsonHelp string, list func(ctx contex
 
 func (a *app) connectionsShowCmd() *cobra.Command {
 	var asJSON bool
-	cmd := command("show ID", "Show one connection (secret masked), its last validation and test login", "", cobra.ExactArgs(1),
+	cmd := command("show ID", "Show one connection (secret masked), its last validation and test login", "", connectionArg,
 		func(_ *cobra.Command, args []string) error {
 			return a.withRecord(args, func(_ context.Context, _ *store.Store, r flow.ConnectionRecord) error {
 				return a.print(r.Details(), asJSON)
@@ -420,7 +447,7 @@ func (a *app) connectionsShowCmd() *cobra.Command {
 
 func (a *app) connectionsExportCmd() *cobra.Command {
 	var includeSecret bool
-	cmd := command("export ID", "Print a connection as the JSON that import (and applications) read", "export", cobra.ExactArgs(1),
+	cmd := command("export ID", "Print a connection as the JSON that import (and applications) read", "export", connectionArg,
 		func(_ *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				if includeSecret {
@@ -440,8 +467,9 @@ func (a *app) connectionsExportCmd() *cobra.Command {
 
 func (a *app) connectionsImportCmd() *cobra.Command {
 	var secretFile string
-	var asJSON bool
-	cmd := command("import FILE|-", "Create or update a connection from exported JSON", "import", cobra.ExactArgs(1),
+	var asJSON, yes bool
+	cmd := command("import FILE|-", "Create or update a connection from exported JSON", "import",
+		oneArg("the file to import (- for standard input)", "acme.json"),
 		func(_ *cobra.Command, args []string) error {
 			if args[0] == "-" && secretFile == "-" {
 				return usageErr("FILE and --client-secret-file cannot both be standard input")
@@ -464,11 +492,32 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 				return err
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				action, err := st.ImportConnection(ctx, c, present, secret, a.by())
+				changed := false
+				action, err := st.ImportConnection(ctx, c, present, secret, a.by(), func(stored *flow.Connection, changes []string) error {
+					changed = true
+					if stored.Status != flow.StatusActive {
+						return nil
+					}
+					fmt.Fprintf(a.stderr, "This import changes the active connection %s (%s / %s):\n", stored.ID, stored.Organization, stored.Name)
+					for _, ch := range changes {
+						fmt.Fprintf(a.stderr, "  %s\n", ch)
+					}
+					if yes {
+						return nil
+					}
+					return a.confirm("Logins through it use the new values at once. Import? [y/N] ",
+						fmt.Sprintf("not changing the active connection %s without confirmation: add --yes to import it", stored.ID), "Not imported.")
+				})
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(a.stderr, "%s connection %s (%s / %s).\n", strings.ToUpper(action[:1])+action[1:], c.ID, c.Organization, c.Name)
+				switch {
+				case changed:
+					fmt.Fprintf(a.stderr, "Note: its credentials changed, so it shows \"changed since its last test login\" until one passes: oidc-onboard login --connection %s\n", c.ID)
+				case action == "created":
+					fmt.Fprintf(a.stderr, "Note: it is %s and never tested: oidc-onboard login --connection %s\n", c.Status, c.ID)
+				}
 				if c.ClientSecret == "" {
 					fmt.Fprintln(a.stderr, "Note: it has no client secret; set OIDC_CLIENT_SECRET or pass --client-secret-file and import again.")
 				}
@@ -481,16 +530,18 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 		})
 	cmd.Flags().StringVar(&secretFile, "client-secret-file", "", "read the client secret from this file ('-' for standard input)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, `print {"id":..,"action":"created|updated"} instead of the ID alone`)
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "change an active connection's client ID, secret, discovery URL or issuer without asking")
 	return cmd
 }
 
 func (a *app) connectionsDeleteCmd() *cobra.Command {
 	var yes, asJSON bool
-	cmd := command("delete ID", "Delete a connection and its test logins (asks first; --yes for scripts)", "", cobra.ExactArgs(1),
+	cmd := command("delete ID", "Delete a connection and its test logins (asks first; --yes for scripts)", "", connectionArg,
 		func(_ *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				if !yes {
-					if err := a.confirmDelete(c); err != nil {
+					if err := a.confirm(fmt.Sprintf("Delete connection %s (%s / %s) and its test logins? [y/N] ", c.ID, c.Organization, c.Name),
+						fmt.Sprintf("not deleting %s without confirmation: standard input is not a terminal; pass --yes", c.ID), "Not deleted."); err != nil {
 						return err
 					}
 				}
@@ -509,27 +560,28 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 	return cmd
 }
 
-// confirmDelete asks y/N on a terminal; elsewhere it refuses, since a
-// script must say --yes.
-func (a *app) confirmDelete(c *flow.Connection) error {
+// confirm asks question, y/N, on a terminal; elsewhere it refuses with
+// refusal (a usage error), since a script must say --yes. An answer other
+// than yes prints declined and ends the command with status 1.
+func (a *app) confirm(question, refusal, declined string) error {
 	if !isTerminal(a.stdin) {
-		return usageErr("not deleting %s without confirmation: standard input is not a terminal; pass --yes", c.ID)
+		return usageErr("%s", refusal)
 	}
-	fmt.Fprintf(a.stderr, "Delete connection %s (%s / %s) and its test logins? [y/N] ", c.ID, c.Organization, c.Name)
+	fmt.Fprint(a.stderr, question)
 	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(answer)) {
 	case "y", "yes":
 		return nil
 	}
-	fmt.Fprintln(a.stderr, "Not deleted.")
+	fmt.Fprintln(a.stderr, declined)
 	return errQuiet
 }
 
 func (a *app) connectionsRemapCmd() *cobra.Command {
 	var claims, roleMaps []string
 	var groupsClaim, defaultRole string
-	var dryRun, asJSON bool
-	cmd := command("remap ID", "Change a connection's mappings and see the profile at once from its last test login", "remap", cobra.ExactArgs(1),
+	var dryRun, asJSON, yes bool
+	cmd := command("remap ID", "Change a connection's mappings and see the profile at once from its last test login", "remap", connectionArg,
 		func(cmd *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				next := *c
@@ -537,6 +589,11 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 					DefaultRole: strings.TrimSpace(defaultRole), Given: cmd.Flags().Changed}
 				if err := req.Apply(&next, false); err != nil {
 					return err
+				}
+				if !dryRun && !yes && c.Status == flow.StatusActive {
+					if err := a.confirmRemap(ctx, st, c, &next); err != nil {
+						return err
+					}
 				}
 				out, err := st.Remap(ctx, c, &next, dryRun, a.by())
 				if err != nil {
@@ -551,8 +608,32 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 	f.StringArrayVar(&roleMaps, "role-map", nil, "map an IdP group to a role, GROUP=ROLE; repeatable; replaces the list")
 	f.StringVar(&defaultRole, "default-role", "", "the role of users no mapping matches (empty: none)")
 	f.BoolVar(&dryRun, "dry-run", false, "show the result without saving the mappings")
+	f.BoolVarP(&yes, "yes", "y", false, "save the mappings of an active connection without asking (also when its profile then fails: the override is recorded)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	return cmd
+}
+
+// confirmRemap shows, on standard error, the profile an active
+// connection's users get with next's mappings, and asks before saving
+// them; a profile that then fails is saved only as a recorded override.
+func (a *app) confirmRemap(ctx context.Context, st *store.Store, c, next *flow.Connection) error {
+	preview, err := st.Remap(ctx, c, next, true, a.by())
+	if err != nil {
+		return err
+	}
+	if isTerminal(a.stdin) {
+		if err := preview.WriteText(a.stderr); err != nil {
+			return err
+		}
+	}
+	question := fmt.Sprintf("Save these mappings on the active connection %s? Its users sign in with them at once. [y/N] ", c.ID)
+	refusal := fmt.Sprintf("not changing the mappings of the active connection %s without confirmation: add --yes to save them (or --dry-run to see them)", c.ID)
+	if len(preview.Problems) > 0 {
+		question = fmt.Sprintf("With these mappings the profile fails (%s). Save them anyway? The override is recorded. [y/N] ", flow.ProfileFailure(preview.Problems))
+		refusal = fmt.Sprintf("not saving mappings under which the profile of the active connection %s fails (%s) without confirmation: add --yes to override (the override is recorded)",
+			c.ID, flow.ProfileFailure(preview.Problems))
+	}
+	return a.confirm(question, refusal, "Not saved.")
 }
 
 func (a *app) verifyCmd() *cobra.Command {
@@ -588,7 +669,7 @@ func (a *app) verifyCmd() *cobra.Command {
 
 func (a *app) transcriptCmd() *cobra.Command {
 	var asJSON bool
-	cmd := command("transcript ID", "Print a redacted record of a connection's setup for a support ticket", "transcript", cobra.ExactArgs(1),
+	cmd := command("transcript ID", "Print a redacted record of a connection's setup for a support ticket", "transcript", connectionArg,
 		func(_ *cobra.Command, args []string) error {
 			return a.withRecord(args, func(_ context.Context, _ *store.Store, r flow.ConnectionRecord) error {
 				return a.print(flow.BuildTranscript(r, time.Now()), asJSON)
@@ -685,7 +766,7 @@ func (a *app) inviteListCmd() *cobra.Command {
 
 func (a *app) inviteRevokeCmd() *cobra.Command {
 	return command("revoke ID", "Withdraw an invite: its code stops working, and sessions using it are refused from their next connection",
-		"", cobra.ExactArgs(1), func(_ *cobra.Command, args []string) error {
+		"", oneArg("the invite's ID", "inv_7h3kq9"), func(_ *cobra.Command, args []string) error {
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
 				if err := st.RevokeInvite(ctx, args[0]); err != nil {
 					return err

@@ -58,6 +58,13 @@ const (
 	CodeAADSTS50011           Code = "aadsts_50011" // Entra: the redirect URI is not registered
 )
 
+// Codes whose cause is the claim mapping.
+const (
+	// CodeProfileFails: the mapped profile has no idp_id or no email
+	// address, and activating it was not overridden.
+	CodeProfileFails Code = "profile_fails"
+)
+
 // Codes whose cause is the client ID, the client secret or the Discovery
 // Endpoint (and so which IdP and tenant the connection talks to).
 const (
@@ -176,6 +183,7 @@ const (
 	CodeTokenUnreachable    Code = "token_unreachable"
 	CodeUnknownConnection   Code = "unknown_connection"
 	CodeUnreachable         Code = "unreachable"
+	CodeUnexplained         Code = "unexplained" // an error no code names (printed by the --json failure output)
 	CodeUserinfoUnreachable Code = "userinfo_unreachable"
 	CodeWrongKey            Code = "wrong_key"
 )
@@ -196,6 +204,8 @@ func (c Code) Step() Step {
 		CodeNoClientSecret, CodeNotJSON, CodeURLHasUserinfo, CodeWrongAudience, CodeWrongIssuer,
 		CodeAADSTS7000215, CodeAADSTS7000222, CodeAADSTS700016:
 		return StepCredentials
+	case CodeProfileFails:
+		return StepClaims
 	case CodeCallbackTimeout, CodeConsentRequired, CodeInteractionRequired, CodeInvalidGrant, CodeLoginCancelled,
 		CodeLoginRequired, CodeNoTestLogin, CodeNonceMismatch, CodePasteNoState, CodePasteNotURL,
 		CodePasteOtherAddress, CodePasteUnknownState:
@@ -213,7 +223,7 @@ func (c Code) Step() Step {
 		CodeImportJSON, CodeInputEnded, CodeInviteExpired, CodeInviteRevoked, CodeInviteUnknown, CodeInviteUsed,
 		CodeJWKSUnreachable, CodeKeyDamaged, CodeKeyMissing, CodeKeyUnreadable, CodeKeyWrite, CodeNBFFuture,
 		CodeNoMetadata, CodeReadInput, CodeSealedDamaged, CodeSealedUnknown, CodeTimeout, CodeTokenExpired,
-		CodeTokenUnreachable, CodeUnknownConnection, CodeUnreachable, CodeUserinfoUnreachable, CodeWrongKey:
+		CodeTokenUnreachable, CodeUnknownConnection, CodeUnreachable, CodeUnexplained, CodeUserinfoUnreachable, CodeWrongKey:
 		return StepOutside
 	}
 	return ""

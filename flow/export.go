@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -33,7 +34,8 @@ func Export(c *Connection, withSecret bool) ConnectionExport {
 }
 
 // ParseImport reads and checks the export shape, naming the field at
-// fault. The client secret in it is ignored.
+// fault; a key the shape does not have (a typo such as "emial") is an
+// error naming it. The client secret in it is accepted and ignored.
 //
 // present names the fields the file has: updating a stored connection keeps
 // the stored value of every optional field the file leaves out (KeepStored),
@@ -42,6 +44,11 @@ func Export(c *Connection, withSecret bool) ConnectionExport {
 func ParseImport(raw []byte) (*Connection, map[string]bool, error) {
 	var in ConnectionExport
 	if err := json.Unmarshal(raw, &in); err != nil {
+		return nil, nil, importJSONError(raw, err)
+	}
+	strict := json.NewDecoder(bytes.NewReader(raw))
+	strict.DisallowUnknownFields()
+	if err := strict.Decode(&ConnectionExport{}); err != nil {
 		return nil, nil, importJSONError(raw, err)
 	}
 	var fields map[string]json.RawMessage
@@ -123,6 +130,14 @@ func importJSONError(raw []byte, err error) error {
 	case errors.As(err, &typ) && typ.Field != "":
 		return importError(typ.Field, "has the wrong type: expected "+typ.Type.String(), "compare it with the output of 'oidc-onboard connections export'")
 	}
+	// encoding/json names an unknown key only in its error text.
+	if key, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		name, uerr := strconv.Unquote(key)
+		if uerr != nil {
+			name = key
+		}
+		return importError(name, "is unknown: a connection has no such field", "check its spelling against the output of 'oidc-onboard connections export' (e.g. email, not emial), or remove it")
+	}
 	return &Error{Code: CodeImportJSON, Message: "the file is not a connection in JSON; nothing was imported", Err: err,
 		Fix: "import the file exactly as 'oidc-onboard connections export' wrote it"}
 }
@@ -156,10 +171,35 @@ func KeepStored(c, stored *Connection, present map[string]bool) {
 	}
 }
 
+// CredentialChanges lists, in words, how next's credentials differ from
+// stored's: the client ID, the client secret (masked), the discovery URL
+// and the issuer, e.g. `client_id: "a" → "b"`; nil when they are the same.
+// A login through a changed connection may fail where the last one worked.
+func CredentialChanges(stored, next *Connection) []string {
+	var out []string
+	for _, f := range []struct{ name, a, b string }{
+		{"client_id", stored.ClientID, next.ClientID},
+		{"client_secret", MaskSecret(stored.ClientSecret), MaskSecret(next.ClientSecret)},
+		{"discovery_url", stored.DiscoveryURL, next.DiscoveryURL},
+		{"issuer", stored.Issuer, next.Issuer},
+	} {
+		switch {
+		case f.name == "client_secret" && stored.ClientSecret != next.ClientSecret:
+			out = append(out, fmt.Sprintf("client_secret: %s → %s (a different secret)", OrDash(f.a), OrDash(f.b)))
+		case f.name != "client_secret" && f.a != f.b:
+			out = append(out, fmt.Sprintf("%s: %q → %q", f.name, Display(f.a), Display(f.b)))
+		}
+	}
+	return out
+}
+
 // ConnectionList is `connections list` of the database at Path.
 type ConnectionList struct {
 	Connections []*Connection
 	Path        string
+	// Tested says, by connection ID, what its test logins tell of it as
+	// it is now (TestStateOf); a connection missing here shows nothing.
+	Tested map[string]TestState
 }
 
 // MarshalJSON is the list in the export shape, secrets masked, HTML
@@ -184,10 +224,10 @@ func (l ConnectionList) WriteText(w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED")
+	fmt.Fprintln(tw, "ID\tORGANIZATION\tNAME\tSTATUS\tISSUER\tUPDATED\tTEST LOGIN")
 	for _, c := range l.Connections {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, Display(c.Organization), Display(c.Name), c.Status,
-			Display(OrDash(c.Issuer)), c.UpdatedAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID, Display(c.Organization), Display(c.Name), c.Status,
+			Display(OrDash(c.Issuer)), c.UpdatedAt.Local().Format("2006-01-02 15:04"), OrDash(l.Tested[c.ID].Words()))
 	}
 	return tw.Flush()
 }

@@ -25,6 +25,57 @@ type ConnectionRecord struct {
 	MappingsCheckedAgainst int64
 	// GroupLabels name opaque group IDs (such as Entra object IDs).
 	GroupLabels map[string]string
+	// CredentialsChangedAt is when an import last changed the client ID,
+	// secret, discovery URL or issuer with no test login passed since;
+	// zero when none did.
+	CredentialsChangedAt time.Time
+}
+
+// TestState is what a connection's test logins tell of it as it is now.
+type TestState string
+
+// Test states.
+const (
+	TestNever   TestState = "never_tested"
+	TestChanged TestState = "changed_since_last_test_login"
+	TestPassed  TestState = "passed"
+	TestFailed  TestState = "failed"
+)
+
+// TestStateOf is the state of a connection: tested is whether any test
+// login was recorded, lastOK whether the newest passed, changed when its
+// credentials changed with no test login passed since (zero: never).
+func TestStateOf(tested, lastOK bool, changed time.Time) TestState {
+	switch {
+	case !tested:
+		return TestNever
+	case !changed.IsZero():
+		return TestChanged
+	case lastOK:
+		return TestPassed
+	}
+	return TestFailed
+}
+
+// Words is the state as `connections list` and `show` print it; "" for
+// the zero state.
+func (s TestState) Words() string {
+	return map[TestState]string{TestNever: "never tested", TestChanged: "changed since its last test login",
+		TestPassed: "passed", TestFailed: "failed"}[s]
+}
+
+// TestState is the record's state (TestStateOf).
+func (r ConnectionRecord) TestState() TestState {
+	return TestStateOf(len(r.TestLogins) > 0, len(r.TestLogins) > 0 && r.TestLogins[0].OK, r.CredentialsChangedAt)
+}
+
+// testStateText is the state in words, with when the credentials changed.
+func (r ConnectionRecord) testStateText() string {
+	st := r.TestState()
+	if st == TestChanged {
+		return st.Words() + " (credentials changed " + r.CredentialsChangedAt.UTC().Format(time.RFC3339) + "; run oidc-onboard login --connection " + r.Connection.ID + ")"
+	}
+	return st.Words()
 }
 
 // BuildTranscript is r as a redacted transcript for a support ticket, made
@@ -82,6 +133,7 @@ func transcriptSettings(r ConnectionRecord, p IdP) map[string]string {
 	if len(r.GroupLabels) > 0 {
 		s["group_labels"] = groupLabelList(r.GroupLabels)
 	}
+	s["test_state"] = r.testStateText()
 	return s
 }
 
@@ -184,6 +236,11 @@ type ConnectionDetails struct {
 	LastValidation *ValidationSummary `json:"last_validation"`
 	LastTestLogin  *TestLoginSummary  `json:"last_test_login"`
 	GroupLabels    map[string]string  `json:"group_labels,omitempty"`
+	// TestState says whether the connection as it is now was tested;
+	// CredentialsChangedAt is set while it is "changed_since_last_test_login".
+	TestState            TestState  `json:"test_state"`
+	CredentialsChangedAt *time.Time `json:"credentials_changed_at,omitempty"`
+	testStateText        string
 }
 
 // ValidationSummary is a validation in ConnectionDetails.
@@ -204,7 +261,11 @@ type TestLoginSummary struct {
 // masked.
 func (r ConnectionRecord) Details() ConnectionDetails {
 	c := r.Connection
-	out := ConnectionDetails{ConnectionExport: Export(c, false), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, GroupLabels: r.GroupLabels}
+	out := ConnectionDetails{ConnectionExport: Export(c, false), CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, GroupLabels: r.GroupLabels,
+		TestState: r.TestState(), testStateText: r.testStateText()}
+	if at := r.CredentialsChangedAt; !at.IsZero() {
+		out.CredentialsChangedAt = &at
+	}
 	if v := r.LastValidation; v != nil {
 		out.LastValidation = &ValidationSummary{At: v.At, OK: v.Report.OK, Checks: v.Report.Checks}
 	}
@@ -258,6 +319,7 @@ func (c ConnectionDetails) WriteText(w io.Writer) error {
 	} else {
 		row("Last test login", "never")
 	}
+	row("Test state", c.testStateText)
 	return tw.Flush()
 }
 

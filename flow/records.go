@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"fmt"
 	"strings"
 	"time"
 )
@@ -48,6 +49,44 @@ func NewTestLogin(at time.Time, res *LoginResult, err error) TestLogin {
 		}
 	}
 	return t
+}
+
+// CheckedWith is t with its mapped profile checked (CheckProfile) as
+// mapped with m: a login that signed in but whose profile cannot sign
+// anyone in (no idp_id, no email address) is not a success; its Error
+// says why and which claim holds an address.
+func (t TestLogin) CheckedWith(m ClaimMapping) TestLogin {
+	if !t.OK || t.Profile == nil {
+		return t
+	}
+	if ps := CheckProfile(*t.Profile, MergeClaims(t.Claims, t.UserinfoClaims), m); len(ps) > 0 {
+		t.OK, t.Error = false, ProfileFailure(ps)
+	}
+	return t
+}
+
+// ProfileFailure is problems (CheckProfile) of a login that signed in,
+// as one sentence.
+func ProfileFailure(problems []ProfileProblem) string {
+	return "signed in, but the mapped profile fails: " + ProblemsText(problems)
+}
+
+// ProblemsText is problems (CheckProfile) joined by semicolons.
+func ProblemsText(problems []ProfileProblem) string {
+	texts := make([]string, len(problems))
+	for i, p := range problems {
+		texts[i] = p.Text()
+	}
+	return strings.Join(texts, "; ")
+}
+
+// Text is the problem and, when a claim holds what the attribute needs,
+// the mapping that fixes it.
+func (p ProfileProblem) Text() string {
+	if p.Suggest == "" {
+		return p.Message
+	}
+	return fmt.Sprintf("%s — the claim %q holds an address: map %s to it (--claim %s=%s)", p.Message, p.Suggest, p.Attribute, p.Attribute, p.Suggest)
 }
 
 // AuditDetail is the test login's outcome in the words of the audit log.

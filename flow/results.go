@@ -3,9 +3,11 @@ package flow
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -39,16 +41,52 @@ func writeProfile(w io.Writer, p Profile) {
 type LoginOutput struct {
 	Profile Profile        `json:"profile"`
 	Claims  map[string]any `json:"claims"`
-	// UsedUserinfo, Issuer and AuthMethod are for the text only.
-	UsedUserinfo bool   `json:"-"`
-	Issuer       string `json:"-"`
-	AuthMethod   string `json:"-"`
+	// Warnings are what the mapping could not fill and why the mapped
+	// profile cannot sign anyone in (ProfileWarnings); [] when none.
+	Warnings []string `json:"warnings"`
+	// Problems are the profile's (CheckProfile); UsedUserinfo, Issuer and
+	// AuthMethod are for the text only.
+	Problems     []ProfileProblem `json:"-"`
+	UsedUserinfo bool             `json:"-"`
+	Issuer       string           `json:"-"`
+	AuthMethod   string           `json:"-"`
 }
 
 // Output is the login's result as `login` prints it, with the provider's
-// issuer and the client authentication method used.
-func (r *LoginResult) Output(issuer, authMethod string) LoginOutput {
-	return LoginOutput{Profile: r.Profile, Claims: r.Claims, UsedUserinfo: r.UsedUserinfo, Issuer: issuer, AuthMethod: authMethod}
+// issuer and the client authentication method used; m is the claim
+// mapping the profile was mapped with, to check it.
+func (r *LoginResult) Output(issuer, authMethod string, m ClaimMapping) LoginOutput {
+	problems := CheckProfile(r.Profile, r.Claims, m)
+	return LoginOutput{Profile: r.Profile, Claims: r.Claims, Warnings: ProfileWarnings(r.Warnings, problems), Problems: problems,
+		UsedUserinfo: r.UsedUserinfo, Issuer: issuer, AuthMethod: authMethod}
+}
+
+// ProfileWarnings are a mapping's warnings (MapProfile) and its profile's
+// problems (CheckProfile) in words, the warning an attribute's problem
+// says again left out; never nil.
+func ProfileWarnings(mapping []string, problems []ProfileProblem) []string {
+	out := []string{}
+	for _, w := range mapping {
+		if !slices.ContainsFunc(problems, func(p ProfileProblem) bool { return strings.HasPrefix(w, p.Attribute+" is empty") }) {
+			out = append(out, w)
+		}
+	}
+	for _, p := range problems {
+		out = append(out, p.Text())
+	}
+	return out
+}
+
+// writeProblems writes why the profile cannot sign anyone in, if it cannot.
+func writeProblems(w io.Writer, head string, problems []ProfileProblem) {
+	if len(problems) == 0 {
+		return
+	}
+	fmt.Fprintln(w, head)
+	for _, p := range problems {
+		fmt.Fprintf(w, "  ✗ %s\n", Display(p.Text()))
+	}
+	fmt.Fprintln(w)
 }
 
 // WriteText writes the verified login: the profile, then every claim,
@@ -56,6 +94,7 @@ func (r *LoginResult) Output(issuer, authMethod string) LoginOutput {
 // controls but not C1 or bidi overrides).
 func (o LoginOutput) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "✓ Signed in: the ID token verified (issuer %s, client authentication %s)\n\n", Display(o.Issuer), Display(o.AuthMethod))
+	writeProblems(w, "✗ But the mapped profile cannot sign anyone in:", o.Problems)
 	writeProfile(w, o.Profile)
 	source := "ID token"
 	if o.UsedUserinfo {
@@ -69,6 +108,32 @@ func (o LoginOutput) WriteText(w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// Failure is what a command given --json prints on standard output when
+// it fails: {"ok":false,"error":{"code","message","fix"}}.
+type Failure struct {
+	OK    bool          `json:"ok"`
+	Error FailureDetail `json:"error"`
+}
+
+// FailureDetail is the error of a Failure.
+type FailureDetail struct {
+	Code    Code   `json:"code"`
+	Message string `json:"message"`
+	Fix     string `json:"fix"`
+}
+
+// NewFailure is err as a Failure: its code (CodeUnexplained when it has
+// none), its message and its fix.
+func NewFailure(err error) Failure {
+	msg, fix := Explain(err)
+	code := CodeUnexplained
+	var fe *Error
+	if errors.As(err, &fe) && fe.Code != "" {
+		code = fe.Code
+	}
+	return Failure{Error: FailureDetail{Code: code, Message: msg, Fix: fix}}
 }
 
 // VerifyResult is one connection's drift in `verify --json`.
@@ -204,9 +269,12 @@ type RemapResult struct {
 	// Changes say how it differs from the one the stored mappings give.
 	Profile Profile  `json:"profile"`
 	Changes []string `json:"changes"`
-	// Warnings are the mapping's, Findings the pitfalls the claims show.
+	// Warnings are the mapping's and the profile's (ProfileWarnings),
+	// Findings the pitfalls the claims show.
 	Warnings []string  `json:"warnings"`
 	Findings []Finding `json:"findings"`
+	// Problems say why Profile cannot sign anyone in (CheckProfile).
+	Problems []ProfileProblem `json:"-"`
 }
 
 // Remap replays the test login tl, captured through c from provider p,
@@ -214,13 +282,14 @@ type RemapResult struct {
 func Remap(p IdP, tl TestLogin, c, next *Connection, saved bool) RemapResult {
 	before, _, _ := Replay(p, tl.Claims, tl.UserinfoClaims, c.Claims, c.Roles())
 	after, warnings, findings := Replay(p, tl.Claims, tl.UserinfoClaims, next.Claims, next.Roles())
+	problems := CheckProfile(after, MergeClaims(tl.Claims, tl.UserinfoClaims), next.Claims)
 	roles := next.RoleMappings
 	if roles == nil {
 		roles = []RoleMapping{}
 	}
 	out := RemapResult{ConnectionID: c.ID, TestLogin: RemapTestLogin{ID: tl.ID, At: tl.At}, Saved: saved,
 		Mapping: RemapMapping{Claims: next.Claims, GroupsClaim: next.GroupsClaim, RoleMappings: roles, DefaultRole: next.DefaultRole},
-		Profile: after, Changes: ProfileChanges(before, after), Warnings: warnings, Findings: findings}
+		Profile: after, Changes: ProfileChanges(before, after), Warnings: ProfileWarnings(warnings, problems), Findings: findings, Problems: problems}
 	for _, s := range []*[]string{&out.Changes, &out.Warnings} {
 		if *s == nil {
 			*s = []string{}
@@ -258,6 +327,7 @@ func MappingChanges(c, next *Connection, testLogin int64) string {
 // what comes from the claims through Display.
 func (out RemapResult) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Replayed test login #%d (%s) of %s\n\n", out.TestLogin.ID, out.TestLogin.At.Format(time.RFC3339), out.ConnectionID)
+	writeProblems(w, "✗ With these mappings the profile cannot sign anyone in:", out.Problems)
 	writeProfile(w, out.Profile)
 	if len(out.Changes) > 0 {
 		fmt.Fprintln(w, "\nChanged")
@@ -266,7 +336,9 @@ func (out RemapResult) WriteText(w io.Writer) error {
 		}
 	}
 	for _, wn := range out.Warnings {
-		fmt.Fprintf(w, "Warning: %s\n", Display(wn))
+		if !slices.ContainsFunc(out.Problems, func(p ProfileProblem) bool { return p.Text() == wn }) { // shown above
+			fmt.Fprintf(w, "Warning: %s\n", Display(wn))
+		}
 	}
 	for _, f := range out.Findings {
 		fmt.Fprintf(w, "\n[%s] %s\n  Fix: %s\n", f.Severity, Display(f.Message), Display(f.Fix))

@@ -62,10 +62,11 @@ func RunLogin(ctx context.Context, discoveryURL string, cfg LoginConfig, opts Ru
 	if err != nil {
 		return nil, LoginOutput{}, err
 	}
-	for _, warning := range res.Warnings {
+	out := res.Output(provider.Metadata().Issuer, login.AuthMethod(), cfg.Claims)
+	for _, warning := range out.Warnings {
 		fmt.Fprintf(w, "Warning: %s\n", Display(warning))
 	}
-	return res, res.Output(provider.Metadata().Issuer, login.AuthMethod()), nil
+	return res, out, nil
 }
 
 // OpenBrowser asks the desktop to open url, without waiting for it.

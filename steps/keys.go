@@ -218,6 +218,8 @@ func newTLKeys() tlKeys {
 // rvKeys are step 7's.
 type rvKeys struct {
 	save, yes, no, retry, another, scroll key.Binding
+	// override activates a connection whose mapped profile fails.
+	override key.Binding
 }
 
 func newReviewKeys() rvKeys {
@@ -228,5 +230,7 @@ func newReviewKeys() rvKeys {
 		retry:   retryKey(),
 		another: bind("n", "set up another connection", "n"),
 		scroll:  scrollKey(),
+		// Not y: activating a profile that fails is a deliberate override.
+		override: bind("o", "override: activate with the profile failing", "o"),
 	}
 }

@@ -39,11 +39,15 @@ type rvSavedMsg struct {
 type review struct {
 	laidOut
 	stepBase
-	keys   rvKeys
-	phase  rvPhase
-	err    error
-	labels glLabels
-	vp     viewport.Model
+	keys  rvKeys
+	phase rvPhase
+	err   error
+	// override is the last save's: the person activated a failing profile.
+	override bool
+	// pinBottom keeps the question in view until the person scrolls.
+	pinBottom bool
+	labels    glLabels
+	vp        viewport.Model
 }
 
 // NewReview is step 7, the review.
@@ -75,6 +79,9 @@ func (r *review) Keys() []key.Binding {
 		keys = []key.Binding{r.keys.save}
 	case rvConfirm:
 		keys = []key.Binding{r.keys.yes, r.keys.no}
+		if len(tlProblems(r.setup)) > 0 {
+			keys = []key.Binding{r.keys.override, r.keys.no}
+		}
 	case rvFailed:
 		keys = []key.Binding{r.keys.retry}
 	case rvSaved:
@@ -113,35 +120,38 @@ func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
 		if len(rvWarnings(r.setup)) > 0 {
-			r.phase = rvConfirm
-			r.vp.GotoBottom()
+			r.phase, r.pinBottom = rvConfirm, true
 			return nil, nil
 		}
-		return r.save(), nil
-	case r.phase == rvConfirm && key.Matches(msg, r.keys.yes):
-		return r.save(), nil
+		return r.save(false), nil
+	case r.phase == rvConfirm && len(tlProblems(r.setup)) > 0 && key.Matches(msg, r.keys.override):
+		return r.save(true), nil
+	case r.phase == rvConfirm && len(tlProblems(r.setup)) == 0 && key.Matches(msg, r.keys.yes):
+		return r.save(false), nil
 	case r.phase == rvConfirm && key.Matches(msg, r.keys.no):
 		r.phase = rvSummary
 		return nil, nil
 	case r.phase == rvFailed && key.Matches(msg, r.keys.retry):
-		return r.save(), nil
+		return r.save(r.override), nil
 	case r.phase == rvSaved && key.Matches(msg, r.keys.another):
 		return nil, ResumeMsg{Setup: NewSetup()}
 	}
 	var cmd tea.Cmd
 	r.vp, cmd = r.vp.Update(msg)
+	r.pinBottom = false
 	return cmd, nil
 }
 
 // save stores and activates the connection in a command; the setup stays
-// as it is, so a failed save loses nothing.
-func (r *review) save() tea.Cmd {
-	r.phase, r.err = rvSaving, nil
+// as it is, so a failed save loses nothing. override says the person
+// chose to activate a profile that fails.
+func (r *review) save(override bool) tea.Cmd {
+	r.phase, r.err, r.override = rvSaving, nil, override
 	env, s := r.env, *r.setup
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(15 * time.Second)
 		defer cancel()
-		c, err := rvActivate(ctx, env, &s)
+		c, err := rvActivate(ctx, env, &s, override)
 		return rvSavedMsg{conn: c, err: err}
 	}
 }
@@ -149,9 +159,16 @@ func (r *review) save() tea.Cmd {
 // rvActivate saves the connection as active in one store transaction
 // (store.ActivateConnection): the connection, its last validation as the
 // activation snapshot, the test login its mappings were checked against,
-// its organization's invites closed, and the audit event.
-func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error) {
+// its organization's invites closed, and the audit event. A mapped profile
+// that fails (tlProblems) is activated only with override, which the
+// audit event (and so the transcript) records with what failed.
+func rvActivate(ctx context.Context, env *Env, s *Setup, override bool) (flow.Connection, error) {
 	c := s.Connection
+	problems := tlProblems(s)
+	if len(problems) > 0 && !override {
+		return c, &flow.Error{Code: flow.CodeProfileFails, Message: "the mapped profile cannot sign anyone in: " + flow.ProblemsText(problems),
+			Fix: "change the claims in step 4, or activate with the override"}
+	}
 	// The mappings shown at review were checked against the last
 	// successful test login: by it directly, or by the replay of its
 	// claims in steps 4 and 5.
@@ -160,8 +177,11 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 		checked = t.ID
 	}
 	detail := "activated"
-	if w := rvWarnings(s); len(w) > 0 {
-		detail += " despite: " + strings.Join(w, " ")
+	if len(problems) > 0 {
+		detail += " with an override of the failing profile (" + flow.ProblemsText(problems) + ")"
+	}
+	if w := rvWarnings(s); len(w) > len(problems) {
+		detail += " despite: " + strings.Join(w[len(problems):], " ")
 	}
 	err := env.Store.ActivateConnection(ctx, &c, checked, store.Event{Actor: env.Actor, Address: env.Address, Detail: detail})
 	return c, err
@@ -169,8 +189,12 @@ func rvActivate(ctx context.Context, env *Env, s *Setup) (flow.Connection, error
 
 // rvWarnings are the reasons to think twice before activating; they ask
 // for a confirmation but never block.
+// The profile's problems come first, one each.
 func rvWarnings(s *Setup) []string {
 	var w []string
+	for _, p := range tlProblems(s) {
+		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "go back to it"))
+	}
 	switch t := s.TestLogin; {
 	case t == nil:
 		w = append(w, "The test login was skipped: the connection is saved untested.")
@@ -230,7 +254,7 @@ func rvRows(s *Setup, labels map[string]string, now time.Time) [][2]string {
 		{"Groups claim", groups},
 		{"Role mappings", roles},
 		{"Default role", rvOrNone(c.DefaultRole)},
-		{"Test login", rvTestLogin(s.TestLogin, now)},
+		{"Test login", rvTestLogin(s.TestLogin, now) + rvProfileFails(s)},
 		{"Mappings", rvChecked(s.TestLogin, now)},
 	}...)
 }
@@ -283,6 +307,14 @@ func rvValidation(s *Setup) string {
 	return fmt.Sprintf("passed (%d checks)", len(s.Report.Checks))
 }
 
+// rvProfileFails is ", but the mapped profile fails" when it does.
+func rvProfileFails(s *Setup) string {
+	if len(tlProblems(s)) > 0 {
+		return ", but the mapped profile fails"
+	}
+	return ""
+}
+
 func rvTestLogin(t *TestLoginResult, now time.Time) string {
 	if t == nil {
 		return "skipped (untested)"
@@ -312,6 +344,9 @@ func (r *review) layout() {
 	r.vp.SetWidth(r.width)
 	r.vp.SetHeight(r.height)
 	r.vp.SetContent(body)
+	if r.phase == rvConfirm && r.pinBottom { // the question is the last line: keep it in view
+		r.vp.GotoBottom()
+	}
 }
 
 // View draws the step as last laid out.
@@ -329,6 +364,11 @@ func (r *review) viewSummary(w int) string {
 	case rvSummary:
 		b = append(b, widget.Wrap(th.Key.Render("enter")+th.Text.Render(" saves and activates the connection; esc goes back to change something."), w))
 	case rvConfirm:
+		if len(tlProblems(r.setup)) > 0 {
+			b = append(b, widget.Wrap(th.Fail.Render("Users cannot sign in with this profile. ")+th.Key.Render("o")+
+				th.Text.Render(" overrides and activates it anyway (the override is recorded), ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
+			break
+		}
 		b = append(b, widget.Wrap(th.Warn.Render("Activate it anyway? ")+th.Key.Render("y")+th.Text.Render(" activates, ")+th.Key.Render("n")+th.Text.Render(" goes back to the summary."), w))
 	case rvSaving:
 		b = append(b, widget.Wrap(th.Subtle.Render("Saving and activating…"), w))

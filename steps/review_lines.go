@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/charmbracelet/x/ansi"
@@ -20,19 +21,21 @@ func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	for _, w := range rvWarnings(s) {
 		fmt.Fprintln(p, "Warning: "+w)
 	}
-	prompt := "Save and activate? [y/N] (or type back to change something): "
+	prompt, yes := "Save and activate? [y/N] (or type back to change something): ", []string{"y", "yes"}
+	override := len(tlProblems(s)) > 0
+	if override {
+		prompt, yes = "Users cannot sign in with this profile. Type override to activate it anyway (the override is recorded), or back to change the claims: ", []string{"override"}
+	}
 	for {
 		answer, err := p.AskOrBack(ctx, prompt)
 		if err != nil {
 			return err
 		}
-		switch strings.ToLower(answer) {
-		case "y", "yes":
-		default:
+		if !slices.Contains(yes, strings.ToLower(answer)) {
 			fmt.Fprintln(p, "Not saved. Your setup is kept as a draft: run oidc-onboard again to finish it.")
 			return nil
 		}
-		c, err := rvActivate(ctx, r.env, s)
+		c, err := rvActivate(ctx, r.env, s, override)
 		if err != nil {
 			msg, fix := flow.Explain(err)
 			fmt.Fprintf(p, "Not saved: %s\n", tlSentence(msg))
@@ -40,6 +43,9 @@ func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 				fmt.Fprintf(p, "Fix: %s\n", fix)
 			}
 			prompt = "Nothing is lost. Try again? [y/N] (or type back): "
+			if override {
+				prompt = "Nothing is lost. Type override to try again (or back): "
+			}
 			continue
 		}
 		s.Connection.ID, s.Connection.Status, s.Connection.CreatedAt, s.Connection.UpdatedAt = c.ID, c.Status, c.CreatedAt, c.UpdatedAt

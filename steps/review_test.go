@@ -23,7 +23,7 @@ func rvSetup(t *testing.T, env *Env) *Setup {
 	s.Connection.DefaultRole = "viewer"
 	s.Report = &flow.Report{OK: true, DiscoveryURL: s.Connection.DiscoveryURL, Issuer: s.Connection.Issuer,
 		Checks: []flow.Check{{ID: "discovery", Status: flow.Pass, Detail: "served"}, {ID: "jwks", Status: flow.Warn, Detail: "one key"}}}
-	s.TestLogin = &TestLoginResult{At: env.Now(), OK: true, Profile: &flow.Profile{Email: "ada.lovelace@example.com"}}
+	s.TestLogin = &TestLoginResult{At: env.Now(), OK: true, Profile: &flow.Profile{IDPID: "user-1", Email: "ada.lovelace@example.com"}}
 	s.Step, s.Reached = StepReview, StepReview
 	// The validate step stores its report; activation snapshots it.
 	if err := env.Store.SaveValidation(t.Context(), s.Connection.ID, *s.Report); err != nil {
@@ -254,5 +254,78 @@ func TestReviewLeavesMappingsUncheckedWithoutASuccessfulTestLogin(t *testing.T) 
 				t.Errorf("checked against %d, %v; want none", id, err)
 			}
 		})
+	}
+}
+
+// rvFailingProfile is rvSetup with a test login whose email claim holds
+// no address ("ada" from preferred_username) while email holds one, and
+// the review step.
+func rvFailingProfile(t *testing.T) (*Env, *Setup, Step) {
+	env := testEnv(t)
+	s := rvSetup(t, env)
+	claims := map[string]any{"sub": "user-1", "preferred_username": "ada", "email": "ada@example.com"}
+	s.Connection.Claims.Email = "preferred_username"
+	p, _ := flow.MapProfile(claims, s.Connection.Claims, s.Connection.Roles())
+	s.TestLogin = &TestLoginResult{At: s.TestLogin.At, OK: true, Profile: &p, Claims: claims}
+	return env, s, NewReview(env, NewTheme(true))
+}
+
+// TestReviewActivatesAFailingProfileOnlyWithARecordedOverride: y does not
+// activate a profile without an email address; o does, and the audit
+// event and the transcript say what was overridden.
+func TestReviewActivatesAFailingProfileOnlyWithARecordedOverride(t *testing.T) {
+	t.Parallel()
+	env, s, step := rvFailingProfile(t)
+	step.Enter(s)
+	rvEnterStays(t, step, time.Second, 80, "override question", `Email "ada" (claim "preferred_username") is not an email address`,
+		`the claim "email" holds an address`, "worked at", "as ada, but the mapped profile fails", "o overrides and activates it anyway (the override is recorded)")
+	if v := flat(viewAt(step, 80, 12)); !strings.Contains(v, "goes back to the summary.") {
+		t.Errorf("at 80×12 the question is out of view: %s", v)
+	}
+	if help := keysHelp(step.Keys()); !slices.Equal(help, []string{"o override: activate with the profile failing", "n not now", "↑/↓ scroll"}) {
+		t.Errorf("keys %v", help)
+	}
+	run(t, step, press("y"), time.Second)
+	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft {
+		t.Fatalf("y activated a failing profile")
+	}
+	run(t, step, press("up"), time.Second) // the summary scrolls while the question waits
+	if v := flat(viewAt(step, 80, 12)); strings.Contains(v, "goes back to the summary.") {
+		t.Errorf("up did not scroll: %s", v)
+	}
+	if _, err := rvActivate(t.Context(), env, s, false); !flow.IsCode(err, flow.CodeProfileFails) {
+		t.Fatalf("activation without override: %v", err)
+	}
+	rvActivates(t, env, step, s, "o")
+	c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID)
+	r, err := env.Store.Record(t.Context(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	if err := flow.BuildTranscript(r, time.Now()).WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, text.String(), `connection.activate: activated with an override of the failing profile (email "ada" (claim "preferred_username") is not an email address`)
+}
+
+func TestReviewRunLinesNeedsOverrideForAFailingProfile(t *testing.T) {
+	t.Parallel()
+	env, s, step := rvFailingProfile(t)
+	text, err := runLines(t, step, s, "y\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, text, "Type override to activate it anyway", "Not saved")
+	if c, _ := env.Store.GetConnection(t.Context(), s.Connection.ID); c.Status != flow.StatusDraft {
+		t.Fatal("y activated a failing profile in line mode")
+	}
+	if _, err := runLines(t, step, s, "override\n"); err != nil {
+		t.Fatal(err)
+	}
+	rvAssertActive(t, env, s)
+	events, _ := env.Store.ListAudit(t.Context(), store.AuditQuery{ConnectionID: s.Connection.ID})
+	if len(events) == 0 || !strings.Contains(events[0].Detail, "override of the failing profile") {
+		t.Errorf("audit %+v", events)
 	}
 }

@@ -506,6 +506,36 @@ func tlRecord(ctx context.Context, env *Env, c flow.Connection, rec flow.TestLog
 	return stored.ID, err
 }
 
+// tlProblems say why the last successful login's profile, mapped again
+// with the mappings as they are now, cannot sign anyone in (no idp_id, no
+// email address); nil when it can, or without such a login.
+func tlProblems(s *Setup) []flow.ProfileProblem {
+	r := s.TestLogin
+	if r == nil || !r.OK || r.Profile == nil {
+		return nil
+	}
+	p := *r.Profile
+	if _, after, _, _, ok := replayPreview(s); ok {
+		p = after
+	}
+	return flow.CheckProfile(p, r.Claims, s.Connection.Claims)
+}
+
+// tlWarnings are the login's mapping warnings but those problems say again.
+func tlWarnings(r *TestLoginResult, problems []flow.ProfileProblem) []string {
+	w := flow.ProfileWarnings(r.Warnings, problems)
+	return w[:len(w)-len(problems)]
+}
+
+// tlProblemFix is what to do about a profile problem in this wizard; how
+// says how to reach step 4.
+func tlProblemFix(p flow.ProfileProblem, how string) string {
+	if p.Suggest != "" {
+		return fmt.Sprintf("the claim %q holds an address: map %s to %s in step 4, Claims (%s).", p.Suggest, p.Attribute, p.Suggest, how)
+	}
+	return fmt.Sprintf("map %s to a claim the login has in step 4, Claims (%s), or ask the IdP admin to send %q.", p.Attribute, how, p.Claim)
+}
+
 // tlResultFixStep is the step before this one where a failed login's cause
 // is changed: by its error code, or by the Entra error code its explanation
 // quotes (a code the OAuth error alone does not tell, e.g. AADSTS700016, an
@@ -616,11 +646,19 @@ func (t *testLogin) viewWaiting(w int) string {
 func (t *testLogin) viewSuccess(w int) string {
 	th := t.theme
 	r := t.setup.TestLogin
+	problems := tlProblems(t.setup)
 	head := []string{widget.Wrap(th.Pass.Render("✓ The test login worked")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	if len(problems) > 0 {
+		head = []string{widget.Wrap(th.Fail.Render("✗ Signed in, but the mapped profile cannot sign anyone in")+th.Subtle.Render(" ("+r.At.Format("15:04:05")+")"), w)}
+	}
 	head = append(head, diagProviderLine(th, t.setup, w)...)
-	if len(r.Warnings) > 0 {
+	for _, p := range problems {
+		head = append(head, widget.Wrap(th.Fail.Render(flow.SymbolFail+" "+flow.Display(tlSentence(p.Message))), w),
+			widget.Wrap(th.Key.Render("  Fix: ")+th.Text.Render(flow.Display(tlProblemFix(p, "press 4"))), w))
+	}
+	if warnings := tlWarnings(r, problems); len(warnings) > 0 {
 		head = append(head, widget.Wrap(th.Warn.Render("The mapping could not fill everything:"), w))
-		for _, warn := range r.Warnings {
+		for _, warn := range warnings {
 			head = append(head, widget.Wrap(th.Warn.Render("! "+flow.Display(warn)), w))
 		}
 	}
@@ -634,7 +672,11 @@ func (t *testLogin) viewSuccess(w int) string {
 		head = append(head, replayLines(th, t.setup, w)...)
 	}
 	head = append(head, t.recordNote(w)...)
-	head = append(head, widget.Wrap(th.Subtle.Render("enter continues to the review; r tests again; 4 or 5 change the claims or roles."), w), "")
+	next := "enter continues to the review; r tests again; 4 or 5 change the claims or roles."
+	if len(problems) > 0 {
+		next = "4 changes the claims (the profile is mapped again at once); r tests again; enter continues to the review, where activating then needs an override."
+	}
+	head = append(head, widget.Wrap(th.Subtle.Render(next), w), "")
 	var profile, claims string
 	labels := t.labels.of(t.setup.Connection.ID)
 	if w >= tlWideLayout {

@@ -27,7 +27,9 @@ func (t *testLogin) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	}
 	for {
 		prompt := "Press Enter to start the test login, type skip to save the connection untested, or back to go back: "
-		if r := s.TestLogin; r != nil && r.OK {
+		if r := s.TestLogin; r != nil && r.OK && len(tlProblems(s)) > 0 {
+			prompt = "The mapped profile fails. Press Enter to continue anyway (activating then needs an override), type again to test again, or back to go back to the claims: "
+		} else if r != nil && r.OK {
 			prompt = "The last test login worked. Press Enter to continue, type again to test again, or back to go back: "
 		} else if r != nil {
 			prompt = "Press Enter to try again, type skip to save the connection untested, or back to go back: "
@@ -178,14 +180,22 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
 		}
 		return
 	}
-	fmt.Fprintln(out, "The test login worked.")
+	problems := tlProblems(s)
+	if len(problems) == 0 {
+		fmt.Fprintln(out, "The test login worked.")
+	} else {
+		fmt.Fprintln(out, "The test login signed in, but the mapped profile cannot sign anyone in:")
+		for _, p := range problems {
+			fmt.Fprintf(out, "Problem: %s\n  Fix: %s\n", tlSentence(p.Message), tlProblemFix(p, "type back to go back to it"))
+		}
+	}
 	for _, f := range diagClaims(s) {
 		fmt.Fprintln(out, diagFindingText(f))
 	}
 	plain := &Theme{}
 	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, labels, tlLineWidth)))
 	fmt.Fprintln(out, ansi.Strip(tlClaims(plain, r.Claims, tlLineWidth)))
-	for _, w := range r.Warnings {
+	for _, w := range tlWarnings(r, problems) {
 		fmt.Fprintf(out, "Warning: %s\n", w)
 	}
 }

@@ -275,13 +275,7 @@ func TestTestLoginWrongSecretExplainsAndPointsToCredentials(t *testing.T) {
 			t.Errorf("failure keys %v lack %q", help, want)
 		}
 	}
-	logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID)
-	if err != nil || len(logins) != 1 || logins[0].OK || !strings.Contains(logins[0].Error, "client credentials") {
-		t.Fatalf("stored %+v, %v", logins, err)
-	}
-	if shell := run(t, step, press("2"), time.Second); len(shell) != 1 || shell[0] != (GotoMsg{Step: StepCredentials}) {
-		t.Errorf("2 sent %v", shell)
-	}
+	tlRecordedFailedGoesTo(t, env, s, step, "client credentials", "2", StepCredentials)
 	if shell := run(t, step, press("s"), time.Second); len(shell) != 1 || shell[0] != (NextMsg{}) {
 		t.Errorf("s sent %v", shell)
 	}
@@ -478,5 +472,74 @@ func TestTestLoginRunLinesCancel(t *testing.T) {
 	}
 	if logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID); err != nil || len(logins) != 0 {
 		t.Errorf("a cancelled login was recorded: %+v, %v", logins, err)
+	}
+}
+
+// TestTestLoginShowsAFailingProfileAsAFailedMapping: a login that signs in
+// but maps email from preferred_username ("ada") is not shown as working:
+// it names the problem, the claim that holds an address, and step 4; the
+// store records it as failed. Line mode says the same.
+func TestTestLoginShowsAFailingProfileAsAFailedMapping(t *testing.T) {
+	t.Parallel()
+	env, idp := testEnvIdP(t)
+	env.OpenBrowser = tlBrowser(t, idp)
+	s := tlSetup(t, env)
+	s.Connection.Claims.Email = "preferred_username"
+	step := NewTestLogin(env, NewTheme(true))
+	step.Enter(s)
+	run(t, step, press("enter"), 15*time.Second)
+	if r := s.TestLogin; r == nil || !r.OK || r.Profile.Email != "ada" {
+		t.Fatalf("result %+v", r)
+	}
+	for _, w := range []int{120, 80, 40} {
+		v := flat(viewFits(t, step, w, 60))
+		wantIn(t, "failing profile", v, "Signed in, but the mapped profile cannot sign anyone in",
+			`Email "ada" (claim "preferred_username") is not an email address`,
+			`the claim "email" holds an address: map email to email in step 4, Claims (press 4)`)
+		if strings.Contains(v, "test login worked") {
+			t.Errorf("width %d: a failing profile shown as working: %s", w, v)
+		}
+	}
+	tlRecordedFailedGoesTo(t, env, s, step, "mapped profile fails", "4", StepClaims)
+	// Mapped right in step 4, the profile passes without a new login.
+	s.Connection.Claims.Email = "email"
+	step.Enter(s)
+	if v := flat(viewFits(t, step, 80, 60)); !strings.Contains(v, "test login worked") || len(tlProblems(s)) != 0 {
+		t.Errorf("after the fix: %v\n%s", tlProblems(s), v)
+	}
+
+	// Line mode.
+	s.TestLogin = nil
+	s.Connection.Claims.Email = "preferred_username"
+	lines := NewTestLogin(env, NewTheme(true)).(LineStep)
+	in, typed := tlTyping()
+	out := &tlScreen{want: "Press Enter to continue", seen: make(chan struct{})}
+	typed <- "\n"
+	go func() {
+		<-out.seen
+		typed <- "\n"
+		close(typed)
+	}()
+	if err := lines.RunLines(t.Context(), s, NewPrompter(in, out)); err != nil {
+		t.Fatal(err)
+	}
+	wantOutput(t, flat(out.String()), "signed in, but the mapped profile cannot sign anyone in",
+		`Problem: Email "ada" (claim "preferred_username") is not an email address.`,
+		`the claim "email" holds an address: map email to email in step 4`, "activating then needs an override")
+	if strings.Contains(out.String(), "The test login worked") {
+		t.Errorf("line mode shows a failing profile as working:\n%s", out.String())
+	}
+}
+
+// tlRecordedFailedGoesTo wants the store to hold one failed test login of
+// s whose error says want, and key to send the shell to step to.
+func tlRecordedFailedGoesTo(t *testing.T, env *Env, s *Setup, step Step, want, key string, to int) {
+	t.Helper()
+	logins, err := env.Store.ListTestLogins(t.Context(), s.Connection.ID)
+	if err != nil || len(logins) != 1 || logins[0].OK || !strings.Contains(logins[0].Error, want) {
+		t.Fatalf("stored %+v, %v", logins, err)
+	}
+	if shell := run(t, step, press(key), time.Second); len(shell) != 1 || shell[0] != (GotoMsg{Step: to}) {
+		t.Errorf("%s sent %v", key, shell)
 	}
 }

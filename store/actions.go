@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
@@ -50,12 +51,22 @@ func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, test
 // RecordTestLogin stores a test login's outcome (flow.NewTestLogin) with
 // its connection c and audits it as by (Actor, Address), in one
 // transaction.
+//
+// A login whose mapped profile fails (flow.TestLogin.CheckedWith c's
+// mappings) is recorded as failed; one that passes ends the connection's
+// "changed since its last test login" state.
 func (s *Store) RecordTestLogin(ctx context.Context, c *flow.Connection, t TestLogin, by Event) (TestLogin, error) {
 	t.ConnectionID = c.ID
+	t = t.CheckedWith(c.Claims)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		if t, err = s.insertTestLogin(ctx, tx, t); err != nil {
 			return err
+		}
+		if t.OK {
+			if _, err := tx.ExecContext(ctx, `UPDATE connections SET credentials_changed_at = NULL WHERE id = ?`, t.ConnectionID); err != nil {
+				return err
+			}
 		}
 		by.Detail = t.AuditDetail()
 		return s.auditTx(ctx, tx, by, "connection.test_login", c)
@@ -69,7 +80,13 @@ func (s *Store) RecordTestLogin(ctx context.Context, c *flow.Connection, t TestL
 // left out (present names the fields it has) and the stored secret when
 // secret is empty; otherwise it creates c. The save and its audit event are
 // one transaction. It returns "created" or "updated".
-func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, present map[string]bool, secret string, by Event) (string, error) {
+//
+// An update that changes the credentials (flow.CredentialChanges) is first
+// put to confirm with the stored connection and the changes: an error from
+// it imports nothing. The connection then stays "changed since its last
+// test login" until a test login passes.
+func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, present map[string]bool, secret string, by Event,
+	confirm func(stored *flow.Connection, changes []string) error) (string, error) {
 	var existing *flow.Connection
 	if c.ID != "" {
 		e, err := s.GetConnection(ctx, c.ID)
@@ -92,16 +109,30 @@ func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, presen
 	}
 	c.ClientSecret = secret
 	action := "created"
+	var changes []string
 	if existing != nil {
 		action = "updated"
 		if secret == "" {
 			c.ClientSecret = existing.ClientSecret
 		}
 		flow.KeepStored(c, existing, present)
+		if changes = flow.CredentialChanges(existing, c); len(changes) > 0 && confirm != nil {
+			if err := confirm(existing, changes); err != nil {
+				return "", err
+			}
+		}
 	}
 	by.Detail = action
+	if len(changes) > 0 {
+		by.Detail += "; changed " + strings.Join(changes, ", ") + " — changed since its last test login"
+	}
 	return action, s.saveConnection(ctx, c, func(tx *sql.Tx, id string) error {
 		c.ID = id
+		if len(changes) > 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE connections SET credentials_changed_at = ? WHERE id = ?`, unixNano(s.now()), id); err != nil {
+				return err
+			}
+		}
 		return s.auditTx(ctx, tx, by, "connection.import", c)
 	})
 }
@@ -124,6 +155,9 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 		return out, nil
 	}
 	by.Detail = flow.MappingChanges(c, next, tl.ID)
+	if len(out.Problems) > 0 {
+		by.Detail += " — saved with an override: " + flow.ProfileFailure(out.Problems)
+	}
 	return out, s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
 		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
 			return err
@@ -194,8 +228,36 @@ func (s *Store) Record(ctx context.Context, c *flow.Connection) (flow.Connection
 	if r.MappingsCheckedAgainst, err = s.MappingsCheckedAgainst(ctx, c.ID); err != nil {
 		return r, err
 	}
+	var changed sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, `SELECT credentials_changed_at FROM connections WHERE id = ?`, NormalizeID(c.ID)).Scan(&changed); err != nil {
+		return r, s.explain(err)
+	}
+	r.CredentialsChangedAt = nullTime(changed)
 	r.GroupLabels, err = s.GroupLabels(ctx, c.ID)
 	return r, err
+}
+
+// TestStates are the test states (flow.TestStateOf) of the connections of
+// one organization, or of all when org is empty, by connection ID.
+func (s *Store) TestStates(ctx context.Context, org string) (map[string]flow.TestState, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.credentials_changed_at,
+		(SELECT t.ok FROM test_logins t WHERE t.connection_id = c.id ORDER BY t.at DESC, t.id DESC LIMIT 1)
+		FROM connections c WHERE ? = '' OR c.organization = ?`, org, org)
+	if err != nil {
+		return nil, s.explain(err)
+	}
+	defer rows.Close()
+	out := map[string]flow.TestState{}
+	for rows.Next() {
+		var id string
+		var changed sql.NullInt64
+		var ok sql.NullBool
+		if err := rows.Scan(&id, &changed, &ok); err != nil {
+			return nil, s.explain(err)
+		}
+		out[id] = flow.TestStateOf(ok.Valid, ok.Bool, nullTime(changed))
+	}
+	return out, s.explain(rows.Err())
 }
 
 // Connection is GetConnection, an unknown ID explained: the error says

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -163,7 +164,7 @@ func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	action, err := s.ImportConnection(ctx, c, present, "", Event{Actor: "local:ana"})
+	action, err := s.ImportConnection(ctx, c, present, "", Event{Actor: "local:ana"}, nil)
 	if err != nil || action != "updated" || c.ID != stored.ID {
 		t.Fatalf("ImportConnection = %q, %v (ID %s, want %s)", action, err, c.ID, stored.ID)
 	}
@@ -174,12 +175,12 @@ func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
 	}
 	fresh, present, _ := flow.ParseImport([]byte(`{"id":"not-ours","organization":"Globex","name":"G",
 		"discovery_url":"https://idp.globex.test","client_id":"c"}`))
-	if action, err := s.ImportConnection(ctx, fresh, present, "s3cret", Event{Actor: "local:ana"}); err != nil || action != "created" ||
+	if action, err := s.ImportConnection(ctx, fresh, present, "s3cret", Event{Actor: "local:ana"}, nil); err != nil || action != "created" ||
 		!flow.ValidConnectionID(fresh.ID) {
 		t.Errorf("new import = %q, %v, ID %q", action, err, fresh.ID)
 	}
 	events, _ := s.ListAudit(ctx, AuditQuery{})
-	if len(events) != 2 || events[0].Detail != "created" || events[1].Detail != "updated" {
+	if len(events) != 2 || events[0].Detail != "created" || events[1].Detail != `updated; changed client_id: "client-123" → "client-456" — changed since its last test login` {
 		t.Errorf("audit = %+v", events)
 	}
 }
@@ -200,5 +201,75 @@ func TestDriftBaseline(t *testing.T) {
 	save(t, s, bare)
 	if v, name, err := s.DriftBaseline(ctx, bare.ID); err != nil || v != nil || name != "last_validation" {
 		t.Errorf("never validated: %v %q %v", v, name, err)
+	}
+}
+
+// TestChangedCredentialsStayChangedUntilATestLoginPasses: an import that
+// changes the credentials asks confirm first (an error imports nothing),
+// then leaves the connection "changed since its last test login" until
+// a test login passes; one whose mapped profile fails is recorded as
+// failed and does not end that state.
+func TestChangedCredentialsStayChangedUntilATestLoginPasses(t *testing.T) {
+	t.Parallel()
+	s, stored := openWithConnection(t)
+	state := func() flow.TestState {
+		t.Helper()
+		r, err := s.Record(ctx, stored)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.TestStates(ctx, "")
+		if err != nil || list[stored.ID] != r.TestState() {
+			t.Fatalf("TestStates = %v, %v; the record says %q", list, err, r.TestState())
+		}
+		return r.TestState()
+	}
+	if st := state(); st != flow.TestNever {
+		t.Fatalf("before any test login: %q", st)
+	}
+	good := flow.TestLogin{OK: true, Profile: &flow.Profile{IDPID: "u1", Email: "ada@acme.test"}, Claims: map[string]any{"sub": "u1", "email": "ada@acme.test"}}
+	if tl, err := s.RecordTestLogin(ctx, stored, good, Event{Actor: "x"}); err != nil || !tl.OK {
+		t.Fatalf("RecordTestLogin = %+v, %v", tl, err)
+	}
+	if st := state(); st != flow.TestPassed {
+		t.Fatalf("after a passing test login: %q", st)
+	}
+	imp := func(confirm func(*flow.Connection, []string) error) error {
+		c, present, err := flow.ParseImport([]byte(`{"organization":"Acme Corp","name":"Acme OIDC","discovery_url":"https://idp.acme.test","client_id":"client-456"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = s.ImportConnection(ctx, c, present, "", Event{Actor: "local:ana"}, confirm)
+		return err
+	}
+	refused := errors.New("no")
+	var asked []string
+	if err := imp(func(_ *flow.Connection, changes []string) error { asked = changes; return refused }); err != refused || len(asked) != 1 {
+		t.Fatalf("refused import = %v, asked %q", err, asked)
+	}
+	if got, _ := s.GetConnection(ctx, stored.ID); got.ClientID != stored.ClientID || state() != flow.TestPassed {
+		t.Fatalf("a refused import changed %+v", got)
+	}
+	if err := imp(nil); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st != flow.TestChanged {
+		t.Fatalf("after the credentials changed: %q", st)
+	}
+	// Signed in, but the email claim holds no address: not a pass.
+	// (The fixture maps email ← upn.)
+	bad := flow.TestLogin{OK: true, Profile: &flow.Profile{IDPID: "u1", Email: "ada"}, Claims: map[string]any{"sub": "u1", "upn": "ada", "email": "ada@acme.test"}}
+	tl, err := s.RecordTestLogin(ctx, stored, bad, Event{Actor: "x"})
+	if err != nil || tl.OK || !strings.Contains(tl.Error, `email "ada" (claim "upn") is not an email address`) || !strings.Contains(tl.Error, `the claim "email" holds an address`) {
+		t.Fatalf("a login whose profile fails was recorded as %+v, %v", tl, err)
+	}
+	if st := state(); st != flow.TestChanged {
+		t.Fatalf("after a login whose profile fails: %q", st)
+	}
+	if _, err := s.RecordTestLogin(ctx, stored, good, Event{Actor: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st != flow.TestPassed {
+		t.Fatalf("after a passing test login: %q", st)
 	}
 }
