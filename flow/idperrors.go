@@ -76,8 +76,8 @@ func isRedirectError(code, description string) bool {
 func redirectFinding(p IdP, description, sent string) Finding {
 	f := Finding{ID: FindingRedirectMismatch, Severity: SeverityError, Provider: p.Kind,
 		Message:  "the IdP refused the redirect URI",
-		Evidence: "we sent " + cmpOr(sent, "(unknown)"),
-		Fix:      redirectPlace(p) + ": add " + cmpOr(sent, "the Redirect URI") + " exactly, character for character"}
+		Evidence: "we sent " + cmp.Or(sent, "(unknown)"),
+		Fix:      redirectPlace(p) + ": add " + cmp.Or(sent, "the Redirect URI") + " exactly, character for character"}
 	if sent == "" {
 		return f
 	}
@@ -203,7 +203,7 @@ func DiffRedirectURIs(sent, expected string) URIDiff {
 	case strings.EqualFold(sp, ep):
 		add("path letter case: sent %s, expected %s", sp, ep)
 	default:
-		add("path: sent %s, expected %s", cmpOr(sp, "/"), cmpOr(ep, "/"))
+		add("path: sent %s, expected %s", cmp.Or(sp, "/"), cmp.Or(ep, "/"))
 	}
 	if s.RawQuery != e.RawQuery {
 		add("query: sent %q, expected %q", s.RawQuery, e.RawQuery)

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -179,7 +180,7 @@ func DiagnoseSecret(p IdP, secret string) []Finding {
 // that holds one, unverified email, Okta's and Auth0's missing claims.
 func DiagnoseClaims(p IdP, claims map[string]any, m ClaimMapping, r RoleAssignment) []Finding {
 	m = m.WithDefaults()
-	groupsClaim := cmpOr(r.GroupsClaim, DefaultGroupsClaim)
+	groupsClaim := cmp.Or(strings.TrimSpace(r.GroupsClaim), DefaultGroupsClaim)
 	var out []Finding
 	if f, ok := groupOverage(p, claims, groupsClaim); ok {
 		out = append(out, f)
@@ -202,13 +203,6 @@ func DiagnoseClaims(p IdP, claims map[string]any, m ClaimMapping, r RoleAssignme
 	}
 	out = append(out, auth0Namespace(p, claims, m, r)...)
 	return out
-}
-
-func cmpOr(a, b string) string {
-	if strings.TrimSpace(a) != "" {
-		return a
-	}
-	return b
 }
 
 func groupOverage(p IdP, claims map[string]any, groupsClaim string) (Finding, bool) {
@@ -353,7 +347,7 @@ func auth0Namespace(p IdP, claims map[string]any, m ClaimMapping, r RoleAssignme
 	}
 	names := []string{m.IDPID, m.Email, m.FirstName, m.LastName}
 	if len(r.Mappings) > 0 || r.GroupsClaim != "" {
-		names = append(names, cmpOr(r.GroupsClaim, DefaultGroupsClaim))
+		names = append(names, cmp.Or(strings.TrimSpace(r.GroupsClaim), DefaultGroupsClaim))
 	}
 	var out []Finding
 	for _, n := range names {
