@@ -86,6 +86,9 @@ func (c *credentials) Enter(s *Setup) tea.Cmd {
 			break
 		}
 	}
+	if s.Focus == FocusDiscovery { // sent here to change it (validate's e)
+		c.focus, s.Focus = credDiscovery, ""
+	}
 	return c.focusField()
 }
 

@@ -118,6 +118,9 @@ func newCredKeys() credKeys {
 // validateKeys are step 3's.
 type validateKeys struct {
 	Rerun, Continue, Override, Confirm, Deny, Scroll key.Binding
+	// Edit opens the Discovery Endpoint in step 2 with the suggested
+	// address filled in, when the fix of a failed check is there.
+	Edit key.Binding
 }
 
 func newValidateKeys() validateKeys {
@@ -125,6 +128,7 @@ func newValidateKeys() validateKeys {
 		Rerun:    bind("r", "check again", "r"),
 		Continue: continueKey(),
 		Override: bind("o", "go on anyway", "o"),
+		Edit:     bind("e", "edit the URL", "e"),
 		Confirm:  yesKey("yes, go on"),
 		Deny:     noKey("no"),
 		Scroll:   scrollKey(),

@@ -30,6 +30,10 @@ type Setup struct {
 	// Credentials step: the text as typed, before normalization, so that
 	// resuming shows exactly what was entered.
 	DiscoveryInput string `json:"discovery_input,omitempty"`
+	// Focus names the field the next step entered puts the cursor in
+	// (FocusDiscovery), when a step sends the person there to change it;
+	// that step clears it. It is not kept in a draft.
+	Focus string `json:"-"`
 
 	// Validate step.
 	Report   *flow.Report   `json:"report,omitempty"`
@@ -47,6 +51,10 @@ type Setup struct {
 	// Test login step: the outcome of the last test login.
 	TestLogin *TestLoginResult `json:"test_login,omitempty"`
 }
+
+// FocusDiscovery is Setup.Focus for the credentials step's Discovery
+// Endpoint field.
+const FocusDiscovery = "discovery"
 
 // TestLoginResult is what the test login step keeps of its last run.
 type TestLoginResult struct {

@@ -287,11 +287,18 @@ func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	case v.confirming:
 	case key.Matches(msg, v.keys.Rerun) && !v.running:
 		return v.start(), nil
+	case key.Matches(msg, v.keys.Edit) && !v.running && v.fixHere() != "":
+		s := v.setup
+		s.DiscoveryInput, s.Connection.DiscoveryURL, s.Focus = v.fixHere(), v.fixHere(), FocusDiscovery
+		return nil, GotoMsg{Step: StepCredentials}
 	case key.Matches(msg, v.keys.Continue) && v.report != nil:
 		if v.report.OK || v.setup.Override {
 			return nil, NextMsg{}
 		}
 		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
+		if v.fixHere() != "" {
+			v.notice = "Logins will not work until each failure is fixed: press e to edit the Discovery Endpoint, filled in with the fix, then check again — or press o to go on anyway."
+		}
 		return nil, nil
 	case key.Matches(msg, v.keys.Override) && v.report != nil && !v.report.OK:
 		v.confirming, v.notice = true, ""
@@ -309,11 +316,15 @@ func (v *validate) Keys() []key.Binding {
 		ks = []key.Binding{v.keys.Confirm, v.keys.Deny}
 	case v.running:
 	case v.report != nil && !v.report.OK && !v.setup.Override:
-		ks = []key.Binding{v.keys.Rerun, v.keys.Override, v.keys.Continue}
+		// enter only explains why it does not go on: not offered here.
+		ks = []key.Binding{v.keys.Rerun, v.keys.Override}
 	case v.report != nil:
 		ks = []key.Binding{v.keys.Continue, v.keys.Rerun}
 	default:
 		ks = []key.Binding{v.keys.Rerun}
+	}
+	if !v.running && !v.confirming && v.fixHere() != "" {
+		ks = append([]key.Binding{v.keys.Edit}, ks...)
 	}
 	if v.overflow {
 		ks = append(ks, v.keys.Scroll)
@@ -322,6 +333,15 @@ func (v *validate) Keys() []key.Binding {
 }
 
 func (v *validate) Capturing() bool { return false }
+
+// fixHere is the Discovery Endpoint the finished report suggests instead
+// of the one checked, when that change in step 2 is the fix; "" otherwise.
+func (v *validate) fixHere() string {
+	if v.running || v.report == nil || v.report.OK {
+		return ""
+	}
+	return flow.DiscoveryEndpointFix(v.report)
+}
 
 // head is the step's title, the discovery URL and, once known, the
 // detected provider.
@@ -520,6 +540,9 @@ func (v *validate) footer(width int) []string {
 		add(t.Error, v.notice)
 	case v.report != nil && !v.report.OK && v.setup.Override:
 		add(t.Warn, "You chose to go on despite the failed checks; press r to check again after a fix.")
+	}
+	if fix := v.fixHere(); fix != "" && !v.confirming && v.notice == "" {
+		add(t.Accent, "The fix is here: e: edit the Discovery Endpoint, filled in with "+flow.Display(fix))
 	}
 	if v.saveErr != "" {
 		add(t.Error, v.saveErr)
