@@ -262,7 +262,7 @@ func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 		o.err, o.formErr, o.mode = msg.err, "", o.from
 		return nil, nil
 	}
-	if msg.resume {
+	if msg.resume || msg.setup.DraftID != "" {
 		o.mode = orgList
 		return nil, ResumeMsg{Setup: msg.setup}
 	}
@@ -503,9 +503,19 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		return l, err
 	}
 	now := env.Now()
+	// One entry per connection: a connection with drafts is its latest
+	// draft (drafts come newest first); its older drafts and the
+	// connection's own entry are left out.
+	drafted := map[string]bool{}
+	if skipConn != "" {
+		drafted[skipConn] = true
+	}
 	for _, d := range drafts {
-		if d.ID == skipDraft || !env.sees(d.Organization) {
+		if d.ID == skipDraft || !env.sees(d.Organization) || drafted[d.ConnectionID] {
 			continue
+		}
+		if d.ConnectionID != "" {
+			drafted[d.ConnectionID] = true
 		}
 		var form struct {
 			Connection struct{ Name string } `json:"connection"`
@@ -528,7 +538,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		return l, err
 	}
 	for _, c := range conns {
-		if c.ID == skipConn {
+		if drafted[c.ID] {
 			continue
 		}
 		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, org: c.Organization, label: c.Organization + " / " + c.Name,
@@ -596,11 +606,22 @@ func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 	return s, nil
 }
 
-// orgEditConnection loads a stored connection into a fresh setup.
+// orgEditConnection loads a stored connection into a fresh setup, or its
+// latest draft when one was saved since the list was read (its DraftID
+// set: the shell resumes it), so that editing never starts a second draft.
 func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error) {
 	c, err := orgOwn(ctx, env, "connection", id, env.Store.GetConnection, func(c *flow.Connection) string { return c.Organization })
 	if err != nil {
 		return nil, err
+	}
+	drafts, err := env.Store.ListDrafts(ctx, c.Organization)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range drafts {
+		if d.ConnectionID == c.ID {
+			return orgResumeDraft(ctx, env, d.ID)
+		}
 	}
 	s := NewSetup()
 	s.Connection = *c
