@@ -77,6 +77,7 @@ func newInviteKeys() inviteKeys {
 type redirectKeys struct {
 	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
 	switchURI                                                       key.Binding // use this wizard's callback address
+	choose                                                          key.Binding // record the guide being read as the provider
 	scroll                                                          key.Binding // the four scroll keys as one help entry
 	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
 }
@@ -86,6 +87,7 @@ func newRedirectKeys() redirectKeys {
 		copyKey:    bind("c", "copy", "c"),
 		provider:   bind("p", "provider", "p"),
 		switchURI:  bind("u", "use this URI", "u"),
+		choose:     bind("s", "set as provider", "s"),
 		scrollUp:   bind("↑", "scroll", "up", "k"),
 		scrollDown: bind("↓", "scroll", "down", "j"),
 		pageUp:     bind("pgup", "page up", "pgup", "b"),
