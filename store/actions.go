@@ -238,20 +238,30 @@ func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 		path = getenv("OIDC_ONBOARD_DB")
 	}
 	if path == "" {
-		data := getenv("XDG_DATA_HOME")
-		if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
-			home := getenv("HOME")
-			if home == "" {
-				return nil, &flow.Error{Code: flow.CodeDBPath, Message: "cannot find a place for the database: HOME is not set",
-					Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
-			}
-			data = filepath.Join(home, ".local", "share")
+		var err error
+		if path, err = DefaultPath(getenv, "onboard.db"); err != nil {
+			return nil, err
 		}
-		path = filepath.Join(data, "oidc-onboard", "onboard.db")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
 			Fix: "create it yourself, or pass another --db PATH"}
 	}
 	return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})
+}
+
+// DefaultPath is the database file name in the default folder,
+// $XDG_DATA_HOME/oidc-onboard (~/.local/share/oidc-onboard when unset):
+// onboard.db, or onboard-demo.db for the demo's connections.
+func DefaultPath(getenv func(string) string, file string) (string, error) {
+	data := getenv("XDG_DATA_HOME")
+	if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
+		home := getenv("HOME")
+		if home == "" {
+			return "", &flow.Error{Code: flow.CodeDBPath, Message: "cannot find a place for the database: HOME is not set",
+				Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
+		}
+		data = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(data, "oidc-onboard", file), nil
 }
