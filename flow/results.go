@@ -122,6 +122,8 @@ func (r VerifyResult) AuditDetail() string {
 	switch {
 	case r.Error != "":
 		return "not checked: " + r.Error
+	case unreachableDetail(r.Changes) != "":
+		return "unreachable: " + unreachableDetail(r.Changes)
 	case len(r.Changes) > 0:
 		var kinds []string
 		for _, ch := range r.Changes {
@@ -158,6 +160,8 @@ func (out VerifyReport) WriteText(w io.Writer) error {
 		case len(r.Changes) == 0:
 			fmt.Fprintf(w, "%s: no change since %s\n", head, strings.ReplaceAll(r.Snapshot, "_", " "))
 			continue
+		case unreachableDetail(r.Changes) != "":
+			fmt.Fprintf(w, "%s: unreachable — the IdP could not be reached from here, so nothing was compared\n", head)
 		case r.OK:
 			fmt.Fprintf(w, "%s: changed, nothing that breaks logins\n", head)
 		default:
