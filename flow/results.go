@@ -233,9 +233,16 @@ func Remap(p IdP, tl TestLogin, c, next *Connection, saved bool) RemapResult {
 	return out
 }
 
+// SameMappings reports whether a and b map claims and roles alike.
+func SameMappings(a, b *Connection) bool {
+	return a.Claims.WithDefaults() == b.Claims.WithDefaults() && a.GroupsClaim == b.GroupsClaim &&
+		a.DefaultRole == b.DefaultRole && fmt.Sprint(a.RoleMappings) == fmt.Sprint(b.RoleMappings)
+}
+
 // MappingChanges describes, for the audit log, how next's mappings differ
-// from c's, checked against the test login testLogin.
-func MappingChanges(c, next *Connection, testLogin int64) string {
+// from c's, checked against the connection's test login number testLogin
+// (0: none).
+func MappingChanges(c, next *Connection, testLogin int) string {
 	var parts []string
 	o, n := c.Claims.WithDefaults(), next.Claims.WithDefaults()
 	for _, f := range []struct{ attr, a, b string }{
@@ -251,6 +258,9 @@ func MappingChanges(c, next *Connection, testLogin int64) string {
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no mapping change")
+	}
+	if testLogin == 0 {
+		return strings.Join(parts, "; ") + " (not checked against a test login)"
 	}
 	return strings.Join(parts, "; ") + fmt.Sprintf(" (checked against test login #%d)", testLogin)
 }

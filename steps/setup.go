@@ -58,8 +58,10 @@ const FocusDiscovery = "discovery"
 
 // TestLoginResult is what the test login step keeps of its last run.
 type TestLoginResult struct {
-	// ID is the test login's ID in the store once recorded, else 0.
+	// ID is the test login's ID in the store once recorded, else 0;
+	// Number its number among the connection's (#1, #2 …).
 	ID       int64          `json:"id,omitempty"`
+	Number   int            `json:"number,omitempty"`
 	At       time.Time      `json:"at"`
 	OK       bool           `json:"ok"`
 	Profile  *flow.Profile  `json:"profile,omitempty"`

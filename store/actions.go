@@ -26,7 +26,20 @@ import (
 func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, testLoginID int64, by Event) error {
 	saved := *c
 	saved.Status = flow.StatusActive
+	var before *flow.Connection // the mappings stored until now, to audit their change
+	if c.ID != "" {
+		if stored, err := s.GetConnection(ctx, c.ID); err == nil {
+			before = stored
+		}
+	}
 	err := s.saveConnection(ctx, &saved, func(tx *sql.Tx, id string) error {
+		if before != nil && !flow.SameMappings(before, &saved) {
+			changed := by
+			changed.Detail = flow.MappingChanges(before, &saved, testLoginNumber(ctx, tx, id, testLoginID))
+			if err := s.auditTx(ctx, tx, changed, "connection.mappings", &saved); err != nil {
+				return err
+			}
+		}
 		if err := snapshotLastValidation(ctx, tx, id); err != nil {
 			return err
 		}
@@ -123,7 +136,7 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 	if dryRun {
 		return out, nil
 	}
-	by.Detail = flow.MappingChanges(c, next, tl.ID)
+	by.Detail = flow.MappingChanges(c, next, r.TestLoginNumber(tl.ID))
 	return out, s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
 		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
 			return err
@@ -155,6 +168,19 @@ func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, by Event, action string
 		by.At = s.now()
 	}
 	return insertAudit(ctx, tx, by)
+}
+
+// testLoginNumber is the number of the test login testLoginID among
+// connection id's (1 for its first), 0 for none.
+func testLoginNumber(ctx context.Context, db queryer, id string, testLoginID int64) int {
+	if testLoginID == 0 {
+		return 0
+	}
+	var n int
+	if db.QueryRowContext(ctx, `SELECT COUNT(*) FROM test_logins WHERE connection_id = ? AND id <= ?`, id, testLoginID).Scan(&n) != nil {
+		return 0
+	}
+	return n
 }
 
 func setCheckedAgainst(ctx context.Context, tx *sql.Tx, id string, testLoginID int64) error {
