@@ -51,11 +51,11 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		credKeys: newCredKeys(),
 	}
-	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
-	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), "the Client Secret")
+	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), widget.Hint("the application's Client ID"))
+	c.inputs[credSecret] = widget.NewInput(theme.InputStyles(), widget.Hint("the Client Secret"))
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
-	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
+	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), widget.Example("https://idp.example.com/.well-known/openid-configuration"))
 	return c
 }
 

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,7 +111,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		orgKeys:  newOrgKeys(),
 	}
-	o.org = widget.NewInput(theme.InputStyles(), "Acme Corp")
+	o.org = widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp"))
 	o.org.ShowSuggestions = true
 	o.name = widget.NewInput(theme.InputStyles(), "")
 	o.invite = newOrgInvite(theme)
@@ -299,13 +300,15 @@ func (o *organization) focusField() tea.Cmd {
 	return o.name.Focus()
 }
 
-// syncName proposes "<Org> OIDC" as the connection name.
+// syncName proposes "<Org> OIDC" as the connection name, marked as the
+// default an empty name keeps.
 func (o *organization) syncName() {
-	if org := strings.TrimSpace(o.org.Value()); org != "" {
-		o.name.Placeholder = org + " OIDC"
-	} else {
-		o.name.Placeholder = "Acme OIDC"
-	}
+	o.name.Placeholder = widget.Default(o.suggestedName())
+}
+
+// suggestedName is the name an empty name field keeps: "<Org> OIDC".
+func (o *organization) suggestedName() string {
+	return strings.TrimSpace(cmp.Or(strings.TrimSpace(o.org.Value()), "Acme")) + " OIDC"
 }
 
 func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
@@ -351,7 +354,7 @@ func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
 func (o *organization) create() tea.Cmd {
 	org, name := strings.TrimSpace(o.org.Value()), strings.TrimSpace(o.name.Value())
 	if name == "" {
-		name = o.name.Placeholder
+		name = o.suggestedName()
 	}
 	if org == "" {
 		o.focus, o.formErr = 0, "Type the organization's name (the customer whose IdP this is)."
