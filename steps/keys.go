@@ -123,6 +123,8 @@ type validateKeys struct {
 	// Edit opens the Discovery Endpoint in step 2 with the suggested
 	// address filled in, when the fix of a failed check is there.
 	Edit key.Binding
+	// Details shows passed checks' whole details instead of one line each.
+	Details key.Binding
 }
 
 func newValidateKeys() validateKeys {
@@ -131,6 +133,7 @@ func newValidateKeys() validateKeys {
 		Continue: continueKey(),
 		Override: bind("o", "go on anyway", "o"),
 		Edit:     bind("e", "edit the URL", "e"),
+		Details:  bind("d", "details", "d"),
 		Confirm:  yesKey("yes, go on"),
 		Deny:     noKey("no"),
 		Scroll:   scrollKey(),

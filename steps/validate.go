@@ -48,6 +48,7 @@ type validate struct {
 	report  *flow.Report // the finished report
 
 	confirming bool   // asking whether to override failed checks
+	detailed   bool   // passed checks show their whole detail (d)
 	notice     string // why enter was refused
 	saveErr    string // the store could not record the validation
 
@@ -300,6 +301,9 @@ func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 			v.notice = "Logins will not work until each failure is fixed: press e to edit the Discovery Endpoint, filled in with the fix, then check again — or press o to go on anyway."
 		}
 		return nil, nil
+	case key.Matches(msg, v.keys.Details) && !v.running && v.passCut():
+		v.detailed = !v.detailed
+		return nil, nil
 	case key.Matches(msg, v.keys.Override) && v.report != nil && !v.report.OK:
 		v.confirming, v.notice = true, ""
 		return nil, nil
@@ -325,6 +329,14 @@ func (v *validate) Keys() []key.Binding {
 	}
 	if !v.running && !v.confirming && v.fixHere() != "" {
 		ks = append([]key.Binding{v.keys.Edit}, ks...)
+	}
+	if v.report != nil && !v.running && !v.confirming && v.passCut() {
+		if v.detailed {
+			v.keys.Details.SetHelp("d", "fewer details")
+		} else {
+			v.keys.Details.SetHelp("d", "details")
+		}
+		ks = append(ks, v.keys.Details)
 	}
 	if v.overflow {
 		ks = append(ks, v.keys.Scroll)
@@ -462,6 +474,37 @@ func (v *validate) knownCheck(id string) (flow.Check, bool) {
 	return flow.Check{}, false
 }
 
+// passCut reports whether a passed check's detail does not fit its one
+// line, so that d shows it whole (or, once shown, one line again).
+func (v *validate) passCut() bool {
+	if v.report == nil {
+		return false
+	}
+	width := max(v.width, 10)
+	for _, c := range v.report.Checks {
+		if c.Status == flow.Pass && (v.detailed || strings.Contains(c.Detail, "\n") ||
+			ansi.StringWidth(v.passLine(c, width < 60)+" "+c.Detail) > width) {
+			return true
+		}
+	}
+	return false
+}
+
+// passLine is a passed check's symbol and name, as its one line starts.
+func (v *validate) passLine(c flow.Check, narrow bool) string {
+	t := v.theme
+	sym, style := validateSymbol(t, c.Status)
+	nameCol := 20
+	if narrow {
+		nameCol = 0
+	}
+	line := style.Render(sym) + " " + t.Text.Render(fmt.Sprintf("%-*s", nameCol, flow.CheckName(c.ID)))
+	if narrow {
+		line += t.Text.Render(":")
+	}
+	return line
+}
+
 // checkLines renders one check: a passed one on one line; a warning or a
 // failure with its whole detail and its fix, wrapped to the width.
 func (v *validate) checkLines(c flow.Check, width int) []string {
@@ -472,12 +515,8 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 	if width < 60 {
 		nameCol = 0 // narrow: the detail goes under the name
 	}
-	if c.Status == flow.Pass {
-		line := style.Render(sym) + " " + t.Text.Render(fmt.Sprintf("%-*s", nameCol, name))
-		if nameCol == 0 {
-			line += t.Text.Render(":")
-		}
-		return []string{ansi.Truncate(line+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
+	if c.Status == flow.Pass && !v.detailed {
+		return []string{ansi.Truncate(v.passLine(c, nameCol == 0)+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
 	}
 	indent := 2 + nameCol
 	if nameCol == 0 {

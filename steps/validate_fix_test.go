@@ -102,7 +102,7 @@ func TestValidateNoFixHereOffersNoEdit(t *testing.T) {
 		t.Fatalf("report %+v", s.Report)
 	}
 	v.SetSize(80, 200)
-	if help := strings.Join(keysHelp(v.Keys()), ","); help != "r check again,o go on anyway" {
+	if help := strings.Join(keysHelp(v.Keys()), ","); !strings.HasPrefix(help, "r check again,o go on anyway") || strings.Contains(help, "enter") || strings.Contains(help, "edit") {
 		t.Errorf("help line %q", help)
 	}
 	if shell := run(t, v, press("e"), time.Second); len(shell) != 0 || s.Focus != "" {
@@ -110,5 +110,40 @@ func TestValidateNoFixHereOffersNoEdit(t *testing.T) {
 	}
 	if view := viewFits(t, v, 80, 24); strings.Contains(view, "edit the Discovery Endpoint") {
 		t.Errorf("the view offers an edit:\n%s", view)
+	}
+}
+
+// TestValidatePassedDetailsExpand: a passed check's detail cut to one line
+// ("…") is shown whole after d, and d is offered only when one is cut.
+func TestValidatePassedDetailsExpand(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := validateSetup(t, env, "https://idp.example.test"+flow.WellKnownPath)
+	long := "a JSON object with 42 fields, among them every endpoint a login needs and the signing algorithms RS256, ES256 and PS256"
+	s.Report = &flow.Report{OK: true, DiscoveryURL: s.Connection.DiscoveryURL, Issuer: "https://idp.example.test",
+		Checks: []flow.Check{{ID: flow.CheckJSON, Status: flow.Pass, Detail: long}}}
+	v := NewValidate(env, NewTheme(true))
+	v.SetSize(80, 20)
+	if cmd := v.Enter(s); cmd != nil {
+		t.Fatal("a stored report was checked again")
+	}
+	if view := viewFits(t, v, 80, 20); strings.Contains(view, "PS256") || !strings.Contains(view, "…") {
+		t.Fatalf("the long detail is not cut to one line:\n%s", view)
+	}
+	if help := strings.Join(keysHelp(v.Keys()), ","); !strings.Contains(help, "d details") {
+		t.Errorf("help line %q lacks d", help)
+	}
+	run(t, v, press("d"), time.Second)
+	if view := flat(viewFits(t, v, 80, 20)); !strings.Contains(view, "signing algorithms RS256, ES256 and PS256") {
+		t.Errorf("d did not show the whole detail:\n%s", view)
+	}
+	if help := strings.Join(keysHelp(v.Keys()), ","); !strings.Contains(help, "d fewer details") {
+		t.Errorf("help line %q", help)
+	}
+	s.Report.Checks[0].Detail = "short"
+	v.Enter(s)
+	run(t, v, press("d"), time.Second)
+	if help := strings.Join(keysHelp(v.Keys()), ","); strings.Contains(help, "d ") {
+		t.Errorf("d offered with nothing cut: %q", help)
 	}
 }
