@@ -2,6 +2,7 @@ package steps
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -146,4 +147,19 @@ func TestValidatePassedDetailsExpand(t *testing.T) {
 	if help := strings.Join(keysHelp(v.Keys()), ","); strings.Contains(help, "d ") {
 		t.Errorf("d offered with nothing cut: %q", help)
 	}
+}
+
+// TestValidateRunLinesOffersTheFixThatIsHere: in the line mode, e goes
+// back to step 2 with the suggested Discovery Endpoint filled in.
+func TestValidateRunLinesOffersTheFixThatIsHere(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	idp := validateIdP(t, func(base string, doc map[string]any) { doc["issuer"] = base + "/oauth2/default" }, nil)
+	s := validateSetup(t, env, idp.URL)
+	text, err := runLines(t, NewValidate(env, NewTheme(true)), s, "e\n")
+	want := idp.URL + "/oauth2/default" + flow.WellKnownPath
+	if !errors.Is(err, ErrBack) || s.DiscoveryInput != want {
+		t.Fatalf("err %v, discovery input %q, want %q\n%s", err, s.DiscoveryInput, want, text)
+	}
+	wantOutput(t, text, "type e to edit the Discovery Endpoint, filled in with "+want)
 }
