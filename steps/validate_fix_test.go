@@ -86,6 +86,14 @@ func TestValidateOffersTheFixThatIsHere(t *testing.T) {
 			if cr.focus != credDiscovery || cr.inputs[credDiscovery].Value() != c.want || s.Focus != "" {
 				t.Errorf("step 2 focus %d value %q (Focus left %q)", cr.focus, cr.inputs[credDiscovery].Value(), s.Focus)
 			}
+			// The line mode: e goes back to step 2 with the fix filled in.
+			lines := NewSetup()
+			lines.Connection = s.Connection
+			lines.Connection.DiscoveryURL, lines.DiscoveryInput = c.input, ""
+			text, err := runLines(t, NewValidate(env, NewTheme(true)), lines, "e\n")
+			if !errors.Is(err, ErrBack) || lines.DiscoveryInput != c.want || !strings.Contains(text, "type e to edit the Discovery Endpoint, filled in with "+c.want) {
+				t.Errorf("line mode: err %v, discovery input %q\n%s", err, lines.DiscoveryInput, text)
+			}
 		})
 	}
 }
@@ -147,19 +155,4 @@ func TestValidatePassedDetailsExpand(t *testing.T) {
 	if help := strings.Join(keysHelp(v.Keys()), ","); strings.Contains(help, "d ") {
 		t.Errorf("d offered with nothing cut: %q", help)
 	}
-}
-
-// TestValidateRunLinesOffersTheFixThatIsHere: in the line mode, e goes
-// back to step 2 with the suggested Discovery Endpoint filled in.
-func TestValidateRunLinesOffersTheFixThatIsHere(t *testing.T) {
-	t.Parallel()
-	env := testEnv(t)
-	idp := validateIdP(t, func(base string, doc map[string]any) { doc["issuer"] = base + "/oauth2/default" }, nil)
-	s := validateSetup(t, env, idp.URL)
-	text, err := runLines(t, NewValidate(env, NewTheme(true)), s, "e\n")
-	want := idp.URL + "/oauth2/default" + flow.WellKnownPath
-	if !errors.Is(err, ErrBack) || s.DiscoveryInput != want {
-		t.Fatalf("err %v, discovery input %q, want %q\n%s", err, s.DiscoveryInput, want, text)
-	}
-	wantOutput(t, text, "type e to edit the Discovery Endpoint, filled in with "+want)
 }
