@@ -97,7 +97,7 @@ func (a *app) rootCmd() *cobra.Command {
 		func(cmd *cobra.Command, _ []string) error { return a.runWizard(cmd.Context(), *wf) })
 	root.SilenceUsage, root.SilenceErrors = true, true
 	fl := root.Flags()
-	fl.BoolVar(&wf.Demo, "demo", false, "start a demo IdP on this machine and pre-fill its client, so every step works with nothing else installed")
+	fl.BoolVar(&wf.Demo, "demo", false, "start a demo IdP on this machine and pre-fill its client, so every step works with nothing else installed; its connections go to a separate demo database, onboard-demo.db next to the default one, unless --db or OIDC_ONBOARD_DB names one")
 	fl.BoolVar(&wf.Accessible, "accessible", false, "plain line-by-line prompts for screen readers (also env ACCESSIBLE=1)")
 	fl.StringVar(&wf.RedirectBase, "redirect-base", "http://localhost:8976", "where test-login callbacks arrive; each connection's Redirect URI is this + /callback/ID (loopback only)")
 	fl.DurationVar(&wf.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to the IdP")
@@ -149,6 +149,19 @@ var connectionArg = oneArg("the connection's ID", "conn_7h3kq9")
 // openStore opens the database named by --db, else OIDC_ONBOARD_DB, else
 // the default place.
 func (a *app) openStore() (*store.Store, error) { return store.OpenFromEnv(a.dbPath, a.getenv) }
+
+// useDemoStore makes --demo's connections go to the demo database next to
+// the default one, unless --db or OIDC_ONBOARD_DB names a database: so
+// that the real store's verify --all and connections list never carry
+// them.
+func (a *app) useDemoStore() error {
+	if a.dbPath != "" || a.getenv("OIDC_ONBOARD_DB") != "" {
+		return nil
+	}
+	path, err := store.DefaultPath(a.getenv, "onboard-demo.db")
+	a.dbPath = path
+	return err
+}
 
 // withStore runs fn with the open store and closes it.
 func (a *app) withStore(fn func(ctx context.Context, st *store.Store) error) error {
@@ -207,6 +220,11 @@ func (a *app) runWizard(ctx context.Context, o tui.LocalOptions) error {
 	base, err := url.Parse(strings.TrimSuffix(o.RedirectBase, "/"))
 	if err != nil || base.Host == "" || base.Path != "" || !flow.IsLoopbackHost(base.Hostname()) || base.Scheme != "http" {
 		return usageErr("--redirect-base %q: want http://localhost:PORT (a loopback address, no path)", o.RedirectBase)
+	}
+	if o.Demo {
+		if err := a.useDemoStore(); err != nil {
+			return err
+		}
 	}
 	st, err := a.openStore()
 	if err != nil {
@@ -696,7 +714,7 @@ func (a *app) serveCmd() *cobra.Command {
 	fl.DurationVar(&f.Timeout, "timeout", flow.DefaultTimeout, "limit for each network call to an IdP")
 	fl.BoolVar(&f.AllowPrivateNetworks, "allow-private-networks", false, "let sessions reach IdPs on loopback, private and link-local addresses (refused by default)")
 	fl.BoolVar(&f.ViaEnvProxy, "https-proxy", false, "send the sessions' IdP calls through the environment's HTTPS_PROXY (not by default: the network guard would see only the proxy)")
-	fl.BoolVar(&f.Demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable)")
+	fl.BoolVar(&f.Demo, "demo", false, "start the demo IdP on this machine and pre-fill its client in every session (its address alone is reachable); the sessions use the demo database, onboard-demo.db next to the default one, unless --db or OIDC_ONBOARD_DB names one")
 	return cmd
 }
 
@@ -714,6 +732,11 @@ func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
 	}
 	if _, err := sshserve.CheckPublicURL(f.PublicURL); err != nil {
 		return usage(err)
+	}
+	if f.Demo {
+		if err := a.useDemoStore(); err != nil {
+			return err
+		}
 	}
 	st, err := a.openStore()
 	if err != nil {

@@ -325,6 +325,44 @@ func issuerMismatch(expected, issuer string) Check {
 	return fail(CheckIssuer, detail, fix)
 }
 
+// issuerFixIsHere reports whether an issuer that differs from the
+// discovery URL in diffs is fixed by using its own discovery URL: not when
+// the IdP believes it is served over plain http (its admin fixes that),
+// nor when the issuer is no URL to build one from.
+func issuerFixIsHere(diffs []string, issuer string) bool {
+	return !(slices.Contains(diffs, "scheme") && strings.HasPrefix(issuer, "http://")) &&
+		!slices.ContainsFunc(diffs, func(d string) bool { return strings.HasPrefix(d, "form") || strings.HasPrefix(d, "query") })
+}
+
+// DiscoveryEndpointFix is the Discovery Endpoint a report's failed issuer
+// check suggests instead of the one checked, when the fix is a change of
+// that address rather than on the IdP's side: the tenant's own URL for a
+// multi-tenant template (Entra's common or organizations endpoint, with
+// <your-tenant-id> to fill in), or the discovery URL of the issuer the
+// document names (an issuer typed where its discovery URL was expected, a
+// discovery URL whose issuer differs). "" when the report suggests none.
+func DiscoveryEndpointFix(r *Report) string {
+	if r == nil || r.Issuer == "" {
+		return ""
+	}
+	for _, c := range r.Checks {
+		if c.Status != Fail {
+			continue
+		}
+		switch c.ID {
+		case CheckIssuerTemplate:
+			if placeholder, ok := issuerPlaceholder(r.Issuer); ok {
+				return tenantDiscoveryURL(r.DiscoveryURL, r.Issuer, placeholder)
+			}
+		case CheckIssuer:
+			if issuerFixIsHere(issuerDiffs(IssuerFromDiscoveryURL(r.DiscoveryURL), r.Issuer), r.Issuer) {
+				return strings.TrimSuffix(r.Issuer, "/") + WellKnownPath
+			}
+		}
+	}
+	return ""
+}
+
 // issuerDiffs names the parts in which two issuer URLs differ.
 func issuerDiffs(expected, issuer string) []string {
 	e, err1 := url.Parse(expected)

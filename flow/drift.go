@@ -91,6 +91,26 @@ func CompareDrift(snap Snapshot, now *Report) Drift {
 	return d.finish()
 }
 
+// Unreachable is the detail of the change that says the IdP could not be
+// reached (its discovery document or its keys could not be fetched), and
+// false when none says so. Nothing was compared then, so nothing is known
+// to have changed; but logins through a connection whose IdP cannot be
+// reached from here fail too.
+func Unreachable(changes []DriftChange) (string, bool) {
+	for _, c := range changes {
+		if c.Kind == DriftUnreachable {
+			return c.Detail, true
+		}
+	}
+	return "", false
+}
+
+// unreachableDetail is Unreachable's detail, "" when the IdP was reached.
+func unreachableDetail(changes []DriftChange) string {
+	detail, _ := Unreachable(changes)
+	return detail
+}
+
 func (d Drift) finish() Drift {
 	d.OK = !slices.ContainsFunc(d.Changes, func(c DriftChange) bool { return c.Breaking })
 	return d
@@ -151,7 +171,13 @@ func compareKeys(oldRaw []byte, now *Report, add func(string, bool, string, stri
 			jwksCheck = &now.Checks[i]
 		}
 	}
-	if jwksCheck != nil && jwksCheck.Status == Fail {
+	switch {
+	case jwksCheck != nil && jwksCheck.Status == Fail && now.RawJWKS == nil && now.Metadata.JWKSURI != "":
+		// The key set was not served (no answer, a timeout, an HTTP error):
+		// the keys could not be fetched, not found unusable.
+		add(DriftUnreachable, true, "the signing keys could not be fetched: "+jwksCheck.Detail,
+			"check that the IdP is up and its jwks_uri reachable from here; retry in a few minutes")
+	case jwksCheck != nil && jwksCheck.Status == Fail:
 		add(DriftNoUsableKey, true, jwksCheck.Detail, jwksCheck.Fix)
 	}
 	oldKeys, newKeys := keyIDs(oldRaw), keyIDs(now.RawJWKS)

@@ -75,6 +75,9 @@ func TestDrift(t *testing.T) {
 			d.Change(func(d *testidp.Drifting) { d.Skew = 5 * time.Minute })
 		}, false, []string{flow.DriftClock}},
 		{"unreachable", func(_ *testing.T, d driftIdP) { d.Server.Close() }, false, []string{flow.DriftUnreachable}},
+		{"keys unreachable", func(_ *testing.T, d driftIdP) {
+			d.Change(func(d *testidp.Drifting) { d.Doc["jwks_uri"] = "http://127.0.0.1:1/keys" }) // nothing listens there
+		}, false, []string{flow.DriftEndpoint, flow.DriftUnreachable}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

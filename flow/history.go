@@ -92,11 +92,11 @@ func BuildTranscript(r ConnectionRecord, now time.Time) *Transcript {
 		val  *Validation
 	}{{"validation", r.LastValidation}, {"activation", r.Activation}} {
 		if v.val != nil {
-			t.Entries = append(t.Entries, validationEntry(v.kind, v.val))
+			t.Entries = append(t.Entries, validationEntry(v.kind, v.val, r.ActivatedAt()))
 		}
 	}
 	for _, tl := range r.TestLogins {
-		t.Entries = append(t.Entries, testLoginEntry(tl, c, p, red, tl.ID == r.MappingsCheckedAgainst, r.GroupLabels))
+		t.Entries = append(t.Entries, testLoginEntry(tl, r.TestLoginNumber(tl.ID), c, p, red, tl.ID == r.MappingsCheckedAgainst, r.GroupLabels))
 	}
 	for _, e := range r.Events {
 		summary := e.Action
@@ -128,7 +128,7 @@ func transcriptSettings(r ConnectionRecord, p IdP) map[string]string {
 		"default_role": OrDash(c.DefaultRole), "mappings_tested": "not checked against a test login",
 	}
 	if r.MappingsCheckedAgainst != 0 {
-		s["mappings_tested"] = fmt.Sprintf("checked against test login #%d", r.MappingsCheckedAgainst)
+		s["mappings_tested"] = fmt.Sprintf("checked against test login #%d", r.TestLoginNumber(r.MappingsCheckedAgainst))
 	}
 	if len(r.GroupLabels) > 0 {
 		s["group_labels"] = groupLabelList(r.GroupLabels)
@@ -137,7 +137,37 @@ func transcriptSettings(r ConnectionRecord, p IdP) map[string]string {
 	return s
 }
 
-func validationEntry(kind string, v *Validation) TranscriptEntry {
+// TestLoginNumber is the test login id's number among the connection's
+// (1 for its first), as the transcript and the review call it; 0 when it
+// is none of them.
+func (r ConnectionRecord) TestLoginNumber(id int64) int {
+	if !slices.ContainsFunc(r.TestLogins, func(tl TestLogin) bool { return tl.ID == id }) {
+		return 0
+	}
+	n := 0
+	for _, tl := range r.TestLogins {
+		if tl.ID <= id {
+			n++
+		}
+	}
+	return n
+}
+
+// ActivatedAt is when the connection was last activated (its latest
+// connection.activate event), zero when it never was.
+func (r ConnectionRecord) ActivatedAt() time.Time {
+	var at time.Time
+	for _, e := range r.Events {
+		if e.Action == "connection.activate" && e.At.After(at) {
+			at = e.At
+		}
+	}
+	return at
+}
+
+// validationEntry is a validation of the transcript; the activation's is
+// at activated (its snapshot is the validation before it), when known.
+func validationEntry(kind string, v *Validation, activated time.Time) TranscriptEntry {
 	counts := v.Report.counts()
 	var details []string
 	for _, ch := range v.Report.Checks {
@@ -148,10 +178,15 @@ func validationEntry(kind string, v *Validation) TranscriptEntry {
 		details = append(details, line)
 	}
 	summary := fmt.Sprintf("discovery checks: %d pass, %d warn, %d fail (issuer %s)", counts[Pass], counts[Warn], counts[Fail], OrDash(v.Report.Issuer))
+	at := v.At
 	if kind == "activation" { // the checks are those of a validation listed too
-		summary, details = "activated with this snapshot — "+summary, nil
+		summary, details = "activated with the snapshot of the validation of "+v.At.UTC().Format(time.DateTime)+" — "+summary, nil
+		if !activated.IsZero() {
+			at = activated
+			summary = "activated at " + activated.UTC().Format(time.DateTime) + " UTC, " + strings.TrimPrefix(summary, "activated ")
+		}
 	}
-	return TranscriptEntry{At: v.At, Kind: kind, Summary: summary, Details: details}
+	return TranscriptEntry{At: at, Kind: kind, Summary: summary, Details: details}
 }
 
 // counts is how many checks had each outcome.
@@ -163,10 +198,10 @@ func (r *Report) counts() map[CheckStatus]int {
 	return counts
 }
 
-func testLoginEntry(tl TestLogin, c *Connection, p IdP, red *Redactor, checked bool, labels map[string]string) TranscriptEntry {
-	e := TranscriptEntry{At: tl.At, Kind: "test_login", Summary: fmt.Sprintf("#%d succeeded", tl.ID)}
+func testLoginEntry(tl TestLogin, number int, c *Connection, p IdP, red *Redactor, checked bool, labels map[string]string) TranscriptEntry {
+	e := TranscriptEntry{At: tl.At, Kind: "test_login", Summary: fmt.Sprintf("#%d succeeded", number)}
 	if !tl.OK {
-		e.Summary = fmt.Sprintf("#%d failed: %s", tl.ID, tl.Error)
+		e.Summary = fmt.Sprintf("#%d failed: %s", number, tl.Error)
 	}
 	if checked {
 		e.Summary += " (current mappings checked against it)"

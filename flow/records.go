@@ -12,7 +12,11 @@ import (
 
 // TestLogin is the result of one test login through a connection.
 type TestLogin struct {
-	ID           int64
+	ID int64
+	// Number counts the connection's test logins, 1 for its first: what
+	// the transcript and the review call it (#1, #2 …), where ID counts
+	// every connection's. The store sets it when it records one.
+	Number       int
 	ConnectionID string
 	At           time.Time
 	OK           bool

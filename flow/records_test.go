@@ -106,14 +106,16 @@ func TestBuildTranscript(t *testing.T) {
 		Checks: []flow.Check{{ID: "issuer", Status: flow.Pass, Detail: "matches"}, {ID: "pkce", Status: flow.Warn, Detail: "no S256", Fix: "enable PKCE"}}}}
 	r := flow.ConnectionRecord{Connection: c, LastValidation: validation,
 		Activation: &flow.Validation{At: t0.Add(2 * time.Minute), Report: validation.Report},
-		TestLogins: []flow.TestLogin{{ID: 7, At: t0.Add(time.Minute), OK: true,
+		// Test logins are numbered per connection (#1, #2), not by their
+		// store-wide IDs; the newest comes first.
+		TestLogins: []flow.TestLogin{{ID: 9, At: t0.Add(90 * time.Second), Error: "the IdP rejected the client"}, {ID: 7, At: t0.Add(time.Minute), OK: true,
 			Profile: &flow.Profile{IDPID: "u1", Groups: []string{"g-admins"}, Roles: []string{"admin"}},
 			Claims:  map[string]any{"sub": "u1", "nonce": "n-123", "id_token": c.ClientSecret}}},
 		Events:                 []flow.AuditEvent{{At: t0.Add(3 * time.Minute), Actor: "local:ana", Action: "connection.activate", Detail: "activated"}},
 		MappingsCheckedAgainst: 7, GroupLabels: map[string]string{"g-admins": "Admins"}}
 	tr := flow.BuildTranscript(r, t0.Add(time.Hour))
 	if tr.Provider.Kind != flow.IdPOkta || tr.SupportCode != flow.SupportCode(c.ID, t0.Add(time.Hour)) ||
-		tr.Settings["mappings_tested"] != "checked against test login #7" || tr.Settings["group_labels"] != "g-admins = Admins" ||
+		tr.Settings["mappings_tested"] != "checked against test login #1" || tr.Settings["group_labels"] != "g-admins = Admins" ||
 		tr.Settings["role_mappings"] != "g-admins (Admins) → admin" || tr.Settings["client_secret"] != "set (sealed; not shown)" {
 		t.Errorf("transcript head: %+v", tr)
 	}
@@ -121,7 +123,7 @@ func TestBuildTranscript(t *testing.T) {
 	for _, e := range tr.Entries {
 		kinds = append(kinds, e.Kind)
 	}
-	if strings.Join(kinds, " ") != "validation test_login activation audit" {
+	if strings.Join(kinds, " ") != "validation test_login test_login activation audit" {
 		t.Errorf("entries not oldest first: %v", kinds)
 	}
 	var b strings.Builder
@@ -129,8 +131,13 @@ func TestBuildTranscript(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := b.String()
-	for _, want := range []string{"#7 succeeded (current mappings checked against it)", "groups=[g-admins (Admins)]",
-		"warn pkce: no S256 — fix: enable PKCE", "activated with this snapshot", "connection.activate: activated", "nonce: [removed]"} {
+	// The activation entry is at the activation's time, and says it.
+	if a := tr.Entries[3]; !a.At.Equal(t0.Add(3 * time.Minute)) {
+		t.Errorf("activation entry at %v, want the activation's time", a.At)
+	}
+	for _, want := range []string{"#1 succeeded (current mappings checked against it)", "#2 failed: the IdP rejected the client", "groups=[g-admins (Admins)]",
+		"warn pkce: no S256 — fix: enable PKCE", "10:03:00  activation  activated at 2024-05-29 10:03:00 UTC, with the snapshot of the validation of 2024-05-29 10:02:00",
+		"connection.activate: activated", "nonce: [removed]"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("transcript lacks %q:\n%s", want, text)
 		}

@@ -189,6 +189,8 @@ func (r VerifyResult) AuditDetail() string {
 	switch {
 	case r.Error != "":
 		return "not checked: " + r.Error
+	case unreachableDetail(r.Changes) != "":
+		return "unreachable: " + unreachableDetail(r.Changes)
 	case len(r.Changes) > 0:
 		var kinds []string
 		for _, ch := range r.Changes {
@@ -226,6 +228,8 @@ func (out VerifyReport) WriteText(w io.Writer) error {
 		case len(r.Changes) == 0:
 			fmt.Fprintf(w, "%s: no change since %s\n", head, strings.ReplaceAll(r.Snapshot, "_", " "))
 			continue
+		case unreachableDetail(r.Changes) != "":
+			fmt.Fprintf(w, "%s: unreachable — the IdP could not be reached from here, so nothing was compared\n", head)
 		case r.OK:
 			fmt.Fprintf(w, "%s: changed, nothing that breaks logins\n", head)
 		default:
@@ -301,9 +305,16 @@ func Remap(p IdP, tl TestLogin, c, next *Connection, saved bool) RemapResult {
 	return out
 }
 
+// SameMappings reports whether a and b map claims and roles alike.
+func SameMappings(a, b *Connection) bool {
+	return a.Claims.WithDefaults() == b.Claims.WithDefaults() && a.GroupsClaim == b.GroupsClaim &&
+		a.DefaultRole == b.DefaultRole && fmt.Sprint(a.RoleMappings) == fmt.Sprint(b.RoleMappings)
+}
+
 // MappingChanges describes, for the audit log, how next's mappings differ
-// from c's, checked against the test login testLogin.
-func MappingChanges(c, next *Connection, testLogin int64) string {
+// from c's, checked against the connection's test login number testLogin
+// (0: none).
+func MappingChanges(c, next *Connection, testLogin int) string {
 	var parts []string
 	o, n := c.Claims.WithDefaults(), next.Claims.WithDefaults()
 	for _, f := range []struct{ attr, a, b string }{
@@ -319,6 +330,9 @@ func MappingChanges(c, next *Connection, testLogin int64) string {
 	}
 	if len(parts) == 0 {
 		parts = append(parts, "no mapping change")
+	}
+	if testLogin == 0 {
+		return strings.Join(parts, "; ") + " (not checked against a test login)"
 	}
 	return strings.Join(parts, "; ") + fmt.Sprintf(" (checked against test login #%d)", testLogin)
 }

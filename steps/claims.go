@@ -76,7 +76,7 @@ func (c *claims) Enter(s *Setup) tea.Cmd {
 	for i := range c.inputs {
 		c.inputs[i].Blur()
 		c.inputs[i].SetValue(claimsGet(s.Connection.Claims, i))
-		c.inputs[i].Placeholder = claimsGet(defaults, i)
+		c.inputs[i].Placeholder = widget.Default(claimsGet(defaults, i))
 		c.inputs[i].SetSuggestions(suggestions)
 	}
 	return nil

@@ -59,11 +59,11 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		credKeys: newCredKeys(),
 		method:   bind("←/→", "auth method", "left", "right", "space"),
 	}
-	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), "the application's Client ID")
-	c.inputs[credSecret] = limited(widget.NewInput(theme.InputStyles(), "the Client Secret"), widget.LimitSecret)
+	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), widget.Hint("the application's Client ID"))
+	c.inputs[credSecret] = limited(widget.NewInput(theme.InputStyles(), widget.Hint("the Client Secret")), widget.LimitSecret)
 	c.inputs[credSecret].EchoMode = textinput.EchoPassword
 	c.inputs[credSecret].EchoCharacter = '•'
-	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), "https://idp.example.com/.well-known/openid-configuration")
+	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), widget.Example("https://idp.example.com/.well-known/openid-configuration"))
 	return c
 }
 
@@ -93,6 +93,9 @@ func (c *credentials) Enter(s *Setup) tea.Cmd {
 			c.focus = i
 			break
 		}
+	}
+	if s.Focus == FocusDiscovery { // sent here to change it (validate's e)
+		c.focus, s.Focus = credDiscovery, ""
 	}
 	return c.focusField()
 }

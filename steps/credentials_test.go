@@ -136,8 +136,9 @@ func TestCredentialsResumeShowsWhatWasTyped(t *testing.T) {
 	setup.DiscoveryInput = "https://idp.example.test"
 	orgEnter(t, step, setup)
 	v := viewFits(t, step, 80, 17)
-	if !strings.Contains(v, "> typed-id") || !strings.Contains(v, "> https://idp.example.test") ||
-		strings.Contains(v, "Pre-filled") {
+	// Only the focused field (the empty secret) shows the "> " marker.
+	if !strings.Contains(v, "  typed-id") || !strings.Contains(v, "  https://idp.example.test") || strings.Contains(v, "> typed-id") ||
+		!strings.Contains(v, "> (the Client Secret)") || strings.Contains(v, "Pre-filled") {
 		t.Errorf("resumed view:\n%s", v)
 	}
 	if f := step.(*credentials).focus; f != credSecret {

@@ -240,7 +240,8 @@ func TestDiagGuideFollowsTheDetectedProvider(t *testing.T) {
 	for range len(assets.Guides()) {
 		claimsPress(t, step, "down")
 	}
-	claimsPress(t, step, "enter")
+	claimsPress(t, step, "enter") // reads the generic guide
+	claimsPress(t, step, "s")     // and chooses it
 	if s.Provider != assets.GenericGuide {
 		t.Errorf("the generic choice is stored as %q", s.Provider)
 	}

@@ -77,6 +77,7 @@ func newInviteKeys() inviteKeys {
 type redirectKeys struct {
 	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
 	switchURI                                                       key.Binding // use this wizard's callback address
+	choose                                                          key.Binding // record the guide being read as the provider
 	scroll                                                          key.Binding // the four scroll keys as one help entry
 	pickUp, pickDown, pickChoose, pickCancel                        key.Binding
 }
@@ -86,6 +87,7 @@ func newRedirectKeys() redirectKeys {
 		copyKey:    bind("c", "copy", "c"),
 		provider:   bind("p", "provider", "p"),
 		switchURI:  bind("u", "use this URI", "u"),
+		choose:     bind("s", "set as provider", "s"),
 		scrollUp:   bind("↑", "scroll", "up", "k"),
 		scrollDown: bind("↓", "scroll", "down", "j"),
 		pageUp:     bind("pgup", "page up", "pgup", "b"),
@@ -118,6 +120,11 @@ func newCredKeys() credKeys {
 // validateKeys are step 3's.
 type validateKeys struct {
 	Rerun, Continue, Override, Confirm, Deny, Scroll key.Binding
+	// Edit opens the Discovery Endpoint in step 2 with the suggested
+	// address filled in, when the fix of a failed check is there.
+	Edit key.Binding
+	// Details shows passed checks' whole details instead of one line each.
+	Details key.Binding
 }
 
 func newValidateKeys() validateKeys {
@@ -125,6 +132,8 @@ func newValidateKeys() validateKeys {
 		Rerun:    bind("r", "check again", "r"),
 		Continue: continueKey(),
 		Override: bind("o", "go on anyway", "o"),
+		Edit:     bind("e", "edit the URL", "e"),
+		Details:  bind("d", "details", "d"),
 		Confirm:  yesKey("yes, go on"),
 		Deny:     noKey("no"),
 		Scroll:   scrollKey(),

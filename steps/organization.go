@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -110,7 +111,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		orgKeys:  newOrgKeys(),
 	}
-	o.org = limited(widget.NewInput(theme.InputStyles(), "Acme Corp"), widget.LimitName)
+	o.org = limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName)
 	o.org.ShowSuggestions = true
 	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
 	o.invite = newOrgInvite(theme)
@@ -262,7 +263,7 @@ func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 		o.err, o.formErr, o.mode = msg.err, "", o.from
 		return nil, nil
 	}
-	if msg.resume {
+	if msg.resume || msg.setup.DraftID != "" {
 		o.mode = orgList
 		return nil, ResumeMsg{Setup: msg.setup}
 	}
@@ -299,13 +300,15 @@ func (o *organization) focusField() tea.Cmd {
 	return o.name.Focus()
 }
 
-// syncName proposes "<Org> OIDC" as the connection name.
+// syncName proposes "<Org> OIDC" as the connection name, marked as the
+// default an empty name keeps.
 func (o *organization) syncName() {
-	if org := strings.TrimSpace(o.org.Value()); org != "" {
-		o.name.Placeholder = org + " OIDC"
-	} else {
-		o.name.Placeholder = "Acme OIDC"
-	}
+	o.name.Placeholder = widget.Default(o.suggestedName())
+}
+
+// suggestedName is the name an empty name field keeps: "<Org> OIDC".
+func (o *organization) suggestedName() string {
+	return strings.TrimSpace(cmp.Or(strings.TrimSpace(o.org.Value()), "Acme")) + " OIDC"
 }
 
 func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
@@ -351,7 +354,7 @@ func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
 func (o *organization) create() tea.Cmd {
 	org, name := strings.TrimSpace(o.org.Value()), strings.TrimSpace(o.name.Value())
 	if name == "" {
-		name = o.name.Placeholder
+		name = o.suggestedName()
 	}
 	if org == "" {
 		o.focus, o.formErr = 0, "Type the organization's name (the customer whose IdP this is)."
@@ -521,9 +524,19 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		return l, err
 	}
 	now := env.Now()
+	// One entry per connection: a connection with drafts is its latest
+	// draft (drafts come newest first); its older drafts and the
+	// connection's own entry are left out.
+	drafted := map[string]bool{}
+	if skipConn != "" {
+		drafted[skipConn] = true
+	}
 	for _, d := range drafts {
-		if d.ID == skipDraft || !env.sees(d.Organization) {
+		if d.ID == skipDraft || !env.sees(d.Organization) || drafted[d.ConnectionID] {
 			continue
+		}
+		if d.ConnectionID != "" {
+			drafted[d.ConnectionID] = true
 		}
 		var form struct {
 			Connection struct{ Name string } `json:"connection"`
@@ -546,7 +559,7 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 		return l, err
 	}
 	for _, c := range conns {
-		if c.ID == skipConn {
+		if drafted[c.ID] {
 			continue
 		}
 		l.items = append(l.items, orgItem{kind: orgEdit, id: c.ID, org: c.Organization, label: c.Organization + " / " + c.Name,
@@ -614,11 +627,22 @@ func orgResumeDraft(ctx context.Context, env *Env, id string) (*Setup, error) {
 	return s, nil
 }
 
-// orgEditConnection loads a stored connection into a fresh setup.
+// orgEditConnection loads a stored connection into a fresh setup, or its
+// latest draft when one was saved since the list was read (its DraftID
+// set: the shell resumes it), so that editing never starts a second draft.
 func orgEditConnection(ctx context.Context, env *Env, id string) (*Setup, error) {
 	c, err := orgOwn(ctx, env, "connection", id, env.Store.GetConnection, func(c *flow.Connection) string { return c.Organization })
 	if err != nil {
 		return nil, err
+	}
+	drafts, err := env.Store.ListDrafts(ctx, c.Organization)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range drafts {
+		if d.ConnectionID == c.ID {
+			return orgResumeDraft(ctx, env, d.ID)
+		}
 	}
 	s := NewSetup()
 	s.Connection = *c

@@ -48,8 +48,8 @@ type orgInvite struct {
 
 func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
-		org:        limited(widget.NewInput(theme.InputStyles(), "Acme Corp"), widget.LimitName),
-		ttl:        widget.NewInput(theme.InputStyles(), inviteTTLText(DefaultInviteTTL)),
+		org:        limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName),
+		ttl:        widget.NewInput(theme.InputStyles(), widget.Default(inviteTTLText(DefaultInviteTTL))),
 		inviteKeys: newInviteKeys(),
 	}
 	v.org.ShowSuggestions = true

@@ -54,6 +54,9 @@ type redirectURI struct {
 
 	picking bool
 	pick    int
+	// reading is the guide picked to read, when it is not the recorded
+	// provider's: reading changes nothing in the setup; s chooses it.
+	reading string
 
 	redirectKeys
 }
@@ -78,7 +81,7 @@ func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.entered = true
-	r.picking = false
+	r.picking, r.reading = false, ""
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
@@ -93,10 +96,14 @@ func (r *redirectURI) Keys() []key.Binding {
 	if r.picking {
 		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
 	}
+	keys := []key.Binding{r.done, r.copyKey}
 	if r.otherURI() != "" {
-		return []key.Binding{r.done, r.copyKey, r.switchURI, r.provider, r.scroll}
+		keys = append(keys, r.switchURI)
 	}
-	return []key.Binding{r.done, r.copyKey, r.provider, r.scroll}
+	if r.reading != "" {
+		keys = append(keys, r.choose)
+	}
+	return append(keys, r.provider, r.scroll)
 }
 
 // otherURI is the Redirect URI this wizard would receive callbacks at, when
@@ -116,7 +123,7 @@ func (r *redirectURI) otherURI() string {
 func (r *redirectURI) guideKey() redirectGuideKey {
 	provider, uri := assets.GenericGuide, ""
 	if r.setup != nil {
-		provider = redirectGuideID(r.setup)
+		provider = cmp.Or(r.reading, redirectGuideID(r.setup))
 		uri = r.setup.Connection.RedirectURI
 	}
 	return redirectGuideKey{provider: provider, redirectURI: uri, style: r.theme.GlamourStyle,
@@ -208,6 +215,11 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
 		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil
+	case key.Matches(msg, r.choose) && r.reading != "":
+		r.setup.Provider = redirectChosen(r.setup, r.reading)
+		name := r.providerName()
+		r.reading = ""
+		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("The provider is now "+name))), nil
 	case key.Matches(msg, r.provider):
 		r.picking = true
 		r.pick = r.providerIndex()
@@ -230,8 +242,11 @@ func (r *redirectURI) updatePicker(msg tea.KeyPressMsg) tea.Cmd {
 	case key.Matches(msg, r.pickCancel):
 		r.picking = false
 	case key.Matches(msg, r.pickChoose):
-		r.picking = false
-		r.setup.Provider = redirectChosen(r.setup, r.guides[r.pick].ID)
+		// Reading a guide records nothing: s chooses its provider.
+		r.picking, r.reading = false, r.guides[r.pick].ID
+		if r.reading == redirectGuideID(r.setup) {
+			r.reading = ""
+		}
 		return r.ensureGuide()
 	}
 	return nil
@@ -276,6 +291,10 @@ func (r *redirectURI) head(width int) string {
 		widget.Truncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
 			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
 	}
+	if r.reading != "" {
+		top = append(top, t.Warn.Width(width).Render("Reading only: the provider stays "+r.recordedName()+
+			"; press s if the organization uses "+r.providerName()+"."))
+	}
 	if other := r.otherURI(); other != "" {
 		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
 			": press u to use it as the Redirect URI (then update the IdP's app too)."))
@@ -317,9 +336,21 @@ func (r *redirectURI) View() string {
 	return widget.Fit(head+"\n\n"+body, width, height)
 }
 
+// recordedName is the name of the provider the setup records (chosen or
+// detected), whose guide shows when none is picked to read.
+func (r *redirectURI) recordedName() string {
+	id := redirectGuideID(r.setup)
+	for _, g := range r.guides {
+		if g.ID == id {
+			return g.Name
+		}
+	}
+	return id
+}
+
 // detectedNote marks a guide shown because its provider was detected.
 func (r *redirectURI) detectedNote() string {
-	if r.setup.Provider != "" || diagGuide(r.setup) == "" {
+	if r.reading != "" || r.setup.Provider != "" || diagGuide(r.setup) == "" {
 		return ""
 	}
 	return r.theme.Subtle.Render(" (detected)")
@@ -327,7 +358,7 @@ func (r *redirectURI) detectedNote() string {
 
 func (r *redirectURI) pickerView(width, height int) string {
 	t := r.theme
-	title := t.Title.Render(widget.Truncate("Which identity provider does the organization use?", width))
+	title := t.Title.Render(widget.Truncate("Read which identity provider's guide?", width))
 	var rows []string
 	for i, g := range r.guides {
 		if i == r.pick {

@@ -101,19 +101,30 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 		t.Errorf("picker keys %s lack esc", got)
 	}
 	v := viewFits(t, step, 80, 17)
-	if !strings.Contains(v, "▸ Generic OpenID Connect provider") || !strings.Contains(v, "Which identity provider") {
+	if !strings.Contains(v, "▸ Generic OpenID Connect provider") || !strings.Contains(v, "Read which identity provider's guide") {
 		t.Errorf("picker:\n%s", v)
 	}
 	for range 12 {
 		run(t, step, press("up"), orgWait)
 	}
 	run(t, step, press("enter"), orgWait)
-	if setup.Provider != "okta" {
-		t.Fatalf("provider %q, want okta", setup.Provider)
+	// Reading the Okta guide records nothing; s chooses Okta.
+	if setup.Provider != "" {
+		t.Fatalf("reading a guide recorded the provider %q", setup.Provider)
 	}
-	v = viewFits(t, step, 80, 17)
-	if !strings.Contains(v, "Guide for Okta") || !strings.Contains(v, "Sign-in redirect URIs") {
-		t.Errorf("the Okta guide is not shown:\n%s", v)
+	v = viewFits(t, step, 80, 24)
+	if !strings.Contains(v, "Guide for Okta") || !strings.Contains(v, "Sign-in redirect URIs") || !strings.Contains(v, "Reading only") {
+		t.Errorf("the Okta guide is not shown as read only:\n%s", v)
+	}
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "s set as provider") {
+		t.Errorf("keys while reading %s lack s", got)
+	}
+	run(t, step, press("s"), orgWait)
+	if setup.Provider != "okta" {
+		t.Fatalf("provider %q after s, want okta", setup.Provider)
+	}
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Guide for Okta") || strings.Contains(v, "Reading only") {
+		t.Errorf("the chosen Okta guide:\n%s", v)
 	}
 	// Back to generic: cached, so shown with no command.
 	run(t, step, press("p"), orgWait)
@@ -123,6 +134,20 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	if cmd, _ := step.Update(press("enter")); cmd != nil {
 		t.Error("a guide rendered before was rendered again")
 	}
+	if setup.Provider != "okta" {
+		t.Errorf("reading the generic guide changed the provider to %q", setup.Provider)
+	}
+	// Leaving and coming back shows the recorded provider's guide again.
+	orgEnter(t, step, setup)
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Guide for Okta") {
+		t.Errorf("coming back does not show the chosen guide:\n%s", v)
+	}
+	run(t, step, press("p"), orgWait)
+	for range 12 {
+		run(t, step, press("down"), orgWait)
+	}
+	run(t, step, press("enter"), orgWait)
+	run(t, step, press("s"), orgWait)
 	if setup.Provider != "" {
 		t.Errorf("generic is stored as %q, want empty", setup.Provider)
 	}

@@ -265,7 +265,10 @@ func rvChecked(t *TestLoginResult, now time.Time) string {
 	if t == nil || !t.OK || t.ID == 0 {
 		return "not checked against a test login"
 	}
-	return fmt.Sprintf("checked against test login #%d (%s)", t.ID, rvWhen(t.At, now))
+	if t.Number == 0 { // recorded before test logins were numbered per connection
+		return fmt.Sprintf("checked against the last test login (%s)", rvWhen(t.At, now))
+	}
+	return fmt.Sprintf("checked against test login #%d (%s)", t.Number, rvWhen(t.At, now))
 }
 
 // rvWhen is a time of day, with the date when it is not today.

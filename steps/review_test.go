@@ -210,10 +210,11 @@ func TestReviewRecordsTheTestLoginTheMappingsWereCheckedAgainst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.TestLogin.ID = stored.ID
+	s.TestLogin.ID, s.TestLogin.Number = stored.ID, stored.Number
 	step := NewReview(env, NewTheme(true))
 	step.Enter(s)
-	want := fmt.Sprintf("Mappings checked against test login #%d (%s)", stored.ID, s.TestLogin.At.Format("15:04"))
+	// The connection's first test login is #1, whatever its store-wide ID.
+	want := fmt.Sprintf("Mappings checked against test login #1 (%s)", s.TestLogin.At.Format("15:04"))
 	for _, w := range []int{80, 60, 40} {
 		if v := flat(viewFits(t, step, w, 60)); !strings.Contains(v, want) {
 			t.Errorf("width %d: summary lacks %q: %s", w, want, v)

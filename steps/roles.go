@@ -68,9 +68,9 @@ func NewRoles(env *Env, theme *Theme) Step {
 		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
 		return in
 	}
-	r.groupsIn = newInput(flow.DefaultGroupsClaim)
-	r.defaultIn = newInput("none")
-	r.rowIn = [2]textinput.Model{limited(newInput("IdP group ID"), widget.LimitURL), newInput("role")}
+	r.groupsIn = newInput(widget.Default(flow.DefaultGroupsClaim))
+	r.defaultIn = newInput(widget.Default("none"))
+	r.rowIn = [2]textinput.Model{limited(newInput(widget.Hint("IdP group ID")), widget.LimitURL), newInput(widget.Hint("role"))}
 	r.labelIn = newInput("e.g. Finance admins; empty removes it")
 	return r
 }

@@ -30,6 +30,10 @@ type Setup struct {
 	// Credentials step: the text as typed, before normalization, so that
 	// resuming shows exactly what was entered.
 	DiscoveryInput string `json:"discovery_input,omitempty"`
+	// Focus names the field the next step entered puts the cursor in
+	// (FocusDiscovery), when a step sends the person there to change it;
+	// that step clears it. It is not kept in a draft.
+	Focus string `json:"-"`
 
 	// Validate step.
 	Report   *flow.Report   `json:"report,omitempty"`
@@ -48,10 +52,16 @@ type Setup struct {
 	TestLogin *TestLoginResult `json:"test_login,omitempty"`
 }
 
+// FocusDiscovery is Setup.Focus for the credentials step's Discovery
+// Endpoint field.
+const FocusDiscovery = "discovery"
+
 // TestLoginResult is what the test login step keeps of its last run.
 type TestLoginResult struct {
-	// ID is the test login's ID in the store once recorded, else 0.
+	// ID is the test login's ID in the store once recorded, else 0;
+	// Number its number among the connection's (#1, #2 …).
 	ID       int64          `json:"id,omitempty"`
+	Number   int            `json:"number,omitempty"`
 	At       time.Time      `json:"at"`
 	OK       bool           `json:"ok"`
 	Profile  *flow.Profile  `json:"profile,omitempty"`

@@ -60,6 +60,7 @@ type (
 		// result is the outcome recorded; id its test login ID in the store.
 		result *TestLoginResult
 		id     int64
+		number int // its number among the connection's test logins
 		err    error
 	}
 	tlDeliveredMsg struct {
@@ -214,7 +215,7 @@ func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	case tlRecordedMsg:
 		if msg.attempt == t.attempt {
 			t.recordErr = msg.err
-			msg.result.ID = msg.id
+			msg.result.ID, msg.result.Number = msg.id, msg.number
 		}
 	case glLoadedMsg:
 		t.labels.take(msg, t.setup.Connection.ID)
@@ -451,8 +452,8 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(10 * time.Second)
 		defer cancel()
-		id, err := tlRecord(ctx, env, conn, rec)
-		return tlRecordedMsg{attempt: attempt, result: r, id: id, err: err}
+		stored, err := tlRecord(ctx, env, conn, rec)
+		return tlRecordedMsg{attempt: attempt, result: r, id: stored.ID, number: stored.Number, err: err}
 	}
 }
 
@@ -497,13 +498,12 @@ func tlResultOf(at time.Time, res *flow.LoginResult, err error) *TestLoginResult
 
 // tlRecord stores the outcome with the connection and audits it, in one
 // transaction, as `oidc-onboard login --connection` does; it returns the
-// stored test login's ID (0 without a store).
-func tlRecord(ctx context.Context, env *Env, c flow.Connection, rec flow.TestLogin) (int64, error) {
+// stored test login (its ID 0 without a store).
+func tlRecord(ctx context.Context, env *Env, c flow.Connection, rec flow.TestLogin) (flow.TestLogin, error) {
 	if env.Store == nil {
-		return 0, nil
+		return flow.TestLogin{}, nil
 	}
-	stored, err := env.Store.RecordTestLogin(ctx, &c, rec, store.Event{Actor: env.Actor, Address: env.Address})
-	return stored.ID, err
+	return env.Store.RecordTestLogin(ctx, &c, rec, store.Event{Actor: env.Actor, Address: env.Address})
 }
 
 // tlProblems say why the last successful login's profile, mapped again

@@ -87,8 +87,8 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 	s.TestLogin = r
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	id, recErr := tlRecord(rctx, t.env, conn, flow.NewTestLogin(r.At, res, err))
-	r.ID = id
+	stored, recErr := tlRecord(rctx, t.env, conn, flow.NewTestLogin(r.At, res, err))
+	r.ID, r.Number = stored.ID, stored.Number
 	tlPrintResult(p, s, glRead(rctx, t.env, conn.ID))
 	if recErr != nil {
 		msg, _ := flow.Explain(recErr)

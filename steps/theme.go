@@ -6,6 +6,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
 	"charm.land/lipgloss/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // Theme is every style of the wizard, built from whether the terminal's
@@ -97,5 +99,5 @@ func (t *Theme) InputStyles() textinput.Styles {
 	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
 	s.Cursor.Color = t.Accent.GetForeground()
 	s.Cursor.Blink = false
-	return s
+	return widget.FocusMarked(s)
 }

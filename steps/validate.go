@@ -48,6 +48,7 @@ type validate struct {
 	report  *flow.Report // the finished report
 
 	confirming bool   // asking whether to override failed checks
+	detailed   bool   // passed checks show their whole detail (d)
 	notice     string // why enter was refused
 	saveErr    string // the store could not record the validation
 
@@ -287,11 +288,21 @@ func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	case v.confirming:
 	case key.Matches(msg, v.keys.Rerun) && !v.running:
 		return v.start(), nil
+	case key.Matches(msg, v.keys.Edit) && !v.running && v.fixHere() != "":
+		s := v.setup
+		s.DiscoveryInput, s.Connection.DiscoveryURL, s.Focus = v.fixHere(), v.fixHere(), FocusDiscovery
+		return nil, GotoMsg{Step: StepCredentials}
 	case key.Matches(msg, v.keys.Continue) && v.report != nil:
 		if v.report.OK || v.setup.Override {
 			return nil, NextMsg{}
 		}
 		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
+		if v.fixHere() != "" {
+			v.notice = "Logins will not work until each failure is fixed: press e to edit the Discovery Endpoint, filled in with the fix, then check again — or press o to go on anyway."
+		}
+		return nil, nil
+	case key.Matches(msg, v.keys.Details) && !v.running && v.passCut():
+		v.detailed = !v.detailed
 		return nil, nil
 	case key.Matches(msg, v.keys.Override) && v.report != nil && !v.report.OK:
 		v.confirming, v.notice = true, ""
@@ -309,11 +320,23 @@ func (v *validate) Keys() []key.Binding {
 		ks = []key.Binding{v.keys.Confirm, v.keys.Deny}
 	case v.running:
 	case v.report != nil && !v.report.OK && !v.setup.Override:
-		ks = []key.Binding{v.keys.Rerun, v.keys.Override, v.keys.Continue}
+		// enter only explains why it does not go on: not offered here.
+		ks = []key.Binding{v.keys.Rerun, v.keys.Override}
 	case v.report != nil:
 		ks = []key.Binding{v.keys.Continue, v.keys.Rerun}
 	default:
 		ks = []key.Binding{v.keys.Rerun}
+	}
+	if !v.running && !v.confirming && v.fixHere() != "" {
+		ks = append([]key.Binding{v.keys.Edit}, ks...)
+	}
+	if v.report != nil && !v.running && !v.confirming && v.passCut() {
+		if v.detailed {
+			v.keys.Details.SetHelp("d", "fewer details")
+		} else {
+			v.keys.Details.SetHelp("d", "details")
+		}
+		ks = append(ks, v.keys.Details)
 	}
 	if v.overflow {
 		ks = append(ks, v.keys.Scroll)
@@ -322,6 +345,15 @@ func (v *validate) Keys() []key.Binding {
 }
 
 func (v *validate) Capturing() bool { return false }
+
+// fixHere is the Discovery Endpoint the finished report suggests instead
+// of the one checked, when that change in step 2 is the fix; "" otherwise.
+func (v *validate) fixHere() string {
+	if v.running || v.report == nil || v.report.OK {
+		return ""
+	}
+	return flow.DiscoveryEndpointFix(v.report)
+}
 
 // head is the step's title, the discovery URL and, once known, the
 // detected provider.
@@ -442,6 +474,37 @@ func (v *validate) knownCheck(id string) (flow.Check, bool) {
 	return flow.Check{}, false
 }
 
+// passCut reports whether a passed check's detail does not fit its one
+// line, so that d shows it whole (or, once shown, one line again).
+func (v *validate) passCut() bool {
+	if v.report == nil {
+		return false
+	}
+	width := max(v.width, 10)
+	for _, c := range v.report.Checks {
+		if c.Status == flow.Pass && (v.detailed || strings.Contains(c.Detail, "\n") ||
+			ansi.StringWidth(v.passLine(c, width < 60)+" "+c.Detail) > width) {
+			return true
+		}
+	}
+	return false
+}
+
+// passLine is a passed check's symbol and name, as its one line starts.
+func (v *validate) passLine(c flow.Check, narrow bool) string {
+	t := v.theme
+	sym, style := validateSymbol(t, c.Status)
+	nameCol := 20
+	if narrow {
+		nameCol = 0
+	}
+	line := style.Render(sym) + " " + t.Text.Render(fmt.Sprintf("%-*s", nameCol, flow.CheckName(c.ID)))
+	if narrow {
+		line += t.Text.Render(":")
+	}
+	return line
+}
+
 // checkLines renders one check: a passed one on one line; a warning or a
 // failure with its whole detail and its fix, wrapped to the width. The
 // detail and fix quote the IdP: they are shown through flow.DisplayText.
@@ -454,12 +517,8 @@ func (v *validate) checkLines(c flow.Check, width int) []string {
 	if width < 60 {
 		nameCol = 0 // narrow: the detail goes under the name
 	}
-	if c.Status == flow.Pass {
-		line := style.Render(sym) + " " + t.Text.Render(fmt.Sprintf("%-*s", nameCol, name))
-		if nameCol == 0 {
-			line += t.Text.Render(":")
-		}
-		return []string{ansi.Truncate(line+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
+	if c.Status == flow.Pass && !v.detailed {
+		return []string{ansi.Truncate(v.passLine(c, nameCol == 0)+" "+t.Subtle.Render(widget.FirstLine(c.Detail)), width, "…")}
 	}
 	indent := 2 + nameCol
 	if nameCol == 0 {
@@ -522,6 +581,9 @@ func (v *validate) footer(width int) []string {
 		add(t.Error, v.notice)
 	case v.report != nil && !v.report.OK && v.setup.Override:
 		add(t.Warn, "You chose to go on despite the failed checks; press r to check again after a fix.")
+	}
+	if fix := v.fixHere(); fix != "" && !v.confirming && v.notice == "" {
+		add(t.Accent, "The fix is here: e: edit the Discovery Endpoint, filled in with "+flow.Display(fix))
 	}
 	if v.saveErr != "" {
 		add(t.Error, v.saveErr)

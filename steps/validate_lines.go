@@ -34,6 +34,10 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		if !r.OK && !s.Override {
 			prompt = "Failed checks block the next step. Type r to check again after the fixes, o to go on anyway, or back to go back: "
 		}
+		fix := flow.DiscoveryEndpointFix(r)
+		if fix != "" && !r.OK {
+			fmt.Fprintln(p, "The fix is here: type e to edit the Discovery Endpoint, filled in with", flow.Display(fix))
+		}
 		answer, err := p.AskOrBack(ctx, prompt)
 		if err != nil {
 			return err
@@ -46,6 +50,13 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 				return nil
 			}
 			fmt.Fprintf(p, "%s: logins will not work until they are fixed.\n", validateFailedCount(r))
+		case "e":
+			if fix == "" || r.OK {
+				fmt.Fprintf(p, "%q is not one of the answers.\n", answer)
+				continue
+			}
+			s.DiscoveryInput, s.Connection.DiscoveryURL = fix, fix
+			return ErrBack // step 2, whose Discovery Endpoint now holds the fix
 		case "o":
 			if r.OK {
 				continue

@@ -217,7 +217,9 @@ func TestValidateFailureBlocksUntilOverride(t *testing.T) {
 	if shell := run(t, v, press("enter"), time.Second); len(shell) != 0 {
 		t.Fatalf("enter with a failed check sent %v", shell)
 	}
-	if view := viewFits(t, v, 80, 17); !strings.Contains(view, "press r to check again") {
+	// The fix is a change here (the realm's own discovery URL): the
+	// refusal points at e, not at the IdP admin.
+	if view := viewFits(t, v, 80, 17); !strings.Contains(view, "press e to edit the Discovery") {
 		t.Errorf("the refusal does not say what to do:\n%s", view)
 	}
 	run(t, v, press("o"), time.Second)

@@ -27,7 +27,20 @@ import (
 func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, testLoginID int64, by Event) error {
 	saved := *c
 	saved.Status = flow.StatusActive
+	var before *flow.Connection // the mappings stored until now, to audit their change
+	if c.ID != "" {
+		if stored, err := s.GetConnection(ctx, c.ID); err == nil {
+			before = stored
+		}
+	}
 	err := s.saveConnection(ctx, &saved, func(tx *sql.Tx, id string) error {
+		if before != nil && !flow.SameMappings(before, &saved) {
+			changed := by
+			changed.Detail = flow.MappingChanges(before, &saved, testLoginNumber(ctx, tx, id, testLoginID))
+			if err := s.auditTx(ctx, tx, changed, "connection.mappings", &saved); err != nil {
+				return err
+			}
+		}
 		if err := snapshotLastValidation(ctx, tx, id); err != nil {
 			return err
 		}
@@ -154,7 +167,7 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 	if dryRun {
 		return out, nil
 	}
-	by.Detail = flow.MappingChanges(c, next, tl.ID)
+	by.Detail = flow.MappingChanges(c, next, r.TestLoginNumber(tl.ID))
 	if len(out.Problems) > 0 {
 		by.Detail += " — saved with an override: " + flow.ProfileFailure(out.Problems)
 	}
@@ -189,6 +202,19 @@ func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, by Event, action string
 		by.At = s.now()
 	}
 	return insertAudit(ctx, tx, by)
+}
+
+// testLoginNumber is the number of the test login testLoginID among
+// connection id's (1 for its first), 0 for none.
+func testLoginNumber(ctx context.Context, db queryer, id string, testLoginID int64) int {
+	if testLoginID == 0 {
+		return 0
+	}
+	var n int
+	if db.QueryRowContext(ctx, `SELECT COUNT(*) FROM test_logins WHERE connection_id = ? AND id <= ?`, id, testLoginID).Scan(&n) != nil {
+		return 0
+	}
+	return n
 }
 
 func setCheckedAgainst(ctx context.Context, tx *sql.Tx, id string, testLoginID int64) error {
@@ -300,20 +326,30 @@ func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 		path = getenv("OIDC_ONBOARD_DB")
 	}
 	if path == "" {
-		data := getenv("XDG_DATA_HOME")
-		if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
-			home := getenv("HOME")
-			if home == "" {
-				return nil, &flow.Error{Code: flow.CodeDBPath, Message: "cannot find a place for the database: HOME is not set",
-					Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
-			}
-			data = filepath.Join(home, ".local", "share")
+		var err error
+		if path, err = DefaultPath(getenv, "onboard.db"); err != nil {
+			return nil, err
 		}
-		path = filepath.Join(data, "oidc-onboard", "onboard.db")
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("cannot create the folder of %s", path), Err: err,
 			Fix: "create it yourself, or pass another --db PATH"}
 	}
 	return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})
+}
+
+// DefaultPath is the database file name in the default folder,
+// $XDG_DATA_HOME/oidc-onboard (~/.local/share/oidc-onboard when unset):
+// onboard.db, or onboard-demo.db for the demo's connections.
+func DefaultPath(getenv func(string) string, file string) (string, error) {
+	data := getenv("XDG_DATA_HOME")
+	if !filepath.IsAbs(data) { // the XDG spec says to ignore a relative value
+		home := getenv("HOME")
+		if home == "" {
+			return "", &flow.Error{Code: flow.CodeDBPath, Message: "cannot find a place for the database: HOME is not set",
+				Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
+		}
+		data = filepath.Join(home, ".local", "share")
+	}
+	return filepath.Join(data, "oidc-onboard", file), nil
 }

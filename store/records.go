@@ -93,6 +93,7 @@ func (s *Store) insertTestLogin(ctx context.Context, db queryer, t TestLogin) (T
 	if err != nil {
 		return TestLogin{}, err
 	}
+	t.Number = testLoginNumber(ctx, db, t.ConnectionID, t.ID)
 	return t, nil
 }
 

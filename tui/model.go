@@ -465,7 +465,12 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 		keys.global = keys.global[:len(keys.global)-1]
 		line = m.help.View(keys)
 	}
-	return status + "\n" + ansi.Truncate(line, m.width, "…")
+	// The full help (?) is several lines: cut each, not the whole.
+	lines := strings.Split(line, "\n")
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, m.width, "…")
+	}
+	return status + "\n" + strings.Join(lines, "\n")
 }
 
 // fitBody makes a step's view exactly height lines, clipping a step that

@@ -232,7 +232,9 @@ func TestWizardResumesAnAbruptlyStoppedDraft(t *testing.T) {
 	second := startWizard(t, env, nil)
 	second.waitText(t, "Resume a draft", "▸ Acme Corp / Acme OIDC · stopped at Credentials")
 	second.press("enter")
-	shown := second.waitText(t, "Step 2 of 7: Credentials", "> 0oa5x9-part")
+	// The Client ID is shown as typed; the focus (its "> ") is on the
+	// first empty field, the secret.
+	shown := second.waitText(t, "Step 2 of 7: Credentials", "  0oa5x9-part", "> (the Client Secret)")
 	checkFits(t, standard, shown)
 
 	resumed := second.stop(t).Setup()

@@ -3,6 +3,7 @@ package widget
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/textinput"
@@ -34,6 +35,26 @@ func NewInput(styles textinput.Styles, placeholder string) textinput.Model {
 	in.KeyMap.Paste.SetEnabled(false)
 	in.SetStyles(styles)
 	return in
+}
+
+// Placeholders are marked so that they never look like a value typed,
+// in NO_COLOR and monochrome too: an example, a description or a default.
+
+// Example marks an example value: "e.g. Acme Corp".
+func Example(s string) string { return "e.g. " + s }
+
+// Hint marks a description of what to type: "(the Client ID)".
+func Hint(s string) string { return "(" + s + ")" }
+
+// Default marks what an empty field stands for: "default: email".
+func Default(s string) string { return "default: " + s }
+
+// FocusMarked are styles whose blurred fields draw their prompt ("> ") as
+// blanks, so that the focused field alone shows it: focus is seen without
+// colour or bold.
+func FocusMarked(st textinput.Styles) textinput.Styles {
+	st.Blurred.Prompt = st.Blurred.Prompt.Transform(func(s string) string { return strings.Repeat(" ", lipgloss.Width(s)) })
+	return st
 }
 
 // PlainInputStyles are the text inputs' default styles for a dark or

@@ -116,5 +116,26 @@ func TestUpdateSaysWhenAPasteIsCut(t *testing.T) {
 	in.SetValue("")
 	if _, note := Update(&in, tea.PasteMsg{Content: "0123456789"}); in.Value() != "0123456789" || note != "" {
 		t.Errorf("a paste that fits: value %q, note %q", in.Value(), note)
+
+	}
+}
+
+// TestPlaceholdersAndFocusAreMarkedWithoutColour: with colours and
+// attributes stripped (NO_COLOR, monochrome), a placeholder reads as an
+// example, never as a value, and only the focused field shows its prompt.
+func TestPlaceholdersAndFocusAreMarkedWithoutColour(t *testing.T) {
+	t.Parallel()
+	styles := FocusMarked(PlainInputStyles(true))
+	focused, blurred := NewInput(styles, Example("Acme Corp")), NewInput(styles, Hint("the Client ID"))
+	focused.Focus()
+	f, b := ansi.Strip(Sized(focused, 40).View()), ansi.Strip(Sized(blurred, 40).View())
+	if !strings.HasPrefix(f, "> e.g. Acme Corp") {
+		t.Errorf("focused field %q: want the prompt and a marked example", f)
+	}
+	if !strings.HasPrefix(b, "  (the Client ID)") {
+		t.Errorf("blurred field %q: want no prompt and a marked description", b)
+	}
+	if got := Default("email"); got != "default: email" {
+		t.Errorf("Default = %q", got)
 	}
 }
