@@ -95,12 +95,7 @@ func TestSSHConnectionWithoutSessionIsClosed(t *testing.T) {
 func TestSSHRevokedInviteEndsItsSessionAtTheNextSave(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
-	code, inv := s.invite(t, "Acme Corp")
-	_, term := s.connect(t, 80, 24, code)
-	term.send("Acme SSO\r")
-	term.waitFor(t, "Step 1 of 7")
-	term.send("\r")
-	term.waitFor(t, "Step 2 of 7")
+	term, inv := s.customerAtCredentials(t, "Acme Corp")
 	if err := s.st.RevokeInvite(context.Background(), inv.ID); err != nil {
 		t.Fatal(err)
 	}

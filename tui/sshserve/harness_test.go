@@ -318,3 +318,14 @@ func sshRefusal(t *testing.T, c *gossh.Client) (string, error) {
 	err = sess.Wait()
 	return stderr.String(), err
 }
+
+// customerAtCredentials connects a customer of org with a new invite, at
+// 80×24, and walks to the credentials step (connection "Acme SSO").
+func (s *sshServer) customerAtCredentials(t *testing.T, org string) (*sshTerm, store.Invite) {
+	t.Helper()
+	code, inv := s.invite(t, org)
+	_, term := s.connect(t, 80, 24, code)
+	term.answer(t, "Acme SSO\r", "Step 1 of 7")
+	term.answer(t, "\r", "Step 2 of 7")
+	return term, inv
+}

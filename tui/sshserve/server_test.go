@@ -398,10 +398,7 @@ func TestSSHIdleAndSessionLimit(t *testing.T) {
 func TestSSHShutdownSavesDrafts(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)
-	code, _ := s.invite(t, "Acme Corp")
-	_, term := s.connect(t, 80, 24, code)
-	term.answer(t, "Acme SSO\r", "Step 1 of 7")
-	term.answer(t, "\r", "Step 2 of 7")
+	term, _ := s.customerAtCredentials(t, "Acme Corp")
 	term.answer(t, "client-typed-last", "client-typed-last")
 
 	s.stop(t)
