@@ -7,21 +7,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
@@ -31,17 +27,6 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/tui"
 	"github.com/oidc-onboard/oidc-onboard/tui/sshserve"
 )
-
-// errQuiet ends a command with exit status 1 after it said why itself.
-var errQuiet = errors.New("failed")
-
-// usage marks err as a mistake in the command line: exit status 2.
-func usage(err error) error {
-	msg, fix := flow.Explain(err)
-	return &flow.Error{Code: flow.CodeUsage, Message: msg, Fix: fix}
-}
-
-func usageErr(format string, a ...any) error { return usage(fmt.Errorf(format, a...)) }
 
 // app is what every command needs, built once in main: the program's
 // streams and the settings shared by all commands.
@@ -66,24 +51,12 @@ func (a *app) run(args []string) int {
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errQuiet):
+	case errors.Is(err, flow.ErrReported):
 		return 1
 	}
-	msg, fix := flow.Explain(err)
-	if f := cmd.Flags().Lookup("json"); f != nil && f.Changed && f.Value.String() == "true" {
-		// Scripts read one stream: the failure is on standard output too.
-		_ = a.encode(flow.NewFailure(err), false)
-	}
-	// An error may quote the IdP (error_description, an error page).
-	fmt.Fprintf(a.stderr, "Error: %s\n", flow.DisplayText(msg))
-	if fix != "" {
-		fmt.Fprintf(a.stderr, "Fix:   %s\n", flow.DisplayText(fix))
-	}
-	if !flow.IsCode(err, flow.CodeUsage) {
-		return 1
-	}
-	fmt.Fprintf(a.stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
-	return 2
+	f := cmd.Flags().Lookup("json")
+	asJSON := f != nil && f.Changed && f.Value.String() == "true"
+	return flow.WriteFailure(a.stdout, a.stderr, err, asJSON, cmd.CommandPath())
 }
 
 // command is a cobra command whose help texts come from assets/help.
@@ -105,7 +78,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetIn(a.stdin)
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usage(err) })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flow.Usage(err) })
 	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "SQLite database file (env OIDC_ONBOARD_DB; default $XDG_DATA_HOME/oidc-onboard/onboard.db)")
 	root.AddCommand(a.checkCmd(), a.loginCmd(), a.connectionsCmd(), a.verifyCmd(), a.transcriptCmd(), a.serveCmd(), a.inviteCmd())
 	wrapArgs(root)
@@ -117,7 +90,7 @@ func wrapArgs(c *cobra.Command) {
 	if check := c.Args; check != nil {
 		c.Args = func(cmd *cobra.Command, args []string) error {
 			if err := check(cmd, args); err != nil {
-				return usage(err)
+				return flow.Usage(err)
 			}
 			return nil
 		}
@@ -132,14 +105,7 @@ func wrapArgs(c *cobra.Command) {
 // connection's ID, e.g. oidc-onboard connections show conn_7h3kq9".
 func oneArg(what, example string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
-		if len(args) == 1 {
-			return nil
-		}
-		name := strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
-		if len(args) == 0 {
-			return usageErr("%s needs %s, e.g. %s %s", name, what, cmd.CommandPath(), example)
-		}
-		return usageErr("%s takes only %s, got %d arguments: %s", name, what, len(args), strings.Join(args, " "))
+		return flow.OneArg(strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" "), cmd.CommandPath(), what, example, args)
 	}
 }
 
@@ -165,12 +131,23 @@ func (a *app) useDemoStore() error {
 
 // withStore runs fn with the open store and closes it.
 func (a *app) withStore(fn func(ctx context.Context, st *store.Store) error) error {
+	return a.inStore(false, func(st *store.Store) error { return fn(context.Background(), st) })
+}
+
+// inStore runs fn with the open store, the demo database with demo (see
+// useDemoStore), and closes it.
+func (a *app) inStore(demo bool, fn func(st *store.Store) error) error {
+	if demo {
+		if err := a.useDemoStore(); err != nil {
+			return err
+		}
+	}
 	st, err := a.openStore()
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	return fn(context.Background(), st)
+	return fn(st)
 }
 
 // actor names the local user in audit events.
@@ -196,66 +173,37 @@ func (a *app) print(v textWriter, asJSON bool) error {
 }
 
 // writeJSON prints v indented, HTML characters as they are.
-func (a *app) writeJSON(v any) error { return a.encode(v, false) }
-
-// encode prints v indented; escapeHTML as check and login always did.
-func (a *app) encode(v any, escapeHTML bool) error {
-	enc := json.NewEncoder(a.stdout)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(escapeHTML)
-	return enc.Encode(v)
-}
-
-func isTerminal(f any) bool {
-	file, ok := f.(*os.File)
-	return ok && term.IsTerminal(file.Fd())
-}
+func (a *app) writeJSON(v any) error { return flow.WriteJSON(a.stdout, v, false) }
 
 // runWizard checks the wizard's flags and runs it on the local store.
 func (a *app) runWizard(ctx context.Context, o tui.LocalOptions) error {
 	o.Accessible = o.Accessible || a.getenv("ACCESSIBLE") != ""
-	if !o.Accessible && !(isTerminal(a.stdin) && isTerminal(a.stdout)) {
-		return usageErr("the wizard needs a terminal; use --accessible for plain prompts, or the check, login and connections commands in scripts")
+	if !o.Accessible && !(tui.IsTerminal(a.stdin) && tui.IsTerminal(a.stdout)) {
+		return flow.Usagef("the wizard needs a terminal; use --accessible for plain prompts, or the check, login and connections commands in scripts")
 	}
-	base, err := url.Parse(strings.TrimSuffix(o.RedirectBase, "/"))
-	if err != nil || base.Host == "" || base.Path != "" || !flow.IsLoopbackHost(base.Hostname()) || base.Scheme != "http" {
-		return usageErr("--redirect-base %q: want http://localhost:PORT (a loopback address, no path)", o.RedirectBase)
-	}
-	if o.Demo {
-		if err := a.useDemoStore(); err != nil {
-			return err
-		}
-	}
-	st, err := a.openStore()
+	base, err := flow.CheckRedirectBase(o.RedirectBase)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	o.Store, o.In, o.Out, o.RedirectBase, o.Actor = st, a.stdin, a.stdout, base.String(), a.actor()
-	// In an SSH session a browser would open on the remote machine.
-	o.Remote = a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != ""
-	return tui.RunLocal(ctx, o)
+	return a.inStore(o.Demo, func(st *store.Store) error {
+		o.Store, o.In, o.Out, o.RedirectBase, o.Actor = st, a.stdin, a.stdout, base, a.actor()
+		// In an SSH session a browser would open on the remote machine.
+		o.Remote = a.getenv("SSH_CONNECTION") != "" || a.getenv("SSH_TTY") != ""
+		return tui.RunLocal(ctx, o)
+	})
 }
 
 func (a *app) checkCmd() *cobra.Command {
 	var asJSON bool
 	var timeout time.Duration
 	cmd := command("check URL", "Validate an IdP's discovery metadata and signing keys", "check",
-		func(_ *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 0:
-				return usageErr("missing URL: give the IdP's Discovery Endpoint or issuer, e.g. oidc-onboard check https://idp.example.com")
-			case len(args) > 1:
-				return usageErr("check takes one URL, got %d arguments (quote a URL that contains spaces or &)", len(args))
-			}
-			return nil
-		},
+		func(_ *cobra.Command, args []string) error { return flow.CheckURLArg(args) },
 		func(cmd *cobra.Command, args []string) error {
 			if timeout <= 0 {
-				return usageErr("--timeout must be positive, e.g. --timeout 10s")
+				return flow.Usagef("--timeout must be positive, e.g. --timeout 10s")
 			}
 			if _, _, err := flow.DiscoveryURLFor(args[0]); err != nil {
-				return usage(err)
+				return flow.Usage(err)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
 			defer stop()
@@ -264,13 +212,13 @@ func (a *app) checkCmd() *cobra.Command {
 			report := flow.Validate(ctx, flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout}), args[0], flow.ValidateOptions{})
 			var err error
 			if asJSON {
-				err = a.encode(report, true)
+				err = flow.WriteJSON(a.stdout, report, true)
 			} else {
 				w, style := tui.ReportStyle(a.stdin, a.stdout, a.getenv("NO_COLOR") != "")
 				err = report.WriteText(w, style)
 			}
 			if err == nil && !report.OK {
-				return errQuiet
+				return flow.ErrReported
 			}
 			return err
 		})
@@ -303,7 +251,7 @@ func (a *app) loginCmd() *cobra.Command {
 				return err
 			}
 			if cfg.ClientSecret == "" {
-				return usageErr("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
+				return flow.Usagef("no client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH (\"-\" for standard input)")
 			}
 			_, err = a.login(cmd.Context(), discoveryURL, cfg, f)
 			return err
@@ -331,7 +279,7 @@ func (a *app) loginCmd() *cobra.Command {
 func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 	for _, name := range []string{"discovery", "client-id"} {
 		if f.Given(name) {
-			return usageErr("--%s cannot be combined with --connection: the stored connection's value is used", name)
+			return flow.Usagef("--%s cannot be combined with --connection: the stored connection's value is used", name)
 		}
 	}
 	if err := f.CheckTimes(); err != nil {
@@ -358,7 +306,7 @@ func (a *app) runStoredLogin(ctx context.Context, f *loginFlags) error {
 		cfg.ClientSecret = secret
 	}
 	if cfg.ClientSecret == "" {
-		return usageErr("connection %s has no stored client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH", c.ID)
+		return flow.Usagef("connection %s has no stored client secret: set OIDC_CLIENT_SECRET or pass --client-secret-file PATH", c.ID)
 	}
 	res, loginErr := a.login(ctx, discoveryURL, cfg, f)
 	// The outcome is recorded even when the person pressed Ctrl-C.
@@ -384,7 +332,7 @@ func (a *app) login(ctx context.Context, discoveryURL string, cfg flow.LoginConf
 	case err != nil:
 		return nil, err
 	case f.json:
-		return res, a.encode(out, true)
+		return res, flow.WriteJSON(a.stdout, out, true)
 	}
 	return res, out.WriteText(a.stdout)
 }
@@ -490,7 +438,7 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 		oneArg("the file to import (- for standard input)", "acme.json"),
 		func(_ *cobra.Command, args []string) error {
 			if args[0] == "-" && secretFile == "-" {
-				return usageErr("FILE and --client-secret-file cannot both be standard input")
+				return flow.Usagef("FILE and --client-secret-file cannot both be standard input")
 			}
 			raw, err := flow.ReadInput(a.stdin, args[0], "connection file", 1<<30)
 			if err != nil {
@@ -513,32 +461,12 @@ func (a *app) connectionsImportCmd() *cobra.Command {
 				changed := false
 				action, err := st.ImportConnection(ctx, c, present, secret, a.by(), func(stored *flow.Connection, changes []string) error {
 					changed = true
-					if stored.Status != flow.StatusActive {
-						return nil
-					}
-					fmt.Fprintf(a.stderr, "This import changes the active connection %s (%s / %s):\n", stored.ID, stored.Organization, stored.Name)
-					for _, ch := range changes {
-						fmt.Fprintf(a.stderr, "  %s\n", ch)
-					}
-					if yes {
-						return nil
-					}
-					return a.confirm("Logins through it use the new values at once. Import? [y/N] ",
-						fmt.Sprintf("not changing the active connection %s without confirmation: add --yes to import it", stored.ID), "Not imported.")
+					return tui.ConfirmImport(a.stdin, a.stderr, stored, changes, yes)
 				})
 				if err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stderr, "%s connection %s (%s / %s).\n", strings.ToUpper(action[:1])+action[1:], c.ID, c.Organization, c.Name)
-				switch {
-				case changed:
-					fmt.Fprintf(a.stderr, "Note: its credentials changed, so it shows \"changed since its last test login\" until one passes: oidc-onboard login --connection %s\n", c.ID)
-				case action == "created":
-					fmt.Fprintf(a.stderr, "Note: it is %s and never tested: oidc-onboard login --connection %s\n", c.Status, c.ID)
-				}
-				if c.ClientSecret == "" {
-					fmt.Fprintln(a.stderr, "Note: it has no client secret; set OIDC_CLIENT_SECRET or pass --client-secret-file and import again.")
-				}
+				flow.WriteImported(a.stderr, c, action, changed)
 				if asJSON {
 					return a.writeJSON(map[string]string{"id": c.ID, "action": action})
 				}
@@ -558,8 +486,7 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 		func(_ *cobra.Command, args []string) error {
 			return a.withConnection(args, func(ctx context.Context, st *store.Store, c *flow.Connection) error {
 				if !yes {
-					if err := a.confirm(fmt.Sprintf("Delete connection %s (%s / %s) and its test logins? [y/N] ", c.ID, c.Organization, c.Name),
-						fmt.Sprintf("not deleting %s without confirmation: standard input is not a terminal; pass --yes", c.ID), "Not deleted."); err != nil {
+					if err := tui.ConfirmDelete(a.stdin, a.stderr, c); err != nil {
 						return err
 					}
 				}
@@ -578,23 +505,6 @@ func (a *app) connectionsDeleteCmd() *cobra.Command {
 	return cmd
 }
 
-// confirm asks question, y/N, on a terminal; elsewhere it refuses with
-// refusal (a usage error), since a script must say --yes. An answer other
-// than yes prints declined and ends the command with status 1.
-func (a *app) confirm(question, refusal, declined string) error {
-	if !isTerminal(a.stdin) {
-		return usageErr("%s", refusal)
-	}
-	fmt.Fprint(a.stderr, question)
-	answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
-	switch strings.ToLower(strings.TrimSpace(answer)) {
-	case "y", "yes":
-		return nil
-	}
-	fmt.Fprintln(a.stderr, declined)
-	return errQuiet
-}
-
 func (a *app) connectionsRemapCmd() *cobra.Command {
 	var claims, roleMaps []string
 	var groupsClaim, defaultRole string
@@ -609,7 +519,7 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 					return err
 				}
 				if !dryRun && !yes && c.Status == flow.StatusActive {
-					if err := a.confirmRemap(ctx, st, c, &next); err != nil {
+					if err := tui.ConfirmRemap(ctx, st, a.stdin, a.stderr, c, &next, a.by()); err != nil {
 						return err
 					}
 				}
@@ -631,39 +541,16 @@ func (a *app) connectionsRemapCmd() *cobra.Command {
 	return cmd
 }
 
-// confirmRemap shows, on standard error, the profile an active
-// connection's users get with next's mappings, and asks before saving
-// them; a profile that then fails is saved only as a recorded override.
-func (a *app) confirmRemap(ctx context.Context, st *store.Store, c, next *flow.Connection) error {
-	preview, err := st.Remap(ctx, c, next, true, a.by())
-	if err != nil {
-		return err
-	}
-	if isTerminal(a.stdin) {
-		if err := preview.WriteText(a.stderr); err != nil {
-			return err
-		}
-	}
-	question := fmt.Sprintf("Save these mappings on the active connection %s? Its users sign in with them at once. [y/N] ", c.ID)
-	refusal := fmt.Sprintf("not changing the mappings of the active connection %s without confirmation: add --yes to save them (or --dry-run to see them)", c.ID)
-	if len(preview.Problems) > 0 {
-		question = fmt.Sprintf("With these mappings the profile fails (%s). Save them anyway? The override is recorded. [y/N] ", flow.ProfileFailure(preview.Problems))
-		refusal = fmt.Sprintf("not saving mappings under which the profile of the active connection %s fails (%s) without confirmation: add --yes to override (the override is recorded)",
-			c.ID, flow.ProfileFailure(preview.Problems))
-	}
-	return a.confirm(question, refusal, "Not saved.")
-}
-
 func (a *app) verifyCmd() *cobra.Command {
 	var all, asJSON bool
 	var timeout time.Duration
 	cmd := command("verify [ID | --all]", "Check that active connections' IdPs still match what they were activated with", "verify",
 		cobra.MaximumNArgs(1), func(_ *cobra.Command, args []string) error {
 			if all == (len(args) == 1) {
-				return usageErr("give one connection ID or --all")
+				return flow.Usagef("give one connection ID or --all")
 			}
 			if timeout <= 0 {
-				return usageErr("--timeout must be a positive duration, e.g. 10s")
+				return flow.Usagef("--timeout must be a positive duration, e.g. 10s")
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
 				client := flow.NewHTTPClient(flow.ClientOptions{Timeout: timeout})
@@ -674,7 +561,7 @@ func (a *app) verifyCmd() *cobra.Command {
 					err = a.print(out, asJSON)
 				}
 				if err == nil && !out.OK {
-					return errQuiet
+					return flow.ErrReported
 				}
 				return err
 			})
@@ -721,30 +608,22 @@ func (a *app) serveCmd() *cobra.Command {
 // runServe checks the serve flags and serves on the local store.
 func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
 	if f.MaxSessions < 1 || f.IdleTimeout <= 0 || f.MaxSession <= 0 || f.Timeout <= 0 {
-		return usageErr("--max-sessions, --idle-timeout, --max-session and --timeout must be positive")
+		return flow.Usagef("--max-sessions, --idle-timeout, --max-session and --timeout must be positive")
 	}
 	if f.PublicURL == "" {
 		_, port, err := net.SplitHostPort(f.HTTPAddr)
 		if err != nil {
-			return usageErr("--http-addr %q: want HOST:PORT or :PORT", f.HTTPAddr)
+			return flow.Usagef("--http-addr %q: want HOST:PORT or :PORT", f.HTTPAddr)
 		}
 		f.PublicURL = "http://localhost:" + port
 	}
 	if _, err := sshserve.CheckPublicURL(f.PublicURL); err != nil {
-		return usage(err)
+		return flow.Usage(err)
 	}
-	if f.Demo {
-		if err := a.useDemoStore(); err != nil {
-			return err
-		}
-	}
-	st, err := a.openStore()
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	f.Store = st
-	return sshserve.Serve(ctx, f, a.stdout, a.stderr)
+	return a.inStore(f.Demo, func(st *store.Store) error {
+		f.Store = st
+		return sshserve.Serve(ctx, f, a.stdout, a.stderr)
+	})
 }
 
 func (a *app) inviteCmd() *cobra.Command {
@@ -754,13 +633,13 @@ func (a *app) inviteCmd() *cobra.Command {
 	cmd := command("invite --org NAME [--ttl D] [--json]", "Make an invite code that lets a customer into the SSH setup of their organization",
 		"invite", cobra.NoArgs, func(*cobra.Command, []string) error {
 			if strings.TrimSpace(org) == "" {
-				return usageErr("--org is required: the organization the invite is for")
+				return flow.Usagef("--org is required: the organization the invite is for")
 			}
 			if err := flow.CheckTyped("organization name", org); err != nil {
-				return usage(err)
+				return flow.Usage(err)
 			}
 			if ttl <= 0 {
-				return usageErr("--ttl %s: give a positive duration, e.g. 72h", ttl)
+				return flow.Usagef("--ttl %s: give a positive duration, e.g. 72h", ttl)
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
 				code, inv, err := st.MakeInvite(ctx, org, ttl, a.by())
