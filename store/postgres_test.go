@@ -140,7 +140,9 @@ func TestPostgresMigrations(t *testing.T) {
 	}
 	// The lock is free again: the next start migrates.
 	done := make(chan error, 1)
-	go func() { done <- runPostgresMigrations(ctx, other.db.DB, "other", []string{"CREATE TABLE t_after (x INTEGER)"}) }()
+	go func() {
+		done <- runPostgresMigrations(ctx, other.db.DB, "other", []string{"CREATE TABLE t_after (x INTEGER)"})
+	}()
 	select {
 	case err := <-done:
 		if err != nil {
