@@ -319,11 +319,16 @@ func (s *Store) ConnectionsToVerify(ctx context.Context, id string) ([]*flow.Con
 
 // OpenFromEnv opens the database at path, else the one OIDC_ONBOARD_DB
 // names, else $XDG_DATA_HOME/oidc-onboard/onboard.db (~/.local/share/...
-// when unset), creating its folder 0700 when missing; the sealing key
-// comes from OIDC_ONBOARD_KEY when set. getenv reads the environment.
+// when unset), creating its folder 0700 when missing; a postgres:// URL
+// opens that PostgreSQL database instead. The sealing key comes from
+// OIDC_ONBOARD_KEY when set (for PostgreSQL it must be). getenv reads the
+// environment.
 func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 	if path == "" {
 		path = getenv("OIDC_ONBOARD_DB")
+	}
+	if IsPostgres(path) {
+		return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})
 	}
 	if path == "" {
 		var err error

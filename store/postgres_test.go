@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +151,38 @@ func TestPostgresMigrations(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("the migration lock was not released")
+	}
+}
+
+// TestOpenFromEnvWithPostgres: --db or OIDC_ONBOARD_DB with a postgres://
+// URL opens PostgreSQL (no folder is made, no HOME is needed), with the
+// key from OIDC_ONBOARD_KEY.
+func TestOpenFromEnvWithPostgres(t *testing.T) {
+	t.Parallel()
+	db := freshPostgres(t)
+	for _, tc := range []struct {
+		name, flag string
+		env        map[string]string
+		code       flow.Code
+	}{
+		{"flag", db, map[string]string{"OIDC_ONBOARD_KEY": testKey(7)}, ""},
+		{"environment", "", map[string]string{"OIDC_ONBOARD_DB": db, "OIDC_ONBOARD_KEY": testKey(7)}, ""},
+		{"no key", db, map[string]string{}, flow.CodeKeyRequired},
+	} {
+		s, err := OpenFromEnv(tc.flag, func(k string) string { return tc.env[k] })
+		if tc.code != "" {
+			wantCode(t, err, tc.code)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if strings.HasPrefix(s.Path(), "/") || !IsPostgres(s.Path()) {
+			t.Errorf("%s: Path() = %q, want the URL", tc.name, s.Path())
+		}
+		s.Close()
+		if _, err := os.Stat("postgres:"); err == nil {
+			t.Errorf("%s: a folder named after the URL was made", tc.name)
+		}
 	}
 }
