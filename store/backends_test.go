@@ -1,26 +1,12 @@
 package store
 
 import (
-	"bytes"
-	"database/sql"
-	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
-
-// testPGEnv names the PostgreSQL server the tests use: a URL of a role that
-// may create databases; each test gets a fresh database on it.
-const testPGEnv = "OIDC_ONBOARD_TEST_PG"
-
-// startPostgres says how to get a server for the PostgreSQL cases.
-const startPostgres = testPGEnv + ` is not set: the PostgreSQL cases need a server. Start one (as a user other than root):
-    D=$(mktemp -d); /usr/lib/postgresql/15/bin/initdb -D $D/data -U postgres --auth=trust
-    /usr/lib/postgresql/15/bin/pg_ctl -D $D/data -o "-p 55432 -k $D -c listen_addresses=127.0.0.1" -l $D/log -w start
-    export ` + testPGEnv + `=postgres://postgres@127.0.0.1:55432/postgres
-or run bash .ci/run, which does this`
 
 // backend is a database the store's tests run against; every store test
 // that is not about one backend's files runs against each.
@@ -37,7 +23,7 @@ func backends() []backend {
 	return []backend{
 		{name: "sqlite", fresh: func(t testing.TB) string { return filepath.Join(t.TempDir(), "onboard.db") },
 			dump: func(t testing.TB, db string) []byte { return fileBytes(t, db) }},
-		{name: "postgres", fresh: freshPostgres, dump: pgDump},
+		{name: "postgres", fresh: pgtest.Fresh, dump: pgtest.Dump},
 	}
 }
 
@@ -46,92 +32,6 @@ func eachBackend(t *testing.T, test func(t *testing.T, b backend)) {
 	for _, b := range backends() {
 		t.Run(b.name, func(t *testing.T) { test(t, b) })
 	}
-}
-
-// testPG is the server of the PostgreSQL cases. Without one they fail
-// when CI is set (a CI run must not pass without them) and are skipped,
-// saying how to start one, otherwise.
-func testPG(t testing.TB) string {
-	t.Helper()
-	u := os.Getenv(testPGEnv)
-	if u == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal(startPostgres)
-		}
-		t.Skip(startPostgres)
-	}
-	return u
-}
-
-// freshPostgres creates an empty database on the test server, dropped when
-// the test ends, and returns its URL.
-func freshPostgres(t testing.TB) string {
-	t.Helper()
-	server := testPG(t)
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := "oidc_onboard_test_" + newID("")
-	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("creating a test database on %s: %v", redactURL(server), err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("pgx", server)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		defer admin.Close()
-		if _, err := admin.ExecContext(ctx, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
-			t.Errorf("dropping %s: %v", name, err)
-		}
-	})
-	return databaseURL(t, server, name)
-}
-
-// databaseURL is server's URL with the database name replaced.
-func databaseURL(t testing.TB, server, name string) string {
-	u, err := url.Parse(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
-}
-
-// pgDump is pg_dump's plain output of the database at db, without the
-// \restrict lines whose key is new on every run.
-func pgDump(t testing.TB, db string) []byte {
-	t.Helper()
-	out, err := exec.Command(pgTool(t, "pg_dump"), "--dbname="+db).Output()
-	if err != nil {
-		msg := err.Error()
-		if ee, ok := err.(*exec.ExitError); ok {
-			msg += ": " + string(bytes.TrimSpace(ee.Stderr))
-		}
-		t.Fatalf("pg_dump: %s", msg)
-	}
-	var kept [][]byte
-	for line := range bytes.Lines(out) {
-		if !bytes.HasPrefix(line, []byte(`\restrict `)) && !bytes.HasPrefix(line, []byte(`\unrestrict `)) {
-			kept = append(kept, line)
-		}
-	}
-	return bytes.Join(kept, nil)
-}
-
-// pgTool finds a PostgreSQL client program: on PATH, else Debian's.
-func pgTool(t testing.TB, name string) string {
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin/" + name)
-	if len(matches) == 0 {
-		t.Fatalf("%s not found: install the PostgreSQL client (apt-get install postgresql-client)", name)
-	}
-	return matches[len(matches)-1]
 }
 
 // open is a store on a fresh database of b.

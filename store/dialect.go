@@ -36,9 +36,6 @@ func redactURL(raw string) string {
 	if err != nil {
 		return "the PostgreSQL database"
 	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
 	return u.Redacted()
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
 
 // The PostgreSQL cases that have no SQLite twin: the key that must come
@@ -17,7 +18,7 @@ import (
 
 func TestPostgresNeedsTheKeyFromTheEnvironment(t *testing.T) {
 	t.Parallel()
-	db := freshPostgres(t)
+	db := pgtest.Fresh(t)
 	_, err := Open(db, Options{})
 	wantCode(t, err, flow.CodeKeyRequired)
 	if msg, fix := flow.Explain(err); !strings.Contains(msg, "OIDC_ONBOARD_KEY") || !strings.Contains(fix, "openssl rand -base64 32") {
@@ -70,7 +71,7 @@ func TestPostgresConnectionRefused(t *testing.T) {
 // error, and nothing of the activation saved.
 func TestPostgresConnectionDroppedMidTransaction(t *testing.T) {
 	t.Parallel()
-	s, c, tl := activationFixture(t, backend{name: "postgres", fresh: freshPostgres, dump: pgDump})
+	s, c, tl := activationFixture(t, backends()[1])
 	for _, q := range []string{
 		`CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$`,
 		`CREATE TRIGGER hold BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION hold()`,
@@ -121,13 +122,13 @@ func TestPostgresMigrations(t *testing.T) {
 	if lite, _ := migrations("sqlite"); len(lite) != len(ms) {
 		t.Fatalf("%d SQLite migrations, %d PostgreSQL ones: each version needs both", len(lite), len(ms))
 	}
-	s := openAt(t, freshPostgres(t), Options{Key: testKey(7)})
+	s := openAt(t, pgtest.Fresh(t), Options{Key: testKey(7)})
 	var v int
 	if err := s.db.QueryRowContext(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil || v != len(ms) {
 		t.Fatalf("schema_version = %d, %v; want %d", v, err, len(ms))
 	}
 	// A failing migration leaves nothing behind, not even the version table.
-	other := openAt(t, freshPostgres(t), Options{Key: testKey(7)})
+	other := openAt(t, pgtest.Fresh(t), Options{Key: testKey(7)})
 	if _, err := other.db.ExecContext(ctx, "DROP TABLE schema_version"); err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +160,7 @@ func TestPostgresMigrations(t *testing.T) {
 // key from OIDC_ONBOARD_KEY.
 func TestOpenFromEnvWithPostgres(t *testing.T) {
 	t.Parallel()
-	db := freshPostgres(t)
+	db := pgtest.Fresh(t)
 	for _, tc := range []struct {
 		name, flag string
 		env        map[string]string
