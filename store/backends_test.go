@@ -1,10 +1,15 @@
 package store
 
 import (
+	"errors"
+	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
 
@@ -88,5 +93,181 @@ func TestIsPostgres(t *testing.T) {
 	}
 	if got := redactURL("postgres://u:hunter2@h:5432/db"); strings.Contains(got, "hunter2") {
 		t.Errorf("redactURL kept the password: %s", got)
+	}
+}
+
+// The PostgreSQL cases that have no SQLite twin: the key that must come
+// from the environment, a server that cannot be reached or drops the
+// connection, and the version table.
+
+func TestPostgresNeedsTheKeyFromTheEnvironment(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Fresh(t)
+	_, err := Open(db, Options{})
+	wantCode(t, err, flow.CodeKeyRequired)
+	if msg, fix := flow.Explain(err); !strings.Contains(msg, "OIDC_ONBOARD_KEY") || !strings.Contains(fix, "openssl rand -base64 32") {
+		t.Fatalf("message %q, fix %q", msg, fix)
+	}
+	_, err = Open(db, Options{Key: "not-base64!"})
+	wantCode(t, err, flow.CodeBadKey)
+	// Neither opened the database: no schema, no key anywhere.
+	s := openAt(t, db, Options{Key: testKey(7)})
+	if s.KeyFile() != "" {
+		t.Fatalf("a PostgreSQL store names a key file: %s", s.KeyFile())
+	}
+	var n int
+	if err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_version`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("schema_version rows: %d, %v", n, err)
+	}
+	// A secret sealed with the key reads back with it, and not with another.
+	c := sampleConnection()
+	save(t, s, c)
+	s.Close()
+	wrong := openAt(t, db, Options{Key: testKey(8)})
+	_, err = wrong.GetConnection(ctx, c.ID)
+	wantCode(t, err, flow.CodeWrongKey)
+}
+
+func TestPostgresConnectionRefused(t *testing.T) {
+	t.Parallel()
+	// A loopback port nobody listens on.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	start := time.Now()
+	_, err = Open("postgres://oidc:hunter2@"+addr+"/onboard?connect_timeout=5", Options{Key: testKey(7)})
+	wantCode(t, err, flow.CodeDBUnreachable)
+	msg, fix := flow.Explain(err)
+	if !strings.Contains(msg, addr) || strings.Contains(msg+fix, "hunter2") || !strings.Contains(fix, "server is running") {
+		t.Fatalf("message %q, fix %q", msg, fix)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Fatalf("refused after %v", took)
+	}
+}
+
+// TestPostgresConnectionDroppedMidTransaction ends the server process of
+// an activation half-way through (pg_terminate_backend from another
+// connection, while a trigger holds the activation's last insert): a clear
+// error, and nothing of the activation saved.
+func TestPostgresConnectionDroppedMidTransaction(t *testing.T) {
+	t.Parallel()
+	s, c, tl := activationFixture(t, backends()[1])
+	for _, q := range []string{
+		`CREATE FUNCTION hold() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(60); RETURN NEW; END $$`,
+		`CREATE TRIGGER hold BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION hold()`,
+	} {
+		if _, err := s.db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	killed := make(chan error, 1)
+	go func() {
+		deadline := time.Now().Add(20 * time.Second)
+		for time.Now().Before(deadline) {
+			var n int
+			err := s.db.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+				WHERE datname = current_database() AND wait_event = 'PgSleep'`).Scan(&n)
+			if err != nil || n > 0 {
+				killed <- err
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		killed <- errors.New("the activation never reached the trigger")
+	}()
+	draft := *c
+	err := s.ActivateConnection(ctx, &draft, tl.ID, Event{Actor: "local:ana", Detail: "activated"})
+	if kerr := <-killed; kerr != nil {
+		t.Fatal(kerr)
+	}
+	wantCode(t, err, flow.CodeDBConnectionLost)
+	if msg, _ := flow.Explain(err); !strings.Contains(msg, "not saved") {
+		t.Fatalf("message %q", msg)
+	}
+	if _, err := s.db.ExecContext(ctx, `DROP TRIGGER hold ON audit_events`); err != nil {
+		t.Fatal(err)
+	}
+	status, snapshot, checked, open, audits := activationState(t, s, c)
+	if status != flow.StatusDraft || snapshot || checked != 0 || open != 1 || len(audits) != 0 {
+		t.Errorf("half-saved: status %s, snapshot %v, checked %d, open invites %d, audit %q", status, snapshot, checked, open, audits)
+	}
+}
+
+func TestPostgresMigrations(t *testing.T) {
+	t.Parallel()
+	ms, err := migrations("postgres")
+	if err != nil || len(ms) == 0 {
+		t.Fatalf("migrations: %d, %v", len(ms), err)
+	}
+	if lite, _ := migrations("sqlite"); len(lite) != len(ms) {
+		t.Fatalf("%d SQLite migrations, %d PostgreSQL ones: each version needs both", len(lite), len(ms))
+	}
+	s := openAt(t, pgtest.Fresh(t), Options{Key: testKey(7)})
+	var v int
+	if err := s.db.QueryRowContext(ctx, "SELECT version FROM schema_version").Scan(&v); err != nil || v != len(ms) {
+		t.Fatalf("schema_version = %d, %v; want %d", v, err, len(ms))
+	}
+	// A failing migration leaves nothing behind, not even the version table.
+	other := openAt(t, pgtest.Fresh(t), Options{Key: testKey(7)})
+	if _, err := other.db.ExecContext(ctx, "DROP TABLE schema_version"); err != nil {
+		t.Fatal(err)
+	}
+	bad := []string{"CREATE TABLE t_partial (x INTEGER)", "THIS IS NOT SQL"}
+	if err := runPostgresMigrations(ctx, other.db.DB, "other", bad); err == nil {
+		t.Fatal("a bad migration succeeded")
+	}
+	var n int
+	if err := other.db.QueryRowContext(ctx, `SELECT count(*) FROM pg_tables WHERE tablename IN ('t_partial', 'schema_version')`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("after a failed migration: %d of t_partial and schema_version, %v", n, err)
+	}
+	// The lock is free again: the next start migrates.
+	done := make(chan error, 1)
+	go func() {
+		done <- runPostgresMigrations(ctx, other.db.DB, "other", []string{"CREATE TABLE t_after (x INTEGER)"})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the migration lock was not released")
+	}
+}
+
+// TestOpenFromEnvWithPostgres: --db or OIDC_ONBOARD_DB with a postgres://
+// URL opens PostgreSQL (no folder is made, no HOME is needed), with the
+// key from OIDC_ONBOARD_KEY.
+func TestOpenFromEnvWithPostgres(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Fresh(t)
+	for _, tc := range []struct {
+		name, flag string
+		env        map[string]string
+		code       flow.Code
+	}{
+		{"flag", db, map[string]string{"OIDC_ONBOARD_KEY": testKey(7)}, ""},
+		{"environment", "", map[string]string{"OIDC_ONBOARD_DB": db, "OIDC_ONBOARD_KEY": testKey(7)}, ""},
+		{"no key", db, map[string]string{}, flow.CodeKeyRequired},
+	} {
+		s, err := OpenFromEnv(tc.flag, func(k string) string { return tc.env[k] })
+		if tc.code != "" {
+			wantCode(t, err, tc.code)
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if strings.HasPrefix(s.Path(), "/") || !IsPostgres(s.Path()) {
+			t.Errorf("%s: Path() = %q, want the URL", tc.name, s.Path())
+		}
+		s.Close()
+		if _, err := os.Stat("postgres:"); err == nil {
+			t.Errorf("%s: a folder named after the URL was made", tc.name)
+		}
 	}
 }
