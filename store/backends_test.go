@@ -1,13 +1,17 @@
 package store
 
 import (
+	"database/sql"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
@@ -269,5 +273,27 @@ func TestOpenFromEnvWithPostgres(t *testing.T) {
 		if _, err := os.Stat("postgres:"); err == nil {
 			t.Errorf("%s: a folder named after the URL was made", tc.name)
 		}
+	}
+}
+
+// TestPostgresErrorsAreExplained maps the server's error classes to the
+// codes SQLite's failures get.
+func TestPostgresErrorsAreExplained(t *testing.T) {
+	t.Parallel()
+	for sqlstate, want := range map[string]flow.Code{
+		"40001": flow.CodeDBBusy, "40P01": flow.CodeDBBusy, "55P03": flow.CodeDBBusy,
+		"53100": flow.CodeDBFull, "25006": flow.CodeDBReadOnly,
+		"57P01": flow.CodeDBConnectionLost, "08006": flow.CodeDBConnectionLost,
+	} {
+		wantCode(t, explainPostgres(fmt.Errorf("insert: %w", &pgconn.PgError{Code: sqlstate}), "postgres://h/db"), want)
+	}
+	wantCode(t, explainPostgres(sql.ErrConnDone, "postgres://h/db"), flow.CodeDBConnectionLost)
+	if err := explainPostgres(ErrNotFound, "postgres://h/db"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("not found became %v", err)
+	}
+	dup := &pgconn.PgError{Code: "23505", ConstraintName: "connections_organization_name_key"}
+	if !violates(dup, unique) || violates(dup, primaryKey) || !violates(&pgconn.PgError{Code: "23505", ConstraintName: "drafts_pkey"}, primaryKey) ||
+		!violates(&pgconn.PgError{Code: "23503"}, foreignKey) {
+		t.Fatal("constraint violations are misread")
 	}
 }

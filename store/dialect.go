@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -150,6 +153,10 @@ func violates(err error, k constraint) bool {
 // explainPostgres maps PostgreSQL's failures (and failures to reach it) to
 // errors a person can act on; where names the database.
 func explainPostgres(err error, where string) error {
+	var fe *flow.Error
+	if errors.As(err, &fe) { // explained already
+		return err
+	}
 	var ce *pgconn.ConnectError
 	if errors.As(err, &ce) {
 		var pe *pgconn.PgError
@@ -195,11 +202,7 @@ func connectionLost(err error, where string) error {
 // isNetError reports a failure of the connection itself: a closed or reset
 // socket, an unexpected end of the server's stream.
 func isNetError(err error) bool {
-	msg := err.Error()
-	for _, s := range []string{"conn closed", "unexpected EOF", "connection reset", "broken pipe", "EOF"} {
-		if strings.Contains(msg, s) {
-			return true
-		}
-	}
-	return false
+	var ne net.Error
+	return errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.As(err, &ne) || strings.Contains(err.Error(), "conn closed")
 }
