@@ -1,13 +1,15 @@
-// Package store is oidc-onboard's SQLite persistence: organizations,
-// connections with sealed client secrets, wizard drafts, test-login results,
-// audit events and SSH invites, in one file through the pure-Go
-// modernc.org/sqlite driver. It knows nothing of the terminal UI; it speaks
-// the domain types of package flow.
+// Package store is oidc-onboard's persistence: organizations, connections
+// with sealed client secrets, wizard drafts, test-login results, audit
+// events and SSH invites, in one SQLite file through the pure-Go
+// modernc.org/sqlite driver or in a PostgreSQL database through pgx
+// (dialect.go holds the differences). It knows nothing of the terminal UI;
+// it speaks the domain types of package flow.
 //
 // A Store is safe for concurrent use by many goroutines, and several
-// processes may use the same file at once: the database runs in WAL mode,
-// every transaction takes the write lock up front (BEGIN IMMEDIATE) and
-// waits up to ten seconds for it.
+// processes may use the same database at once: a SQLite file runs in WAL
+// mode, every transaction takes the write lock up front (BEGIN IMMEDIATE)
+// and waits up to ten seconds for it; PostgreSQL's transactions are its
+// own (READ COMMITTED, upserts with ON CONFLICT).
 package store
 
 import (
