@@ -83,9 +83,7 @@ func activationState(t *testing.T, s *Store, c *flow.Connection) (status flow.Co
 }
 
 func TestActivateConnectionWritesEverythingAtOnce(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c, tl := activationFixture(t, b)
 		if err := s.ActivateConnection(ctx, c, tl.ID, Event{Actor: "local:ana", Detail: "activated"}); err != nil {
 			t.Fatal(err)
@@ -106,9 +104,7 @@ func TestActivateConnectionWritesEverythingAtOnce(t *testing.T) {
 // nothing of it saved: the connection still a draft, no snapshot, no
 // test-login link, the invite open, no audit event.
 func TestActivationIsAllOrNothing(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		for _, trigger := range []string{
 			`BEFORE INSERT ON activation_snapshots`,
 			`BEFORE UPDATE OF mappings_checked_login ON connections`,
@@ -139,9 +135,7 @@ func TestActivationIsAllOrNothing(t *testing.T) {
 // TestActivationOfANewConnectionLeavesNoRowOnFailure: a connection never
 // saved before is not created by an activation that failed.
 func TestActivationOfANewConnectionLeavesNoRowOnFailure(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		failHalfWay(t, s, `BEFORE INSERT ON audit_events`)
 		c := sampleConnection()
@@ -155,9 +149,7 @@ func TestActivationOfANewConnectionLeavesNoRowOnFailure(t *testing.T) {
 }
 
 func TestRecordTestLoginAuditsInTheSameTransaction(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c, _ := activationFixture(t, b)
 		failed := flow.NewTestLogin(time.Time{}, nil, &flow.Error{Code: "invalid_client", Message: "the IdP rejected the client"})
 		tl, err := s.RecordTestLogin(ctx, c, failed, Event{Actor: "ssh:SHA256:x", Address: "192.0.2.1:5555"})
@@ -180,9 +172,7 @@ func TestRecordTestLoginAuditsInTheSameTransaction(t *testing.T) {
 }
 
 func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, stored := openWithConnection(t, b)
 		c, present, err := flow.ParseImport([]byte(`{"organization":"Acme Corp","name":"Acme OIDC",
 		"discovery_url":"https://idp.acme.test","client_id":"client-456"}`))
@@ -212,9 +202,7 @@ func TestImportConnectionKeepsWhatTheFileLeavesOut(t *testing.T) {
 }
 
 func TestDriftBaseline(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c, _ := activationFixture(t, b)
 		if v, name, err := s.DriftBaseline(ctx, c.ID); err != nil || v == nil || name != "last_validation" {
 			t.Errorf("before activation: %v %q %v", v, name, err)
@@ -239,9 +227,7 @@ func TestDriftBaseline(t *testing.T) {
 // a test login passes; one whose mapped profile fails is recorded as
 // failed and does not end that state.
 func TestChangedCredentialsStayChangedUntilATestLoginPasses(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, stored := openWithConnection(t, b)
 		state := func() flow.TestState {
 			t.Helper()
@@ -311,9 +297,7 @@ func TestChangedCredentialsStayChangedUntilATestLoginPasses(t *testing.T) {
 // wizard are audited where they are saved (the activation), numbered by
 // the connection's own test logins, and the transcript shows them.
 func TestActivationAuditsTheWizardsMappingChanges(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		// Another connection's test login first: store-wide IDs are not the
 		// connection's numbers.

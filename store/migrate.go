@@ -75,9 +75,17 @@ func runMigrations(ctx context.Context, db *sql.DB, dbPath string, ms []string) 
 	if err := tx.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
 		return err
 	}
+	// PRAGMA takes no bound parameters; the value is our own integer.
+	return upgrade(ctx, tx, dbPath, version, ms, "PRAGMA user_version = ")
+}
+
+// upgrade applies the migrations of ms after version in tx, then sets the
+// version (setVersion followed by the new number) and commits. A current
+// schema is left as it is; a newer one is refused unchanged.
+func upgrade(ctx context.Context, tx *sql.Tx, where string, version int, ms []string, setVersion string) error {
 	switch {
 	case version > len(ms):
-		return newerSchema(dbPath, version, len(ms))
+		return newerSchema(where, version, len(ms))
 	case version == len(ms):
 		return nil
 	}
@@ -86,8 +94,7 @@ func runMigrations(ctx context.Context, db *sql.DB, dbPath string, ms []string) 
 			return fmt.Errorf("schema migration %d: %w", i+1, err)
 		}
 	}
-	// PRAGMA takes no bound parameters; the value is our own integer.
-	if _, err := tx.ExecContext(ctx, "PRAGMA user_version = "+strconv.Itoa(len(ms))); err != nil {
+	if _, err := tx.ExecContext(ctx, setVersion+strconv.Itoa(len(ms))); err != nil {
 		return err
 	}
 	return tx.Commit()
@@ -145,19 +152,5 @@ func runPostgresMigrations(ctx context.Context, db *sql.DB, where string, ms []s
 	case err != nil:
 		return err
 	}
-	switch {
-	case version > len(ms):
-		return newerSchema(where, version, len(ms))
-	case version == len(ms):
-		return nil
-	}
-	for i := version; i < len(ms); i++ {
-		if _, err := tx.ExecContext(ctx, ms[i]); err != nil {
-			return fmt.Errorf("schema migration %d: %w", i+1, err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, "UPDATE schema_version SET version = $1", len(ms)); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return upgrade(ctx, tx, where, version, ms, "UPDATE schema_version SET version = ")
 }

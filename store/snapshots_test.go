@@ -8,9 +8,7 @@ import (
 )
 
 func TestActivateKeepsTheLastValidationAsSnapshot(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		c := &flow.Connection{Organization: "Acme Corp", Name: "Acme OIDC", ClientSecret: "s3cret-value-9f2a"}
 		save(t, s, c)
@@ -58,9 +56,7 @@ func TestActivateKeepsTheLastValidationAsSnapshot(t *testing.T) {
 }
 
 func TestMappingsCheckedAgainstAndGroupLabels(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		c := &flow.Connection{Organization: "Acme Corp", Name: "Acme OIDC"}
 		save(t, s, c)

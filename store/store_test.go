@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -127,9 +126,7 @@ func wantCode(t *testing.T, err error, code flow.Code) {
 }
 
 func TestConnectionRoundTrip(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c := openWithConnection(t, b)
 		if !strings.HasPrefix(c.ID, "conn_") || len(c.ID) != len("conn_")+idLength {
 			t.Fatalf("ID = %q, want conn_ and %d symbols", c.ID, idLength)
@@ -194,9 +191,7 @@ func TestConnectionRoundTrip(t *testing.T) {
 }
 
 func TestSaveConnectionWithGivenID(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		c := sampleConnection()
 		c.ID, c.ClientSecret = "conn_abc234", ""
@@ -209,9 +204,7 @@ func TestSaveConnectionWithGivenID(t *testing.T) {
 }
 
 func TestValidationSnapshot(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c := openWithConnection(t, b)
 		if v, err := s.LastValidation(ctx, c.ID); err != nil || v != nil {
 			t.Fatalf("before validation: %v, %v", v, err)
@@ -236,9 +229,7 @@ func TestValidationSnapshot(t *testing.T) {
 }
 
 func TestDraftRoundTrip(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c := openWithConnection(t, b)
 		d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", ConnectionID: c.ID, Step: 2,
 			Form: json.RawMessage(`{"client_id":"x","client_secret":"typed-so-far"}`), Actor: "local:ana"})
@@ -289,9 +280,7 @@ func TestDraftRoundTrip(t *testing.T) {
 }
 
 func TestTestLoginsAndAudit(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s, c := openWithConnection(t, b)
 		at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		ok := TestLogin{ConnectionID: c.ID, At: at, OK: true,
@@ -344,9 +333,7 @@ func TestTestLoginsAndAudit(t *testing.T) {
 }
 
 func TestOrganizations(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		s := b.open(t)
 		o, err := s.EnsureOrganization(ctx, " Acme Corp ", "acme.test")
 		if err != nil || o.Name != "Acme Corp" || o.Domain != "acme.test" {
@@ -362,9 +349,7 @@ func TestOrganizations(t *testing.T) {
 }
 
 func TestInvites(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 		var mu sync.Mutex
 		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -458,9 +443,7 @@ func fileBytes(t testing.TB, path string) []byte {
 // TestSecretsNeverReachTheFile looks for the secrets in every byte the
 // database holds: SQLite's files (WAL included), pg_dump's output.
 func TestSecretsNeverReachTheFile(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		path := b.fresh(t)
 		s := openAt(t, path, Options{Key: keyFor(path)})
 		const connSecret, draftSecret = "conn-secret-XYZZY-4242-never-stored", "draft-secret-PLUGH-7777-never-stored"
@@ -612,9 +595,7 @@ func TestMigrations(t *testing.T) {
 }
 
 func TestNewerDatabaseIsRefusedUnchanged(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		path := b.fresh(t)
 		s := openAt(t, path, Options{Key: keyFor(path)})
 		newer := "PRAGMA user_version = 99"
@@ -740,9 +721,7 @@ func TestIDs(t *testing.T) {
 // process on the same file, which also races this one to create the key
 // file: no write fails and none is lost.
 func TestConcurrentWriters(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		const goroutines, saves, childSaves = 50, 100, 1000
 		path := b.fresh(t)
 		s := openAt(t, path, Options{Key: keyFor(path)})
@@ -804,42 +783,11 @@ func TestConcurrentWriters(t *testing.T) {
 	})
 }
 
-// BenchmarkSaveDraft measures the wizard's hot path, replacing a draft, on
-// each backend, with the median and 99th percentile of one save.
-func BenchmarkSaveDraft(b *testing.B) {
-	for _, be := range backends() {
-		b.Run(be.name, func(b *testing.B) {
-			s := be.open(b)
-			form := json.RawMessage(`{"organization":"Acme Corp","name":"Acme OIDC","client_id":"0oa1b2c3d4e5f6g7h8i9",` +
-				`"client_secret":"very-secret-value-9f2a","discovery":"https://acme.okta.com/.well-known/openid-configuration"}`)
-			d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Form: form})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			var took []time.Duration
-			for i := 0; b.Loop(); i++ {
-				d.Step = i % 8
-				start := time.Now()
-				if d, err = s.SaveDraft(ctx, d); err != nil {
-					b.Fatal(err)
-				}
-				took = append(took, time.Since(start))
-			}
-			slices.Sort(took)
-			b.ReportMetric(float64(took[len(took)/2].Microseconds()), "p50-µs")
-			b.ReportMetric(float64(took[len(took)*99/100].Microseconds()), "p99-µs")
-		})
-	}
-}
-
 // TestConcurrentOpenOfFreshFile opens one new database from many
 // connection pools at once, as several processes starting together would:
 // exactly one migrates, none fails.
 func TestConcurrentOpenOfFreshFile(t *testing.T) {
-	t.Parallel()
 	eachBackend(t, func(t *testing.T, b backend) {
-		t.Parallel()
 		path := b.fresh(t)
 		var wg sync.WaitGroup
 		for range 8 {
