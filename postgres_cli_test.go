@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
+	"github.com/oidc-onboard/oidc-onboard/store"
 	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
 
@@ -63,5 +66,33 @@ func TestCommandsOnPostgres(t *testing.T) {
 	r := noKey.run(t, "", nil, "--db", db, "connections", "list")
 	if r.code == 0 || !strings.Contains(r.stderr, "OIDC_ONBOARD_KEY") {
 		t.Errorf("without the key: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// TestVerifyOnPostgres: the drift watch reads the activation snapshot from
+// PostgreSQL and writes its audit event there, as on SQLite.
+func TestVerifyOnPostgres(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Fresh(t)
+	key := base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
+	st, err := store.Open(db, store.Options{Key: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := &diagEnv{st: st, env: []string{"OIDC_ONBOARD_DB=" + db, "OIDC_ONBOARD_KEY=" + key, "USER=ana"}}
+	idp := testidp.NewDrifting(t)
+	c := e.activeConnection(t, idp, "On PostgreSQL")
+	if code, stdout, stderr := runBinary(t, e.env, "verify", "--all", "--json"); code != 0 || !decodeVerify(t, stdout).OK {
+		t.Fatalf("unchanged IdP: exit %d\n%s%s", code, stdout, stderr)
+	}
+	idp.Change(func(d *testidp.Drifting) { d.Doc["token_endpoint"] = d.Server.URL + "/v2/token" })
+	code, stdout, _ := runBinary(t, e.env, "verify", c.ID)
+	if code != 1 || !strings.Contains(stdout, "token_endpoint changed") {
+		t.Fatalf("token endpoint changed: exit %d\n%s", code, stdout)
+	}
+	events, err := st.ListAudit(context.Background(), store.AuditQuery{ConnectionID: c.ID})
+	if err != nil || len(events) == 0 || events[0].Action != "connection.verify" {
+		t.Fatalf("audit: %+v %v", events, err)
 	}
 }
