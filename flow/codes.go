@@ -149,6 +149,7 @@ const (
 	CodeBadPublicURL        Code = "bad_public_url"
 	CodeBadStatus           Code = "bad_status"
 	CodeDBBusy              Code = "db_busy"
+	CodeDBConnectionLost    Code = "db_connection_lost"
 	CodeDBCannotOpen        Code = "db_cannot_open"
 	CodeDBCorrupt           Code = "db_corrupt"
 	CodeDBFull              Code = "db_full"
@@ -157,6 +158,7 @@ const (
 	CodeDBNewer             Code = "db_newer"
 	CodeDBPath              Code = "db_path"
 	CodeDBReadOnly          Code = "db_read_only"
+	CodeDBUnreachable       Code = "db_unreachable"
 	CodeDemoIdPListen       Code = "demo_idp_listen"
 	CodeDemoIdPOptions      Code = "demo_idp_options"
 	CodeHostKey             Code = "host_key"
@@ -171,6 +173,7 @@ const (
 	CodeJWKSUnreachable     Code = "jwks_unreachable"
 	CodeKeyDamaged          Code = "key_damaged"
 	CodeKeyMissing          Code = "key_missing"
+	CodeKeyRequired         Code = "key_required"
 	CodeKeyUnreadable       Code = "key_unreadable"
 	CodeKeyWrite            Code = "key_write"
 	CodeNBFFuture           Code = "nbf_future"
@@ -218,7 +221,7 @@ func (c Code) Step() Step {
 		CodeUserinfoSubMismatch, CodeAADSTS50105:
 		return StepIdP
 	case CodeAddressBlocked, CodeAuthorizedKeys, CodeBadKey, CodeBadPublicURL, CodeBadStatus, CodeDBBusy,
-		CodeDBCannotOpen, CodeDBCorrupt, CodeDBFull, CodeDBIO, CodeDBIsFolder, CodeDBNewer, CodeDBPath,
+		CodeDBCannotOpen, CodeDBConnectionLost, CodeDBUnreachable, CodeKeyRequired, CodeDBCorrupt, CodeDBFull, CodeDBIO, CodeDBIsFolder, CodeDBNewer, CodeDBPath,
 		CodeDBReadOnly, CodeDemoIdPListen, CodeDemoIdPOptions, CodeHostKey, CodeIatFuture, CodeImportField,
 		CodeImportJSON, CodeInputEnded, CodeInviteExpired, CodeInviteRevoked, CodeInviteUnknown, CodeInviteUsed,
 		CodeJWKSUnreachable, CodeKeyDamaged, CodeKeyMissing, CodeKeyUnreadable, CodeKeyWrite, CodeNBFFuture,

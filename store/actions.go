@@ -33,7 +33,7 @@ func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, test
 			before = stored
 		}
 	}
-	err := s.saveConnection(ctx, &saved, func(tx *sql.Tx, id string) error {
+	err := s.saveConnection(ctx, &saved, func(tx *txn, id string) error {
 		if before != nil && !flow.SameMappings(before, &saved) {
 			changed := by
 			changed.Detail = flow.MappingChanges(before, &saved, testLoginNumber(ctx, tx, id, testLoginID))
@@ -71,7 +71,7 @@ func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, test
 func (s *Store) RecordTestLogin(ctx context.Context, c *flow.Connection, t TestLogin, by Event) (TestLogin, error) {
 	t.ConnectionID = c.ID
 	t = t.CheckedWith(c.Claims)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx *txn) error {
 		var err error
 		if t, err = s.insertTestLogin(ctx, tx, t); err != nil {
 			return err
@@ -139,7 +139,7 @@ func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, presen
 	if len(changes) > 0 {
 		by.Detail += "; changed " + strings.Join(changes, ", ") + " — changed since its last test login"
 	}
-	return action, s.saveConnection(ctx, c, func(tx *sql.Tx, id string) error {
+	return action, s.saveConnection(ctx, c, func(tx *txn, id string) error {
 		c.ID = id
 		if len(changes) > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE connections SET credentials_changed_at = ? WHERE id = ?`, unixNano(s.now()), id); err != nil {
@@ -171,7 +171,7 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 	if len(out.Problems) > 0 {
 		by.Detail += " — saved with an override: " + flow.ProfileFailure(out.Problems)
 	}
-	return out, s.saveConnection(ctx, next, func(tx *sql.Tx, id string) error {
+	return out, s.saveConnection(ctx, next, func(tx *txn, id string) error {
 		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 // DeleteConnectionAudited deletes c (see DeleteConnection) and audits it as
 // by (Actor), in one transaction.
 func (s *Store) DeleteConnectionAudited(ctx context.Context, c *flow.Connection, by Event) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM connections WHERE id = ?`, NormalizeID(c.ID))
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (s *Store) DeleteConnectionAudited(ctx context.Context, c *flow.Connection,
 }
 
 // auditTx writes by as the event action on c, now, inside tx.
-func (s *Store) auditTx(ctx context.Context, tx *sql.Tx, by Event, action string, c *flow.Connection) error {
+func (s *Store) auditTx(ctx context.Context, tx *txn, by Event, action string, c *flow.Connection) error {
 	by.Action, by.ConnectionID, by.Organization = action, c.ID, c.Organization
 	if by.At.IsZero() {
 		by.At = s.now()
@@ -217,7 +217,7 @@ func testLoginNumber(ctx context.Context, db queryer, id string, testLoginID int
 	return n
 }
 
-func setCheckedAgainst(ctx context.Context, tx *sql.Tx, id string, testLoginID int64) error {
+func setCheckedAgainst(ctx context.Context, tx *txn, id string, testLoginID int64) error {
 	_, err := tx.ExecContext(ctx, `UPDATE connections SET mappings_checked_login = ? WHERE id = ?`, testLoginID, id)
 	return err
 }
@@ -319,11 +319,16 @@ func (s *Store) ConnectionsToVerify(ctx context.Context, id string) ([]*flow.Con
 
 // OpenFromEnv opens the database at path, else the one OIDC_ONBOARD_DB
 // names, else $XDG_DATA_HOME/oidc-onboard/onboard.db (~/.local/share/...
-// when unset), creating its folder 0700 when missing; the sealing key
-// comes from OIDC_ONBOARD_KEY when set. getenv reads the environment.
+// when unset), creating its folder 0700 when missing; a postgres:// URL
+// opens that PostgreSQL database instead. The sealing key comes from
+// OIDC_ONBOARD_KEY when set (for PostgreSQL it must be). getenv reads the
+// environment.
 func OpenFromEnv(path string, getenv func(string) string) (*Store, error) {
 	if path == "" {
 		path = getenv("OIDC_ONBOARD_DB")
+	}
+	if IsPostgres(path) {
+		return Open(path, Options{Key: getenv("OIDC_ONBOARD_KEY")})
 	}
 	if path == "" {
 		var err error

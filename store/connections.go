@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
@@ -36,7 +34,7 @@ func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
 // saveConnection is SaveConnection, running also (when not nil) in the
 // same transaction once the connection row is written: what also writes is
 // saved with the connection or not at all.
-func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also func(tx *sql.Tx, id string) error) error {
+func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also func(tx *txn, id string) error) error {
 	if err := checkConnection(c); err != nil {
 		return err
 	}
@@ -60,7 +58,7 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 			if serr != nil {
 				return serr
 			}
-			return s.tx(ctx, func(tx *sql.Tx) error {
+			return s.tx(ctx, func(tx *txn) error {
 				if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
 					return err
 				}
@@ -86,7 +84,7 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 		return err
 	}
 	var created int64
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *txn) error {
 		if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
 			return err
 		}
@@ -140,7 +138,7 @@ func checkStatus(st flow.ConnectionStatus) error {
 
 // duplicate explains a clash on (organization, name).
 func (s *Store) duplicate(err error, c *flow.Connection) error {
-	if !isCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE) {
+	if !violates(err, unique) {
 		return err
 	}
 	return &flow.Error{Code: flow.CodeDuplicateName,
@@ -155,7 +153,7 @@ func (s *Store) sealSecret(ctx context.Context, id, secret string) ([]byte, erro
 	return s.sealValue(ctx, []byte(secret), "connection-secret:"+id)
 }
 
-func ensureOrg(ctx context.Context, tx *sql.Tx, name string, now time.Time) error {
+func ensureOrg(ctx context.Context, tx *txn, name string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO organizations (name, created_at) VALUES (?, ?)
 		ON CONFLICT (name) DO NOTHING`, name, unixNano(now))
 	return err

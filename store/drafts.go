@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	sqlite3 "modernc.org/sqlite/lib"
-
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
@@ -60,7 +58,7 @@ func (s *Store) SaveDraft(ctx context.Context, d Draft) (Draft, error) {
 			d.CreatedAt = fromUnixNano(created)
 		}
 	}
-	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+	if violates(err, foreignKey) {
 		return Draft{}, &flow.Error{Code: flow.CodeUnknownConnection,
 			Message: fmt.Sprintf("the draft edits connection %s, which does not exist", d.ConnectionID),
 			Fix:     "start the draft again from the connection list"}

@@ -93,7 +93,7 @@ func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration,
 	inv := Invite{Organization: org, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	code := newCode()
 	id, err := insertWithID("inv_", func(id string) error {
-		return s.tx(ctx, func(tx *sql.Tx) error {
+		return s.tx(ctx, func(tx *txn) error {
 			if err := ensureOrg(ctx, tx, org, now); err != nil {
 				return err
 			}

@@ -5,10 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
-
-	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 )
@@ -31,7 +30,7 @@ func (s *Store) EnsureOrganization(ctx context.Context, name, domain string) (Or
 	o := Organization{Name: name}
 	var created int64
 	err := s.db.QueryRowContext(ctx, `INSERT INTO organizations (name, domain, created_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET domain = CASE WHEN excluded.domain = '' THEN domain ELSE excluded.domain END
+		ON CONFLICT (name) DO UPDATE SET domain = CASE WHEN excluded.domain = '' THEN organizations.domain ELSE excluded.domain END
 		RETURNING domain, created_at`, name, domain, unixNano(s.now())).Scan(&o.Domain, &created)
 	if err != nil {
 		return Organization{}, s.explain(err)
@@ -87,7 +86,7 @@ func (s *Store) insertTestLogin(ctx context.Context, db queryer, t TestLogin) (T
 	err := db.QueryRowContext(ctx, `INSERT INTO test_logins
 		(connection_id, at, ok, profile, claims, userinfo_claims, error) VALUES (?, ?, ?, ?, ?, ?, ?)
 		RETURNING id`, t.ConnectionID, unixNano(t.At), t.OK, string(cols[0]), string(cols[1]), string(cols[2]), t.Error).Scan(&t.ID)
-	if isCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) {
+	if violates(err, foreignKey) {
 		return TestLogin{}, notFound("connection", t.ConnectionID)
 	}
 	if err != nil {
@@ -160,7 +159,7 @@ type AuditQuery struct {
 func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	limit := q.Limit
 	if limit <= 0 {
-		limit = -1 // SQLite: no limit
+		limit = math.MaxInt64 // no limit, in words both dialects take
 	}
 	return queryAll(ctx, s, s.scanEvent, `SELECT id, at, actor, action, connection_id, organization, address, detail
 		FROM audit_events WHERE (? = '' OR organization = ?) AND (? = '' OR connection_id = ?)

@@ -20,7 +20,7 @@ func (s *Store) SaveActivationSnapshot(ctx context.Context, id string, report fl
 		return err
 	}
 	id = NormalizeID(id)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		if err := connectionExists(ctx, tx, id); err != nil {
 			return err
 		}
@@ -37,7 +37,7 @@ func (s *Store) SaveActivationSnapshot(ctx context.Context, id string, report fl
 // activated without a snapshot; verify then says so.
 func (s *Store) Activate(ctx context.Context, id string) error {
 	id = NormalizeID(id)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		res, err := tx.ExecContext(ctx, `UPDATE connections SET status = ?, updated_at = ? WHERE id = ?`,
 			flow.StatusActive, unixNano(s.now()), id)
 		if err != nil {
@@ -52,7 +52,7 @@ func (s *Store) Activate(ctx context.Context, id string) error {
 
 // snapshotLastValidation keeps the connection's last validation, if any,
 // as its activation snapshot.
-func snapshotLastValidation(ctx context.Context, tx *sql.Tx, id string) error {
+func snapshotLastValidation(ctx context.Context, tx *txn, id string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO activation_snapshots (connection_id, at, report, metadata, jwks)
 		SELECT id, validated_at, report, metadata, jwks FROM connections WHERE id = ? AND report IS NOT NULL
 		ON CONFLICT (connection_id) DO UPDATE SET at = excluded.at, report = excluded.report,
@@ -109,7 +109,7 @@ func (s *Store) MappingsCheckedAgainst(ctx context.Context, id string) (int64, e
 // display; an empty label removes the name.
 func (s *Store) SetGroupLabel(ctx context.Context, connectionID, groupID, label string) error {
 	connectionID, groupID, label = NormalizeID(connectionID), strings.TrimSpace(groupID), strings.TrimSpace(label)
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		if err := connectionExists(ctx, tx, connectionID); err != nil {
 			return err
 		}
@@ -141,7 +141,7 @@ func (s *Store) GroupLabels(ctx context.Context, connectionID string) (map[strin
 	return out, s.explain(rows.Err())
 }
 
-func connectionExists(ctx context.Context, tx *sql.Tx, id string) error {
+func connectionExists(ctx context.Context, tx *txn, id string) error {
 	var one int
 	err := tx.QueryRowContext(ctx, `SELECT 1 FROM connections WHERE id = ?`, id).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {

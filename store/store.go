@@ -1,13 +1,15 @@
-// Package store is oidc-onboard's SQLite persistence: organizations,
-// connections with sealed client secrets, wizard drafts, test-login results,
-// audit events and SSH invites, in one file through the pure-Go
-// modernc.org/sqlite driver. It knows nothing of the terminal UI; it speaks
-// the domain types of package flow.
+// Package store is oidc-onboard's persistence: organizations, connections
+// with sealed client secrets, wizard drafts, test-login results, audit
+// events and SSH invites, in one SQLite file through the pure-Go
+// modernc.org/sqlite driver or in a PostgreSQL database through pgx
+// (dialect.go holds the differences). It knows nothing of the terminal UI;
+// it speaks the domain types of package flow.
 //
 // A Store is safe for concurrent use by many goroutines, and several
-// processes may use the same file at once: the database runs in WAL mode,
-// every transaction takes the write lock up front (BEGIN IMMEDIATE) and
-// waits up to ten seconds for it.
+// processes may use the same database at once: a SQLite file runs in WAL
+// mode, every transaction takes the write lock up front (BEGIN IMMEDIATE)
+// and waits up to ten seconds for it; PostgreSQL's transactions are its
+// own (READ COMMITTED, upserts with ON CONFLICT).
 package store
 
 import (
@@ -51,8 +53,8 @@ type Options struct {
 
 // Store is an open oidc-onboard database.
 type Store struct {
-	db      *sql.DB
-	path    string
+	db      *db
+	path    string // the SQLite file, or the PostgreSQL URL without its password
 	keyFile string
 	envKey  []byte // decoded Options.Key, nil when the key file is used
 	now     func() time.Time
@@ -62,10 +64,15 @@ type Store struct {
 }
 
 // Open opens the database at path, creating it when missing, and brings its
-// schema up to date. The folder must exist. Every failure is a *flow.Error
-// that says what to do; a file that is not an oidc-onboard database, or one
-// written by a newer version, is left unchanged.
+// schema up to date. path is a SQLite file, whose folder must exist, or a
+// postgres:// URL (IsPostgres), whose sealing key must come in opts.Key.
+// Every failure is a *flow.Error that says what to do; a file that is not
+// an oidc-onboard database, or one written by a newer version, is left
+// unchanged.
 func Open(path string, opts Options) (*Store, error) {
+	if IsPostgres(path) {
+		return openPostgres(path, opts)
+	}
 	if path == "" {
 		return nil, &flow.Error{Code: flow.CodeDBPath, Message: "no database path given",
 			Fix: "pass --db PATH or set OIDC_ONBOARD_DB"}
@@ -90,11 +97,43 @@ func Open(path string, opts Options) (*Store, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.db, err = sql.Open("sqlite", dsn(abs))
+	sqldb, err := sql.Open("sqlite", dsn(abs))
 	if err != nil {
 		return nil, s.explain(err)
 	}
-	if err := migrateWhenFree(s.db, s.path); err != nil {
+	s.db = &db{DB: sqldb}
+	if err := migrateWhenFree(sqldb, s.path); err != nil {
+		s.db.Close()
+		return nil, s.explain(err)
+	}
+	return s, nil
+}
+
+// openPostgres opens the PostgreSQL database at url. There is no file to
+// keep a key beside, so the key must come from the environment: without
+// it nothing is opened (a new key would make the sealed secrets of the
+// other instances unreadable).
+func openPostgres(url string, opts Options) (*Store, error) {
+	s := &Store{path: redactURL(url), now: opts.Now}
+	if opts.Key == "" {
+		return nil, &flow.Error{Code: flow.CodeKeyRequired, Message: "OIDC_ONBOARD_KEY is not set; a PostgreSQL database keeps no key file",
+			Fix: "set OIDC_ONBOARD_KEY to the key the secrets were sealed with (every instance the same; for a new database: openssl rand -base64 32)"}
+	}
+	var err error
+	if s.envKey, err = decodeKey(opts.Key); err != nil {
+		return nil, &flow.Error{Code: flow.CodeBadKey, Message: "OIDC_ONBOARD_KEY is not a base64-encoded 32-byte key",
+			Fix: "set it to the key the secrets were sealed with (a new one: openssl rand -base64 32)"}
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	sqldb, err := sql.Open("pgx", url)
+	if err != nil {
+		return nil, &flow.Error{Code: flow.CodeDBPath, Message: fmt.Sprintf("%s is not a usable PostgreSQL URL", s.path), Err: err,
+			Fix: "pass --db postgres://USER:PASSWORD@HOST:PORT/DATABASE"}
+	}
+	s.db = &db{DB: sqldb, postgres: true}
+	if err := migratePostgres(context.Background(), sqldb, s.path); err != nil {
 		s.db.Close()
 		return nil, s.explain(err)
 	}
@@ -178,15 +217,19 @@ func dsn(path string) string {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
-// Path is the absolute path of the database file.
+// Path is the absolute path of the database file, or the PostgreSQL URL
+// without its password.
 func (s *Store) Path() string { return s.path }
 
 // KeyFile is the path of the key file (used when no key comes from the
 // environment).
 func (s *Store) KeyFile() string { return s.keyFile }
 
-// explain maps SQLite's failures to errors a person can act on.
+// explain maps the driver's failures to errors a person can act on.
 func (s *Store) explain(err error) error {
+	if err != nil && s.db != nil && s.db.postgres {
+		return explainPostgres(err, s.path)
+	}
 	var se *sqlite.Error
 	if err == nil || !errors.As(err, &se) {
 		return err
@@ -213,15 +256,9 @@ func (s *Store) explain(err error) error {
 	return err
 }
 
-// isCode reports whether err is a SQLite error with the given (extended) code.
-func isCode(err error, code int) bool {
-	var se *sqlite.Error
-	return errors.As(err, &se) && se.Code() == code
-}
-
 // tx runs fn in one transaction (BEGIN IMMEDIATE), committing when it
 // returns nil.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+func (s *Store) tx(ctx context.Context, fn func(*txn) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.explain(err)
@@ -283,7 +320,7 @@ func insertWithID(prefix string, insert func(id string) error) (string, error) {
 	for range 8 {
 		id := newID(prefix)
 		err := insert(id)
-		if isCode(err, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) {
+		if violates(err, primaryKey) {
 			continue
 		}
 		return id, err

@@ -26,12 +26,13 @@ import (
 const (
 	childDBEnv    = "STORE_TEST_CHILD_DB"
 	childSavesEnv = "STORE_TEST_CHILD_SAVES"
+	childKeyEnv   = "STORE_TEST_CHILD_KEY"
 )
 
 func TestMain(m *testing.M) {
 	if path := os.Getenv(childDBEnv); path != "" {
 		n, _ := strconv.Atoi(os.Getenv(childSavesEnv))
-		if err := childWriter(path, n); err != nil {
+		if err := childWriter(path, os.Getenv(childKeyEnv), n); err != nil {
 			fmt.Fprintln(os.Stderr, "child writer:", err)
 			os.Exit(1)
 		}
@@ -40,8 +41,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func childWriter(path string, n int) error {
-	s, err := Open(path, Options{})
+func childWriter(path, key string, n int) error {
+	s, err := Open(path, Options{Key: key})
 	if err != nil {
 		return err
 	}
@@ -101,9 +102,9 @@ func sampleConnection() *flow.Connection {
 }
 
 // openWithConnection is a new database holding sampleConnection.
-func openWithConnection(t testing.TB) (*Store, *flow.Connection) {
+func openWithConnection(t testing.TB, b backend) (*Store, *flow.Connection) {
 	t.Helper()
-	s := openTemp(t)
+	s := b.open(t)
 	c := sampleConnection()
 	save(t, s, c)
 	return s, c
@@ -125,301 +126,308 @@ func wantCode(t *testing.T, err error, code flow.Code) {
 }
 
 func TestConnectionRoundTrip(t *testing.T) {
-	t.Parallel()
-	s, c := openWithConnection(t)
-	if !strings.HasPrefix(c.ID, "conn_") || len(c.ID) != len("conn_")+idLength {
-		t.Fatalf("ID = %q, want conn_ and %d symbols", c.ID, idLength)
-	}
-	got, err := s.GetConnection(ctx, strings.ToUpper(c.ID)+" ")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, c) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, c := openWithConnection(t, b)
+		if !strings.HasPrefix(c.ID, "conn_") || len(c.ID) != len("conn_")+idLength {
+			t.Fatalf("ID = %q, want conn_ and %d symbols", c.ID, idLength)
+		}
+		got, err := s.GetConnection(ctx, strings.ToUpper(c.ID)+" ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, c) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, c)
+		}
 
-	// Update by ID keeps the creation time and changes the rest.
-	created := c.CreatedAt
-	c.ClientSecret, c.RoleMappings, c.Status = "another-secret-0000", nil, ""
-	save(t, s, c)
-	got, _ = s.GetConnection(ctx, c.ID)
-	if got.ClientSecret != "another-secret-0000" || len(got.RoleMappings) != 0 || got.Status != flow.StatusDraft || !got.CreatedAt.Equal(created) {
-		t.Fatalf("after update: %+v", got)
-	}
+		// Update by ID keeps the creation time and changes the rest.
+		created := c.CreatedAt
+		c.ClientSecret, c.RoleMappings, c.Status = "another-secret-0000", nil, ""
+		save(t, s, c)
+		got, _ = s.GetConnection(ctx, c.ID)
+		if got.ClientSecret != "another-secret-0000" || len(got.RoleMappings) != 0 || got.Status != flow.StatusDraft || !got.CreatedAt.Equal(created) {
+			t.Fatalf("after update: %+v", got)
+		}
 
-	// A second connection with the same name in the same organization is refused.
-	dup := sampleConnection()
-	wantCode(t, s.SaveConnection(ctx, dup), "duplicate_name")
-	dup.Organization = "Globex"
-	save(t, s, dup)
-	byName, err := s.ConnectionByName(ctx, "Globex", "Acme OIDC")
-	if err != nil || byName.ID != dup.ID {
-		t.Fatalf("ConnectionByName = %v, %v", byName, err)
-	}
+		// A second connection with the same name in the same organization is refused.
+		dup := sampleConnection()
+		wantCode(t, s.SaveConnection(ctx, dup), "duplicate_name")
+		dup.Organization = "Globex"
+		save(t, s, dup)
+		byName, err := s.ConnectionByName(ctx, "Globex", "Acme OIDC")
+		if err != nil || byName.ID != dup.ID {
+			t.Fatalf("ConnectionByName = %v, %v", byName, err)
+		}
 
-	all, _ := s.ListConnections(ctx, "")
-	acme, _ := s.ListConnections(ctx, "Acme Corp")
-	if len(all) != 2 || len(acme) != 1 || acme[0].ID != c.ID {
-		t.Fatalf("ListConnections: all %d, acme %v", len(all), acme)
-	}
-	orgs, _ := s.ListOrganizations(ctx)
-	if len(orgs) != 2 || orgs[0].Name != "Acme Corp" || orgs[1].Name != "Globex" {
-		t.Fatalf("organizations = %+v", orgs)
-	}
+		all, _ := s.ListConnections(ctx, "")
+		acme, _ := s.ListConnections(ctx, "Acme Corp")
+		if len(all) != 2 || len(acme) != 1 || acme[0].ID != c.ID {
+			t.Fatalf("ListConnections: all %d, acme %v", len(all), acme)
+		}
+		orgs, _ := s.ListOrganizations(ctx)
+		if len(orgs) != 2 || orgs[0].Name != "Acme Corp" || orgs[1].Name != "Globex" {
+			t.Fatalf("organizations = %+v", orgs)
+		}
 
-	if err := s.SetStatus(ctx, c.ID, flow.StatusInactive); err != nil {
-		t.Fatal(err)
-	}
-	got, _ = s.GetConnection(ctx, c.ID)
-	if got.Status != flow.StatusInactive {
-		t.Fatalf("status = %s", got.Status)
-	}
-	wantCode(t, s.SetStatus(ctx, c.ID, "paused"), "bad_status")
-	wantCode(t, s.SaveConnection(ctx, &flow.Connection{Organization: "Acme Corp"}), "missing_field")
+		if err := s.SetStatus(ctx, c.ID, flow.StatusInactive); err != nil {
+			t.Fatal(err)
+		}
+		got, _ = s.GetConnection(ctx, c.ID)
+		if got.Status != flow.StatusInactive {
+			t.Fatalf("status = %s", got.Status)
+		}
+		wantCode(t, s.SetStatus(ctx, c.ID, "paused"), "bad_status")
+		wantCode(t, s.SaveConnection(ctx, &flow.Connection{Organization: "Acme Corp"}), "missing_field")
 
-	if err := s.DeleteConnection(ctx, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.GetConnection(ctx, c.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("after delete: %v", err)
-	}
-	if err := s.DeleteConnection(ctx, c.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second delete: %v", err)
-	}
+		if err := s.DeleteConnection(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetConnection(ctx, c.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+		if err := s.DeleteConnection(ctx, c.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second delete: %v", err)
+		}
+	})
 }
 
 func TestSaveConnectionWithGivenID(t *testing.T) {
-	t.Parallel()
-	s := openTemp(t)
-	c := sampleConnection()
-	c.ID, c.ClientSecret = "conn_abc234", ""
-	save(t, s, c)
-	got, err := s.GetConnection(ctx, "conn_abc234")
-	if err != nil || got.ClientSecret != "" || got.Name != c.Name {
-		t.Fatalf("got %+v, %v", got, err)
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		c := sampleConnection()
+		c.ID, c.ClientSecret = "conn_abc234", ""
+		save(t, s, c)
+		got, err := s.GetConnection(ctx, "conn_abc234")
+		if err != nil || got.ClientSecret != "" || got.Name != c.Name {
+			t.Fatalf("got %+v, %v", got, err)
+		}
+	})
 }
 
 func TestValidationSnapshot(t *testing.T) {
-	t.Parallel()
-	s, c := openWithConnection(t)
-	if v, err := s.LastValidation(ctx, c.ID); err != nil || v != nil {
-		t.Fatalf("before validation: %v, %v", v, err)
-	}
-	r := flow.Report{OK: false, DiscoveryURL: c.DiscoveryURL, Issuer: c.Issuer,
-		Checks:      []flow.Check{{ID: "issuer", Status: flow.Pass, Detail: "matches"}, {ID: "jwks", Status: flow.Fail, Detail: "no keys", Fix: "publish keys"}},
-		RawMetadata: []byte(`{"issuer":"https://idp.acme.test"}`), RawJWKS: []byte(`{"keys":[]}`)}
-	if err := s.SaveValidation(ctx, c.ID, r); err != nil {
-		t.Fatal(err)
-	}
-	v, err := s.LastValidation(ctx, c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(v.Report, r) || v.At.IsZero() {
-		t.Fatalf("validation:\n got %+v\nwant %+v", v.Report, r)
-	}
-	if err := s.SaveValidation(ctx, "conn_nope22", r); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown connection: %v", err)
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, c := openWithConnection(t, b)
+		if v, err := s.LastValidation(ctx, c.ID); err != nil || v != nil {
+			t.Fatalf("before validation: %v, %v", v, err)
+		}
+		r := flow.Report{OK: false, DiscoveryURL: c.DiscoveryURL, Issuer: c.Issuer,
+			Checks:      []flow.Check{{ID: "issuer", Status: flow.Pass, Detail: "matches"}, {ID: "jwks", Status: flow.Fail, Detail: "no keys", Fix: "publish keys"}},
+			RawMetadata: []byte(`{"issuer":"https://idp.acme.test"}`), RawJWKS: []byte(`{"keys":[]}`)}
+		if err := s.SaveValidation(ctx, c.ID, r); err != nil {
+			t.Fatal(err)
+		}
+		v, err := s.LastValidation(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(v.Report, r) || v.At.IsZero() {
+			t.Fatalf("validation:\n got %+v\nwant %+v", v.Report, r)
+		}
+		if err := s.SaveValidation(ctx, "conn_nope22", r); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown connection: %v", err)
+		}
+	})
 }
 
 func TestDraftRoundTrip(t *testing.T) {
-	t.Parallel()
-	s, c := openWithConnection(t)
-	d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", ConnectionID: c.ID, Step: 2,
-		Form: json.RawMessage(`{"client_id":"x","client_secret":"typed-so-far"}`), Actor: "local:ana"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasPrefix(d.ID, "draft_") || d.CreatedAt.IsZero() {
-		t.Fatalf("draft = %+v", d)
-	}
-	d.Step, d.Form = 3, json.RawMessage(`{"client_id":"x","client_secret":"typed-more"}`)
-	d2, err := s.SaveDraft(ctx, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := s.GetDraft(ctx, d.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, d2) || got.Step != 3 || !got.CreatedAt.Equal(d.CreatedAt) {
-		t.Fatalf("draft:\n got %+v\nwant %+v", got, d2)
-	}
-	if _, err := s.SaveDraft(ctx, Draft{Organization: "Globex", Form: json.RawMessage(`{}`)}); err != nil {
-		t.Fatal(err)
-	}
-	acme, _ := s.ListDrafts(ctx, "Acme Corp")
-	all, _ := s.ListDrafts(ctx, "")
-	if len(acme) != 1 || len(all) != 2 {
-		t.Fatalf("drafts: acme %d, all %d", len(acme), len(all))
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, c := openWithConnection(t, b)
+		d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", ConnectionID: c.ID, Step: 2,
+			Form: json.RawMessage(`{"client_id":"x","client_secret":"typed-so-far"}`), Actor: "local:ana"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(d.ID, "draft_") || d.CreatedAt.IsZero() {
+			t.Fatalf("draft = %+v", d)
+		}
+		d.Step, d.Form = 3, json.RawMessage(`{"client_id":"x","client_secret":"typed-more"}`)
+		d2, err := s.SaveDraft(ctx, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetDraft(ctx, d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, d2) || got.Step != 3 || !got.CreatedAt.Equal(d.CreatedAt) {
+			t.Fatalf("draft:\n got %+v\nwant %+v", got, d2)
+		}
+		if _, err := s.SaveDraft(ctx, Draft{Organization: "Globex", Form: json.RawMessage(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		acme, _ := s.ListDrafts(ctx, "Acme Corp")
+		all, _ := s.ListDrafts(ctx, "")
+		if len(acme) != 1 || len(all) != 2 {
+			t.Fatalf("drafts: acme %d, all %d", len(acme), len(all))
+		}
 
-	// Deleting the connection keeps the draft, detached.
-	if err := s.DeleteConnection(ctx, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	got, err = s.GetDraft(ctx, d.ID)
-	if err != nil || got.ConnectionID != "" || got.Step != 3 {
-		t.Fatalf("after connection delete: %+v, %v", got, err)
-	}
-	_, err = s.SaveDraft(ctx, Draft{ConnectionID: "conn_gone22", Form: json.RawMessage(`{}`)})
-	wantCode(t, err, "unknown_connection")
-	if err := s.DeleteDraft(ctx, d.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.GetDraft(ctx, d.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("after delete: %v", err)
-	}
+		// Deleting the connection keeps the draft, detached.
+		if err := s.DeleteConnection(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		got, err = s.GetDraft(ctx, d.ID)
+		if err != nil || got.ConnectionID != "" || got.Step != 3 {
+			t.Fatalf("after connection delete: %+v, %v", got, err)
+		}
+		_, err = s.SaveDraft(ctx, Draft{ConnectionID: "conn_gone22", Form: json.RawMessage(`{}`)})
+		wantCode(t, err, "unknown_connection")
+		if err := s.DeleteDraft(ctx, d.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.GetDraft(ctx, d.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+	})
 }
 
 func TestTestLoginsAndAudit(t *testing.T) {
-	t.Parallel()
-	s, c := openWithConnection(t)
-	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	ok := TestLogin{ConnectionID: c.ID, At: at, OK: true,
-		Profile:        &flow.Profile{IDPID: "u1", Email: "a@acme.test", Groups: []string{"g-admins"}, Roles: []string{"admin"}},
-		Claims:         map[string]any{"sub": "u1", "email": "a@acme.test"},
-		UserinfoClaims: map[string]any{"sub": "u1"}}
-	failed := TestLogin{ConnectionID: c.ID, At: at.Add(time.Minute), Error: "access_denied: user cancelled"}
-	for _, tl := range []TestLogin{ok, failed} {
-		if _, err := s.SaveTestLogin(ctx, tl); err != nil {
-			t.Fatal(err)
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, c := openWithConnection(t, b)
+		at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		ok := TestLogin{ConnectionID: c.ID, At: at, OK: true,
+			Profile:        &flow.Profile{IDPID: "u1", Email: "a@acme.test", Groups: []string{"g-admins"}, Roles: []string{"admin"}},
+			Claims:         map[string]any{"sub": "u1", "email": "a@acme.test"},
+			UserinfoClaims: map[string]any{"sub": "u1"}}
+		failed := TestLogin{ConnectionID: c.ID, At: at.Add(time.Minute), Error: "access_denied: user cancelled"}
+		for _, tl := range []TestLogin{ok, failed} {
+			if _, err := s.SaveTestLogin(ctx, tl); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	got, err := s.ListTestLogins(ctx, c.ID)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("test logins: %v, %v", got, err)
-	}
-	got[1].ID, got[0].ID = 0, 0
-	if !reflect.DeepEqual(got[1], ok) || got[0].Error != failed.Error || got[0].Profile != nil {
-		t.Fatalf("test logins:\n got %+v\nwant %+v", got, []TestLogin{failed, ok})
-	}
-	if _, err := s.SaveTestLogin(ctx, TestLogin{ConnectionID: "conn_none22"}); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("unknown connection: %v", err)
-	}
+		got, err := s.ListTestLogins(ctx, c.ID)
+		if err != nil || len(got) != 2 {
+			t.Fatalf("test logins: %v, %v", got, err)
+		}
+		got[1].ID, got[0].ID = 0, 0
+		if !reflect.DeepEqual(got[1], ok) || got[0].Error != failed.Error || got[0].Profile != nil {
+			t.Fatalf("test logins:\n got %+v\nwant %+v", got, []TestLogin{failed, ok})
+		}
+		if _, err := s.SaveTestLogin(ctx, TestLogin{ConnectionID: "conn_none22"}); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("unknown connection: %v", err)
+		}
 
-	for i, e := range []Event{
-		{Actor: "local:ana", Action: "connection.create", ConnectionID: c.ID, Organization: "Acme Corp"},
-		{Actor: "ssh:SHA256:abc", Action: "draft.save", Organization: "Globex", Address: "127.0.0.1:5555"},
-		{Actor: "invite:inv_x", Action: "connection.activate", ConnectionID: c.ID, Organization: "Acme Corp", Detail: "ok"},
-	} {
-		e.At = at.Add(time.Duration(i) * time.Second)
-		if err := s.Audit(ctx, e); err != nil {
+		for i, e := range []Event{
+			{Actor: "local:ana", Action: "connection.create", ConnectionID: c.ID, Organization: "Acme Corp"},
+			{Actor: "ssh:SHA256:abc", Action: "draft.save", Organization: "Globex", Address: "127.0.0.1:5555"},
+			{Actor: "invite:inv_x", Action: "connection.activate", ConnectionID: c.ID, Organization: "Acme Corp", Detail: "ok"},
+		} {
+			e.At = at.Add(time.Duration(i) * time.Second)
+			if err := s.Audit(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		acme, _ := s.ListAudit(ctx, AuditQuery{Organization: "Acme Corp"})
+		last, _ := s.ListAudit(ctx, AuditQuery{Limit: 1})
+		if len(acme) != 2 || acme[0].Action != "connection.activate" || len(last) != 1 || last[0].Action != "connection.activate" {
+			t.Fatalf("audit: acme %+v, last %+v", acme, last)
+		}
+		// Audit events outlive their connection; test logins do not.
+		if err := s.DeleteConnection(ctx, c.ID); err != nil {
 			t.Fatal(err)
 		}
-	}
-	acme, _ := s.ListAudit(ctx, AuditQuery{Organization: "Acme Corp"})
-	last, _ := s.ListAudit(ctx, AuditQuery{Limit: 1})
-	if len(acme) != 2 || acme[0].Action != "connection.activate" || len(last) != 1 || last[0].Action != "connection.activate" {
-		t.Fatalf("audit: acme %+v, last %+v", acme, last)
-	}
-	// Audit events outlive their connection; test logins do not.
-	if err := s.DeleteConnection(ctx, c.ID); err != nil {
-		t.Fatal(err)
-	}
-	byConn, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
-	logins, _ := s.ListTestLogins(ctx, c.ID)
-	if len(byConn) != 2 || len(logins) != 0 {
-		t.Fatalf("after delete: %d audit events, %d test logins", len(byConn), len(logins))
-	}
+		byConn, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
+		logins, _ := s.ListTestLogins(ctx, c.ID)
+		if len(byConn) != 2 || len(logins) != 0 {
+			t.Fatalf("after delete: %d audit events, %d test logins", len(byConn), len(logins))
+		}
+	})
 }
 
 func TestOrganizations(t *testing.T) {
-	t.Parallel()
-	s := openTemp(t)
-	o, err := s.EnsureOrganization(ctx, " Acme Corp ", "acme.test")
-	if err != nil || o.Name != "Acme Corp" || o.Domain != "acme.test" {
-		t.Fatalf("%+v, %v", o, err)
-	}
-	o2, _ := s.EnsureOrganization(ctx, "Acme Corp", "")
-	if o2.Domain != "acme.test" || !o2.CreatedAt.Equal(o.CreatedAt) {
-		t.Fatalf("empty domain must keep the old one: %+v", o2)
-	}
-	_, err = s.EnsureOrganization(ctx, " ", "")
-	wantCode(t, err, "missing_field")
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		o, err := s.EnsureOrganization(ctx, " Acme Corp ", "acme.test")
+		if err != nil || o.Name != "Acme Corp" || o.Domain != "acme.test" {
+			t.Fatalf("%+v, %v", o, err)
+		}
+		o2, _ := s.EnsureOrganization(ctx, "Acme Corp", "")
+		if o2.Domain != "acme.test" || !o2.CreatedAt.Equal(o.CreatedAt) {
+			t.Fatalf("empty domain must keep the old one: %+v", o2)
+		}
+		_, err = s.EnsureOrganization(ctx, " ", "")
+		wantCode(t, err, "missing_field")
+	})
 }
 
 func TestInvites(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-	var mu sync.Mutex
-	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	s := openAt(t, filepath.Join(t.TempDir(), "onboard.db"), Options{Now: clock})
+	eachBackend(t, func(t *testing.T, b backend) {
+		now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		s := b.openWith(t, Options{Now: clock})
 
-	code, inv, err := s.CreateInvite(ctx, "Acme Corp", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(code) != 19 || !strings.HasPrefix(inv.ID, "inv_") || !inv.ExpiresAt.Equal(now.Add(time.Hour)) {
-		t.Fatalf("code %q, invite %+v", code, inv)
-	}
-	// Typed back in capitals without dashes, the code still works.
-	typed := strings.ToUpper(strings.ReplaceAll(code, "-", ""))
-	if got, err := s.LookupInvite(ctx, typed); err != nil || got.ID != inv.ID {
-		t.Fatalf("lookup: %+v, %v", got, err)
-	}
-	_, err = s.LookupInvite(ctx, "aaaa-bbbb-cccc-dddd")
-	wantCode(t, err, "invite_unknown")
+		code, inv, err := s.CreateInvite(ctx, "Acme Corp", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(code) != 19 || !strings.HasPrefix(inv.ID, "inv_") || !inv.ExpiresAt.Equal(now.Add(time.Hour)) {
+			t.Fatalf("code %q, invite %+v", code, inv)
+		}
+		// Typed back in capitals without dashes, the code still works.
+		typed := strings.ToUpper(strings.ReplaceAll(code, "-", ""))
+		if got, err := s.LookupInvite(ctx, typed); err != nil || got.ID != inv.ID {
+			t.Fatalf("lookup: %+v, %v", got, err)
+		}
+		_, err = s.LookupInvite(ctx, "aaaa-bbbb-cccc-dddd")
+		wantCode(t, err, "invite_unknown")
 
-	// Many sessions race for one code: exactly one wins.
-	var wins, used int
-	var wg sync.WaitGroup
-	var rmu sync.Mutex
-	for range 20 {
-		wg.Go(func() {
-			_, err := s.RedeemInvite(ctx, code)
-			rmu.Lock()
-			defer rmu.Unlock()
-			switch {
-			case err == nil:
-				wins++
-			case flow.IsCode(err, "invite_used"):
-				used++
-			default:
-				t.Errorf("redeem: %v", err)
-			}
-		})
-	}
-	wg.Wait()
-	if wins != 1 || used != 19 {
-		t.Fatalf("wins %d, used %d", wins, used)
-	}
+		// Many sessions race for one code: exactly one wins.
+		var wins, used int
+		var wg sync.WaitGroup
+		var rmu sync.Mutex
+		for range 20 {
+			wg.Go(func() {
+				_, err := s.RedeemInvite(ctx, code)
+				rmu.Lock()
+				defer rmu.Unlock()
+				switch {
+				case err == nil:
+					wins++
+				case flow.IsCode(err, "invite_used"):
+					used++
+				default:
+					t.Errorf("redeem: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins != 1 || used != 19 {
+			t.Fatalf("wins %d, used %d", wins, used)
+		}
 
-	expiring, _, _ := s.CreateInvite(ctx, "Acme Corp", time.Minute)
-	revoked, revInv, _ := s.CreateInvite(ctx, "Acme Corp", time.Hour)
-	open, _, _ := s.CreateInvite(ctx, "Globex", time.Hour)
-	if err := s.RevokeInvite(ctx, revInv.ID); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.RevokeInvite(ctx, revInv.ID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("second revoke: %v", err)
-	}
-	_, err = s.RedeemInvite(ctx, revoked)
-	wantCode(t, err, "invite.revoke")
-	advance(2 * time.Minute)
-	_, err = s.RedeemInvite(ctx, expiring)
-	wantCode(t, err, "invite_expired")
+		expiring, _, _ := s.CreateInvite(ctx, "Acme Corp", time.Minute)
+		revoked, revInv, _ := s.CreateInvite(ctx, "Acme Corp", time.Hour)
+		open, _, _ := s.CreateInvite(ctx, "Globex", time.Hour)
+		if err := s.RevokeInvite(ctx, revInv.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.RevokeInvite(ctx, revInv.ID); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("second revoke: %v", err)
+		}
+		_, err = s.RedeemInvite(ctx, revoked)
+		wantCode(t, err, "invite.revoke")
+		advance(2 * time.Minute)
+		_, err = s.RedeemInvite(ctx, expiring)
+		wantCode(t, err, "invite_expired")
 
-	n, err := s.MarkInvitesUsedForOrg(ctx, "Globex")
-	if err != nil || n != 1 {
-		t.Fatalf("MarkInvitesUsedForOrg = %d, %v", n, err)
-	}
-	_, err = s.LookupInvite(ctx, open)
-	wantCode(t, err, "invite_used")
-	acme, _ := s.ListInvites(ctx, "Acme Corp")
-	all, _ := s.ListInvites(ctx, "")
-	if len(acme) != 3 || len(all) != 4 {
-		t.Fatalf("invites: acme %d, all %d", len(acme), len(all))
-	}
-	_, _, err = s.CreateInvite(ctx, "Acme Corp", 0)
-	wantCode(t, err, "bad_ttl")
+		n, err := s.MarkInvitesUsedForOrg(ctx, "Globex")
+		if err != nil || n != 1 {
+			t.Fatalf("MarkInvitesUsedForOrg = %d, %v", n, err)
+		}
+		_, err = s.LookupInvite(ctx, open)
+		wantCode(t, err, "invite_used")
+		acme, _ := s.ListInvites(ctx, "Acme Corp")
+		all, _ := s.ListInvites(ctx, "")
+		if len(acme) != 3 || len(all) != 4 {
+			t.Fatalf("invites: acme %d, all %d", len(acme), len(all))
+		}
+		_, _, err = s.CreateInvite(ctx, "Acme Corp", 0)
+		wantCode(t, err, "bad_ttl")
+	})
 }
 
 // fileBytes reads the database and its WAL and shared-memory files.
-func fileBytes(t *testing.T, path string) []byte {
+func fileBytes(t testing.TB, path string) []byte {
 	t.Helper()
 	var all []byte
 	for _, p := range []string{path, path + "-wal", path + "-shm"} {
@@ -432,40 +440,46 @@ func fileBytes(t *testing.T, path string) []byte {
 	return all
 }
 
+// TestSecretsNeverReachTheFile looks for the secrets in every byte the
+// database holds: SQLite's files (WAL included), pg_dump's output.
 func TestSecretsNeverReachTheFile(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "onboard.db")
-	s := openAt(t, path, Options{})
-	const connSecret, draftSecret = "conn-secret-XYZZY-4242-never-stored", "draft-secret-PLUGH-7777-never-stored"
-	c := sampleConnection()
-	c.ClientSecret = connSecret
-	save(t, s, c)
-	form, _ := json.Marshal(map[string]string{"client_id": "client-123", "client_secret": draftSecret})
-	if _, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Step: 2, Form: form}); err != nil {
-		t.Fatal(err)
-	}
-	check := func(when string) {
-		raw := fileBytes(t, path)
-		if len(raw) == 0 {
-			t.Fatalf("%s: no bytes read", when)
+	eachBackend(t, func(t *testing.T, b backend) {
+		path := b.fresh(t)
+		s := openAt(t, path, Options{Key: keyFor(path)})
+		const connSecret, draftSecret = "conn-secret-XYZZY-4242-never-stored", "draft-secret-PLUGH-7777-never-stored"
+		c := sampleConnection()
+		c.ClientSecret = connSecret
+		save(t, s, c)
+		form, _ := json.Marshal(map[string]string{"client_id": "client-123", "client_secret": draftSecret})
+		if _, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Step: 2, Form: form}); err != nil {
+			t.Fatal(err)
 		}
-		for _, secret := range []string{connSecret, draftSecret, "PLUGH", "XYZZY"} {
-			if bytes.Contains(raw, []byte(secret)) {
-				t.Errorf("%s: %q found in the database files", when, secret)
+		check := func(when string) {
+			raw := b.dump(t, path)
+			if len(raw) == 0 {
+				t.Fatalf("%s: no bytes read", when)
+			}
+			for _, secret := range []string{connSecret, draftSecret, "PLUGH", "XYZZY"} {
+				if bytes.Contains(raw, []byte(secret)) {
+					t.Errorf("%s: %q found in the database", when, secret)
+				}
+			}
+			if !bytes.Contains(raw, []byte("client-123")) {
+				t.Errorf("%s: the client ID is not in the database's bytes; is this reading the right database?", when)
 			}
 		}
-		if !bytes.Contains(raw, []byte("client-123")) {
-			t.Errorf("%s: the client ID is not in the files; is this reading the right files?", when)
+		check("while open (WAL)")
+		s.Close()
+		check("after close (checkpointed)")
+		if IsPostgres(path) {
+			return
 		}
-	}
-	check("while open (WAL)")
-	s.Close()
-	check("after close (checkpointed)")
-	for _, p := range []string{path, path + ".key"} {
-		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
-			t.Fatalf("%s: %v, %v; want mode 0600", p, fi.Mode(), err)
+		for _, p := range []string{path, path + ".key"} {
+			if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o600 {
+				t.Fatalf("%s: %v, %v; want mode 0600", p, fi.Mode(), err)
+			}
 		}
-	}
+	})
 }
 
 func TestWrongKeyIsAClearErrorAndKeepsData(t *testing.T) {
@@ -553,7 +567,7 @@ func TestMissingKeyFileIsNotReplaced(t *testing.T) {
 
 func TestMigrations(t *testing.T) {
 	t.Parallel()
-	ms, err := migrations()
+	ms, err := migrations("sqlite")
 	if err != nil || len(ms) == 0 {
 		t.Fatalf("migrations: %d, %v", len(ms), err)
 	}
@@ -569,7 +583,7 @@ func TestMigrations(t *testing.T) {
 	if _, err := other.db.Exec("PRAGMA user_version = 0"); err != nil {
 		t.Fatal(err)
 	}
-	if err := runMigrations(ctx, other.db, "other.db", bad); err == nil {
+	if err := runMigrations(ctx, other.db.DB, "other.db", bad); err == nil {
 		t.Fatal("a bad migration succeeded")
 	}
 	var n int
@@ -581,24 +595,29 @@ func TestMigrations(t *testing.T) {
 }
 
 func TestNewerDatabaseIsRefusedUnchanged(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "onboard.db")
-	s := openAt(t, path, Options{})
-	if _, err := s.db.Exec("PRAGMA user_version = 99"); err != nil {
-		t.Fatal(err)
-	}
-	s.Close()
-	before := sha256.Sum256(fileBytes(t, path))
-	_, err := Open(path, Options{})
-	wantCode(t, err, "db_newer")
-	msg, fix := flow.Explain(err)
-	ms, _ := migrations()
-	if !strings.Contains(msg, fmt.Sprintf("newer oidc-onboard (schema 99, this binary knows %d)", len(ms))) || !strings.Contains(fix, "upgrade oidc-onboard") {
-		t.Fatalf("message %q, fix %q", msg, fix)
-	}
-	if sha256.Sum256(fileBytes(t, path)) != before {
-		t.Fatal("the newer database was changed")
-	}
+	eachBackend(t, func(t *testing.T, b backend) {
+		path := b.fresh(t)
+		s := openAt(t, path, Options{Key: keyFor(path)})
+		newer := "PRAGMA user_version = 99"
+		if IsPostgres(path) {
+			newer = "UPDATE schema_version SET version = 99"
+		}
+		if _, err := s.db.Exec(newer); err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		before := sha256.Sum256(b.dump(t, path))
+		_, err := Open(path, Options{Key: keyFor(path)})
+		wantCode(t, err, "db_newer")
+		msg, fix := flow.Explain(err)
+		ms, _ := migrations(b.name)
+		if !strings.Contains(msg, fmt.Sprintf("newer oidc-onboard (schema 99, this binary knows %d)", len(ms))) || !strings.Contains(fix, "upgrade oidc-onboard") {
+			t.Fatalf("message %q, fix %q", msg, fix)
+		}
+		if sha256.Sum256(b.dump(t, path)) != before {
+			t.Fatal("the newer database was changed")
+		}
+	})
 }
 
 func TestBadPaths(t *testing.T) {
@@ -702,108 +721,92 @@ func TestIDs(t *testing.T) {
 // process on the same file, which also races this one to create the key
 // file: no write fails and none is lost.
 func TestConcurrentWriters(t *testing.T) {
-	t.Parallel()
-	const goroutines, saves, childSaves = 50, 100, 1000
-	path := filepath.Join(t.TempDir(), "onboard.db")
-	s := openAt(t, path, Options{})
+	eachBackend(t, func(t *testing.T, b backend) {
+		const goroutines, saves, childSaves = 50, 100, 1000
+		path := b.fresh(t)
+		s := openAt(t, path, Options{Key: keyFor(path)})
 
-	child := exec.Command(os.Args[0], "-test.run=^$")
-	child.Env = append(os.Environ(), childDBEnv+"="+path, childSavesEnv+"="+strconv.Itoa(childSaves))
-	var childOut bytes.Buffer
-	child.Stdout, child.Stderr = &childOut, &childOut
-	if err := child.Start(); err != nil {
-		t.Fatal(err)
-	}
+		child := exec.Command(os.Args[0], "-test.run=^$")
+		child.Env = append(os.Environ(), childDBEnv+"="+path, childSavesEnv+"="+strconv.Itoa(childSaves), childKeyEnv+"="+keyFor(path))
+		var childOut bytes.Buffer
+		child.Stdout, child.Stderr = &childOut, &childOut
+		if err := child.Start(); err != nil {
+			t.Fatal(err)
+		}
 
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines*saves)
-	for g := range goroutines {
-		wg.Go(func() {
-			var d Draft
-			for i := range saves {
-				d.Organization, d.Step = "parent", i
-				d.Form = json.RawMessage(fmt.Sprintf(`{"g":%d,"i":%d}`, g, i))
-				d.ID = "" // a new draft each time: every save must be a new row
-				var err error
-				if d, err = s.SaveDraft(ctx, d); err != nil {
-					errs <- err
-				}
-				if i%10 == 0 {
-					if err := saveNumbered(s, "parent", g*saves+i); err != nil {
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines*saves)
+		for g := range goroutines {
+			wg.Go(func() {
+				var d Draft
+				for i := range saves {
+					d.Organization, d.Step = "parent", i
+					d.Form = json.RawMessage(fmt.Sprintf(`{"g":%d,"i":%d}`, g, i))
+					d.ID = "" // a new draft each time: every save must be a new row
+					var err error
+					if d, err = s.SaveDraft(ctx, d); err != nil {
 						errs <- err
 					}
+					if i%10 == 0 {
+						if err := saveNumbered(s, "parent", g*saves+i); err != nil {
+							errs <- err
+						}
+					}
 				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("save: %v", err)
-	}
-	if err := child.Wait(); err != nil {
-		t.Fatalf("second process: %v\n%s", err, childOut.String())
-	}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Errorf("save: %v", err)
+		}
+		if err := child.Wait(); err != nil {
+			t.Fatalf("second process: %v\n%s", err, childOut.String())
+		}
 
-	for org, want := range map[string]int{"parent": goroutines * saves, "child": childSaves} {
-		ds, err := s.ListDrafts(ctx, org)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(ds) != want {
-			t.Errorf("%s drafts: %d, want %d", org, len(ds), want)
-		}
-		cs, err := s.ListConnections(ctx, org)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(cs) != want/10 {
-			t.Errorf("%s connections: %d, want %d", org, len(cs), want/10)
-		}
-	}
-}
-
-// BenchmarkSaveDraft measures the wizard's hot path: replacing a draft.
-func BenchmarkSaveDraft(b *testing.B) {
-	s := openTemp(b)
-	form := json.RawMessage(`{"organization":"Acme Corp","name":"Acme OIDC","client_id":"0oa1b2c3d4e5f6g7h8i9",` +
-		`"client_secret":"very-secret-value-9f2a","discovery":"https://acme.okta.com/.well-known/openid-configuration"}`)
-	d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Form: form})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		d.Step = i % 8
-		if d, err = s.SaveDraft(ctx, d); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-// TestConcurrentOpenOfFreshFile opens one new file from many connections
-// pools at once, as several processes starting together would: exactly one
-// migrates, none fails.
-func TestConcurrentOpenOfFreshFile(t *testing.T) {
-	t.Parallel()
-	path := filepath.Join(t.TempDir(), "onboard.db")
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			s, err := Open(path, Options{})
+		for org, want := range map[string]int{"parent": goroutines * saves, "child": childSaves} {
+			ds, err := s.ListDrafts(ctx, org)
 			if err != nil {
-				t.Errorf("Open: %v", err)
-				return
+				t.Fatal(err)
 			}
-			defer s.Close()
-			if _, err := s.SaveDraft(ctx, Draft{Form: json.RawMessage(`{}`)}); err != nil {
-				t.Errorf("SaveDraft: %v", err)
+			if len(ds) != want {
+				t.Errorf("%s drafts: %d, want %d", org, len(ds), want)
 			}
-		})
-	}
-	wg.Wait()
-	s := openAt(t, path, Options{})
-	if ds, _ := s.ListDrafts(ctx, ""); len(ds) != 8 {
-		t.Fatalf("%d drafts, want 8", len(ds))
-	}
+			cs, err := s.ListConnections(ctx, org)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(cs) != want/10 {
+				t.Errorf("%s connections: %d, want %d", org, len(cs), want/10)
+			}
+		}
+	})
+}
+
+// TestConcurrentOpenOfFreshFile opens one new database from many
+// connection pools at once, as several processes starting together would:
+// exactly one migrates, none fails.
+func TestConcurrentOpenOfFreshFile(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		path := b.fresh(t)
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				s, err := Open(path, Options{Key: keyFor(path)})
+				if err != nil {
+					t.Errorf("Open: %v", err)
+					return
+				}
+				defer s.Close()
+				if _, err := s.SaveDraft(ctx, Draft{Form: json.RawMessage(`{}`)}); err != nil {
+					t.Errorf("SaveDraft: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		s := openAt(t, path, Options{Key: keyFor(path)})
+		if ds, _ := s.ListDrafts(ctx, ""); len(ds) != 8 {
+			t.Fatalf("%d drafts, want 8", len(ds))
+		}
+	})
 }
