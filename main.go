@@ -79,7 +79,7 @@ func (a *app) rootCmd() *cobra.Command {
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return flow.Usage(err) })
-	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "SQLite database file (env OIDC_ONBOARD_DB; default $XDG_DATA_HOME/oidc-onboard/onboard.db)")
+	root.PersistentFlags().StringVar(&a.dbPath, "db", "", "SQLite database file, or a postgres:// URL (env OIDC_ONBOARD_DB; default $XDG_DATA_HOME/oidc-onboard/onboard.db)")
 	root.AddCommand(a.checkCmd(), a.loginCmd(), a.connectionsCmd(), a.verifyCmd(), a.transcriptCmd(), a.serveCmd(), a.inviteCmd())
 	wrapArgs(root)
 	return root

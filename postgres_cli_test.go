@@ -96,3 +96,18 @@ func TestVerifyOnPostgres(t *testing.T) {
 		t.Fatalf("audit: %+v %v", events, err)
 	}
 }
+
+// TestServeOnPostgresNeedsAHostKey: there is no folder next to a
+// PostgreSQL database to keep the SSH host key in, so serve asks for
+// --host-key (a usage error) instead of failing to read a path made from
+// the URL.
+func TestServeOnPostgresNeedsAHostKey(t *testing.T) {
+	t.Parallel()
+	db := pgtest.Fresh(t)
+	key := "OIDC_ONBOARD_KEY=" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	c := newConnCLI(t, binary, key)
+	r := c.run(t, "", nil, "--db", db, "serve", "--ssh-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0", "--public-url", "http://127.0.0.1:8976")
+	if r.code != 2 || !strings.Contains(r.stderr, "--host-key") {
+		t.Fatalf("exit %d, stderr %q; want 2 and --host-key named", r.code, r.stderr)
+	}
+}

@@ -69,6 +69,11 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 		}
 	}
 	hostKeyPath := cfg.HostKey
+	if hostKeyPath == "" && store.IsPostgres(cfg.Store.Path()) {
+		// No folder holds a PostgreSQL database to keep the key next to;
+		// and instances behind one address must present the same key.
+		return flow.Usagef("with a PostgreSQL database, give --host-key FILE: the SSH host key every instance of this service presents (created there on first start)")
+	}
 	if hostKeyPath == "" {
 		hostKeyPath = filepath.Join(filepath.Dir(cfg.Store.Path()), "ssh_host_ed25519_key")
 	}
