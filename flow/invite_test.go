@@ -1,6 +1,9 @@
 package flow
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestSSHHost(t *testing.T) {
 	t.Parallel()
@@ -13,5 +16,49 @@ func TestSSHHost(t *testing.T) {
 		if got := SSHHost(tc.given, tc.publicURL, "[::]:2222"); got != tc.want {
 			t.Errorf("SSHHost(%q, %q) = %q; want %q", tc.given, tc.publicURL, got, tc.want)
 		}
+	}
+}
+
+func TestSpellSaysEachCharacter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"7h3kq9": "seven · hotel · three · kilo · quebec · nine",
+		"b3-X":   "bravo · three · dash · capital x-ray",
+		"é":      "é",
+	} {
+		if got := Spell(in); got != want {
+			t.Errorf("Spell(%q) = %q; want %q", in, got, want)
+		}
+	}
+}
+
+func TestURIAloudSpellsOnlyTheRandomPart(t *testing.T) {
+	t.Parallel()
+	got := URIAloud("https://onboard.example.com/callback/conn_7h3kq9")
+	want := []AloudChunk{{Text: "https://onboard.example.com"}, {Text: "/callback"}, {Text: "/conn_"},
+		{Text: "7h3kq9", Spelling: "seven · hotel · three · kilo · quebec · nine"}}
+	var joined strings.Builder
+	for _, c := range got {
+		joined.WriteString(c.Text)
+	}
+	if joined.String() != "https://onboard.example.com/callback/conn_7h3kq9" {
+		t.Errorf("the chunks join to %q, not the URI", joined.String())
+	}
+	if len(got) != len(want) {
+		t.Fatalf("URIAloud = %#v; want %#v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("chunk %d = %#v; want %#v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestCodeAloudSpellsEachGroup(t *testing.T) {
+	t.Parallel()
+	got := AloudLines(CodeAloud("7k2m-q9xd"))
+	want := []string{"7k2m   seven · kilo · two · mike", "q9xd   quebec · nine · x-ray · delta"}
+	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("AloudLines(CodeAloud) = %q; want %q", got, want)
 	}
 }

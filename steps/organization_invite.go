@@ -96,7 +96,7 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 	if o.mode == orgInviteDone {
 		switch {
 		case key.Matches(msg, v.copy):
-			return tea.Batch(tea.SetClipboard(o.inviteCopyText()), Cmd(StatusMsg("Copied the invite to the clipboard")))
+			return SendToClipboard(o.inviteCopyText(), "the invite")
 		case key.Matches(msg, v.done):
 			v.code, v.inv = "", store.Invite{} // shown once
 			o.mode = orgList

@@ -82,7 +82,7 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 	}
 
 	msgs := run(t, step, press("c"), orgWait)
-	if len(msgs) != 1 || msgs[0] != StatusMsg("Copied the invite to the clipboard") {
+	if len(msgs) != 1 || msgs[0] != StatusMsg("Sent the invite to your terminal's clipboard (if it supports OSC 52)") {
 		t.Errorf("copy told the shell %v", msgs)
 	}
 	copied := step.(*organization).inviteCopyText()

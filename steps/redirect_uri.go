@@ -211,7 +211,7 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		if uri == "" {
 			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection")), nil
 		}
-		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard"))), nil
+		return SendToClipboard(uri, "the Redirect URI"), nil
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
 		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil

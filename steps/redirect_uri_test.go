@@ -76,7 +76,7 @@ func TestRedirectURICopyConfirmsAndEnterMovesOn(t *testing.T) {
 	var status, clip bool
 	for _, m := range msgs {
 		switch {
-		case m == StatusMsg("Copied the Redirect URI to the clipboard"):
+		case m == StatusMsg("Sent the Redirect URI to your terminal's clipboard (if it supports OSC 52)"):
 			status = true
 		case strings.Contains(fmt.Sprintf("%T", m), "Clipboard") && fmt.Sprint(m) == setup.Connection.RedirectURI:
 			clip = true

@@ -273,7 +273,7 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 			t.cancelLogin()
 			return Cmd(StatusMsg("Test login cancelled")), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.copy):
-			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard"))), nil
+			return SendToClipboard(t.authURL, "the authorization URL"), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.paste):
 			return t.focusPaste(), nil
 		}

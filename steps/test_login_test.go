@@ -303,7 +303,7 @@ func TestTestLoginPastedAddressFinishesTheLogin(t *testing.T) {
 	}
 	d.send(press("c"))
 	d.until("the copy note", func() bool { return len(d.shell) > 0 })
-	if len(d.shell) != 1 || d.shell[0] != StatusMsg("Authorization URL copied to the clipboard") {
+	if len(d.shell) != 1 || d.shell[0] != StatusMsg("Sent the authorization URL to your terminal's clipboard (if it supports OSC 52)") {
 		t.Errorf("copy: %v", d.shell)
 	}
 
