@@ -96,17 +96,13 @@ func CodeAloud(code string) []AloudChunk {
 // AloudLines is chunks as lines for a screen: each chunk on its own line,
 // its spelling after it ("7h3kq9   seven · hotel · …").
 func AloudLines(chunks []AloudChunk) []string {
-	width := 0
-	for _, c := range chunks {
-		width = max(width, len(c.Text))
-	}
 	lines := make([]string, 0, len(chunks))
 	for _, c := range chunks {
 		if c.Spelling == "" {
 			lines = append(lines, c.Text)
 			continue
 		}
-		lines = append(lines, c.Text+strings.Repeat(" ", width-len(c.Text))+"   "+c.Spelling)
+		lines = append(lines, c.Text+"   "+c.Spelling)
 	}
 	return lines
 }

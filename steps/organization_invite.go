@@ -42,6 +42,7 @@ type orgInvite struct {
 	code     string // the new code, until the person leaves the result
 	inv      store.Invite
 	err      error // the store's refusal, shown on the form
+	spelling bool  // the code in groups, spelt out, for reading it aloud
 
 	inviteKeys
 }
@@ -86,7 +87,7 @@ func (o *organization) inviteKeys() []key.Binding {
 	case orgInviteForm:
 		return []key.Binding{o.submit, o.move, o.cancel}
 	case orgInviteDone:
-		return []key.Binding{o.invite.copy, o.invite.done}
+		return []key.Binding{o.invite.copy, o.invite.aloud, o.invite.done}
 	}
 	return nil
 }
@@ -97,8 +98,10 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 		switch {
 		case key.Matches(msg, v.copy):
 			return SendToClipboard(o.inviteCopyText(), "the invite")
+		case key.Matches(msg, v.aloud):
+			v.spelling = !v.spelling
 		case key.Matches(msg, v.done):
-			v.code, v.inv = "", store.Invite{} // shown once
+			v.code, v.inv, v.spelling = "", store.Invite{}, false // shown once
 			o.mode = orgList
 		}
 		return nil
@@ -250,9 +253,15 @@ func (o *organization) inviteDoneView(width int) string {
 		"",
 		t.Text.Render("Code"),
 		indent(t.Accent.Bold(true).Width(inner).Render(v.code)),
-		t.Warn.Width(width).Render("Shown once: only its hash is stored. Copy it now."),
-		"",
 	}
+	if v.spelling {
+		for _, l := range flow.AloudLines(flow.CodeAloud(v.code)) {
+			parts = append(parts, indent(t.Text.Render(l)))
+		}
+	}
+	parts = append(parts,
+		t.Warn.Width(width).Render("Shown once: only its hash is stored. Copy it now (a: read it aloud)."),
+		"")
 	if setup := o.env.Invites.Command("setup"); setup != "" {
 		parts = append(parts,
 			t.Text.Width(width).Render("Give the customer the code and this command; ssh asks for the code:"),

@@ -81,6 +81,10 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 		t.Errorf("no invite_created event by %s for %s in %+v", env.Actor, inv.ID, events)
 	}
 
+	run(t, step, press("a"), orgWait)
+	group, _, _ := strings.Cut(code, "-")
+	wantIn(t, "the code read aloud", viewFits(t, step, 80, 24), group+"   "+flow.Spell(group))
+
 	msgs := run(t, step, press("c"), orgWait)
 	if len(msgs) != 1 || msgs[0] != StatusMsg("Sent the invite to your terminal's clipboard (if it supports OSC 52)") {
 		t.Errorf("copy told the shell %v", msgs)

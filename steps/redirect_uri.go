@@ -11,6 +11,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
@@ -57,6 +58,9 @@ type redirectURI struct {
 	// reading is the guide picked to read, when it is not the recorded
 	// provider's: reading changes nothing in the setup; s chooses it.
 	reading string
+	// spelling shows the Redirect URI in chunks, its random part spelt, in
+	// place of the guide: for reading it to someone over a call.
+	spelling bool
 
 	redirectKeys
 }
@@ -81,7 +85,7 @@ func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.entered = true
-	r.picking, r.reading = false, ""
+	r.picking, r.reading, r.spelling = false, "", false
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
@@ -96,6 +100,8 @@ func (r *redirectURI) Keys() []key.Binding {
 	if r.picking {
 		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
 	}
+	// NOTE: a (read aloud) is named on the head's guide line, not here:
+	// the help line has no room for it beside the shell's keys at 80.
 	keys := []key.Binding{r.done, r.copyKey}
 	if r.otherURI() != "" {
 		keys = append(keys, r.switchURI)
@@ -212,6 +218,8 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection")), nil
 		}
 		return SendToClipboard(uri, "the Redirect URI"), nil
+	case key.Matches(msg, r.aloud):
+		r.spelling = !r.spelling
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
 		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil
@@ -288,8 +296,9 @@ func (r *redirectURI) head(width int) string {
 		t.Text.Width(width).Render(redirectSentence),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
+		t.Subtle.Render(widget.Truncate("c: copy the URI · a: read it aloud, spelt out", width)),
 		widget.Truncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
-			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
+			t.Subtle.Render(" · p: other provider"), width),
 	}
 	if r.reading != "" {
 		top = append(top, t.Warn.Width(width).Render("Reading only: the provider stays "+r.recordedName()+
@@ -326,6 +335,8 @@ func (r *redirectURI) View() string {
 	switch {
 	case r.picking:
 		body = r.pickerView(width, rest)
+	case r.spelling:
+		body = r.aloudView(width)
 	case r.guideErr != nil && shown != want:
 		body = t.Error.Width(width).Render("The guide could not be shown: " + r.guideErr.Error())
 	case shown != want:
@@ -354,6 +365,17 @@ func (r *redirectURI) detectedNote() string {
 		return ""
 	}
 	return r.theme.Subtle.Render(" (detected)")
+}
+
+// aloudView is the Redirect URI as read aloud: a chunk a line, the random
+// part spelt out; a press of a goes back to the guide.
+func (r *redirectURI) aloudView(width int) string {
+	t := r.theme
+	lines := []string{t.Title.Render(widget.Truncate("Reading the Redirect URI aloud", width))}
+	for _, l := range flow.AloudLines(flow.URIAloud(r.setup.Connection.RedirectURI)) {
+		lines = append(lines, t.Text.Render("  "+l))
+	}
+	return strings.Join(append(lines, t.Subtle.Render(widget.Truncate("a: back to the guide", width))), "\n")
 }
 
 func (r *redirectURI) pickerView(width, height int) string {

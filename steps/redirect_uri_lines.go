@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // RunLines is step 1 as plain prompts: the Redirect URI, a choice of
@@ -18,6 +19,10 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	}
 	fmt.Fprintln(p, redirectSentence)
 	fmt.Fprintf(p, "Redirect URI: %s\n", s.Connection.RedirectURI)
+	fmt.Fprintln(p, "To read it aloud, in parts:")
+	for _, l := range flow.AloudLines(flow.URIAloud(s.Connection.RedirectURI)) {
+		fmt.Fprintln(p, "  "+l)
+	}
 	fmt.Fprintln(p, "Identity providers:")
 	for i, g := range r.guides {
 		fmt.Fprintf(p, "  %d) %s\n", i+1, g.Name)

@@ -90,6 +90,20 @@ func TestRedirectURICopyConfirmsAndEnterMovesOn(t *testing.T) {
 	}
 }
 
+func TestRedirectURIReadsItsRandomPartAloud(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	step.Enter(redirectSetup(env))
+	redirectExec(step.Update(press("a")))
+	v := viewFits(t, step, 80, 24)
+	wantIn(t, "step 1 read aloud", v, "/callback", "/conn_", "abc123   alfa · bravo · charlie · one · two · three")
+	redirectExec(step.Update(press("a")))
+	if v := viewFits(t, step, 80, 24); strings.Contains(v, "alfa · bravo") {
+		t.Errorf("a again should hide the spelling:\n%s", v)
+	}
+}
+
 func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
