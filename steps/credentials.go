@@ -382,7 +382,7 @@ func (c *credentials) View() string {
 		parts = append(parts, value, t.Subtle.PaddingLeft(2).Width(width).Render(credAuthNote(c.setup)))
 	}
 	if c.message != "" {
-		parts = append(parts, "", t.Error.Width(width).Render(flow.DisplayText(c.message)))
+		parts = append(parts, "", widget.Para(t.Error, c.message, width))
 	}
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // diagProvider is the identity provider a setup is for, and how that is
@@ -148,7 +149,7 @@ func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 		case flow.SeverityError:
 			sym, style = flow.SymbolFail, th.Fail
 		}
-		for i, l := range strings.Split(ansi.Wrap(tlSentence(f.Message), inner, ""), "\n") {
+		for i, l := range widget.WrapPlain(tlSentence(f.Message), inner) {
 			lead := "  "
 			if i == 0 {
 				lead = style.Render(sym) + " "
@@ -160,7 +161,7 @@ func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 			notes = append(notes, "Or "+s+".")
 		}
 		for _, n := range notes {
-			for _, l := range strings.Split(ansi.Wrap(n, inner, ""), "\n") {
+			for _, l := range widget.WrapPlain(n, inner) {
 				lines = append(lines, "  "+th.Subtle.Render(l))
 			}
 		}

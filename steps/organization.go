@@ -416,9 +416,9 @@ func (o *organization) errView(width int) string {
 		return ""
 	}
 	msg, fix := flow.Explain(o.err)
-	out := o.theme.Error.Width(width).Render("✗ " + flow.DisplayText(msg))
+	out := widget.Para(o.theme.Error, "✗ "+msg, width)
 	if fix != "" {
-		out += "\n" + o.theme.Text.Width(width).Render("  Fix: "+flow.DisplayText(fix))
+		out += "\n" + widget.Para(o.theme.Text, "  Fix: "+fix, width)
 	}
 	return out
 }

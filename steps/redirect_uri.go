@@ -305,8 +305,8 @@ func (r *redirectURI) head(width int) string {
 			"; press s if the organization uses "+r.providerName()+"."))
 	}
 	if other := r.otherURI(); other != "" {
-		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
-			": press u to use it as the Redirect URI (then update the IdP's app too)."))
+		top = append(top, widget.Para(t.Warn, "This wizard receives test-login callbacks at "+other+
+			" — press u to use it as the Redirect URI (then update the IdP's app too).", width))
 	}
 	return strings.Join(top, "\n")
 }
@@ -338,7 +338,7 @@ func (r *redirectURI) View() string {
 	case r.spelling:
 		body = r.aloudView(width)
 	case r.guideErr != nil && shown != want:
-		body = t.Error.Width(width).Render("The guide could not be shown: " + r.guideErr.Error())
+		body = widget.Para(t.Error, "The guide could not be shown: "+r.guideErr.Error(), width)
 	case shown != want:
 		body = t.Subtle.Render("Loading the guide…")
 	default:

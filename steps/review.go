@@ -398,7 +398,7 @@ func rvTable(th *Theme, rows [][2]string, w int) []string {
 			value = "—"
 		}
 		if w >= labelW+20 {
-			lines := strings.Split(ansi.Wrap(value, w-labelW-2, " "), "\n")
+			lines := widget.WrapPlain(value, w-labelW-2)
 			out = append(out, th.Subtle.Render(fmt.Sprintf("%-*s", labelW, row[0]))+"  "+th.Text.Render(lines[0]))
 			for _, l := range lines[1:] {
 				out = append(out, strings.Repeat(" ", labelW+2)+th.Text.Render(l))

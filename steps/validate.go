@@ -563,9 +563,7 @@ func (v *validate) footer(width int) []string {
 	t := v.theme
 	var lines []string
 	add := func(style lipgloss.Style, text string) {
-		for _, l := range strings.Split(ansi.Wrap(text, width, ""), "\n") {
-			lines = append(lines, style.Render(l))
-		}
+		lines = append(lines, widget.WrapStyled(style, text, width)...)
 	}
 	switch {
 	case v.running:
