@@ -349,8 +349,7 @@ func (c *credentials) View() string {
 	width, height := c.width, c.height
 	t := c.theme
 	focus := 0 // the line of the focused field
-	parts := []string{t.Text.Width(width).Render(
-		"Paste the Client ID, Client Secret and Discovery Endpoint the organization's IT team sent you.")}
+	parts := []string{t.Text.Width(width).Render(c.env.words().credentials)}
 	if c.demo {
 		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
 	}

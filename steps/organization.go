@@ -20,11 +20,6 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
-// orgWelcome is the guide's introduction, in two sentences.
-const orgWelcome = "This wizard sets up an OpenID Connect (OIDC) SSO connection for an organization. " +
-	"You'll need the Client ID, Client Secret and Discovery Endpoint of their OIDC provider " +
-	"from the organization's IT team; the next steps show them where to find each."
-
 // orgStoreTimeout bounds each store call of this step.
 const orgStoreTimeout = 10 * time.Second
 
@@ -474,10 +469,10 @@ func (o *organization) formView(width int) string {
 	t := o.theme
 	var parts []string
 	if len(o.items) <= 1 {
-		parts = append(parts, t.Text.Width(width).Render(orgWelcome), "")
+		parts = append(parts, t.Text.Width(width).Render(o.env.words().welcome), "")
 	}
 	parts = append(parts, t.Title.Render("New connection"),
-		t.Subtle.Width(width).Render("Name the customer's organization and this SSO connection."))
+		t.Subtle.Width(width).Render(o.env.words().nameForm))
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)

@@ -20,7 +20,7 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) erro
 		return err
 	}
 	if len(l.items) == 0 && s.Connection.ID == "" {
-		fmt.Fprintln(p, orgWelcome)
+		fmt.Fprintln(p, o.env.words().welcome)
 		return orgLinesNew(ctx, o.env, s, l, p)
 	}
 	for {

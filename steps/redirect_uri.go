@@ -15,10 +15,6 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
-// redirectSentence is the guide's instruction for the Redirect URI.
-const redirectSentence = "Have the organization's admin paste this Redirect URI as the login redirect URI " +
-	"of their OIDC application (authorization code grant):"
-
 // redirectGuideKey names one rendering of a guide.
 type redirectGuideKey struct {
 	provider, redirectURI, style string
@@ -293,7 +289,7 @@ func (r *redirectURI) head(width int) string {
 	box := t.Box
 	inner := max(width-box.GetHorizontalFrameSize(), 1)
 	top := []string{
-		t.Text.Width(width).Render(redirectSentence),
+		t.Text.Width(width).Render(r.env.words().redirect),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
 		t.Subtle.Render(widget.Truncate("c: copy the URI · a: read it aloud, spelt out", width)),

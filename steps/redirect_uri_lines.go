@@ -17,7 +17,7 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
-	fmt.Fprintln(p, redirectSentence)
+	fmt.Fprintln(p, r.env.words().redirect)
 	fmt.Fprintf(p, "Redirect URI: %s\n", s.Connection.RedirectURI)
 	fmt.Fprintln(p, "To read it aloud, in parts:")
 	for _, l := range flow.AloudLines(flow.URIAloud(s.Connection.RedirectURI)) {

@@ -296,7 +296,7 @@ func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		if v.report.OK || v.setup.Override {
 			return nil, NextMsg{}
 		}
-		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
+		v.notice = "Logins will not work until each failure is fixed: " + v.env.words().applyFixes + ", then press r to check again — or press o to go on anyway."
 		if v.fixHere() != "" {
 			v.notice = "Logins will not work until each failure is fixed: press e to edit the Discovery Endpoint, filled in with the fix, then check again — or press o to go on anyway."
 		}

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
 // A support engineer makes an invite inside the wizard over SSH; the code
@@ -43,5 +45,20 @@ func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
 	customer.waitFor(t, "Initech")
 	if strings.Contains(customer.screen(), "invite a customer") {
 		t.Errorf("a customer was offered invites:\n%s", customer.screen())
+	}
+}
+
+// A customer is the organization's admin: step 0 speaks to them; when
+// they leave, they read until when the same code brings them back.
+func TestSSHCustomerIsAddressedAndToldWhenToComeBack(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, nil)
+	code, inv := s.invite(t, "Initech")
+	_, term := s.connect(t, 80, 24, code)
+	term.waitFor(t, "Name this SSO connection for your organization.")
+	term.send("\x03")
+	term.waitEnd(t)
+	if want := steps.LeaveNote(inv.ExpiresAt); !strings.Contains(term.all(), want) {
+		t.Errorf("the customer left without reading %q:\n%s", want, term.all())
 	}
 }
