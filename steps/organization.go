@@ -118,7 +118,7 @@ func (o *organization) Title() string { return Title(StepOrganization) }
 func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.setup = s
 	o.mode, o.err, o.formErr = orgLoading, nil, ""
-	o.invite.code, o.invite.inv = "", store.Invite{} // an invite's code is shown once
+	o.invite.made = flow.InviteCode{} // an invite's code is shown once
 	o.seq++
 	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
 	return func() tea.Msg {

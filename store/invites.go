@@ -223,3 +223,36 @@ func scanInvite(r scanner) (Invite, error) {
 	inv.UsedAt, inv.RevokedAt = nullTime(used), nullTime(revoked)
 	return inv, nil
 }
+
+// settingServeSSHHost is the setting serve records: its SSH server as
+// customers reach it, HOST:PORT.
+const settingServeSSHHost = "serve.ssh_host"
+
+// SetServeSSHHost records where `serve` listens for SSH, as customers
+// reach it (HOST:PORT), for the commands printed with invites; "" forgets
+// it.
+func (s *Store) SetServeSSHHost(ctx context.Context, host string) error {
+	if host == "" {
+		_, err := s.db.ExecContext(ctx, `DELETE FROM settings WHERE name = ?`, settingServeSSHHost)
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+		settingServeSSHHost, host, unixNano(s.now()))
+	return err
+}
+
+// InviteSSHHost is the SSH server as customers reach it, for an invite's
+// command: given when given (--ssh-host), else the one `serve` recorded
+// last; "" when neither tells.
+func (s *Store) InviteSSHHost(ctx context.Context, given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	var host string
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, settingServeSSHHost).Scan(&host)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return host, err
+}

@@ -1,15 +1,19 @@
 package sshserve
 
 import (
+	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // A support engineer makes an invite inside the wizard over SSH; the code
@@ -61,4 +65,35 @@ func TestSSHCustomerIsAddressedAndToldWhenToComeBack(t *testing.T) {
 	if want := steps.LeaveNote(inv.ExpiresAt); !strings.Contains(term.all(), want) {
 		t.Errorf("the customer left without reading %q:\n%s", want, term.all())
 	}
+}
+
+// serve records where its SSH server listens, as customers reach it, for
+// the command `invite` prints.
+func TestServeRecordsItsSSHAddressForInvites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, ServeConfig{Store: st, SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			PublicURL: "http://localhost:8976", Timeout: time.Second}, io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(sshWait)
+	for time.Now().Before(deadline) {
+		host, err := st.InviteSSHHost(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(host, "localhost:") && host != "localhost:0" {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("serve never recorded its SSH address")
 }
