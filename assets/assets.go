@@ -1,6 +1,6 @@
 // Package assets holds the files oidc-onboard embeds that are data, not
-// code: the page the browser shows after a login's callback and the
-// identity providers' setup guides.
+// code: the page the browser shows after a login's callback, the invite
+// page and the identity providers' setup guides.
 package assets
 
 import (
@@ -17,6 +17,15 @@ var callbackFS embed.FS
 // authorization code is never part of it.
 func CallbackPage() *template.Template {
 	return template.Must(template.ParseFS(callbackFS, "callback.html"))
+}
+
+//go:embed invite.html
+var inviteFS embed.FS
+
+// InvitePage returns the page `serve` shows at PUBLIC_URL/i/CODE: how to
+// connect with the code. It is executed with a flow.InvitePage.
+func InvitePage() *template.Template {
+	return template.Must(template.ParseFS(inviteFS, "invite.html"))
 }
 
 //go:embed help/*.txt

@@ -62,3 +62,20 @@ func TestCodeAloudSpellsEachGroup(t *testing.T) {
 		t.Errorf("AloudLines(CodeAloud) = %q; want %q", got, want)
 	}
 }
+
+func TestNewInvitePageTakesOnlyACodesShape(t *testing.T) {
+	t.Parallel()
+	p := NewInvitePage("7K2M-Q9XD-4HNC-B3TW", "onboard.example.com:2222", "SHA256:x")
+	if p.Code != "7k2m-q9xd-4hnc-b3tw" || p.OneGo != "ssh -p 2222 7k2m-q9xd-4hnc-b3tw@onboard.example.com" ||
+		p.Command != "ssh -p 2222 setup@onboard.example.com" || p.Fingerprint != "SHA256:x" {
+		t.Errorf("NewInvitePage = %+v", p)
+	}
+	for _, bad := range []string{"", "x;rm -rf ~", "7k2m-q9xd", "7k2m-q9xd-4hnc-b3tu"} {
+		if p := NewInvitePage(bad, "onboard.example.com", ""); p.Code != "" || p.OneGo != "" || p.Command != "ssh setup@onboard.example.com" {
+			t.Errorf("NewInvitePage(%q) = %+v; want the setup command only", bad, p)
+		}
+	}
+	if p := NewInvitePage("7k2m-q9xd-4hnc-b3tw", "", ""); p.Command != "" || p.OneGo != "" {
+		t.Errorf("without a host: %+v", p)
+	}
+}

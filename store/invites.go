@@ -17,13 +17,13 @@ import (
 // organization. Only a hash of the code is stored.
 type Invite = flow.Invite
 
-// codeAlphabet is Crockford's base32 in lower case; normalizeCode maps the
-// look-alikes a person may type (o, i, l) onto it.
-const codeAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+// codeAlphabet is Crockford's base32 in lower case; the invite page and
+// hashCode read codes by the same rules (flow.NormalizeInviteCode).
+const codeAlphabet = flow.InviteCodeAlphabet
 
 // codeLength symbols of 5 bits: 80 bits, enough that a plain SHA-256 of the
 // code is a safe thing to store.
-const codeLength = 16
+const codeLength = flow.InviteCodeLength
 
 // newCode returns a fresh code in groups of four: "7k2m-q9xd-4hnc-b3tw".
 func newCode() string {
@@ -39,31 +39,8 @@ func newCode() string {
 	return sb.String()
 }
 
-// normalizeCode undoes what a person may do to a code: case, dashes,
-// spaces, and look-alike letters.
-func normalizeCode(code string) string {
-	return strings.Map(func(r rune) rune {
-		switch r = toLower(r); r {
-		case '-', ' ', '\t':
-			return -1
-		case 'o':
-			return '0'
-		case 'i', 'l':
-			return '1'
-		}
-		return r
-	}, strings.TrimSpace(code))
-}
-
-func toLower(r rune) rune {
-	if 'A' <= r && r <= 'Z' {
-		return r + ('a' - 'A')
-	}
-	return r
-}
-
 func hashCode(code string) []byte {
-	sum := sha256.Sum256([]byte(normalizeCode(code)))
+	sum := sha256.Sum256([]byte(flow.NormalizeInviteCode(code)))
 	return sum[:]
 }
 

@@ -2,7 +2,13 @@ package sshserve
 
 import (
 	"context"
+	"net/http"
+	"net/url"
 
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
@@ -33,4 +39,13 @@ func (s *Server) leaveNote(ctx context.Context, id identity) string {
 		}
 	}
 	return ""
+}
+
+// invitePages is the invite page at PUBLIC_URL/i/CODE, served beside the
+// callbacks: how to reach this server with the code, and its host key.
+func (s *Server) invitePages() map[string]http.Handler {
+	base, _ := url.Parse(s.opts.PublicURL) // checked by NewServer
+	prefix := base.Path + "/i/"
+	fingerprint := gossh.FingerprintSHA256(s.opts.HostKey.PublicKey())
+	return map[string]http.Handler{prefix: flow.InvitePageHandler(assets.InvitePage(), prefix, s.opts.SSHHost, fingerprint)}
 }

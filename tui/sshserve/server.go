@@ -185,7 +185,8 @@ func CheckPublicURL(raw string) (string, error) {
 // within ShutdownGrace plus a moment.
 func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 	cb, err := flow.StartCallbackServer(s.opts.PublicURL+"/callback", flow.CallbackOptions{
-		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log)})
+		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log),
+		Pages: s.invitePages()})
 	if err != nil {
 		return err
 	}
