@@ -9,23 +9,20 @@ import (
 	"strings"
 )
 
-//go:embed callback.html
-var callbackFS embed.FS
+//go:embed callback.html invite.html page.html
+var pagesFS embed.FS
 
 // CallbackPage returns the result page the callback server shows in the
 // browser. It is executed with a flow.ResultPage (OK, Title, Message); the
 // authorization code is never part of it.
 func CallbackPage() *template.Template {
-	return template.Must(template.ParseFS(callbackFS, "callback.html"))
+	return template.Must(template.ParseFS(pagesFS, "callback.html", "page.html"))
 }
-
-//go:embed invite.html
-var inviteFS embed.FS
 
 // InvitePage returns the page `serve` shows at PUBLIC_URL/i/CODE: how to
 // connect with the code. It is executed with a flow.InvitePage.
 func InvitePage() *template.Template {
-	return template.Must(template.ParseFS(inviteFS, "invite.html"))
+	return template.Must(template.ParseFS(pagesFS, "invite.html", "page.html"))
 }
 
 //go:embed help/*.txt

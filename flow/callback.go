@@ -308,19 +308,14 @@ func sameHostPort(a, b *url.URL) bool {
 }
 
 func (s *CallbackServer) render(w http.ResponseWriter, status int, p ResultPage) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	private(w.Header())
 	if s.page == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "%s\n\n%s\n", p.Title, p.Message)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_ = s.page.Execute(w, p) // the status is sent; a broken connection is the browser's business
+	writeHTML(w, status, s.page, p)
 }
 
 // parseRedirectURI accepts an absolute http(s) URI; without listeners of its

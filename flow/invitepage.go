@@ -85,14 +85,24 @@ func InvitePageHandler(page *template.Template, prefix, sshHost, fingerprint str
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
-		p := NewInvitePage(strings.TrimPrefix(r.URL.Path, prefix), sshHost, fingerprint)
-		h := w.Header()
-		h.Set("Cache-Control", "no-store")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Content-Type", "text/html; charset=utf-8")
-		h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-		w.WriteHeader(http.StatusOK)
-		_ = page.Execute(w, p) // the status is sent; a broken connection is the browser's business
+		private(w.Header())
+		writeHTML(w, http.StatusOK, page, NewInvitePage(strings.TrimPrefix(r.URL.Path, prefix), sshHost, fingerprint))
 	})
+}
+
+// private marks a page that carries a code or a login's outcome: never
+// cached, never sent on as a referrer, never sniffed as another type.
+func private(h http.Header) {
+	h.Set("Cache-Control", "no-store")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("X-Content-Type-Options", "nosniff")
+}
+
+// writeHTML sends page executed with data, with status; the page may
+// load nothing but its own inline styles.
+func writeHTML(w http.ResponseWriter, status int, page *template.Template, data any) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.WriteHeader(status)
+	_ = page.Execute(w, data) // the status is sent; a broken connection is the browser's business
 }
