@@ -2,6 +2,7 @@ package sshserve
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"os"
@@ -120,7 +121,7 @@ func TestInvitePageSaysHowToConnectAndTellsNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		resp.Header.Del("Date")
-		return resp.StatusCode, resp.Header, strings.ReplaceAll(string(body), code, "CODE")
+		return resp.StatusCode, resp.Header, strings.ReplaceAll(html.UnescapeString(string(body)), code, "CODE")
 	}
 	good, _ := s.invite(t, "Initech Secret Org")
 	withdrawn, inv := s.invite(t, "Initech Secret Org")
