@@ -46,7 +46,7 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		fmt.Fprintf(p, "Will use %s\n", u)
 	}
 	if f := credSecretFinding(s); f != nil {
-		fmt.Fprintln(p, diagFindingText(*f))
+		fmt.Fprintln(p, diagFindingText(*f, c.env.words()))
 		fmt.Fprintln(p, "Type back at the next prompt to paste the secret again.")
 	}
 	if credAuthShown(s) {

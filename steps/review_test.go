@@ -380,6 +380,24 @@ func TestCustomerIsAddressedAsTheIdPAdmin(t *testing.T) {
 	}
 }
 
+// TestCustomerReadsFixesAsTheAdmin: a check's fix written for someone
+// who relays it reads, to the customer, as what they do in their IdP, in
+// the full screen and the line mode; an engineer reads it as written.
+func TestCustomerReadsFixesAsTheAdmin(t *testing.T) {
+	t.Parallel()
+	check := flow.Check{ID: "pkce", Status: flow.Fail, Detail: "no S256", Fix: "ask the IdP admin to enable PKCE with the S256 method"}
+	for customer, want := range map[bool]string{true: "in your IdP, enable PKCE", false: "ask the IdP admin to enable PKCE"} {
+		env := &Env{Context: t.Context(), Customer: customer}
+		var out strings.Builder
+		validatePrintCheck(&out, check, env.words())
+		v := NewValidate(env, NewTheme(true)).(*validate)
+		screen := flat(strings.Join(v.checkLines(check, 80), "\n"))
+		if !strings.Contains(out.String(), want) || !strings.Contains(screen, want) {
+			t.Errorf("customer %v: the fix reads %q on the screen, %q in lines; want %q", customer, screen, out.String(), want)
+		}
+	}
+}
+
 func TestLeaveNoteSaysUntilWhen(t *testing.T) {
 	t.Parallel()
 	got := LeaveNote(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))

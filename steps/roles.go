@@ -372,7 +372,7 @@ func (r *roles) View() string {
 	for _, w := range rolesWarnings(r.setup, r.env.words()) {
 		notes = append(notes, widget.WrapStyled(t.Warn, w, width)...)
 	}
-	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width)...)
+	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width, r.env.words())...)
 	provider := diagProviderLine(t, r.setup, width)
 	preview := replayLines(t, r.setup, width)
 	lines := slices.Concat(title, provider, intro, []string{""}, body, notes, preview)

@@ -37,7 +37,7 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		fmt.Fprintln(p, w)
 	}
 	for _, f := range rolesFindings(s) {
-		fmt.Fprintln(p, diagFindingText(f))
+		fmt.Fprintln(p, diagFindingText(f, r.env.words()))
 	}
 	labels := glRead(ctx, r.env, c.ID)
 	for {

@@ -664,7 +664,7 @@ func (t *testLogin) viewSuccess(w int) string {
 	}
 	if fs := diagClaims(t.setup); len(fs) > 0 {
 		head = append(head, "")
-		head = append(head, diagFindingLines(th, fs, w)...)
+		head = append(head, diagFindingLines(th, fs, w, t.env.words())...)
 	}
 	head = append(head, t.guidGroupLines(w)...)
 	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
@@ -746,7 +746,7 @@ func (t *testLogin) viewFailure(w int) string {
 		}
 	}
 	if r.Fix != "" {
-		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(r.Fix)), w))
+		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(t.env.words().addressed(r.Fix))), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")

@@ -173,7 +173,7 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string, w words) {
 	if !r.OK {
 		fmt.Fprintf(out, "The test login failed: %s.\n", r.Error)
 		if r.Fix != "" {
-			fmt.Fprintf(out, "Fix: %s\n", r.Fix)
+			fmt.Fprintf(out, "Fix: %s\n", w.addressed(r.Fix))
 		}
 		if step := tlResultFixStep(r); step >= 0 {
 			fmt.Fprintf(out, "This is changed in step %d: type back to go back step by step.\n", step)
@@ -190,7 +190,7 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string, w words) {
 		}
 	}
 	for _, f := range diagClaims(s) {
-		fmt.Fprintln(out, diagFindingText(f))
+		fmt.Fprintln(out, diagFindingText(f, w))
 	}
 	plain := &Theme{}
 	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, labels, tlLineWidth)))

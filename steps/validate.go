@@ -436,7 +436,7 @@ func (v *validate) listLines(width int) []string {
 	}
 	if fs := validateFindings(v.setup); len(fs) > 0 {
 		lines = append(lines, "", v.theme.Title.Render(ansi.Truncate("Before the test login", width, "…")))
-		lines = append(lines, diagFindingLines(v.theme, fs, width)...)
+		lines = append(lines, diagFindingLines(v.theme, fs, width, v.env.words())...)
 	}
 	return lines
 }
@@ -510,7 +510,7 @@ func (v *validate) passLine(c flow.Check, narrow bool) string {
 // detail and fix quote the IdP: they are shown through flow.DisplayText.
 func (v *validate) checkLines(c flow.Check, width int) []string {
 	t := v.theme
-	c.Detail, c.Fix = flow.DisplayText(c.Detail), flow.DisplayText(c.Fix)
+	c.Detail, c.Fix = flow.DisplayText(c.Detail), flow.DisplayText(v.env.words().addressed(c.Fix))
 	sym, style := validateSymbol(t, c.Status)
 	name := flow.CheckName(c.ID)
 	nameCol := 20

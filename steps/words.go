@@ -34,6 +34,18 @@ type words struct {
 	// lines, %s being the connection's ID.
 	doneTitle string
 	next      []string
+	// toAdmin rewrites the fixes of checks and findings, written for
+	// someone who relays them ("ask the IdP admin to enable …"), for the
+	// admin themself; nil keeps them as written.
+	toAdmin *strings.Replacer
+}
+
+// addressed is a fix as the person at the keyboard should read it.
+func (w words) addressed(fix string) string {
+	if w.toAdmin == nil {
+		return fix
+	}
+	return w.toAdmin.Replace(fix)
 }
 
 // words are the sentences for the person at this session's keyboard.
@@ -53,6 +65,8 @@ func (e *Env) words() words {
 			doneTitle:   "The setup is done.",
 			next: []string{"The vendor's team has been told: there is nothing else for you to do.",
 				"Your users can sign in with single sign-on once the vendor turns it on for your organization."},
+			toAdmin: strings.NewReplacer("ask the IdP admin to ", "in your IdP, ", "ask the IdP admin for ", "look up in your IdP ",
+				"the IdP admin may need to ", "you may need to "),
 		}
 	}
 	return words{
