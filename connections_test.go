@@ -592,10 +592,13 @@ func TestLoginAndRemapOfAFailingProfile(t *testing.T) {
 func TestInviteNamesWhereServeListens(t *testing.T) {
 	t.Parallel()
 	c := newConnCLI(t, binary)
-	var made struct{ ID, Code, Command string }
+	var made struct {
+		ID, Code, Command string
+		PageURL           string `json:"page_url"`
+	}
 	decode := func(r connResult) {
 		t.Helper()
-		made.ID, made.Code, made.Command = "", "", ""
+		made.ID, made.Code, made.Command, made.PageURL = "", "", "", ""
 		if err := json.Unmarshal([]byte(r.stdout), &made); err != nil || made.Code == "" {
 			t.Fatalf("invite --json printed %q: %v", r.stdout, err)
 		}
@@ -612,14 +615,14 @@ func TestInviteNamesWhereServeListens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = st.SetServeSSHHost(t.Context(), "onboard.example.com:2222")
+	err = st.SetServeAddresses(t.Context(), "onboard.example.com:2222", "https://onboard.example.com")
 	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	decode(c.ok(t, "", nil, "invite", "--org", "Acme", "--json"))
-	if made.Command != "ssh -p 2222 setup@onboard.example.com" {
-		t.Errorf("after serve recorded its address, command = %q", made.Command)
+	if made.Command != "ssh -p 2222 setup@onboard.example.com" || made.PageURL != "https://onboard.example.com/i/"+made.Code {
+		t.Errorf("after serve recorded its address: %+v", made)
 	}
 	decode(c.ok(t, "", nil, "invite", "--org", "Acme", "--json", "--ssh-host", "ssh.example.com"))
 	if made.Command != "ssh setup@ssh.example.com" {

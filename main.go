@@ -763,7 +763,7 @@ func (a *app) inviteCmd() *cobra.Command {
 				return usageErr("--ttl %s: give a positive duration, e.g. 72h", ttl)
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
-				host, err := st.InviteSSHHost(ctx, sshHost)
+				host, page, err := st.InviteAddresses(ctx, sshHost)
 				if err != nil {
 					return err
 				}
@@ -771,7 +771,7 @@ func (a *app) inviteCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return a.print(flow.NewInviteCode(code, inv, host), asJSON)
+				return a.print(flow.NewInviteCode(code, inv, host).WithPage(page), asJSON)
 			})
 		})
 	fl := cmd.Flags()

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -74,7 +75,10 @@ type InviteCode struct {
 	Command string `json:"command"`
 	OneGo   string `json:"-"`
 	// ID names the invite for `invite revoke`.
-	ID      string    `json:"id"`
+	ID string `json:"id"`
+	// PageURL is the invite page that says how to connect with the code
+	// (PUBLIC_URL/i/CODE), when serve's public URL is known.
+	PageURL string    `json:"page_url,omitempty"`
 	Expires time.Time `json:"-"`
 }
 
@@ -85,6 +89,15 @@ func NewInviteCode(code string, inv Invite, sshHost string) InviteCode {
 		ID: inv.ID, Expires: inv.ExpiresAt}
 	if sshHost != "" {
 		c.Command, c.OneGo = SSHCommand(sshHost, "setup"), SSHCommand(sshHost, code)
+	}
+	return c
+}
+
+// WithPage is c with the link to its invite page under publicURL, serve's
+// public URL ("" leaves it without).
+func (c InviteCode) WithPage(publicURL string) InviteCode {
+	if publicURL != "" {
+		c.PageURL = strings.TrimSuffix(publicURL, "/") + "/i/" + c.Code
 	}
 	return c
 }
@@ -105,6 +118,9 @@ func (c InviteCode) WriteText(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", c.Command)
 	_, err := fmt.Fprintf(w, "or, in one go:\n  %s\n", c.OneGo)
+	if c.PageURL != "" && err == nil {
+		_, err = fmt.Fprintf(w, "or send this link, whose page says how to connect (opening it does not use the code):\n  %s\n", c.PageURL)
+	}
 	return err
 }
 

@@ -198,12 +198,12 @@ func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration)
 	if env.Store == nil {
 		return flow.InviteCode{}, errors.New("no store to keep the invite in")
 	}
-	host, err := env.Store.InviteSSHHost(ctx, env.Invites.SSHHost)
+	host, page, err := env.Store.InviteAddresses(ctx, env.Invites.SSHHost)
 	if err != nil {
-		env.Logger().Warn("the SSH address for invites could not be read", "error", err.Error())
+		env.Logger().Warn("the server's address for invites could not be read", "error", err.Error())
 	}
 	code, inv, err := env.Store.MakeInvite(ctx, org, ttl, store.Event{Actor: env.Actor, Address: env.Address})
-	return flow.NewInviteCode(code, inv, host), err
+	return flow.NewInviteCode(code, inv, host).WithPage(page), err
 }
 
 // inviteCopyText is what c copies: the command with the code in it, or
@@ -272,6 +272,10 @@ func (o *organization) inviteDoneView(width int) string {
 			indent(t.Accent.Width(inner).Render(setup)),
 			t.Text.Render("or, in one go:"),
 			indent(t.Accent.Width(inner).Render(v.made.OneGo)))
+		if v.made.PageURL != "" {
+			parts = append(parts, t.Text.Render("or send this link, whose page says how to connect:"),
+				indent(widget.Para(t.Accent, v.made.PageURL, inner)))
+		}
 	} else {
 		parts = append(parts, t.Text.Width(width).Render(flow.UnknownSSHHost))
 	}

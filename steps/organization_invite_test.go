@@ -213,14 +213,15 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	}
 
 	// Once `serve` recorded where it listens, invites name it.
-	if err := env.Store.SetServeSSHHost(context.Background(), "onboard.example.com:2222"); err != nil {
+	if err := env.Store.SetServeAddresses(context.Background(), "onboard.example.com:2222", "https://onboard.example.com"); err != nil {
 		t.Fatal(err)
 	}
 	orgType(t, step, "Initech")
 	run(t, step, press("enter"), orgWait)
 	run(t, step, press("enter"), orgWait)
 	v = viewFits(t, step, 80, 24)
-	wantIn(t, "an invite once serve listened", v, "ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 "+invCode(t, v)+"@onboard.example.com")
+	wantIn(t, "an invite once serve listened", v, "ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 "+invCode(t, v)+"@onboard.example.com",
+		"https://onboard.example.com/i/"+invCode(t, v))
 }
 
 func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {

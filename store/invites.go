@@ -201,35 +201,58 @@ func scanInvite(r scanner) (Invite, error) {
 	return inv, nil
 }
 
-// settingServeSSHHost is the setting serve records: its SSH server as
-// customers reach it, HOST:PORT.
-const settingServeSSHHost = "serve.ssh_host"
+// The settings serve records: its SSH server as customers reach it
+// (HOST:PORT), and the public URL of its callbacks and invite pages.
+const (
+	settingServeSSHHost   = "serve.ssh_host"
+	settingServePublicURL = "serve.public_url"
+)
 
-// SetServeSSHHost records where `serve` listens for SSH, as customers
-// reach it (HOST:PORT), for the commands printed with invites; "" forgets
-// it.
-func (s *Store) SetServeSSHHost(ctx context.Context, host string) error {
-	if host == "" {
-		_, err := s.db.ExecContext(ctx, `DELETE FROM settings WHERE name = ?`, settingServeSSHHost)
-		return err
-	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-		settingServeSSHHost, host, unixNano(s.now()))
-	return err
+// SetServeAddresses records where `serve` listens, as customers reach it:
+// its SSH server (HOST:PORT) and its public URL, for the commands and the
+// invite page printed with invites; "" forgets one.
+func (s *Store) SetServeAddresses(ctx context.Context, sshHost, publicURL string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for name, value := range map[string]string{settingServeSSHHost: sshHost, settingServePublicURL: publicURL} {
+			var err error
+			if value == "" {
+				_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE name = ?`, name)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+					ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+					name, value, unixNano(s.now()))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
-// InviteSSHHost is the SSH server as customers reach it, for an invite's
-// command: given when given (--ssh-host), else the one `serve` recorded
-// last; "" when neither tells.
-func (s *Store) InviteSSHHost(ctx context.Context, given string) (string, error) {
-	if given != "" {
-		return given, nil
+// InviteAddresses is where customers reach the server, for an invite: the
+// SSH server given (--ssh-host), else the one `serve` recorded last, and
+// serve's public URL; "" for what is not known.
+func (s *Store) InviteAddresses(ctx context.Context, givenSSHHost string) (sshHost, publicURL string, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM settings WHERE name IN (?, ?)`,
+		settingServeSSHHost, settingServePublicURL)
+	if err != nil {
+		return "", "", err
 	}
-	var host string
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM settings WHERE name = ?`, settingServeSSHHost).Scan(&host)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return "", "", err
+		}
+		if name == settingServeSSHHost {
+			sshHost = value
+		} else {
+			publicURL = value
+		}
 	}
-	return host, err
+	if givenSSHHost != "" {
+		sshHost = givenSSHHost
+	}
+	return sshHost, publicURL, rows.Err()
 }

@@ -89,11 +89,11 @@ func TestServeRecordsItsSSHAddressForInvites(t *testing.T) {
 	defer func() { cancel(); <-done }()
 	deadline := time.Now().Add(sshWait)
 	for time.Now().Before(deadline) {
-		host, err := st.InviteSSHHost(ctx, "")
+		host, page, err := st.InviteAddresses(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if strings.HasPrefix(host, "localhost:") && host != "localhost:0" {
+		if strings.HasPrefix(host, "localhost:") && host != "localhost:0" && page == "http://localhost:8976" {
 			return
 		}
 		time.Sleep(20 * time.Millisecond)

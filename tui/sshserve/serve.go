@@ -117,9 +117,9 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 		httpLn.Close()
 		return err
 	}
-	// `invite` and the local wizard print the command customers type: it
-	// names where this server really listens.
-	if err := cfg.Store.SetServeSSHHost(ctx, sshHost); err != nil {
+	// `invite` and the local wizard print the command customers type and
+	// the invite page's link: they name where this server really listens.
+	if err := cfg.Store.SetServeAddresses(ctx, sshHost, srv.opts.PublicURL); err != nil {
 		logger.Warn("the SSH address for invites was not recorded", "error", err.Error())
 	}
 	printBanner(stdout, sshLn.Addr(), httpLn.Addr(), fingerprint, cfg)
