@@ -585,3 +585,50 @@ func TestLoginAndRemapOfAFailingProfile(t *testing.T) {
 		t.Errorf("transcript lacks the override:\n%s", tr)
 	}
 }
+
+// TestInviteNamesWhereServeListens: `invite` prints the ssh command with
+// the address `serve` recorded (or --ssh-host), says so when neither is
+// known, and its JSON carries the id that `invite revoke` takes.
+func TestInviteNamesWhereServeListens(t *testing.T) {
+	t.Parallel()
+	c := newConnCLI(t, binary)
+	var made struct {
+		ID, Code, Command string
+		PageURL           string `json:"page_url"`
+	}
+	decode := func(r connResult) {
+		t.Helper()
+		made.ID, made.Code, made.Command, made.PageURL = "", "", "", ""
+		if err := json.Unmarshal([]byte(r.stdout), &made); err != nil || made.Code == "" {
+			t.Fatalf("invite --json printed %q: %v", r.stdout, err)
+		}
+	}
+	if r := c.ok(t, "", nil, "invite", "--org", "Acme"); !strings.Contains(r.stdout, "The server's address is not known") || strings.Contains(r.stdout, "localhost") {
+		t.Errorf("with no server known, invite printed:\n%s", r.stdout)
+	}
+	decode(c.ok(t, "", nil, "invite", "--org", "Acme", "--json"))
+	if made.Command != "" || !strings.HasPrefix(made.ID, "inv_") {
+		t.Errorf("with no server known: %+v", made)
+	}
+
+	st, err := store.Open(c.dbPath(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = st.SetServeAddresses(t.Context(), "onboard.example.com:2222", "https://onboard.example.com")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode(c.ok(t, "", nil, "invite", "--org", "Acme", "--json"))
+	if made.Command != "ssh -p 2222 setup@onboard.example.com" || made.PageURL != "https://onboard.example.com/i/"+made.Code {
+		t.Errorf("after serve recorded its address: %+v", made)
+	}
+	decode(c.ok(t, "", nil, "invite", "--org", "Acme", "--json", "--ssh-host", "ssh.example.com"))
+	if made.Command != "ssh setup@ssh.example.com" {
+		t.Errorf("--ssh-host gave command %q", made.Command)
+	}
+	if r := c.ok(t, "", nil, "invite", "revoke", made.ID); !strings.Contains(r.stdout, "revoked") {
+		t.Errorf("invite revoke %s: %s", made.ID, r.stdout)
+	}
+}

@@ -642,18 +642,22 @@ func (a *app) inviteCmd() *cobra.Command {
 				return flow.Usagef("--ttl %s: give a positive duration, e.g. 72h", ttl)
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
+				host, page, err := st.InviteAddresses(ctx, sshHost)
+				if err != nil {
+					return err
+				}
 				code, inv, err := st.MakeInvite(ctx, org, ttl, a.by())
 				if err != nil {
 					return err
 				}
-				return a.print(flow.NewInviteCode(code, inv, sshHost), asJSON)
+				return a.print(flow.NewInviteCode(code, inv, host).WithPage(page), asJSON)
 			})
 		})
 	fl := cmd.Flags()
 	fl.StringVar(&org, "org", "", "the organization the customer sets up (created when new)")
 	fl.DurationVar(&ttl, "ttl", steps.DefaultInviteTTL, "how long the code works")
-	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command} as JSON")
-	fl.StringVar(&sshHost, "ssh-host", "localhost:2222", "the server's address as customers reach it, HOST[:PORT], for the printed command")
+	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command, id} as JSON")
+	fl.StringVar(&sshHost, "ssh-host", "", "the server's address as customers reach it, HOST[:PORT], for the printed command (default: where 'serve' last listened with this database)")
 	cmd.AddCommand(a.inviteListCmd(), a.inviteRevokeCmd())
 	return cmd
 }

@@ -57,6 +57,10 @@ type CallbackOptions struct {
 	// host and port: the SSH mode listens on its own address behind a public
 	// URL. Without them only loopback redirect URIs are accepted.
 	Listeners []net.Listener
+	// Pages, when set, serves other pages on the same listeners: a
+	// request whose path starts with a key goes to its handler (`serve`'s
+	// invite page at /i/); every other one is the callback server's.
+	Pages map[string]http.Handler
 	// ErrorLog receives the HTTP server's own errors (a failed accept, a
 	// handler's panic); nil means the log package's default logger, that
 	// is standard error. The full-screen wizard discards them so that
@@ -106,7 +110,7 @@ func StartCallbackServer(redirectURI string, opts CallbackOptions) (*CallbackSer
 		paths:    map[string]bool{u.EscapedPath(): true},
 		waiting:  map[string]chan *Callback{},
 	}
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: callbackReplyWait + 10*time.Second,
+	s.srv = &http.Server{Handler: withPages(s, opts.Pages), ReadHeaderTimeout: 10 * time.Second, WriteTimeout: callbackReplyWait + 10*time.Second,
 		ErrorLog: opts.ErrorLog}
 	for _, ln := range lns {
 		go func() {
@@ -170,6 +174,23 @@ func (s *CallbackServer) Err() error {
 	default:
 		return nil
 	}
+}
+
+// withPages routes requests under each of pages' path prefixes to its
+// handler, and the rest to callbacks.
+func withPages(callbacks http.Handler, pages map[string]http.Handler) http.Handler {
+	if len(pages) == 0 {
+		return callbacks
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for prefix, h := range pages {
+			if strings.HasPrefix(r.URL.Path, prefix) {
+				h.ServeHTTP(w, r)
+				return
+			}
+		}
+		callbacks.ServeHTTP(w, r)
+	})
 }
 
 // ServeHTTP serves the callback paths: it hands a known state's callback to
@@ -287,19 +308,14 @@ func sameHostPort(a, b *url.URL) bool {
 }
 
 func (s *CallbackServer) render(w http.ResponseWriter, status int, p ResultPage) {
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	private(w.Header())
 	if s.page == nil {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(status)
 		fmt.Fprintf(w, "%s\n\n%s\n", p.Title, p.Message)
 		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	w.WriteHeader(status)
-	_ = s.page.Execute(w, p) // the status is sent; a broken connection is the browser's business
+	writeHTML(w, status, s.page, p)
 }
 
 // parseRedirectURI accepts an absolute http(s) URI; without listeners of its

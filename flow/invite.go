@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -70,25 +71,56 @@ type InviteCode struct {
 	Organization string `json:"organization"`
 	ExpiresAt    string `json:"expires_at"`
 	// Command asks for the code at ssh's prompt; OneGo carries it as the
-	// user name.
-	Command string    `json:"command"`
-	OneGo   string    `json:"-"`
-	ID      string    `json:"-"`
+	// user name. Both are "" when the server's address is unknown.
+	Command string `json:"command"`
+	OneGo   string `json:"-"`
+	// ID names the invite for `invite revoke`.
+	ID string `json:"id"`
+	// PageURL is the invite page that says how to connect with the code
+	// (PUBLIC_URL/i/CODE), when serve's public URL is known.
+	PageURL string    `json:"page_url,omitempty"`
 	Expires time.Time `json:"-"`
 }
 
-// NewInviteCode is inv, made with code, as reached at sshHost.
+// NewInviteCode is inv, made with code, as reached at sshHost ("" when
+// unknown: no command then).
 func NewInviteCode(code string, inv Invite, sshHost string) InviteCode {
-	return InviteCode{Code: code, Organization: inv.Organization, ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339),
-		Command: SSHCommand(sshHost, "setup"), OneGo: SSHCommand(sshHost, code), ID: inv.ID, Expires: inv.ExpiresAt}
+	c := InviteCode{Code: code, Organization: inv.Organization, ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339),
+		ID: inv.ID, Expires: inv.ExpiresAt}
+	if sshHost != "" {
+		c.Command, c.OneGo = SSHCommand(sshHost, "setup"), SSHCommand(sshHost, code)
+	}
+	return c
 }
+
+// WithPage is c with the link to its invite page under publicURL, serve's
+// public URL ("" leaves it without).
+func (c InviteCode) WithPage(publicURL string) InviteCode {
+	if publicURL != "" {
+		c.PageURL = strings.TrimSuffix(publicURL, "/") + "/i/" + c.Code
+	}
+	return c
+}
+
+// UnknownSSHHost says what to do when the SSH server's address is not
+// known to `invite` or the wizard.
+const UnknownSSHHost = "The server's address is not known: start 'oidc-onboard serve' with this database " +
+	"(it records where it listens), or give --ssh-host HOST[:PORT]. The customer types ssh -p PORT setup@HOST, " +
+	"and the code when ssh asks."
 
 // WriteText writes the invite for the support engineer to pass on.
 func (c InviteCode) WriteText(w io.Writer) error {
 	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, Display(c.Organization), c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 	fmt.Fprintf(w, "Code:  %s   (shown once; only its hash is stored)\n\n", c.Code)
+	if c.Command == "" {
+		_, err := fmt.Fprintln(w, UnknownSSHHost)
+		return err
+	}
 	fmt.Fprintf(w, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", c.Command)
 	_, err := fmt.Fprintf(w, "or, in one go:\n  %s\n", c.OneGo)
+	if c.PageURL != "" && err == nil {
+		_, err = fmt.Fprintf(w, "or send this link, whose page says how to connect (opening it does not use the code):\n  %s\n", c.PageURL)
+	}
 	return err
 }
 

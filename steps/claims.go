@@ -333,7 +333,7 @@ func (c *claims) notes(width int) []string {
 	if c.editing {
 		editing = c.sel
 	}
-	for _, w := range claimsWarnings(c.setup, editing) {
+	for _, w := range claimsWarnings(c.setup, editing, c.env.words()) {
 		lines = append(lines, widget.WrapStyled(t.Warn, w, width)...)
 	}
 	return lines
@@ -342,7 +342,7 @@ func (c *claims) notes(width int) []string {
 // claimsWarnings are the flags raised before the test login: empty
 // mappings, and mapped claims the IdP's claims_supported does not list
 // (except on the row being edited, whose value is still being typed).
-func claimsWarnings(s *Setup, editing int) []string {
+func claimsWarnings(s *Setup, editing int, w words) []string {
 	var out, unlisted []string
 	m, defaults, supported := s.Connection.Claims, flow.DefaultClaimMapping(), claimsSupported(s)
 	for i, a := range claimsAttrs {
@@ -359,9 +359,9 @@ func claimsWarnings(s *Setup, editing int) []string {
 	switch len(unlisted) {
 	case 0:
 	case 1:
-		out = append(out, fmt.Sprintf("! %s is not in the IdP's claims_supported: the test login will show whether it arrives; the IdP admin may need to add it.", unlisted[0]))
+		out = append(out, fmt.Sprintf("! %s is not in the IdP's claims_supported: the test login will show whether it arrives; "+w.mayAdd+".", unlisted[0], "it"))
 	default:
-		out = append(out, fmt.Sprintf("! %s are not in the IdP's claims_supported: the test login will show whether they arrive; the IdP admin may need to add them.", strings.Join(unlisted, ", ")))
+		out = append(out, fmt.Sprintf("! %s are not in the IdP's claims_supported: the test login will show whether they arrive; "+w.mayAdd+".", strings.Join(unlisted, ", "), "them"))
 	}
 	return out
 }

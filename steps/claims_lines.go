@@ -28,7 +28,7 @@ func (c *claims) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		}
 		claimsSet(&s.Connection.Claims, i, cmp.Or(answer, current))
 	}
-	for _, w := range claimsWarnings(s, -1) {
+	for _, w := range claimsWarnings(s, -1, c.env.words()) {
 		fmt.Fprintln(p, w)
 	}
 	return nil

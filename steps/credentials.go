@@ -349,8 +349,7 @@ func (c *credentials) View() string {
 	width, height := c.width, c.height
 	t := c.theme
 	focus := 0 // the line of the focused field
-	parts := []string{t.Text.Width(width).Render(
-		"Paste the Client ID, Client Secret and Discovery Endpoint the organization's IT team sent you.")}
+	parts := []string{t.Text.Width(width).Render(c.env.words().credentials)}
 	if c.demo {
 		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
 	}
@@ -382,7 +381,7 @@ func (c *credentials) View() string {
 		parts = append(parts, value, t.Subtle.PaddingLeft(2).Width(width).Render(credAuthNote(c.setup)))
 	}
 	if c.message != "" {
-		parts = append(parts, "", t.Error.Width(width).Render(flow.DisplayText(c.message)))
+		parts = append(parts, "", widget.Para(t.Error, c.message, width))
 	}
 	// A long note (the secret's) can push the fields past the height: the
 	// view then scrolls to keep the focused field in sight.

@@ -20,7 +20,7 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
 		fmt.Fprintln(p, "Pre-filled with the demo IdP's client: press Enter to keep each value.")
 	}
-	fmt.Fprintln(p, "Enter the Client ID, Client Secret and Discovery Endpoint from the organization's IT team.")
+	fmt.Fprintln(p, c.env.words().credentials)
 	fmt.Fprintln(p, "Type back to return to the previous step.")
 	id, err := credAsk(ctx, p, credClientID, conn.ClientID, conn.ClientID)
 	if err != nil {
@@ -46,7 +46,7 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 		fmt.Fprintf(p, "Will use %s\n", u)
 	}
 	if f := credSecretFinding(s); f != nil {
-		fmt.Fprintln(p, diagFindingText(*f))
+		fmt.Fprintln(p, diagFindingText(*f, c.env.words()))
 		fmt.Fprintln(p, "Type back at the next prompt to paste the secret again.")
 	}
 	if credAuthShown(s) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // diagProvider is the identity provider a setup is for, and how that is
@@ -136,11 +137,11 @@ func diagOnly(fs []flow.Finding, ids ...string) []flow.Finding {
 // diagFindingLines renders findings: a symbol and the message, then the
 // fix and any suggested mapping change, wrapped to width; what they quote
 // of the IdP's metadata and claims is shown through flow.Display.
-func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
+func diagFindingLines(th *Theme, fs []flow.Finding, width int, say words) []string {
 	var lines []string
 	inner := max(width-2, 8)
 	for _, f := range fs {
-		f.Message, f.Fix, f.Suggestion = flow.DisplayText(f.Message), flow.DisplayText(f.Fix), flow.Display(f.Suggestion)
+		f.Message, f.Fix, f.Suggestion = flow.DisplayText(f.Message), flow.DisplayText(say.addressed(f.Fix)), flow.Display(f.Suggestion)
 		sym, style := "i", th.Text
 		switch f.Severity {
 		case flow.SeverityWarn:
@@ -148,7 +149,7 @@ func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 		case flow.SeverityError:
 			sym, style = flow.SymbolFail, th.Fail
 		}
-		for i, l := range strings.Split(ansi.Wrap(tlSentence(f.Message), inner, ""), "\n") {
+		for i, l := range widget.WrapPlain(tlSentence(f.Message), inner) {
 			lead := "  "
 			if i == 0 {
 				lead = style.Render(sym) + " "
@@ -160,7 +161,7 @@ func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 			notes = append(notes, "Or "+s+".")
 		}
 		for _, n := range notes {
-			for _, l := range strings.Split(ansi.Wrap(n, inner, ""), "\n") {
+			for _, l := range widget.WrapPlain(n, inner) {
 				lines = append(lines, "  "+th.Subtle.Render(l))
 			}
 		}
@@ -169,9 +170,9 @@ func diagFindingLines(th *Theme, fs []flow.Finding, width int) []string {
 }
 
 // diagFindingText is a finding as plain lines, for the line mode.
-func diagFindingText(f flow.Finding) string {
+func diagFindingText(f flow.Finding, say words) string {
 	word := map[flow.Severity]string{flow.SeverityInfo: "Note", flow.SeverityWarn: "Warning", flow.SeverityError: "Problem"}[f.Severity]
-	text := word + ": " + tlSentence(f.Message) + "\n  Fix: " + f.Fix
+	text := word + ": " + tlSentence(f.Message) + "\n  Fix: " + say.addressed(f.Fix)
 	if s := diagSuggestion(f.Suggestion); s != "" {
 		text += "\n  Or " + s + "."
 	}

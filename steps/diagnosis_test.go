@@ -380,7 +380,7 @@ func TestDiagCleanSetupShowsNoDiagnosis(t *testing.T) {
 			}
 		}
 	}
-	if w := rvWarnings(s); len(w) != 0 {
+	if w := rvWarnings(s, (&Env{}).words()); len(w) != 0 {
 		t.Errorf("review warnings %v", w)
 	}
 }
@@ -401,7 +401,7 @@ func TestDiagTestLoginExplainsTheClaims(t *testing.T) {
 	}
 
 	var out bytes.Buffer
-	tlPrintResult(&out, s, nil)
+	tlPrintResult(&out, s, nil, (&Env{}).words())
 	if !strings.Contains(out.String(), "Warning: Group overage") {
 		t.Errorf("line mode:\n%s", out.String())
 	}
@@ -467,7 +467,7 @@ func TestDiagReviewWarnsOfAnUnverifiedEmail(t *testing.T) {
 
 	delete(claims, "email_verified") // absent: Entra never sends it
 	s.Detected = &flow.IdP{Kind: flow.IdPEntra, Name: "Microsoft Entra ID"}
-	if w := strings.Join(rvWarnings(s), " "); !strings.Contains(w, "no email_verified claim") || !strings.Contains(w, "xms_edov") {
+	if w := strings.Join(rvWarnings(s, (&Env{}).words()), " "); !strings.Contains(w, "no email_verified claim") || !strings.Contains(w, "xms_edov") {
 		t.Errorf("warnings %q", w)
 	}
 }

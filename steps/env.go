@@ -46,6 +46,11 @@ type Env struct {
 	// Organization, when set, walls the session into that organization:
 	// only its connections and drafts are listed, and new ones belong to it.
 	Organization string
+	// Customer, when set, says that the person at the keyboard is the
+	// organization's own IdP admin (over SSH with an invite), not a
+	// support engineer relaying to them: the steps address them directly
+	// and leave out commands only the vendor can run (see words).
+	Customer bool
 	// Demo, when set, pre-fills the credentials step with the embedded
 	// demo IdP's client.
 	Demo *Demo

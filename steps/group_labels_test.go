@@ -189,7 +189,7 @@ func TestGroupLabelsLineMode(t *testing.T) {
 		t.Errorf("stored labels %v", got)
 	}
 	var res strings.Builder
-	tlPrintResult(&res, s, glLabelsOf(t, env, s))
+	tlPrintResult(&res, s, glLabelsOf(t, env, s), env.words())
 	if !strings.Contains(res.String(), diagGroupA+" (Finance admins)") {
 		t.Errorf("line-mode profile lacks the label:\n%s", res.String())
 	}

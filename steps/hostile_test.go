@@ -157,7 +157,7 @@ func TestTestLoginViewShowsHostileClaimsSafely(t *testing.T) {
 		}
 		var out strings.Builder
 		p := NewPrompter(strings.NewReader(""), &out)
-		tlPrintResult(p, s, nil)
+		tlPrintResult(p, s, nil, (&Env{}).words())
 		frameSafe(t, "the test login's line mode", out.String())
 		if out.Len() > 64<<10 {
 			t.Errorf("the line mode printed %d bytes", out.Len())

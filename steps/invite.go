@@ -16,19 +16,10 @@ const DefaultInviteTTL = 72 * time.Hour
 // InviteSettings lets a session make invites for customers.
 type InviteSettings struct {
 	// SSHHost is the SSH server as customers reach it, HOST[:PORT], for the
-	// command shown with a code; empty when unknown, and then only the
-	// code is shown.
+	// command shown with a code; empty for where `serve` last listened
+	// (recorded in the store), and when that is unknown too only the code
+	// is shown.
 	SSHHost string
-}
-
-// Command is what a customer types to reach the server as user ("setup",
-// then the code at the prompt, or the code itself), or "" when the
-// server's address is unknown.
-func (s *InviteSettings) Command(user string) string {
-	if s == nil || s.SSHHost == "" {
-		return ""
-	}
-	return flow.SSHCommand(s.SSHHost, user)
 }
 
 // inviteTTLText writes an invite's life as a person would: "72h", "1h30m".

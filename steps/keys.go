@@ -63,19 +63,21 @@ func newOrgKeys() orgKeys {
 }
 
 // inviteKeys are step 0's invite form's and result's.
-type inviteKeys struct{ open, copy, done key.Binding }
+type inviteKeys struct{ open, copy, aloud, done key.Binding }
 
 func newInviteKeys() inviteKeys {
 	return inviteKeys{
-		open: bind("i", "invite a customer", "i"),
-		copy: bind("c", "copy the command", "c"),
-		done: bind("enter/esc", "back to the list", "enter", "esc"),
+		open:  bind("i", "invite a customer", "i"),
+		copy:  bind("c", "copy the command", "c"),
+		aloud: bind("a", "read the code aloud", "a"),
+		done:  bind("enter/esc", "back to the list", "enter", "esc"),
 	}
 }
 
 // redirectKeys are step 1's: the guide and the provider picker.
 type redirectKeys struct {
 	copyKey, provider, scrollUp, scrollDown, pageUp, pageDown, done key.Binding
+	aloud                                                           key.Binding // the URI in chunks, its random part spelt
 	switchURI                                                       key.Binding // use this wizard's callback address
 	choose                                                          key.Binding // record the guide being read as the provider
 	scroll                                                          key.Binding // the four scroll keys as one help entry
@@ -85,6 +87,7 @@ type redirectKeys struct {
 func newRedirectKeys() redirectKeys {
 	return redirectKeys{
 		copyKey:    bind("c", "copy", "c"),
+		aloud:      bind("a", "read aloud", "a"),
 		provider:   bind("p", "provider", "p"),
 		switchURI:  bind("u", "use this URI", "u"),
 		choose:     bind("s", "set as provider", "s"),

@@ -20,11 +20,6 @@ import (
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
-// orgWelcome is the guide's introduction, in two sentences.
-const orgWelcome = "This wizard sets up an OpenID Connect (OIDC) SSO connection for an organization. " +
-	"You'll need the Client ID, Client Secret and Discovery Endpoint of their OIDC provider " +
-	"from the organization's IT team; the next steps show them where to find each."
-
 // orgStoreTimeout bounds each store call of this step.
 const orgStoreTimeout = 10 * time.Second
 
@@ -123,7 +118,7 @@ func (o *organization) Title() string { return Title(StepOrganization) }
 func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.setup = s
 	o.mode, o.err, o.formErr = orgLoading, nil, ""
-	o.invite.code, o.invite.inv = "", store.Invite{} // an invite's code is shown once
+	o.invite.made = flow.InviteCode{} // an invite's code is shown once
 	o.seq++
 	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
 	return func() tea.Msg {
@@ -416,9 +411,9 @@ func (o *organization) errView(width int) string {
 		return ""
 	}
 	msg, fix := flow.Explain(o.err)
-	out := o.theme.Error.Width(width).Render("✗ " + flow.DisplayText(msg))
+	out := widget.Para(o.theme.Error, "✗ "+msg, width)
 	if fix != "" {
-		out += "\n" + o.theme.Text.Width(width).Render("  Fix: "+flow.DisplayText(fix))
+		out += "\n" + widget.Para(o.theme.Text, "  Fix: "+fix, width)
 	}
 	return out
 }
@@ -474,10 +469,10 @@ func (o *organization) formView(width int) string {
 	t := o.theme
 	var parts []string
 	if len(o.items) <= 1 {
-		parts = append(parts, t.Text.Width(width).Render(orgWelcome), "")
+		parts = append(parts, t.Text.Width(width).Render(o.env.words().welcome), "")
 	}
 	parts = append(parts, t.Title.Render("New connection"),
-		t.Subtle.Width(width).Render("Name the customer's organization and this SSO connection."))
+		t.Subtle.Width(width).Render(o.env.words().nameForm))
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)

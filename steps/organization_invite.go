@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,8 +30,7 @@ import (
 
 // orgInvitedMsg is the outcome of making an invite.
 type orgInvitedMsg struct {
-	code string
-	inv  store.Invite
+	made flow.InviteCode
 	err  error
 }
 
@@ -39,9 +39,11 @@ type orgInvite struct {
 	org, ttl textinput.Model
 	focus    int // 0 organization, 1 TTL
 	formErr  string
-	code     string // the new code, until the person leaves the result
-	inv      store.Invite
+	// made is the new invite, its code and the commands that use it,
+	// until the person leaves the result.
+	made     flow.InviteCode
 	err      error // the store's refusal, shown on the form
+	spelling bool  // the code in groups, spelt out, for reading it aloud
 
 	inviteKeys
 }
@@ -86,7 +88,7 @@ func (o *organization) inviteKeys() []key.Binding {
 	case orgInviteForm:
 		return []key.Binding{o.submit, o.move, o.cancel}
 	case orgInviteDone:
-		return []key.Binding{o.invite.copy, o.invite.done}
+		return []key.Binding{o.invite.copy, o.invite.aloud, o.invite.done}
 	}
 	return nil
 }
@@ -96,9 +98,11 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 	if o.mode == orgInviteDone {
 		switch {
 		case key.Matches(msg, v.copy):
-			return tea.Batch(tea.SetClipboard(o.inviteCopyText()), Cmd(StatusMsg("Copied the invite to the clipboard")))
+			return SendToClipboard(o.inviteCopyText(), "the invite")
+		case key.Matches(msg, v.aloud):
+			v.spelling = !v.spelling
 		case key.Matches(msg, v.done):
-			v.code, v.inv = "", store.Invite{} // shown once
+			v.made, v.spelling = flow.InviteCode{}, false // shown once
 			o.mode = orgList
 		}
 		return nil
@@ -156,8 +160,8 @@ func (o *organization) makeInvite() tea.Cmd {
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(orgStoreTimeout)
 		defer cancel()
-		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
-		return orgInvitedMsg{code: code, inv: inv, err: err}
+		made, err := orgMakeInvite(ctx, env, org, ttl)
+		return orgInvitedMsg{made: made, err: err}
 	}
 }
 
@@ -167,9 +171,9 @@ func (o *organization) invited(msg orgInvitedMsg) tea.Cmd {
 		o.mode, v.err = orgInviteForm, msg.err
 		return o.inviteFocus()
 	}
-	o.mode, v.code, v.inv = orgInviteDone, msg.code, msg.inv
-	if !orgContains(o.listing.orgs, msg.inv.Organization) {
-		o.listing.orgs = append(o.listing.orgs, msg.inv.Organization) // a new organization exists now
+	o.mode, v.made = orgInviteDone, msg.made
+	if !orgContains(o.listing.orgs, msg.made.Organization) {
+		o.listing.orgs = append(o.listing.orgs, msg.made.Organization) // a new organization exists now
 	}
 	return nil
 }
@@ -184,25 +188,28 @@ func orgContains(list []string, s string) bool {
 }
 
 // orgMakeInvite makes an invite to org valid for ttl and audits it; the
-// code is returned once.
-func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration) (string, store.Invite, error) {
+// code is returned once, with the commands that reach the server: at the
+// address the settings give, else where `serve` last listened.
+func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration) (flow.InviteCode, error) {
 	if env.Invites == nil || env.Organization != "" {
-		return "", store.Invite{}, &flow.Error{Code: flow.CodeForbidden, Message: "this session cannot make invites",
+		return flow.InviteCode{}, &flow.Error{Code: flow.CodeForbidden, Message: "this session cannot make invites",
 			Fix: "ask a support engineer for an invite"}
 	}
 	if env.Store == nil {
-		return "", store.Invite{}, errors.New("no store to keep the invite in")
+		return flow.InviteCode{}, errors.New("no store to keep the invite in")
 	}
-	return env.Store.MakeInvite(ctx, org, ttl, store.Event{Actor: env.Actor, Address: env.Address})
+	host, page, err := env.Store.InviteAddresses(ctx, env.Invites.SSHHost)
+	if err != nil {
+		env.Logger().Warn("the server's address for invites could not be read", "error", err.Error())
+	}
+	code, inv, err := env.Store.MakeInvite(ctx, org, ttl, store.Event{Actor: env.Actor, Address: env.Address})
+	return flow.NewInviteCode(code, inv, host).WithPage(page), err
 }
 
 // inviteCopyText is what c copies: the command with the code in it, or
 // the code alone when the server's address is unknown.
 func (o *organization) inviteCopyText() string {
-	if cmd := o.env.Invites.Command(o.invite.code); cmd != "" {
-		return cmd
-	}
-	return o.invite.code
+	return cmp.Or(o.invite.made.OneGo, o.invite.made.Code)
 }
 
 func (o *organization) inviteView(width int) string {
@@ -245,24 +252,32 @@ func (o *organization) inviteDoneView(width int) string {
 	inner := max(width-2, 10)
 	indent := func(s string) string { return lipgloss.NewStyle().PaddingLeft(2).Render(s) }
 	parts := []string{
-		t.Title.Width(width).Render("Invite for " + v.inv.Organization),
-		t.Subtle.Width(width).Render("Valid until " + v.inv.ExpiresAt.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."),
+		t.Title.Width(width).Render("Invite for " + v.made.Organization),
+		t.Subtle.Width(width).Render("Valid until " + v.made.Expires.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."),
 		"",
 		t.Text.Render("Code"),
-		indent(t.Accent.Bold(true).Width(inner).Render(v.code)),
-		t.Warn.Width(width).Render("Shown once: only its hash is stored. Copy it now."),
-		"",
+		indent(t.Accent.Bold(true).Width(inner).Render(v.made.Code)),
 	}
-	if setup := o.env.Invites.Command("setup"); setup != "" {
+	if v.spelling {
+		for _, l := range flow.AloudLines(flow.CodeAloud(v.made.Code)) {
+			parts = append(parts, indent(t.Text.Render(l)))
+		}
+	}
+	parts = append(parts,
+		t.Warn.Width(width).Render("Shown once: only its hash is stored. Copy it now (a: read it aloud)."),
+		"")
+	if setup := v.made.Command; setup != "" {
 		parts = append(parts,
 			t.Text.Width(width).Render("Give the customer the code and this command; ssh asks for the code:"),
 			indent(t.Accent.Width(inner).Render(setup)),
 			t.Text.Render("or, in one go:"),
-			indent(t.Accent.Width(inner).Render(o.env.Invites.Command(v.code))))
+			indent(t.Accent.Width(inner).Render(v.made.OneGo)))
+		if v.made.PageURL != "" {
+			parts = append(parts, t.Text.Render("or send this link, whose page says how to connect:"),
+				indent(widget.Para(t.Accent, v.made.PageURL, inner)))
+		}
 	} else {
-		parts = append(parts, t.Text.Width(width).Render("Give the customer the code and your server's ssh command "+
-			"(ssh -p PORT setup@HOST); ssh asks for the code. This wizard does not know the server's address: "+
-			"'oidc-onboard invite --ssh-host' prints the command."))
+		parts = append(parts, t.Text.Width(width).Render(flow.UnknownSSHHost))
 	}
 	return strings.Join(parts, "\n")
 }

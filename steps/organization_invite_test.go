@@ -81,8 +81,12 @@ func TestOrganizationInviteByEngineerShowsTheCodeOnceAndStoresItsHash(t *testing
 		t.Errorf("no invite_created event by %s for %s in %+v", env.Actor, inv.ID, events)
 	}
 
+	run(t, step, press("a"), orgWait)
+	group, _, _ := strings.Cut(code, "-")
+	wantIn(t, "the code read aloud", viewFits(t, step, 80, 24), group+"   "+flow.Spell(group))
+
 	msgs := run(t, step, press("c"), orgWait)
-	if len(msgs) != 1 || msgs[0] != StatusMsg("Copied the invite to the clipboard") {
+	if len(msgs) != 1 || msgs[0] != StatusMsg("Sent the invite to your terminal's clipboard (if it supports OSC 52)") {
 		t.Errorf("copy told the shell %v", msgs)
 	}
 	copied := step.(*organization).inviteCopyText()
@@ -169,7 +173,7 @@ func TestOrganizationCustomerCannotInvite(t *testing.T) {
 			if err != nil || len(invs) != 0 {
 				t.Errorf("invites: %v %v", invs, err)
 			}
-			if _, _, err := orgMakeInvite(context.Background(), env, "Globex", time.Hour); !flow.IsCode(err, "forbidden") {
+			if _, err := orgMakeInvite(context.Background(), env, "Globex", time.Hour); !flow.IsCode(err, "forbidden") {
 				t.Errorf("orgMakeInvite for this session: %v", err)
 			}
 		})
@@ -192,7 +196,7 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	run(t, step, press("enter"), orgWait) // the default TTL
 	v := viewFits(t, step, 80, 17)
 	code := invCode(t, v)
-	if !strings.Contains(v, "This wizard does not know") || strings.Contains(v, code+"@") {
+	if !strings.Contains(v, "The server's address is not known") || strings.Contains(v, code+"@") {
 		t.Errorf("without a host the result should give the code and a note only:\n%s", v)
 	}
 	inv, err := env.Store.LookupInvite(context.Background(), code)
@@ -207,6 +211,17 @@ func TestOrganizationInviteFromAnEmptyStoreWithoutAKnownHost(t *testing.T) {
 	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "Existing: Initech") {
 		t.Errorf("the new organization is not suggested next time:\n%s", v)
 	}
+
+	// Once `serve` recorded where it listens, invites name it.
+	if err := env.Store.SetServeAddresses(context.Background(), "onboard.example.com:2222", "https://onboard.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	orgType(t, step, "Initech")
+	run(t, step, press("enter"), orgWait)
+	run(t, step, press("enter"), orgWait)
+	v = viewFits(t, step, 80, 24)
+	wantIn(t, "an invite once serve listened", v, "ssh -p 2222 setup@onboard.example.com", "ssh -p 2222 "+invCode(t, v)+"@onboard.example.com",
+		"https://onboard.example.com/i/"+invCode(t, v))
 }
 
 func TestOrganizationInviteViewsFitNarrowTerminals(t *testing.T) {
@@ -300,9 +315,5 @@ func TestSSHCommand(t *testing.T) {
 		if got := inviteTTLText(d); got != want {
 			t.Errorf("inviteTTLText(%v) = %q; want %q", d, got, want)
 		}
-	}
-	var none *InviteSettings
-	if got := none.Command("setup"); got != "" {
-		t.Errorf("no settings give %q", got)
 	}
 }

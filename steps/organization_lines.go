@@ -3,11 +3,10 @@ package steps
 import (
 	"context"
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 
-	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // RunLines is step 0 as plain prompts: a numbered list to choose from, or
@@ -20,7 +19,7 @@ func (o *organization) RunLines(ctx context.Context, s *Setup, p *Prompter) erro
 		return err
 	}
 	if len(l.items) == 0 && s.Connection.ID == "" {
-		fmt.Fprintln(p, orgWelcome)
+		fmt.Fprintln(p, o.env.words().welcome)
 		return orgLinesNew(ctx, o.env, s, l, p)
 	}
 	for {
@@ -143,27 +142,22 @@ func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) e
 			lineExplain(p, err)
 			continue
 		}
-		code, inv, err := orgMakeInvite(ctx, env, org, ttl)
+		made, err := orgMakeInvite(ctx, env, org, ttl)
 		if err != nil {
 			lineExplain(p, err)
 			return nil
 		}
-		if !orgContains(l.orgs, inv.Organization) {
-			l.orgs = append(l.orgs, inv.Organization)
+		if !orgContains(l.orgs, made.Organization) {
+			l.orgs = append(l.orgs, made.Organization)
 		}
-		orgLinesInviteMade(p, env.Invites, code, inv)
+		// Printed the way `oidc-onboard invite` prints it, and spelt out.
+		if err := made.WriteText(p); err != nil {
+			return err
+		}
+		fmt.Fprintln(p, "To read the code aloud:")
+		for _, l := range flow.AloudLines(flow.CodeAloud(made.Code)) {
+			fmt.Fprintln(p, "  "+l)
+		}
 		return nil
-	}
-}
-
-// orgLinesInviteMade prints a new invite the way `oidc-onboard invite` does.
-func orgLinesInviteMade(out io.Writer, s *InviteSettings, code string, inv store.Invite) {
-	fmt.Fprintf(out, "Invite %s for %s, valid until %s.\n", inv.ID, inv.Organization, inv.ExpiresAt.UTC().Format("Mon 2 Jan 2006 15:04 MST"))
-	fmt.Fprintf(out, "Code:  %s   (shown once; only its hash is stored)\n", code)
-	if setup := s.Command("setup"); setup != "" {
-		fmt.Fprintf(out, "Give the customer the code and this command; ssh asks for the code:\n  %s\n", setup)
-		fmt.Fprintf(out, "or, in one go:\n  %s\n", s.Command(code))
-	} else {
-		fmt.Fprintln(out, "Give the customer the code and your server's ssh command (ssh -p PORT setup@HOST); ssh asks for the code.")
 	}
 }

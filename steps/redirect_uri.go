@@ -11,12 +11,9 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
-
-// redirectSentence is the guide's instruction for the Redirect URI.
-const redirectSentence = "Have the organization's admin paste this Redirect URI as the login redirect URI " +
-	"of their OIDC application (authorization code grant):"
 
 // redirectGuideKey names one rendering of a guide.
 type redirectGuideKey struct {
@@ -57,6 +54,9 @@ type redirectURI struct {
 	// reading is the guide picked to read, when it is not the recorded
 	// provider's: reading changes nothing in the setup; s chooses it.
 	reading string
+	// spelling shows the Redirect URI in chunks, its random part spelt, in
+	// place of the guide: for reading it to someone over a call.
+	spelling bool
 
 	redirectKeys
 }
@@ -81,7 +81,7 @@ func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.entered = true
-	r.picking, r.reading = false, ""
+	r.picking, r.reading, r.spelling = false, "", false
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
@@ -96,6 +96,8 @@ func (r *redirectURI) Keys() []key.Binding {
 	if r.picking {
 		return []key.Binding{r.pickUp, r.pickDown, r.pickChoose, r.pickCancel}
 	}
+	// NOTE: a (read aloud) is named on the head's guide line, not here:
+	// the help line has no room for it beside the shell's keys at 80.
 	keys := []key.Binding{r.done, r.copyKey}
 	if r.otherURI() != "" {
 		keys = append(keys, r.switchURI)
@@ -211,7 +213,9 @@ func (r *redirectURI) updateKeys(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		if uri == "" {
 			return Cmd(StatusMsg("There is no Redirect URI yet: go back and create the connection")), nil
 		}
-		return tea.Batch(tea.SetClipboard(uri), Cmd(StatusMsg("Copied the Redirect URI to the clipboard"))), nil
+		return SendToClipboard(uri, "the Redirect URI"), nil
+	case key.Matches(msg, r.aloud):
+		r.spelling = !r.spelling
 	case key.Matches(msg, r.switchURI) && r.otherURI() != "":
 		r.setup.Connection.RedirectURI = r.otherURI()
 		return tea.Batch(r.ensureGuide(), Cmd(StatusMsg("Redirect URI changed: paste the new one into the IdP's app too"))), nil
@@ -285,19 +289,20 @@ func (r *redirectURI) head(width int) string {
 	box := t.Box
 	inner := max(width-box.GetHorizontalFrameSize(), 1)
 	top := []string{
-		t.Text.Width(width).Render(redirectSentence),
+		t.Text.Width(width).Render(r.env.words().redirect),
 		box.Width(min(lipgloss.Width(uri), inner) + box.GetHorizontalFrameSize()).
 			Render(t.Accent.Render(uri)),
+		t.Subtle.Render(widget.Truncate("c: copy the URI · a: read it aloud, spelt out", width)),
 		widget.Truncate(t.Subtle.Render("Guide for ")+t.Text.Render(r.providerName())+r.detectedNote()+
-			t.Subtle.Render(" · p: other provider · c: copy the URI"), width),
+			t.Subtle.Render(" · p: other provider"), width),
 	}
 	if r.reading != "" {
 		top = append(top, t.Warn.Width(width).Render("Reading only: the provider stays "+r.recordedName()+
 			"; press s if the organization uses "+r.providerName()+"."))
 	}
 	if other := r.otherURI(); other != "" {
-		top = append(top, t.Warn.Width(width).Render("This wizard receives test-login callbacks at "+other+
-			": press u to use it as the Redirect URI (then update the IdP's app too)."))
+		top = append(top, widget.Para(t.Warn, "This wizard receives test-login callbacks at "+other+
+			" — press u to use it as the Redirect URI (then update the IdP's app too).", width))
 	}
 	return strings.Join(top, "\n")
 }
@@ -326,8 +331,10 @@ func (r *redirectURI) View() string {
 	switch {
 	case r.picking:
 		body = r.pickerView(width, rest)
+	case r.spelling:
+		body = r.aloudView(width)
 	case r.guideErr != nil && shown != want:
-		body = t.Error.Width(width).Render("The guide could not be shown: " + r.guideErr.Error())
+		body = widget.Para(t.Error, "The guide could not be shown: "+r.guideErr.Error(), width)
 	case shown != want:
 		body = t.Subtle.Render("Loading the guide…")
 	default:
@@ -354,6 +361,17 @@ func (r *redirectURI) detectedNote() string {
 		return ""
 	}
 	return r.theme.Subtle.Render(" (detected)")
+}
+
+// aloudView is the Redirect URI as read aloud: a chunk a line, the random
+// part spelt out; a press of a goes back to the guide.
+func (r *redirectURI) aloudView(width int) string {
+	t := r.theme
+	lines := []string{t.Title.Render(widget.Truncate("Reading the Redirect URI aloud", width))}
+	for _, l := range flow.AloudLines(flow.URIAloud(r.setup.Connection.RedirectURI)) {
+		lines = append(lines, t.Text.Render("  "+l))
+	}
+	return strings.Join(append(lines, t.Subtle.Render(widget.Truncate("a: back to the guide", width))), "\n")
 }
 
 func (r *redirectURI) pickerView(width, height int) string {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
+	"github.com/oidc-onboard/oidc-onboard/flow"
 )
 
 // RunLines is step 1 as plain prompts: the Redirect URI, a choice of
@@ -16,8 +17,12 @@ func (r *redirectURI) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
 	}
-	fmt.Fprintln(p, redirectSentence)
+	fmt.Fprintln(p, r.env.words().redirect)
 	fmt.Fprintf(p, "Redirect URI: %s\n", s.Connection.RedirectURI)
+	fmt.Fprintln(p, "To read it aloud, in parts:")
+	for _, l := range flow.AloudLines(flow.URIAloud(s.Connection.RedirectURI)) {
+		fmt.Fprintln(p, "  "+l)
+	}
 	fmt.Fprintln(p, "Identity providers:")
 	for i, g := range r.guides {
 		fmt.Fprintf(p, "  %d) %s\n", i+1, g.Name)

@@ -76,7 +76,7 @@ func TestRedirectURICopyConfirmsAndEnterMovesOn(t *testing.T) {
 	var status, clip bool
 	for _, m := range msgs {
 		switch {
-		case m == StatusMsg("Copied the Redirect URI to the clipboard"):
+		case m == StatusMsg("Sent the Redirect URI to your terminal's clipboard (if it supports OSC 52)"):
 			status = true
 		case strings.Contains(fmt.Sprintf("%T", m), "Clipboard") && fmt.Sprint(m) == setup.Connection.RedirectURI:
 			clip = true
@@ -87,6 +87,20 @@ func TestRedirectURICopyConfirmsAndEnterMovesOn(t *testing.T) {
 	}
 	if got := redirectExec(step.Update(press("enter"))); len(got) != 1 || got[0] != (NextMsg{}) {
 		t.Errorf("enter gave %v", got)
+	}
+}
+
+func TestRedirectURIReadsItsRandomPartAloud(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	step.Enter(redirectSetup(env))
+	redirectExec(step.Update(press("a")))
+	v := viewFits(t, step, 80, 24)
+	wantIn(t, "step 1 read aloud", v, "/callback", "/conn_", "abc123   alfa · bravo · charlie · one · two · three")
+	redirectExec(step.Update(press("a")))
+	if v := viewFits(t, step, 80, 24); strings.Contains(v, "alfa · bravo") {
+		t.Errorf("a again should hide the spelling:\n%s", v)
 	}
 }
 

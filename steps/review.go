@@ -119,7 +119,7 @@ func (r *review) update(msg tea.Msg) (tea.Cmd, Nav) {
 func (r *review) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 	switch {
 	case r.phase == rvSummary && key.Matches(msg, r.keys.save):
-		if len(rvWarnings(r.setup)) > 0 {
+		if len(rvWarnings(r.setup, r.env.words())) > 0 {
 			r.phase, r.pinBottom = rvConfirm, true
 			return nil, nil
 		}
@@ -180,7 +180,7 @@ func rvActivate(ctx context.Context, env *Env, s *Setup, override bool) (flow.Co
 	if len(problems) > 0 {
 		detail += " with an override of the failing profile (" + flow.ProblemsText(problems) + ")"
 	}
-	if w := rvWarnings(s); len(w) > len(problems) {
+	if w := rvWarnings(s, env.words()); len(w) > len(problems) {
 		detail += " despite: " + strings.Join(w[len(problems):], " ")
 	}
 	err := env.Store.ActivateConnection(ctx, &c, checked, store.Event{Actor: env.Actor, Address: env.Address, Detail: detail})
@@ -190,10 +190,10 @@ func rvActivate(ctx context.Context, env *Env, s *Setup, override bool) (flow.Co
 // rvWarnings are the reasons to think twice before activating; they ask
 // for a confirmation but never block.
 // The profile's problems come first, one each.
-func rvWarnings(s *Setup) []string {
+func rvWarnings(s *Setup, say words) []string {
 	var w []string
 	for _, p := range tlProblems(s) {
-		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "go back to it"))
+		w = append(w, "The mapped profile cannot sign anyone in: "+tlSentence(p.Message)+" Fix: "+tlProblemFix(p, "go back to it", say))
 	}
 	switch t := s.TestLogin; {
 	case t == nil:
@@ -358,7 +358,7 @@ func (r *review) View() string { return r.vp.View() }
 func (r *review) viewSummary(w int) string {
 	th := r.theme
 	b := []string{widget.Wrap(th.Title.Render("Review the connection, then save and activate it."), w)}
-	for _, x := range rvWarnings(r.setup) {
+	for _, x := range rvWarnings(r.setup, r.env.words()) {
 		b = append(b, widget.Wrap(th.Warn.Render("! "+flow.DisplayText(x)), w))
 	}
 	b = append(b, rvTable(th, rvRows(r.setup, r.labels.of(r.setup.Connection.ID), r.env.Now()), w)...)
@@ -398,7 +398,7 @@ func rvTable(th *Theme, rows [][2]string, w int) []string {
 			value = "—"
 		}
 		if w >= labelW+20 {
-			lines := strings.Split(ansi.Wrap(value, w-labelW-2, " "), "\n")
+			lines := widget.WrapPlain(value, w-labelW-2)
 			out = append(out, th.Subtle.Render(fmt.Sprintf("%-*s", labelW, row[0]))+"  "+th.Text.Render(lines[0]))
 			for _, l := range lines[1:] {
 				out = append(out, strings.Repeat(" ", labelW+2)+th.Text.Render(l))
@@ -413,16 +413,20 @@ func rvTable(th *Theme, rows [][2]string, w int) []string {
 func (r *review) viewSaved(w int) string {
 	th := r.theme
 	c := r.setup.Connection
-	return strings.Join([]string{
+	say := r.env.words()
+	lines := []string{
 		widget.Wrap(th.Pass.Render("✓ Connection "+c.ID+" is active."), w),
 		widget.Wrap(th.Text.Render(flow.Display(c.Organization)+" / "+flow.Display(c.Name)+" is saved with its claim and role mappings and its test login results."), w),
 		"",
-		widget.Wrap(th.Title.Render("What happens next"), w),
-		widget.Wrap(th.Text.Render("Hand the connection to the application:"), w),
-		widget.Wrap(th.Accent.Render("  oidc-onboard connections export "+c.ID), w),
-		widget.Wrap(th.Text.Render("Test it again at any time:"), w),
-		widget.Wrap(th.Accent.Render("  oidc-onboard login --connection "+c.ID), w),
-		"",
-		widget.Wrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w),
-	}, "\n")
+		widget.Wrap(th.Title.Render(say.doneTitle), w),
+	}
+	for _, l := range say.nextLines(c.ID) {
+		style := th.Text
+		if strings.HasPrefix(l, "  ") { // a command
+			style = th.Accent
+		}
+		lines = append(lines, widget.Wrap(style.Render(l), w))
+	}
+	return strings.Join(append(lines, "",
+		widget.Wrap(th.Key.Render("n")+th.Text.Render(" sets up another connection, ")+th.Key.Render("q")+th.Text.Render(" quits."), w)), "\n")
 }

@@ -18,7 +18,7 @@ func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 	for _, l := range rvTable(plain, rvRows(s, glRead(ctx, r.env, s.Connection.ID), r.env.Now()), tlLineWidth) {
 		fmt.Fprintln(p, strings.TrimRight(ansi.Strip(l), " "))
 	}
-	for _, w := range rvWarnings(s) {
+	for _, w := range rvWarnings(s, r.env.words()) {
 		fmt.Fprintln(p, "Warning: "+w)
 	}
 	prompt, yes := "Save and activate? [y/N] (or type back to change something): ", []string{"y", "yes"}
@@ -53,7 +53,11 @@ func (r *review) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 			_ = r.env.Store.DeleteDraft(context.WithoutCancel(ctx), s.DraftID) // the connection is saved; a leftover draft only clutters
 			s.DraftID = ""
 		}
-		fmt.Fprintf(p, "Connection %s is active.\nWhat happens next:\n  Hand it to the application: oidc-onboard connections export %s\n  Test it again at any time:  oidc-onboard login --connection %s\n", c.ID, c.ID, c.ID)
+		say := r.env.words()
+		fmt.Fprintf(p, "Connection %s is active.\n%s\n", c.ID, say.doneTitle)
+		for _, l := range say.nextLines(c.ID) {
+			fmt.Fprintln(p, l)
+		}
 		return nil
 	}
 }

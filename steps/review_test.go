@@ -330,3 +330,78 @@ func TestReviewRunLinesNeedsOverrideForAFailingProfile(t *testing.T) {
 		t.Errorf("audit %+v", events)
 	}
 }
+
+// TestCustomerIsAddressedAsTheIdPAdmin: over SSH with an invite the
+// person at the keyboard is the organization's admin: steps 0, 1 and 2
+// speak to them, in the full screen and the line mode; the commands only
+// the vendor can run are not shown; the last screen says the setup is
+// done and the vendor has been told.
+func TestCustomerIsAddressedAsTheIdPAdmin(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Customer, env.Organization = true, "Acme"
+	s := rvSetup(t, env)
+	relayed := []string{"customer's organization", "organization's admin", "organization's IT team", "ask the IdP admin", "oidc-onboard "}
+
+	redirect := NewRedirectURI(env, NewTheme(true))
+	redirect.Enter(s)
+	lines, err := runLines(t, redirect, s, "\n\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	credentials := NewCredentials(env, NewTheme(true))
+	credentials.Enter(s)
+	org := NewOrganization(env, NewTheme(true))
+	orgEnter(t, org, NewSetup())
+	login, untested := NewTestLogin(env, NewTheme(true)), *s
+	untested.TestLogin = nil
+	login.Enter(&untested)
+	screens := map[string]string{
+		"step 1": flat(viewFits(t, redirect, 80, 24)), "step 1 (lines)": lines,
+		"step 2": flat(viewFits(t, credentials, 80, 24)), "step 0": flat(viewFits(t, org, 80, 24)),
+		"step 6": flat(viewFits(t, login, 80, 24)),
+	}
+	wantIn(t, "step 1", screens["step 1"], "Paste this Redirect URI into your OIDC application")
+	wantIn(t, "step 1 (lines)", lines, "Paste this Redirect URI into your OIDC application")
+	wantIn(t, "step 2", screens["step 2"], "Paste your OIDC application's Client ID")
+	wantIn(t, "step 6", screens["step 6"], "the vendor's team can test it later")
+
+	review := NewReview(env, NewTheme(true))
+	review.Enter(s)
+	rvActivates(t, env, review, s, "enter")
+	screens["step 7"] = flat(viewFits(t, review, 80, 24))
+	wantIn(t, "the last screen", screens["step 7"], "The setup is done.", "The vendor's team has been told")
+	for name, text := range screens {
+		for _, words := range relayed {
+			if strings.Contains(text, words) {
+				t.Errorf("%s speaks of %q to the customer:\n%s", name, words, text)
+			}
+		}
+	}
+}
+
+// TestCustomerReadsFixesAsTheAdmin: a check's fix written for someone
+// who relays it reads, to the customer, as what they do in their IdP, in
+// the full screen and the line mode; an engineer reads it as written.
+func TestCustomerReadsFixesAsTheAdmin(t *testing.T) {
+	t.Parallel()
+	check := flow.Check{ID: "pkce", Status: flow.Fail, Detail: "no S256", Fix: "ask the IdP admin to enable PKCE with the S256 method"}
+	for customer, want := range map[bool]string{true: "in your IdP, enable PKCE", false: "ask the IdP admin to enable PKCE"} {
+		env := &Env{Context: t.Context(), Customer: customer}
+		var out strings.Builder
+		validatePrintCheck(&out, check, env.words())
+		v := NewValidate(env, NewTheme(true)).(*validate)
+		screen := flat(strings.Join(v.checkLines(check, 80), "\n"))
+		if !strings.Contains(out.String(), want) || !strings.Contains(screen, want) {
+			t.Errorf("customer %v: the fix reads %q on the screen, %q in lines; want %q", customer, screen, out.String(), want)
+		}
+	}
+}
+
+func TestLeaveNoteSaysUntilWhen(t *testing.T) {
+	t.Parallel()
+	got := LeaveNote(time.Date(2026, 11, 30, 14, 0, 0, 0, time.UTC))
+	if got != "Your draft is saved; connect again with the same code until Mon 30 Nov 2026 14:00 UTC." {
+		t.Errorf("LeaveNote = %q", got)
+	}
+}

@@ -369,10 +369,10 @@ func (r *roles) View() string {
 		msg, _ := flow.Explain(err)
 		notes = append(notes, widget.WrapStyled(t.Warn, "! The group labels could not be read or saved: "+msg, width)...)
 	}
-	for _, w := range rolesWarnings(r.setup) {
+	for _, w := range rolesWarnings(r.setup, r.env.words()) {
 		notes = append(notes, widget.WrapStyled(t.Warn, w, width)...)
 	}
-	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width)...)
+	notes = append(notes, diagFindingLines(t, rolesFindings(r.setup), width, r.env.words())...)
 	provider := diagProviderLine(t, r.setup, width)
 	preview := replayLines(t, r.setup, width)
 	lines := slices.Concat(title, provider, intro, []string{""}, body, notes, preview)
@@ -455,13 +455,13 @@ func (r *roles) body(width int) ([]string, int) {
 
 // rolesWarnings are the notes on the groups claim: the IdP does not list
 // it, or the provider is known to need set-up for it.
-func rolesWarnings(s *Setup) []string {
+func rolesWarnings(s *Setup, w words) []string {
 	var out []string
 	claim := cmp.Or(s.Connection.GroupsClaim, flow.DefaultGroupsClaim)
 	supported := claimsSupported(s)
 	listed := slices.Contains(supported, claim)
 	if len(supported) > 0 && !listed {
-		out = append(out, fmt.Sprintf("! The IdP does not list %q in claims_supported: the test login will show whether it arrives; the IdP admin may need to add a groups claim to the ID token.", claim))
+		out = append(out, fmt.Sprintf("! The IdP does not list %q in claims_supported: the test login will show whether it arrives; "+w.mayAdd+".", claim, "a groups claim to the ID token"))
 	}
 	// Google's and Okta's groups are explained by rolesFindings; Entra's
 	// too once a test login showed them.

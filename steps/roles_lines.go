@@ -33,11 +33,11 @@ func (r *roles) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		return err
 	}
 	c.GroupsClaim = cmp.Or(a, cmp.Or(c.GroupsClaim, flow.DefaultGroupsClaim))
-	for _, w := range rolesWarnings(s) {
+	for _, w := range rolesWarnings(s, r.env.words()) {
 		fmt.Fprintln(p, w)
 	}
 	for _, f := range rolesFindings(s) {
-		fmt.Fprintln(p, diagFindingText(f))
+		fmt.Fprintln(p, diagFindingText(f, r.env.words()))
 	}
 	labels := glRead(ctx, r.env, c.ID)
 	for {

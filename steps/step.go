@@ -110,6 +110,13 @@ func (errBack) Error() string { return "back" }
 // Cmd wraps a message as a command.
 func Cmd(msg tea.Msg) tea.Cmd { return func() tea.Msg { return msg } }
 
+// SendToClipboard sends text to the terminal's clipboard with OSC 52 and
+// says so as far as it is known: no terminal confirms it, and some ignore
+// it, so the note never claims the text was copied.
+func SendToClipboard(text, what string) tea.Cmd {
+	return tea.Batch(tea.SetClipboard(text), Cmd(StatusMsg("Sent "+what+" to your terminal's clipboard (if it supports OSC 52)")))
+}
+
 // stepBase is what every step holds: the session's environment, the
 // theme it draws with, and the setup it reads and writes, the one Enter
 // (or RunLines) gave it.

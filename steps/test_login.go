@@ -273,7 +273,7 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 			t.cancelLogin()
 			return Cmd(StatusMsg("Test login cancelled")), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.copy):
-			return tea.Batch(tea.SetClipboard(t.authURL), Cmd(StatusMsg("Authorization URL copied to the clipboard"))), nil
+			return SendToClipboard(t.authURL, "the authorization URL"), nil
 		case t.phase == tlWaiting && key.Matches(msg, k.paste):
 			return t.focusPaste(), nil
 		}
@@ -529,11 +529,11 @@ func tlWarnings(r *TestLoginResult, problems []flow.ProfileProblem) []string {
 
 // tlProblemFix is what to do about a profile problem in this wizard; how
 // says how to reach step 4.
-func tlProblemFix(p flow.ProfileProblem, how string) string {
+func tlProblemFix(p flow.ProfileProblem, how string, w words) string {
 	if p.Suggest != "" {
 		return fmt.Sprintf("the claim %q holds an address: map %s to %s in step 4, Claims (%s).", p.Suggest, p.Attribute, p.Suggest, how)
 	}
-	return fmt.Sprintf("map %s to a claim the login has in step 4, Claims (%s), or ask the IdP admin to send %q.", p.Attribute, how, p.Claim)
+	return fmt.Sprintf("map %s to a claim the login has in step 4, Claims (%s), "+w.askSend+".", p.Attribute, how, p.Claim)
 }
 
 // tlResultFixStep is the step before this one where a failed login's cause
@@ -596,7 +596,7 @@ func (t *testLogin) viewIntro(w int) string {
 	}
 	b = append(b, widget.Wrap(th.Text.Render(where), w), "",
 		widget.Wrap(th.Key.Render("enter")+th.Text.Render("  start the test login"), w),
-		widget.Wrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested (test it later with oidc-onboard login --connection "+t.connID()+")"), w))
+		widget.Wrap(th.Key.Render("s")+th.Text.Render("      skip it: the connection is then saved untested ("+t.env.words().laterTest(t.connID())+")"), w))
 	return strings.Join(b, "\n")
 }
 
@@ -654,7 +654,7 @@ func (t *testLogin) viewSuccess(w int) string {
 	head = append(head, diagProviderLine(th, t.setup, w)...)
 	for _, p := range problems {
 		head = append(head, widget.Wrap(th.Fail.Render(flow.SymbolFail+" "+flow.Display(tlSentence(p.Message))), w),
-			widget.Wrap(th.Key.Render("  Fix: ")+th.Text.Render(flow.Display(tlProblemFix(p, "press 4"))), w))
+			widget.Wrap(th.Key.Render("  Fix: ")+th.Text.Render(flow.Display(tlProblemFix(p, "press 4", t.env.words()))), w))
 	}
 	if warnings := tlWarnings(r, problems); len(warnings) > 0 {
 		head = append(head, widget.Wrap(th.Warn.Render("The mapping could not fill everything:"), w))
@@ -664,7 +664,7 @@ func (t *testLogin) viewSuccess(w int) string {
 	}
 	if fs := diagClaims(t.setup); len(fs) > 0 {
 		head = append(head, "")
-		head = append(head, diagFindingLines(th, fs, w)...)
+		head = append(head, diagFindingLines(th, fs, w, t.env.words())...)
 	}
 	head = append(head, t.guidGroupLines(w)...)
 	if _, _, changes, _, _ := replayPreview(t.setup); len(changes) > 0 {
@@ -746,7 +746,7 @@ func (t *testLogin) viewFailure(w int) string {
 		}
 	}
 	if r.Fix != "" {
-		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(r.Fix)), w))
+		b = append(b, widget.Wrap(th.Key.Render("Fix: ")+th.Text.Render(flow.DisplayText(t.env.words().addressed(r.Fix))), w))
 	}
 	b = append(b, t.recordNote(w)...)
 	b = append(b, "")

@@ -89,7 +89,7 @@ func (t *testLogin) lineAttempt(ctx context.Context, s *Setup, p *Prompter) erro
 	defer cancel()
 	stored, recErr := tlRecord(rctx, t.env, conn, flow.NewTestLogin(r.At, res, err))
 	r.ID, r.Number = stored.ID, stored.Number
-	tlPrintResult(p, s, glRead(rctx, t.env, conn.ID))
+	tlPrintResult(p, s, glRead(rctx, t.env, conn.ID), t.env.words())
 	if recErr != nil {
 		msg, _ := flow.Explain(recErr)
 		fmt.Fprintln(p, "Note: the result could not be recorded in the store: "+msg)
@@ -168,12 +168,12 @@ func (t *testLogin) lineWait(ctx context.Context, srv *flow.CallbackServer, logi
 }
 
 // tlPrintResult prints an outcome as plain lines, groups with their labels.
-func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
+func tlPrintResult(out io.Writer, s *Setup, labels map[string]string, w words) {
 	r := s.TestLogin
 	if !r.OK {
 		fmt.Fprintf(out, "The test login failed: %s.\n", r.Error)
 		if r.Fix != "" {
-			fmt.Fprintf(out, "Fix: %s\n", r.Fix)
+			fmt.Fprintf(out, "Fix: %s\n", w.addressed(r.Fix))
 		}
 		if step := tlResultFixStep(r); step >= 0 {
 			fmt.Fprintf(out, "This is changed in step %d: type back to go back step by step.\n", step)
@@ -186,11 +186,11 @@ func tlPrintResult(out io.Writer, s *Setup, labels map[string]string) {
 	} else {
 		fmt.Fprintln(out, "The test login signed in, but the mapped profile cannot sign anyone in:")
 		for _, p := range problems {
-			fmt.Fprintf(out, "Problem: %s\n  Fix: %s\n", tlSentence(p.Message), tlProblemFix(p, "type back to go back to it"))
+			fmt.Fprintf(out, "Problem: %s\n  Fix: %s\n", tlSentence(p.Message), tlProblemFix(p, "type back to go back to it", w))
 		}
 	}
 	for _, f := range diagClaims(s) {
-		fmt.Fprintln(out, diagFindingText(f))
+		fmt.Fprintln(out, diagFindingText(f, w))
 	}
 	plain := &Theme{}
 	fmt.Fprintln(out, ansi.Strip(tlProfile(plain, r.Profile, labels, tlLineWidth)))

@@ -296,7 +296,7 @@ func (v *validate) key(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		if v.report.OK || v.setup.Override {
 			return nil, NextMsg{}
 		}
-		v.notice = "Logins will not work until each failure is fixed: ask the IdP admin to apply the fixes, then press r to check again — or press o to go on anyway."
+		v.notice = "Logins will not work until each failure is fixed: " + v.env.words().applyFixes + ", then press r to check again — or press o to go on anyway."
 		if v.fixHere() != "" {
 			v.notice = "Logins will not work until each failure is fixed: press e to edit the Discovery Endpoint, filled in with the fix, then check again — or press o to go on anyway."
 		}
@@ -436,7 +436,7 @@ func (v *validate) listLines(width int) []string {
 	}
 	if fs := validateFindings(v.setup); len(fs) > 0 {
 		lines = append(lines, "", v.theme.Title.Render(ansi.Truncate("Before the test login", width, "…")))
-		lines = append(lines, diagFindingLines(v.theme, fs, width)...)
+		lines = append(lines, diagFindingLines(v.theme, fs, width, v.env.words())...)
 	}
 	return lines
 }
@@ -510,7 +510,7 @@ func (v *validate) passLine(c flow.Check, narrow bool) string {
 // detail and fix quote the IdP: they are shown through flow.DisplayText.
 func (v *validate) checkLines(c flow.Check, width int) []string {
 	t := v.theme
-	c.Detail, c.Fix = flow.DisplayText(c.Detail), flow.DisplayText(c.Fix)
+	c.Detail, c.Fix = flow.DisplayText(c.Detail), flow.DisplayText(v.env.words().addressed(c.Fix))
 	sym, style := validateSymbol(t, c.Status)
 	name := flow.CheckName(c.ID)
 	nameCol := 20
@@ -563,9 +563,7 @@ func (v *validate) footer(width int) []string {
 	t := v.theme
 	var lines []string
 	add := func(style lipgloss.Style, text string) {
-		for _, l := range strings.Split(ansi.Wrap(text, width, ""), "\n") {
-			lines = append(lines, style.Render(l))
-		}
+		lines = append(lines, widget.WrapStyled(style, text, width)...)
 	}
 	switch {
 	case v.running:

@@ -20,9 +20,9 @@ func (v *validate) RunLines(ctx context.Context, s *Setup, p *Prompter) error {
 		v.url, v.report = url, s.Report
 		fmt.Fprintln(p, "Result of the last check:")
 		for _, c := range s.Report.Checks {
-			validatePrintCheck(p, c)
+			validatePrintCheck(p, c, v.env.words())
 		}
-		validatePrintDiagnosis(p, s)
+		validatePrintDiagnosis(p, s, v.env.words())
 	} else {
 		v.runLinesCheck(ctx, s, url, p)
 	}
@@ -83,11 +83,11 @@ func (v *validate) runLinesCheck(ctx context.Context, s *Setup, url string, out 
 	ctx, cancel := context.WithTimeout(ctx, v.budget())
 	defer cancel()
 	r := flow.Validate(ctx, v.client(), url, flow.ValidateOptions{Now: v.env.Now,
-		Progress: func(c flow.Check) { validatePrintCheck(out, c) }})
+		Progress: func(c flow.Check) { validatePrintCheck(out, c, v.env.words()) }})
 	v.url = url
 	v.run++
 	v.finish(r)
-	validatePrintDiagnosis(out, s)
+	validatePrintDiagnosis(out, s, v.env.words())
 	if cmd := v.record(r); cmd != nil {
 		if msg, ok := cmd().(validateSavedMsg); ok && msg.err != nil {
 			text, _ := flow.Explain(msg.err)
@@ -98,21 +98,21 @@ func (v *validate) runLinesCheck(ctx context.Context, s *Setup, url string, out 
 
 // validatePrintDiagnosis prints the detected provider and what its
 // metadata says before the test login.
-func validatePrintDiagnosis(out io.Writer, s *Setup) {
+func validatePrintDiagnosis(out io.Writer, s *Setup, say words) {
 	if text := diagProviderText(s); text != "" {
 		fmt.Fprintln(out, text)
 	}
 	for _, f := range validateFindings(s) {
-		fmt.Fprintln(out, diagFindingText(f))
+		fmt.Fprintln(out, diagFindingText(f, say))
 	}
 }
 
 // validatePrintCheck prints a check for the line mode, in words rather
 // than symbols, with its fix on the next line.
-func validatePrintCheck(out io.Writer, c flow.Check) {
+func validatePrintCheck(out io.Writer, c flow.Check, say words) {
 	word := map[flow.CheckStatus]string{flow.Pass: "Pass", flow.Warn: "Warning", flow.Fail: "Failed"}[c.Status]
 	fmt.Fprintf(out, "%s: %s: %s\n", word, flow.CheckName(c.ID), strings.ReplaceAll(c.Detail, "\n", " "))
 	if c.Status != flow.Pass && c.Fix != "" {
-		fmt.Fprintf(out, "  Fix: %s\n", c.Fix)
+		fmt.Fprintf(out, "  Fix: %s\n", say.addressed(c.Fix))
 	}
 }

@@ -17,13 +17,13 @@ import (
 // organization. Only a hash of the code is stored.
 type Invite = flow.Invite
 
-// codeAlphabet is Crockford's base32 in lower case; normalizeCode maps the
-// look-alikes a person may type (o, i, l) onto it.
-const codeAlphabet = "0123456789abcdefghjkmnpqrstvwxyz"
+// codeAlphabet is Crockford's base32 in lower case; the invite page and
+// hashCode read codes by the same rules (flow.NormalizeInviteCode).
+const codeAlphabet = flow.InviteCodeAlphabet
 
 // codeLength symbols of 5 bits: 80 bits, enough that a plain SHA-256 of the
 // code is a safe thing to store.
-const codeLength = 16
+const codeLength = flow.InviteCodeLength
 
 // newCode returns a fresh code in groups of four: "7k2m-q9xd-4hnc-b3tw".
 func newCode() string {
@@ -39,31 +39,8 @@ func newCode() string {
 	return sb.String()
 }
 
-// normalizeCode undoes what a person may do to a code: case, dashes,
-// spaces, and look-alike letters.
-func normalizeCode(code string) string {
-	return strings.Map(func(r rune) rune {
-		switch r = toLower(r); r {
-		case '-', ' ', '\t':
-			return -1
-		case 'o':
-			return '0'
-		case 'i', 'l':
-			return '1'
-		}
-		return r
-	}, strings.TrimSpace(code))
-}
-
-func toLower(r rune) rune {
-	if 'A' <= r && r <= 'Z' {
-		return r + ('a' - 'A')
-	}
-	return r
-}
-
 func hashCode(code string) []byte {
-	sum := sha256.Sum256([]byte(normalizeCode(code)))
+	sum := sha256.Sum256([]byte(flow.NormalizeInviteCode(code)))
 	return sum[:]
 }
 
@@ -222,4 +199,60 @@ func scanInvite(r scanner) (Invite, error) {
 	inv.CreatedAt, inv.ExpiresAt = fromUnixNano(created), fromUnixNano(expires)
 	inv.UsedAt, inv.RevokedAt = nullTime(used), nullTime(revoked)
 	return inv, nil
+}
+
+// The settings serve records: its SSH server as customers reach it
+// (HOST:PORT), and the public URL of its callbacks and invite pages.
+const (
+	settingServeSSHHost   = "serve.ssh_host"
+	settingServePublicURL = "serve.public_url"
+)
+
+// SetServeAddresses records where `serve` listens, as customers reach it:
+// its SSH server (HOST:PORT) and its public URL, for the commands and the
+// invite page printed with invites; "" forgets one.
+func (s *Store) SetServeAddresses(ctx context.Context, sshHost, publicURL string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		for name, value := range map[string]string{settingServeSSHHost: sshHost, settingServePublicURL: publicURL} {
+			var err error
+			if value == "" {
+				_, err = tx.ExecContext(ctx, `DELETE FROM settings WHERE name = ?`, name)
+			} else {
+				_, err = tx.ExecContext(ctx, `INSERT INTO settings (name, value, updated_at) VALUES (?, ?, ?)
+					ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+					name, value, unixNano(s.now()))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// InviteAddresses is where customers reach the server, for an invite: the
+// SSH server given (--ssh-host), else the one `serve` recorded last, and
+// serve's public URL; "" for what is not known.
+func (s *Store) InviteAddresses(ctx context.Context, givenSSHHost string) (sshHost, publicURL string, err error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, value FROM settings WHERE name IN (?, ?)`,
+		settingServeSSHHost, settingServePublicURL)
+	if err != nil {
+		return "", "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name, value string
+		if err := rows.Scan(&name, &value); err != nil {
+			return "", "", err
+		}
+		if name == settingServeSSHHost {
+			sshHost = value
+		} else {
+			publicURL = value
+		}
+	}
+	if givenSSHHost != "" {
+		sshHost = givenSSHHost
+	}
+	return sshHost, publicURL, rows.Err()
 }

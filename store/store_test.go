@@ -711,8 +711,8 @@ func TestIDs(t *testing.T) {
 			}
 		}
 	}
-	if got := normalizeCode(" AbCd-O1IL "); got != "abcd0111" {
-		t.Fatalf("normalizeCode = %q", got)
+	if got := flow.NormalizeInviteCode(" AbCd-O1IL "); got != "abcd0111" {
+		t.Fatalf("NormalizeInviteCode = %q", got)
 	}
 }
 

@@ -27,14 +27,31 @@ func Fit(s string, width, height int) string {
 // Truncate cuts s to width cells (at least one), with an ellipsis.
 func Truncate(s string, width int) string { return ansi.Truncate(s, max(width, 1), "…") }
 
-// Wrap wraps s to width cells (at least one), styles and all.
-func Wrap(s string, width int) string { return lipgloss.Wrap(s, max(width, 1), "") }
+// Wrap wraps s to width cells (at least one), styles and all, keeping
+// URLs whole (see wrapKeepingURLs).
+func Wrap(s string, width int) string {
+	return strings.Join(wrapLines(s, width, func(l string, w int) string { return lipgloss.Wrap(l, w, "") }), "\n")
+}
 
-// WrapStyled wraps plain text to width and styles each line. The text
+// WrapPlain wraps plain text to width cells (at least one), keeping URLs
+// whole.
+func WrapPlain(text string, width int) []string { return wrapLines(text, width, plainWrap) }
+
+// Para is text wrapped to width, keeping URLs whole, each line in style;
+// the text is shown through flow.DisplayText, like WrapStyled's.
+func Para(style lipgloss.Style, text string, width int) string {
+	return strings.Join(WrapStyled(style, text, width), "\n")
+}
+
+// plainWrap wraps plain text at spaces, breaking words wider than width.
+func plainWrap(s string, width int) string { return ansi.Wrap(s, width, "") }
+
+// WrapStyled wraps plain text to width, keeping URLs whole, and styles
+// each line. The text
 // may quote the IdP or what people typed: it is shown through
 // flow.DisplayText (cut at flow.MaxShownBytes), before it is wrapped.
 func WrapStyled(style lipgloss.Style, text string, width int) []string {
-	lines := strings.Split(ansi.Wrap(flow.DisplayText(text), width, ""), "\n")
+	lines := WrapPlain(flow.DisplayText(text), width)
 	for i, l := range lines {
 		lines[i] = style.Render(l)
 	}
@@ -42,7 +59,8 @@ func WrapStyled(style lipgloss.Style, text string, width int) []string {
 }
 
 // WrapIndented wraps each line of text to width, keeping its leading
-// spaces on every line it wraps into (unless they take half the width).
+// spaces on every line it wraps into (unless they take half the width),
+// and keeping URLs whole.
 func WrapIndented(text string, width int) []string {
 	var out []string
 	for _, line := range strings.Split(text, "\n") {
@@ -51,7 +69,7 @@ func WrapIndented(text string, width int) []string {
 		if len(lead) > width/2 {
 			lead = ""
 		}
-		for _, l := range strings.Split(ansi.Wrap(rest, width-len(lead), ""), "\n") {
+		for _, l := range WrapPlain(rest, width-len(lead)) {
 			out = append(out, lead+l)
 		}
 	}

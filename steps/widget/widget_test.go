@@ -139,3 +139,42 @@ func TestPlaceholdersAndFocusAreMarkedWithoutColour(t *testing.T) {
 		t.Errorf("Default = %q", got)
 	}
 }
+
+// TestWrapKeepsURLsWhole: a URL is never split over two lines (a
+// selection would copy a line break); one wider than the screen is cut
+// with "…" on its own line; other words wrap as before.
+func TestWrapKeepsURLsWhole(t *testing.T) {
+	const uri = "https://login.acme-corp.example/callback/conn_7h3kq9"
+	text := "Paste this Redirect URI into your OIDC application: " + uri + " then press enter."
+	for _, width := range []int{80, 60, 40} {
+		for name, lines := range map[string][]string{
+			"Wrap":         strings.Split(ansi.Strip(Wrap(lipgloss.NewStyle().Bold(true).Render(text), width)), "\n"),
+			"WrapStyled":   WrapStyled(lipgloss.NewStyle(), text, width),
+			"WrapIndented": WrapIndented("  "+text, width),
+		} {
+			var whole bool
+			for _, l := range lines {
+				if w := ansi.StringWidth(l); w > width {
+					t.Errorf("%s at %d: line %q is %d cells", name, width, l, w)
+				}
+				for _, f := range strings.Fields(l) {
+					cut, isCut := strings.CutSuffix(f, "…")
+					// Too wide for the line: alone on it, cut at its end.
+					isCut = isCut && width < len(uri) && strings.TrimSpace(l) == f && strings.HasPrefix(uri, cut)
+					whole = whole || f == uri || isCut
+				}
+			}
+			if !whole {
+				t.Errorf("%s at %d split the URL: %q", name, width, lines)
+			}
+		}
+	}
+	got := WrapStyled(lipgloss.NewStyle(), "see "+uri+" now", 30)
+	want := []string{"see", "https://login.acme-corp.examp…", "now"}
+	if !slices.Equal(got, want) {
+		t.Errorf("a URL wider than the screen: %q; want %q", got, want)
+	}
+	if got := Wrap("no address here, just words that wrap", 10); got != lipgloss.Wrap("no address here, just words that wrap", 10, "") {
+		t.Errorf("text without a URL wraps differently: %q", got)
+	}
+}

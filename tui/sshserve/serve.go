@@ -112,14 +112,20 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 		sshLn.Close()
 		return err
 	}
+	sshHost := flow.SSHHost(cfg.SSHHost, cfg.PublicURL, sshLn.Addr().String())
 	srv, err := NewServer(ServerOptions{Store: cfg.Store, HostKey: signer, PublicURL: cfg.PublicURL,
 		AuthorizedKeys: cfg.AuthorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: cfg.Timeout,
 		MaxSessions: cfg.MaxSessions, IdleTimeout: cfg.IdleTimeout, MaxSession: cfg.MaxSession,
-		Demo: demo, Log: logger, SSHHost: flow.SSHHost(cfg.SSHHost, cfg.PublicURL, sshLn.Addr().String())})
+		Demo: demo, Log: logger, SSHHost: sshHost})
 	if err != nil {
 		sshLn.Close()
 		httpLn.Close()
 		return err
+	}
+	// `invite` and the local wizard print the command customers type and
+	// the invite page's link: they name where this server really listens.
+	if err := cfg.Store.SetServeAddresses(ctx, sshHost, srv.opts.PublicURL); err != nil {
+		logger.Warn("the SSH address for invites was not recorded", "error", err.Error())
 	}
 	printBanner(stdout, sshLn.Addr(), httpLn.Addr(), fingerprint, cfg)
 	return srv.Serve(ctx, sshLn, httpLn)

@@ -185,7 +185,8 @@ func CheckPublicURL(raw string) (string, error) {
 // within ShutdownGrace plus a moment.
 func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 	cb, err := flow.StartCallbackServer(s.opts.PublicURL+"/callback", flow.CallbackOptions{
-		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log)})
+		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log),
+		Pages: s.invitePages()})
 	if err != nil {
 		return err
 	}
@@ -360,6 +361,8 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		if reason != "" {
 			detail += ": " + reason
 			fmt.Fprintf(sess, "\r\n%s\r\n", reason)
+		} else if note := s.leaveNote(sess.Context(), id); note != "" {
+			fmt.Fprintf(sess, "\r\n%s\r\n", note)
 		}
 		s.audit(sess.Context(), id.actor, addr, "session.end", id.organization, detail)
 		s.opts.Log.Info("session end", "actor", id.actor, "address", addr, "detail", detail)
@@ -458,6 +461,7 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Actor:        id.actor,
 		Address:      addr,
 		Organization: id.organization,
+		Customer:     id.invite != "",
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
 	}
