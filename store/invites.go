@@ -212,7 +212,7 @@ const (
 // its SSH server (HOST:PORT) and its public URL, for the commands and the
 // invite page printed with invites; "" forgets one.
 func (s *Store) SetServeAddresses(ctx context.Context, sshHost, publicURL string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
+	return s.tx(ctx, func(tx *txn) error {
 		for name, value := range map[string]string{settingServeSSHHost: sshHost, settingServePublicURL: publicURL} {
 			var err error
 			if value == "" {
