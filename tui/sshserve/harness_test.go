@@ -190,6 +190,12 @@ type sshTerm struct {
 
 func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 	t.Helper()
+	return sshOpenTermCmd(t, c, w, h, "")
+}
+
+// sshOpenTermCmd is sshOpenTerm running command (none: the wizard).
+func sshOpenTermCmd(t *testing.T, c *gossh.Client, w, h int, command string) *sshTerm {
+	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -211,7 +217,11 @@ func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 			st.mu.Unlock()
 		})
 	}()
-	if err := sess.Shell(); err != nil {
+	start := sess.Shell
+	if command != "" {
+		start = func() error { return sess.Start(command) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sess.Close() })

@@ -135,6 +135,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			bubbletea.MiddlewareWithProgramHandler(s.program),
 			s.sessionMiddleware,
 			s.ptyMiddleware,
+			s.commandMiddleware,
 			s.authMiddleware,
 		)),
 	)
@@ -339,7 +340,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
-		ls := newLiveSession(sess.Context(), s.opts.Now())
+		ls := newLiveSession(sess.Context(), id, s.opts.Now())
 		if full := s.admit(ls, id); full != "" {
 			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, full)
 			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
@@ -354,6 +355,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		started := s.opts.Now()
 
 		next(sess)
+		ls.endSharing("The customer's session ended.")
 
 		reason := ls.reason()
 		detail := fmt.Sprintf("after %s", s.opts.Now().Sub(started).Round(time.Second))
@@ -434,7 +436,11 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	}
 	env := s.sessionEnv(sess.Context(), id, hostOf(sess.RemoteAddr()))
 	env.Recheck = s.recheck(id, ls)
-	m := newSessionModel(tui.New(env), ls, s.opts.Now)
+	env.Watched = ls.watched
+	addr := hostOf(sess.RemoteAddr())
+	m := newSessionModel(tui.New(env), ls, s.opts.Now, func(action, detail string) {
+		s.audit(ls.ctx, id.actor, addr, action, id.organization, detail)
+	})
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
 	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)
