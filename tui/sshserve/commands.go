@@ -18,7 +18,7 @@ import (
 )
 
 // commandMiddleware runs the support engineers' commands (`sessions`,
-// `join`) before the wizard's middlewares; a customer, or anyone not an
+// `join`, `events`) before the wizard's middlewares; a customer, or anyone not an
 // engineer, giving a command is refused and audited, and a session
 // without one goes on to the wizard.
 func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
@@ -40,8 +40,10 @@ func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 			s.listSessions(sess, args[1:])
 		case "join":
 			s.join(sess, id, args[1:])
+		case "events":
+			s.streamEvents(sess, args[1:])
 		default:
-			refuse(sess, fmt.Sprintf("Unknown command %q. Support engineers can run: sessions [--json], join SESSION (with ssh -t).", flow.Display(args[0])))
+			refuse(sess, fmt.Sprintf("Unknown command %q. Support engineers can run: sessions [--json], join SESSION (with ssh -t), events [--json].", flow.Display(args[0])))
 		}
 	}
 }

@@ -23,6 +23,7 @@ type liveStatus struct {
 	stepSince  time.Time
 	validation string
 	testLogin  string
+	draft      bool // a draft is saved and not yet activated
 }
 
 // watchState is how far a watcher is let in.
@@ -115,14 +116,14 @@ func (ls *liveSession) statusNow() liveStatus {
 
 // report records the session's step and states; the step's start time
 // moves only when the step changes.
-func (ls *liveSession) report(step int, title, validation, testLogin string, now time.Time) {
+func (ls *liveSession) report(step int, title, validation, testLogin string, draft bool, now time.Time) {
 	ls.mu.Lock()
 	defer ls.mu.Unlock()
 	if ls.status.stepSince.IsZero() || ls.status.step != step {
 		ls.status.stepSince = now
 	}
 	ls.status.step, ls.status.stepTitle = step, title
-	ls.status.validation, ls.status.testLogin = validation, testLogin
+	ls.status.validation, ls.status.testLogin, ls.status.draft = validation, testLogin, draft
 }
 
 // addWatcher lets w ask to join; the customer is asked.

@@ -12,8 +12,6 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
-	"github.com/oidc-onboard/oidc-onboard/flow"
-	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
@@ -181,7 +179,7 @@ type sessionModel struct {
 	*tui.Model
 	live    *liveSession
 	now     func() time.Time
-	audit   func(action, detail string) // records a sharing event, from a command
+	hooks   sessionHooks
 	notice  string
 	closing bool
 
@@ -192,16 +190,20 @@ type sessionModel struct {
 	asks          []askMsg // questions for the customer, oldest first
 	sharing       bool     // anyone watching, as last drawn
 	published     string   // the frame last sent to the watchers
-	reported      struct {
-		report *flow.Report
-		login  *steps.TestLoginResult
-		step   int
-	}
+	reported      seen
 }
 
-func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, audit func(action, detail string)) *sessionModel {
+// sessionHooks are the server's, for a session's program: each may be nil.
+type sessionHooks struct {
+	// audit records a sharing event; call it from a command.
+	audit func(action, detail string)
+	// event tells the engineers; it does not wait.
+	event func(kind, detail string)
+}
+
+func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks sessionHooks) *sessionModel {
 	w, h := m.Size()
-	sm := &sessionModel{Model: m, live: ls, now: now, audit: audit, width: w, height: h, sw: w, sh: h}
+	sm := &sessionModel{Model: m, live: ls, now: now, hooks: hooks, width: w, height: h, sw: w, sh: h}
 	sm.reported.step = -1
 	return sm
 }
@@ -260,16 +262,23 @@ func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
 	return cmd
 }
 
-// report tells the server where the session stands, when that changed.
+// report tells the server where the session stands, when that changed,
+// and the engineers what they care about.
 func (m *sessionModel) report() {
 	step, title := m.Step()
 	s := m.Setup()
-	r := &m.reported
-	if r.step == step && r.report == s.Report && r.login == s.TestLogin {
+	now := seenOf(step, s)
+	if now == m.reported {
 		return
 	}
-	r.step, r.report, r.login = step, s.Report, s.TestLogin
-	m.live.report(step, title, validationState(s.Report), testLoginState(s.TestLogin), m.now())
+	if m.reported.step >= 0 && m.hooks.event != nil {
+		kinds, details := changes(m.reported, now)
+		for i, k := range kinds {
+			m.hooks.event(k, details[i])
+		}
+	}
+	m.reported = now
+	m.live.report(step, title, validationState(s.Report), testLoginState(s.TestLogin), now.draft && !now.active, m.now())
 }
 
 // quitWhenSaved ends the program once no draft save is pending.

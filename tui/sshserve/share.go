@@ -161,7 +161,7 @@ func (m *sessionModel) publish() {
 // auditCmd records a sharing event of watcher w.
 func (m *sessionModel) auditCmd(action string, w *watcher) tea.Cmd {
 	detail := fmt.Sprintf("session %s, engineer %s (%s)", m.live.id, w.name, w.actor)
-	audit := m.audit
+	audit := m.hooks.audit
 	return func() tea.Msg {
 		if audit != nil {
 			audit(action, detail)

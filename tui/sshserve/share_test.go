@@ -9,6 +9,9 @@ import (
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
 // Control keys as a terminal sends them.
@@ -358,4 +361,109 @@ func TestSSHJoinNeverShowsTheSecret(t *testing.T) {
 	if strings.Contains(eng.all(), secret) || strings.Contains(eng.all(), "very-secret") {
 		t.Fatalf("a frame the engineer received carries the secret")
 	}
+}
+
+// What an engineer cares about is told when it changes, once: a failed
+// validation with its failing check, the test login reached, a failed
+// test login with its reason, the connection activated.
+func TestEventChanges(t *testing.T) {
+	t.Parallel()
+	bad := &flow.Report{Checks: []flow.Check{{ID: "issuer", Status: flow.Fail, Detail: "issuer mismatch"}}}
+	good := &flow.Report{OK: true, Checks: []flow.Check{{ID: "issuer", Status: flow.Pass}}}
+	lost := &steps.TestLoginResult{Error: "the IdP refused the code"}
+	at := func(step int, r *flow.Report, l *steps.TestLoginResult, active bool) seen {
+		return seen{step: step, report: r, login: l, active: active, draft: true}
+	}
+	for _, c := range []struct {
+		before, now seen
+		want        string
+	}{
+		{at(2, nil, nil, false), at(3, bad, nil, false), EventValidationFailed + ": 1 check failing: issuer mismatch"},
+		{at(3, bad, nil, false), at(3, bad, nil, false), ""},
+		{at(3, nil, nil, false), at(3, good, nil, false), ""},
+		{at(5, good, nil, false), at(steps.StepTestLogin, good, nil, false), EventTestLoginReached + ": "},
+		{at(6, good, nil, false), at(6, good, lost, false), EventTestLoginFailed + ": failed: the IdP refused the code"},
+		{at(7, good, nil, false), at(7, good, nil, true), EventConnectionActive + ": "},
+	} {
+		kinds, details := changes(c.before, c.now)
+		var got []string
+		for i := range kinds {
+			got = append(got, kinds[i]+": "+details[i])
+		}
+		if strings.Join(got, "; ") != c.want {
+			t.Errorf("changes(%+v, %+v) = %q, want %q", c.before, c.now, got, c.want)
+		}
+	}
+}
+
+// An engineer's `events` stream hears of a customer's failed validation,
+// with the failing check, and of the customer leaving with a draft; an
+// engineer in the wizard sees the same as a notice, without asking.
+func TestSSHEventsReachEngineers(t *testing.T) {
+	t.Parallel()
+	s, signer := sshWithEngineer(t)
+	_, wiz := s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	stream, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := stream.StdoutPipe()
+	if err := stream.Start("events --json"); err != nil {
+		t.Fatal(err)
+	}
+	events := make(chan Event, 8)
+	go func() {
+		dec := json.NewDecoder(out)
+		for {
+			var e Event
+			if dec.Decode(&e) != nil {
+				return
+			}
+			events <- e
+		}
+	}()
+	next := func(kind string) Event {
+		t.Helper()
+		select {
+		case e := <-events:
+			if e.Kind != kind {
+				t.Fatalf("event %+v, want %s", e, kind)
+			}
+			return e
+		case <-time.After(sshWait):
+			t.Fatalf("no %s event", kind)
+		}
+		return Event{}
+	}
+	deadline := time.Now().Add(sshWait)
+	for s.srv.streamCount() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	code, inv := s.invite(t, "Acme Corp")
+	custConn, cust := s.connect(t, 80, 24, code)
+	cust.answer(t, "Acme SSO\r", "Step 1 of 7")
+	cust.answer(t, "\r", "Step 2 of 7")
+	cust.answer(t, "client-1\tsecret-1\thttp://127.0.0.1:9/.well-known/openid-configuration\r", "Step 3 of 7")
+	e := next(EventValidationFailed)
+	if e.Organization != "Acme Corp" || e.Who != "invite:"+inv.ID || !strings.Contains(e.Detail, "failing") {
+		t.Errorf("validation event = %+v", e)
+	}
+	wiz.waitFor(t, "validation failed")
+	custConn.Close()
+	if e := next(EventLeftWithDraft); !strings.Contains(e.Detail, "step 3") {
+		t.Errorf("left event = %+v", e)
+	}
+}
+
+// streamCount is the number of `events` streams open now.
+func (s *Server) streamCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.streams)
 }
