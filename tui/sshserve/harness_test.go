@@ -207,7 +207,12 @@ func sshOpenTermCmd(t *testing.T, c *gossh.Client, w, h int, command string) *ss
 	stdin, _ := sess.StdinPipe()
 	stdout, _ := sess.StdoutPipe()
 	sess.Stderr = io.Discard
-	go func() { _, _ = io.Copy(stdin, st.term) }()
+	go func() {
+		// The emulator answers the program's queries through a pipe: keep
+		// draining it after the session's input closed, or its next
+		// answer blocks a write to the screen (holding mu) for good.
+		readChunks(st.term, 4096, func(b []byte) { _, _ = stdin.Write(b) })
+	}()
 	go func() {
 		defer close(st.ended)
 		readChunks(stdout, 32<<10, func(b []byte) {

@@ -126,11 +126,19 @@ func (ls *liveSession) report(step int, title, validation, testLogin string, dra
 	ls.status.validation, ls.status.testLogin, ls.status.draft = validation, testLogin, draft
 }
 
-// addWatcher lets w ask to join; the customer is asked.
+// addWatcher lets w ask to join; the customer is asked, unless their
+// session is ending.
 func (ls *liveSession) addWatcher(w *watcher) {
 	ls.mu.Lock()
-	ls.watchers = append(ls.watchers, w)
+	over := ls.over
+	if !over {
+		ls.watchers = append(ls.watchers, w)
+	}
 	ls.mu.Unlock()
+	if over {
+		w.end("The customer's session ended.")
+		return
+	}
 	ls.send(askMsg{w: w})
 }
 
@@ -161,6 +169,15 @@ func (ls *liveSession) endSharing(why string) {
 	for _, w := range ws {
 		w.end(why)
 	}
+}
+
+// end closes the session to watchers: those watching are told it ended,
+// and nobody may join any more.
+func (ls *liveSession) end() {
+	ls.mu.Lock()
+	ls.over = true
+	ls.mu.Unlock()
+	ls.endSharing("The customer's session ended.")
 }
 
 // setState moves w to state, reporting whether it is still here.

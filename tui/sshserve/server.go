@@ -357,7 +357,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		started := s.opts.Now()
 
 		next(sess)
-		ls.endSharing("The customer's session ended.")
+		ls.end()
 		if st := ls.statusNow(); id.invite != "" && st.draft {
 			s.emit(ls, EventLeftWithDraft, fmt.Sprintf("at step %d %s", st.step, st.stepTitle))
 		}

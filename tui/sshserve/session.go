@@ -43,6 +43,7 @@ type liveSession struct {
 	why      string // set when the server closes the session
 	status   liveStatus
 	watchers []*watcher
+	over     bool // the session ended: nobody may join any more
 }
 
 // newLiveSession is the session of sess starting now. Its program runs

@@ -1,6 +1,7 @@
 package sshserve
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -466,4 +468,20 @@ func (s *Server) streamCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.streams)
+}
+
+// An engineer who asks to join a session that is ending is told so at
+// once, rather than waiting for an answer that never comes.
+func TestJoinASessionThatEnded(t *testing.T) {
+	t.Parallel()
+	ls := newLiveSession(context.Background(), identity{invite: "inv_1", organization: "Acme Corp"}, time.Now())
+	ls.end()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	w := &watcher{name: "alice"}
+	w.program = tea.NewProgram(newWatchModel(w, ls, func(string) {}), tea.WithContext(ctx))
+	ls.addWatcher(w)
+	if got := ls.watching(watchAsked); len(got) != 0 || w.reason() != "The customer's session ended." {
+		t.Errorf("watchers %v, reason %q", got, w.reason())
+	}
 }
