@@ -155,6 +155,12 @@ func credMethodLabel(m string) string {
 }
 
 func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	if c.revealed && c.env.watched() {
+		// Someone started watching: the shell redraws after this update,
+		// and no frame they see may carry the secret.
+		c.revealed = false
+		c.setEcho()
+	}
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
@@ -162,6 +168,9 @@ func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 		}
 	case tea.KeyPressMsg:
 		switch {
+		case key.Matches(msg, c.reveal) && c.env.watched():
+			c.message = "The secret stays hidden while someone watches your screen (stop sharing to show it)."
+			return nil, nil
 		case key.Matches(msg, c.reveal):
 			c.revealed = !c.revealed
 			c.setEcho()

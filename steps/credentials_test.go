@@ -254,3 +254,32 @@ func TestCredentialsRunLinesAsksTheAuthMethod(t *testing.T) {
 		t.Errorf("asked without metadata offering both:\n%s", o)
 	}
 }
+
+// While someone watches the screen (a support engineer joined the
+// session), ctrl+r is refused with a reason, and a secret shown before
+// they joined is hidden at the next message, before any frame they see.
+func TestCredentialsSecretStaysHiddenWhileWatched(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Demo = nil
+	watched := false
+	env.Watched = func() bool { return watched }
+	step, setup := NewCredentials(env, NewTheme(true)), NewSetup()
+	orgEnter(t, step, setup)
+	run(t, step, press("tab"), orgWait)
+	orgType(t, step, "s3cret-value")
+	run(t, step, credCtrl('r'), orgWait)
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "s3cret-value") {
+		t.Fatalf("ctrl+r did not reveal the secret while nobody watched:\n%s", v)
+	}
+	watched = true
+	step.Update(tea.WindowSizeMsg{Width: 80, Height: 23}) // what the shell sends when sharing starts
+	if v := viewFits(t, step, 80, 17); strings.Contains(v, "s3cret") {
+		t.Fatalf("the revealed secret is still shown once watched:\n%s", v)
+	}
+	run(t, step, credCtrl('r'), orgWait)
+	v := viewFits(t, step, 80, 17)
+	if strings.Contains(v, "s3cret") || !strings.Contains(v, "stays hidden while someone watches") {
+		t.Errorf("ctrl+r while watched: the secret shown or no reason given:\n%s", v)
+	}
+}

@@ -63,6 +63,10 @@ type Env struct {
 	// (an invite revoked or expired meanwhile) and ends the session if not,
 	// their draft being saved by then.
 	Recheck func(ctx context.Context)
+	// Watched, when set, reports whether someone else sees this session's
+	// screen now (a support engineer who joined it over SSH): the client
+	// secret can then not be shown.
+	Watched func() bool
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.
@@ -110,6 +114,9 @@ func (e *Env) Audit(ctx context.Context, action string, c flow.Connection, detai
 		e.Logger().Warn("audit event not recorded", "action", action, "connection", c.ID, "error", err.Error())
 	}
 }
+
+// watched reports whether someone else sees the screen now.
+func (e *Env) watched() bool { return e.Watched != nil && e.Watched() }
 
 // Logger is the session's logger; one that discards when none was given.
 func (e *Env) Logger() *slog.Logger {

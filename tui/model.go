@@ -102,6 +102,17 @@ func (m *Model) Draft() *Draft { return m.draft }
 // Size is the terminal's size as the wizard last learned it.
 func (m *Model) Size() (width, height int) { return m.width, m.height }
 
+// Step is the current step's index and title, for the server's list of
+// live sessions.
+func (m *Model) Step() (index int, title string) { return m.cur, m.steps[m.cur].Title() }
+
+// Quits reports whether k, pressed now, would leave the wizard (or ask
+// to): a host that lets someone else type (a support engineer in control)
+// keeps such keys for the person at the keyboard.
+func (m *Model) Quits(k tea.KeyPressMsg) bool {
+	return key.Matches(k, m.keys.Quit) || (!m.steps[m.cur].Capturing() && key.Matches(k, m.keys.QuitAlias))
+}
+
 // Theme is the session's theme.
 func (m *Model) Theme() *steps.Theme { return m.theme }
 

@@ -3,6 +3,7 @@ package sshserve
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -80,12 +81,19 @@ func writeHostKey(path string) ([]byte, error) {
 // authorized_keys file at path, read afresh each time so that removing a
 // line takes effect at once.
 func authorizedKey(path string, key gossh.PublicKey) bool {
+	_, ok := authorizedEntry(path, key)
+	return ok
+}
+
+// authorizedEntry is authorizedKey that also returns the key's comment
+// (by custom the engineer's name or address).
+func authorizedEntry(path string, key gossh.PublicKey) (comment string, ok bool) {
 	if path == "" || key == nil {
-		return false
+		return "", false
 	}
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return false
+		return "", false
 	}
 	want := key.Marshal()
 	sc := bufio.NewScanner(bytes.NewReader(raw))
@@ -94,12 +102,12 @@ func authorizedKey(path string, key gossh.PublicKey) bool {
 		if len(line) == 0 || line[0] == '#' {
 			continue
 		}
-		k, _, _, _, err := gossh.ParseAuthorizedKey(line)
+		k, comment, _, _, err := gossh.ParseAuthorizedKey(line)
 		if err == nil && bytes.Equal(k.Marshal(), want) {
-			return true
+			return comment, true
 		}
 	}
-	return false
+	return "", false
 }
 
 // looksLikeCode reports whether a user name has the shape of an invite
@@ -318,16 +326,18 @@ type identity struct {
 	actor        string
 	organization string // empty for a support engineer: every organization
 	invite       string // the customer's invite ID, empty for an engineer
+	name         string // an engineer's name: their key's comment, or "support"
 }
 
 // identify re-checks a session's authentication now: the engineer's key is
 // still authorized, or the customer's invite is still usable.
 func (s *Server) identify(sess ssh.Session) (identity, error) {
 	if key := sess.PublicKey(); key != nil {
-		if !authorizedKey(s.opts.AuthorizedKeys, key) {
+		comment, ok := authorizedEntry(s.opts.AuthorizedKeys, key)
+		if !ok {
 			return identity{}, errors.New("this key is no longer authorized on the server")
 		}
-		return identity{actor: "ssh:" + gossh.FingerprintSHA256(key)}, nil
+		return identity{actor: "ssh:" + gossh.FingerprintSHA256(key), name: cmp.Or(strings.TrimSpace(comment), "support")}, nil
 	}
 	perms := sess.Permissions()
 	if perms.Permissions == nil {

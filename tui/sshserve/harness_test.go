@@ -190,6 +190,12 @@ type sshTerm struct {
 
 func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 	t.Helper()
+	return sshOpenTermCmd(t, c, w, h, "")
+}
+
+// sshOpenTermCmd is sshOpenTerm running command (none: the wizard).
+func sshOpenTermCmd(t *testing.T, c *gossh.Client, w, h int, command string) *sshTerm {
+	t.Helper()
 	sess, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -201,7 +207,12 @@ func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 	stdin, _ := sess.StdinPipe()
 	stdout, _ := sess.StdoutPipe()
 	sess.Stderr = io.Discard
-	go func() { _, _ = io.Copy(stdin, st.term) }()
+	go func() {
+		// The emulator answers the program's queries through a pipe: keep
+		// draining it after the session's input closed, or its next
+		// answer blocks a write to the screen (holding mu) for good.
+		readChunks(st.term, 4096, func(b []byte) { _, _ = stdin.Write(b) })
+	}()
 	go func() {
 		defer close(st.ended)
 		readChunks(stdout, 32<<10, func(b []byte) {
@@ -211,7 +222,11 @@ func sshOpenTerm(t *testing.T, c *gossh.Client, w, h int) *sshTerm {
 			st.mu.Unlock()
 		})
 	}()
-	if err := sess.Shell(); err != nil {
+	start := sess.Shell
+	if command != "" {
+		start = func() error { return sess.Start(command) }
+	}
+	if err := start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sess.Close() })

@@ -98,7 +98,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
-	perKey   map[string]int // sessions per "invite:ID" and per "org:NAME"; s.mu
+	streams  map[chan Event]struct{} // the engineers' `events`; s.mu
+	perKey   map[string]int          // sessions per "invite:ID" and per "org:NAME"; s.mu
 	count    atomic.Int64
 	wg       sync.WaitGroup
 }
@@ -126,6 +127,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
+		streams: map[chan Event]struct{}{},
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
@@ -135,6 +137,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			bubbletea.MiddlewareWithProgramHandler(s.program),
 			s.sessionMiddleware,
 			s.ptyMiddleware,
+			s.commandMiddleware,
 			s.authMiddleware,
 		)),
 	)
@@ -340,7 +343,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
-		ls := newLiveSession(sess.Context(), s.opts.Now())
+		ls := newLiveSession(sess.Context(), id, s.opts.Now())
 		if full := s.admit(ls, id); full != "" {
 			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, full)
 			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
@@ -355,6 +358,10 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		started := s.opts.Now()
 
 		next(sess)
+		ls.end()
+		if st := ls.statusNow(); id.invite != "" && st.draft {
+			s.emit(ls, EventLeftWithDraft, fmt.Sprintf("at step %d %s", st.step, st.stepTitle))
+		}
 
 		reason := ls.reason()
 		detail := fmt.Sprintf("after %s", s.opts.Now().Sub(started).Round(time.Second))
@@ -437,7 +444,15 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	}
 	env := s.sessionEnv(sess.Context(), id, hostOf(sess.RemoteAddr()))
 	env.Recheck = s.recheck(id, ls)
-	m := newSessionModel(tui.New(env), ls, s.opts.Now)
+	env.Watched = ls.watched
+	addr := hostOf(sess.RemoteAddr())
+	hooks := sessionHooks{audit: func(action, detail string) {
+		s.audit(ls.ctx, id.actor, addr, action, id.organization, detail)
+	}}
+	if id.invite != "" {
+		hooks.event = func(kind, detail string) { s.emit(ls, kind, detail) }
+	}
+	m := newSessionModel(tui.New(env), ls, s.opts.Now, hooks)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
 	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)

@@ -27,25 +27,31 @@ const (
 const closeWait = 5 * time.Second
 
 // liveSession is a running session as the server sees it: its program, the
-// time of its last key, and why it is being closed.
+// time of its last key, why it is being closed, and for the engineers'
+// list who it is, where it stands and who watches it.
 type liveSession struct {
+	id        string // what engineers join it by
+	who       identity
 	started   time.Time
 	lastInput atomic.Int64 // unix nanoseconds
 	ctx       context.Context
 	cancel    context.CancelFunc
 
-	mu      sync.Mutex
-	program *tea.Program
-	warned  string // the notice last sent, so it is sent once
-	why     string // set when the server closes the session
+	mu       sync.Mutex
+	program  *tea.Program
+	warned   string // the notice last sent, so it is sent once
+	why      string // set when the server closes the session
+	status   liveStatus
+	watchers []*watcher
+	over     bool // the session ended: nobody may join any more
 }
 
 // newLiveSession is the session of sess starting now. Its program runs
 // under a context of its own, which only the server cancels (closeWait
 // after asking the session to close); it keeps sess's values.
-func newLiveSession(sess context.Context, now time.Time) *liveSession {
+func newLiveSession(sess context.Context, who identity, now time.Time) *liveSession {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(sess))
-	ls := &liveSession{started: now, ctx: ctx, cancel: cancel}
+	ls := &liveSession{id: newSessionID(), who: who, started: now, ctx: ctx, cancel: cancel}
 	ls.lastInput.Store(now.UnixNano())
 	return ls
 }
@@ -168,41 +174,112 @@ type (
 
 // sessionModel is the wizard as an SSH session runs it: the same root
 // model, plus what only the server knows about — idleness, the session's
-// limits, the server's shutdown — and a guard against tiny terminals.
+// limits, the server's shutdown, the engineers who watch it — and a guard
+// against tiny terminals.
 type sessionModel struct {
 	*tui.Model
 	live    *liveSession
 	now     func() time.Time
+	hooks   sessionHooks
 	notice  string
 	closing bool
+
+	// width and height are the terminal's; the wizard is drawn at the
+	// size shared with the watchers, which may be smaller.
+	width, height int
+	sw, sh        int      // the shared screen's size
+	asks          []askMsg // questions for the customer, oldest first
+	sharing       bool     // anyone watching, as last drawn
+	published     string   // the frame last sent to the watchers
+	reported      seen
 }
 
-func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time) *sessionModel {
-	return &sessionModel{Model: m, live: ls, now: now}
+// sessionHooks are the server's, for a session's program: each may be nil.
+type sessionHooks struct {
+	// audit records a sharing event; call it from a command.
+	audit func(action, detail string)
+	// event tells the engineers; it does not wait.
+	event func(kind, detail string)
 }
 
-// Update records input for the idle timer and handles the server's
-// messages; everything else is the wizard's.
+func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks sessionHooks) *sessionModel {
+	w, h := m.Size()
+	sm := &sessionModel{Model: m, live: ls, now: now, hooks: hooks, width: w, height: h, sw: w, sh: h}
+	sm.reported.step = -1
+	return sm
+}
+
+// Update records input for the idle timer, handles the server's messages
+// and the sharing of the screen; everything else is the wizard's. After
+// each, the session's status is reported and watchers get the new frame.
 func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	cmd := m.update(msg)
+	m.report()
+	m.publish()
+	return m, cmd
+}
+
+func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
-	case tea.KeyPressMsg, tea.PasteMsg, tea.MouseClickMsg:
+	case tea.KeyPressMsg:
 		if m.closing {
-			return m, nil
+			return nil
 		}
 		m.live.touched(m.now())
 		m.notice = ""
+		if cmd, done := m.shareKey(msg); done {
+			return cmd
+		}
+	case tea.PasteMsg, tea.MouseClickMsg:
+		if m.closing {
+			return nil
+		}
+		m.live.touched(m.now())
+		m.notice = ""
+		if len(m.asks) > 0 {
+			return nil
+		}
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		return m.resize()
 	case noticeMsg:
 		m.notice = msg.text
-		return m, nil
+		return nil
 	case closeMsg:
 		m.closing, m.notice = true, msg.why
-		return m, tea.Batch(m.Close(), m.quitWhenSaved())
+		return tea.Batch(m.Close(), m.quitWhenSaved())
+	case askMsg:
+		m.asks = append(m.asks, msg)
+		return nil
+	case watchersMsg:
+		return m.watchersChanged()
+	case remoteMsg:
+		return m.remote(msg)
 	}
 	_, cmd := m.Model.Update(msg)
 	if m.closing {
-		return m, tea.Batch(cmd, m.quitWhenSaved())
+		return tea.Batch(cmd, m.quitWhenSaved())
 	}
-	return m, cmd
+	return cmd
+}
+
+// report tells the server where the session stands, when that changed,
+// and the engineers what they care about.
+func (m *sessionModel) report() {
+	step, title := m.Step()
+	s := m.Setup()
+	now := seenOf(step, s)
+	if now == m.reported {
+		return
+	}
+	if m.reported.step >= 0 && m.hooks.event != nil {
+		kinds, details := changes(m.reported, now)
+		for i, k := range kinds {
+			m.hooks.event(k, details[i])
+		}
+	}
+	m.reported = now
+	m.live.report(step, title, validationState(s.Report), testLoginState(s.TestLogin), now.draft && !now.active, m.now())
 }
 
 // quitWhenSaved ends the program once no draft save is pending.
@@ -213,21 +290,35 @@ func (m *sessionModel) quitWhenSaved() tea.Cmd {
 	return tea.Quit
 }
 
-// View is the wizard's, with the server's notice over the help line, or a
-// request for a larger window.
+// View is the shared screen (the wizard, with the server's notice over
+// the help line, a question for the customer, and the banner while
+// anyone watches), framed in the terminal when that is larger.
 func (m *sessionModel) View() tea.View {
 	v := m.Model.View()
-	width, height := m.Size()
-	if width < MinWidth || height < MinHeight {
-		v.SetContent(tooSmall(width, height))
-		return v
-	}
-	if m.notice != "" {
-		lines := strings.Split(v.Content, "\n")
-		lines[len(lines)-1] = m.Theme().Warn.Render(ansi.Truncate(m.notice, width, "…"))
-		v.SetContent(strings.Join(lines, "\n"))
-	}
+	v.SetContent(frameIn(m.shared(m.sw, m.sh), m.sw, m.sh, m.width, m.height, ""))
 	return v
+}
+
+// shared is the screen as the customer and every watcher see it, w×h.
+func (m *sessionModel) shared(width, height int) string {
+	if width < MinWidth || height < MinHeight {
+		return tooSmall(width, height)
+	}
+	lines := strings.Split(m.Model.View().Content, "\n")
+	last := ""
+	switch {
+	case len(m.asks) > 0:
+		last = m.question(m.asks[0])
+	case m.notice != "":
+		last = m.notice
+	}
+	if last != "" {
+		lines[len(lines)-1] = m.Theme().Warn.Render(ansi.Truncate(last, width, "…"))
+	}
+	if m.sharing {
+		lines = append([]string{m.Theme().Warn.Render(ansi.Truncate(m.banner(), width, "…"))}, lines...)
+	}
+	return strings.Join(lines, "\n")
 }
 
 func tooSmall(w, h int) string {
