@@ -106,7 +106,7 @@ func (s *Server) listSessions(sess ssh.Session, args []string) {
 			watchers = strings.Join(i.Watchers, ", ")
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\t%s\t%s ago\t%s\t%s\t%s\r\n", i.ID, flow.Display(i.Organization), flow.Display(i.Who),
-			i.Step, i.StepTitle, roundDuration(now.Sub(i.StepSince)), roundDuration(now.Sub(i.LastKeyAt)),
+			i.Step, i.StepTitle, listDuration(now.Sub(i.StepSince)), listDuration(now.Sub(i.LastKeyAt)),
 			ansi.Truncate(flow.Display(i.Validation), 60, "…"), ansi.Truncate(flow.Display(i.TestLogin), 60, "…"), flow.Display(watchers))
 	}
 	_ = tw.Flush()
@@ -232,4 +232,13 @@ func (m *watchModel) View() tea.View {
 	v := tea.NewView(content)
 	v.AltScreen = true
 	return v
+}
+
+// listDuration is a time on a step or since a key in the sessions list:
+// whole seconds at least, as a person reads a list.
+func listDuration(d time.Duration) string {
+	if d < time.Second {
+		return "0s"
+	}
+	return roundDuration(d)
 }

@@ -164,6 +164,9 @@ func TestSSHSessionsListForEngineersOnly(t *testing.T) {
 		!strings.Contains(lines[1], "not run") {
 		t.Errorf("sessions printed:\n%s", out)
 	}
+	if strings.Contains(out, "ms") {
+		t.Errorf("times in the list are not in whole seconds:\n%s", out)
+	}
 
 	out, _, err = s.run(t, "alice", "sessions --json", gossh.PublicKeys(signer))
 	var list []SessionInfo
