@@ -128,10 +128,12 @@ func looksLikeCode(user string) bool {
 }
 
 // failLimiter counts wrong invite codes per source address in a sliding
-// window and refuses an address that reached the limit. A code being
-// checked counts as a failure until it proves good (reserve, then settle),
-// so that tries answered at the same moment cannot pass the limit
-// together.
+// window and refuses an address that reached the limit. At most as many
+// codes as the address has tries left are checked at once (reserve, then
+// settle): a wrong code among them uses a try up, a good one gives its
+// place back. So codes answered at the same moment cannot pass the limit
+// together, and good codes from one address (many customers behind one
+// NAT) wait a moment rather than being refused.
 type failLimiter struct {
 	limit  int
 	window time.Duration
@@ -140,41 +142,52 @@ type failLimiter struct {
 	mu       sync.Mutex
 	failures map[string][]time.Time
 	checking map[string]int // codes from the address being checked now
+	settled  chan struct{}  // closed, and replaced, whenever a check ends
 }
 
 func newFailLimiter(limit int, window time.Duration, now func() time.Time) *failLimiter {
-	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{}, checking: map[string]int{}}
+	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{},
+		checking: map[string]int{}, settled: make(chan struct{})}
 }
 
 // blocked reports whether addr is refused, and for how long still.
 func (l *failLimiter) blocked(addr string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.blockedLocked(addr)
-}
-
-func (l *failLimiter) blockedLocked(addr string) (bool, time.Duration) {
 	recent := l.recent(addr)
-	if len(recent)+l.checking[addr] < l.limit {
+	if len(recent) < l.limit {
 		return false, 0
-	}
-	if len(recent) < l.limit { // the limit is reached by codes still being checked
-		return true, time.Minute
 	}
 	return true, recent[len(recent)-l.limit].Add(l.window).Sub(l.now())
 }
 
 // reserve takes a try for addr before its code is checked: false (and how
-// long to wait) when addr is at the limit, counting the tries in flight.
-// Every true is followed by exactly one settle.
-func (l *failLimiter) reserve(addr string) (bool, time.Duration) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if blocked, wait := l.blockedLocked(addr); blocked {
-		return false, wait
+// long to wait) when addr is at the limit. While the codes being checked
+// could use up the tries left, it waits for one of them to end, at most
+// until ctx ends (then false, to be tried again). Every true is followed
+// by exactly one settle.
+func (l *failLimiter) reserve(ctx context.Context, addr string) (bool, time.Duration) {
+	for {
+		l.mu.Lock()
+		recent := l.recent(addr)
+		if len(recent) >= l.limit {
+			wait := recent[len(recent)-l.limit].Add(l.window).Sub(l.now())
+			l.mu.Unlock()
+			return false, wait
+		}
+		if len(recent)+l.checking[addr] < l.limit {
+			l.checking[addr]++
+			l.mu.Unlock()
+			return true, 0
+		}
+		settled := l.settled
+		l.mu.Unlock()
+		select {
+		case <-settled:
+		case <-ctx.Done():
+			return false, time.Minute
+		}
 	}
-	l.checking[addr]++
-	return true, 0
 }
 
 // settle ends a try reserved for addr: a wrong code is recorded as a
@@ -188,11 +201,13 @@ func (l *failLimiter) settle(addr string, good bool) {
 	if !good {
 		l.failures[addr] = append(l.recent(addr), l.now())
 	}
+	close(l.settled)
+	l.settled = make(chan struct{})
 }
 
 // fail records a wrong code from addr.
 func (l *failLimiter) fail(addr string) {
-	if ok, _ := l.reserve(addr); ok {
+	if ok, _ := l.reserve(context.Background(), addr); ok {
 		l.settle(addr, false)
 	}
 }
@@ -251,12 +266,12 @@ func (e errTooManyCodes) Error() string {
 // limit gets errTooManyCodes without its code being looked at; the limit
 // counts the codes being checked at the same moment.
 func (s *Server) tryCode(ctx context.Context, addr, code, how string) (store.Invite, error) {
-	if ok, wait := s.limiter.reserve(addr); !ok {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if ok, wait := s.limiter.reserve(ctx, addr); !ok {
 		s.audit(ctx, "ssh:anonymous", addr, "auth.refused", "", "invite code given "+how+" while the address is past the wrong-code limit")
 		return store.Invite{}, errTooManyCodes{addr: addr, wait: wait}
 	}
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
 	inv, err := s.opts.Store.LookupInvite(ctx, code)
 	s.limiter.settle(addr, err == nil)
 	if err != nil {

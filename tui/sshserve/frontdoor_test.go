@@ -157,3 +157,47 @@ func TestSSHOneInviteCannotFillTheServer(t *testing.T) {
 		t.Errorf("refusals audited: %q", reasons)
 	}
 }
+
+// TestFailLimiterLetsGoodCodesWait: codes being checked hold the tries
+// left; one more waits for them instead of being refused, and goes on
+// when a good one gives its place back (many customers behind one NAT
+// connecting at once are not turned away).
+func TestFailLimiterLetsGoodCodesWait(t *testing.T) {
+	t.Parallel()
+	l := newFailLimiter(5, 10*time.Minute, time.Now)
+	for range 5 {
+		if ok, _ := l.reserve(context.Background(), "192.0.2.7"); !ok {
+			t.Fatal("a try below the limit was refused")
+		}
+	}
+	got := make(chan bool, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		ok, _ := l.reserve(ctx, "192.0.2.7")
+		got <- ok
+	}()
+	select {
+	case ok := <-got:
+		t.Fatalf("the sixth check did not wait for the five in flight (ok=%v)", ok)
+	case <-time.After(100 * time.Millisecond):
+	}
+	l.settle("192.0.2.7", true) // a good code gives its place back
+	select {
+	case ok := <-got:
+		if !ok {
+			t.Fatal("the waiting check was refused although a good code freed a try")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the waiting check never went on")
+	}
+	for range 4 {
+		l.settle("192.0.2.7", false)
+	}
+	l.settle("192.0.2.7", false)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if ok, wait := l.reserve(ctx, "192.0.2.7"); ok || wait <= 0 {
+		t.Fatalf("after five wrong codes: ok=%v wait=%s, want refused with a wait", ok, wait)
+	}
+}
