@@ -151,6 +151,17 @@ func (s *Store) inviteByCode(ctx context.Context, code string) (Invite, error) {
 	return inv, s.explain(err)
 }
 
+// GetInvite returns the invite with the given ID; a flow.Error with code
+// invite_unknown when there is none.
+func (s *Store) GetInvite(ctx context.Context, id string) (Invite, error) {
+	inv, err := scanInvite(s.db.QueryRowContext(ctx, `SELECT `+inviteColumns+` FROM invites WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Invite{}, &flow.Error{Code: flow.CodeInviteUnknown, Message: "this invite code is not known",
+			Fix: "ask the person who invited you for a new code"}
+	}
+	return inv, s.explain(err)
+}
+
 // RevokeInvite withdraws an unused invite by its ID.
 func (s *Store) RevokeInvite(ctx context.Context, id string) error {
 	return s.updateOne(ctx, "unused invite", id, `UPDATE invites SET revoked_at = ?

@@ -374,25 +374,20 @@ var errInviteUsed = errors.New("the organization's connection is set up, so this
 
 // inviteStillGood reports why the invite id of org can no longer be used.
 func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
-	invites, err := s.opts.Store.ListInvites(ctx, org)
-	if err != nil {
+	inv, err := s.opts.Store.GetInvite(ctx, id)
+	switch {
+	case flow.IsCode(err, flow.CodeInviteUnknown) || err == nil && inv.Organization != org:
+		return errors.New("this invite code is not known")
+	case err != nil:
 		return err
+	case !inv.RevokedAt.IsZero():
+		return errors.New("this invite code was withdrawn")
+	case !inv.UsedAt.IsZero():
+		return errInviteUsed
+	case !s.opts.Now().Before(inv.ExpiresAt):
+		return errors.New("this invite code expired")
 	}
-	for _, inv := range invites {
-		if inv.ID != id {
-			continue
-		}
-		switch {
-		case !inv.RevokedAt.IsZero():
-			return errors.New("this invite code was withdrawn")
-		case !inv.UsedAt.IsZero():
-			return errInviteUsed
-		case !s.opts.Now().Before(inv.ExpiresAt):
-			return errors.New("this invite code expired")
-		}
-		return nil
-	}
-	return errors.New("this invite code is not known")
+	return nil
 }
 
 // sentence capitalizes s and ends it with a full stop.
