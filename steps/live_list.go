@@ -183,8 +183,8 @@ func (o *organization) liveHint() string {
 	return " Press l for the customers' live sessions (none now)."
 }
 
-// liveView draws the live list, three lines a session, scrolled so that
-// the selected one shows.
+// liveView draws the live list, three lines a session and a blank one
+// between, scrolled so that the selected one shows.
 func (o *organization) liveView(width, height int) string {
 	t, v := o.theme, &o.live
 	head := []string{t.Title.Render("Customers' live sessions"),
@@ -198,6 +198,9 @@ func (o *organization) liveView(width, height int) string {
 	var rows []string
 	selFirst := 0
 	for i, s := range v.list {
+		if i > 0 {
+			rows = append(rows, "") // a session is three lines: a blank one between them
+		}
 		marker, style := "  ", t.Text
 		if i == v.cursor {
 			marker, style, selFirst = "▸ ", t.Selected, len(rows)
