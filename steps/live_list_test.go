@@ -194,3 +194,17 @@ func liveHidden(t *testing.T, org string, customer bool) {
 		t.Errorf("the live sessions were read %d times", n)
 	}
 }
+
+// The line mode has no live list (it would print it again every second):
+// an engineer's prompts are the start list's, and nothing live is read.
+func TestLiveListNotInTheLineMode(t *testing.T) {
+	t.Parallel()
+	step, _, feed := liveEngineer(t)
+	text, err := runLines(t, step, NewSetup(), "2\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(text, "live") || strings.Contains(text, "s2acme") || feed.asked() != 0 {
+		t.Errorf("the line mode shows live sessions (%d reads):\n%s", feed.asked(), text)
+	}
+}
