@@ -587,10 +587,16 @@ func (a *app) transcriptCmd() *cobra.Command {
 func (a *app) serveCmd() *cobra.Command {
 	f := &sshserve.ServeConfig{}
 	cmd := command("serve", "Serve the setup wizard over SSH: customers come in with an invite code, support engineers with their key",
-		"serve", cobra.NoArgs, func(cmd *cobra.Command, _ []string) error { return a.runServe(cmd.Context(), *f) })
+		"serve", cobra.NoArgs, func(cmd *cobra.Command, _ []string) error {
+			if f.SSHHTTPAddr != "" && (cmd.Flags().Changed("ssh-addr") || cmd.Flags().Changed("http-addr")) {
+				return flow.Usagef("--ssh-http-addr replaces --ssh-addr and --http-addr: give it alone")
+			}
+			return a.runServe(cmd.Context(), *f)
+		})
 	fl := cmd.Flags()
 	fl.StringVar(&f.SSHAddr, "ssh-addr", ":2222", "address the SSH server listens on")
 	fl.StringVar(&f.HTTPAddr, "http-addr", ":8976", "address the callback listener (HTTP) listens on")
+	fl.StringVar(&f.SSHHTTPAddr, "ssh-http-addr", "", "one address for SSH and the callbacks (HTTP), e.g. :443 for customers whose network lets only that port out; a connection is SSH when it starts with SSH-2.0-, HTTP otherwise (replaces --ssh-addr and --http-addr)")
 	fl.StringVar(&f.PublicURL, "public-url", "", "where browsers reach the callback listener, e.g. https://onboard.example.com behind a TLS proxy (default http://localhost:PORT of --http-addr)")
 	fl.StringVar(&f.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
 	fl.StringVar(&f.SSHHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
@@ -611,9 +617,13 @@ func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
 		return flow.Usagef("--max-sessions, --idle-timeout, --max-session and --timeout must be positive")
 	}
 	if f.PublicURL == "" {
-		_, port, err := net.SplitHostPort(f.HTTPAddr)
+		flag, addr := "--http-addr", f.HTTPAddr
+		if f.SSHHTTPAddr != "" {
+			flag, addr = "--ssh-http-addr", f.SSHHTTPAddr
+		}
+		_, port, err := net.SplitHostPort(addr)
 		if err != nil {
-			return flow.Usagef("--http-addr %q: want HOST:PORT or :PORT", f.HTTPAddr)
+			return flow.Usagef("%s %q: want HOST:PORT or :PORT", flag, addr)
 		}
 		f.PublicURL = "http://localhost:" + port
 	}

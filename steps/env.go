@@ -67,6 +67,13 @@ type Env struct {
 	// screen now (a support engineer who joined it over SSH): the client
 	// secret can then not be shown.
 	Watched func() bool
+	// Live, when set, lists the customer sessions running now: a support
+	// engineer's wizard over SSH shows them in step 0, where choosing one
+	// sends a JoinMsg (the SSH server then shows that customer's screen).
+	// Never set for a customer, and step 0 ignores it in a session walled
+	// into an organization. It is called from a command, about once a
+	// second while step 0 is on screen.
+	Live func(ctx context.Context) []LiveSession
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

@@ -33,6 +33,7 @@ const (
 	orgInviteForm                // naming an invite's organization and life
 	orgInviteBusy                // the invite is being made
 	orgInviteDone                // showing the new invite's code, once
+	orgLiveList                  // the customers' live sessions (live_list.go)
 )
 
 type orgItemKind int
@@ -96,6 +97,7 @@ type organization struct {
 	formErr   string
 
 	invite orgInvite // a support engineer's invite form and result
+	live   orgLive   // a support engineer's list of live customer sessions
 
 	orgKeys
 }
@@ -110,6 +112,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 	o.org.ShowSuggestions = true
 	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
 	o.invite = newOrgInvite(theme)
+	o.live = newOrgLive()
 	return o
 }
 
@@ -121,12 +124,12 @@ func (o *organization) Enter(s *Setup) tea.Cmd {
 	o.invite.made = flow.InviteCode{} // an invite's code is shown once
 	o.seq++
 	seq, env, draftID, connID := o.seq, o.env, s.DraftID, s.Connection.ID
-	return func() tea.Msg {
+	return tea.Batch(func() tea.Msg {
 		ctx, cancel := env.readCtx(orgStoreTimeout)
 		defer cancel()
 		l, err := orgLoad(ctx, env, draftID, connID)
 		return orgLoadedMsg{seq: seq, listing: l, err: err}
-	}
+	}, o.liveStart())
 }
 
 func (o *organization) Capturing() bool { return o.mode == orgForm || o.mode == orgInviteForm }
@@ -134,10 +137,16 @@ func (o *organization) Capturing() bool { return o.mode == orgForm || o.mode == 
 func (o *organization) Keys() []key.Binding {
 	switch o.mode {
 	case orgList:
+		keys := []key.Binding{o.up, o.down, o.choose}
 		if o.canInvite() {
-			return []key.Binding{o.up, o.down, o.choose, o.invite.open}
+			keys = append(keys, o.invite.open)
 		}
-		return []key.Binding{o.up, o.down, o.choose}
+		if o.canLive() {
+			keys = append(keys, o.live.open)
+		}
+		return keys
+	case orgLiveList:
+		return o.liveKeysNow()
 	case orgForm:
 		keys := []key.Binding{o.submit}
 		if !o.walled() {
@@ -155,9 +164,22 @@ func (o *organization) walled() bool { return o.env.Organization != "" }
 
 // formCancels reports whether esc leaves the new-connection form for the
 // list: when the list offers more than "new", or invites.
-func (o *organization) formCancels() bool { return len(o.items) > 1 || o.canInvite() }
+func (o *organization) formCancels() bool { return len(o.items) > 1 || o.canInvite() || o.canLive() }
 
+// Update handles msg; a step change it asks for leaves step 0, which
+// stops the live list's refresh until the step is entered again.
 func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	if cmd, ok := o.liveUpdate(msg); ok {
+		return cmd, nil
+	}
+	cmd, nav := o.update(msg)
+	if nav != nil {
+		o.live.here = false
+	}
+	return cmd, nav
+}
+
+func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case orgLoadedMsg:
 		if msg.seq == o.seq && o.mode == orgLoading {
@@ -181,6 +203,8 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.updateForm(msg), nil
 		case orgInviteForm, orgInviteDone:
 			return o.updateInvite(msg), nil
+		case orgLiveList:
+			return o.updateLive(msg), nil
 		}
 	case tea.PasteMsg:
 		switch o.mode {
@@ -221,6 +245,8 @@ func (o *organization) updateList(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		return o.choose1(o.items[o.cursor])
 	case key.Matches(msg, o.invite.open) && o.canInvite():
 		return o.openInvite(o.items[o.cursor].org), nil
+	case key.Matches(msg, o.live.open) && o.canLive():
+		o.mode, o.err = orgLiveList, nil
 	}
 	return nil, nil
 }
@@ -390,6 +416,8 @@ func (o *organization) View() string {
 		b.WriteString(o.listView(width, height-o.errHeight(width)))
 	case orgForm:
 		b.WriteString(o.formView(width))
+	case orgLiveList:
+		b.WriteString(o.liveView(width, height-o.errHeight(width)))
 	default:
 		b.WriteString(o.inviteView(width))
 	}
@@ -425,6 +453,9 @@ func (o *organization) listView(width, height int) string {
 	intro := "Resume a draft, edit a connection, or start a new one."
 	if o.canInvite() {
 		intro += " Press i to invite a customer of the selected organization."
+	}
+	if o.canLive() {
+		intro += o.liveHint()
 	}
 	lines := strings.Split(t.Text.Width(width).Render(intro), "\n") // one entry per screen line, for the scrolling
 	selLine, section := 0, ""

@@ -2,10 +2,12 @@ package sshserve
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/steps"
 )
 
 // commandMiddleware runs the support engineers' commands (`sessions`,
@@ -30,7 +33,7 @@ func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 		}
 		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
-		if id.actor == "" || id.invite != "" || id.organization != "" {
+		if !isEngineer(id) {
 			s.audit(sess.Context(), id.actor, addr, "command.refused", id.organization, flow.Display(args[0]))
 			refuse(sess, "This server runs only the setup wizard; connect without a command.")
 			return
@@ -46,6 +49,12 @@ func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 			refuse(sess, fmt.Sprintf("Unknown command %q. Support engineers can run: sessions [--json], join SESSION (with ssh -t), events [--json].", flow.Display(args[0])))
 		}
 	}
+}
+
+// isEngineer reports whether id is a support engineer's (an authorized
+// key): only they list, join and hear of customers' sessions.
+func isEngineer(id identity) bool {
+	return id.actor != "" && id.invite == "" && id.organization == ""
 }
 
 // SessionInfo is one live customer session in `sessions --json`.
@@ -77,6 +86,18 @@ func (s *Server) LiveSessions() []SessionInfo {
 			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out
+}
+
+// liveList is LiveSessions for an engineer's wizard (steps.Env.Live).
+func (s *Server) liveList(context.Context) []steps.LiveSession {
+	list := s.LiveSessions()
+	out := make([]steps.LiveSession, 0, len(list))
+	for _, i := range list {
+		out = append(out, steps.LiveSession{ID: i.ID, Organization: i.Organization, Who: i.Who, Step: i.Step,
+			StepTitle: i.StepTitle, StepSince: i.StepSince, LastKeyAt: i.LastKeyAt, Validation: i.Validation,
+			TestLogin: i.TestLogin, Watchers: i.Watchers})
+	}
 	return out
 }
 
@@ -124,16 +145,13 @@ func (s *Server) find(id string) *liveSession {
 }
 
 // join answers `join SESSION`: once the customer says yes, the engineer
-// sees their screen, live, and may ask for control.
+// sees their screen, live, and may ask for control. The watch is a
+// session of its own: it counts toward the server's limits (an engineer's,
+// so the engineers' reserve is open to it).
 func (s *Server) join(sess ssh.Session, id identity, args []string) {
 	ctx, addr := sess.Context(), hostOf(sess.RemoteAddr())
 	if len(args) != 1 {
 		refuse(sess, "Usage: ssh -t -p PORT HOST join SESSION (the IDs are in: ssh -p PORT HOST sessions).")
-		return
-	}
-	pty, _, ok := sess.Pty()
-	if !ok {
-		refuse(sess, "join shows the customer's screen and needs a terminal: ssh -t -p PORT HOST join "+flow.Display(args[0]))
 		return
 	}
 	ls := s.find(args[0])
@@ -141,21 +159,59 @@ func (s *Server) join(sess ssh.Session, id identity, args []string) {
 		refuse(sess, fmt.Sprintf("No live customer session %s. List them with: ssh -p PORT HOST sessions", flow.Display(args[0])))
 		return
 	}
+	if full := s.admit(nil, id); full != "" {
+		s.audit(ctx, id.actor, addr, "session.refused", id.organization, full+" (join "+ls.id+")")
+		refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
+		return
+	}
+	defer s.leave(nil, id)
+	pty, _, ok := sess.Pty()
+	if !ok {
+		refuse(sess, "join shows the customer's screen and needs a terminal: ssh -t -p PORT HOST join "+flow.Display(args[0]))
+		return
+	}
 	s.wg.Add(1)
 	defer s.wg.Done()
-	w := &watcher{name: id.name, actor: id.actor, addr: addr, width: pty.Window.Width, height: pty.Window.Height}
-	p := tea.NewProgram(newWatchModel(w, ls, func(action string) {
-		s.audit(ctx, id.actor, addr, action, ls.who.organization, fmt.Sprintf("session %s, engineer %s", ls.id, w.name))
-	}), append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)...)
+	w, m := s.newWatch(ctx, id, addr, ls, pty.Window.Width, pty.Window.Height)
+	m.exit = tea.Quit
+	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)...)
 	w.program = p
-	s.audit(ctx, id.actor, addr, "share.requested", ls.who.organization, fmt.Sprintf("session %s, engineer %s", ls.id, w.name))
-	ls.addWatcher(w)
+	m.begin()
 	bubbletea.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)
-	ls.removeWatcher(w)
-	why := cmp.Or(w.reason(), "You left the session.")
-	s.audit(ctx, id.actor, addr, "share.left", ls.who.organization, fmt.Sprintf("session %s, engineer %s: %s", ls.id, w.name, why))
-	fmt.Fprintf(sess, "\r\n%s\r\n", why)
+	fmt.Fprintf(sess, "\r\n%s\r\n", m.finish())
 	_ = sess.Exit(0)
+}
+
+// newWatch is engineer id's watch of ls in a width×height terminal; its
+// watcher's program is the caller's to set, then begin asks the customer.
+func (s *Server) newWatch(ctx context.Context, id identity, addr string, ls *liveSession, width, height int) (*watcher, *watchModel) {
+	w := &watcher{name: id.name, actor: id.actor, addr: addr, width: width, height: height}
+	audit := func(action, why string) {
+		detail := fmt.Sprintf("session %s, engineer %s", ls.id, w.name)
+		if why != "" {
+			detail += ": " + why
+		}
+		s.audit(ctx, id.actor, addr, action, ls.who.organization, detail)
+	}
+	return w, newWatchModel(w, ls, audit)
+}
+
+// watchFromWizard starts watching the customer session sessionID from
+// engineer id's wizard, whose live session is own: a watchStartMsg, or a
+// notice saying why not. Run it in a command. The watch ends with the
+// engineer's session if that ends first.
+func (s *Server) watchFromWizard(id identity, addr string, own *liveSession, sessionID string, width, height int) tea.Msg {
+	ls := s.find(sessionID)
+	if ls == nil {
+		return noticeMsg{text: fmt.Sprintf("The customer's session %s has ended.", flow.Display(sessionID))}
+	}
+	w, m := s.newWatch(own.ctx, id, addr, ls, width, height)
+	own.mu.Lock()
+	w.program = own.program
+	own.mu.Unlock()
+	own.watchesWith(func() { m.finish() })
+	m.begin()
+	return watchStartMsg{m: m}
 }
 
 // watchModel is the engineer's view of a customer's session: their
@@ -165,14 +221,46 @@ func (s *Server) join(sess ssh.Session, id identity, args []string) {
 type watchModel struct {
 	w             *watcher
 	ls            *liveSession
-	audit         func(action string)
+	audit         func(action, why string)
 	width, height int
 	frame         string
 	fw, fh        int
+	note          string // the customer's answer to a question, until the next key
+
+	// exit is what the watch's end runs: tea.Quit when the watch is a
+	// program of its own (`join`), nothing in an engineer's wizard, which
+	// sees over instead and shows the wizard again.
+	exit     tea.Cmd
+	over     bool
+	finished sync.Once
+	why      string
 }
 
-func newWatchModel(w *watcher, ls *liveSession, audit func(action string)) *watchModel {
+func newWatchModel(w *watcher, ls *liveSession, audit func(action, why string)) *watchModel {
 	return &watchModel{w: w, ls: ls, audit: audit, width: w.width, height: w.height}
+}
+
+// begin audits the request and asks the customer.
+func (m *watchModel) begin() {
+	m.audit("share.requested", "")
+	m.ls.addWatcher(m.w)
+}
+
+// finish takes the watcher out once the watch ended, audits why, and
+// says why; it runs once however often it is called.
+func (m *watchModel) finish() string {
+	m.finished.Do(func() {
+		m.ls.removeWatcher(m.w)
+		m.why = cmp.Or(m.w.reason(), "You left the session.")
+		m.audit("share.left", m.why)
+	})
+	return m.why
+}
+
+// end marks the watch over.
+func (m *watchModel) end() (tea.Model, tea.Cmd) {
+	m.over = true
+	return m, m.exit
 }
 
 func (m *watchModel) Init() tea.Cmd { return nil }
@@ -185,16 +273,23 @@ func (m *watchModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case frameReadyMsg:
 		m.frame, m.fw, m.fh = m.w.latest()
 	case watchEndMsg:
-		return m, tea.Quit
+		if m.w.reason() != "" { // not an earlier watch's
+			return m.end()
+		}
+	case watchNoteMsg:
+		if msg.w == m.w {
+			m.note = msg.text
+		}
 	case tea.KeyPressMsg:
+		m.note = ""
 		st, ok := m.ls.stateOf(m.w)
 		switch {
 		case msg.String() == keyLeave || !ok:
-			return m, tea.Quit
+			return m.end()
 		case st == watchOn && msg.String() == keyAskControl:
 			m.ls.send(askMsg{w: m.w, control: true})
 			audit := m.audit
-			return m, func() tea.Msg { audit("share.control_requested"); return nil }
+			return m, func() tea.Msg { audit("share.control_requested", ""); return nil }
 		case st == watchControl:
 			m.forward(msg)
 		}
@@ -227,7 +322,15 @@ func (m *watchModel) View() tea.View {
 		if st, _ := m.ls.stateOf(m.w); st == watchControl {
 			hint = fmt.Sprintf("You can type in %s · %s leaves", m.ls.id, keyLeave)
 		}
+		if m.note != "" {
+			hint = m.note + " · " + hint
+		}
 		content = frameIn(m.frame, m.fw, m.fh, m.width, m.height, hint)
+		if m.note != "" && m.height <= m.fh+1 { // no room for the hint: the note goes over the last line
+			lines := strings.Split(content, "\n")
+			lines[len(lines)-1] = ansi.Truncate(m.note, m.width, "…")
+			content = strings.Join(lines, "\n")
+		}
 	}
 	v := tea.NewView(content)
 	v.AltScreen = true

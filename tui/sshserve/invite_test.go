@@ -1,7 +1,6 @@
 package sshserve
 
 import (
-	"context"
 	"html"
 	"io"
 	"net/http"
@@ -16,7 +15,6 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
-	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // A support engineer makes an invite inside the wizard over SSH; the code
@@ -74,31 +72,12 @@ func TestSSHCustomerIsAddressedAndToldWhenToComeBack(t *testing.T) {
 // the command `invite` prints.
 func TestServeRecordsItsSSHAddressForInvites(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	st, err := store.Open(filepath.Join(dir, "onboard.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
+	st, _ := serveInBackground(t, ServeConfig{SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
+		PublicURL: "http://localhost:8976", Timeout: time.Second})
+	host, page, err := st.InviteAddresses(t.Context(), "")
+	if err != nil || !strings.HasPrefix(host, "localhost:") || page != "http://localhost:8976" {
+		t.Errorf("serve recorded %q and %q (%v)", host, page, err)
 	}
-	defer st.Close()
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	go func() {
-		done <- Serve(ctx, ServeConfig{Store: st, SSHAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0",
-			PublicURL: "http://localhost:8976", Timeout: time.Second}, io.Discard, io.Discard)
-	}()
-	defer func() { cancel(); <-done }()
-	deadline := time.Now().Add(sshWait)
-	for time.Now().Before(deadline) {
-		host, page, err := st.InviteAddresses(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(host, "localhost:") && host != "localhost:0" && page == "http://localhost:8976" {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("serve never recorded its SSH address")
 }
 
 // The invite page at PUBLIC_URL/i/CODE says how to connect: the ssh

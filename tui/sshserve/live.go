@@ -93,6 +93,7 @@ type (
 	askMsg struct {
 		w       *watcher
 		control bool
+		seq     int // the customer's program numbers its questions
 	}
 	// watchersMsg: a watcher left or resized.
 	watchersMsg struct{}

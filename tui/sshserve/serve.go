@@ -16,6 +16,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/soheilhy/cmux"
+
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/store"
@@ -30,6 +32,11 @@ type ServeConfig struct {
 	// SSHAddr and HTTPAddr are where the SSH server and the callback
 	// listener listen.
 	SSHAddr, HTTPAddr string
+	// SSHHTTPAddr, when set, is one address for both, in place of SSHAddr
+	// and HTTPAddr: for customers whose network lets only one port out
+	// (443). A connection is SSH when its first bytes are "SSH-" (an SSH
+	// client speaks first), HTTP otherwise.
+	SSHHTTPAddr string
 	// PublicURL is where browsers reach the callback listener (see
 	// CheckPublicURL).
 	PublicURL string
@@ -103,13 +110,8 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 	if cfg.ViaEnvProxy {
 		opts.Proxy = http.ProxyFromEnvironment
 	}
-	sshLn, err := listen("--ssh-addr", cfg.SSHAddr, ":2222")
+	sshLn, httpLn, err := listenBoth(cfg)
 	if err != nil {
-		return err
-	}
-	httpLn, err := listen("--http-addr", cfg.HTTPAddr, ":8976")
-	if err != nil {
-		sshLn.Close()
 		return err
 	}
 	sshHost := flow.SSHHost(cfg.SSHHost, cfg.PublicURL, sshLn.Addr().String())
@@ -145,6 +147,40 @@ func listen(flag, addr, example string) (net.Listener, error) {
 	return ln, nil
 }
 
+// firstBytesWait bounds how long a connection to the shared address may
+// take to send its first bytes (an SSH client's version line, an HTTP
+// request line) before it is taken as HTTP.
+const firstBytesWait = 10 * time.Second
+
+// listenBoth opens the SSH and the callback listeners: on their own
+// addresses, or both on the one SSHHTTPAddr, told apart by the first bytes
+// each connection sends. Closing either of the shared ones closes the
+// address.
+func listenBoth(cfg ServeConfig) (sshLn, httpLn net.Listener, err error) {
+	if cfg.SSHHTTPAddr != "" {
+		ln, err := listen("--ssh-http-addr", cfg.SSHHTTPAddr, ":443")
+		if err != nil {
+			return nil, nil, err
+		}
+		mux := cmux.New(ln)
+		mux.SetReadTimeout(firstBytesWait)
+		sshLn = mux.Match(cmux.PrefixMatcher("SSH-"))
+		httpLn = mux.Match(cmux.Any())
+		go func() { _ = mux.Serve() }() // ends when the listeners close
+		return sshLn, httpLn, nil
+	}
+	sshLn, err = listen("--ssh-addr", cfg.SSHAddr, ":2222")
+	if err != nil {
+		return nil, nil, err
+	}
+	httpLn, err = listen("--http-addr", cfg.HTTPAddr, ":8976")
+	if err != nil {
+		sshLn.Close()
+		return nil, nil, err
+	}
+	return sshLn, httpLn, nil
+}
+
 // printBanner tells the operator where the server listens, what it
 // admits and how to make an invite.
 func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string, cfg ServeConfig) {
@@ -157,6 +193,9 @@ func printBanner(w io.Writer, sshAddr, httpAddr net.Addr, fingerprint string, cf
 	fmt.Fprintf(tw, "oidc-onboard serve\nSSH\t%s\t(customers: ssh -p %s setup@THIS-HOST)\n", sshAddr, port)
 	fmt.Fprintf(tw, "Host key\t%s\t(read it to a customer whose ssh asks)\n", fingerprint)
 	fmt.Fprintf(tw, "Callbacks\t%s\t(Redirect URIs are %s/callback/CONNECTION-ID)\n", httpAddr, cfg.PublicURL)
+	if cfg.SSHHTTPAddr != "" {
+		fmt.Fprintf(tw, "One port\tSSH and the callbacks share %s, told apart by their first bytes\n", sshAddr)
+	}
 	fmt.Fprintf(tw, "Database\t%s\nEngineers\t%s\n", cfg.Store.Path(), keys)
 	fmt.Fprintf(tw, "Limits\t%d sessions, idle %s, at most %s each\n", cfg.MaxSessions, cfg.IdleTimeout, cfg.MaxSession)
 	if cfg.AllowPrivateNetworks {

@@ -39,6 +39,7 @@ const (
 	DefaultIdleTimeout   = 15 * time.Minute
 	DefaultMaxSession    = 2 * time.Hour
 	DefaultShutdownGrace = 8 * time.Second
+	DefaultConsentWait   = time.Minute
 	// CodeFailLimit wrong invite codes per address in CodeFailWindow, then
 	// the address is refused until the oldest leaves the window.
 	CodeFailLimit  = 5
@@ -75,6 +76,9 @@ type ServerOptions struct {
 	IdleTimeout   time.Duration
 	MaxSession    time.Duration
 	ShutdownGrace time.Duration
+	// ConsentWait is how long a customer's question (may NAME watch, may
+	// they type) waits for an answer; then it is a no.
+	ConsentWait time.Duration
 	// Demo pre-fills every session's credentials with the demo IdP.
 	Demo *steps.Demo
 	// Log receives one line per session and per server event.
@@ -120,6 +124,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	opts.IdleTimeout = cmp.Or(opts.IdleTimeout, DefaultIdleTimeout)
 	opts.MaxSession = cmp.Or(opts.MaxSession, DefaultMaxSession)
 	opts.ShutdownGrace = cmp.Or(opts.ShutdownGrace, DefaultShutdownGrace)
+	opts.ConsentWait = cmp.Or(opts.ConsentWait, DefaultConsentWait)
 	if opts.Log == nil {
 		opts.Log = slog.New(slog.DiscardHandler)
 	}
@@ -358,6 +363,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		started := s.opts.Now()
 
 		next(sess)
+		ls.stopWatching()
 		ls.end()
 		if st := ls.statusNow(); id.invite != "" && st.draft {
 			s.emit(ls, EventLeftWithDraft, fmt.Sprintf("at step %d %s", st.step, st.stepTitle))
@@ -395,7 +401,9 @@ func (s *Server) admit(ls *liveSession, id identity) string {
 		return fmt.Sprintf("the organization already has %d sessions", s.opts.MaxPerOrg)
 	}
 	s.count.Add(1)
-	s.sessions[ls] = struct{}{}
+	if ls != nil { // nil: an engineer's join, not a wizard
+		s.sessions[ls] = struct{}{}
+	}
 	if id.invite != "" {
 		s.perKey["invite:"+id.invite]++
 		s.perKey["org:"+id.organization]++
@@ -412,7 +420,7 @@ func engineersReserve(max int) int {
 	return cmp.Or(max/10, 1)
 }
 
-// leave counts a session out.
+// leave counts a session out (ls nil: a join).
 func (s *Server) leave(ls *liveSession, id identity) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -448,9 +456,15 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	addr := hostOf(sess.RemoteAddr())
 	hooks := sessionHooks{audit: func(action, detail string) {
 		s.audit(ls.ctx, id.actor, addr, action, id.organization, detail)
-	}}
+	}, consentWait: s.opts.ConsentWait}
 	if id.invite != "" {
 		hooks.event = func(kind, detail string) { s.emit(ls, kind, detail) }
+	}
+	if isEngineer(id) {
+		env.Live = s.liveList
+		hooks.watch = func(sessionID string, width, height int) tea.Msg {
+			return s.watchFromWizard(id, addr, ls, sessionID, width, height)
+		}
 	}
 	m := newSessionModel(tui.New(env), ls, s.opts.Now, hooks)
 	// The server owns the signals: a program of its own would die on the

@@ -12,6 +12,7 @@ import (
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/tui"
 )
 
@@ -44,6 +45,9 @@ type liveSession struct {
 	status   liveStatus
 	watchers []*watcher
 	over     bool // the session ended: nobody may join any more
+	// unwatch ends the watch this engineer's wizard shows, if any, when
+	// the session ends first (see watchFromWizard).
+	unwatch func()
 }
 
 // newLiveSession is the session of sess starting now. Its program runs
@@ -54,6 +58,25 @@ func newLiveSession(sess context.Context, who identity, now time.Time) *liveSess
 	ls := &liveSession{id: newSessionID(), who: who, started: now, ctx: ctx, cancel: cancel}
 	ls.lastInput.Store(now.UnixNano())
 	return ls
+}
+
+// watchesWith records how to end the watch this session's wizard shows.
+func (ls *liveSession) watchesWith(unwatch func()) {
+	ls.mu.Lock()
+	defer ls.mu.Unlock()
+	ls.unwatch = unwatch
+}
+
+// stopWatching ends the watch this session's wizard shows, if any: its
+// program ended.
+func (ls *liveSession) stopWatching() {
+	ls.mu.Lock()
+	f := ls.unwatch
+	ls.unwatch = nil
+	ls.mu.Unlock()
+	if f != nil {
+		f()
+	}
 }
 
 func (ls *liveSession) setProgram(p *tea.Program) {
@@ -189,9 +212,15 @@ type sessionModel struct {
 	width, height int
 	sw, sh        int      // the shared screen's size
 	asks          []askMsg // questions for the customer, oldest first
+	askSeq        int      // numbers the questions, for their timeouts
+	timed         int      // the question whose answer is being waited for
 	sharing       bool     // anyone watching, as last drawn
 	published     string   // the frame last sent to the watchers
 	reported      seen
+
+	// watch is the customer session this engineer watches from their
+	// wizard (chosen in step 0's live list), drawn instead of the wizard.
+	watch *watchModel
 }
 
 // sessionHooks are the server's, for a session's program: each may be nil.
@@ -200,6 +229,12 @@ type sessionHooks struct {
 	audit func(action, detail string)
 	// event tells the engineers; it does not wait.
 	event func(kind, detail string)
+	// watch starts watching a customer's session from an engineer's
+	// wizard (a watchStartMsg or a noticeMsg); call it from a command.
+	watch func(sessionID string, width, height int) tea.Msg
+	// consentWait is how long a question waits for the customer's answer;
+	// zero waits forever.
+	consentWait time.Duration
 }
 
 func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks sessionHooks) *sessionModel {
@@ -216,10 +251,13 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	cmd := m.update(msg)
 	m.report()
 	m.publish()
-	return m, cmd
+	return m, tea.Batch(cmd, m.waitForAnswer())
 }
 
 func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
+	if cmd, done := m.watchUpdate(msg); done {
+		return cmd
+	}
 	switch msg := msg.(type) {
 	case tea.KeyPressMsg:
 		if m.closing {
@@ -247,10 +285,22 @@ func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
 		return nil
 	case closeMsg:
 		m.closing, m.notice = true, msg.why
-		return tea.Batch(m.Close(), m.quitWhenSaved())
+		return tea.Batch(m.unwatch(false), m.Close(), m.quitWhenSaved())
 	case askMsg:
+		m.askSeq++
+		msg.seq = m.askSeq
 		m.asks = append(m.asks, msg)
 		return nil
+	case askTimeoutMsg:
+		return m.unanswered(msg.seq)
+	case steps.JoinMsg:
+		if m.watch != nil || m.hooks.watch == nil || m.closing {
+			return nil
+		}
+		watch, id, w, h := m.hooks.watch, msg.Session, m.width, m.height
+		return func() tea.Msg { return watch(id, w, h) }
+	case watchStartMsg:
+		return m.startWatch(msg.m)
 	case watchersMsg:
 		return m.watchersChanged()
 	case remoteMsg:
@@ -294,6 +344,9 @@ func (m *sessionModel) quitWhenSaved() tea.Cmd {
 // the help line, a question for the customer, and the banner while
 // anyone watches), framed in the terminal when that is larger.
 func (m *sessionModel) View() tea.View {
+	if m.watch != nil {
+		return m.watch.View()
+	}
 	v := m.Model.View()
 	v.SetContent(frameIn(m.shared(m.sw, m.sh), m.sw, m.sh, m.width, m.height, ""))
 	return v
@@ -325,4 +378,73 @@ func tooSmall(w, h int) string {
 	msg := fmt.Sprintf("This window is %d×%d. The setup wizard needs at least %d×%d: please make it larger. (ctrl+c leaves; your draft is kept.)",
 		w, h, MinWidth, MinHeight)
 	return lipgloss.NewStyle().Width(max(w, 1)).Render(msg)
+}
+
+// watchStartMsg: the watch an engineer chose in their wizard began (the
+// customer is being asked).
+type watchStartMsg struct{ m *watchModel }
+
+// startWatch shows watch instead of the wizard, with what already came
+// for it: the customer may have answered, or left, meanwhile.
+func (m *sessionModel) startWatch(watch *watchModel) tea.Cmd {
+	if m.watch != nil || m.closing {
+		return func() tea.Msg { watch.finish(); return nil }
+	}
+	m.watch = watch
+	watch.Update(tea.WindowSizeMsg{Width: m.width, Height: m.height})
+	watch.Update(frameReadyMsg{})
+	if watch.w.reason() != "" {
+		watch.Update(watchEndMsg{})
+	}
+	if watch.over {
+		return m.unwatch(true)
+	}
+	return nil
+}
+
+// watchUpdate gives the watch this engineer's wizard shows what concerns
+// it: their keys and pastes, the frames, its end; done reports that msg
+// was the watch's alone. A frame counts as activity for the idle timer:
+// watching is not idling.
+func (m *sessionModel) watchUpdate(msg tea.Msg) (cmd tea.Cmd, done bool) {
+	switch msg.(type) {
+	case frameReadyMsg, watchEndMsg, watchNoteMsg:
+		if m.watch == nil {
+			return nil, true // an ended watch's late news
+		}
+	case tea.KeyPressMsg, tea.PasteMsg, tea.WindowSizeMsg:
+		if m.watch == nil {
+			return nil, false
+		}
+	default:
+		return nil, false
+	}
+	switch msg.(type) {
+	case tea.KeyPressMsg, tea.PasteMsg, frameReadyMsg:
+		m.live.touched(m.now())
+		m.notice = ""
+	}
+	m.watch.Update(msg)
+	if m.watch.over {
+		return m.unwatch(true), true
+	}
+	_, resize := msg.(tea.WindowSizeMsg)
+	return nil, !resize // the wizard is resized too
+}
+
+// unwatch goes back to the wizard from a watch, if any: the watch is
+// finished in a command, which tells why it ended when tell is set.
+func (m *sessionModel) unwatch(tell bool) tea.Cmd {
+	watch := m.watch
+	if watch == nil {
+		return nil
+	}
+	m.watch = nil
+	return func() tea.Msg {
+		why := watch.finish()
+		if !tell {
+			return nil
+		}
+		return noticeMsg{text: why}
+	}
 }

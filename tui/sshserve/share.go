@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -32,7 +33,7 @@ func (m *sessionModel) shareKey(msg tea.KeyPressMsg) (cmd tea.Cmd, done bool) {
 			return m.grant(a), true
 		case "n", "N", "esc":
 			m.asks = m.asks[1:]
-			return m.deny(a), true
+			return m.deny(a, ""), true
 		}
 		return nil, true
 	}
@@ -70,13 +71,57 @@ func (m *sessionModel) grant(a askMsg) tea.Cmd {
 	return tea.Batch(m.resize(), m.auditCmd("share.joined", a.w))
 }
 
-// deny says no to a watcher's question.
-func (m *sessionModel) deny(a askMsg) tea.Cmd {
-	if a.control {
-		return m.auditCmd("share.control_refused", a.w)
+// deny says no to a watcher's question, and tells them; late says how
+// long the question waited when it timed out unanswered ("" for a no).
+func (m *sessionModel) deny(a askMsg, late string) tea.Cmd {
+	action, answer := "share.refused", "The customer said no"
+	if late != "" {
+		action, answer = "share.unanswered", "The customer did not answer within "+late
 	}
-	m.live.drop(a.w, "The customer said no: you did not join their session.")
-	return m.auditCmd("share.refused", a.w)
+	if a.control {
+		a.w.tell(answer + ": you cannot type in their session.")
+		return m.auditCmd(strings.Replace(action, "share.", "share.control_", 1), a.w)
+	}
+	m.live.drop(a.w, answer+": you did not join their session.")
+	return m.auditCmd(action, a.w)
+}
+
+// askTimeoutMsg: question seq waited its time for an answer.
+type askTimeoutMsg struct{ seq int }
+
+// waitForAnswer times the question on screen, once it shows: unanswered
+// within the consent wait, it is a no.
+func (m *sessionModel) waitForAnswer() tea.Cmd {
+	if len(m.asks) == 0 || m.asks[0].seq == m.timed || m.hooks.consentWait <= 0 {
+		return nil
+	}
+	seq := m.asks[0].seq
+	m.timed = seq
+	return tea.Tick(m.hooks.consentWait, func(time.Time) tea.Msg { return askTimeoutMsg{seq: seq} })
+}
+
+// unanswered takes question seq off the screen as a no, if it is still
+// there.
+func (m *sessionModel) unanswered(seq int) tea.Cmd {
+	if len(m.asks) == 0 || m.asks[0].seq != seq {
+		return nil
+	}
+	a := m.asks[0]
+	m.asks = m.asks[1:]
+	return m.deny(a, roundDuration(m.hooks.consentWait))
+}
+
+// watchNoteMsg tells watcher w the customer's answer to their question.
+type watchNoteMsg struct {
+	w    *watcher
+	text string
+}
+
+// tell shows text to the engineer, under the customer's screen.
+func (w *watcher) tell(text string) {
+	if w.program != nil {
+		go w.program.Send(watchNoteMsg{w: w, text: text})
+	}
 }
 
 // stopSharing ends every watch at once.
@@ -173,19 +218,42 @@ func (m *sessionModel) auditCmd(action string, w *watcher) tea.Cmd {
 // banner is the shared screen's first line while anyone watches.
 func (m *sessionModel) banner() string {
 	if ctl := m.live.watching(watchControl); len(ctl) > 0 {
-		return fmt.Sprintf("● %s (support) can type too · %s takes control back · %s stops sharing",
-			flow.Display(strings.Join(names(ctl), ", ")), keyTakeBack, keyStopSharing)
+		return fmt.Sprintf("● %s can type too · %s takes control back · %s stops sharing",
+			supportNames(ctl), keyTakeBack, keyStopSharing)
 	}
-	return fmt.Sprintf("● Your screen is shared with %s (support) · %s stops sharing",
-		flow.Display(strings.Join(names(m.live.watching(watchOn)), ", ")), keyStopSharing)
+	return fmt.Sprintf("● Your screen is shared with %s · %s stops sharing",
+		supportNames(m.live.watching(watchOn)), keyStopSharing)
 }
+
+// supportNames are the watchers as the customer reads them: "alice
+// (support), bob (support)", without saying support twice for a name
+// (an authorized key's comment) that already does.
+func supportNames(ws []*watcher) string {
+	out := make([]string, 0, len(ws))
+	for _, w := range ws {
+		n := flow.Display(w.name)
+		if !saysSupport(n) {
+			n += " (support)"
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ", ")
+}
+
+// saysSupport reports whether an engineer's name already says they are
+// from support ("support", "Acme Support", "bob (support)").
+func saysSupport(name string) bool { return strings.Contains(strings.ToLower(name), "support") }
 
 // question is what the customer is asked for a.
 func (m *sessionModel) question(a askMsg) string {
-	if a.control {
-		return fmt.Sprintf("%s from support asks to type in your session too: y/n", flow.Display(a.w.name))
+	who := flow.Display(a.w.name)
+	if !saysSupport(who) {
+		who += " from support"
 	}
-	return fmt.Sprintf("%s from support wants to see your screen: y/n", flow.Display(a.w.name))
+	if a.control {
+		return fmt.Sprintf("%s asks to type in your session too: y/n", who)
+	}
+	return fmt.Sprintf("%s wants to see your screen: y/n", who)
 }
 
 // frameIn draws content, a cw×ch screen, in a w×h terminal: as it is when

@@ -482,7 +482,7 @@ func TestJoinASessionThatEnded(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	w := &watcher{name: "alice"}
-	w.program = tea.NewProgram(newWatchModel(w, ls, func(string) {}), tea.WithContext(ctx))
+	w.program = tea.NewProgram(newWatchModel(w, ls, func(string, string) {}), tea.WithContext(ctx))
 	ls.addWatcher(w)
 	if got := ls.watching(watchAsked); len(got) != 0 || w.reason() != "The customer's session ended." {
 		t.Errorf("watchers %v, reason %q", got, w.reason())
