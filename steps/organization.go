@@ -260,7 +260,9 @@ func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 	}
 	if msg.resume || msg.setup.DraftID != "" {
 		o.mode = orgList
-		return nil, ResumeMsg{Setup: msg.setup}
+		// A draft waiting for a secret hand-off picks it up (or its poll
+		// goes on) whichever step it resumes at.
+		return watchHandoff(o.env, msg.setup), ResumeMsg{Setup: msg.setup}
 	}
 	// The shell and every step hold this Setup: replace its content.
 	*o.setup = *msg.setup
