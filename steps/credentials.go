@@ -318,6 +318,23 @@ func (c *credentials) done() (tea.Cmd, Nav) {
 	return nil, NextMsg{}
 }
 
+// CredentialField is one of the credentials step's fields, for the secret
+// hand-off's form, which checks and names them as the step does.
+type CredentialField int
+
+// The credentials step's fields.
+const (
+	ClientIDField     CredentialField = credClientID
+	ClientSecretField CredentialField = credSecret
+	DiscoveryField    CredentialField = credDiscovery
+)
+
+// Check checks value as the credentials step checks the field.
+func (f CredentialField) Check(value string) error { return credCheck(int(f), value) }
+
+// Label is the field's name ("Client Secret").
+func (f CredentialField) Label() string { return credLabel(int(f)) }
+
 func credLabel(field int) string {
 	return [...]string{"Client ID", "Client Secret", "Discovery Endpoint"}[field]
 }

@@ -138,6 +138,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			s.sessionMiddleware,
 			s.ptyMiddleware,
 			s.commandMiddleware,
+			s.handoffMiddleware,
 			s.authMiddleware,
 		)),
 	)
