@@ -125,9 +125,11 @@ func (c *credentials) Keys() []key.Binding {
 	if c.focus == credAuth {
 		keys = append(keys, c.method)
 	}
-	keys = append(keys, c.reveal)
 	if c.canHandOff() {
 		keys = append(keys, c.handoff)
+	}
+	if !c.setup.SecretHandedOff() { // it cannot be shown
+		keys = append(keys, c.reveal)
 	}
 	return keys
 }

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -82,22 +83,29 @@ func (c *credentials) makeHandoff(fields string) tea.Cmd {
 		c.message = "The draft is being saved; press ctrl+g again in a moment."
 		return nil
 	}
-	env, org, draft, name, given := c.env, s.Connection.Organization, s.DraftID, s.Connection.Name, c.env.Invites.SSHHost
-	by := store.Event{Actor: env.Actor, Address: env.Address}
+	env, org, draft, name := c.env, s.Connection.Organization, s.DraftID, s.Connection.Name
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(10 * time.Second)
 		defer cancel()
-		host, _, err := env.Store.InviteAddresses(ctx, given)
-		if err != nil {
-			return handoffMadeMsg{setup: s, err: err}
-		}
-		code, h, err := env.Store.CreateHandoff(ctx, org, draft, name, fields, by)
-		msg := handoffMadeMsg{setup: s, h: h, code: code, err: err}
-		if err == nil && host != "" {
-			msg.command = flow.SSHCommand(host, code)
-		}
+		msg := createHandoff(ctx, env, org, draft, name, fields)
+		msg.setup = s
 		return msg
 	}
+}
+
+// createHandoff makes a hand-off code for the draft of org, with the ssh
+// command that uses it when the server's address is known.
+func createHandoff(ctx context.Context, env *Env, org, draft, name, fields string) handoffMadeMsg {
+	host, _, err := env.Store.InviteAddresses(ctx, env.Invites.SSHHost)
+	if err != nil {
+		return handoffMadeMsg{err: err}
+	}
+	code, h, err := env.Store.CreateHandoff(ctx, org, draft, name, fields, store.Event{Actor: env.Actor, Address: env.Address})
+	msg := handoffMadeMsg{h: h, code: code, err: err}
+	if err == nil && host != "" {
+		msg.command = flow.SSHCommand(host, code)
+	}
+	return msg
 }
 
 // watchHandoff polls the store every handoffPoll for the hand-off s waits
@@ -242,13 +250,85 @@ func (c *credentials) handoffLines() []string {
 		if s.Handoff.Fields == store.HandoffAll {
 			what = "the client ID, secret and discovery endpoint"
 		}
-		switch {
-		case c.command != "":
-			return []string{fmt.Sprintf("Waiting for the customer to paste %s. Have them run (valid until %s, once):", what, until), "  " + c.command}
-		case c.code != "":
-			return []string{fmt.Sprintf("Waiting for the customer to paste %s. The server's address is not known (start 'oidc-onboard serve' with this database, or give --ssh-host): they run ssh -p PORT %s@HOST (valid until %s, once).", what, c.code, until)}
+		if c.code == "" {
+			return []string{fmt.Sprintf("Waiting for the customer to paste %s (code made earlier, valid until %s); ctrl+g makes a new one.", what, until)}
 		}
-		return []string{fmt.Sprintf("Waiting for the customer to paste %s (code made earlier, valid until %s); ctrl+g makes a new one.", what, until)}
+		return handoffWaiting(what, until, c.code, c.command)
 	}
 	return nil
+}
+
+// handoffWaiting says what the customer runs to paste what.
+func handoffWaiting(what, until, code, command string) []string {
+	if command == "" {
+		return []string{fmt.Sprintf("Waiting for the customer to paste %s. The server's address is not known (start 'oidc-onboard serve' with this database, or give --ssh-host): they run ssh -p PORT %s@HOST (valid until %s, once).", what, code, until)}
+	}
+	return []string{fmt.Sprintf("Waiting for the customer to paste %s. Have them run (valid until %s, once):", what, until), "  " + command}
+}
+
+// lineHandoff is the hand-off in line mode: it asks what to ask for, makes
+// the code, prints the command and waits for the customer, polling the
+// store, until the values arrive (taken into s), the code expires, or ctx
+// ends.
+func (c *credentials) lineHandoff(ctx context.Context, s *Setup, p *Prompter) error {
+	if s.DraftID == "" {
+		fmt.Fprintln(p, "The setup is not saved as a draft yet, so no hand-off can be bound to it; type the secret instead.")
+		return nil
+	}
+	fields := store.HandoffSecret
+	for {
+		answer, err := p.Ask(ctx, "Ask the customer for s (the client secret only) or a (all three: client ID, secret, discovery endpoint) [s]: ")
+		if err != nil {
+			return err
+		}
+		if a := strings.ToLower(strings.TrimSpace(answer)); a == "a" || a == "all" {
+			fields = store.HandoffAll
+		} else if a != "" && a != "s" && a != "secret" {
+			fmt.Fprintln(p, "Type s or a.")
+			continue
+		}
+		break
+	}
+	wctx, cancel := c.env.writeCtx(10 * time.Second)
+	made := createHandoff(wctx, c.env, s.Connection.Organization, s.DraftID, s.Connection.Name, fields)
+	cancel()
+	if made.err != nil {
+		lineExplain(p, made.err)
+		return nil
+	}
+	s.Handoff = &Handoff{ID: made.h.ID, Fields: fields, ExpiresAt: made.h.ExpiresAt}
+	what := "the client secret"
+	if fields == store.HandoffAll {
+		what = "the client ID, secret and discovery endpoint"
+	}
+	for _, line := range handoffWaiting(what, made.h.ExpiresAt.Local().Format("15:04"), made.code, made.command) {
+		fmt.Fprintln(p, line)
+	}
+	fmt.Fprintln(p, "Waiting… (ctrl+c stops waiting; the draft goes on waiting for it)")
+	return c.lineWait(ctx, s, p)
+}
+
+// lineWait polls the store for the hand-off s waits for until it arrives
+// or can no longer arrive.
+func (c *credentials) lineWait(ctx context.Context, s *Setup, p *Prompter) error {
+	for {
+		rctx, cancel := c.env.readCtx(5 * time.Second)
+		_, v, err := c.env.Store.HandoffResult(rctx, s.Handoff.ID, s.Connection.Organization, s.DraftID)
+		cancel()
+		switch {
+		case v != nil:
+			adoptHandoff(s, *v)
+			fmt.Fprintf(p, "✓ secret received (%d characters)\n", s.Handoff.SecretLength)
+			return nil
+		case flow.IsCode(err, flow.CodeInviteExpired), flow.IsCode(err, flow.CodeInviteUnknown):
+			s.Handoff = nil
+			fmt.Fprintln(p, "The hand-off code expired unused.")
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(handoffPoll):
+		}
+	}
 }

@@ -1,9 +1,12 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -69,7 +72,7 @@ func TestCredentialsAsksTheCustomerForTheSecretAndNeverShowsIt(t *testing.T) {
 	env, setup := handoffSetup(t)
 	step := NewCredentials(env, NewTheme(true))
 	orgEnter(t, step, setup)
-	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "ctrl+g ask the customer for the secret") {
+	if got := strings.Join(keysHelp(step.Keys()), ","); !strings.Contains(got, "ctrl+g ask the customer") {
 		t.Fatalf("the hand-off key is not in the help: %s", got)
 	}
 	run(t, step, credCtrl('g'), orgWait)
@@ -106,6 +109,9 @@ func TestCredentialsAsksTheCustomerForTheSecretAndNeverShowsIt(t *testing.T) {
 	v = viewFits(t, step, 80, 24)
 	if !strings.Contains(v, "✓ secret received (34 characters)") || strings.Contains(v, handedOffSecret) {
 		t.Fatalf("want the receipt and never the value:\n%s", v)
+	}
+	if got := strings.Join(keysHelp(step.Keys()), ","); strings.Contains(got, "ctrl+r") {
+		t.Errorf("the help offers to show a handed-off secret: %s", got)
 	}
 	run(t, step, credCtrl('r'), orgWait)
 	v = viewFits(t, step, 80, 24)
@@ -169,5 +175,59 @@ func TestCustomersCannotAskForAHandoff(t *testing.T) {
 	run(t, step, credCtrl('g'), orgWait)
 	if v := viewFits(t, step, 80, 24); strings.Contains(v, "secret only") {
 		t.Fatalf("ctrl+g asked a customer:\n%s", v)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a test reads while a step writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// In line mode, "handoff" at the Client Secret prompt prints the command
+// and waits for the customer; the secret is taken in, never printed.
+func TestCredentialsRunLinesWaitsForAHandoff(t *testing.T) {
+	t.Parallel()
+	env, setup := handoffSetup(t)
+	step := NewCredentials(env, NewTheme(true))
+	out := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- step.(LineStep).RunLines(t.Context(), setup, NewPrompter(strings.NewReader("\nhandoff\ns\n\n"), out))
+	}()
+	code := ""
+	for deadline := time.Now().Add(10 * time.Second); code == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		code = regexp.MustCompile(`secret-[0-9a-z-]{19}`).FindString(out.String())
+	}
+	if code == "" || !strings.Contains(out.String(), "ssh -p 2222 "+code+"@onboard.example.test") {
+		t.Fatalf("no ssh command printed:\n%s", out.String())
+	}
+	customerPastes(t, env.Store, code, store.HandoffValues{ClientSecret: handedOffSecret})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the line mode never took the secret in:\n%s", out.String())
+	}
+	text := out.String()
+	if !strings.Contains(text, "✓ secret received (34 characters)") || strings.Contains(text, handedOffSecret) {
+		t.Fatalf("want the receipt and never the value:\n%s", text)
+	}
+	if setup.Connection.ClientSecret != handedOffSecret || !setup.SecretHandedOff() || setup.Connection.ClientID != "acme-app" {
+		t.Fatalf("setup after the hand-off: %+v, %+v", setup.Connection, setup.Handoff)
 	}
 }

@@ -122,7 +122,7 @@ func newCredKeys() credKeys {
 		reveal: bind("ctrl+r", "show secret", "ctrl+r"),
 		// ctrl+g: free in the text fields (bubbles' textinput binds
 		// neither it nor ctrl+r), and not a terminal's flow control.
-		handoff:   bind("ctrl+g", "ask the customer for the secret", "ctrl+g"),
+		handoff:   bind("ctrl+g", "ask the customer", "ctrl+g"),
 		askSecret: bind("s", "secret only", "s", "S"),
 		askAll:    bind("a", "all three", "a", "A"),
 		askCancel: bind("esc", "cancel", "esc"),
