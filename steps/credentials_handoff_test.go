@@ -1,15 +1,14 @@
 package steps
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
@@ -178,31 +177,13 @@ func TestCustomersCannotAskForAHandoff(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a test reads while a step writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // In line mode, "handoff" at the Client Secret prompt prints the command
 // and waits for the customer; the secret is taken in, never printed.
 func TestCredentialsRunLinesWaitsForAHandoff(t *testing.T) {
 	t.Parallel()
 	env, setup := handoffSetup(t)
 	step := NewCredentials(env, NewTheme(true))
-	out := &lockedBuffer{}
+	out := &stepstest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- step.(LineStep).RunLines(t.Context(), setup, NewPrompter(strings.NewReader("\nhandoff\ns\n\n"), out))

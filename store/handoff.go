@@ -1,10 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -89,13 +88,10 @@ func (s *Store) CreateHandoff(ctx context.Context, org, draftID, connection, fie
 	code := HandoffPrefix + newCode()
 	id, err := insertWithID("ho_", func(id string) error {
 		return s.tx(ctx, func(tx *txn) error {
-			var draftOrg string
-			err := tx.QueryRowContext(ctx, `SELECT organization FROM drafts WHERE id = ?`, draftID).Scan(&draftOrg)
-			if errors.Is(err, sql.ErrNoRows) || err == nil && draftOrg != org {
-				return notFound("draft", draftID)
-			}
-			if err != nil {
-				return err
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM drafts WHERE id = ? AND organization = ?`,
+				draftID, org).Scan(&n); err != nil || n == 0 {
+				return cmp.Or(err, notFound("draft", draftID))
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO handoffs (id, code_hash, organization, draft_id, connection_name,
 				fields, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -212,35 +208,35 @@ var (
 
 // handoffUsable says why a hand-off can no longer be used, or nil.
 func handoffUsable(h Handoff, now time.Time) error {
-	switch {
-	case !h.UsedAt.IsZero():
-		return errHandoffUsed
-	case !now.Before(h.ExpiresAt):
-		return &flow.Error{Code: flow.CodeInviteExpired,
-			Message: fmt.Sprintf("this hand-off code expired at %s", h.ExpiresAt.Format(time.RFC1123)),
-			Fix:     "ask the support engineer for a new code"}
-	}
-	return nil
+	return unusedUnexpired("hand-off code", h.UsedAt, h.ExpiresAt, now, errHandoffUsed, "ask the support engineer for a new code")
+}
+
+// sealedHandoff is a hand-off with its sealed values (nil until received).
+type sealedHandoff struct {
+	Handoff
+	sealed []byte
 }
 
 // handoffWhere reads the one hand-off that where (with args) selects, and
-// its sealed values (nil until received).
+// its sealed values.
 func (s *Store) handoffWhere(ctx context.Context, where string, args ...any) (Handoff, []byte, error) {
-	var (
-		h                Handoff
-		created, expires int64
-		used             sql.NullInt64
-		sealed           []byte
-	)
-	err := s.db.QueryRowContext(ctx, `SELECT id, organization, draft_id, connection_name, fields, created_by,
-		created_at, expires_at, used_at, values_sealed FROM handoffs WHERE `+where, args...).
-		Scan(&h.ID, &h.Organization, &h.DraftID, &h.Connection, &h.Fields, &h.CreatedBy, &created, &expires, &used, &sealed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Handoff{}, nil, errHandoffUnknown
+	scan := func(r scanner) (sealedHandoff, error) {
+		var (
+			h                sealedHandoff
+			created, expires int64
+			used             *int64
+		)
+		err := r.Scan(&h.ID, &h.Organization, &h.DraftID, &h.Connection, &h.Fields, &h.CreatedBy, &created, &expires, &used, &h.sealed)
+		h.CreatedAt, h.ExpiresAt = fromUnixNano(created), fromUnixNano(expires)
+		if used != nil {
+			h.UsedAt = fromUnixNano(*used)
+		}
+		return h, s.explain(err)
 	}
-	if err != nil {
-		return Handoff{}, nil, s.explain(err)
+	found, err := queryAll(ctx, s, scan, `SELECT id, organization, draft_id, connection_name, fields, created_by,
+		created_at, expires_at, used_at, values_sealed FROM handoffs WHERE `+where, args...)
+	if err != nil || len(found) == 0 {
+		return Handoff{}, nil, cmp.Or(err, error(errHandoffUnknown))
 	}
-	h.CreatedAt, h.ExpiresAt, h.UsedAt = fromUnixNano(created), fromUnixNano(expires), nullTime(used)
-	return h, sealed, nil
+	return found[0].Handoff, found[0].sealed, nil
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -24,10 +23,8 @@ func handoffDraft(t *testing.T, s *Store, org string) Draft {
 
 func TestHandoffIsUsedOnceAndOnlyForItsDraft(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-		var mu sync.Mutex
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+		clock, advance := testClock(start)
 		db := b.fresh(t)
 		opts := Options{Now: clock, Key: keyFor(db)}
 		s := openAt(t, db, opts)
@@ -45,7 +42,7 @@ func TestHandoffIsUsedOnceAndOnlyForItsDraft(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.HasPrefix(code, HandoffPrefix) || !IsHandoffCode(code) || !h.ExpiresAt.Equal(now.Add(15*time.Minute)) {
+		if !strings.HasPrefix(code, HandoffPrefix) || !IsHandoffCode(code) || !h.ExpiresAt.Equal(start.Add(15*time.Minute)) {
 			t.Fatalf("code %q, hand-off %+v", code, h)
 		}
 		// It is not an invite code, and an invite code is not a hand-off's.
@@ -80,24 +77,10 @@ func TestHandoffIsUsedOnceAndOnlyForItsDraft(t *testing.T) {
 		wantCode(t, err, "invite_unknown")
 
 		// Two customers (or twenty) race: exactly one delivers.
-		var wins, used int
-		var wg sync.WaitGroup
-		for range 20 {
-			wg.Go(func() {
-				_, err := s.ReceiveHandoff(ctx, h.ID, "Acme Corp", HandoffValues{ClientSecret: secret}, customer)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					wins++
-				case strings.Contains(err.Error(), "already used"):
-					used++
-				default:
-					t.Errorf("receive: %v", err)
-				}
-			})
-		}
-		wg.Wait()
+		wins, used := raceOnce(t, 20, func() error {
+			_, err := s.ReceiveHandoff(ctx, h.ID, "Acme Corp", HandoffValues{ClientSecret: secret}, customer)
+			return err
+		})
 		if wins != 1 || used != 19 {
 			t.Fatalf("wins %d, used %d", wins, used)
 		}

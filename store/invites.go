@@ -134,16 +134,23 @@ var errInviteUsed = &flow.Error{Code: flow.CodeInviteUsed, Message: "this invite
 
 // usable says why an invite can no longer be used, or nil.
 func usable(inv Invite, now time.Time) error {
+	const fix = "ask the person who invited you for a new code"
+	if !inv.RevokedAt.IsZero() {
+		return &flow.Error{Code: flow.CodeInviteRevoked, Message: "this invite code was withdrawn", Fix: fix}
+	}
+	return unusedUnexpired("invite code", inv.UsedAt, inv.ExpiresAt, now, errInviteUsed, fix)
+}
+
+// unusedUnexpired says why a one-time code (what names it) used at used
+// (zero: not yet) and expiring at expires can no longer be used at now:
+// errUsed, or its expiry with fix; nil when it can.
+func unusedUnexpired(what string, used, expires, now time.Time, errUsed error, fix string) error {
 	switch {
-	case !inv.RevokedAt.IsZero():
-		return &flow.Error{Code: flow.CodeInviteRevoked, Message: "this invite code was withdrawn",
-			Fix: "ask the person who invited you for a new code"}
-	case !inv.UsedAt.IsZero():
-		return errInviteUsed
-	case !now.Before(inv.ExpiresAt):
+	case !used.IsZero():
+		return errUsed
+	case !now.Before(expires):
 		return &flow.Error{Code: flow.CodeInviteExpired,
-			Message: fmt.Sprintf("this invite code expired at %s", inv.ExpiresAt.Format(time.RFC1123)),
-			Fix:     "ask the person who invited you for a new code"}
+			Message: fmt.Sprintf("this %s expired at %s", what, expires.Format(time.RFC1123)), Fix: fix}
 	}
 	return nil
 }

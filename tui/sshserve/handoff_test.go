@@ -8,36 +8,24 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
-// handoffCodeRE finds a hand-off code on a screen.
-var handoffCodeRE = regexp.MustCompile(`secret-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}`)
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
+// handoffCodeOn is the hand-off code a screen shows, or "".
+func handoffCodeOn(screen string) string {
+	for _, word := range strings.FieldsFunc(screen, func(r rune) bool { return r == ' ' || r == '@' || r == '\n' }) {
+		if store.IsHandoffCode(word) {
+			return word
+		}
+	}
+	return ""
 }
 
 // customerClient is the customer's ssh: OpenSSH's client as the customer
@@ -46,13 +34,13 @@ func (b *syncBuffer) String() string {
 // PTY, said in the test's log.
 type customerClient struct {
 	in   io.Writer
-	out  *syncBuffer
+	out  *stepstest.Buffer
 	done chan struct{}
 }
 
 func startCustomer(t *testing.T, addr, user string) *customerClient {
 	t.Helper()
-	c := &customerClient{out: &syncBuffer{}, done: make(chan struct{})}
+	c := &customerClient{out: &stepstest.Buffer{}, done: make(chan struct{})}
 	host, port, _ := net.SplitHostPort(addr)
 	if path, err := exec.LookPath("ssh"); err == nil {
 		cmd := exec.Command(path, "-tt", "-p", port, "-F", "/dev/null",
@@ -143,7 +131,7 @@ func TestSSHSecretHandoffEndToEnd(t *testing.T) {
 	eng.answer(t, "acme-client-id\t", "Client Secret")
 	eng.answer(t, "\x07", "s the client secret only")
 	eng.answer(t, "s", "Waiting for the customer")
-	code := handoffCodeRE.FindString(eng.screen())
+	code := handoffCodeOn(eng.screen())
 	if code == "" || !strings.Contains(eng.screen(), "ssh -p 2222 "+code+"@onboard.example.test") {
 		t.Fatalf("no ssh command with a hand-off code on the engineer's screen:\n%s", eng.screen())
 	}
