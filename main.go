@@ -626,9 +626,6 @@ func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
 	})
 }
 
-// maxInviteLabel is the longest label an invite takes, in characters.
-const maxInviteLabel = 120
-
 func (a *app) inviteCmd() *cobra.Command {
 	var org, sshHost, label string
 	var ttl time.Duration
@@ -647,8 +644,8 @@ func (a *app) inviteCmd() *cobra.Command {
 			if err := flow.CheckTyped("label", label); err != nil {
 				return flow.Usage(err)
 			}
-			if n := len([]rune(label)); n > maxInviteLabel {
-				return flow.Usagef("--label is %d characters long: keep it to %d, e.g. \"Jane at Acme IT\"", n, maxInviteLabel)
+			if n := len([]rune(label)); n > steps.MaxInviteLabel {
+				return flow.Usagef("--label is %d characters long: keep it to %d, e.g. \"Jane at Acme IT\"", n, steps.MaxInviteLabel)
 			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
 				host, page, err := st.InviteAddresses(ctx, sshHost)

@@ -172,7 +172,7 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl)
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl, &o.invite.label)
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
