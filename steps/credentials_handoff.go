@@ -261,7 +261,9 @@ func (c *credentials) handoffLines() []string {
 // handoffWaiting says what the customer runs to paste what.
 func handoffWaiting(what, until, code, command string) []string {
 	if command == "" {
-		return []string{fmt.Sprintf("Waiting for the customer to paste %s. The server's address is not known (start 'oidc-onboard serve' with this database, or give --ssh-host): they run ssh -p PORT %s@HOST (valid until %s, once).", what, code, until)}
+		// The command on a line of its own: never broken by wrapping.
+		return []string{fmt.Sprintf("Waiting for the customer to paste %s. The server's address is not known (start 'oidc-onboard serve' with this database, or give --ssh-host); they run, with the server's port and host (valid until %s, once):", what, until),
+			"  ssh -p PORT " + code + "@HOST"}
 	}
 	return []string{fmt.Sprintf("Waiting for the customer to paste %s. Have them run (valid until %s, once):", what, until), "  " + command}
 }

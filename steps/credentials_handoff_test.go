@@ -212,3 +212,20 @@ func TestCredentialsRunLinesWaitsForAHandoff(t *testing.T) {
 		t.Fatalf("setup after the hand-off: %+v, %+v", setup.Connection, setup.Handoff)
 	}
 }
+
+// Where the server's address is unknown, the code is still shown whole on
+// a line of its own, in the command to complete.
+func TestCredentialsHandoffWithoutAKnownHostShowsTheCodeWhole(t *testing.T) {
+	t.Parallel()
+	env, setup := handoffSetup(t)
+	env.Invites.SSHHost = ""
+	step := NewCredentials(env, NewTheme(true))
+	orgEnter(t, step, setup)
+	run(t, step, credCtrl('g'), orgWait)
+	run(t, step, press("a"), 500*time.Millisecond)
+	code := step.(*credentials).code
+	if v := viewFits(t, step, 80, 24); code == "" || !strings.Contains(v, "ssh -p PORT "+code+"@HOST") ||
+		!strings.Contains(v, "not known") {
+		t.Fatalf("want the code whole in the command to complete:\n%s", v)
+	}
+}
