@@ -632,3 +632,32 @@ func TestInviteNamesWhereServeListens(t *testing.T) {
 		t.Errorf("invite revoke %s: %s", made.ID, r.stdout)
 	}
 }
+
+// TestInviteLabel: `invite --label` says who the invite is for; its text,
+// its JSON and `invite list` carry it.
+func TestInviteLabel(t *testing.T) {
+	t.Parallel()
+	c := newConnCLI(t, binary)
+	r := c.ok(t, "", nil, "invite", "--org", "Acme", "--label", "Jane at Acme IT", "--json")
+	var made struct{ ID, Label string }
+	if err := json.Unmarshal([]byte(r.stdout), &made); err != nil || made.Label != "Jane at Acme IT" {
+		t.Fatalf("invite --label --json printed %q: %v", r.stdout, err)
+	}
+	if r := c.ok(t, "", nil, "invite", "--org", "Acme", "--label", "Bob"); !strings.Contains(r.stdout, "for Acme (Bob)") {
+		t.Errorf("the invite's text lacks its label:\n%s", r.stdout)
+	}
+	list := c.ok(t, "", nil, "invite", "list").stdout
+	if !strings.Contains(list, "LABEL") || !strings.Contains(list, "Jane at Acme IT") || !strings.Contains(list, made.ID) {
+		t.Errorf("invite list lacks the label:\n%s", list)
+	}
+	var listed []struct{ ID, Label string }
+	if err := json.Unmarshal([]byte(c.ok(t, "", nil, "invite", "list", "--json").stdout), &listed); err != nil || len(listed) != 2 {
+		t.Fatalf("invite list --json: %+v, %v", listed, err)
+	}
+	if listed[1].ID != made.ID || listed[1].Label != "Jane at Acme IT" {
+		t.Errorf("invite list --json: %+v", listed)
+	}
+	if r := c.run(t, "", nil, "invite", "--org", "Acme", "--label", strings.Repeat("x", 121)); r.code != 2 {
+		t.Errorf("a label of 121 characters: exit %d, %s", r.code, r.stderr)
+	}
+}

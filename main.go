@@ -637,10 +637,10 @@ func (a *app) runServe(ctx context.Context, f sshserve.ServeConfig) error {
 }
 
 func (a *app) inviteCmd() *cobra.Command {
-	var org, sshHost string
+	var org, sshHost, label string
 	var ttl time.Duration
 	var asJSON bool
-	cmd := command("invite --org NAME [--ttl D] [--json]", "Make an invite code that lets a customer into the SSH setup of their organization",
+	cmd := command("invite --org NAME [--label TEXT] [--ttl D] [--json]", "Make an invite code that lets a customer into the SSH setup of their organization",
 		"invite", cobra.NoArgs, func(*cobra.Command, []string) error {
 			if strings.TrimSpace(org) == "" {
 				return flow.Usagef("--org is required: the organization the invite is for")
@@ -651,12 +651,18 @@ func (a *app) inviteCmd() *cobra.Command {
 			if ttl <= 0 {
 				return flow.Usagef("--ttl %s: give a positive duration, e.g. 72h", ttl)
 			}
+			if err := flow.CheckTyped("label", label); err != nil {
+				return flow.Usage(err)
+			}
+			if n := len([]rune(label)); n > steps.MaxInviteLabel {
+				return flow.Usagef("--label is %d characters long: keep it to %d, e.g. \"Jane at Acme IT\"", n, steps.MaxInviteLabel)
+			}
 			return a.withStore(func(ctx context.Context, st *store.Store) error {
 				host, page, err := st.InviteAddresses(ctx, sshHost)
 				if err != nil {
 					return err
 				}
-				code, inv, err := st.MakeInvite(ctx, org, ttl, a.by())
+				code, inv, err := st.MakeInviteFor(ctx, org, label, ttl, a.by())
 				if err != nil {
 					return err
 				}
@@ -665,8 +671,9 @@ func (a *app) inviteCmd() *cobra.Command {
 		})
 	fl := cmd.Flags()
 	fl.StringVar(&org, "org", "", "the organization the customer sets up (created when new)")
+	fl.StringVar(&label, "label", "", "who the invite is for, e.g. \"Jane at Acme IT\": engineers see it in the list of live sessions")
 	fl.DurationVar(&ttl, "ttl", steps.DefaultInviteTTL, "how long the code works")
-	fl.BoolVar(&asJSON, "json", false, "print {code, organization, expires_at, command, id} as JSON")
+	fl.BoolVar(&asJSON, "json", false, "print {code, organization, label, expires_at, command, id} as JSON")
 	fl.StringVar(&sshHost, "ssh-host", "", "the server's address as customers reach it, HOST[:PORT], for the printed command (default: where 'serve' last listened with this database)")
 	cmd.AddCommand(a.inviteListCmd(), a.inviteRevokeCmd())
 	return cmd

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"net"
@@ -15,10 +16,12 @@ import (
 type Invite struct {
 	ID           string
 	Organization string
-	CreatedAt    time.Time
-	ExpiresAt    time.Time
-	UsedAt       time.Time // zero while unused
-	RevokedAt    time.Time // zero unless revoked
+	// Label says who the invite is for ("Jane at Acme IT"), optional.
+	Label     string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+	UsedAt    time.Time // zero while unused
+	RevokedAt time.Time // zero unless revoked
 }
 
 // Status says whether the invite still lets someone in at now: "open",
@@ -69,7 +72,9 @@ func SSHHost(given, publicURL, sshAddr string) string {
 type InviteCode struct {
 	Code         string `json:"code"`
 	Organization string `json:"organization"`
-	ExpiresAt    string `json:"expires_at"`
+	// Label says who the invite is for, "" when it has none.
+	Label     string `json:"label"`
+	ExpiresAt string `json:"expires_at"`
 	// Command asks for the code at ssh's prompt; OneGo carries it as the
 	// user name. Both are "" when the server's address is unknown.
 	Command string `json:"command"`
@@ -85,7 +90,7 @@ type InviteCode struct {
 // NewInviteCode is inv, made with code, as reached at sshHost ("" when
 // unknown: no command then).
 func NewInviteCode(code string, inv Invite, sshHost string) InviteCode {
-	c := InviteCode{Code: code, Organization: inv.Organization, ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339),
+	c := InviteCode{Code: code, Organization: inv.Organization, Label: inv.Label, ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339),
 		ID: inv.ID, Expires: inv.ExpiresAt}
 	if sshHost != "" {
 		c.Command, c.OneGo = SSHCommand(sshHost, "setup"), SSHCommand(sshHost, code)
@@ -110,7 +115,7 @@ const UnknownSSHHost = "The server's address is not known: start 'oidc-onboard s
 
 // WriteText writes the invite for the support engineer to pass on.
 func (c InviteCode) WriteText(w io.Writer) error {
-	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, Display(c.Organization), c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
+	fmt.Fprintf(w, "Invite %s for %s, valid until %s.\n\n", c.ID, inviteFor(c.Organization, c.Label), c.Expires.Local().Format("Mon 2 Jan 2006 15:04 MST"))
 	fmt.Fprintf(w, "Code:  %s   (shown once; only its hash is stored)\n\n", c.Code)
 	if c.Command == "" {
 		_, err := fmt.Fprintln(w, UnknownSSHHost)
@@ -128,6 +133,7 @@ func (c InviteCode) WriteText(w io.Writer) error {
 type InviteListing struct {
 	ID           string `json:"id"`
 	Organization string `json:"organization"`
+	Label        string `json:"label"`
 	Status       string `json:"status"`
 	CreatedAt    string `json:"created_at"`
 	ExpiresAt    string `json:"expires_at"`
@@ -140,7 +146,7 @@ type InviteList []InviteListing
 func NewInviteList(invites []Invite, now time.Time) InviteList {
 	out := make(InviteList, 0, len(invites))
 	for _, inv := range invites {
-		out = append(out, InviteListing{ID: inv.ID, Organization: inv.Organization, Status: inv.Status(now),
+		out = append(out, InviteListing{ID: inv.ID, Organization: inv.Organization, Label: inv.Label, Status: inv.Status(now),
 			CreatedAt: inv.CreatedAt.UTC().Format(time.RFC3339), ExpiresAt: inv.ExpiresAt.UTC().Format(time.RFC3339)})
 	}
 	return out
@@ -153,9 +159,18 @@ func (l InviteList) WriteText(w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tORGANIZATION\tSTATUS\tEXPIRES")
+	fmt.Fprintln(tw, "ID\tORGANIZATION\tLABEL\tSTATUS\tEXPIRES")
 	for _, inv := range l {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", inv.ID, Display(inv.Organization), inv.Status, inv.ExpiresAt)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", inv.ID, Display(inv.Organization), cmp.Or(Display(inv.Label), "-"), inv.Status, inv.ExpiresAt)
 	}
 	return tw.Flush()
+}
+
+// inviteFor names whom an invite is for: the organization, and its label
+// when it has one ("Acme Corp (Jane at Acme IT)").
+func inviteFor(org, label string) string {
+	if label == "" {
+		return Display(org)
+	}
+	return Display(org) + " (" + Display(label) + ")"
 }

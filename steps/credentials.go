@@ -11,6 +11,7 @@ import (
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps/widget"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // The credentials form's fields, in order; credAuth, the token auth
@@ -47,6 +48,12 @@ type credentials struct {
 	demo     bool   // the fields were pre-filled from the demo IdP
 	message  string // what to fix after a refused submit
 
+	// The secret hand-off (credentials_handoff.go): asking is set while
+	// the engineer chooses what to ask for; code and command are the
+	// pending hand-off's, shown to this session only.
+	asking        bool
+	code, command string
+
 	credKeys
 	method key.Binding // ←/→ on the token auth method
 }
@@ -70,8 +77,11 @@ func NewCredentials(env *Env, theme *Theme) Step {
 func (c *credentials) Title() string { return Title(StepCredentials) }
 
 func (c *credentials) Enter(s *Setup) tea.Cmd {
+	if c.setup != s || !s.handoffPending() {
+		c.code, c.command = "", ""
+	}
 	c.setup = s
-	c.message, c.revealed, c.visited = "", false, [credFields]bool{}
+	c.message, c.revealed, c.visited, c.asking = "", false, [credFields]bool{}, false
 	c.setEcho()
 	conn := s.Connection
 	discovery := s.DiscoveryInput
@@ -97,7 +107,7 @@ func (c *credentials) Enter(s *Setup) tea.Cmd {
 	if s.Focus == FocusDiscovery { // sent here to change it (validate's e)
 		c.focus, s.Focus = credDiscovery, ""
 	}
-	return c.focusField()
+	return tea.Batch(c.focusField(), watchHandoff(c.env, s))
 }
 
 func (c *credentials) Capturing() bool { return true }
@@ -108,10 +118,20 @@ func (c *credentials) Keys() []key.Binding {
 	} else {
 		c.reveal.SetHelp("ctrl+r", "show secret")
 	}
-	if c.focus == credAuth {
-		return []key.Binding{c.submit, c.move, c.method, c.reveal}
+	if c.asking {
+		return []key.Binding{c.askSecret, c.askAll, c.askCancel}
 	}
-	return []key.Binding{c.submit, c.move, c.reveal}
+	keys := []key.Binding{c.submit, c.move}
+	if c.focus == credAuth {
+		keys = append(keys, c.method)
+	}
+	if c.canHandOff() {
+		keys = append(keys, c.handoff)
+	}
+	if !c.setup.SecretHandedOff() { // it cannot be shown
+		keys = append(keys, c.reveal)
+	}
+	return keys
 }
 
 // authShown reports whether the step shows the token auth method: when
@@ -161,13 +181,33 @@ func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
 		c.revealed = false
 		c.setEcho()
 	}
+	if cmd, ok := c.updateHandoff(msg); ok {
+		return cmd, nil
+	}
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
 			c.inputs[i].SetStyles(c.theme.InputStyles())
 		}
 	case tea.KeyPressMsg:
+		if c.asking {
+			switch {
+			case key.Matches(msg, c.askSecret):
+				return c.makeHandoff(store.HandoffSecret), nil
+			case key.Matches(msg, c.askAll):
+				return c.makeHandoff(store.HandoffAll), nil
+			case key.Matches(msg, c.askCancel):
+				c.asking = false
+			}
+			return nil, nil
+		}
 		switch {
+		case key.Matches(msg, c.handoff) && c.canHandOff():
+			c.asking, c.message = true, ""
+			return nil, nil
+		case key.Matches(msg, c.reveal) && c.setup.SecretHandedOff():
+			c.message = "The client secret came from the customer and is never shown here; only 'oidc-onboard connections export --include-secret' reads it."
+			return nil, nil
 		case key.Matches(msg, c.reveal) && c.env.watched():
 			c.message = "The secret stays hidden while someone watches your screen (stop sharing to show it)."
 			return nil, nil
@@ -214,6 +254,9 @@ func (c *credentials) setEcho() {
 }
 
 func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
+	if c.focus == credSecret && c.setup.SecretHandedOff() {
+		return c.replaceHandedOff(msg)
+	}
 	cmd := inputUpdate(&c.inputs[c.focus], msg)
 	c.message = ""
 	c.sync()
@@ -245,9 +288,15 @@ func (c *credentials) sync() {
 	s := c.setup
 	s.Connection.ClientID = strings.TrimSpace(c.inputs[credClientID].Value())
 	s.Connection.ClientSecret = strings.TrimSpace(c.inputs[credSecret].Value())
-	s.DiscoveryInput = c.inputs[credDiscovery].Value()
+	s.setDiscovery(c.inputs[credDiscovery].Value())
+}
+
+// setDiscovery sets the Discovery Endpoint as typed, and the URL it means
+// when it is one.
+func (s *Setup) setDiscovery(input string) {
+	s.DiscoveryInput = input
 	s.Connection.DiscoveryURL = ""
-	if u, _, err := flow.DiscoveryURLFor(s.DiscoveryInput); err == nil {
+	if u, _, err := flow.DiscoveryURLFor(input); err == nil {
 		s.Connection.DiscoveryURL = u
 	}
 }
@@ -270,6 +319,23 @@ func (c *credentials) done() (tea.Cmd, Nav) {
 	c.sync()
 	return nil, NextMsg{}
 }
+
+// CredentialField is one of the credentials step's fields, for the secret
+// hand-off's form, which checks and names them as the step does.
+type CredentialField int
+
+// The credentials step's fields.
+const (
+	ClientIDField     CredentialField = credClientID
+	ClientSecretField CredentialField = credSecret
+	DiscoveryField    CredentialField = credDiscovery
+)
+
+// Check checks value as the credentials step checks the field.
+func (f CredentialField) Check(value string) error { return credCheck(int(f), value) }
+
+// Label is the field's name ("Client Secret").
+func (f CredentialField) Label() string { return credLabel(int(f)) }
 
 func credLabel(field int) string {
 	return [...]string{"Client ID", "Client Secret", "Discovery Endpoint"}[field]
@@ -308,6 +374,9 @@ func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
 	switch field {
 	case credSecret:
 		n := len([]rune(strings.TrimSpace(value)))
+		if c.setup.SecretHandedOff() {
+			return fmt.Sprintf("✓ secret received (%d characters)", n), t.Pass
+		}
 		if strings.TrimSpace(value) != value {
 			return fmt.Sprintf("! leading or trailing spaces will be trimmed (%d characters kept)", n), t.Warn
 		}
@@ -374,6 +443,11 @@ func (c *credentials) View() string {
 		parts = append(parts, c.inputs[i].View())
 		if note, style := c.credNote(i); note != "" {
 			parts = append(parts, style.PaddingLeft(2).Width(width).Render(flow.DisplayText(note)))
+		}
+		if i == credSecret {
+			for _, line := range c.handoffLines() {
+				parts = append(parts, widget.Para(t.Warn, line, width))
+			}
 		}
 	}
 	if c.authShown() {

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -22,19 +23,51 @@ func (c *credentials) RunLines(ctx context.Context, s *Setup, p *Prompter) error
 	}
 	fmt.Fprintln(p, c.env.words().credentials)
 	fmt.Fprintln(p, "Type back to return to the previous step.")
+	if s.handoffPending() { // asked for earlier: it may have arrived since
+		fmt.Fprintln(p, "This setup waits for the customer's secret hand-off.")
+		if err := c.lineWait(ctx, s, p); err != nil {
+			return err
+		}
+	}
+	if c.canHandOff() {
+		fmt.Fprintln(p, "To have the customer paste the secret over SSH instead, type handoff at the Client Secret prompt.")
+	}
 	id, err := credAsk(ctx, p, credClientID, conn.ClientID, conn.ClientID)
 	if err != nil {
 		return err
 	}
 	conn.ClientID = strings.TrimSpace(id)
-	secret, err := credAsk(ctx, p, credSecret, conn.ClientSecret, flow.MaskSecret(conn.ClientSecret))
-	if err != nil {
-		return err
+	for {
+		shown := flow.MaskSecret(conn.ClientSecret)
+		if s.SecretHandedOff() {
+			shown = fmt.Sprintf("received from the customer, %d characters", s.Handoff.SecretLength)
+		}
+		secret, err := credAsk(ctx, p, credSecret, conn.ClientSecret, shown)
+		if errors.Is(err, errHandoffAsked) && !c.canHandOff() {
+			secret, err = "handoff", nil // a secret like any other, for whoever cannot ask
+		}
+		if errors.Is(err, errHandoffAsked) {
+			if err := c.lineHandoff(ctx, s, p); err != nil {
+				return err
+			}
+			if !s.SecretHandedOff() {
+				continue // no code made, or it expired: ask again
+			}
+			discovery = s.DiscoveryInput
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(secret) != secret {
+			fmt.Fprintln(p, "Leading or trailing spaces of the secret were trimmed.")
+		}
+		if strings.TrimSpace(secret) != conn.ClientSecret {
+			s.Handoff = nil // typed anew: the engineer's own
+		}
+		conn.ClientSecret = strings.TrimSpace(secret)
+		break
 	}
-	if strings.TrimSpace(secret) != secret {
-		fmt.Fprintln(p, "Leading or trailing spaces of the secret were trimmed.")
-	}
-	conn.ClientSecret = strings.TrimSpace(secret)
 	disc, err := credAsk(ctx, p, credDiscovery, discovery, discovery)
 	if err != nil {
 		return err
@@ -84,6 +117,9 @@ func credAskMethod(ctx context.Context, p *Prompter, current string) (string, er
 	}
 }
 
+// errHandoffAsked: the answer at the Client Secret prompt was "handoff".
+var errHandoffAsked = errors.New("a secret hand-off was asked for")
+
 // credAsk asks for one field until its answer is valid; Enter keeps
 // current (shown as shown).
 func credAsk(ctx context.Context, p *Prompter, field int, current, shown string) (string, error) {
@@ -102,6 +138,9 @@ func credAsk(ctx context.Context, p *Prompter, field int, current, shown string)
 		}
 		if strings.TrimSpace(answer) == "back" {
 			return "", ErrBack
+		}
+		if field == credSecret && strings.TrimSpace(answer) == "handoff" {
+			return "", errHandoffAsked
 		}
 		if strings.TrimSpace(answer) == "" {
 			answer = current

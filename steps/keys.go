@@ -108,6 +108,9 @@ func newRedirectKeys() redirectKeys {
 type credKeys struct {
 	next, prev, submit, reveal key.Binding
 	move                       key.Binding // next and prev as one entry of the help line
+	// handoff asks the customer to paste the secret over SSH; askSecret,
+	// askAll and askCancel answer what to ask for.
+	handoff, askSecret, askAll, askCancel key.Binding
 }
 
 func newCredKeys() credKeys {
@@ -117,6 +120,12 @@ func newCredKeys() credKeys {
 		move:   bind("tab/↑↓", "field", "tab", "down", "shift+tab", "up"),
 		submit: bind("enter", "next/continue", "enter"),
 		reveal: bind("ctrl+r", "show secret", "ctrl+r"),
+		// ctrl+g: free in the text fields (bubbles' textinput binds
+		// neither it nor ctrl+r), and not a terminal's flow control.
+		handoff:   bind("ctrl+g", "ask the customer", "ctrl+g"),
+		askSecret: bind("s", "secret only", "s", "S"),
+		askAll:    bind("a", "all three", "a", "A"),
+		askCancel: bind("esc", "cancel", "esc"),
 	}
 }
 

@@ -194,7 +194,7 @@ func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl)
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl, &o.invite.label)
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
@@ -286,7 +286,9 @@ func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 	}
 	if msg.resume || msg.setup.DraftID != "" {
 		o.mode = orgList
-		return nil, ResumeMsg{Setup: msg.setup}
+		// A draft waiting for a secret hand-off picks it up (or its poll
+		// goes on) whichever step it resumes at.
+		return watchHandoff(o.env, msg.setup), ResumeMsg{Setup: msg.setup}
 	}
 	// The shell and every step hold this Setup: replace its content.
 	*o.setup = *msg.setup

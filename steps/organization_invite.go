@@ -37,7 +37,8 @@ type orgInvitedMsg struct {
 // orgInvite is the invite form and its result.
 type orgInvite struct {
 	org, ttl textinput.Model
-	focus    int // 0 organization, 1 TTL
+	label    textinput.Model // who the invite is for, optional
+	focus    int             // 0 organization, 1 TTL, 2 label
 	formErr  string
 	// made is the new invite, its code and the commands that use it,
 	// until the person leaves the result.
@@ -52,6 +53,7 @@ func newOrgInvite(theme *Theme) orgInvite {
 	v := orgInvite{
 		org:        limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName),
 		ttl:        widget.NewInput(theme.InputStyles(), widget.Default(inviteTTLText(DefaultInviteTTL))),
+		label:      limited(widget.NewInput(theme.InputStyles(), widget.Example("Jane at Acme IT")), MaxInviteLabel),
 		inviteKeys: newInviteKeys(),
 	}
 	v.org.ShowSuggestions = true
@@ -70,17 +72,21 @@ func (o *organization) openInvite(org string) tea.Cmd {
 	v.org.SetValue(org)
 	v.org.CursorEnd()
 	v.ttl.SetValue("")
+	v.label.SetValue("")
 	return o.inviteFocus()
 }
 
+// inviteFields are the form's fields, in focus order.
+func (v *orgInvite) inviteFields() [3]*textinput.Model {
+	return [3]*textinput.Model{&v.org, &v.ttl, &v.label}
+}
+
 func (o *organization) inviteFocus() tea.Cmd {
-	v := &o.invite
-	v.org.Blur()
-	v.ttl.Blur()
-	if v.focus == 0 {
-		return v.org.Focus()
+	fields := o.invite.inviteFields()
+	for _, f := range fields {
+		f.Blur()
 	}
-	return v.ttl.Focus()
+	return fields[o.invite.focus].Focus()
 }
 
 func (o *organization) inviteKeys() []key.Binding {
@@ -118,8 +124,11 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 		return o.makeInvite()
 	case key.Matches(msg, o.next) && v.focus == 0 && widget.CanAccept(v.org):
 		return o.updateInviteInput(msg) // tab completes the suggested organization
-	case key.Matches(msg, o.next), key.Matches(msg, o.prev):
-		v.focus = 1 - v.focus
+	case key.Matches(msg, o.next):
+		v.focus = (v.focus + 1) % 3
+		return o.inviteFocus()
+	case key.Matches(msg, o.prev):
+		v.focus = (v.focus + 2) % 3
 		return o.inviteFocus()
 	}
 	return o.updateInviteInput(msg)
@@ -127,12 +136,7 @@ func (o *organization) updateInvite(msg tea.KeyPressMsg) tea.Cmd {
 
 func (o *organization) updateInviteInput(msg tea.Msg) tea.Cmd {
 	v := &o.invite
-	var cmd tea.Cmd
-	if v.focus == 0 {
-		cmd = inputUpdate(&v.org, msg)
-	} else {
-		cmd = inputUpdate(&v.ttl, msg)
-	}
+	cmd := inputUpdate(v.inviteFields()[v.focus], msg)
 	v.formErr, v.err = "", nil
 	return cmd
 }
@@ -155,12 +159,18 @@ func (o *organization) makeInvite() tea.Cmd {
 		v.focus, v.formErr = 1, msg+": "+fix+"."
 		return o.inviteFocus()
 	}
+	label := strings.TrimSpace(v.label.Value())
+	if err := flow.CheckTyped("label", label); err != nil {
+		msg, fix := flow.Explain(err)
+		v.focus, v.formErr = 2, msg+": "+fix+"."
+		return o.inviteFocus()
+	}
 	o.mode, v.err = orgInviteBusy, nil
 	env := o.env
 	return func() tea.Msg {
 		ctx, cancel := env.writeCtx(orgStoreTimeout)
 		defer cancel()
-		made, err := orgMakeInvite(ctx, env, org, ttl)
+		made, err := orgMakeInvite(ctx, env, org, label, ttl)
 		return orgInvitedMsg{made: made, err: err}
 	}
 }
@@ -187,10 +197,14 @@ func orgContains(list []string, s string) bool {
 	return false
 }
 
-// orgMakeInvite makes an invite to org valid for ttl and audits it; the
-// code is returned once, with the commands that reach the server: at the
-// address the settings give, else where `serve` last listened.
-func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration) (flow.InviteCode, error) {
+// MaxInviteLabel is the longest label an invite takes, in characters.
+const MaxInviteLabel = 120
+
+// orgMakeInvite makes an invite to org, labelled label ("": none), valid
+// for ttl and audits it; the code is returned once, with the commands that
+// reach the server: at the address the settings give, else where `serve`
+// last listened.
+func orgMakeInvite(ctx context.Context, env *Env, org, label string, ttl time.Duration) (flow.InviteCode, error) {
 	if env.Invites == nil || env.Organization != "" {
 		return flow.InviteCode{}, &flow.Error{Code: flow.CodeForbidden, Message: "this session cannot make invites",
 			Fix: "ask a support engineer for an invite"}
@@ -202,7 +216,7 @@ func orgMakeInvite(ctx context.Context, env *Env, org string, ttl time.Duration)
 	if err != nil {
 		env.Logger().Warn("the server's address for invites could not be read", "error", err.Error())
 	}
-	code, inv, err := env.Store.MakeInvite(ctx, org, ttl, store.Event{Actor: env.Actor, Address: env.Address})
+	code, inv, err := env.Store.MakeInviteFor(ctx, org, label, ttl, store.Event{Actor: env.Actor, Address: env.Address})
 	return flow.NewInviteCode(code, inv, host).WithPage(page), err
 }
 
@@ -225,7 +239,7 @@ func (o *organization) inviteView(width int) string {
 func (o *organization) inviteFormView(width int) string {
 	t, v := o.theme, &o.invite
 	inner := max(width-2, 10)
-	org, ttl := widget.Sized(v.org, inner), widget.Sized(v.ttl, inner)
+	org, ttl, label := widget.Sized(v.org, inner), widget.Sized(v.ttl, inner), widget.Sized(v.label, inner)
 	parts := []string{t.Title.Render("Invite a customer"),
 		t.Subtle.Width(width).Render("The customer's IT admin gets a code to set up their organization's connection over SSH."),
 		t.Text.Render("Organization"), "  " + org.View()}
@@ -233,7 +247,8 @@ func (o *organization) inviteFormView(width int) string {
 		parts = append(parts, t.Subtle.Width(width).Render("  Existing: "+strings.Join(o.listing.orgs, ", ")+" (tab completes)"))
 	}
 	parts = append(parts, t.Text.Render("Valid for"), "  "+ttl.View(),
-		t.Subtle.Width(width).Render("  Hours or days, e.g. 24h or 7d. Enter keeps "+inviteTTLText(DefaultInviteTTL)+"."))
+		t.Subtle.Width(width).Render("  Hours or days, e.g. 24h or 7d. Enter keeps "+inviteTTLText(DefaultInviteTTL)+"."),
+		t.Text.Render("For whom (optional; engineers see it in the live list)"), "  "+label.View())
 	if v.formErr != "" {
 		parts = append(parts, "", t.Error.Width(width).Render("✗ "+v.formErr))
 	}
@@ -251,8 +266,12 @@ func (o *organization) inviteDoneView(width int) string {
 	t, v := o.theme, &o.invite
 	inner := max(width-2, 10)
 	indent := func(s string) string { return lipgloss.NewStyle().PaddingLeft(2).Render(s) }
+	title := "Invite for " + v.made.Organization
+	if v.made.Label != "" {
+		title += " (" + v.made.Label + ")"
+	}
 	parts := []string{
-		t.Title.Width(width).Render("Invite for " + v.made.Organization),
+		t.Title.Width(width).Render(title),
 		t.Subtle.Width(width).Render("Valid until " + v.made.Expires.UTC().Format("Mon 2 Jan 2006 15:04 MST") + "."),
 		"",
 		t.Text.Render("Code"),

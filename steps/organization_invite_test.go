@@ -173,7 +173,7 @@ func TestOrganizationCustomerCannotInvite(t *testing.T) {
 			if err != nil || len(invs) != 0 {
 				t.Errorf("invites: %v %v", invs, err)
 			}
-			if _, err := orgMakeInvite(context.Background(), env, "Globex", time.Hour); !flow.IsCode(err, "forbidden") {
+			if _, err := orgMakeInvite(context.Background(), env, "Globex", "", time.Hour); !flow.IsCode(err, "forbidden") {
 				t.Errorf("orgMakeInvite for this session: %v", err)
 			}
 		})
@@ -315,5 +315,33 @@ func TestSSHCommand(t *testing.T) {
 		if got := inviteTTLText(d); got != want {
 			t.Errorf("inviteTTLText(%v) = %q; want %q", d, got, want)
 		}
+	}
+}
+
+// The invite form's third field says who the invite is for; the invite
+// keeps it and the result shows it.
+func TestOrganizationInviteTakesALabel(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	env.Invites = &InviteSettings{}
+	step := NewOrganization(env, NewTheme(true))
+	orgEnter(t, step, NewSetup())
+	run(t, step, press("esc"), orgWait)
+	run(t, step, press("i"), orgWait)
+	orgType(t, step, "Initech")
+	if v := viewFits(t, step, 80, 17); !strings.Contains(v, "For whom (optional") {
+		t.Fatalf("the form has no label field:\n%s", v)
+	}
+	run(t, step, press("tab"), orgWait)
+	run(t, step, press("tab"), orgWait)
+	orgType(t, step, "Jane at Initech IT")
+	run(t, step, press("enter"), orgWait)
+	v := viewFits(t, step, 80, 17)
+	if !strings.Contains(v, "Invite for Initech (Jane at Initech IT)") {
+		t.Fatalf("the result does not name whom the invite is for:\n%s", v)
+	}
+	inv, err := env.Store.LookupInvite(context.Background(), invCode(t, v))
+	if err != nil || inv.Label != "Jane at Initech IT" {
+		t.Fatalf("invite %+v, %v", inv, err)
 	}
 }

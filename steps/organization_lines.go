@@ -142,7 +142,7 @@ func orgLinesInvite(ctx context.Context, env *Env, l *orgListing, p *Prompter) e
 			lineExplain(p, err)
 			continue
 		}
-		made, err := orgMakeInvite(ctx, env, org, ttl)
+		made, err := orgMakeInvite(ctx, env, org, "", ttl)
 		if err != nil {
 			lineExplain(p, err)
 			return nil

@@ -50,6 +50,13 @@ type Setup struct {
 
 	// Test login step: the outcome of the last test login.
 	TestLogin *TestLoginResult `json:"test_login,omitempty"`
+
+	// Handoff is the secret hand-off the credentials step asked the
+	// customer for: pending, then received (see credentials_handoff.go).
+	Handoff *Handoff `json:"handoff,omitempty"`
+	// polling is the ID of the hand-off being polled for now, so that one
+	// poll runs per hand-off; it is not kept in a draft.
+	polling string
 }
 
 // FocusDiscovery is Setup.Focus for the credentials step's Discovery

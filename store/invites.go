@@ -47,16 +47,22 @@ func hashCode(code string) []byte {
 // CreateInvite creates an invite to org valid for ttl and returns its code,
 // which is shown once and never stored. The organization is created when new.
 func (s *Store) CreateInvite(ctx context.Context, org string, ttl time.Duration) (string, Invite, error) {
-	return s.createInvite(ctx, org, ttl, nil)
+	return s.createInvite(ctx, org, "", ttl, nil)
 }
 
 // MakeInvite is CreateInvite, audited as by (Actor, Address) in the same
 // transaction: the wizard and `oidc-onboard invite` both make invites so.
 func (s *Store) MakeInvite(ctx context.Context, org string, ttl time.Duration, by Event) (string, Invite, error) {
-	return s.createInvite(ctx, org, ttl, &by)
+	return s.createInvite(ctx, org, "", ttl, &by)
 }
 
-func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration, by *Event) (string, Invite, error) {
+// MakeInviteFor is MakeInvite with a label saying who the invite is for
+// ("Jane at Acme IT"), which engineers see in their list of sessions.
+func (s *Store) MakeInviteFor(ctx context.Context, org, label string, ttl time.Duration, by Event) (string, Invite, error) {
+	return s.createInvite(ctx, org, label, ttl, &by)
+}
+
+func (s *Store) createInvite(ctx context.Context, org, label string, ttl time.Duration, by *Event) (string, Invite, error) {
 	org = strings.TrimSpace(org)
 	if org == "" {
 		return "", Invite{}, &flow.Error{Code: flow.CodeMissingField, Message: "the invite has no organization",
@@ -67,15 +73,15 @@ func (s *Store) createInvite(ctx context.Context, org string, ttl time.Duration,
 			Fix: "give a positive duration, e.g. 24h"}
 	}
 	now := s.now().UTC()
-	inv := Invite{Organization: org, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	inv := Invite{Organization: org, Label: strings.TrimSpace(label), CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	code := newCode()
 	id, err := insertWithID("inv_", func(id string) error {
 		return s.tx(ctx, func(tx *txn) error {
 			if err := ensureOrg(ctx, tx, org, now); err != nil {
 				return err
 			}
-			_, err := tx.ExecContext(ctx, `INSERT INTO invites (id, code_hash, organization, created_at, expires_at)
-				VALUES (?, ?, ?, ?, ?)`, id, hashCode(code), org, unixNano(now), unixNano(inv.ExpiresAt))
+			_, err := tx.ExecContext(ctx, `INSERT INTO invites (id, code_hash, organization, label, created_at, expires_at)
+				VALUES (?, ?, ?, ?, ?, ?)`, id, hashCode(code), org, inv.Label, unixNano(now), unixNano(inv.ExpiresAt))
 			if err != nil || by == nil {
 				return err
 			}
@@ -128,16 +134,23 @@ var errInviteUsed = &flow.Error{Code: flow.CodeInviteUsed, Message: "this invite
 
 // usable says why an invite can no longer be used, or nil.
 func usable(inv Invite, now time.Time) error {
+	const fix = "ask the person who invited you for a new code"
+	if !inv.RevokedAt.IsZero() {
+		return &flow.Error{Code: flow.CodeInviteRevoked, Message: "this invite code was withdrawn", Fix: fix}
+	}
+	return unusedUnexpired("invite code", inv.UsedAt, inv.ExpiresAt, now, errInviteUsed, fix)
+}
+
+// unusedUnexpired says why a one-time code (what names it) used at used
+// (zero: not yet) and expiring at expires can no longer be used at now:
+// errUsed, or its expiry with fix; nil when it can.
+func unusedUnexpired(what string, used, expires, now time.Time, errUsed error, fix string) error {
 	switch {
-	case !inv.RevokedAt.IsZero():
-		return &flow.Error{Code: flow.CodeInviteRevoked, Message: "this invite code was withdrawn",
-			Fix: "ask the person who invited you for a new code"}
-	case !inv.UsedAt.IsZero():
-		return errInviteUsed
-	case !now.Before(inv.ExpiresAt):
+	case !used.IsZero():
+		return errUsed
+	case !now.Before(expires):
 		return &flow.Error{Code: flow.CodeInviteExpired,
-			Message: fmt.Sprintf("this invite code expired at %s", inv.ExpiresAt.Format(time.RFC1123)),
-			Fix:     "ask the person who invited you for a new code"}
+			Message: fmt.Sprintf("this %s expired at %s", what, expires.Format(time.RFC1123)), Fix: fix}
 	}
 	return nil
 }
@@ -196,7 +209,7 @@ func (s *Store) ListInvites(ctx context.Context, org string) ([]Invite, error) {
 		WHERE ? = '' OR organization = ? ORDER BY created_at DESC, id`, org, org)
 }
 
-const inviteColumns = `id, organization, created_at, expires_at, used_at, revoked_at`
+const inviteColumns = `id, organization, label, created_at, expires_at, used_at, revoked_at`
 
 func scanInvite(r scanner) (Invite, error) {
 	var (
@@ -204,7 +217,7 @@ func scanInvite(r scanner) (Invite, error) {
 		created, expires int64
 		used, revoked    sql.NullInt64
 	)
-	if err := r.Scan(&inv.ID, &inv.Organization, &created, &expires, &used, &revoked); err != nil {
+	if err := r.Scan(&inv.ID, &inv.Organization, &inv.Label, &created, &expires, &used, &revoked); err != nil {
 		return Invite{}, err
 	}
 	inv.CreatedAt, inv.ExpiresAt = fromUnixNano(created), fromUnixNano(expires)

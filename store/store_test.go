@@ -350,17 +350,14 @@ func TestOrganizations(t *testing.T) {
 
 func TestInvites(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
-		var mu sync.Mutex
-		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-		advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+		clock, advance := testClock(time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC))
 		s := b.openWith(t, Options{Now: clock})
 
 		code, inv, err := s.CreateInvite(ctx, "Acme Corp", time.Hour)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(code) != 19 || !strings.HasPrefix(inv.ID, "inv_") || !inv.ExpiresAt.Equal(now.Add(time.Hour)) {
+		if len(code) != 19 || !strings.HasPrefix(inv.ID, "inv_") || !inv.ExpiresAt.Equal(clock().Add(time.Hour)) {
 			t.Fatalf("code %q, invite %+v", code, inv)
 		}
 		// Typed back in capitals without dashes, the code still works.
@@ -372,26 +369,7 @@ func TestInvites(t *testing.T) {
 		wantCode(t, err, "invite_unknown")
 
 		// Many sessions race for one code: exactly one wins.
-		var wins, used int
-		var wg sync.WaitGroup
-		var rmu sync.Mutex
-		for range 20 {
-			wg.Go(func() {
-				_, err := s.RedeemInvite(ctx, code)
-				rmu.Lock()
-				defer rmu.Unlock()
-				switch {
-				case err == nil:
-					wins++
-				case flow.IsCode(err, "invite_used"):
-					used++
-				default:
-					t.Errorf("redeem: %v", err)
-				}
-			})
-		}
-		wg.Wait()
-		if wins != 1 || used != 19 {
+		if wins, used := raceOnce(t, 20, func() error { _, err := s.RedeemInvite(ctx, code); return err }); wins != 1 || used != 19 {
 			t.Fatalf("wins %d, used %d", wins, used)
 		}
 
@@ -424,6 +402,41 @@ func TestInvites(t *testing.T) {
 		_, _, err = s.CreateInvite(ctx, "Acme Corp", 0)
 		wantCode(t, err, "bad_ttl")
 	})
+}
+
+// testClock is a clock that stands at start until advance moves it.
+func testClock(start time.Time) (clock func() time.Time, advance func(time.Duration)) {
+	var mu sync.Mutex
+	now := start
+	clock = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance = func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	return clock, advance
+}
+
+// raceOnce runs use n times at once, as sessions racing for one code,
+// and counts the uses that succeeded and those refused as used already;
+// any other failure fails the test.
+func raceOnce(t *testing.T, n int, use func() error) (wins, used int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range n {
+		wg.Go(func() {
+			err := use()
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				wins++
+			case flow.IsCode(err, "invite_used"):
+				used++
+			default:
+				t.Errorf("use: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	return wins, used
 }
 
 // fileBytes reads the database and its WAL and shared-memory files.

@@ -29,6 +29,9 @@ import (
 const (
 	extInviteID  = "oidc-onboard-invite-id"
 	extInviteOrg = "oidc-onboard-invite-org"
+	// extHandoffID is set instead of extInviteID for a secret hand-off
+	// code (with extInviteOrg its organization).
+	extHandoffID = "oidc-onboard-handoff-id"
 )
 
 // LoadHostKey reads the server's SSH host key from path, generating an
@@ -261,39 +264,55 @@ func (e errTooManyCodes) Error() string {
 		e.addr, max(e.wait, time.Minute).Round(time.Minute).String())
 }
 
-// tryCode checks an invite code from addr: nil and the invite when it is
-// good; otherwise the failure is counted and audited. An address at the
-// limit gets errTooManyCodes without its code being looked at; the limit
-// counts the codes being checked at the same moment.
-func (s *Server) tryCode(ctx context.Context, addr, code, how string) (store.Invite, error) {
+// tryCode checks an invite code, or a secret hand-off code, from addr:
+// the permission extensions that carry it to the session when it is good;
+// otherwise the failure is counted and audited. An address at the limit
+// gets errTooManyCodes without its code being looked at; the limit counts
+// the codes being checked at the same moment, of both kinds.
+func (s *Server) tryCode(ctx context.Context, addr, code, how string) (map[string]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if ok, wait := s.limiter.reserve(ctx, addr); !ok {
-		s.audit(ctx, "ssh:anonymous", addr, "auth.refused", "", "invite code given "+how+" while the address is past the wrong-code limit")
-		return store.Invite{}, errTooManyCodes{addr: addr, wait: wait}
+	kind := "invite code"
+	if store.IsHandoffCode(strings.TrimSpace(code)) {
+		kind = "hand-off code"
 	}
-	inv, err := s.opts.Store.LookupInvite(ctx, code)
+	if ok, wait := s.limiter.reserve(ctx, addr); !ok {
+		s.audit(ctx, "ssh:anonymous", addr, "auth.refused", "", kind+" given "+how+" while the address is past the wrong-code limit")
+		return nil, errTooManyCodes{addr: addr, wait: wait}
+	}
+	ext, err := s.lookupCode(ctx, code)
 	s.limiter.settle(addr, err == nil)
 	if err != nil {
 		reason, _ := flow.Explain(err)
-		s.audit(ctx, "ssh:anonymous", addr, "auth.failure", "", "invite code given "+how+": "+reason)
-		return store.Invite{}, err
+		s.audit(ctx, "ssh:anonymous", addr, "auth.failure", "", kind+" given "+how+": "+reason)
+		return nil, err
 	}
-	return inv, nil
+	return ext, nil
+}
+
+// lookupCode finds what a code opens, without using it: a hand-off's one
+// field, or an invite's wizard.
+func (s *Server) lookupCode(ctx context.Context, code string) (map[string]string, error) {
+	if store.IsHandoffCode(strings.TrimSpace(code)) {
+		h, err := s.opts.Store.LookupHandoff(ctx, code)
+		return map[string]string{extHandoffID: h.ID, extInviteOrg: h.Organization}, err
+	}
+	inv, err := s.opts.Store.LookupInvite(ctx, code)
+	return map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}, err
 }
 
 // codeAsUser is the "none" authentication: a user name that is a valid
-// invite code lets the customer in without a prompt.
+// invite code, or hand-off code, lets the customer in without a prompt.
 func (s *Server) codeAsUser(ctx ssh.Context, meta gossh.ConnMetadata) (*gossh.Permissions, error) {
 	addr := hostOf(meta.RemoteAddr())
-	if !looksLikeCode(meta.User()) {
+	if !looksLikeCode(meta.User()) && !store.IsHandoffCode(meta.User()) {
 		return nil, errors.New("no invite code in the user name")
 	}
-	inv, err := s.tryCode(ctx, addr, meta.User(), "as the user name")
+	ext, err := s.tryCode(ctx, addr, meta.User(), "as the user name")
 	if err != nil {
 		return nil, err
 	}
-	return &gossh.Permissions{Extensions: map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}}, nil
+	return &gossh.Permissions{Extensions: ext}, nil
 }
 
 // keyboardInteractive asks for the invite code, up to three times.
@@ -309,7 +328,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 		if err != nil || len(answers) != 1 {
 			return false
 		}
-		inv, err := s.tryCode(ctx, addr, answers[0], "at the prompt")
+		ext, err := s.tryCode(ctx, addr, answers[0], "at the prompt")
 		var limited errTooManyCodes
 		if errors.As(err, &limited) {
 			_, _ = challenge("", limited.Error(), nil, nil)
@@ -317,7 +336,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 		}
 		if err == nil {
 			perms := ctx.Permissions()
-			perms.Extensions = map[string]string{extInviteID: inv.ID, extInviteOrg: inv.Organization}
+			perms.Extensions = ext
 			return true
 		}
 		msg, fix := flow.Explain(err)
@@ -341,8 +360,14 @@ type identity struct {
 	actor        string
 	organization string // empty for a support engineer: every organization
 	invite       string // the customer's invite ID, empty for an engineer
+	label        string // the invite's label ("Jane at Acme IT"), if it has one
+	handoff      string // the secret hand-off's ID, for a customer who came with one
 	name         string // an engineer's name: their key's comment, or "support"
 }
+
+// who names the person for the engineers' list and events: the invite's
+// label when it has one, else who acts.
+func (id identity) who() string { return cmp.Or(id.label, id.actor) }
 
 // identify re-checks a session's authentication now: the engineer's key is
 // still authorized, or the customer's invite is still usable.
@@ -359,13 +384,17 @@ func (s *Server) identify(sess ssh.Session) (identity, error) {
 		return identity{}, errors.New("not authenticated")
 	}
 	id, org := perms.Extensions[extInviteID], perms.Extensions[extInviteOrg]
+	if h := perms.Extensions[extHandoffID]; h != "" && org != "" {
+		return s.handoffIdentity(sess.Context(), h, org)
+	}
 	if id == "" || org == "" {
 		return identity{}, errors.New("not authenticated")
 	}
-	if err := s.inviteStillGood(sess.Context(), id, org); err != nil {
+	inv, err := s.inviteCheck(sess.Context(), id, org)
+	if err != nil {
 		return identity{}, err
 	}
-	return identity{actor: "invite:" + id, organization: org, invite: id}, nil
+	return identity{actor: "invite:" + id, organization: org, invite: id, label: inv.Label}, nil
 }
 
 // errInviteUsed: the organization's connection was activated, which closes
@@ -374,20 +403,26 @@ var errInviteUsed = errors.New("the organization's connection is set up, so this
 
 // inviteStillGood reports why the invite id of org can no longer be used.
 func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
+	_, err := s.inviteCheck(ctx, id, org)
+	return err
+}
+
+// inviteCheck is inviteStillGood that also returns the invite.
+func (s *Server) inviteCheck(ctx context.Context, id, org string) (store.Invite, error) {
 	inv, err := s.opts.Store.GetInvite(ctx, id)
 	switch {
 	case flow.IsCode(err, flow.CodeInviteUnknown) || err == nil && inv.Organization != org:
-		return errors.New("this invite code is not known")
+		return inv, errors.New("this invite code is not known")
 	case err != nil:
-		return err
+		return inv, err
 	case !inv.RevokedAt.IsZero():
-		return errors.New("this invite code was withdrawn")
+		return inv, errors.New("this invite code was withdrawn")
 	case !inv.UsedAt.IsZero():
-		return errInviteUsed
+		return inv, errInviteUsed
 	case !s.opts.Now().Before(inv.ExpiresAt):
-		return errors.New("this invite code expired")
+		return inv, errors.New("this invite code expired")
 	}
-	return nil
+	return inv, nil
 }
 
 // sentence capitalizes s and ends it with a full stop.
@@ -413,6 +448,9 @@ func actorOf(ctx ssh.Context) string {
 	if perms := ctx.Permissions(); perms != nil && perms.Permissions != nil {
 		if id := perms.Extensions[extInviteID]; id != "" {
 			return "invite:" + id
+		}
+		if id := perms.Extensions[extHandoffID]; id != "" {
+			return "handoff:" + id
 		}
 	}
 	return "ssh:anonymous"

@@ -80,7 +80,7 @@ func (s *Server) LiveSessions() []SessionInfo {
 			continue // an engineer's own wizard
 		}
 		st := ls.statusNow()
-		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.actor,
+		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.who(),
 			Step: st.step, StepTitle: st.stepTitle, StepSince: st.stepSince,
 			LastKeyAt: time.Unix(0, ls.lastInput.Load()), Validation: st.validation, TestLogin: st.testLogin,
 			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started})

@@ -96,7 +96,7 @@ func (e Event) text() string {
 // emit sends an event of ls to every `events` stream and every engineer's
 // wizard session, without waiting for any.
 func (s *Server) emit(ls *liveSession, kind, detail string) {
-	e := Event{At: s.opts.Now(), Session: ls.id, Organization: ls.who.organization, Who: ls.who.actor, Kind: kind, Detail: detail}
+	e := Event{At: s.opts.Now(), Session: ls.id, Organization: ls.who.organization, Who: ls.who.who(), Kind: kind, Detail: detail}
 	s.mu.Lock()
 	for ch := range s.streams {
 		select {

@@ -131,3 +131,24 @@ func TestInvitePageSaysHowToConnectAndTellsNothing(t *testing.T) {
 		t.Errorf("a URL without a code's shape: %d\n%s", st, p)
 	}
 }
+
+// A customer whose invite has a label is that label in the engineers'
+// list of live sessions, not the invite's ID.
+func TestSSHLiveListNamesTheCustomerByTheInvitesLabel(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, nil)
+	code, inv, err := s.st.MakeInviteFor(context.Background(), "Acme Corp", "Jane at Acme IT", time.Hour, store.Event{Actor: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.connect(t, 80, 24, code)
+	plain, _ := s.invite(t, "Globex")
+	s.connect(t, 80, 24, plain)
+	who := map[string]string{}
+	for _, i := range s.srv.LiveSessions() {
+		who[i.Organization] = i.Who
+	}
+	if who["Acme Corp"] != "Jane at Acme IT" || !strings.HasPrefix(who["Globex"], "invite:inv_") || inv.Label != "Jane at Acme IT" {
+		t.Fatalf("who: %+v", who)
+	}
+}

@@ -143,6 +143,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			s.sessionMiddleware,
 			s.ptyMiddleware,
 			s.commandMiddleware,
+			s.handoffMiddleware,
 			s.authMiddleware,
 		)),
 	)
