@@ -1,6 +1,7 @@
 package sshserve
 
 import (
+	"context"
 	"html"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/store"
 )
 
 // A support engineer makes an invite inside the wizard over SSH; the code
