@@ -2,6 +2,7 @@ package sshserve
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -61,10 +62,25 @@ type SessionInfo struct {
 	TestLogin    string    `json:"test_login"`
 	Watchers     []string  `json:"watchers"`
 	StartedAt    time.Time `json:"started_at"`
+	// Instance is the `serve` instance the session runs on; State is
+	// "live", or "lost" when that instance stopped heartbeating (its
+	// draft resumes on any instance).
+	Instance string `json:"instance"`
+	State    string `json:"state"`
 }
 
-// LiveSessions is every customer session running now, oldest first.
+// LiveSessions is every customer session running now, on this instance
+// and on the others on the database, oldest first.
 func (s *Server) LiveSessions() []SessionInfo {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out := append(s.localSessions(), s.cluster.others(ctx)...)
+	slices.SortStableFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out
+}
+
+// localSessions is every customer session of this instance, oldest first.
+func (s *Server) localSessions() []SessionInfo {
 	var out []SessionInfo
 	for _, ls := range s.live() {
 		if ls.who.invite == "" {
@@ -74,7 +90,7 @@ func (s *Server) LiveSessions() []SessionInfo {
 		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.actor,
 			Step: st.step, StepTitle: st.stepTitle, StepSince: st.stepSince,
 			LastKeyAt: time.Unix(0, ls.lastInput.Load()), Validation: st.validation, TestLogin: st.testLogin,
-			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started})
+			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
@@ -105,7 +121,11 @@ func (s *Server) listSessions(sess ssh.Session, args []string) {
 		if len(i.Watchers) > 0 {
 			watchers = strings.Join(i.Watchers, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\t%s\t%s ago\t%s\t%s\t%s\r\n", i.ID, flow.Display(i.Organization), flow.Display(i.Who),
+		id := i.ID
+		if i.State == stateLost {
+			id += " (lost)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\t%s\t%s ago\t%s\t%s\t%s\r\n", id, flow.Display(i.Organization), flow.Display(i.Who),
 			i.Step, i.StepTitle, listDuration(now.Sub(i.StepSince)), listDuration(now.Sub(i.LastKeyAt)),
 			ansi.Truncate(flow.Display(i.Validation), 60, "…"), ansi.Truncate(flow.Display(i.TestLogin), 60, "…"), flow.Display(watchers))
 	}

@@ -63,6 +63,10 @@ func sshStart(t *testing.T, tweak func(*ServerOptions)) *sshServer {
 	if tweak != nil {
 		tweak(&opts)
 	}
+	if opts.Store != st { // another database, e.g. several instances' PostgreSQL
+		st.Close()
+		st = opts.Store
+	}
 	srv, err := NewServer(opts)
 	if err != nil {
 		t.Fatal(err)

@@ -1,0 +1,219 @@
+package sshserve
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
+)
+
+// twoInstances are two servers on one fresh PostgreSQL database, as
+// behind one load balancer; tweak (optional) adjusts each one's options.
+func twoInstances(t *testing.T, tweak func(i int, o *ServerOptions)) (a, b *sshServer) {
+	t.Helper()
+	db := pgtest.Fresh(t)
+	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	var out [2]*sshServer
+	for i := range out {
+		st, err := store.Open(db, store.Options{Key: key})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = sshStart(t, func(o *ServerOptions) {
+			o.Store = st
+			if tweak != nil {
+				tweak(i, o)
+			}
+		})
+	}
+	return out[0], out[1]
+}
+
+// get fetches url, returning the status and the body.
+func get(url string) (int, string, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+type fetched struct {
+	status int
+	body   string
+	err    error
+}
+
+// A test login waits on instance A; the browser's callback reaches B: A's
+// login gets it, and the browser gets A's result page from B. An unknown
+// state gets B's uniform 400, as on A.
+func TestCallbackReachesTheLoginsInstance(t *testing.T) {
+	a, b := twoInstances(t, nil)
+	redirect := a.url + "/callback/conn_abc234"
+	ch, cancel, err := a.srv.callbacks.Register(redirect, "state-one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cancel()
+	page := make(chan fetched, 1)
+	go func() {
+		status, body, err := get(b.url + "/callback/conn_abc234?code=c0de&state=state-one")
+		page <- fetched{status, body, err}
+	}()
+	select {
+	case cb := <-ch:
+		if cb.Code != "c0de" {
+			t.Errorf("the login got code %q, want c0de", cb.Code)
+		}
+		cb.Reply(flow.ResultPage{OK: true, Title: "Signed in as ana@acme.test", Message: "Return to the terminal."})
+	case <-time.After(sshWait):
+		t.Fatal("the login on A never got the callback sent to B")
+	}
+	got := <-page
+	if got.err != nil || got.status != http.StatusOK || !strings.Contains(got.body, "Signed in as ana@acme.test") {
+		t.Fatalf("the browser got %d %q (%v), want A's result page", got.status, got.body, got.err)
+	}
+	// The state was good for one callback: a replay is unknown, and an
+	// unknown state gets the same answer on B as on A (no oracle).
+	for _, u := range []string{b.url + "/callback/conn_abc234?code=c0de&state=state-one", b.url + "/callback/conn_abc234?code=x&state=never",
+		a.url + "/callback/conn_abc234?code=x&state=never"} {
+		status, body, err := get(u)
+		if err != nil || status != http.StatusBadRequest || !strings.Contains(body, "Unknown sign-in") {
+			t.Errorf("%s: %d %q (%v), want the uniform 400", u, status, body, err)
+		}
+	}
+}
+
+// The hand-off from the instance that got the callback to the login's
+// instance: p50 within 100 ms (p50 and p99 reported).
+func TestCallbackHandoffLatency(t *testing.T) {
+	a, b := twoInstances(t, nil)
+	const n = 60
+	var took []time.Duration
+	for i := range n {
+		state := "state-" + randomHex(6)
+		ch, cancel, err := a.srv.callbacks.Register(a.url+"/callback/conn_abc234", state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := make(chan fetched, 1)
+		start := time.Now()
+		go func() {
+			status, body, err := get(b.url + "/callback/conn_abc234?code=c&state=" + state)
+			page <- fetched{status, body, err}
+		}()
+		select {
+		case cb := <-ch:
+			took = append(took, time.Since(start))
+			cb.Reply(flow.ResultPage{OK: true, Title: "ok"})
+		case <-time.After(sshWait):
+			t.Fatalf("hand-off %d never arrived", i)
+		}
+		if got := <-page; got.err != nil || got.status != http.StatusOK {
+			t.Fatalf("hand-off %d: the browser got %d (%v)", i, got.status, got.err)
+		}
+		cancel()
+	}
+	slices.Sort(took)
+	p50, p99 := took[n/2], took[n*99/100]
+	t.Logf("callback hand-off across two instances, %d callbacks: p50 %s, p99 %s", n, p50, p99)
+	if p50 > 100*time.Millisecond {
+		t.Errorf("hand-off p50 %s, want within 100 ms", p50)
+	}
+}
+
+// Every instance lists the sessions of all; a session whose instance
+// stopped heartbeating is lost; an instance that stops removes its own.
+func TestSessionsOfEveryInstanceListed(t *testing.T) {
+	signer, line := sshKey(t)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	if err := os.WriteFile(keys, []byte(strings.TrimSpace(line)+" alice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var skew atomic.Int64 // B's clock ahead of A's heartbeats: A looks silent
+	a, b := twoInstances(t, func(i int, o *ServerOptions) {
+		o.AuthorizedKeys = keys
+		if i == 1 {
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		}
+	})
+	a.customerAtCredentials(t, "Acme Corp")
+	id := a.sessionOf(t, "Acme Corp")
+	seen := func(want string) SessionInfo {
+		t.Helper()
+		deadline := time.Now().Add(sshWait)
+		for {
+			for _, i := range b.srv.LiveSessions() {
+				if i.ID == id && i.State == want && i.Step == 2 {
+					return i
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("B never listed A's session %s as %s: %+v", id, want, b.srv.LiveSessions())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if got := seen(stateLive); got.Instance != a.srv.cluster.id || got.Organization != "Acme Corp" {
+		t.Errorf("B lists %+v, want A's instance and organization", got)
+	}
+	out, _, err := b.run(t, "alice", "sessions --json", gossh.PublicKeys(signer))
+	var list []SessionInfo
+	if err != nil || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].ID != id || list[0].Instance != a.srv.cluster.id {
+		t.Fatalf("`sessions --json` on B = %s (%v), want A's session", out, err)
+	}
+	skew.Store(int64(lostAfter + heartbeatEvery + time.Second))
+	seen(stateLost)
+	out, _, _ = b.run(t, "alice", "sessions", gossh.PublicKeys(signer))
+	if !strings.Contains(out, id+" (lost)") {
+		t.Errorf("`sessions` on B does not say the session is lost:\n%s", out)
+	}
+	skew.Store(0)
+	seen(stateLive)
+	a.stop(t)
+	for _, i := range b.srv.LiveSessions() {
+		if i.ID == id {
+			t.Fatalf("A stopped, but B still lists its session: %+v", i)
+		}
+	}
+}
+
+// Wrong invite codes given to one instance count on the other: past the
+// limit, even a good code from that address is refused there.
+func TestWrongCodesCountAcrossInstances(t *testing.T) {
+	a, b := twoInstances(t, nil)
+	ctx := context.Background()
+	code, _ := b.invite(t, "Acme Corp")
+	for i := range CodeFailLimit {
+		if _, err := a.srv.tryCode(ctx, "192.0.2.7", "AAAA-BBBB-CCCC-DDDD", "at the prompt"); err == nil {
+			t.Fatalf("wrong code %d accepted", i)
+		}
+	}
+	var limited errTooManyCodes
+	if _, err := b.srv.tryCode(ctx, "192.0.2.7", code, "at the prompt"); !errors.As(err, &limited) {
+		t.Fatalf("B after %d wrong codes on A: %v, want refused for too many wrong codes", CodeFailLimit, err)
+	}
+	if blocked, _ := b.srv.limiter.blocked(ctx, "192.0.2.7"); !blocked {
+		t.Error("B does not count the address as blocked")
+	}
+	if _, err := b.srv.tryCode(ctx, "192.0.2.8", code, "at the prompt"); err != nil {
+		t.Errorf("another address's good code on B: %v", err)
+	}
+}
