@@ -187,12 +187,18 @@ func TestSessionsOfEveryInstanceListed(t *testing.T) {
 	}
 	skew.Store(0)
 	seen(stateLive)
+	// A stops (SIGTERM): its rows go; B's own customer goes on.
+	termB, _ := b.customerAtCredentials(t, "Beta Inc")
 	a.stop(t)
 	for _, i := range b.srv.LiveSessions() {
 		if i.ID == id {
 			t.Fatalf("A stopped, but B still lists its session: %+v", i)
 		}
 	}
+	if got := b.srv.LiveSessions(); len(got) != 1 || got[0].Organization != "Beta Inc" || got[0].State != stateLive {
+		t.Fatalf("after A stopped, B lists %+v, want its own customer, live", got)
+	}
+	termB.answer(t, "\x1b", "Step 1 of 7") // B's customer still types and sees the wizard
 }
 
 // Wrong invite codes given to one instance count on the other: past the
