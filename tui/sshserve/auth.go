@@ -380,6 +380,9 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 
 // publicKey admits support engineers whose key is in --authorized-keys.
 func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
+	if s.isPeer(key) {
+		return true // another instance; it may only relay a join
+	}
 	ok := authorizedKey(s.opts.AuthorizedKeys, key)
 	if !ok && s.opts.AuthorizedKeys != "" {
 		s.audit(ctx, "ssh:"+gossh.FingerprintSHA256(key), hostOf(ctx.RemoteAddr()), "auth.failure", "", "public key not in the authorized keys")
@@ -394,12 +397,17 @@ type identity struct {
 	organization string // empty for a support engineer: every organization
 	invite       string // the customer's invite ID, empty for an engineer
 	name         string // an engineer's name: their key's comment, or "support"
+	peer         bool   // another instance of this service (see relay.go)
+	relayed      bool   // an engineer's join relayed by another instance
 }
 
 // identify re-checks a session's authentication now: the engineer's key is
 // still authorized, or the customer's invite is still usable.
 func (s *Server) identify(sess ssh.Session) (identity, error) {
 	if key := sess.PublicKey(); key != nil {
+		if s.isPeer(key) {
+			return identity{actor: "instance", name: "instance", peer: true}, nil
+		}
 		comment, ok := authorizedEntry(s.opts.AuthorizedKeys, key)
 		if !ok {
 			return identity{}, errors.New("this key is no longer authorized on the server")

@@ -44,6 +44,18 @@ func twoInstances(t *testing.T, tweak func(i int, o *ServerOptions)) (a, b *sshS
 	return out[0], out[1]
 }
 
+// engineerKeys is one engineer's key, commented "alice", and the
+// authorized_keys file that holds it.
+func engineerKeys(t *testing.T) (gossh.Signer, string) {
+	t.Helper()
+	signer, line := sshKey(t)
+	keys := filepath.Join(t.TempDir(), "authorized_keys")
+	if err := os.WriteFile(keys, []byte(strings.TrimSpace(line)+" alice\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return signer, keys
+}
+
 // get fetches url, returning the status and the body.
 func get(url string) (int, string, error) {
 	resp, err := http.Get(url)
@@ -142,11 +154,7 @@ func TestCallbackHandoffLatency(t *testing.T) {
 // Every instance lists the sessions of all; a session whose instance
 // stopped heartbeating is lost; an instance that stops removes its own.
 func TestSessionsOfEveryInstanceListed(t *testing.T) {
-	signer, line := sshKey(t)
-	keys := filepath.Join(t.TempDir(), "authorized_keys")
-	if err := os.WriteFile(keys, []byte(strings.TrimSpace(line)+" alice\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	signer, keys := engineerKeys(t)
 	var skew atomic.Int64 // B's clock ahead of A's heartbeats: A looks silent
 	a, b := twoInstances(t, func(i int, o *ServerOptions) {
 		o.AuthorizedKeys = keys
@@ -221,5 +229,65 @@ func TestWrongCodesCountAcrossInstances(t *testing.T) {
 	}
 	if _, err := b.srv.tryCode(ctx, "192.0.2.8", code, "at the prompt"); err != nil {
 		t.Errorf("another address's good code on B: %v", err)
+	}
+}
+
+// An engineer reaches instance B and joins a session on A: B relays to A
+// as a peer (the shared host key), the customer on A is asked about the
+// engineer by name, the screen and the control keys pass both ways, and
+// A audits the join as that engineer. The host key alone runs nothing but
+// a relayed join.
+func TestJoinRelayedToTheSessionsInstance(t *testing.T) {
+	signer, keys := engineerKeys(t)
+	hostKey, _, err := LoadHostKey(filepath.Join(t.TempDir(), "shared_host_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := twoInstances(t, func(_ int, o *ServerOptions) { o.AuthorizedKeys, o.HostKey = keys, hostKey })
+	cust, _ := a.customerAtCredentials(t, "Acme Corp")
+	id := a.sessionOf(t, "Acme Corp")
+	deadline := time.Now().Add(sshWait)
+	for !slices.ContainsFunc(b.srv.LiveSessions(), func(i SessionInfo) bool { return i.ID == id }) {
+		if time.Now().After(deadline) {
+			t.Fatal("B never listed A's session")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	eng := b.join(t, signer, id, 80, 24)
+	eng.waitFor(t, "Waiting for the customer")
+	cust.answer(t, "", "alice from support wants to see your screen: y/n")
+	cust.answer(t, "y", "Your screen is shared with alice")
+	eng.waitFor(t, "Step 2 of 7")
+	sameScreen(t, cust, eng, 80, 24)
+	eng.send(ctrlO)
+	cust.answer(t, "", "alice from support asks to type in your session too: y/n")
+	cust.answer(t, "y", "alice (support) can type too")
+	eng.send("xyz")
+	cust.waitFor(t, "xyz")
+	engineer := "ssh:" + gossh.FingerprintSHA256(signer.PublicKey())
+	if e := a.waitAudit(t, "share.requested"); e.Actor != engineer || !strings.Contains(e.Detail, "alice") || e.Address != "127.0.0.1" {
+		t.Errorf("A audited the request as %+v, want the engineer's key, name and address", e)
+	}
+	if e := a.waitAudit(t, "share.joined"); !strings.Contains(e.Detail, "alice ("+engineer+")") {
+		t.Errorf("A audited the join as %+v, want the engineer named", e)
+	}
+	cust.send(ctrlX)
+	eng.waitEnd(t)
+	if !strings.Contains(eng.all(), "The customer stopped sharing their screen.") {
+		t.Errorf("the engineer on B was not told why the watch ended:\n%s", eng.all())
+	}
+
+	// The host key as a client: no wizard, no engineer's command.
+	for _, command := range []string{"", "sessions", "join " + id} {
+		c, err := sshDial(a.addr, peerJoin, gossh.PublicKeys(hostKey))
+		if err != nil {
+			t.Fatalf("the peer key was refused at the handshake: %v", err)
+		}
+		sess, _ := c.NewSession()
+		out, _ := sess.CombinedOutput(command)
+		c.Close()
+		if !strings.Contains(string(out), "may only relay a join") {
+			t.Errorf("the peer key ran %q: %q", command, out)
+		}
 	}
 }

@@ -25,11 +25,19 @@ import (
 func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		args := sess.Command()
+		id, _ := sess.Context().Value(identityKey).(identity)
+		if id.peer { // another instance: a relayed join, nothing else
+			if len(args) > 0 && args[0] == peerJoin {
+				s.peerJoinCommand(sess, args[1:])
+			} else {
+				refuse(sess, "Instances of this service may only relay a join.")
+			}
+			return
+		}
 		if len(args) == 0 {
 			next(sess)
 			return
 		}
-		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
 		if id.actor == "" || id.invite != "" || id.organization != "" {
 			s.audit(sess.Context(), id.actor, addr, "command.refused", id.organization, flow.Display(args[0]))
@@ -146,7 +154,14 @@ func (s *Server) find(id string) *liveSession {
 // join answers `join SESSION`: once the customer says yes, the engineer
 // sees their screen, live, and may ask for control.
 func (s *Server) join(sess ssh.Session, id identity, args []string) {
-	ctx, addr := sess.Context(), hostOf(sess.RemoteAddr())
+	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()))
+}
+
+// joinAs is join for the engineer id at address addr, which is not the
+// session's when another instance relays it; a session on another
+// instance is relayed there.
+func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string) {
+	ctx := sess.Context()
 	if len(args) != 1 {
 		refuse(sess, "Usage: ssh -t -p PORT HOST join SESSION (the IDs are in: ssh -p PORT HOST sessions).")
 		return
@@ -157,6 +172,9 @@ func (s *Server) join(sess ssh.Session, id identity, args []string) {
 		return
 	}
 	ls := s.find(args[0])
+	if ls == nil && !id.relayed && s.relayJoin(sess, id, args[0]) {
+		return
+	}
 	if ls == nil {
 		refuse(sess, fmt.Sprintf("No live customer session %s. List them with: ssh -p PORT HOST sessions", flow.Display(args[0])))
 		return
