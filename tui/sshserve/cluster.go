@@ -1,15 +1,18 @@
 package sshserve
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -263,6 +266,22 @@ func (c *cluster) others(ctx context.Context) []SessionInfo {
 	return out
 }
 
+// fitQuery encodes a callback's parameters for a notification: an IdP's
+// error description too long for one is cut (the login shows it cut
+// anyway); the rest is never that long.
+func fitQuery(q url.Values) string {
+	enc := q.Encode()
+	if len(enc) <= maxHandoff/2 {
+		return enc
+	}
+	q = maps.Clone(q)
+	for d := q.Get("error_description"); d != "" && len(enc) > maxHandoff/2; enc = q.Encode() {
+		d = strings.ToValidUTF8(d[:len(d)*(maxHandoff/2)/len(enc)*9/10], "")
+		q.Set("error_description", d)
+	}
+	return enc
+}
+
 // listen receives the messages of the other instances until ctx ends,
 // listening again after a lost connection.
 func (c *cluster) listen(ctx context.Context) {
@@ -334,7 +353,11 @@ func (c *cluster) take(m handoff) {
 }
 
 func (c *cluster) send(ctx context.Context, to string, m handoff) bool {
-	b, err := json.Marshal(m)
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a query's & as is, not \u0026
+	err := enc.Encode(m)
+	b := bytes.TrimSpace(buf.Bytes())
 	if err == nil && len(b) > maxHandoff {
 		err = errors.New("too long for a notification")
 	}
@@ -391,7 +414,7 @@ func (c *cluster) forward(ctx context.Context, q url.Values) (flow.ResultPage, b
 	if err != nil || owner == c.id {
 		return flow.ResultPage{}, false
 	}
-	m := handoff{Kind: handoffCallback, ID: randomHex(8), From: c.id, Query: q.Encode()}
+	m := handoff{Kind: handoffCallback, ID: randomHex(8), From: c.id, Query: fitQuery(q)}
 	ch := make(chan handoff, 2)
 	c.mu.Lock()
 	c.waiting[m.ID] = ch

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -289,5 +290,56 @@ func TestJoinRelayedToTheSessionsInstance(t *testing.T) {
 		if !strings.Contains(string(out), "may only relay a join") {
 			t.Errorf("the peer key ran %q: %q", command, out)
 		}
+	}
+}
+
+// A callback's parameters fit in one notification: a huge error
+// description is cut, the rest kept.
+func TestFitQuery(t *testing.T) {
+	small := url.Values{"state": {"s"}, "code": {"c"}}
+	if got := fitQuery(small); got != small.Encode() {
+		t.Errorf("a small query changed: %s", got)
+	}
+	huge := url.Values{"state": {"s"}, "error": {"access_denied"}, "error_description": {strings.Repeat("é & ", 5000)}}
+	got, err := url.ParseQuery(fitQuery(huge))
+	if err != nil || len(fitQuery(huge)) > maxHandoff/2 || got.Get("state") != "s" || got.Get("error") != "access_denied" ||
+		!strings.HasPrefix(huge.Get("error_description"), got.Get("error_description")) || got.Get("error_description") == "" {
+		t.Errorf("fitQuery cut %d bytes to %d: %v, %v", len(huge.Encode()), len(fitQuery(huge)), got, err)
+	}
+}
+
+// The customer of a lost session reconnects through B with the same
+// code: B lists the new session only.
+func TestLostSessionGoneOnceTheCustomerIsBack(t *testing.T) {
+	var skew atomic.Int64
+	a, b := twoInstances(t, func(i int, o *ServerOptions) {
+		if i == 1 {
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		}
+	})
+	code, _ := a.invite(t, "Acme Corp")
+	_, onA := a.connect(t, 80, 24, code)
+	onA.answer(t, "Acme SSO\r", "Step 1 of 7")
+	old := a.sessionOf(t, "Acme Corp")
+	waitFor(t, func() bool { return len(b.srv.LiveSessions()) == 1 }, "B lists A's session")
+	skew.Store(int64(lostAfter + heartbeatEvery + time.Second)) // A looks dead to B
+	waitFor(t, func() bool { l := b.srv.LiveSessions(); return len(l) == 1 && l[0].State == stateLost }, "B lists it lost")
+	_, onB := b.connect(t, 80, 24, code)
+	onB.waitFor(t, "Acme SSO")
+	got := b.srv.LiveSessions()
+	if len(got) != 1 || got[0].ID == old || got[0].State != stateLive {
+		t.Errorf("B lists %+v, want the customer's new session only", got)
+	}
+}
+
+// waitFor polls ok until it holds, failing after sshWait.
+func waitFor(t *testing.T, ok func() bool, what string) {
+	t.Helper()
+	deadline := time.Now().Add(sshWait)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never: %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

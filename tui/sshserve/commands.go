@@ -83,6 +83,15 @@ func (s *Server) LiveSessions() []SessionInfo {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	out := append(s.localSessions(), s.cluster.others(ctx)...)
+	// A lost session whose customer came back (to any instance) is the
+	// new one now.
+	back := map[string]bool{}
+	for _, i := range out {
+		if i.State == stateLive {
+			back[i.Who] = true
+		}
+	}
+	out = slices.DeleteFunc(out, func(i SessionInfo) bool { return i.State == stateLost && back[i.Who] })
 	slices.SortStableFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
 }
