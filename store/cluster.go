@@ -206,6 +206,12 @@ func (s *Store) SweepCodeFailures(ctx context.Context, before time.Time) error {
 	return s.explain(err)
 }
 
+// KeepIdle keeps up to n idle connections open (database/sql keeps two):
+// a busy instance then seldom waits for a new connection, which on
+// PostgreSQL costs a server process and milliseconds to seconds under
+// load, on its heartbeats and callback hand-offs.
+func (s *Store) KeepIdle(n int) { s.db.SetMaxIdleConns(n) }
+
 // CanNotify reports whether the database carries messages between
 // instances (Notify, Listen): PostgreSQL does, SQLite does not.
 func (s *Store) CanNotify() bool { return s.db.postgres }

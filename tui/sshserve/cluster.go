@@ -46,12 +46,17 @@ const (
 	// forgetAfter, a dead instance's rows are swept.
 	forgetAfter = time.Hour
 	// ackWait bounds the wait for the owner of a forwarded callback to
-	// take it; pageWait for its login's result page.
-	ackWait  = 3 * time.Second
+	// take it (a dead owner's browser waits that long for the 400), and
+	// for recording a test login's owner; pageWait for its login's
+	// result page. Both are far above the usual milliseconds: a loaded
+	// database can take seconds to open a connection.
+	ackWait  = 10 * time.Second
 	pageWait = 25 * time.Second
 	// maxHandoff is the largest notification PostgreSQL carries (8,000
 	// bytes), with room for the envelope.
 	maxHandoff = 7800
+	// keepIdle connections to PostgreSQL stay open for the next query.
+	keepIdle = 16
 )
 
 // Session states in the engineers' list.
@@ -133,11 +138,12 @@ func (c *cluster) start(ctx context.Context, sshAddr string) {
 	if !c.st.CanNotify() {
 		return
 	}
+	c.st.KeepIdle(keepIdle)
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.listen(ctx) }()
 	select {
 	case <-c.listening:
-	case <-time.After(ackWait):
+	case <-time.After(3 * time.Second):
 		c.log.Warn("not listening for callbacks handed over by other instances yet")
 	}
 }

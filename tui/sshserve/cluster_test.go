@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -30,6 +32,9 @@ func twoInstances(t *testing.T, tweak func(i int, o *ServerOptions)) (a, b *sshS
 	db := pgtest.Fresh(t)
 	key := base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
 	var out [2]*sshServer
+	var mu sync.Mutex
+	over := false
+	t.Cleanup(func() { mu.Lock(); over = true; mu.Unlock() }) // runs last
 	for i := range out {
 		st, err := store.Open(db, store.Options{Key: key})
 		if err != nil {
@@ -37,12 +42,31 @@ func twoInstances(t *testing.T, tweak func(i int, o *ServerOptions)) (a, b *sshS
 		}
 		out[i] = sshStart(t, func(o *ServerOptions) {
 			o.Store = st
+			o.Log = slog.New(slog.NewTextHandler(testLog{t, string(rune('A' + i)), &mu, &over}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 			if tweak != nil {
 				tweak(i, o)
 			}
 		})
 	}
 	return out[0], out[1]
+}
+
+// testLog writes an instance's warnings to the test's log while the test
+// runs (a goroutine of the server may still warn after it ended).
+type testLog struct {
+	t    *testing.T
+	name string
+	mu   *sync.Mutex
+	over *bool
+}
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !*l.over {
+		l.t.Logf("instance %s: %s", l.name, strings.TrimSpace(string(p)))
+	}
+	return len(p), nil
 }
 
 // engineerKeys is one engineer's key, commented "alice", and the
@@ -136,6 +160,8 @@ func TestCallbackHandoffLatency(t *testing.T) {
 		case cb := <-ch:
 			took = append(took, time.Since(start))
 			cb.Reply(flow.ResultPage{OK: true, Title: "ok"})
+		case got := <-page:
+			t.Fatalf("hand-off %d: the browser got %d %q (%v) before the login got the callback", i, got.status, got.body, got.err)
 		case <-time.After(sshWait):
 			t.Fatalf("hand-off %d never arrived", i)
 		}

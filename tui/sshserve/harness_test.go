@@ -318,6 +318,9 @@ func (s *sshServer) connect(t *testing.T, w, h int, user string, auth ...gossh.A
 	t.Cleanup(func() { c.Close() })
 	term := sshOpenTerm(t, c, w, h)
 	term.waitFor(t, "Start: Organization")
+	// Keys pressed while the first step still reads the store are not
+	// taken (slower on PostgreSQL under load): wait until it has read it.
+	term.waitGone(t, "Loading organizations")
 	return c, term
 }
 
