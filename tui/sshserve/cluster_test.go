@@ -369,3 +369,33 @@ func waitFor(t *testing.T, ok func() bool, what string) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// A session that only types is written to the registry every
+// lastKeyGrain, not at every heartbeat; any other change is written.
+func TestRegistryRowsThrottleTheLastKey(t *testing.T) {
+	now := time.Now()
+	row := store.LiveSession{ID: "s1", Step: 2, LastKeyAt: now, Watchers: []string{"ana"}}
+	later := func(d time.Duration, change func(*store.LiveSession)) store.LiveSession {
+		r := row
+		r.LastKeyAt = now.Add(d)
+		r.Watchers = slices.Clone(row.Watchers)
+		if change != nil {
+			change(&r)
+		}
+		return r
+	}
+	for _, c := range []struct {
+		name string
+		b    store.LiveSession
+		same bool
+	}{
+		{"keys within the grain", later(lastKeyGrain/2, nil), true},
+		{"keys past the grain", later(lastKeyGrain+time.Second, nil), false},
+		{"another step", later(time.Second, func(r *store.LiveSession) { r.Step = 3 }), false},
+		{"another watcher", later(time.Second, func(r *store.LiveSession) { r.Watchers = nil }), false},
+	} {
+		if got := sameRow(row, c.b); got != c.same {
+			t.Errorf("%s: sameRow = %v, want %v", c.name, got, c.same)
+		}
+	}
+}
