@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
@@ -69,23 +70,21 @@ func freeAddr(t *testing.T) string {
 func startServe(t *testing.T, env []string, db, publicURL string, args ...string) *instance {
 	t.Helper()
 	in := &instance{sshAddr: freeAddr(t), httpAddr: freeAddr(t)}
-	in.cmd = exec.Command(binary, append([]string{"--db", db, "serve", "--ssh-addr", in.sshAddr, "--http-addr", in.httpAddr,
+	ctx, stop := context.WithCancel(context.Background())
+	in.cmd = exec.CommandContext(ctx, binary, append([]string{"--db", db, "serve", "--ssh-addr", in.sshAddr, "--http-addr", in.httpAddr,
 		"--public-url", publicURL, "--allow-private-networks"}, args...)...)
 	in.cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
 	in.cmd.Stdout, in.cmd.Stderr = in, in
+	// Stopped as an operator would (SIGTERM), killed if it lingers.
+	in.cmd.Cancel = func() error { return in.cmd.Process.Signal(syscall.SIGTERM) }
+	in.cmd.WaitDelay = 15 * time.Second
 	if err := in.cmd.Start(); err != nil {
+		stop()
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		_ = in.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { _ = in.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = in.cmd.Process.Kill()
-			<-done
-		}
+		stop()
+		_ = in.cmd.Wait()
 		if t.Failed() {
 			t.Logf("serve on %s:\n%s", in.sshAddr, in.output())
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -21,6 +20,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 	"github.com/oidc-onboard/oidc-onboard/store"
 	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
@@ -81,17 +81,6 @@ func engineerKeys(t *testing.T) (gossh.Signer, string) {
 	return signer, keys
 }
 
-// get fetches url, returning the status and the body.
-func get(url string) (int, string, error) {
-	resp, err := http.Get(url)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body), err
-}
-
 type fetched struct {
 	status int
 	body   string
@@ -111,7 +100,7 @@ func TestCallbackReachesTheLoginsInstance(t *testing.T) {
 	defer cancel()
 	page := make(chan fetched, 1)
 	go func() {
-		status, body, err := get(b.url + "/callback/conn_abc234?code=c0de&state=state-one")
+		status, body, err := testidp.Browse(b.url + "/callback/conn_abc234?code=c0de&state=state-one")
 		page <- fetched{status, body, err}
 	}()
 	select {
@@ -131,7 +120,7 @@ func TestCallbackReachesTheLoginsInstance(t *testing.T) {
 	// unknown state gets the same answer on B as on A (no oracle).
 	for _, u := range []string{b.url + "/callback/conn_abc234?code=c0de&state=state-one", b.url + "/callback/conn_abc234?code=x&state=never",
 		a.url + "/callback/conn_abc234?code=x&state=never"} {
-		status, body, err := get(u)
+		status, body, err := testidp.Browse(u)
 		if err != nil || status != http.StatusBadRequest || !strings.Contains(body, "Unknown sign-in") {
 			t.Errorf("%s: %d %q (%v), want the uniform 400", u, status, body, err)
 		}
@@ -153,7 +142,7 @@ func TestCallbackHandoffLatency(t *testing.T) {
 		page := make(chan fetched, 1)
 		start := time.Now()
 		go func() {
-			status, body, err := get(b.url + "/callback/conn_abc234?code=c&state=" + state)
+			status, body, err := testidp.Browse(b.url + "/callback/conn_abc234?code=c&state=" + state)
 			page <- fetched{status, body, err}
 		}()
 		select {
