@@ -601,6 +601,7 @@ func (a *app) serveCmd() *cobra.Command {
 	fl.StringVar(&f.AuthorizedKeys, "authorized-keys", "", "OpenSSH authorized_keys file of the support engineers, who see every organization")
 	fl.StringVar(&f.SSHHost, "ssh-host", "", "the SSH server as customers reach it, HOST[:PORT], for the command shown with invites engineers make in the wizard (default: the --public-url's host and the --ssh-addr port)")
 	fl.StringVar(&f.HostKey, "host-key", "", "SSH host key file, created on first start (default: ssh_host_ed25519_key next to the database)")
+	fl.StringVar(&f.Advertise, "advertise", "", "HOST:PORT where the other instances on the same database reach this one's SSH server (default: --ssh-addr when it names a concrete address)")
 	fl.IntVar(&f.MaxSessions, "max-sessions", sshserve.DefaultMaxSessions, "most sessions at once; more are told to come back later")
 	fl.DurationVar(&f.IdleTimeout, "idle-timeout", sshserve.DefaultIdleTimeout, "disconnect a session after this long without a key press (warned a minute before; the draft is saved)")
 	fl.DurationVar(&f.MaxSession, "max-session", sshserve.DefaultMaxSession, "longest a session may last (the draft is saved)")

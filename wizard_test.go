@@ -30,9 +30,16 @@ type wizardRun struct {
 
 func startWizard(t *testing.T, db string, args ...string) *wizardRun {
 	t.Helper()
-	w := &wizardRun{cmd: exec.Command(binary, append([]string{"--db", db}, args...)...), vt: vt.NewEmulator(80, 24)}
+	return startOnTerminal(t, exec.Command(binary, append([]string{"--db", db}, args...)...), 80, 24)
+}
+
+// startOnTerminal runs cmd on a cols×rows pseudo-terminal drawn into a
+// terminal emulator (the wizard, or an ssh client).
+func startOnTerminal(t *testing.T, cmd *exec.Cmd, cols, rows int) *wizardRun {
+	t.Helper()
+	w := &wizardRun{cmd: cmd, vt: vt.NewEmulator(cols, rows)}
 	w.cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "TERM=xterm-256color"}
-	tty, err := pty.StartWithSize(w.cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	tty, err := pty.StartWithSize(w.cmd, &pty.Winsize{Rows: uint16(rows), Cols: uint16(cols)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,6 +66,15 @@ type CallbackOptions struct {
 	// is standard error. The full-screen wizard discards them so that
 	// nothing writes over its screen.
 	ErrorLog *log.Logger
+	// Registered, when set, is told of each state a login starts waiting
+	// for; what it returns is called once when the login stops waiting.
+	// Several `serve` instances record there which of them holds a login.
+	Registered func(state string) (release func())
+	// Forward, when set, is asked about a callback on a callback path
+	// whose state no login here waits for: another instance may hold the
+	// login. It returns the browser's page and true once that login got
+	// the callback; false keeps the uniform 400 of an unknown state.
+	Forward func(ctx context.Context, query url.Values) (ResultPage, bool)
 }
 
 // CallbackServer receives the authorization callbacks for one redirect URI
@@ -74,6 +83,7 @@ type CallbackOptions struct {
 type CallbackServer struct {
 	redirect *url.URL
 	page     *template.Template
+	hooks    CallbackOptions // Registered and Forward
 	srv      *http.Server
 	lns      []net.Listener
 	serveErr chan error
@@ -105,6 +115,7 @@ func StartCallbackServer(redirectURI string, opts CallbackOptions) (*CallbackSer
 	s := &CallbackServer{
 		redirect: u,
 		page:     opts.Page,
+		hooks:    CallbackOptions{Registered: opts.Registered, Forward: opts.Forward},
 		lns:      lns,
 		serveErr: make(chan error, len(lns)),
 		paths:    map[string]bool{u.EscapedPath(): true},
@@ -156,12 +167,18 @@ func (s *CallbackServer) Register(redirectURI, state string) (<-chan *Callback, 
 	s.paths[u.EscapedPath()] = true
 	s.waiting[state] = ch
 	s.mu.Unlock()
+	release := func() {}
+	if s.hooks.Registered != nil {
+		release = s.hooks.Registered(state)
+	}
+	var once sync.Once
 	cancel := func() {
 		s.mu.Lock()
 		if s.waiting[state] == ch {
 			delete(s.waiting, state)
 		}
 		s.mu.Unlock()
+		once.Do(release)
 	}
 	return ch, cancel, nil
 }
@@ -212,6 +229,12 @@ func (s *CallbackServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ok {
 		cb, ok = s.route(r.Form)
 	}
+	if !ok && s.hooks.Forward != nil && s.underRedirect(r.URL) && r.Form.Get("state") != "" {
+		if page, forwarded := s.hooks.Forward(r.Context(), r.Form); forwarded {
+			s.render(w, http.StatusOK, page)
+			return
+		}
+	}
 	if !ok {
 		s.render(w, http.StatusBadRequest, ResultPage{Title: "Unknown sign-in",
 			Message: "This sign-in response does not belong to a login that is waiting (it may be old or already used). Return to the terminal; if it is still waiting, open the URL it printed."})
@@ -234,6 +257,25 @@ func (s *CallbackServer) servesPath(u *url.URL) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.paths[u.EscapedPath()]
+}
+
+// underRedirect reports whether u's path is the server's redirect path or
+// below it, where another instance's logins wait too.
+func (s *CallbackServer) underRedirect(u *url.URL) bool {
+	base := s.redirect.EscapedPath()
+	p := u.EscapedPath()
+	return p == base || strings.HasPrefix(p, strings.TrimSuffix(base, "/")+"/")
+}
+
+// Accept hands a callback that another instance received to the login
+// here waiting for its state, as a browser's request would be; false when
+// none waits. The channel then gives the login's result page, once.
+func (s *CallbackServer) Accept(query url.Values) (<-chan ResultPage, bool) {
+	cb, ok := s.route(query)
+	if !ok {
+		return nil, false
+	}
+	return cb.reply, true
 }
 
 // route hands a callback's parameters to the login waiting for their

@@ -136,11 +136,15 @@ func looksLikeCode(user string) bool {
 // settle): a wrong code among them uses a try up, a good one gives its
 // place back. So codes answered at the same moment cannot pass the limit
 // together, and good codes from one address (many customers behind one
-// NAT) wait a moment rather than being refused.
+// NAT) wait a moment rather than being refused. With a shared store, the
+// failures are recorded there too and counted across every instance on
+// the database (the codes being checked at this moment are this
+// instance's only).
 type failLimiter struct {
 	limit  int
 	window time.Duration
 	now    func() time.Time
+	shared failureStore // nil: this process's failures only
 
 	mu       sync.Mutex
 	failures map[string][]time.Time
@@ -148,16 +152,50 @@ type failLimiter struct {
 	settled  chan struct{}  // closed, and replaced, whenever a check ends
 }
 
+// failureStore keeps the wrong codes of every instance (the store).
+type failureStore interface {
+	RecordCodeFailure(ctx context.Context, address string, at time.Time) error
+	CodeFailures(ctx context.Context, address string, since time.Time) ([]time.Time, error)
+	SweepCodeFailures(ctx context.Context, before time.Time) error
+}
+
 func newFailLimiter(limit int, window time.Duration, now func() time.Time) *failLimiter {
 	return &failLimiter{limit: limit, window: window, now: now, failures: map[string][]time.Time{},
 		checking: map[string]int{}, settled: make(chan struct{})}
 }
 
+// sharedFailures are addr's failures in the window on every instance; nil
+// without a shared store or when it does not answer (then this process's
+// count holds).
+func (l *failLimiter) sharedFailures(ctx context.Context, addr string) []time.Time {
+	if l.shared == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	times, err := l.shared.CodeFailures(ctx, addr, l.now().Add(-l.window))
+	if err != nil {
+		return nil
+	}
+	return times
+}
+
+// counted is addr's failures in the window: the shared ones, which hold
+// this process's too, or this process's when it knows more; l.mu is held.
+func (l *failLimiter) counted(addr string, shared []time.Time) []time.Time {
+	local := l.recent(addr)
+	if len(shared) > len(local) {
+		return shared
+	}
+	return local
+}
+
 // blocked reports whether addr is refused, and for how long still.
-func (l *failLimiter) blocked(addr string) (bool, time.Duration) {
+func (l *failLimiter) blocked(ctx context.Context, addr string) (bool, time.Duration) {
+	shared := l.sharedFailures(ctx, addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	recent := l.recent(addr)
+	recent := l.counted(addr, shared)
 	if len(recent) < l.limit {
 		return false, 0
 	}
@@ -171,8 +209,9 @@ func (l *failLimiter) blocked(addr string) (bool, time.Duration) {
 // by exactly one settle.
 func (l *failLimiter) reserve(ctx context.Context, addr string) (bool, time.Duration) {
 	for {
+		shared := l.sharedFailures(ctx, addr)
 		l.mu.Lock()
-		recent := l.recent(addr)
+		recent := l.counted(addr, shared)
 		if len(recent) >= l.limit {
 			wait := recent[len(recent)-l.limit].Add(l.window).Sub(l.now())
 			l.mu.Unlock()
@@ -194,15 +233,22 @@ func (l *failLimiter) reserve(ctx context.Context, addr string) (bool, time.Dura
 }
 
 // settle ends a try reserved for addr: a wrong code is recorded as a
-// failure, a good one gives the try back.
+// failure (in the shared store too, before the waiting codes look), a
+// good one gives the try back.
 func (l *failLimiter) settle(addr string, good bool) {
+	at := l.now()
+	if !good && l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = l.shared.RecordCodeFailure(ctx, addr, at) // this process still counts it
+		cancel()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.checking[addr]--; l.checking[addr] <= 0 {
 		delete(l.checking, addr)
 	}
 	if !good {
-		l.failures[addr] = append(l.recent(addr), l.now())
+		l.failures[addr] = append(l.recent(addr), at)
 	}
 	close(l.settled)
 	l.settled = make(chan struct{})
@@ -232,8 +278,14 @@ func (l *failLimiter) recent(addr string) []time.Time {
 	return times
 }
 
-// sweep forgets addresses whose failures all left the window.
+// sweep forgets addresses whose failures all left the window, here and
+// in the shared store.
 func (l *failLimiter) sweep() {
+	if l.shared != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = l.shared.SweepCodeFailures(ctx, l.now().Add(-l.window)) // swept again next time
+		cancel()
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for addr := range l.failures {
@@ -320,7 +372,7 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 	addr := hostOf(ctx.RemoteAddr())
 	instruction := "Type the invite code you were given (letters and digits in groups of four)."
 	for range 3 {
-		if limited, wait := s.limiter.blocked(addr); limited {
+		if limited, wait := s.limiter.blocked(ctx, addr); limited {
 			_, _ = challenge("", errTooManyCodes{addr: addr, wait: wait}.Error(), nil, nil)
 			return false
 		}
@@ -347,6 +399,9 @@ func (s *Server) keyboardInteractive(ctx ssh.Context, challenge gossh.KeyboardIn
 
 // publicKey admits support engineers whose key is in --authorized-keys.
 func (s *Server) publicKey(ctx ssh.Context, key ssh.PublicKey) bool {
+	if s.isPeer(key) {
+		return true // another instance; it may only relay a join
+	}
 	ok := authorizedKey(s.opts.AuthorizedKeys, key)
 	if !ok && s.opts.AuthorizedKeys != "" {
 		s.audit(ctx, "ssh:"+gossh.FingerprintSHA256(key), hostOf(ctx.RemoteAddr()), "auth.failure", "", "public key not in the authorized keys")
@@ -363,6 +418,8 @@ type identity struct {
 	label        string // the invite's label ("Jane at Acme IT"), if it has one
 	handoff      string // the secret hand-off's ID, for a customer who came with one
 	name         string // an engineer's name: their key's comment, or "support"
+	peer         bool   // another instance of this service (see relay.go)
+	relayed      bool   // an engineer's join relayed by another instance
 }
 
 // who names the person for the engineers' list and events: the invite's
@@ -373,6 +430,9 @@ func (id identity) who() string { return cmp.Or(id.label, id.actor) }
 // still authorized, or the customer's invite is still usable.
 func (s *Server) identify(sess ssh.Session) (identity, error) {
 	if key := sess.PublicKey(); key != nil {
+		if s.isPeer(key) {
+			return identity{actor: "instance", name: "instance", peer: true}, nil
+		}
 		comment, ok := authorizedEntry(s.opts.AuthorizedKeys, key)
 		if !ok {
 			return identity{}, errors.New("this key is no longer authorized on the server")

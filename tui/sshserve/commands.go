@@ -27,11 +27,19 @@ import (
 func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		args := sess.Command()
+		id, _ := sess.Context().Value(identityKey).(identity)
+		if id.peer { // another instance: a relayed join, nothing else
+			if len(args) > 0 && args[0] == peerJoin {
+				s.peerJoinCommand(sess, args[1:])
+			} else {
+				refuse(sess, "Instances of this service may only relay a join.")
+			}
+			return
+		}
 		if len(args) == 0 {
 			next(sess)
 			return
 		}
-		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
 		if !isEngineer(id) {
 			s.audit(sess.Context(), id.actor, addr, "command.refused", id.organization, flow.Display(args[0]))
@@ -70,10 +78,34 @@ type SessionInfo struct {
 	TestLogin    string    `json:"test_login"`
 	Watchers     []string  `json:"watchers"`
 	StartedAt    time.Time `json:"started_at"`
+	// Instance is the `serve` instance the session runs on; State is
+	// "live", or "lost" when that instance stopped heartbeating (its
+	// draft resumes on any instance).
+	Instance string `json:"instance"`
+	State    string `json:"state"`
 }
 
-// LiveSessions is every customer session running now, oldest first.
+// LiveSessions is every customer session running now, on this instance
+// and on the others on the database, oldest first.
 func (s *Server) LiveSessions() []SessionInfo {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	out := append(s.localSessions(), s.cluster.others(ctx)...)
+	// A lost session whose customer came back (to any instance) is the
+	// new one now.
+	back := map[string]bool{}
+	for _, i := range out {
+		if i.State == stateLive {
+			back[i.Who] = true
+		}
+	}
+	out = slices.DeleteFunc(out, func(i SessionInfo) bool { return i.State == stateLost && back[i.Who] })
+	slices.SortStableFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
+	return out
+}
+
+// localSessions is every customer session of this instance, oldest first.
+func (s *Server) localSessions() []SessionInfo {
 	var out []SessionInfo
 	for _, ls := range s.live() {
 		if ls.who.invite == "" {
@@ -83,7 +115,7 @@ func (s *Server) LiveSessions() []SessionInfo {
 		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.who(),
 			Step: st.step, StepTitle: st.stepTitle, StepSince: st.stepSince,
 			LastKeyAt: time.Unix(0, ls.lastInput.Load()), Validation: st.validation, TestLogin: st.testLogin,
-			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started})
+			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
@@ -126,7 +158,11 @@ func (s *Server) listSessions(sess ssh.Session, args []string) {
 		if len(i.Watchers) > 0 {
 			watchers = strings.Join(i.Watchers, ", ")
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\t%s\t%s ago\t%s\t%s\t%s\r\n", i.ID, flow.Display(i.Organization), flow.Display(i.Who),
+		id := i.ID
+		if i.State == stateLost {
+			id += " (lost)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d %s\t%s\t%s ago\t%s\t%s\t%s\r\n", id, flow.Display(i.Organization), flow.Display(i.Who),
 			i.Step, i.StepTitle, listDuration(now.Sub(i.StepSince)), listDuration(now.Sub(i.LastKeyAt)),
 			ansi.Truncate(flow.Display(i.Validation), 60, "…"), ansi.Truncate(flow.Display(i.TestLogin), 60, "…"), flow.Display(watchers))
 	}
@@ -149,12 +185,22 @@ func (s *Server) find(id string) *liveSession {
 // session of its own: it counts toward the server's limits (an engineer's,
 // so the engineers' reserve is open to it).
 func (s *Server) join(sess ssh.Session, id identity, args []string) {
-	ctx, addr := sess.Context(), hostOf(sess.RemoteAddr())
+	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()))
+}
+
+// joinAs is join for the engineer id at address addr, which is not the
+// session's when another instance relays it; a session on another
+// instance is relayed there.
+func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string) {
+	ctx := sess.Context()
 	if len(args) != 1 {
 		refuse(sess, "Usage: ssh -t -p PORT HOST join SESSION (the IDs are in: ssh -p PORT HOST sessions).")
 		return
 	}
 	ls := s.find(args[0])
+	if ls == nil && !id.relayed && s.relayJoin(sess, id, args[0]) {
+		return
+	}
 	if ls == nil {
 		refuse(sess, fmt.Sprintf("No live customer session %s. List them with: ssh -p PORT HOST sessions", flow.Display(args[0])))
 		return

@@ -63,6 +63,10 @@ func sshStart(t *testing.T, tweak func(*ServerOptions)) *sshServer {
 	if tweak != nil {
 		tweak(&opts)
 	}
+	if opts.Store != st { // another database, e.g. several instances' PostgreSQL
+		st.Close()
+		st = opts.Store
+	}
 	srv, err := NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -314,6 +318,9 @@ func (s *sshServer) connect(t *testing.T, w, h int, user string, auth ...gossh.A
 	t.Cleanup(func() { c.Close() })
 	term := sshOpenTerm(t, c, w, h)
 	term.waitFor(t, "Start: Organization")
+	// Keys pressed while the first step still reads the store are not
+	// taken (slower on PostgreSQL under load): wait until it has read it.
+	term.waitGone(t, "Loading organizations")
 	return c, term
 }
 

@@ -49,6 +49,10 @@ type ServeConfig struct {
 	// SSHHost is the server as customers reach it, HOST[:PORT], for the
 	// invites engineers make; empty derives it from PublicURL and SSHAddr.
 	SSHHost string
+	// Advertise is where the other instances on the same database reach
+	// this one over SSH, HOST:PORT; empty means --ssh-addr when it names
+	// a concrete address.
+	Advertise string
 	// Limits (see ServerOptions) and each IdP call's timeout.
 	MaxSessions                      int
 	IdleTimeout, MaxSession, Timeout time.Duration
@@ -118,7 +122,7 @@ func Serve(ctx context.Context, cfg ServeConfig, stdout, stderr io.Writer) error
 	srv, err := NewServer(ServerOptions{Store: cfg.Store, HostKey: signer, PublicURL: cfg.PublicURL,
 		AuthorizedKeys: cfg.AuthorizedKeys, HTTP: flow.NewHTTPClient(opts), Timeout: cfg.Timeout,
 		MaxSessions: cfg.MaxSessions, IdleTimeout: cfg.IdleTimeout, MaxSession: cfg.MaxSession,
-		Demo: demo, Log: logger, SSHHost: sshHost})
+		Demo: demo, Log: logger, SSHHost: sshHost, Advertise: cfg.Advertise})
 	if err != nil {
 		sshLn.Close()
 		httpLn.Close()

@@ -89,6 +89,10 @@ type ServerOptions struct {
 	// command shown with the invites engineers make in the wizard; empty
 	// shows the code only.
 	SSHHost string
+	// Advertise is where the other instances on the database reach this
+	// one over SSH, HOST:PORT; empty means the SSH listener's address
+	// when it is a concrete one.
+	Advertise string
 }
 
 // Server serves the wizard over SSH, one Bubble Tea program per session,
@@ -98,6 +102,7 @@ type Server struct {
 	ssh       *ssh.Server
 	callbacks *flow.CallbackServer
 	limiter   *failLimiter
+	cluster   *cluster      // this instance among the others on the database
 	ready     chan struct{} // closed once Serve has started the callback listener
 
 	mu       sync.Mutex
@@ -134,6 +139,8 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
 		streams: map[chan Event]struct{}{},
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
+	s.limiter.shared = opts.Store
+	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
 		ssh.PublicKeyAuth(s.publicKey),
@@ -195,11 +202,16 @@ func CheckPublicURL(raw string) (string, error) {
 func (s *Server) Serve(ctx context.Context, sshLn, httpLn net.Listener) error {
 	cb, err := flow.StartCallbackServer(s.opts.PublicURL+"/callback", flow.CallbackOptions{
 		Page: assets.CallbackPage(), Listeners: []net.Listener{httpLn}, ErrorLog: errorLog(s.opts.Log),
-		Pages: s.invitePages()})
+		Pages: s.invitePages(), Registered: s.cluster.registered(), Forward: s.cluster.forwarder()})
 	if err != nil {
 		return err
 	}
 	s.callbacks = cb
+	// The registry and the hand-over run through the shutdown; then the
+	// instance's rows go.
+	clusterCtx, stopCluster := context.WithCancel(context.WithoutCancel(ctx))
+	s.cluster.start(clusterCtx, advertised(s.opts.Advertise, sshLn.Addr()))
+	defer func() { stopCluster(); s.cluster.stop() }()
 	close(s.ready)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- s.ssh.Serve(sshLn) }()

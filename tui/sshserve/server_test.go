@@ -154,14 +154,14 @@ func TestFailLimiterWindow(t *testing.T) {
 		l.fail("192.0.2.1")
 		now = now.Add(time.Minute)
 	}
-	if blocked, wait := l.blocked("192.0.2.1"); !blocked || wait != 5*time.Minute {
+	if blocked, wait := l.blocked(context.Background(), "192.0.2.1"); !blocked || wait != 5*time.Minute {
 		t.Fatalf("blocked = %v, wait %s; want blocked for 5m (until the oldest leaves the window)", blocked, wait)
 	}
-	if blocked, _ := l.blocked("192.0.2.2"); blocked {
+	if blocked, _ := l.blocked(context.Background(), "192.0.2.2"); blocked {
 		t.Fatal("another address is blocked")
 	}
 	now = now.Add(5 * time.Minute)
-	if blocked, _ := l.blocked("192.0.2.1"); blocked {
+	if blocked, _ := l.blocked(context.Background(), "192.0.2.1"); blocked {
 		t.Fatal("still blocked once the oldest failure left the window")
 	}
 }

@@ -1,0 +1,466 @@
+package sshserve
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"maps"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/store"
+)
+
+// Several instances of `serve` behind one load balancer share one
+// database, and through it know of each other (store/cluster.go):
+//   - each instance heartbeats and keeps its customer sessions in the
+//     registry, so the engineers' list shows every instance's sessions,
+//     and a dead instance's as lost;
+//   - a test login records which instance waits for its state, so that a
+//     callback the balancer sends to another instance is handed over
+//     (PostgreSQL's LISTEN/NOTIFY, one channel per instance) and the
+//     browser gets the owner's result page;
+//   - the wrong invite codes are counted in the database (failLimiter).
+//
+// On SQLite (one instance) the registry works the same; there is no
+// other instance to hand callbacks to.
+
+// Timing of the registry.
+const (
+	// heartbeatEvery is how often an instance says it is alive and
+	// writes its sessions' changes.
+	heartbeatEvery = 2 * time.Second
+	// lostAfter without a heartbeat, an instance's sessions are shown as
+	// lost: a dead instance's sessions are lost within lostAfter plus
+	// heartbeatEvery (under 15 s).
+	lostAfter = 10 * time.Second
+	// forgetAfter, a dead instance's rows are swept.
+	forgetAfter = time.Hour
+	// ackWait bounds the wait for the owner of a forwarded callback to
+	// take it (a dead owner's browser waits that long for the 400), and
+	// for recording a test login's owner; pageWait for its login's
+	// result page. Both are far above the usual milliseconds: a loaded
+	// database can take seconds to open a connection.
+	ackWait  = 10 * time.Second
+	pageWait = 25 * time.Second
+	// maxHandoff is the largest notification PostgreSQL carries (8,000
+	// bytes), with room for the envelope.
+	maxHandoff = 7800
+	// lastKeyGrain is how far the registry's "last key" may lag.
+	lastKeyGrain = 10 * time.Second
+	// keepIdle connections to PostgreSQL stay open for the next query.
+	keepIdle = 16
+)
+
+// Session states in the engineers' list.
+const (
+	stateLive = "live"
+	stateLost = "lost" // its instance stopped heartbeating
+)
+
+// handoff is a message between instances about a forwarded callback.
+type handoff struct {
+	Kind  string           `json:"k"` // handoffCallback, handoffAck, handoffNak, handoffPage
+	ID    string           `json:"id"`
+	From  string           `json:"from,omitempty"`
+	Query string           `json:"q,omitempty"`
+	Page  *flow.ResultPage `json:"page,omitempty"`
+}
+
+const (
+	handoffCallback = "callback" // a callback for the receiver's login
+	handoffAck      = "ack"      // the login got it
+	handoffNak      = "nak"      // no login waits for it (any more)
+	handoffPage     = "page"     // the login's result page
+)
+
+// cluster is this instance among the others on the database.
+type cluster struct {
+	id        string
+	st        *store.Store
+	log       *slog.Logger
+	now       func() time.Time
+	callbacks func() *flow.CallbackServer
+	local     func() []SessionInfo // this instance's customer sessions
+
+	listening chan struct{} // closed once LISTEN holds (PostgreSQL)
+	wg        sync.WaitGroup
+
+	mu      sync.Mutex
+	sshAddr string                       // where the others reach this instance
+	waiting map[string]chan handoff      // forwarded callbacks, by handoff ID
+	written map[string]store.LiveSession // this instance's rows in the registry
+}
+
+func newCluster(st *store.Store, log *slog.Logger, now func() time.Time, callbacks func() *flow.CallbackServer, local func() []SessionInfo) *cluster {
+	return &cluster{id: "i" + randomHex(5), st: st, log: log, now: now, callbacks: callbacks, local: local,
+		listening: make(chan struct{}), waiting: map[string]chan handoff{}, written: map[string]store.LiveSession{}}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// channel is the LISTEN channel of instance id.
+func channel(id string) string { return "oidc_onboard_" + id }
+
+// advertised is the SSH address other instances reach ln's at: the given
+// one, else the listener's when it is a concrete address (not 0.0.0.0).
+func advertised(given string, ln net.Addr) string {
+	if given != "" {
+		return given
+	}
+	if a, ok := ln.(*net.TCPAddr); ok && !a.IP.IsUnspecified() {
+		return a.String()
+	}
+	return ""
+}
+
+// start registers the instance, then heartbeats (and, on PostgreSQL,
+// listens for handed-over callbacks) until ctx ends. It returns once the
+// instance is registered and listening, or after ackWait.
+func (c *cluster) start(ctx context.Context, sshAddr string) {
+	c.mu.Lock()
+	c.sshAddr = sshAddr
+	c.mu.Unlock()
+	c.beat(ctx)
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.heartbeats(ctx) }()
+	if !c.st.CanNotify() {
+		return
+	}
+	c.st.KeepIdle(keepIdle)
+	c.wg.Add(1)
+	go func() { defer c.wg.Done(); c.listen(ctx) }()
+	select {
+	case <-c.listening:
+	case <-time.After(3 * time.Second):
+		c.log.Warn("not listening for callbacks handed over by other instances yet")
+	}
+}
+
+// stop waits for the loops (ctx of start ended) and removes the
+// instance's rows: its sessions leave the other instances' lists.
+func (c *cluster) stop() {
+	c.wg.Wait()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := c.st.RemoveInstance(ctx, c.id); err != nil {
+		c.log.Warn("this instance's rows were not removed from the database", "error", err.Error())
+	}
+}
+
+func (c *cluster) heartbeats(ctx context.Context) {
+	t := time.NewTicker(heartbeatEvery)
+	defer t.Stop()
+	for n := 1; ; n++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.beat(ctx)
+		if n%30 == 0 {
+			sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			if err := c.st.SweepInstances(sctx, c.now().Add(-forgetAfter)); err != nil {
+				c.log.Warn("dead instances' rows not swept", "error", err.Error())
+			}
+			cancel()
+		}
+	}
+}
+
+// beat records the heartbeat and writes the sessions that changed.
+func (c *cluster) beat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, heartbeatEvery)
+	defer cancel()
+	c.mu.Lock()
+	addr := c.sshAddr
+	c.mu.Unlock()
+	if err := c.st.Heartbeat(ctx, c.id, addr); err != nil {
+		c.log.Warn("heartbeat not recorded", "error", err.Error())
+		return
+	}
+	c.syncSessions(ctx)
+}
+
+// syncSessions writes this instance's sessions that changed since the
+// last time, and removes those that ended.
+func (c *cluster) syncSessions(ctx context.Context) {
+	seen := map[string]bool{}
+	for _, i := range c.local() {
+		seen[i.ID] = true
+		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Step: i.Step,
+			StepTitle: i.StepTitle, StepSince: i.StepSince, LastKeyAt: i.LastKeyAt, Validation: i.Validation,
+			TestLogin: i.TestLogin, Watchers: i.Watchers, StartedAt: i.StartedAt}
+		c.mu.Lock()
+		old, ok := c.written[i.ID]
+		c.mu.Unlock()
+		if ok && sameRow(old, row) {
+			continue
+		}
+		if err := c.st.PutLiveSession(ctx, row); err != nil {
+			c.log.Warn("session not recorded in the registry", "session", i.ID, "error", err.Error())
+			continue
+		}
+		c.mu.Lock()
+		c.written[i.ID] = row
+		c.mu.Unlock()
+	}
+	c.mu.Lock()
+	var gone []string
+	for id := range c.written {
+		if !seen[id] {
+			gone = append(gone, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range gone {
+		if err := c.st.DeleteLiveSession(ctx, id); err != nil {
+			c.log.Warn("ended session not removed from the registry", "session", id, "error", err.Error())
+			continue
+		}
+		c.mu.Lock()
+		delete(c.written, id)
+		c.mu.Unlock()
+	}
+}
+
+// sameRow reports whether the registry's row a still says what b does: a
+// last key less than lastKeyGrain later does not count, or every typing
+// session would be written at every heartbeat.
+func sameRow(a, b store.LiveSession) bool {
+	return slices.Equal(a.Watchers, b.Watchers) && a.Step == b.Step && a.StepTitle == b.StepTitle &&
+		a.StepSince.Equal(b.StepSince) && b.LastKeyAt.Sub(a.LastKeyAt).Abs() < lastKeyGrain &&
+		a.Validation == b.Validation && a.TestLogin == b.TestLogin && a.Organization == b.Organization && a.Who == b.Who
+}
+
+// others are the other instances' sessions in the registry, each live or
+// lost by its instance's heartbeat.
+func (c *cluster) others(ctx context.Context) []SessionInfo {
+	rows, err := c.st.LiveSessions(ctx)
+	if err != nil {
+		c.log.Warn("the other instances' sessions could not be read", "error", err.Error())
+		return nil
+	}
+	now := c.now()
+	var out []SessionInfo
+	for _, r := range rows {
+		if r.Instance == c.id {
+			continue
+		}
+		if r.Watchers == nil {
+			r.Watchers = []string{}
+		}
+		state := stateLive
+		if r.HeartbeatAt.IsZero() || now.Sub(r.HeartbeatAt) > lostAfter {
+			state = stateLost
+		}
+		out = append(out, SessionInfo{ID: r.ID, Organization: r.Organization, Who: r.Who, Step: r.Step,
+			StepTitle: r.StepTitle, StepSince: r.StepSince, LastKeyAt: r.LastKeyAt, Validation: r.Validation,
+			TestLogin: r.TestLogin, Watchers: r.Watchers, StartedAt: r.StartedAt,
+			Instance: r.Instance, State: state})
+	}
+	return out
+}
+
+// fitQuery encodes a callback's parameters for a notification: an IdP's
+// error description too long for one is cut (the login shows it cut
+// anyway); the rest is never that long.
+func fitQuery(q url.Values) string {
+	enc := q.Encode()
+	if len(enc) <= maxHandoff/2 {
+		return enc
+	}
+	q = maps.Clone(q)
+	for d := q.Get("error_description"); d != "" && len(enc) > maxHandoff/2; enc = q.Encode() {
+		d = strings.ToValidUTF8(d[:len(d)*(maxHandoff/2)/len(enc)*9/10], "")
+		q.Set("error_description", d)
+	}
+	return enc
+}
+
+// listen receives the messages of the other instances until ctx ends,
+// listening again after a lost connection.
+func (c *cluster) listen(ctx context.Context) {
+	var once sync.Once
+	for {
+		err := c.st.Listen(ctx, channel(c.id), func() { once.Do(func() { close(c.listening) }) }, c.received)
+		if ctx.Err() != nil {
+			return
+		}
+		c.log.Warn("listening for other instances failed; again in a second", "error", errString(err))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "no error"
+	}
+	return err.Error()
+}
+
+// received handles one message; it must not block the listener.
+func (c *cluster) received(payload string) {
+	var m handoff
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
+		c.log.Warn("a message from another instance could not be read", "error", err.Error())
+		return
+	}
+	if m.Kind == handoffCallback {
+		go c.take(m)
+		return
+	}
+	c.mu.Lock()
+	ch := c.waiting[m.ID]
+	c.mu.Unlock()
+	if ch != nil {
+		select {
+		case ch <- m:
+		default:
+		}
+	}
+}
+
+// take delivers a callback another instance received to the login here
+// that waits for it, and answers: ack at once, then the result page.
+func (c *cluster) take(m handoff) {
+	ctx, cancel := context.WithTimeout(context.Background(), pageWait+ackWait)
+	defer cancel()
+	q, err := url.ParseQuery(m.Query)
+	var reply <-chan flow.ResultPage
+	ok := err == nil && c.callbacks() != nil
+	if ok {
+		reply, ok = c.callbacks().Accept(q)
+	}
+	if !ok {
+		c.send(ctx, m.From, handoff{Kind: handoffNak, ID: m.ID})
+		return
+	}
+	c.send(ctx, m.From, handoff{Kind: handoffAck, ID: m.ID})
+	select {
+	case page := <-reply:
+		c.send(ctx, m.From, handoff{Kind: handoffPage, ID: m.ID, Page: &page})
+	case <-ctx.Done():
+	}
+}
+
+func (c *cluster) send(ctx context.Context, to string, m handoff) bool {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false) // a query's & as is, not \u0026
+	err := enc.Encode(m)
+	b := bytes.TrimSpace(buf.Bytes())
+	if err == nil && len(b) > maxHandoff {
+		err = errors.New("too long for a notification")
+	}
+	if err == nil {
+		err = c.st.Notify(ctx, channel(to), string(b))
+	}
+	if err != nil {
+		c.log.Warn("message to another instance not sent", "kind", m.Kind, "to", to, "error", err.Error())
+		return false
+	}
+	return true
+}
+
+// registered records which instance waits for a test login's state
+// (the callback server's Registered hook); nil without other instances
+// to tell.
+func (c *cluster) registered() func(state string) func() {
+	if !c.st.CanNotify() {
+		return nil
+	}
+	return func(state string) func() {
+		ctx, cancel := context.WithTimeout(context.Background(), ackWait)
+		defer cancel()
+		if err := c.st.AddPendingLogin(ctx, state, c.id); err != nil {
+			c.log.Warn("test login not recorded for other instances: its callback must reach this one", "error", err.Error())
+		}
+		return func() {
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), ackWait)
+				defer cancel()
+				if err := c.st.RemovePendingLogin(ctx, state); err != nil {
+					c.log.Warn("ended test login not removed", "error", err.Error())
+				}
+			}()
+		}
+	}
+}
+
+// forwarder hands a callback whose login is on another instance to that
+// instance (the callback server's Forward hook); nil without others.
+func (c *cluster) forwarder() func(context.Context, url.Values) (flow.ResultPage, bool) {
+	if !c.st.CanNotify() {
+		return nil
+	}
+	return c.forward
+}
+
+// forward looks up the instance holding the callback's state, hands the
+// callback over and waits for that instance to take it (ackWait) and for
+// the login's result page (pageWait; then a neutral page). An unknown
+// state, or an owner that does not answer, is false: the uniform 400.
+func (c *cluster) forward(ctx context.Context, q url.Values) (flow.ResultPage, bool) {
+	owner, err := c.st.PendingLogin(ctx, q.Get("state"))
+	if err != nil || owner == c.id {
+		return flow.ResultPage{}, false
+	}
+	m := handoff{Kind: handoffCallback, ID: randomHex(8), From: c.id, Query: fitQuery(q)}
+	ch := make(chan handoff, 2)
+	c.mu.Lock()
+	c.waiting[m.ID] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiting, m.ID)
+		c.mu.Unlock()
+	}()
+	if !c.send(ctx, owner, m) {
+		return flow.ResultPage{}, false
+	}
+	timer := time.NewTimer(ackWait)
+	defer timer.Stop()
+	acked := false
+	for {
+		select {
+		case a := <-ch:
+			switch a.Kind {
+			case handoffNak:
+				return flow.ResultPage{}, false
+			case handoffPage:
+				if a.Page != nil {
+					return *a.Page, true
+				}
+			case handoffAck:
+				acked = true
+				timer.Reset(pageWait)
+				continue
+			}
+			return flow.ResultPage{}, false
+		case <-timer.C:
+			// The login has the callback but said nothing yet: the same
+			// neutral page as when it is on this instance.
+			return flow.ResultPage{Title: "Sign-in received", Message: "Return to the terminal to see the result."}, acked
+		case <-ctx.Done():
+			return flow.ResultPage{}, false
+		}
+	}
+}
