@@ -220,7 +220,20 @@ func goldenScreen(t *testing.T, l look, w *wizard, ready func(string) bool) {
 		t.Fatalf("the screen changed after it was ready:\n%s", screen)
 	}
 	checkFits(t, l, screen)
+	checkHelpLine(t, l, screen)
 	golden.RequireEqual(t, normalize(screen))
+}
+
+// checkHelpLine: from 80 columns on, the help line is never cut: it ends
+// with "? more keys" (which lists every key) or, while a field is typed
+// in, with the way out.
+func checkHelpLine(t *testing.T, l look, screen string) {
+	t.Helper()
+	lines := strings.Split(strings.TrimRight(screen, "\n"), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if l.width >= 80 && !strings.HasSuffix(last, "? more keys") && !strings.HasSuffix(last, "ctrl+c quit") {
+		t.Errorf("the help line at %d columns is cut: %q", l.width, last)
+	}
 }
 
 // has accepts a screen that holds every text and none of the texts after

@@ -467,14 +467,10 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 		global = global[1:]
 	}
 	global = slices.DeleteFunc(global, func(g key.Binding) bool { return sharesKey(g, stepKeys) })
-	// The help bubble can overrun the width by one item when a line ends
-	// exactly at the edge: drop the shell's keys from the end until it
-	// fits, and cut what still does not.
 	keys := helpKeys{step: stepKeys, global: global}
 	line := m.help.View(keys)
-	for lipgloss.Width(line) > m.width && len(keys.global) > 0 {
-		keys.global = keys.global[:len(keys.global)-1]
-		line = m.help.View(keys)
+	if !m.help.ShowAll {
+		line = m.fitShortHelp(keys)
 	}
 	// The full help (?) is several lines: cut each, not the whole.
 	lines := strings.Split(line, "\n")
@@ -482,6 +478,38 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 		lines[i] = ansi.Truncate(l, m.width, "…")
 	}
 	return status + "\n" + strings.Join(lines, "\n")
+}
+
+// fitShortHelp drops keys from the one-line help until it fits the width.
+// With "? more keys" on the line, which lists every key, it stays: the
+// shell's q goes first, then the step's keys from the last, then esc back.
+// Without it (a field is being typed in), the shell's keys go from the
+// last, as the step's say what typing does. (The bubble itself would end
+// the line with "…" at the first key that does not fit, whichever it is.)
+// What still does not fit is cut by the caller.
+func (m *Model) fitShortHelp(keys helpKeys) string {
+	whole := m.help
+	whole.SetWidth(0) // the line with every key, to measure
+	sameKeys := func(k key.Binding) func(key.Binding) bool {
+		return func(g key.Binding) bool { return slices.Equal(g.Keys(), k.Keys()) }
+	}
+	withHelp := slices.ContainsFunc(keys.global, sameKeys(m.keys.Help))
+	for lipgloss.Width(whole.View(keys)) > m.width {
+		q := slices.IndexFunc(keys.global, sameKeys(m.keys.QuitAlias))
+		switch {
+		case !withHelp && len(keys.global) > 0:
+			keys.global = keys.global[:len(keys.global)-1]
+		case q >= 0:
+			keys.global = slices.Delete(slices.Clone(keys.global), q, q+1)
+		case len(keys.step) > 1:
+			keys.step = keys.step[:len(keys.step)-1]
+		case len(keys.global) > 1:
+			keys.global = keys.global[1:] // esc back; "? more keys" is last
+		default:
+			return m.help.View(keys)
+		}
+	}
+	return m.help.View(keys)
 }
 
 // fitBody makes a step's view exactly height lines, clipping a step that
