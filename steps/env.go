@@ -67,6 +67,9 @@ type Env struct {
 	// screen now (a support engineer who joined it over SSH): the client
 	// secret can then not be shown.
 	Watched func() bool
+	// Guides renders the provider guides; an SSH server shares one between
+	// its sessions. Nil: each session renders its own.
+	Guides *Guides
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

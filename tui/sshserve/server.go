@@ -95,6 +95,7 @@ type Server struct {
 	callbacks *flow.CallbackServer
 	limiter   *failLimiter
 	ready     chan struct{} // closed once Serve has started the callback listener
+	guides    *steps.Guides // the provider guides, rendered once for every session
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -127,7 +128,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
-		streams: map[chan Event]struct{}{},
+		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
@@ -479,6 +480,7 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Customer:     id.invite != "",
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
+		Guides:       s.guides,
 	}
 }
 
