@@ -14,10 +14,9 @@ import (
 // and commit together, in one transaction; each is stored as its caller
 // saved it, and a save that fails (its connection is gone) fails alone.
 func TestDraftSavesCommitTogether(t *testing.T) {
+	const n = 40
 	eachBackend(t, func(t *testing.T, b backend) {
-		s := b.open(t)
-		const n = 40
-		drafts := make([]Draft, n)
+		s, drafts := b.open(t), make([]Draft, n)
 		for i := range drafts {
 			d, err := s.SaveDraft(ctx, Draft{Organization: fmt.Sprintf("Org %d", i), Form: json.RawMessage(`{"v":0}`)})
 			if err != nil {
