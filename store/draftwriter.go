@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -43,8 +44,10 @@ type draftWriter struct {
 	// last stored it; only the writer's goroutine touches it.
 	written map[string]draftWritten
 	// batches counts the transactions written (for the tests; read only
-	// after the saves it counts have returned).
+	// after the saves it counts have returned); taken counts the saves
+	// taken into a batch.
 	batches int
+	taken   atomic.Int64
 }
 
 // draftSave is one caller's replacement of a draft, its form sealed.
@@ -117,6 +120,7 @@ func (w *draftWriter) run() {
 	batch := make([]*draftSave, 0, maxDraftBatch)
 	for first := range w.saves {
 		batch = append(batch[:0], first)
+		w.taken.Add(1)
 	gather:
 		for len(batch) < maxDraftBatch {
 			select {
@@ -125,6 +129,7 @@ func (w *draftWriter) run() {
 					break gather
 				}
 				batch = append(batch, ds)
+				w.taken.Add(1)
 			default:
 				break gather
 			}

@@ -25,6 +25,7 @@ func TestDraftSavesCommitTogether(t *testing.T) {
 			drafts[i] = d
 		}
 		before := s.draftWriter().batches
+		taken := int(s.draftWriter().taken.Load())
 
 		// Another writer holds the drafts while the sessions save.
 		lock, err := s.db.BeginTx(ctx, nil)
@@ -50,7 +51,14 @@ func TestDraftSavesCommitTogether(t *testing.T) {
 				_, errs[i] = s.SaveDraft(ctx, d)
 			}()
 		}
-		time.Sleep(300 * time.Millisecond) // every save handed over, waiting
+		// Every save handed over: the writer is stuck with the first ones.
+		w := s.draftWriter()
+		for deadline := time.Now().Add(30 * time.Second); w.taken.Load()+int64(len(w.saves)) < int64(taken+n); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d saves reached the writer", w.taken.Load()+int64(len(w.saves))-int64(taken), n)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
 		if err := lock.Rollback(); err != nil {
 			t.Fatal(err)
 		}
