@@ -74,6 +74,9 @@ type Env struct {
 	// into an organization. It is called from a command, about once a
 	// second while step 0 is on screen.
 	Live func(ctx context.Context) []LiveSession
+	// Guides renders the provider guides; an SSH server shares one between
+	// its sessions. Nil: each session renders its own.
+	Guides *Guides
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

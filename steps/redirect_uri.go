@@ -7,7 +7,6 @@ import (
 	"charm.land/bubbles/v2/key"
 	"charm.land/bubbles/v2/viewport"
 	tea "charm.land/bubbletea/v2"
-	"charm.land/glamour/v2"
 	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
@@ -17,8 +16,8 @@ import (
 
 // redirectGuideKey names one rendering of a guide.
 type redirectGuideKey struct {
-	provider, redirectURI, style string
-	width                        int
+	provider, redirectURI, connection, style string
+	width                                    int
 }
 
 // redirectRenderedMsg brings back a rendered guide.
@@ -34,15 +33,15 @@ type redirectRenderedMsg struct {
 // NOTE: rendering the guide is slow, so it is rendered in a command, the
 // first time the step is entered and again only when the width, the theme
 // or the provider changes; each rendering is kept, so Update and View never
-// touch glamour. The renderer itself is not kept: it is cheap to build
-// (well under a millisecond) and heavy to hold (styles, a Markdown parser,
-// an HTML policy), and an SSH server holds hundreds of sessions.
+// touch glamour. The renderings come from the Env's Guides, which an SSH
+// server shares between its sessions.
 type redirectURI struct {
 	stepBase
 
 	laidOut
 	entered  bool
 	guides   []assets.Guide
+	render   *Guides
 	rendered map[redirectGuideKey]string
 	inFlight bool
 	guideErr error
@@ -68,6 +67,7 @@ func NewRedirectURI(env *Env, theme *Theme) Step {
 	r := &redirectURI{
 		stepBase:     stepBase{env: env, theme: theme},
 		guides:       assets.Guides(),
+		render:       cmp.Or(env.Guides, NewGuides()),
 		rendered:     map[redirectGuideKey]string{},
 		vp:           vp,
 		redirectKeys: newRedirectKeys(),
@@ -123,12 +123,12 @@ func (r *redirectURI) otherURI() string {
 
 // guideKey is the rendering the screen needs now.
 func (r *redirectURI) guideKey() redirectGuideKey {
-	provider, uri := assets.GenericGuide, ""
+	provider, uri, conn := assets.GenericGuide, "", ""
 	if r.setup != nil {
 		provider = cmp.Or(r.reading, redirectGuideID(r.setup))
-		uri = r.setup.Connection.RedirectURI
+		uri, conn = r.setup.Connection.RedirectURI, r.setup.Connection.ID
 	}
-	return redirectGuideKey{provider: provider, redirectURI: uri, style: r.theme.GlamourStyle,
+	return redirectGuideKey{provider: provider, redirectURI: uri, connection: conn, style: r.theme.GlamourStyle,
 		width: r.guideWidth()}
 }
 
@@ -153,18 +153,10 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 		return nil
 	}
 	r.inFlight = true
+	guides := r.render
 	return func() tea.Msg {
-		md, ok := assets.GuideMarkdown(k.provider, k.redirectURI)
-		if !ok {
-			md, _ = assets.GuideMarkdown("", k.redirectURI)
-		}
-		tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
-			glamour.WithPreservedNewLines())
-		if err != nil {
-			return redirectRenderedMsg{key: k, err: err}
-		}
-		out, err := tr.Render(md)
-		return redirectRenderedMsg{key: k, out: strings.Trim(out, "\n"), err: err}
+		out, err := guides.Render(k.provider, k.redirectURI, k.connection, k.style, k.width)
+		return redirectRenderedMsg{key: k, out: out, err: err}
 	}
 }
 

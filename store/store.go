@@ -60,7 +60,8 @@ type Store struct {
 	now     func() time.Time
 
 	mu     sync.Mutex
-	sealer *sealer // nil until first needed
+	sealer *sealer      // nil until first needed
+	drafts *draftWriter // nil until first needed
 }
 
 // Open opens the database at path, creating it when missing, and brings its
@@ -214,8 +215,21 @@ func dsn(path string) string {
 	return u.String()
 }
 
-// Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the database, once the draft saves under way are written.
+func (s *Store) Close() error {
+	s.draftWriter().close()
+	return s.db.Close()
+}
+
+// draftWriter is the store's one writer of draft replacements.
+func (s *Store) draftWriter() *draftWriter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.drafts == nil {
+		s.drafts = newDraftWriter(s)
+	}
+	return s.drafts
+}
 
 // Path is the absolute path of the database file, or the PostgreSQL URL
 // without its password.

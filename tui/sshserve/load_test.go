@@ -3,6 +3,8 @@ package sshserve
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,10 +52,16 @@ const loadSessionsEnv = "OIDC_ONBOARD_LOAD_SESSIONS"
 // KIND.heap.pprof (at each "mem", after the GC).
 const loadProfileEnv = "OIDC_ONBOARD_LOAD_PROFILE"
 
+// loadEngineersEnv, when set in a wizard load server child, names the
+// authorized_keys file of the engineers who join sessions (watched mode).
+const loadEngineersEnv = "OIDC_ONBOARD_LOAD_ENGINEERS"
+
 var (
 	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
 	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
 	loadPace     = flag.Duration("ssh-load-pace", time.Second, "BenchmarkSSHLoad: mean time between one session's keystrokes (1s: a person typing a form, pauses included)")
+	loadRate     = flag.Float64("ssh-load-rate", 0, "BenchmarkSSHLoad: keystrokes per second per session; when set, it replaces -ssh-load-pace (4: a fast typist)")
+	loadWatched  = flag.Int("ssh-load-watched", 0, "BenchmarkSSHLoad: this many of the wizard's sessions are each joined by one engineer (join, the customer answers y) before typing")
 	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
 	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
 )
@@ -76,9 +85,14 @@ func TestMain(m *testing.M) {
 // keystroke-to-redraw latency and the server's memory per session. Every
 // key timed is a letter typed into a text field, once the field is on the
 // screen, so it always redraws; a failed session is logged with its
-// screen. Run:
+// screen. It also reports the server's CPU time (its process's rusage,
+// user and system, from before the first connection until every session
+// has typed) per keystroke. With -ssh-load-watched N, N of the wizard's
+// sessions are each joined by an engineer (`join`, the customer answers
+// y) before typing; the keys' latency to the watcher's screen and the
+// memory per watcher are reported too. Run:
 //
-//	go test ./tui -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
+//	go test ./tui/sshserve -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
 func BenchmarkSSHLoad(b *testing.B) {
 	for range b.N {
 		ctx, cancel := context.WithTimeout(context.Background(), *loadLimit)
@@ -93,8 +107,17 @@ func BenchmarkSSHLoad(b *testing.B) {
 		b.ReportMetric(wizard.perSession/1024, "KiB/session")
 		b.ReportMetric(floor.perSession/1024, "floor-KiB/session")
 		b.ReportMetric(wizard.perSession/floor.perSession, "mem-ratio")
-		b.Logf("wizard: %d/%d sessions held, %d keystrokes, %d failures; floor: %d held",
-			wizard.held, *loadSessions, len(wizard.latencies), wizard.failures, floor.held)
+		b.ReportMetric(wizard.cpuPerKey()*1000, "cpu-ms/key")
+		b.ReportMetric(floor.cpuPerKey()*1000, "floor-cpu-ms/key")
+		b.ReportMetric(wizard.cpuPerKey()/floor.cpuPerKey(), "cpu-ratio")
+		if *loadWatched > 0 {
+			b.ReportMetric(float64(wizard.watchers), "watchers-held")
+			b.ReportMetric(pct(wizard.watched, 99), "watched-p99-ms")
+			b.ReportMetric(pct(wizard.watchLat, 99), "watcher-p99-ms")
+			b.ReportMetric(wizard.perWatcher/1024, "KiB/watcher")
+		}
+		b.Logf("wizard: %d/%d sessions held, %d keystrokes, %d failures, %.2f s CPU; floor: %d held, %.2f s CPU",
+			wizard.held, *loadSessions, len(wizard.latencies), wizard.failures, wizard.cpu.Seconds(), floor.held, floor.cpu.Seconds())
 	}
 }
 
@@ -102,15 +125,37 @@ type loadResult struct {
 	held       int
 	failures   int
 	latencies  []time.Duration
-	perSession float64 // bytes of Go heap and stacks in use per session
+	perSession float64       // bytes of Go heap and stacks in use per session
+	cpu        time.Duration // the server's CPU time while the sessions connected and typed
+
+	watchers   int             // engineers who joined and saw every key
+	watched    []time.Duration // the latencies of the watched sessions' customers
+	watchLat   []time.Duration // key to the watcher's screen
+	perWatcher float64         // bytes per watcher, from the memory they free on leaving
 }
 
-func (r loadResult) p(pct int) float64 {
-	if len(r.latencies) == 0 {
+func (r loadResult) p(n int) float64 { return pct(r.latencies, n) }
+
+// cpuPerKey is the server's CPU seconds per keystroke.
+func (r loadResult) cpuPerKey() float64 {
+	return r.cpu.Seconds() / float64(max(len(r.latencies), 1))
+}
+
+// pct is the n-th percentile of sorted latencies, in milliseconds.
+func pct(sorted []time.Duration, n int) float64 {
+	if len(sorted) == 0 {
 		return 0
 	}
-	i := min(len(r.latencies)*pct/100, len(r.latencies)-1)
-	return float64(r.latencies[i].Microseconds()) / 1000
+	i := min(len(sorted)*n/100, len(sorted)-1)
+	return float64(sorted[i].Microseconds()) / 1000
+}
+
+// keyPace is the mean time between one session's keystrokes.
+func keyPace() time.Duration {
+	if *loadRate > 0 {
+		return time.Duration(float64(time.Second) / *loadRate)
+	}
+	return *loadPace
 }
 
 // loadChild is a server process under load.
@@ -122,11 +167,11 @@ type loadChild struct {
 	logins []string // session i logs in as logins[i%len(logins)]
 }
 
-func startLoadChild(b *testing.B, kind string) *loadChild {
+func startLoadChild(b *testing.B, kind, engineers string) *loadChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir(),
-		fmt.Sprintf("%s=%d", loadSessionsEnv, *loadSessions))
+		fmt.Sprintf("%s=%d", loadSessionsEnv, *loadSessions), loadEngineersEnv+"="+engineers)
 	if *loadProfile != "" {
 		dir, err := filepath.Abs(*loadProfile)
 		if err != nil {
@@ -153,15 +198,21 @@ func startLoadChild(b *testing.B, kind string) *loadChild {
 	return c
 }
 
-// mem asks the child for its Go heap and stacks in use after a GC.
-func (c *loadChild) mem(b *testing.B) float64 {
+// mem asks the child for its Go heap and stacks in use after a GC, and
+// the CPU time it used so far.
+func (c *loadChild) mem(b *testing.B) (float64, time.Duration) {
 	fmt.Fprintln(c.in, "mem")
 	if !c.out.Scan() {
 		b.Fatal("the server did not answer")
 	}
-	var n float64
-	fmt.Sscanf(c.out.Text(), "mem %g", &n)
-	return n
+	var (
+		n   float64
+		cpu int64
+	)
+	if _, err := fmt.Sscanf(c.out.Text(), "mem %g %d", &n, &cpu); err != nil {
+		b.Fatalf("the server answered %q: %v", c.out.Text(), err)
+	}
+	return n, time.Duration(cpu)
 }
 
 func (c *loadChild) stop() {
@@ -176,32 +227,60 @@ func (c *loadChild) stop() {
 	}
 }
 
-func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
-	child := startLoadChild(b, kind)
-	defer child.stop()
-	base := child.mem(b)
+// loadRun is one server's run: its sessions, and when they may end.
+type loadRun struct {
+	child      *loadChild
+	kind       string
+	engineer   gossh.Signer  // the watchers' key (watched mode)
+	handshakes chan struct{} // SSH handshakes in flight
+	typed      chan struct{} // a session typed its keys, or failed
+	unwatch    chan struct{} // closed: the watchers leave
+	left       chan struct{} // a watcher left (or never joined)
+	release    chan struct{} // closed: the sessions end
+}
 
-	n := *loadSessions
+// sessionResult is what one session measured.
+type sessionResult struct {
+	lat, watchLat []time.Duration
+	watched       bool // an engineer watched it throughout
+	err           error
+}
+
+func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
+	n, watched := *loadSessions, 0
+	run := &loadRun{kind: kind, handshakes: make(chan struct{}, 32), typed: make(chan struct{}, n),
+		unwatch: make(chan struct{}), left: make(chan struct{}, n), release: make(chan struct{})}
+	engineers := ""
+	if kind == "wizard" && *loadWatched > 0 {
+		watched = min(*loadWatched, n)
+		engineers, run.engineer = loadEngineerKey(b)
+	}
+	run.child = startLoadChild(b, kind, engineers)
+	defer run.child.stop()
+	base, cpu0 := run.child.mem(b)
+
 	var (
 		mu  sync.Mutex
 		res loadResult
 		wg  sync.WaitGroup
 	)
-	typed := make(chan struct{}, n)
-	release := make(chan struct{})
-	handshakes := make(chan struct{}, 32) // SSH handshakes in flight
 	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			lat, err := loadSession(ctx, child, kind, i, handshakes, typed, release)
+			r := run.session(ctx, i, i < watched)
 			mu.Lock()
 			defer mu.Unlock()
-			res.latencies = append(res.latencies, lat...)
-			if err != nil {
+			res.latencies = append(res.latencies, r.lat...)
+			if r.watched {
+				res.watchers++
+				res.watched = append(res.watched, r.lat...)
+				res.watchLat = append(res.watchLat, r.watchLat...)
+			}
+			if r.err != nil {
 				res.failures++
 				if res.failures <= 3 {
-					b.Logf("%s session %d: %v", kind, i, err)
+					b.Logf("%s session %d: %v", kind, i, r.err)
 				}
 			}
 		}()
@@ -210,7 +289,7 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 	// with all of them still held.
 	for range n {
 		select {
-		case <-typed:
+		case <-run.typed:
 		case <-ctx.Done():
 			b.Fatalf("%s: the run passed -ssh-load-limit", kind)
 		}
@@ -218,105 +297,264 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 	mu.Lock()
 	res.held = n - res.failures
 	mu.Unlock()
-	res.perSession = (child.mem(b) - base) / float64(max(res.held, 1))
-	close(release)
+	all, cpu1 := run.child.mem(b)
+	res.perSession, res.cpu = (all-base)/float64(max(res.held, 1)), cpu1-cpu0
+	if watched > 0 {
+		// The watchers leave; what the server frees is theirs.
+		close(run.unwatch)
+		for range watched {
+			<-run.left
+		}
+		time.Sleep(2 * time.Second) // the server's side of the connections ends
+		unwatched, _ := run.child.mem(b)
+		res.perWatcher = (all - unwatched) / float64(max(res.watchers, 1))
+		res.perSession = (unwatched - base) / float64(max(res.held, 1))
+	}
+	close(run.release)
 	wg.Wait()
 	slices.Sort(res.latencies)
+	slices.Sort(res.watched)
+	slices.Sort(res.watchLat)
 	return res
 }
 
-// loadSession is one customer: connect, wait for the first screen, type,
-// report that it typed, then hold the session until released.
-func loadSession(ctx context.Context, child *loadChild, kind string, i int, handshakes chan struct{}, typed chan<- struct{}, release <-chan struct{}) (lat []time.Duration, err error) {
-	reported := false
-	defer func() {
-		if !reported {
-			typed <- struct{}{}
-		}
-	}()
-	handshakes <- struct{}{}
-	c, err := gossh.Dial("tcp", child.addr, &gossh.ClientConfig{User: child.logins[i%len(child.logins)],
-		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: time.Minute})
-	<-handshakes
+// loadEngineerKey makes the watchers' key and the authorized_keys file
+// that lets it in.
+func loadEngineerKey(b *testing.B) (string, gossh.Signer) {
+	b.Helper()
+	pub, priv, err := ed25519.GenerateKey(nil)
 	if err != nil {
-		return nil, err
+		b.Fatal(err)
 	}
-	defer c.Close()
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sshPub, err := gossh.NewPublicKey(pub)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "authorized_keys")
+	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(sshPub))) + " load-engineer\n"
+	if err := os.WriteFile(path, []byte(line), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path, signer
+}
+
+// openTerm opens a w×h terminal on c and runs command in it, or a shell
+// when command is empty.
+func openTerm(c *gossh.Client, command string) (*loadTerm, func(), error) {
 	sess, err := c.NewSession()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer sess.Close()
 	if err := sess.RequestPty("xterm-256color", 24, 80, nil); err != nil {
-		return nil, err
+		sess.Close()
+		return nil, nil, err
 	}
 	stdin, _ := sess.StdinPipe()
 	stdout, _ := sess.StdoutPipe()
-	if err := sess.Shell(); err != nil {
-		return nil, err
+	if command == "" {
+		err = sess.Shell()
+	} else {
+		err = sess.Start(command)
+	}
+	if err != nil {
+		sess.Close()
+		return nil, nil, err
 	}
 	lt := &loadTerm{chunks: make(chan string, 256), in: stdin, screen: vt.NewEmulator(80, 24)}
 	go func() { _, _ = io.Copy(io.Discard, lt.screen) }() // its answers to the program's queries
-	defer func() {
-		if err != nil {
-			err = fmt.Errorf("%w; keys sent: %q; the screen shows:\n%s\nbefore the last key it showed:\n%s",
-				err, lt.sent, lt.shown(), lt.before)
-		}
+	go lt.read(stdout)
+	return lt, func() {
+		sess.Close()
 		lt.mu.Lock()
 		defer lt.mu.Unlock()
 		_ = lt.screen.Close()
+	}, nil
+}
+
+// dial opens an SSH connection to the server as user.
+func (run *loadRun) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
+	run.handshakes <- struct{}{}
+	defer func() { <-run.handshakes }()
+	return gossh.Dial("tcp", run.child.addr, &gossh.ClientConfig{User: user, Auth: auth,
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: time.Minute})
+}
+
+// session is one customer: connect, wait for the first screen, let an
+// engineer join when watch, type, report that it typed, then hold the
+// session until released.
+func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionResult) {
+	reported, left := false, !watch
+	defer func() {
+		if !reported {
+			run.typed <- struct{}{}
+		}
+		if !left {
+			run.left <- struct{}{}
+		}
 	}()
-	go lt.read(stdout)
+	c, err := run.dial(run.child.logins[i%len(run.child.logins)])
+	if err != nil {
+		return sessionResult{err: err}
+	}
+	defer c.Close()
+	lt, closeTerm, err := openTerm(c, "")
+	if err != nil {
+		return sessionResult{err: err}
+	}
+	defer closeTerm()
+	defer func() {
+		if r.err != nil {
+			r.err = fmt.Errorf("%w; keys sent: %q; the screen shows:\n%s\nbefore the last key it showed:\n%s",
+				r.err, lt.sent, lt.shown(), lt.before)
+		}
+	}()
 
 	rng := rand.New(rand.NewPCG(uint64(i), 7))
 	keys := *loadKeys
-	if kind == "floor" {
+	if run.kind == "floor" {
 		if err := lt.waitScreen(ctx, "typed:"); err != nil {
-			return nil, err
+			return sessionResult{err: err}
 		}
-		lat, _, err = lt.typeKeys(ctx, rng, keys)
+		r.lat, _, _, r.err = lt.typeKeys(ctx, rng, keys, nil)
 	} else {
-		lat, err = loadWizard(ctx, lt, rng, keys)
+		if err := lt.waitScreen(ctx, "Connection name"); err != nil { // the form, not "Loading…"
+			return sessionResult{err: err}
+		}
+		var w *loadTerm
+		if watch {
+			eng, closeEng, err := run.join(ctx, lt, fmt.Sprintf("Load Test %d", i))
+			if err != nil {
+				return sessionResult{err: fmt.Errorf("join: %w", err)}
+			}
+			defer closeEng()
+			w = eng
+		}
+		r.lat, r.watchLat, r.err = loadWizard(ctx, lt, w, rng, keys)
+		r.watched = watch && r.err == nil
 	}
-	if err != nil {
-		return lat, err
+	if r.err != nil {
+		return r
 	}
-	typed <- struct{}{}
+	run.typed <- struct{}{}
 	reported = true
+	if watch {
+		select {
+		case <-run.unwatch:
+		case <-ctx.Done():
+		}
+		left = true
+		run.left <- struct{}{}
+		return r // the deferred closes end the watch, then the session
+	}
 	select {
-	case <-release:
+	case <-run.release:
 	case <-ctx.Done():
 	}
-	return lat, nil
+	return r
+}
+
+// join is an engineer joining the session of org, shown on cust: they
+// find its ID in `sessions --json`, run `join ID`, and the customer says
+// y. It returns the engineer's terminal, showing the customer's screen,
+// and what ends the watch.
+func (run *loadRun) join(ctx context.Context, cust *loadTerm, org string) (*loadTerm, func(), error) {
+	c, err := run.dial("load-engineer", gossh.PublicKeys(run.engineer))
+	if err != nil {
+		return nil, nil, err
+	}
+	id, err := sessionID(ctx, c, org)
+	if err == nil {
+		var (
+			eng  *loadTerm
+			stop func()
+		)
+		if eng, stop, err = openTerm(c, "join "+id); err == nil {
+			end := func() { stop(); c.Close() }
+			if err = cust.waitScreen(ctx, "wants to see your screen: y/n"); err == nil {
+				cust.send("y")
+				if err = cust.waitScreen(ctx, "Your screen is shared with"); err == nil {
+					if err = eng.waitScreen(ctx, "Connection name"); err == nil {
+						return eng, end, nil
+					}
+				}
+			}
+			err = fmt.Errorf("%w; the engineer's screen shows:\n%s", err, eng.shown())
+			end()
+			return nil, nil, err
+		}
+	}
+	c.Close()
+	return nil, nil, err
+}
+
+// sessionID asks `sessions --json` for the ID of org's live session until
+// it is listed.
+func sessionID(ctx context.Context, c *gossh.Client, org string) (string, error) {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sess, err := c.NewSession()
+		if err != nil {
+			return "", err
+		}
+		out, err := sess.Output("sessions --json")
+		sess.Close()
+		if err != nil {
+			return "", fmt.Errorf("sessions: %w", err)
+		}
+		var list []SessionInfo
+		if err := json.Unmarshal(out, &list); err != nil {
+			return "", fmt.Errorf("sessions: %w", err)
+		}
+		for _, s := range list {
+			if s.Organization == org {
+				return s.ID, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("no live session of %s within 30 s", org)
+		}
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
 }
 
 // loadWizard names a new connection (the organization is the invite's),
 // moves past the Redirect URI and types a Client ID: the first steps, as
 // a customer does. Each screen is waited for as the terminal shows it
 // before a key meant for it is typed, and each typed text must show in
-// full, so that a key lost on the way fails the session.
-func loadWizard(ctx context.Context, lt *loadTerm, rng *rand.Rand, keys int) ([]time.Duration, error) {
-	if err := lt.waitScreen(ctx, "Connection name"); err != nil { // the form, not "Loading…"
-		return nil, err
-	}
-	lat, name, err := lt.typeKeys(ctx, rng, keys/2)
+// full, so that a key lost on the way fails the session. A watcher w,
+// when there is one, must see each key too.
+func loadWizard(ctx context.Context, lt, w *loadTerm, rng *rand.Rand, keys int) (lat, watchLat []time.Duration, err error) {
+	lat, watchLat, name, err := lt.typeKeys(ctx, rng, keys/2, w)
 	if err != nil {
-		return lat, err
+		return lat, watchLat, err
 	}
 	lt.send("\r")
 	if err := lt.waitScreen(ctx, "Step 1 of 7", "/ "+name); err != nil {
-		return lat, err
+		return lat, watchLat, err
 	}
 	lt.send("\r")
 	if err := lt.waitScreen(ctx, "Step 2 of 7", "Client ID"); err != nil {
-		return lat, err
+		return lat, watchLat, err
 	}
-	more, id, err := lt.typeKeys(ctx, rng, keys-keys/2)
-	lat = append(lat, more...)
+	more, watchMore, id, err := lt.typeKeys(ctx, rng, keys-keys/2, w)
+	lat, watchLat = append(lat, more...), append(watchLat, watchMore...)
 	if err != nil {
-		return lat, err
+		return lat, watchLat, err
 	}
-	return lat, lt.waitScreen(ctx, "> "+id)
+	if w != nil {
+		if err := w.waitScreen(ctx, "> "+id); err != nil {
+			return lat, watchLat, fmt.Errorf("the watcher: %w", err)
+		}
+	}
+	return lat, watchLat, lt.waitScreen(ctx, "> "+id)
 }
 
 // loadTerm reads a session's output as text chunks, for the latency, and
@@ -406,40 +644,55 @@ func (lt *loadTerm) waitText(ctx context.Context, want string) error {
 }
 
 // typeKeys types n letters at the pace into a text field, timing each
-// from the write to the first output that draws it; it returns the text
-// typed.
-func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int) ([]time.Duration, string, error) {
-	lat := make([]time.Duration, 0, n)
+// from the write to the first output that draws it, on this terminal and
+// on the watcher's w when there is one; it returns the text typed.
+func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int, w *loadTerm) (lat, watchLat []time.Duration, text string, err error) {
+	lat = make([]time.Duration, 0, n)
 	var typed strings.Builder
 	for range n {
-		pause := time.Duration(rng.Int64N(int64(*loadPace) * 2))
+		pause := time.Duration(rng.Int64N(int64(keyPace()) * 2))
 		select {
 		case <-time.After(pause):
 		case <-ctx.Done():
-			return lat, typed.String(), ctx.Err()
+			return lat, watchLat, typed.String(), ctx.Err()
 		}
-		for drained := false; !drained; { // output of earlier keys
-			select {
-			case <-lt.chunks:
-			default:
-				drained = true
-			}
+		lt.drain() // output of earlier keys
+		if w != nil {
+			w.drain()
 		}
 		ch := string(rune('a' + rng.IntN(26)))
 		start := time.Now()
 		lt.send(ch)
 		typed.WriteString(ch)
 		if err := lt.waitText(ctx, ch); err != nil {
-			return lat, typed.String(), err
+			return lat, watchLat, typed.String(), err
 		}
 		lat = append(lat, time.Since(start))
+		if w != nil { // its output waits in its channel meanwhile
+			if err := w.waitText(ctx, ch); err != nil {
+				return lat, watchLat, typed.String(), fmt.Errorf("the watcher: %w", err)
+			}
+			watchLat = append(watchLat, time.Since(start))
+		}
 	}
-	return lat, typed.String(), nil
+	return lat, watchLat, typed.String(), nil
+}
+
+// drain drops the output read so far.
+func (lt *loadTerm) drain() {
+	for {
+		select {
+		case <-lt.chunks:
+		default:
+			return
+		}
+	}
 }
 
 // runLoadServer is the child process: it serves kind ("wizard" or
 // "floor") on loopback, prints "ready ADDR LOGIN", answers "mem" with the
-// Go heap and stacks in use after a GC, and stops when stdin closes.
+// Go heap and stacks in use after a GC and the CPU time (user and
+// system) used so far in nanoseconds, and stops when stdin closes.
 func runLoadServer(kind string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -481,7 +734,8 @@ func runLoadServer(kind string) error {
 			return err
 		}
 		srv, err := NewServer(ServerOptions{Store: st, HostKey: signer, PublicURL: "http://" + httpLn.Addr().String(),
-			HTTP: flow.NewHTTPClient(flow.ClientOptions{DialControl: flow.NetGuard{}.Control}), MaxSessions: 100000})
+			HTTP: flow.NewHTTPClient(flow.ClientOptions{DialControl: flow.NetGuard{}.Control}), MaxSessions: 100000,
+			AuthorizedKeys: os.Getenv(loadEngineersEnv)})
 		if err != nil {
 			return err
 		}
@@ -503,7 +757,11 @@ func runLoadServer(kind string) error {
 			var ms runtime.MemStats
 			runtime.ReadMemStats(&ms)
 			prof.heap(ms)
-			fmt.Printf("mem %d\n", ms.HeapInuse+ms.StackInuse)
+			var ru syscall.Rusage
+			if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+				return err
+			}
+			fmt.Printf("mem %d %d\n", ms.HeapInuse+ms.StackInuse, ru.Utime.Nano()+ru.Stime.Nano())
 		}
 	}
 	prof.stop()

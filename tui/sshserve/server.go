@@ -104,6 +104,7 @@ type Server struct {
 	limiter   *failLimiter
 	cluster   *cluster      // this instance among the others on the database
 	ready     chan struct{} // closed once Serve has started the callback listener
+	guides    *steps.Guides // the provider guides, rendered once for every session
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -137,7 +138,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
-		streams: map[chan Event]struct{}{},
+		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
@@ -506,6 +507,7 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Customer:     id.invite != "",
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
+		Guides:       s.guides,
 	}
 }
 

@@ -1,0 +1,123 @@
+package steps
+
+import (
+	"strings"
+	"sync"
+
+	"charm.land/glamour/v2"
+
+	"github.com/oidc-onboard/oidc-onboard/assets"
+)
+
+// maxGuideRenderings bounds the renderings a Guides keeps: a few
+// providers, two themes and the widths of the terminals seen. Past it, a
+// rendering is made for its caller and not kept.
+const maxGuideRenderings = 512
+
+// Guides renders the provider guides, each (provider, width, theme) once
+// for every session that shows it: an SSH server holds hundreds of
+// sessions, which would otherwise each run glamour on the same Markdown.
+// A rendering is an immutable string; the connection's own Redirect URI
+// goes into it after rendering, so that sessions of other connections
+// share it. Safe for concurrent use; the zero value is not usable, use
+// NewGuides.
+type Guides struct {
+	mu        sync.Mutex
+	rendering map[guideKey]*guideRendering
+}
+
+// guideKey names one rendering: the guide, its wrap width, the glamour
+// style and the Redirect URI with the connection's ID masked.
+type guideKey struct {
+	provider, uri, style string
+	width                int
+}
+
+// guideRendering is a rendering, done when done is closed.
+type guideRendering struct {
+	done chan struct{}
+	out  string
+	err  error
+	// own: the rendering depends on the connection's ID (a narrow guide
+	// breaks the Redirect URI inside it), so each connection's is its own.
+	own bool
+}
+
+// NewGuides is an empty set of guide renderings.
+func NewGuides() *Guides { return &Guides{rendering: map[guideKey]*guideRendering{}} }
+
+// Render is the guide of provider (the generic one when unknown), with
+// redirectURI, the Redirect URI of connection connectionID, in it, wrapped
+// at width in glamour's style. It waits for a rendering of the same key
+// under way elsewhere instead of repeating it.
+func (g *Guides) Render(provider, redirectURI, connectionID, style string, width int) (string, error) {
+	uri, mask := maskConnection(redirectURI, connectionID)
+	k := guideKey{provider: provider, uri: uri, style: style, width: width}
+	g.mu.Lock()
+	r, ok := g.rendering[k]
+	if !ok {
+		r = &guideRendering{done: make(chan struct{})}
+		if len(g.rendering) < maxGuideRenderings {
+			g.rendering[k] = r
+		}
+	}
+	g.mu.Unlock()
+	if ok {
+		<-r.done
+	} else {
+		r.out, r.err = renderGuide(k)
+		if r.err == nil && mask != "" {
+			// The same guide with another mask must differ only by it: else
+			// the URI was broken inside the ID, and sharing would leave a
+			// piece of the mask in the guide.
+			other := strings.Repeat("y", len(mask))
+			var alt string
+			alt, r.err = renderGuide(guideKey{provider: provider, uri: strings.ReplaceAll(uri, mask, other), style: style, width: width})
+			r.own = alt != strings.ReplaceAll(r.out, mask, other)
+		}
+		if r.err != nil {
+			g.mu.Lock()
+			delete(g.rendering, k) // tried again by the next caller
+			g.mu.Unlock()
+		}
+		close(r.done)
+	}
+	switch {
+	case r.err != nil || mask == "":
+		return r.out, r.err
+	case r.own:
+		return renderGuide(guideKey{provider: provider, uri: redirectURI, style: style, width: width})
+	}
+	return strings.ReplaceAll(r.out, mask, connectionID), nil
+}
+
+// maskConnection replaces connectionID in uri with a mask of the same
+// length (so the guide wraps exactly as it would around the ID) and
+// returns it with the mask; a uri without the ID is returned as it is.
+func maskConnection(uri, connectionID string) (masked, mask string) {
+	if connectionID == "" || !strings.Contains(uri, connectionID) {
+		return uri, ""
+	}
+	mask = strings.Repeat("z", len(connectionID))
+	if mask == connectionID {
+		return uri, ""
+	}
+	return strings.ReplaceAll(uri, connectionID, mask), mask
+}
+
+// renderGuide runs glamour on a guide. The renderer is not kept: it is
+// cheap to build (well under a millisecond) and heavy to hold (styles, a
+// Markdown parser, an HTML policy).
+func renderGuide(k guideKey) (string, error) {
+	md, ok := assets.GuideMarkdown(k.provider, k.uri)
+	if !ok {
+		md, _ = assets.GuideMarkdown("", k.uri)
+	}
+	tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
+		glamour.WithPreservedNewLines())
+	if err != nil {
+		return "", err
+	}
+	out, err := tr.Render(md)
+	return strings.Trim(out, "\n"), err
+}
