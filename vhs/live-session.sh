@@ -33,11 +33,12 @@ wait_for() {
   return 1
 }
 
-# customer NAME ORG CONNECTION STEPS connects a customer of ORG with a new
-# invite and walks them forward: STEPS times enter after naming CONNECTION.
+# customer NAME ORG CONNECTION STEPS LABEL connects a customer of ORG with a
+# new invite labelled LABEL and walks them forward: STEPS times enter after
+# naming CONNECTION.
 customer() {
   local code
-  code=$("$state/oidc-onboard" invite --db "$state/onboard.db" --org "$2" --json | sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
+  code=$("$state/oidc-onboard" invite --db "$state/onboard.db" --org "$2" --label "$5" --json | sed -n 's/.*"code": *"\([^"]*\)".*/\1/p')
   tmux new-session -d -s "oidc-live-$1" -x 80 -y 24 \
     "TERM=xterm-256color COLORTERM=truecolor ssh -t ${ssh_opts[*]} $code@127.0.0.1"
   wait_for "oidc-live-$1" "Start: Organization"
@@ -54,8 +55,8 @@ start() {
   tmux new-session -d -s oidc-live-serve -x 120 -y 30 \
     "$state/oidc-onboard serve --demo --db $state/onboard.db --ssh-addr 127.0.0.1:$port --http-addr 127.0.0.1:55571 --authorized-keys $state/key.pub 2>$state/serve.log"
   wait_for oidc-live-serve "Make an invite"
-  customer acme "Acme Corp" "Acme SSO" 1
-  customer globex "Globex" "Globex OIDC" 0
+  customer acme "Acme Corp" "Acme SSO" 1 "Jane at Acme IT"
+  customer globex "Globex" "Globex OIDC" 0 "Globex identity team"
   # Acme's admin says yes to a support engineer who asks to watch, and
   # goes on to the validation a few seconds later, watched.
   (while sleep 0.3; do
@@ -75,7 +76,7 @@ shot() {
     "TERM=xterm-256color COLORTERM=truecolor ssh -t ${ssh_opts[*]} -i $state/key alice@127.0.0.1"
   wait_for oidc-live-engineer "customers are in the wizard now"
   tmux send-keys -t oidc-live-engineer l
-  wait_for oidc-live-engineer "Globex · invite:"
+  wait_for oidc-live-engineer "Globex · Globex identity team"
   sleep 2 # a few refreshes: the times move
   tmux capture-pane -e -p -t oidc-live-engineer >"$state/live-list.ansi"
   go run github.com/charmbracelet/freeze@v0.2.2 --language ansi --window=false --padding 20 \
