@@ -45,6 +45,7 @@ type credentials struct {
 	focus    int
 	visited  [credFields]bool // shown errors only once a field was left or submitted
 	revealed bool
+	shared   bool   // someone else sees the screen (as of the last update): the secret cannot be shown
 	demo     bool   // the fields were pre-filled from the demo IdP
 	message  string // what to fix after a refused submit
 
@@ -128,7 +129,7 @@ func (c *credentials) Keys() []key.Binding {
 	if c.canHandOff() {
 		keys = append(keys, c.handoff)
 	}
-	if !c.setup.SecretHandedOff() { // it cannot be shown
+	if !c.setup.SecretHandedOff() && !c.shared { // it cannot be shown
 		keys = append(keys, c.reveal)
 	}
 	return keys
@@ -175,7 +176,8 @@ func credMethodLabel(m string) string {
 }
 
 func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
-	if c.revealed && c.env.watched() {
+	c.shared = c.env.watched()
+	if c.revealed && c.shared {
 		// Someone started watching: the shell redraws after this update,
 		// and no frame they see may carry the secret.
 		c.revealed = false
@@ -385,6 +387,9 @@ func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
 		}
 		if c.revealed {
 			return fmt.Sprintf("✓ %d characters, shown (ctrl+r hides it)", n), t.Pass
+		}
+		if c.shared {
+			return fmt.Sprintf("✓ %d characters, hidden while your screen is shared", n), t.Pass
 		}
 		return fmt.Sprintf("✓ %d characters, hidden (ctrl+r shows it)", n), t.Pass
 	case credDiscovery:

@@ -2,9 +2,11 @@ package steps
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -274,8 +276,11 @@ func TestCredentialsSecretStaysHiddenWhileWatched(t *testing.T) {
 	}
 	watched = true
 	step.Update(tea.WindowSizeMsg{Width: 80, Height: 23}) // what the shell sends when sharing starts
-	if v := viewFits(t, step, 80, 17); strings.Contains(v, "s3cret") {
-		t.Fatalf("the revealed secret is still shown once watched:\n%s", v)
+	if v := viewFits(t, step, 80, 17); strings.Contains(v, "s3cret") || strings.Contains(v, "ctrl+r") {
+		t.Fatalf("the revealed secret, or a key to show it, is still shown once watched:\n%s", v)
+	}
+	if slices.ContainsFunc(step.Keys(), func(b key.Binding) bool { return slices.Contains(b.Keys(), "ctrl+r") }) {
+		t.Errorf("the help still offers ctrl+r while watched: %v", keysHelp(step.Keys()))
 	}
 	run(t, step, credCtrl('r'), orgWait)
 	v := viewFits(t, step, 80, 17)
