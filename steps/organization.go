@@ -111,7 +111,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 	o.org = limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName)
 	o.org.ShowSuggestions = true
 	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
-	o.invite = newOrgInvite(theme)
+	o.invite = newOrgInvite(theme, env.Invites != nil)
 	o.live = newOrgLive()
 	return o
 }
@@ -194,7 +194,10 @@ func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl, &o.invite.label)
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name)
+		if f := o.invite.inviteForm; f != nil {
+			widget.Restyle(o.theme.InputStyles(), &f.org, &f.ttl, &f.label)
+		}
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
