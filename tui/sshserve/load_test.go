@@ -67,6 +67,10 @@ const loadEngineersEnv = "OIDC_ONBOARD_LOAD_ENGINEERS"
 // sealing key is OIDC_ONBOARD_KEY, the same for every instance.
 const loadDBEnv = "OIDC_ONBOARD_LOAD_DB"
 
+// loadInstanceEnv numbers a wizard instance after the first (1, 2, …):
+// its profiles are KIND-iN.cpu.pprof and KIND-iN.heap.pprof.
+const loadInstanceEnv = "OIDC_ONBOARD_LOAD_INSTANCE"
+
 var (
 	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
 	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
@@ -424,8 +428,8 @@ func startLoadChildren(b *testing.B, kind, engineers string) loadChildren {
 	env = append(env, loadDBEnv+"="+pgtest.Fresh(b), "OIDC_ONBOARD_KEY="+base64.StdEncoding.EncodeToString(key))
 	dir := b.TempDir()
 	cs := loadChildren{startLoadChild(b, kind, dir, *loadSessions, env...)}
-	for range *loadInst - 1 {
-		cs = append(cs, startLoadChild(b, kind, dir, 0, env...))
+	for i := 1; i < *loadInst; i++ {
+		cs = append(cs, startLoadChild(b, kind, dir, 0, append(env, fmt.Sprintf("%s=%d", loadInstanceEnv, i))...))
 	}
 	return cs
 }
@@ -999,6 +1003,9 @@ type loadProfiler struct {
 
 func startLoadProfile(kind string) (*loadProfiler, error) {
 	p := &loadProfiler{dir: os.Getenv(loadProfileEnv), kind: kind}
+	if i := os.Getenv(loadInstanceEnv); i != "" {
+		p.kind += "-i" + i
+	}
 	if p.dir == "" {
 		return p, nil
 	}
