@@ -34,3 +34,22 @@ func TestCustomersStartStepHasNoInviteForm(t *testing.T) {
 		t.Errorf("a customer's start step allocates %d KiB, an engineer's %d KiB: want the invite form's 20+ KiB less", c>>10, e>>10)
 	}
 }
+
+// Typing into the new-connection form redraws the two fields, not the
+// paragraphs around them: those are wrapped and styled once per width,
+// theme and listing (kept by Update), as each key redraws the form in
+// every session.
+func TestOrganizationFormKeepsItsTextBetweenKeys(t *testing.T) {
+	env := testEnv(t)
+	step, _ := orgEnterNew(t, NewOrganization, env)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "Acme") // Update keeps the text for 80 columns
+	kept := testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(60, 17) // no Update since: drawn on each View
+	drawn := testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(80, 17)
+	if kept*3 > drawn*2 {
+		t.Errorf("a View between keys allocates %.0f times, one that draws the text %.0f: the text is drawn on each key", kept, drawn)
+	}
+	wantIn(t, "view", viewFits(t, step, 80, 17), "Organization", "> Acme", "Connection name", "Enter keeps the suggested name.")
+}
