@@ -53,3 +53,21 @@ func TestOrganizationFormKeepsItsTextBetweenKeys(t *testing.T) {
 	}
 	wantIn(t, "view", viewFits(t, step, 80, 17), "Organization", "> Acme", "Connection name", "Enter keeps the suggested name.")
 }
+
+// The credentials step's opening paragraph is wrapped once per width and
+// theme (kept by Update), not on each key typed into its fields.
+func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
+	step, setup := credWithoutDemo(t, true)
+	orgEnter(t, step, setup)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "client") // Update keeps the paragraph for 80 columns
+	kept := testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(60, 17) // no Update since: drawn on each View
+	drawn := testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(80, 17)
+	if kept > drawn*0.92 { // the paragraph is some 12% of the View's allocations
+
+		t.Errorf("a View between keys allocates %.0f times, one that wraps the paragraph %.0f: it is wrapped on each key", kept, drawn)
+	}
+	wantIn(t, "view", viewFits(t, step, 80, 17), "Client Secret", "> client")
+}
