@@ -66,7 +66,6 @@ func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
 	drawn := testing.AllocsPerRun(20, func() { _ = step.View() })
 	step.SetSize(80, 17)
 	if kept > drawn*0.92 { // the paragraph is some 12% of the View's allocations
-
 		t.Errorf("a View between keys allocates %.0f times, one that wraps the paragraph %.0f: it is wrapped on each key", kept, drawn)
 	}
 	wantIn(t, "view", viewFits(t, step, 80, 17), "Client Secret", "> client")
