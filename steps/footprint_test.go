@@ -19,6 +19,17 @@ func allocated(n int, build func() Step) uint64 {
 	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
 }
 
+// viewAllocs is the allocations of step's View at 80×17, where its last
+// Update left it (kept), and at 60×17 with no Update since, so that what
+// it keeps between keys is drawn again (drawn).
+func viewAllocs(step Step) (kept, drawn float64) {
+	kept = testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(60, 17)
+	drawn = testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(80, 17)
+	return kept, drawn
+}
+
 // A customer's start step, which makes no invites, goes without the
 // invite form's three text inputs (some 24 KiB of each customer's
 // session); an engineer's has them.
@@ -44,10 +55,7 @@ func TestOrganizationFormKeepsItsTextBetweenKeys(t *testing.T) {
 	step, _ := orgEnterNew(t, NewOrganization, env)
 	viewFits(t, step, 80, 17)
 	orgType(t, step, "Acme") // Update keeps the text for 80 columns
-	kept := testing.AllocsPerRun(20, func() { _ = step.View() })
-	step.SetSize(60, 17) // no Update since: drawn on each View
-	drawn := testing.AllocsPerRun(20, func() { _ = step.View() })
-	step.SetSize(80, 17)
+	kept, drawn := viewAllocs(step)
 	if kept*3 > drawn*2 {
 		t.Errorf("a View between keys allocates %.0f times, one that draws the text %.0f: the text is drawn on each key", kept, drawn)
 	}
@@ -61,10 +69,7 @@ func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
 	orgEnter(t, step, setup)
 	viewFits(t, step, 80, 17)
 	orgType(t, step, "client") // Update keeps the paragraph for 80 columns
-	kept := testing.AllocsPerRun(20, func() { _ = step.View() })
-	step.SetSize(60, 17) // no Update since: drawn on each View
-	drawn := testing.AllocsPerRun(20, func() { _ = step.View() })
-	step.SetSize(80, 17)
+	kept, drawn := viewAllocs(step)
 	if kept > drawn*0.92 { // the paragraph is some 12% of the View's allocations
 		t.Errorf("a View between keys allocates %.0f times, one that wraps the paragraph %.0f: it is wrapped on each key", kept, drawn)
 	}
