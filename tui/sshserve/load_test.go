@@ -1009,7 +1009,7 @@ func startLoadProfile(kind string) (*loadProfiler, error) {
 	if p.dir == "" {
 		return p, nil
 	}
-	f, err := os.Create(filepath.Join(p.dir, kind+".cpu.pprof"))
+	f, err := os.Create(filepath.Join(p.dir, p.kind+".cpu.pprof"))
 	if err != nil {
 		return nil, err
 	}
