@@ -55,6 +55,8 @@ type credentials struct {
 	asking        bool
 	code, command string
 
+	intro credIntro // the opening paragraph, as last drawn
+
 	credKeys
 	method key.Binding // ←/→ on the token auth method
 }
@@ -176,6 +178,29 @@ func credMethodLabel(m string) string {
 }
 
 func (c *credentials) Update(msg tea.Msg) (tea.Cmd, Nav) {
+	cmd, nav := c.update(msg)
+	c.intro = c.introText(c.width) // kept for View, which changes nothing
+	return cmd, nav
+}
+
+// credIntro is the step's opening paragraph, wrapped and styled once per
+// width and theme rather than on each key: Update keeps the last one.
+type credIntro struct{ key, text string }
+
+func (c *credentials) introText(width int) credIntro {
+	t := c.theme
+	key := fmt.Sprint(width, t.IsDark, c.demo)
+	if c.intro.key == key {
+		return c.intro
+	}
+	text := t.Text.Width(width).Render(c.env.words().credentials)
+	if c.demo {
+		text += "\n" + t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client.")
+	}
+	return credIntro{key: key, text: text}
+}
+
+func (c *credentials) update(msg tea.Msg) (tea.Cmd, Nav) {
 	c.shared = c.env.watched()
 	if c.revealed && c.shared {
 		// Someone started watching: the shell redraws after this update,
@@ -432,10 +457,7 @@ func (c *credentials) View() string {
 	width, height := c.width, c.height
 	t := c.theme
 	focus := 0 // the line of the focused field
-	parts := []string{t.Text.Width(width).Render(c.env.words().credentials)}
-	if c.demo {
-		parts = append(parts, t.Subtle.Width(width).Render("Pre-filled with the demo IdP's client."))
-	}
+	parts := []string{c.introText(width).text}
 	for i := range c.inputs {
 		label := t.Text.Render(credLabel(i))
 		if i == c.focus {

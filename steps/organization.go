@@ -96,6 +96,8 @@ type organization struct {
 	focus     int // 0 organization, 1 name
 	formErr   string
 
+	text orgFormText // the form's text, as last drawn
+
 	invite orgInvite // a support engineer's invite form and result
 	live   orgLive   // a support engineer's list of live customer sessions
 
@@ -111,7 +113,7 @@ func NewOrganization(env *Env, theme *Theme) Step {
 	o.org = limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName)
 	o.org.ShowSuggestions = true
 	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
-	o.invite = newOrgInvite(theme)
+	o.invite = newOrgInvite(theme, env.Invites != nil)
 	o.live = newOrgLive()
 	return o
 }
@@ -176,6 +178,9 @@ func (o *organization) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	if nav != nil {
 		o.live.here = false
 	}
+	if o.mode == orgForm {
+		o.text = o.formText(o.width) // kept for View, which changes nothing
+	}
 	return cmd, nav
 }
 
@@ -194,7 +199,10 @@ func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name, &o.invite.org, &o.invite.ttl, &o.invite.label)
+		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name)
+		if f := o.invite.inviteForm; f != nil {
+			widget.Restyle(o.theme.InputStyles(), &f.org, &f.ttl, &f.label)
+		}
 	case tea.KeyPressMsg:
 		switch o.mode {
 		case orgList:
@@ -500,34 +508,59 @@ func orgSection(k orgItemKind) string {
 
 func (o *organization) formView(width int) string {
 	t := o.theme
-	var parts []string
-	if len(o.items) <= 1 {
-		parts = append(parts, t.Text.Width(width).Render(o.env.words().welcome), "")
-	}
-	parts = append(parts, t.Title.Render("New connection"),
-		t.Subtle.Width(width).Render(o.env.words().nameForm))
+	text := o.formText(width)
+	parts := []string{text.head}
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
 	org, name := widget.Sized(o.org, inner), widget.Sized(o.name, inner)
 	if o.walled() {
-		parts = append(parts, t.Text.Render("Organization"), "  "+t.Accent.Render(widget.Truncate(flow.Display(o.org.Value()), inner)))
+		parts = append(parts, text.orgLabel, "  "+t.Accent.Render(widget.Truncate(flow.Display(o.org.Value()), inner)))
 	} else {
-		parts = append(parts, t.Text.Render("Organization"), "  "+org.View())
-		if len(o.listing.orgs) > 0 {
-			hint := "Existing: " + flow.Display(strings.Join(o.listing.orgs, ", ")) + " (tab completes)"
-			parts = append(parts, t.Subtle.Width(width).Render("  "+hint))
+		parts = append(parts, text.orgLabel, "  "+org.View())
+		if text.existing != "" {
+			parts = append(parts, text.existing)
 		}
 	}
-	parts = append(parts, t.Text.Render("Connection name"), "  "+name.View(),
-		t.Subtle.Width(width).Render("  Enter keeps the suggested name."))
-	if o.canInvite() && len(o.items) <= 1 {
-		parts = append(parts, o.inviteHint(width))
-	}
+	parts = append(parts, text.nameLabel, "  "+name.View(), text.tail)
 	if o.formErr != "" {
 		parts = append(parts, "", t.Error.Width(width).Render("✗ "+flow.DisplayText(o.formErr)))
 	}
 	return strings.Join(parts, "\n")
+}
+
+// orgFormText is the new-connection form's text around its fields, drawn
+// once per width, theme and listing rather than on each key: Update keeps
+// the last one drawn.
+type orgFormText struct {
+	key                      string
+	head, orgLabel, existing string
+	nameLabel, tail          string
+}
+
+func (o *organization) formText(width int) orgFormText {
+	t, first := o.theme, len(o.items) <= 1
+	key := fmt.Sprint(width, t.IsDark, first, o.canInvite(), o.listing.orgs)
+	if o.text.key == key {
+		return o.text
+	}
+	text := orgFormText{key: key}
+	var head []string
+	if first {
+		head = append(head, t.Text.Width(width).Render(o.env.words().welcome), "")
+	}
+	head = append(head, t.Title.Render("New connection"), t.Subtle.Width(width).Render(o.env.words().nameForm))
+	tail := t.Subtle.Width(width).Render("  Enter keeps the suggested name.")
+	if o.canInvite() && first {
+		tail += "\n" + o.inviteHint(width)
+	}
+	text.head, text.tail = strings.Join(head, "\n"), tail
+	text.orgLabel, text.nameLabel = t.Text.Render("Organization"), t.Text.Render("Connection name")
+	if len(o.listing.orgs) > 0 {
+		hint := "Existing: " + flow.Display(strings.Join(o.listing.orgs, ", ")) + " (tab completes)"
+		text.existing = t.Subtle.Width(width).Render("  " + hint)
+	}
+	return text
 }
 
 // orgLoad reads what the session may see: every organization, connection

@@ -36,10 +36,9 @@ type orgInvitedMsg struct {
 
 // orgInvite is the invite form and its result.
 type orgInvite struct {
-	org, ttl textinput.Model
-	label    textinput.Model // who the invite is for, optional
-	focus    int             // 0 organization, 1 TTL, 2 label
-	formErr  string
+	*inviteForm     // nil in a session that may not make invites
+	focus       int // 0 organization, 1 TTL, 2 label
+	formErr     string
 	// made is the new invite, its code and the commands that use it,
 	// until the person leaves the result.
 	made     flow.InviteCode
@@ -49,19 +48,32 @@ type orgInvite struct {
 	inviteKeys
 }
 
-func newOrgInvite(theme *Theme) orgInvite {
-	v := orgInvite{
-		org:        limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName),
-		ttl:        widget.NewInput(theme.InputStyles(), widget.Default(inviteTTLText(DefaultInviteTTL))),
-		label:      limited(widget.NewInput(theme.InputStyles(), widget.Example("Jane at Acme IT")), MaxInviteLabel),
-		inviteKeys: newInviteKeys(),
+// inviteForm is the invite form's fields: three text inputs, some 24 KiB
+// that a customer's session, which makes no invites, goes without.
+type inviteForm struct {
+	org, ttl textinput.Model
+	label    textinput.Model // who the invite is for, optional
+}
+
+// newOrgInvite is the invite form of a session that may make invites
+// (with), or its keys alone.
+func newOrgInvite(theme *Theme, with bool) orgInvite {
+	v := orgInvite{inviteKeys: newInviteKeys()}
+	if with {
+		v.inviteForm = &inviteForm{
+			org:   limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName),
+			ttl:   widget.NewInput(theme.InputStyles(), widget.Default(inviteTTLText(DefaultInviteTTL))),
+			label: limited(widget.NewInput(theme.InputStyles(), widget.Example("Jane at Acme IT")), MaxInviteLabel),
+		}
+		v.org.ShowSuggestions = true
 	}
-	v.org.ShowSuggestions = true
 	return v
 }
 
 // canInvite reports whether this session may make invites.
-func (o *organization) canInvite() bool { return o.env.Invites != nil && !o.walled() }
+func (o *organization) canInvite() bool {
+	return o.env.Invites != nil && o.invite.inviteForm != nil && !o.walled()
+}
 
 // openInvite shows the invite form for org (may be empty: typed there).
 func (o *organization) openInvite(org string) tea.Cmd {

@@ -91,7 +91,8 @@ func TestSSHConnectionWithoutSessionIsClosed(t *testing.T) {
 
 // TestSSHRevokedInviteEndsItsSessionAtTheNextSave: withdrawing an invite
 // while its customer is in the wizard ends the session at the next draft
-// save, with the draft kept and the customer told why, not hours later.
+// save (within recheckEvery of it: the re-reads are throttled), with the
+// draft kept and the customer told why, not hours later.
 func TestSSHRevokedInviteEndsItsSessionAtTheNextSave(t *testing.T) {
 	t.Parallel()
 	s := sshStart(t, nil)

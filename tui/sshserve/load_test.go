@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"crypto/ed25519"
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -11,6 +13,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -33,7 +37,9 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
+	"github.com/oidc-onboard/oidc-onboard/flow/testidp"
 	"github.com/oidc-onboard/oidc-onboard/store"
+	"github.com/oidc-onboard/oidc-onboard/store/pgtest"
 )
 
 // The load benchmark (BenchmarkSSHLoad) runs each server in a child
@@ -56,6 +62,15 @@ const loadProfileEnv = "OIDC_ONBOARD_LOAD_PROFILE"
 // authorized_keys file of the engineers who join sessions (watched mode).
 const loadEngineersEnv = "OIDC_ONBOARD_LOAD_ENGINEERS"
 
+// loadDBEnv, when set in a wizard load server child, names the PostgreSQL
+// database it shares with the other instances (-ssh-load-instances); its
+// sealing key is OIDC_ONBOARD_KEY, the same for every instance.
+const loadDBEnv = "OIDC_ONBOARD_LOAD_DB"
+
+// loadInstanceEnv numbers a wizard instance after the first (1, 2, …):
+// its profiles are KIND-iN.cpu.pprof and KIND-iN.heap.pprof.
+const loadInstanceEnv = "OIDC_ONBOARD_LOAD_INSTANCE"
+
 var (
 	loadSessions = flag.Int("ssh-load-sessions", 500, "BenchmarkSSHLoad: concurrent SSH sessions")
 	loadKeys     = flag.Int("ssh-load-keys", 24, "BenchmarkSSHLoad: keystrokes timed per session")
@@ -64,6 +79,8 @@ var (
 	loadWatched  = flag.Int("ssh-load-watched", 0, "BenchmarkSSHLoad: this many of the wizard's sessions are each joined by one engineer (join, the customer answers y) before typing")
 	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
 	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
+	loadInst     = flag.Int("ssh-load-instances", 1, "BenchmarkSSHLoad: wizard server instances on one PostgreSQL database (OIDC_ONBOARD_TEST_PG), the sessions split evenly between them; 1: one instance on SQLite")
+	loadHandoffs = flag.Int("ssh-load-handoffs", 50, "BenchmarkSSHLoad: with several instances, test-login callbacks sent to another instance than the waiting one's while the sessions type")
 )
 
 func TestMain(m *testing.M) {
@@ -90,10 +107,17 @@ func TestMain(m *testing.M) {
 // has typed) per keystroke. With -ssh-load-watched N, N of the wizard's
 // sessions are each joined by an engineer (`join`, the customer answers
 // y) before typing; the keys' latency to the watcher's screen and the
-// memory per watcher are reported too. Run:
+// memory per watcher are reported too. With -ssh-load-instances N the
+// wizard runs as N instances on one PostgreSQL database, the sessions
+// split between them, and test-login callbacks are sent to an instance
+// other than the waiting one's while the sessions type (the hand-off's
+// p50 and p99, until the browser has the result page). Run:
 //
 //	go test ./tui/sshserve -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
 func BenchmarkSSHLoad(b *testing.B) {
+	if *loadInst > 1 && os.Getenv(pgtest.Env) == "" {
+		b.Fatal("-ssh-load-instances needs PostgreSQL: " + pgtest.HowToStart)
+	}
 	for range b.N {
 		ctx, cancel := context.WithTimeout(context.Background(), *loadLimit)
 		floor := runLoad(ctx, b, "floor")
@@ -110,14 +134,22 @@ func BenchmarkSSHLoad(b *testing.B) {
 		b.ReportMetric(wizard.cpuPerKey()*1000, "cpu-ms/key")
 		b.ReportMetric(floor.cpuPerKey()*1000, "floor-cpu-ms/key")
 		b.ReportMetric(wizard.cpuPerKey()/floor.cpuPerKey(), "cpu-ratio")
+		if len(wizard.perInstance) > 1 {
+			for i, lat := range wizard.perInstance {
+				b.ReportMetric(pct(lat, 99), fmt.Sprintf("i%d-p99-ms", i))
+			}
+			b.ReportMetric(float64(len(wizard.handoffs)), "handoffs")
+			b.ReportMetric(pct(wizard.handoffs, 50), "handoff-p50-ms")
+			b.ReportMetric(pct(wizard.handoffs, 99), "handoff-p99-ms")
+		}
 		if *loadWatched > 0 {
 			b.ReportMetric(float64(wizard.watchers), "watchers-held")
 			b.ReportMetric(pct(wizard.watched, 99), "watched-p99-ms")
 			b.ReportMetric(pct(wizard.watchLat, 99), "watcher-p99-ms")
 			b.ReportMetric(wizard.perWatcher/1024, "KiB/watcher")
 		}
-		b.Logf("wizard: %d/%d sessions held, %d keystrokes, %d failures, %.2f s CPU; floor: %d held, %.2f s CPU",
-			wizard.held, *loadSessions, len(wizard.latencies), wizard.failures, wizard.cpu.Seconds(), floor.held, floor.cpu.Seconds())
+		b.Logf("wizard (%d instances): %d/%d sessions held, %d keystrokes, %d failures, %.2f s CPU; floor: %d held, %.2f s CPU",
+			len(wizard.perInstance), wizard.held, *loadSessions, len(wizard.latencies), wizard.failures, wizard.cpu.Seconds(), floor.held, floor.cpu.Seconds())
 	}
 }
 
@@ -127,6 +159,9 @@ type loadResult struct {
 	latencies  []time.Duration
 	perSession float64       // bytes of Go heap and stacks in use per session
 	cpu        time.Duration // the server's CPU time while the sessions connected and typed
+
+	perInstance [][]time.Duration // the latencies of each instance's sessions
+	handoffs    []time.Duration   // callback sent to one instance until the browser got the other's result page
 
 	watchers   int             // engineers who joined and saw every key
 	watched    []time.Duration // the latencies of the watched sessions' customers
@@ -162,16 +197,22 @@ func keyPace() time.Duration {
 type loadChild struct {
 	cmd    *exec.Cmd
 	in     io.WriteCloser
+	mu     sync.Mutex // one question and its answer at a time
 	out    *bufio.Scanner
-	addr   string
-	logins []string // session i logs in as logins[i%len(logins)]
+	addr   string   // SSH
+	http   string   // the callback listener ("-" for the floor)
+	logins []string // the invites it made; none ("-") for a second instance
 }
 
-func startLoadChild(b *testing.B, kind, engineers string) *loadChild {
+// startLoadChild starts a kind server in dir (its TMPDIR: instances that
+// share it share the host key), making invites for sessions sessions;
+// env is added to its environment.
+func startLoadChild(b *testing.B, kind, dir string, sessions int, env ...string) *loadChild {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+b.TempDir(),
-		fmt.Sprintf("%s=%d", loadSessionsEnv, *loadSessions), loadEngineersEnv+"="+engineers)
+	cmd.Env = append(os.Environ(), loadServerEnv+"="+kind, "TMPDIR="+dir,
+		fmt.Sprintf("%s=%d", loadSessionsEnv, sessions))
+	cmd.Env = append(cmd.Env, env...)
 	if *loadProfile != "" {
 		dir, err := filepath.Abs(*loadProfile)
 		if err != nil {
@@ -191,28 +232,64 @@ func startLoadChild(b *testing.B, kind, engineers string) *loadChild {
 		b.Fatalf("%s server did not start", kind)
 	}
 	f := strings.Fields(c.out.Text())
-	if len(f) != 3 || f[0] != "ready" {
+	if len(f) != 4 || f[0] != "ready" {
 		b.Fatalf("%s server said %q", kind, c.out.Text())
 	}
-	c.addr, c.logins = f[1], strings.Split(f[2], ",")
+	c.addr, c.http = f[1], f[2]
+	if f[3] != "-" {
+		c.logins = strings.Split(f[3], ",")
+	}
 	return c
+}
+
+// ask sends the child one line and returns its answer.
+func (c *loadChild) ask(line string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fmt.Fprintln(c.in, line)
+	if !c.out.Scan() {
+		return "", fmt.Errorf("the server did not answer %q", line)
+	}
+	return c.out.Text(), nil
 }
 
 // mem asks the child for its Go heap and stacks in use after a GC, and
 // the CPU time it used so far.
 func (c *loadChild) mem(b *testing.B) (float64, time.Duration) {
-	fmt.Fprintln(c.in, "mem")
-	if !c.out.Scan() {
-		b.Fatal("the server did not answer")
+	answer, err := c.ask("mem")
+	if err != nil {
+		b.Fatal(err)
 	}
 	var (
 		n   float64
 		cpu int64
 	)
-	if _, err := fmt.Sscanf(c.out.Text(), "mem %g %d", &n, &cpu); err != nil {
-		b.Fatalf("the server answered %q: %v", c.out.Text(), err)
+	if _, err := fmt.Sscanf(answer, "mem %g %d", &n, &cpu); err != nil {
+		b.Fatalf("the server answered %q: %v", answer, err)
 	}
 	return n, time.Duration(cpu)
+}
+
+// loadChildren are the instances of one run, asked together.
+type loadChildren []*loadChild
+
+// mem is the instances' memory and CPU time, summed.
+func (cs loadChildren) mem(b *testing.B) (float64, time.Duration) {
+	var (
+		all float64
+		cpu time.Duration
+	)
+	for _, c := range cs {
+		n, t := c.mem(b)
+		all, cpu = all+n, cpu+t
+	}
+	return all, cpu
+}
+
+func (cs loadChildren) stop() {
+	for _, c := range cs {
+		c.stop()
+	}
 }
 
 func (c *loadChild) stop() {
@@ -229,7 +306,9 @@ func (c *loadChild) stop() {
 
 // loadRun is one server's run: its sessions, and when they may end.
 type loadRun struct {
-	child      *loadChild
+	children   loadChildren // session i is served by children[i%len(children)]
+	logins     []string     // session i logs in as logins[i%len(logins)]
+	started    atomic.Int64 // sessions that showed their first screen
 	kind       string
 	engineer   gossh.Signer  // the watchers' key (watched mode)
 	handshakes chan struct{} // SSH handshakes in flight
@@ -248,6 +327,11 @@ type sessionResult struct {
 
 func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 	n, watched := *loadSessions, 0
+	var (
+		mu  sync.Mutex
+		res loadResult
+		wg  sync.WaitGroup
+	)
 	run := &loadRun{kind: kind, handshakes: make(chan struct{}, 32), typed: make(chan struct{}, n),
 		unwatch: make(chan struct{}), left: make(chan struct{}, n), release: make(chan struct{})}
 	engineers := ""
@@ -255,15 +339,18 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 		watched = min(*loadWatched, n)
 		engineers, run.engineer = loadEngineerKey(b)
 	}
-	run.child = startLoadChild(b, kind, engineers)
-	defer run.child.stop()
-	base, cpu0 := run.child.mem(b)
+	run.children = startLoadChildren(b, kind, engineers)
+	defer run.children.stop()
+	run.logins = run.children[0].logins
+	base, cpu0 := run.children.mem(b)
+	res.perInstance = make([][]time.Duration, len(run.children))
+	handoffs := make(chan []time.Duration, 1)
+	if len(run.children) > 1 {
+		go func() { handoffs <- run.handoffs(ctx, b) }()
+	} else {
+		handoffs <- nil
+	}
 
-	var (
-		mu  sync.Mutex
-		res loadResult
-		wg  sync.WaitGroup
-	)
 	for i := range n {
 		wg.Add(1)
 		go func() {
@@ -272,6 +359,7 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 			mu.Lock()
 			defer mu.Unlock()
 			res.latencies = append(res.latencies, r.lat...)
+			res.perInstance[i%len(run.children)] = append(res.perInstance[i%len(run.children)], r.lat...)
 			if r.watched {
 				res.watchers++
 				res.watched = append(res.watched, r.lat...)
@@ -294,10 +382,11 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 			b.Fatalf("%s: the run passed -ssh-load-limit", kind)
 		}
 	}
+	res.handoffs = <-handoffs
 	mu.Lock()
 	res.held = n - res.failures
 	mu.Unlock()
-	all, cpu1 := run.child.mem(b)
+	all, cpu1 := run.children.mem(b)
 	res.perSession, res.cpu = (all-base)/float64(max(res.held, 1)), cpu1-cpu0
 	if watched > 0 {
 		// The watchers leave; what the server frees is theirs.
@@ -306,7 +395,7 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 			<-run.left
 		}
 		time.Sleep(2 * time.Second) // the server's side of the connections ends
-		unwatched, _ := run.child.mem(b)
+		unwatched, _ := run.children.mem(b)
 		res.perWatcher = (all - unwatched) / float64(max(res.watchers, 1))
 		res.perSession = (unwatched - base) / float64(max(res.held, 1))
 	}
@@ -315,8 +404,79 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 	slices.Sort(res.latencies)
 	slices.Sort(res.watched)
 	slices.Sort(res.watchLat)
+	slices.Sort(res.handoffs)
+	for _, lat := range res.perInstance {
+		slices.Sort(lat)
+	}
 	return res
 }
+
+// startLoadChildren starts the run's servers: the floor, or the wizard's
+// -ssh-load-instances instances. Several instances share a fresh
+// PostgreSQL database, the sealing key and the host key; the first makes
+// every session's invite, as one store does behind a load balancer.
+func startLoadChildren(b *testing.B, kind, engineers string) loadChildren {
+	b.Helper()
+	env := []string{loadEngineersEnv + "=" + engineers}
+	if kind != "wizard" || *loadInst <= 1 {
+		return loadChildren{startLoadChild(b, kind, b.TempDir(), *loadSessions, env...)}
+	}
+	key := make([]byte, 32)
+	if _, err := crand.Read(key); err != nil {
+		b.Fatal(err)
+	}
+	env = append(env, loadDBEnv+"="+pgtest.Fresh(b), "OIDC_ONBOARD_KEY="+base64.StdEncoding.EncodeToString(key))
+	dir := b.TempDir()
+	cs := loadChildren{startLoadChild(b, kind, dir, *loadSessions, env...)}
+	for i := 1; i < *loadInst; i++ {
+		cs = append(cs, startLoadChild(b, kind, dir, 0, append(env, fmt.Sprintf("%s=%d", loadInstanceEnv, i))...))
+	}
+	return cs
+}
+
+// handoffs is -ssh-load-handoffs test logins, spread over the time the
+// sessions type once half of them are on their first screen: each waits
+// on one instance (in turn), and its callback goes to the next instance's
+// listener, as a load balancer may send it. Each is timed from the
+// browser's request until the browser has the waiting instance's result
+// page, handed back by the other: the callback's hand-over both ways.
+func (run *loadRun) handoffs(ctx context.Context, b *testing.B) []time.Duration {
+	for run.started.Load() < int64(*loadSessions/2) {
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-ctx.Done():
+			return nil
+		}
+	}
+	n := *loadHandoffs
+	gap := time.Duration(*loadKeys) * keyPace() / time.Duration(2*max(n, 1))
+	var took []time.Duration
+	for i := range n {
+		owner, other := run.children[i%len(run.children)], run.children[(i+1)%len(run.children)]
+		state := "load-" + randomHex(8)
+		if answer, err := owner.ask("wait " + state); err != nil || answer != "waiting "+state {
+			b.Errorf("hand-off %d: the instance answered %q (%v)", i, answer, err)
+			return took
+		}
+		start := time.Now()
+		status, body, err := testidp.Browse("http://" + other.http + "/callback/conn_load?code=c&state=" + state)
+		if err != nil || status != http.StatusOK || !strings.Contains(body, loadSignedIn) {
+			b.Errorf("hand-off %d: the browser got %d %q (%v), want the waiting instance's result page", i, status, body, err)
+			return took
+		}
+		took = append(took, time.Since(start))
+		select {
+		case <-time.After(gap):
+		case <-ctx.Done():
+			return took
+		}
+	}
+	return took
+}
+
+// loadSignedIn is the title of the result page a load server's test login
+// answers a callback with.
+const loadSignedIn = "Signed in (load)"
 
 // loadEngineerKey makes the watchers' key and the authorized_keys file
 // that lets it in.
@@ -375,11 +535,11 @@ func openTerm(c *gossh.Client, command string) (*loadTerm, func(), error) {
 	}, nil
 }
 
-// dial opens an SSH connection to the server as user.
-func (run *loadRun) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
+// dial opens an SSH connection to session i's server as user.
+func (run *loadRun) dial(i int, user string, auth ...gossh.AuthMethod) (*gossh.Client, error) {
 	run.handshakes <- struct{}{}
 	defer func() { <-run.handshakes }()
-	return gossh.Dial("tcp", run.child.addr, &gossh.ClientConfig{User: user, Auth: auth,
+	return gossh.Dial("tcp", run.children[i%len(run.children)].addr, &gossh.ClientConfig{User: user, Auth: auth,
 		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: time.Minute})
 }
 
@@ -387,8 +547,15 @@ func (run *loadRun) dial(user string, auth ...gossh.AuthMethod) (*gossh.Client, 
 // engineer join when watch, type, report that it typed, then hold the
 // session until released.
 func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionResult) {
-	reported, left := false, !watch
+	reported, left, started := false, !watch, false
+	start := func() {
+		if !started {
+			started = true
+			run.started.Add(1)
+		}
+	}
 	defer func() {
+		start() // a session that failed is not waited for
 		if !reported {
 			run.typed <- struct{}{}
 		}
@@ -396,7 +563,7 @@ func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionRe
 			run.left <- struct{}{}
 		}
 	}()
-	c, err := run.dial(run.child.logins[i%len(run.child.logins)])
+	c, err := run.dial(i, run.logins[i%len(run.logins)])
 	if err != nil {
 		return sessionResult{err: err}
 	}
@@ -419,14 +586,16 @@ func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionRe
 		if err := lt.waitScreen(ctx, "typed:"); err != nil {
 			return sessionResult{err: err}
 		}
+		start()
 		r.lat, _, _, r.err = lt.typeKeys(ctx, rng, keys, nil)
 	} else {
 		if err := lt.waitScreen(ctx, "Connection name"); err != nil { // the form, not "Loading…"
 			return sessionResult{err: err}
 		}
+		start()
 		var w *loadTerm
 		if watch {
-			eng, closeEng, err := run.join(ctx, lt, fmt.Sprintf("Load Test %d", i))
+			eng, closeEng, err := run.join(ctx, i, lt, fmt.Sprintf("Load Test %d", i))
 			if err != nil {
 				return sessionResult{err: fmt.Errorf("join: %w", err)}
 			}
@@ -457,12 +626,12 @@ func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionRe
 	return r
 }
 
-// join is an engineer joining the session of org, shown on cust: they
-// find its ID in `sessions --json`, run `join ID`, and the customer says
-// y. It returns the engineer's terminal, showing the customer's screen,
+// join is an engineer joining session i, of org, shown on cust, on its
+// instance: they find its ID in `sessions --json`, run `join ID`, and the
+// customer says y. It returns the engineer's terminal, showing the customer's screen,
 // and what ends the watch.
-func (run *loadRun) join(ctx context.Context, cust *loadTerm, org string) (*loadTerm, func(), error) {
-	c, err := run.dial("load-engineer", gossh.PublicKeys(run.engineer))
+func (run *loadRun) join(ctx context.Context, i int, cust *loadTerm, org string) (*loadTerm, func(), error) {
+	c, err := run.dial(i, "load-engineer", gossh.PublicKeys(run.engineer))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -690,9 +859,12 @@ func (lt *loadTerm) drain() {
 }
 
 // runLoadServer is the child process: it serves kind ("wizard" or
-// "floor") on loopback, prints "ready ADDR LOGIN", answers "mem" with the
-// Go heap and stacks in use after a GC and the CPU time (user and
-// system) used so far in nanoseconds, and stops when stdin closes.
+// "floor") on loopback, prints "ready ADDR HTTP LOGINS" (HTTP the
+// callback listener, "-" for none; LOGINS "-" when it made no invites),
+// answers "mem" with the Go heap and stacks in use after a GC and the CPU
+// time (user and system) used so far in nanoseconds, answers "wait STATE"
+// with "waiting STATE" once a test login waits for that state's callback
+// (the wizard), and stops when stdin closes.
 func runLoadServer(kind string) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -700,7 +872,8 @@ func runLoadServer(kind string) error {
 	if err != nil {
 		return err
 	}
-	logins, done := []string{"load"}, make(chan error, 1)
+	logins, httpAddr, done := []string{"load"}, "-", make(chan error, 1)
+	var wait func(state string) error
 	switch kind {
 	case "floor":
 		srv, err := wish.NewServer(func(s *ssh.Server) error {
@@ -716,8 +889,11 @@ func runLoadServer(kind string) error {
 		go func() { done <- srv.Serve(ln) }()
 		defer srv.Close()
 	case "wizard":
-		dir := os.TempDir()
-		st, err := store.Open(filepath.Join(dir, "load.db"), store.Options{})
+		dir, db := os.TempDir(), os.Getenv(loadDBEnv)
+		if db == "" {
+			db = filepath.Join(dir, "load.db")
+		}
+		st, err := store.Open(db, store.Options{Key: os.Getenv("OIDC_ONBOARD_KEY")})
 		if err != nil {
 			return err
 		}
@@ -741,6 +917,7 @@ func runLoadServer(kind string) error {
 		}
 		go func() { done <- srv.Serve(ctx, ln, httpLn) }()
 		<-srv.Ready()
+		httpAddr, wait = httpLn.Addr().String(), loadWait(srv)
 	default:
 		return fmt.Errorf("unknown load server %q", kind)
 	}
@@ -749,9 +926,18 @@ func runLoadServer(kind string) error {
 		return err
 	}
 	defer prof.stop()
-	fmt.Printf("ready %s %s\n", ln.Addr(), strings.Join(logins, ","))
+	if len(logins) == 0 {
+		logins = []string{"-"}
+	}
+	fmt.Printf("ready %s %s %s\n", ln.Addr(), httpAddr, strings.Join(logins, ","))
 	sc := bufio.NewScanner(os.Stdin)
 	for sc.Scan() {
+		if state, ok := strings.CutPrefix(sc.Text(), "wait "); ok && wait != nil {
+			if err := wait(state); err != nil {
+				return err
+			}
+			fmt.Printf("waiting %s\n", state)
+		}
 		if sc.Text() == "mem" {
 			runtime.GC()
 			var ms runtime.MemStats
@@ -773,11 +959,31 @@ func runLoadServer(kind string) error {
 	return nil
 }
 
+// loadWait makes a test login of srv wait for a state's callback, as a
+// session's does, and answer it with a result page.
+func loadWait(srv *Server) func(state string) error {
+	return func(state string) error {
+		ch, cancel, err := srv.callbacks.Register(srv.opts.PublicURL+"/callback/conn_load", state)
+		if err != nil {
+			return err
+		}
+		go func() {
+			defer cancel()
+			select {
+			case cb := <-ch:
+				cb.Reply(flow.ResultPage{OK: true, Title: loadSignedIn, Message: "Return to the terminal."})
+			case <-time.After(time.Minute):
+			}
+		}()
+		return nil
+	}
+}
+
 // loadInvites makes the invite codes of a wizard load server's sessions,
-// one organization each.
+// one organization each (none for a second instance).
 func loadInvites(ctx context.Context, st *store.Store) ([]string, error) {
 	n, err := strconv.Atoi(os.Getenv(loadSessionsEnv))
-	if err != nil || n < 1 {
+	if err != nil || n < 0 {
 		return nil, fmt.Errorf("%s=%q is not a number of sessions", loadSessionsEnv, os.Getenv(loadSessionsEnv))
 	}
 	logins := make([]string, n)
@@ -797,10 +1003,13 @@ type loadProfiler struct {
 
 func startLoadProfile(kind string) (*loadProfiler, error) {
 	p := &loadProfiler{dir: os.Getenv(loadProfileEnv), kind: kind}
+	if i := os.Getenv(loadInstanceEnv); i != "" {
+		p.kind += "-i" + i
+	}
 	if p.dir == "" {
 		return p, nil
 	}
-	f, err := os.Create(filepath.Join(p.dir, kind+".cpu.pprof"))
+	f, err := os.Create(filepath.Join(p.dir, p.kind+".cpu.pprof"))
 	if err != nil {
 		return nil, err
 	}

@@ -511,14 +511,70 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 	}
 }
 
-// recheck is a customer session's check after each draft save: an invite
-// revoked or expired since the session began ends it then, with the draft
-// saved, instead of at the session's time limit.
+// recheckEvery is how often at most a customer session re-reads its
+// invite: the saves of a customer typing come a few times a second.
+const recheckEvery = 3 * time.Second
+
+// recheck is a customer session's check after its draft saves: an invite
+// revoked or expired since the session began ends it within recheckEvery
+// of the next save, with the draft saved, instead of at the session's
+// time limit.
 func (s *Server) recheck(id identity, ls *liveSession) func(context.Context) {
 	if id.invite == "" {
 		return nil // engineers' keys are checked at each connection
 	}
+	return (&throttled{every: recheckEvery, check: s.checkInvite(id, ls)}).run
+}
+
+// throttled runs check at most once every every. A call within that time
+// of the last run is not dropped: the calls until then are answered by
+// one run when the time is up, under the first such call's context's
+// values (its deadline and cancellation are the call's, gone by then).
+type throttled struct {
+	every time.Duration
+	check func(context.Context)
+
+	mu      sync.Mutex
+	last    time.Time // the last run's start
+	pending bool      // a run is due at last+every
+}
+
+func (t *throttled) run(ctx context.Context) {
+	t.mu.Lock()
+	wait := t.every - time.Since(t.last)
+	if wait <= 0 {
+		t.last = time.Now()
+		t.mu.Unlock()
+		t.check(ctx)
+		return
+	}
+	if t.pending {
+		t.mu.Unlock()
+		return
+	}
+	t.pending = true
+	t.mu.Unlock()
+	ctx = context.WithoutCancel(ctx)
+	time.AfterFunc(wait, func() {
+		t.mu.Lock()
+		t.pending, t.last = false, time.Now()
+		t.mu.Unlock()
+		ctx, cancel := context.WithTimeout(ctx, t.every)
+		defer cancel()
+		t.check(ctx)
+	})
+}
+
+// checkInvite ends session ls when its invite is no longer good (and the
+// session has not ended meanwhile).
+func (s *Server) checkInvite(id identity, ls *liveSession) func(context.Context) {
 	return func(ctx context.Context) {
+		s.mu.Lock()
+		_, live := s.sessions[ls]
+		s.mu.Unlock()
+		if !live {
+			return
+		}
 		err := s.inviteStillGood(ctx, id.invite, id.organization)
 		var storeErr *flow.Error
 		if err == nil || errors.As(err, &storeErr) || errors.Is(err, errInviteUsed) {

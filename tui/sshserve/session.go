@@ -348,16 +348,21 @@ func (m *sessionModel) View() tea.View {
 		return m.watch.View()
 	}
 	v := m.Model.View()
-	v.SetContent(frameIn(m.shared(m.sw, m.sh), m.sw, m.sh, m.width, m.height, ""))
+	v.SetContent(frameIn(m.sharedOf(v.Content, m.sw, m.sh), m.sw, m.sh, m.width, m.height, ""))
 	return v
 }
 
 // shared is the screen as the customer and every watcher see it, w×h.
 func (m *sessionModel) shared(width, height int) string {
+	return m.sharedOf(m.Model.View().Content, width, height)
+}
+
+// sharedOf is the shared screen of the wizard's screen: the wizard's
+// screen itself when nothing is laid over it (no copy of it per key).
+func (m *sessionModel) sharedOf(screen string, width, height int) string {
 	if width < MinWidth || height < MinHeight {
 		return tooSmall(width, height)
 	}
-	lines := strings.Split(m.Model.View().Content, "\n")
 	last := ""
 	switch {
 	case len(m.asks) > 0:
@@ -365,6 +370,10 @@ func (m *sessionModel) shared(width, height int) string {
 	case m.notice != "":
 		last = m.notice
 	}
+	if last == "" && !m.sharing {
+		return screen
+	}
+	lines := strings.Split(screen, "\n")
 	if last != "" {
 		lines[len(lines)-1] = m.Theme().Warn.Render(ansi.Truncate(last, width, "…"))
 	}

@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"runtime"
+	"testing"
+)
+
+// allocated is the bytes build allocates, on average over n calls.
+func allocated(n int, build func() Step) uint64 {
+	keep := make([]Step, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range keep {
+		keep[i] = build()
+	}
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(keep)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(n)
+}
+
+// viewAllocs is the allocations of step's View at 80×17, where its last
+// Update left it (kept), and at 60×17 with no Update since, so that what
+// it keeps between keys is drawn again (drawn).
+func viewAllocs(step Step) (kept, drawn float64) {
+	kept = testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(60, 17)
+	drawn = testing.AllocsPerRun(20, func() { _ = step.View() })
+	step.SetSize(80, 17)
+	return kept, drawn
+}
+
+// A customer's start step, which makes no invites, goes without the
+// invite form's three text inputs (some 24 KiB of each customer's
+// session); an engineer's has them.
+func TestCustomersStartStepHasNoInviteForm(t *testing.T) {
+	theme := NewTheme(true)
+	customer := testEnv(t)
+	customer.Customer, customer.Organization = true, "Acme"
+	engineer := testEnv(t)
+	engineer.Invites = &InviteSettings{}
+	c := allocated(20, func() Step { return NewOrganization(customer, theme) })
+	e := allocated(20, func() Step { return NewOrganization(engineer, theme) })
+	if c+20<<10 > e {
+		t.Errorf("a customer's start step allocates %d KiB, an engineer's %d KiB: want the invite form's 20+ KiB less", c>>10, e>>10)
+	}
+}
+
+// Typing into the new-connection form redraws the two fields, not the
+// paragraphs around them: those are wrapped and styled once per width,
+// theme and listing (kept by Update), as each key redraws the form in
+// every session.
+func TestOrganizationFormKeepsItsTextBetweenKeys(t *testing.T) {
+	env := testEnv(t)
+	step, _ := orgEnterNew(t, NewOrganization, env)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "Acme") // Update keeps the text for 80 columns
+	kept, drawn := viewAllocs(step)
+	if kept*3 > drawn*2 {
+		t.Errorf("a View between keys allocates %.0f times, one that draws the text %.0f: the text is drawn on each key", kept, drawn)
+	}
+	wantIn(t, "view", viewFits(t, step, 80, 17), "Organization", "> Acme", "Connection name", "Enter keeps the suggested name.")
+}
+
+// The credentials step's opening paragraph is wrapped once per width and
+// theme (kept by Update), not on each key typed into its fields.
+func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
+	step, setup := credWithoutDemo(t, true)
+	orgEnter(t, step, setup)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "client") // Update keeps the paragraph for 80 columns
+	kept, drawn := viewAllocs(step)
+	if kept > drawn*0.92 { // the paragraph is some 12% of the View's allocations
+		t.Errorf("a View between keys allocates %.0f times, one that wraps the paragraph %.0f: it is wrapped on each key", kept, drawn)
+	}
+	wantIn(t, "view", viewFits(t, step, 80, 17), "Client Secret", "> client")
+}
