@@ -69,6 +69,19 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// twoWithEngineer is twoInstances sharing a host key, as behind one
+// balancer, whose authorized keys hold the engineer alice's.
+func twoWithEngineer(t *testing.T) (a, b *sshServer, engineer, hostKey gossh.Signer) {
+	t.Helper()
+	signer, keys := engineerKeys(t)
+	hostKey, _, err := LoadHostKey(filepath.Join(t.TempDir(), "shared_host_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b = twoInstances(t, func(_ int, o *ServerOptions) { o.AuthorizedKeys, o.HostKey = keys, hostKey })
+	return a, b, signer, hostKey
+}
+
 // engineerKeys is one engineer's key, commented "alice", and the
 // authorized_keys file that holds it.
 func engineerKeys(t *testing.T) (gossh.Signer, string) {
@@ -254,12 +267,7 @@ func TestWrongCodesCountAcrossInstances(t *testing.T) {
 // A audits the join as that engineer. The host key alone runs nothing but
 // a relayed join.
 func TestJoinRelayedToTheSessionsInstance(t *testing.T) {
-	signer, keys := engineerKeys(t)
-	hostKey, _, err := LoadHostKey(filepath.Join(t.TempDir(), "shared_host_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := twoInstances(t, func(_ int, o *ServerOptions) { o.AuthorizedKeys, o.HostKey = keys, hostKey })
+	a, b, signer, hostKey := twoWithEngineer(t)
 	cust, _ := a.customerAtCredentials(t, "Acme Corp")
 	id := a.sessionOf(t, "Acme Corp")
 	deadline := time.Now().Add(sshWait)
@@ -387,4 +395,57 @@ func TestRegistryRowsThrottleTheLastKey(t *testing.T) {
 			t.Errorf("%s: sameRow = %v, want %v", c.name, got, c.same)
 		}
 	}
+}
+
+// An engineer on instance B chooses, in their wizard's live list, a
+// session that runs on A: B relays the watch to A, the customer on A says
+// yes, the engineer sees their screen; ctrl+c leaves and B's wizard comes
+// back, saying why, and takes the very next key. A window change during
+// the watch reaches A.
+func TestWatchFromTheLiveListRelayedToTheSessionsInstance(t *testing.T) {
+	a, b, signer, _ := twoWithEngineer(t)
+	cust, inv := a.customerAtCredentials(t, "Acme Corp")
+	id := a.sessionOf(t, "Acme Corp")
+	waitFor(t, func() bool {
+		return slices.ContainsFunc(b.srv.LiveSessions(), func(i SessionInfo) bool { return i.ID == id })
+	}, "B lists A's session")
+
+	engConn, eng := b.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	watchFromList(t, eng, cust, "Acme Corp · invite:"+inv.ID+" · "+id)
+	noneFor(t, eng, cust, "abc", "Q")
+	if e := a.waitAudit(t, "share.joined"); !strings.Contains(e.Detail, "alice") {
+		t.Errorf("A audited the join as %+v, want the engineer named", e)
+	}
+
+	// The engineer's window shrinks: the shared screen follows on A.
+	if err := eng.sess.WindowChange(20, 70); err != nil {
+		t.Fatal(err)
+	}
+	eng.mu.Lock()
+	eng.term.Resize(70, 20)
+	eng.mu.Unlock()
+	waitFor(t, func() bool {
+		lines := strings.Split(cust.screen(), "\n")
+		return len(lines) > 20 && strings.Contains(lines[20], "┘")
+	}, "the shared screen shrinks to 70×20")
+	sameScreen(t, cust, eng, 70, 20)
+
+	eng.send(keyLeaveByte)
+	eng.waitFor(t, "You left the session.")
+	eng.waitFor(t, "Customers' live sessions")
+	cust.waitGone(t, "shared with")
+	// The first key after the watch is the wizard's: the list's enter
+	// joins again at once.
+	if scr := eng.screen(); strings.Contains(scr, "Step 2 of 7") {
+		t.Errorf("B's wizard shows what was left of the watch:\n%s", scr)
+	}
+	eng.send("\r")
+	cust.answer(t, "", "alice from support wants to see your screen: y/n")
+	cust.answer(t, "y", "Your screen is shared with alice")
+	eng.waitFor(t, "Step 2 of 7")
+
+	// The engineer's connection drops mid-watch: the relay ends, and
+	// the customer's screen is theirs alone again.
+	engConn.Close()
+	cust.waitGone(t, "shared with")
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -185,13 +186,13 @@ func (s *Server) find(id string) *liveSession {
 // session of its own: it counts toward the server's limits (an engineer's,
 // so the engineers' reserve is open to it).
 func (s *Server) join(sess ssh.Session, id identity, args []string) {
-	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()))
+	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()), sess)
 }
 
 // joinAs is join for the engineer id at address addr, which is not the
 // session's when another instance relays it; a session on another
-// instance is relayed there.
-func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string) {
+// instance is relayed there. Why the watch ended is written to why.
+func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string, why io.Writer) {
 	ctx := sess.Context()
 	if len(args) != 1 {
 		refuse(sess, "Usage: ssh -t -p PORT HOST join SESSION (the IDs are in: ssh -p PORT HOST sessions).")
@@ -224,7 +225,7 @@ func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr strin
 	w.program = p
 	m.begin()
 	bubbletea.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)
-	fmt.Fprintf(sess, "\r\n%s\r\n", m.finish())
+	fmt.Fprintf(why, "\r\n%s\r\n", m.finish())
 	_ = sess.Exit(0)
 }
 
@@ -248,6 +249,9 @@ func (s *Server) newWatch(ctx context.Context, id identity, addr string, ls *liv
 // engineer's session if that ends first.
 func (s *Server) watchFromWizard(id identity, addr string, own *liveSession, sessionID string, width, height int) tea.Msg {
 	ls := s.find(sessionID)
+	if ls == nil && own.gate != nil {
+		return s.dialRelay(own.ctx, own.gate, id, addr, sessionID, width, height)
+	}
 	if ls == nil {
 		return noticeMsg{text: fmt.Sprintf("The customer's session %s has ended.", flow.Display(sessionID))}
 	}

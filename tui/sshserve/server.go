@@ -370,6 +370,10 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		s.wg.Add(1)
 		defer s.wg.Done()
 		defer s.leave(ls, id)
+		if isEngineer(id) { // may watch a session of another instance
+			g := newGated(sess)
+			sess, ls.gate = g, g.g
+		}
 		sess.Context().SetValue(sessionKey, ls)
 		s.audit(sess.Context(), id.actor, addr, "session.start", id.organization, "")
 		s.opts.Log.Info("session start", "actor", id.actor, "address", addr, "organization", id.organization)
