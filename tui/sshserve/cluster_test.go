@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -439,13 +440,51 @@ func TestWatchFromTheLiveListRelayedToTheSessionsInstance(t *testing.T) {
 	if scr := eng.screen(); strings.Contains(scr, "Step 2 of 7") {
 		t.Errorf("B's wizard shows what was left of the watch:\n%s", scr)
 	}
-	eng.send("\r")
-	cust.answer(t, "", "alice from support wants to see your screen: y/n")
-	cust.answer(t, "y", "Your screen is shared with alice")
-	eng.waitFor(t, "Step 2 of 7")
+	// Then the engineer's connection drops mid-watch: the relay ends.
+	rejoinAndDrop(t, engConn, eng, cust)
+}
 
-	// The engineer's connection drops mid-watch: the relay ends, and
-	// the customer's screen is theirs alone again.
-	engConn.Close()
-	cust.waitGone(t, "shared with")
+// A customer's events on instance A reach the engineers on B, in their
+// `events` stream and as a notice in their wizard, and each stream hears
+// of each event once (A hears its own notification too).
+func TestEventsReachEveryInstance(t *testing.T) {
+	a, b, signer, _ := twoWithEngineer(t)
+	_, wiz := b.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	onA, onB := a.events(t, signer), b.events(t, signer)
+
+	code, inv := a.invite(t, "Acme Corp")
+	custConn, cust := a.connect(t, 80, 24, code)
+	cust.answer(t, "Acme SSO\r", "Step 1 of 7")
+	cust.answer(t, "\r", "Step 2 of 7")
+	cust.answer(t, "client-1\tsecret-1\thttp://127.0.0.1:9/.well-known/openid-configuration\r", "Step 3 of 7")
+	for _, next := range []func(string) Event{onA, onB} {
+		e := next(EventValidationFailed)
+		if e.Organization != "Acme Corp" || e.Who != "invite:"+inv.ID || !strings.Contains(e.Detail, "failing") {
+			t.Errorf("validation event = %+v", e)
+		}
+	}
+	wiz.waitFor(t, "validation failed")
+	custConn.Close()
+	for _, next := range []func(string) Event{onA, onB} { // not a second validation.failed
+		if e := next(EventLeftWithDraft); !strings.Contains(e.Detail, "step 3") {
+			t.Errorf("left event = %+v", e)
+		}
+	}
+}
+
+// An event's detail too long for one notification is cut to fit.
+func TestFitEvent(t *testing.T) {
+	m := sharedEvent{ID: "x", From: "i1", Event: Event{Kind: EventValidationFailed, Detail: strings.Repeat("é", 20000)}}
+	got, err := fitEvent(m)
+	if err != nil || len(got) > maxHandoff {
+		t.Fatalf("fitEvent: %d bytes, %v", len(got), err)
+	}
+	var back sharedEvent
+	if err := json.Unmarshal([]byte(got), &back); err != nil || !strings.HasPrefix(back.Event.Detail, "éé") || !utf8.ValidString(back.Event.Detail) {
+		t.Errorf("fitEvent cut the detail to %q (%v)", back.Event.Detail, err)
+	}
+	m.Event.Detail = "short"
+	if got, _ := fitEvent(m); !strings.Contains(got, `"short"`) {
+		t.Errorf("fitEvent changed a short event: %s", got)
+	}
 }

@@ -47,11 +47,20 @@ func TestSSHEngineerJoinsFromTheLiveList(t *testing.T) {
 	// Joined again, the engineer's connection drops: the customer's
 	// screen is theirs alone again.
 	eng.waitFor(t, "Acme Corp · invite:")
+	rejoinAndDrop(t, engConn, eng, cust)
+}
+
+// rejoinAndDrop joins the session chosen in the engineer's live list
+// (with enter, their next key), the customer says yes, and the
+// engineer's connection c drops mid-watch: the customer's screen is
+// theirs alone again.
+func rejoinAndDrop(t *testing.T, c *gossh.Client, eng, cust *sshTerm) {
+	t.Helper()
 	eng.send("\r")
 	cust.answer(t, "", "wants to see your screen: y/n")
 	cust.answer(t, "y", "shared with alice")
 	eng.waitFor(t, "Step 2 of 7")
-	engConn.Close()
+	c.Close()
 	cust.waitGone(t, "shared with")
 }
 

@@ -141,6 +141,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
+	s.cluster.heard = s.deliver
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
 		ssh.PublicKeyAuth(s.publicKey),
