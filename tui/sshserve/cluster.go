@@ -211,7 +211,7 @@ func (c *cluster) syncSessions(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, i := range c.local() {
 		seen[i.ID] = true
-		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Step: i.Step,
+		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Invite: i.invite, Step: i.Step,
 			StepTitle: i.StepTitle, StepSince: i.StepSince, LastKeyAt: i.LastKeyAt, Validation: i.Validation,
 			TestLogin: i.TestLogin, Watchers: i.Watchers, StartedAt: i.StartedAt}
 		c.mu.Lock()
@@ -280,7 +280,7 @@ func (c *cluster) others(ctx context.Context) []SessionInfo {
 		out = append(out, SessionInfo{ID: r.ID, Organization: r.Organization, Who: r.Who, Step: r.Step,
 			StepTitle: r.StepTitle, StepSince: r.StepSince, LastKeyAt: r.LastKeyAt, Validation: r.Validation,
 			TestLogin: r.TestLogin, Watchers: r.Watchers, StartedAt: r.StartedAt,
-			Instance: r.Instance, State: state})
+			Instance: r.Instance, State: state, invite: r.Invite})
 	}
 	return out
 }

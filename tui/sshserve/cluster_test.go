@@ -488,3 +488,26 @@ func TestFitEvent(t *testing.T) {
 		t.Errorf("fitEvent changed a short event: %s", got)
 	}
 }
+
+// The limits per invite and per organization count the sessions of
+// every instance: an invite's sessions on A fill its limit for B too, and
+// so do the organization's.
+func TestSessionLimitsCountEveryInstance(t *testing.T) {
+	a, b := twoInstances(t, func(_ int, o *ServerOptions) { o.MaxPerInvite, o.MaxPerOrg = 2, 3 })
+	code, _ := a.invite(t, "Acme Corp")
+	a.connect(t, 80, 24, code)
+	a.connect(t, 80, 24, code)
+	waitFor(t, func() bool { return len(b.srv.LiveSessions()) == 2 }, "B lists A's two sessions")
+	if stderr := b.refused(t, code); !strings.Contains(stderr, "busy") {
+		t.Errorf("a third session of one invite, on B: stderr %q, want refused", stderr)
+	}
+	other, _ := b.invite(t, "Acme Corp")
+	b.connect(t, 80, 24, other) // the organization's third
+	if stderr := b.refused(t, other); !strings.Contains(stderr, "busy") {
+		t.Errorf("a fourth session of one organization, on B: stderr %q, want refused", stderr)
+	}
+	reasons := b.refusals(t)
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "invite code already has 2") || !strings.Contains(reasons[1], "organization already has 3") {
+		t.Errorf("refusals audited on B: %q", reasons)
+	}
+}

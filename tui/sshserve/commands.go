@@ -84,6 +84,8 @@ type SessionInfo struct {
 	// draft resumes on any instance).
 	Instance string `json:"instance"`
 	State    string `json:"state"`
+
+	invite string // the invite's ID, for the limits per invite
 }
 
 // LiveSessions is every customer session running now, on this instance
@@ -116,7 +118,8 @@ func (s *Server) localSessions() []SessionInfo {
 		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.who(),
 			Step: st.step, StepTitle: st.stepTitle, StepSince: st.stepSince,
 			LastKeyAt: time.Unix(0, ls.lastInput.Load()), Validation: st.validation, TestLogin: st.testLogin,
-			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive})
+			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive,
+			invite: ls.who.invite})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
@@ -206,7 +209,7 @@ func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr strin
 		refuse(sess, fmt.Sprintf("No live customer session %s. List them with: ssh -p PORT HOST sessions", flow.Display(args[0])))
 		return
 	}
-	if full := s.admit(nil, id); full != "" {
+	if full := s.admit(ctx, nil, id); full != "" {
 		s.audit(ctx, id.actor, addr, "session.refused", id.organization, full+" (join "+ls.id+")")
 		refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
 		return
