@@ -253,7 +253,11 @@ func (s *Server) newWatch(ctx context.Context, id identity, addr string, ls *liv
 func (s *Server) watchFromWizard(id identity, addr string, own *liveSession, sessionID string, width, height int) tea.Msg {
 	ls := s.find(sessionID)
 	if ls == nil && own.gate != nil {
-		return s.dialRelay(own.ctx, own.gate, id, addr, sessionID, width, height)
+		msg := s.dialRelay(own.ctx, own.gate, id, addr, sessionID, width, height)
+		if r, ok := msg.(relayStartMsg); ok { // closed if the wizard ends first
+			own.watchesWith(func() { _ = r.r.client.Close() })
+		}
+		return msg
 	}
 	if ls == nil {
 		return noticeMsg{text: fmt.Sprintf("The customer's session %s has ended.", flow.Display(sessionID))}
