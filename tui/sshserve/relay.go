@@ -287,9 +287,14 @@ func (g *gate) give() {
 	}
 }
 
-// readWizard is the wizard program's read: it waits while a relay has
-// the input, and a read pending when the relay took it returns nothing
-// (the program cancelled its reader then, so its reader says so).
+// relayPoll is how often the wizard program's reader asks again while a
+// relay has the input, until the program cancelled it (a few ms).
+const relayPoll = 10 * time.Millisecond
+
+// readWizard is the wizard program's read. While a relay has the input
+// it returns nothing, after a pause: the program is letting go of the
+// terminal, and its reader notices that it was cancelled only when a
+// read returns (or after half a second).
 func (g *gate) readWizard(p []byte) (int, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -300,7 +305,10 @@ func (g *gate) readWizard(p []byte) (int, error) {
 			return g.from(p), nil
 		case g.err != nil && len(g.buf) == 0:
 			return 0, g.err
-		case g.gen != gen:
+		case g.relaying || g.gen != gen:
+			g.mu.Unlock()
+			time.Sleep(relayPoll)
+			g.mu.Lock()
 			return 0, nil
 		}
 		g.cond.Wait()
