@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -18,6 +19,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -509,5 +511,56 @@ func TestSessionLimitsCountEveryInstance(t *testing.T) {
 	reasons := b.refusals(t)
 	if len(reasons) != 2 || !strings.Contains(reasons[0], "invite code already has 2") || !strings.Contains(reasons[1], "organization already has 3") {
 		t.Errorf("refusals audited on B: %q", reasons)
+	}
+}
+
+// The gate hands the input to one side at a time: a key typed while a
+// relay has it is the relay's, even with a wizard read pending from
+// before; the first key after the relay ends is the wizard's, even with
+// the relay's read pending; a late give of an ended relay does not take
+// the input from the next one.
+func TestGateHandsTheInputToOneSide(t *testing.T) {
+	in, typed := io.Pipe()
+	g := &gate{winch: make(chan ssh.Window, 1)}
+	g.cond = sync.NewCond(&g.mu)
+	go g.pump(in)
+	read := func(r func([]byte) (int, error)) <-chan string {
+		got := make(chan string, 1)
+		go func() {
+			for {
+				b := make([]byte, 16)
+				n, err := r(b)
+				if n > 0 || err != nil {
+					got <- string(b[:n])
+					return
+				}
+			}
+		}()
+		return got
+	}
+	wizard := read(g.readWizard)
+	time.Sleep(20 * time.Millisecond) // the wizard's read is pending
+	gen := g.take()
+	relay := read(relayReader{g, gen}.Read)
+	_, _ = typed.Write([]byte("a"))
+	if got := <-relay; got != "a" {
+		t.Fatalf("the relay read %q, want a", got)
+	}
+	relay = read(relayReader{g, gen}.Read) // pending when the relay ends
+	time.Sleep(20 * time.Millisecond)
+	g.give(gen)
+	_, _ = typed.Write([]byte("b"))
+	if got := <-wizard; got != "b" {
+		t.Fatalf("the wizard read %q, want b", got)
+	}
+	if got := <-relay; got != "" {
+		t.Fatalf("the ended relay read %q", got)
+	}
+	next := g.take()
+	g.give(gen) // the first relay's, late: the second keeps the input
+	relay = read(relayReader{g, next}.Read)
+	_, _ = typed.Write([]byte("c"))
+	if got := <-relay; got != "c" {
+		t.Fatalf("after a late give the second relay read %q, want c", got)
 	}
 }

@@ -269,10 +269,15 @@ func (g *gate) take() int {
 	return g.gen
 }
 
-// give hands the input back to the wizard, with the window's size when it
-// changed meanwhile.
-func (g *gate) give() {
+// give hands the input back to the wizard from the relay of generation
+// gen, if it still has it, with the window's size when it changed
+// meanwhile.
+func (g *gate) give(gen int) {
 	g.mu.Lock()
+	if !g.relaying || g.gen != gen {
+		g.mu.Unlock()
+		return
+	}
 	g.relaying, g.relayWin = false, nil
 	g.gen++
 	g.cond.Broadcast()
@@ -410,7 +415,7 @@ func (r *wizardRelay) SetStderr(io.Writer)   {} // the owner's stderr says why t
 // Run pipes the terminal to the owner until the watch ends there, then
 // gives the input back to the wizard.
 func (r *wizardRelay) Run() error {
-	defer r.g.give()
+	defer r.g.give(r.gen)
 	defer r.client.Close()
 	r.rs.Stderr = &r.why
 	if err := r.rs.Start(r.command); err != nil {
@@ -450,10 +455,11 @@ func (r *wizardRelay) reason() string {
 	return cmp.Or(strings.TrimSpace(lines[len(lines)-1]), "The watch ended.")
 }
 
-// abort closes a relay that will not run (the wizard ended meanwhile).
+// abort closes a relay that did not run (the wizard ended meanwhile, or
+// could not let go of the terminal).
 func (r *wizardRelay) abort() {
 	_ = r.client.Close()
-	r.g.give()
+	r.g.give(r.gen)
 }
 
 // tailWriter keeps the last KiB written to it.

@@ -317,7 +317,8 @@ func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
 		if msg.err != nil && !errors.As(msg.err, new(*gossh.ExitError)) {
 			m.notice = "The watch ended: " + msg.err.Error()
 		}
-		return tea.ClearScreen
+		r := msg.r
+		return tea.Batch(tea.ClearScreen, func() tea.Msg { r.abort(); return nil })
 	case watchersMsg:
 		return m.watchersChanged()
 	case remoteMsg:
