@@ -104,6 +104,8 @@ type cluster struct {
 	waiting map[string]chan handoff      // forwarded callbacks, by handoff ID
 	written map[string]store.LiveSession // this instance's rows in the registry
 	recent  recentIDs                    // events already delivered here
+	stopped bool                         // no more events shared
+	shares  sync.WaitGroup               // events being shared; Add under mu
 }
 
 func newCluster(st *store.Store, log *slog.Logger, now func() time.Time, callbacks func() *flow.CallbackServer, local func() []SessionInfo) *cluster {
@@ -164,6 +166,10 @@ func (c *cluster) start(ctx context.Context, sshAddr string) {
 // instance's rows: its sessions leave the other instances' lists.
 func (c *cluster) stop() {
 	c.wg.Wait()
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.shares.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.st.RemoveInstance(ctx, c.id); err != nil {
@@ -415,8 +421,15 @@ func (c *cluster) share(e Event) {
 		c.log.Warn("event not shared with the other instances", "kind", e.Kind, "error", err.Error())
 		return
 	}
-	// Not in wg: a session that ends late in a shutdown still says so.
+	c.mu.Lock()
+	if c.stopped { // a session that outlived the shutdown's grace
+		c.mu.Unlock()
+		return
+	}
+	c.shares.Add(1)
+	c.mu.Unlock()
 	go func() {
+		defer c.shares.Done()
 		ctx, cancel := context.WithTimeout(context.Background(), ackWait)
 		defer cancel()
 		if err := c.st.Notify(ctx, eventsChannel, payload); err != nil {
