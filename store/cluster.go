@@ -35,6 +35,7 @@ type LiveSession struct {
 	Instance     string
 	Organization string
 	Who          string
+	Invite       string // the invite's ID a customer came in with
 	Step         int
 	StepTitle    string
 	StepSince    time.Time
@@ -112,14 +113,14 @@ func (s *Store) PutLiveSession(ctx context.Context, ls LiveSession) error {
 	if ls.Watchers == nil {
 		watchers = []byte("[]")
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO live_sessions (id, instance, organization, who, step, step_title,
+	_, err = s.db.ExecContext(ctx, `INSERT INTO live_sessions (id, instance, organization, who, invite, step, step_title,
 		step_since, last_key_at, validation, test_login, watchers, started_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET instance = excluded.instance, organization = excluded.organization,
-		who = excluded.who, step = excluded.step, step_title = excluded.step_title, step_since = excluded.step_since,
+		who = excluded.who, invite = excluded.invite, step = excluded.step, step_title = excluded.step_title, step_since = excluded.step_since,
 		last_key_at = excluded.last_key_at, validation = excluded.validation, test_login = excluded.test_login,
 		watchers = excluded.watchers, updated_at = excluded.updated_at`,
-		ls.ID, ls.Instance, ls.Organization, ls.Who, ls.Step, ls.StepTitle, unixNano(ls.StepSince), unixNano(ls.LastKeyAt),
+		ls.ID, ls.Instance, ls.Organization, ls.Who, ls.Invite, ls.Step, ls.StepTitle, unixNano(ls.StepSince), unixNano(ls.LastKeyAt),
 		ls.Validation, ls.TestLogin, string(watchers), unixNano(ls.StartedAt), unixNano(s.now()))
 	return s.explain(err)
 }
@@ -138,7 +139,7 @@ func (s *Store) LiveSessions(ctx context.Context) ([]LiveSession, error) {
 		var since, key, started int64
 		var beat sql.NullInt64
 		var watchers string
-		err := r.Scan(&ls.ID, &ls.Instance, &ls.Organization, &ls.Who, &ls.Step, &ls.StepTitle, &since, &key,
+		err := r.Scan(&ls.ID, &ls.Instance, &ls.Organization, &ls.Who, &ls.Invite, &ls.Step, &ls.StepTitle, &since, &key,
 			&ls.Validation, &ls.TestLogin, &watchers, &started, &beat)
 		if err != nil {
 			return ls, s.explain(err)
@@ -148,7 +149,7 @@ func (s *Store) LiveSessions(ctx context.Context) ([]LiveSession, error) {
 			return ls, fmt.Errorf("session %s: watchers: %w", ls.ID, err)
 		}
 		return ls, nil
-	}, `SELECT l.id, l.instance, l.organization, l.who, l.step, l.step_title, l.step_since, l.last_key_at,
+	}, `SELECT l.id, l.instance, l.organization, l.who, l.invite, l.step, l.step_title, l.step_since, l.last_key_at,
 		l.validation, l.test_login, l.watchers, l.started_at, i.heartbeat_at
 		FROM live_sessions l LEFT JOIN instances i ON i.id = l.instance ORDER BY l.started_at, l.id`)
 }

@@ -60,7 +60,7 @@ func TestInstancesAndTheirSessions(t *testing.T) {
 		if err != nil || in.SSHAddr != "10.0.0.1:2222" || !in.HeartbeatAt.Equal(now) {
 			t.Fatalf("GetInstance = %+v, %v", in, err)
 		}
-		row := LiveSession{ID: "s1", Instance: "ia", Organization: "Acme Corp", Who: "invite:x", Step: 2,
+		row := LiveSession{ID: "s1", Instance: "ia", Organization: "Acme Corp", Who: "Jane at Acme", Invite: "inv_x", Step: 2,
 			StepTitle: "Credentials", StepSince: now, LastKeyAt: now, Validation: "not run", TestLogin: "not run",
 			Watchers: []string{"ana"}, StartedAt: now}
 		if err := a.PutLiveSession(ctx, row); err != nil {
@@ -78,7 +78,7 @@ func TestInstancesAndTheirSessions(t *testing.T) {
 		if err != nil || len(list) != 2 {
 			t.Fatalf("LiveSessions = %+v, %v", list, err)
 		}
-		if got := list[0]; got.ID != "s1" || got.Step != 3 || !got.HeartbeatAt.Equal(now) || len(got.Watchers) != 1 || got.Watchers[0] != "ana" {
+		if got := list[0]; got.ID != "s1" || got.Step != 3 || got.Invite != "inv_x" || !got.HeartbeatAt.Equal(now) || len(got.Watchers) != 1 || got.Watchers[0] != "ana" {
 			t.Errorf("first session = %+v", got)
 		}
 		if got := list[1]; got.ID != "s2" || !got.HeartbeatAt.IsZero() {

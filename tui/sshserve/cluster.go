@@ -93,17 +93,24 @@ type cluster struct {
 	local     func() []SessionInfo // this instance's customer sessions
 
 	listening chan struct{} // closed once LISTEN holds (PostgreSQL)
+	hearing   chan struct{} // closed once LISTEN on eventsChannel holds
 	wg        sync.WaitGroup
+	// heard delivers an event of another instance's customer here; set
+	// before start.
+	heard func(Event)
 
 	mu      sync.Mutex
 	sshAddr string                       // where the others reach this instance
 	waiting map[string]chan handoff      // forwarded callbacks, by handoff ID
 	written map[string]store.LiveSession // this instance's rows in the registry
+	recent  recentIDs                    // events already delivered here
+	stopped bool                         // no more events shared
+	shares  sync.WaitGroup               // events being shared; Add under mu
 }
 
 func newCluster(st *store.Store, log *slog.Logger, now func() time.Time, callbacks func() *flow.CallbackServer, local func() []SessionInfo) *cluster {
 	return &cluster{id: "i" + randomHex(5), st: st, log: log, now: now, callbacks: callbacks, local: local,
-		listening: make(chan struct{}), waiting: map[string]chan handoff{}, written: map[string]store.LiveSession{}}
+		listening: make(chan struct{}), hearing: make(chan struct{}), waiting: map[string]chan handoff{}, written: map[string]store.LiveSession{}}
 }
 
 func randomHex(n int) string {
@@ -141,12 +148,17 @@ func (c *cluster) start(ctx context.Context, sshAddr string) {
 		return
 	}
 	c.st.KeepIdle(keepIdle)
-	c.wg.Add(1)
-	go func() { defer c.wg.Done(); c.listen(ctx) }()
-	select {
-	case <-c.listening:
-	case <-time.After(3 * time.Second):
-		c.log.Warn("not listening for callbacks handed over by other instances yet")
+	c.wg.Add(2)
+	go func() { defer c.wg.Done(); c.listen(ctx, channel(c.id), c.listening, c.received) }()
+	go func() { defer c.wg.Done(); c.listen(ctx, eventsChannel, c.hearing, c.receivedEvent) }()
+	timeout := time.After(3 * time.Second)
+	for _, ready := range []chan struct{}{c.listening, c.hearing} {
+		select {
+		case <-ready:
+		case <-timeout:
+			c.log.Warn("not listening for other instances' messages yet")
+			return
+		}
 	}
 }
 
@@ -154,6 +166,10 @@ func (c *cluster) start(ctx context.Context, sshAddr string) {
 // instance's rows: its sessions leave the other instances' lists.
 func (c *cluster) stop() {
 	c.wg.Wait()
+	c.mu.Lock()
+	c.stopped = true
+	c.mu.Unlock()
+	c.shares.Wait()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := c.st.RemoveInstance(ctx, c.id); err != nil {
@@ -201,7 +217,7 @@ func (c *cluster) syncSessions(ctx context.Context) {
 	seen := map[string]bool{}
 	for _, i := range c.local() {
 		seen[i.ID] = true
-		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Step: i.Step,
+		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Invite: i.invite, Step: i.Step,
 			StepTitle: i.StepTitle, StepSince: i.StepSince, LastKeyAt: i.LastKeyAt, Validation: i.Validation,
 			TestLogin: i.TestLogin, Watchers: i.Watchers, StartedAt: i.StartedAt}
 		c.mu.Lock()
@@ -270,7 +286,7 @@ func (c *cluster) others(ctx context.Context) []SessionInfo {
 		out = append(out, SessionInfo{ID: r.ID, Organization: r.Organization, Who: r.Who, Step: r.Step,
 			StepTitle: r.StepTitle, StepSince: r.StepSince, LastKeyAt: r.LastKeyAt, Validation: r.Validation,
 			TestLogin: r.TestLogin, Watchers: r.Watchers, StartedAt: r.StartedAt,
-			Instance: r.Instance, State: state})
+			Instance: r.Instance, State: state, invite: r.Invite})
 	}
 	return out
 }
@@ -291,12 +307,13 @@ func fitQuery(q url.Values) string {
 	return enc
 }
 
-// listen receives the messages of the other instances until ctx ends,
-// listening again after a lost connection.
-func (c *cluster) listen(ctx context.Context) {
+// listen receives the messages of the other instances on ch until ctx
+// ends, listening again after a lost connection; ready is closed once it
+// listens.
+func (c *cluster) listen(ctx context.Context, ch string, ready chan struct{}, got func(string)) {
 	var once sync.Once
 	for {
-		err := c.st.Listen(ctx, channel(c.id), func() { once.Do(func() { close(c.listening) }) }, c.received)
+		err := c.st.Listen(ctx, ch, func() { once.Do(func() { close(ready) }) }, got)
 		if ctx.Err() != nil {
 			return
 		}
@@ -377,6 +394,99 @@ func (c *cluster) send(ctx context.Context, to string, m handoff) bool {
 		c.log.Warn("message to another instance not sent", "kind", m.Kind, "to", to, "error", err.Error())
 		return false
 	}
+	return true
+}
+
+// eventsChannel carries every instance's customer events to the others:
+// each instance's engineers hear of every customer.
+const eventsChannel = "oidc_onboard_events"
+
+// sharedEvent is an event on eventsChannel.
+type sharedEvent struct {
+	ID    string `json:"id"`
+	From  string `json:"from"`
+	Event Event  `json:"e"`
+}
+
+// share tells the other instances of e, a customer's here, without
+// waiting; it was delivered here already.
+func (c *cluster) share(e Event) {
+	if !c.st.CanNotify() {
+		return
+	}
+	m := sharedEvent{ID: randomHex(8), From: c.id, Event: e}
+	c.recent.add(m.ID) // this instance hears its own notification too
+	payload, err := fitEvent(m)
+	if err != nil {
+		c.log.Warn("event not shared with the other instances", "kind", e.Kind, "error", err.Error())
+		return
+	}
+	c.mu.Lock()
+	if c.stopped { // a session that outlived the shutdown's grace
+		c.mu.Unlock()
+		return
+	}
+	c.shares.Add(1)
+	c.mu.Unlock()
+	go func() {
+		defer c.shares.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), ackWait)
+		defer cancel()
+		if err := c.st.Notify(ctx, eventsChannel, payload); err != nil {
+			c.log.Warn("event not shared with the other instances", "kind", e.Kind, "error", err.Error())
+		}
+	}()
+}
+
+// fitEvent encodes m for a notification, its detail cut to fit.
+func fitEvent(m sharedEvent) (string, error) {
+	for {
+		b, err := json.Marshal(m)
+		if err != nil || len(b) <= maxHandoff {
+			return string(b), err
+		}
+		d := m.Event.Detail
+		if d == "" {
+			return "", errors.New("too long for a notification")
+		}
+		m.Event.Detail = strings.ToValidUTF8(d[:len(d)*maxHandoff/len(b)*9/10], "") + "…"
+	}
+}
+
+// receivedEvent delivers an event another instance shared, once.
+func (c *cluster) receivedEvent(payload string) {
+	var m sharedEvent
+	if err := json.Unmarshal([]byte(payload), &m); err != nil {
+		c.log.Warn("an event from another instance could not be read", "error", err.Error())
+		return
+	}
+	if m.From == c.id || !c.recent.add(m.ID) || c.heard == nil {
+		return
+	}
+	c.heard(m.Event)
+}
+
+// recentIDs remembers the last IDs it was given, to drop repeats.
+type recentIDs struct {
+	mu   sync.Mutex
+	seen map[string]bool
+	ring [256]string
+	next int
+}
+
+// add records id; false when it was recorded already.
+func (r *recentIDs) add(id string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.seen[id] {
+		return false
+	}
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	delete(r.seen, r.ring[r.next])
+	r.ring[r.next], r.seen[id] = id, true
+	r.next = (r.next + 1) % len(r.ring)
 	return true
 }
 

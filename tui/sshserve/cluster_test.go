@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -16,7 +17,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
@@ -67,6 +70,19 @@ func (l testLog) Write(p []byte) (int, error) {
 		l.t.Logf("instance %s: %s", l.name, strings.TrimSpace(string(p)))
 	}
 	return len(p), nil
+}
+
+// twoWithEngineer is twoInstances sharing a host key, as behind one
+// balancer, whose authorized keys hold the engineer alice's.
+func twoWithEngineer(t *testing.T) (a, b *sshServer, engineer, hostKey gossh.Signer) {
+	t.Helper()
+	signer, keys := engineerKeys(t)
+	hostKey, _, err := LoadHostKey(filepath.Join(t.TempDir(), "shared_host_key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b = twoInstances(t, func(_ int, o *ServerOptions) { o.AuthorizedKeys, o.HostKey = keys, hostKey })
+	return a, b, signer, hostKey
 }
 
 // engineerKeys is one engineer's key, commented "alice", and the
@@ -254,12 +270,7 @@ func TestWrongCodesCountAcrossInstances(t *testing.T) {
 // A audits the join as that engineer. The host key alone runs nothing but
 // a relayed join.
 func TestJoinRelayedToTheSessionsInstance(t *testing.T) {
-	signer, keys := engineerKeys(t)
-	hostKey, _, err := LoadHostKey(filepath.Join(t.TempDir(), "shared_host_key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, b := twoInstances(t, func(_ int, o *ServerOptions) { o.AuthorizedKeys, o.HostKey = keys, hostKey })
+	a, b, signer, hostKey := twoWithEngineer(t)
 	cust, _ := a.customerAtCredentials(t, "Acme Corp")
 	id := a.sessionOf(t, "Acme Corp")
 	deadline := time.Now().Add(sshWait)
@@ -386,5 +397,170 @@ func TestRegistryRowsThrottleTheLastKey(t *testing.T) {
 		if got := sameRow(row, c.b); got != c.same {
 			t.Errorf("%s: sameRow = %v, want %v", c.name, got, c.same)
 		}
+	}
+}
+
+// An engineer on instance B chooses, in their wizard's live list, a
+// session that runs on A: B relays the watch to A, the customer on A says
+// yes, the engineer sees their screen; ctrl+c leaves and B's wizard comes
+// back, saying why, and takes the very next key. A window change during
+// the watch reaches A.
+func TestWatchFromTheLiveListRelayedToTheSessionsInstance(t *testing.T) {
+	a, b, signer, _ := twoWithEngineer(t)
+	cust, inv := a.customerAtCredentials(t, "Acme Corp")
+	id := a.sessionOf(t, "Acme Corp")
+	waitFor(t, func() bool {
+		return slices.ContainsFunc(b.srv.LiveSessions(), func(i SessionInfo) bool { return i.ID == id })
+	}, "B lists A's session")
+
+	engConn, eng := b.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	watchFromList(t, eng, cust, "Acme Corp · invite:"+inv.ID+" · "+id)
+	noneFor(t, eng, cust, "abc", "Q")
+	if e := a.waitAudit(t, "share.joined"); !strings.Contains(e.Detail, "alice") {
+		t.Errorf("A audited the join as %+v, want the engineer named", e)
+	}
+
+	// The engineer's window shrinks: the shared screen follows on A.
+	if err := eng.sess.WindowChange(20, 70); err != nil {
+		t.Fatal(err)
+	}
+	eng.mu.Lock()
+	eng.term.Resize(70, 20)
+	eng.mu.Unlock()
+	waitFor(t, func() bool {
+		lines := strings.Split(cust.screen(), "\n")
+		return len(lines) > 20 && strings.Contains(lines[20], "┘")
+	}, "the shared screen shrinks to 70×20")
+	sameScreen(t, cust, eng, 70, 20)
+
+	eng.send(keyLeaveByte)
+	eng.waitFor(t, "You left the session.")
+	eng.waitFor(t, "Customers' live sessions")
+	cust.waitGone(t, "shared with")
+	// The first key after the watch is the wizard's: the list's enter
+	// joins again at once.
+	if scr := eng.screen(); strings.Contains(scr, "Step 2 of 7") {
+		t.Errorf("B's wizard shows what was left of the watch:\n%s", scr)
+	}
+	// Then the engineer's connection drops mid-watch: the relay ends.
+	rejoinAndDrop(t, engConn, eng, cust)
+}
+
+// A customer's events on instance A reach the engineers on B, in their
+// `events` stream and as a notice in their wizard, and each stream hears
+// of each event once (A hears its own notification too).
+func TestEventsReachEveryInstance(t *testing.T) {
+	a, b, signer, _ := twoWithEngineer(t)
+	_, wiz := b.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	onA, onB := a.events(t, signer), b.events(t, signer)
+
+	code, inv := a.invite(t, "Acme Corp")
+	custConn, cust := a.connect(t, 80, 24, code)
+	cust.answer(t, "Acme SSO\r", "Step 1 of 7")
+	cust.answer(t, "\r", "Step 2 of 7")
+	cust.answer(t, "client-1\tsecret-1\thttp://127.0.0.1:9/.well-known/openid-configuration\r", "Step 3 of 7")
+	for _, next := range []func(string) Event{onA, onB} {
+		e := next(EventValidationFailed)
+		if e.Organization != "Acme Corp" || e.Who != "invite:"+inv.ID || !strings.Contains(e.Detail, "failing") {
+			t.Errorf("validation event = %+v", e)
+		}
+	}
+	wiz.waitFor(t, "validation failed")
+	custConn.Close()
+	for _, next := range []func(string) Event{onA, onB} { // not a second validation.failed
+		if e := next(EventLeftWithDraft); !strings.Contains(e.Detail, "step 3") {
+			t.Errorf("left event = %+v", e)
+		}
+	}
+}
+
+// An event's detail too long for one notification is cut to fit.
+func TestFitEvent(t *testing.T) {
+	m := sharedEvent{ID: "x", From: "i1", Event: Event{Kind: EventValidationFailed, Detail: strings.Repeat("é", 20000)}}
+	got, err := fitEvent(m)
+	if err != nil || len(got) > maxHandoff {
+		t.Fatalf("fitEvent: %d bytes, %v", len(got), err)
+	}
+	var back sharedEvent
+	if err := json.Unmarshal([]byte(got), &back); err != nil || !strings.HasPrefix(back.Event.Detail, "éé") || !utf8.ValidString(back.Event.Detail) {
+		t.Errorf("fitEvent cut the detail to %q (%v)", back.Event.Detail, err)
+	}
+	m.Event.Detail = "short"
+	if got, _ := fitEvent(m); !strings.Contains(got, `"short"`) {
+		t.Errorf("fitEvent changed a short event: %s", got)
+	}
+}
+
+// The limits per invite and per organization count the sessions of
+// every instance: an invite's sessions on A fill its limit for B too, and
+// so do the organization's.
+func TestSessionLimitsCountEveryInstance(t *testing.T) {
+	a, b := twoInstances(t, func(_ int, o *ServerOptions) { o.MaxPerInvite, o.MaxPerOrg = 2, 3 })
+	code, _ := a.invite(t, "Acme Corp")
+	a.connect(t, 80, 24, code)
+	a.connect(t, 80, 24, code)
+	waitFor(t, func() bool { return len(b.srv.LiveSessions()) == 2 }, "B lists A's two sessions")
+	if stderr := b.refused(t, code); !strings.Contains(stderr, "busy") {
+		t.Errorf("a third session of one invite, on B: stderr %q, want refused", stderr)
+	}
+	other, _ := b.invite(t, "Acme Corp")
+	b.connect(t, 80, 24, other) // the organization's third
+	if stderr := b.refused(t, other); !strings.Contains(stderr, "busy") {
+		t.Errorf("a fourth session of one organization, on B: stderr %q, want refused", stderr)
+	}
+	reasons := b.refusals(t)
+	if len(reasons) != 2 || !strings.Contains(reasons[0], "invite code already has 2") || !strings.Contains(reasons[1], "organization already has 3") {
+		t.Errorf("refusals audited on B: %q", reasons)
+	}
+}
+
+// The gate hands the input to one side at a time: a key typed while a
+// relay has it is the relay's, even with a wizard read pending from
+// before; the first key after the relay ends is the wizard's, even with
+// the relay's read pending; a late give of an ended relay does not take
+// the input from the next one.
+func TestGateHandsTheInputToOneSide(t *testing.T) {
+	in, typed := io.Pipe()
+	g := &gate{winch: make(chan ssh.Window, 1)}
+	g.cond = sync.NewCond(&g.mu)
+	go g.pump(in)
+	read := func(r func([]byte) (int, error)) <-chan string {
+		got := make(chan string, 1)
+		go func() {
+			for {
+				b := make([]byte, 16)
+				n, err := r(b)
+				if n > 0 || err != nil {
+					got <- string(b[:n])
+					return
+				}
+			}
+		}()
+		return got
+	}
+	wizard := read(g.readWizard)
+	time.Sleep(20 * time.Millisecond) // the wizard's read is pending
+	gen := g.take()
+	relay := read(relayReader{g, gen}.Read)
+	_, _ = typed.Write([]byte("a"))
+	if got := <-relay; got != "a" {
+		t.Fatalf("the relay read %q, want a", got)
+	}
+	relay = read(relayReader{g, gen}.Read) // pending when the relay ends
+	time.Sleep(20 * time.Millisecond)
+	g.give(gen)
+	_, _ = typed.Write([]byte("b"))
+	if got := <-wizard; got != "b" {
+		t.Fatalf("the wizard read %q, want b", got)
+	}
+	if got := <-relay; got != "" {
+		t.Fatalf("the ended relay read %q", got)
+	}
+	next := g.take()
+	g.give(gen) // the first relay's, late: the second keeps the input
+	relay = read(relayReader{g, next}.Read)
+	_, _ = typed.Write([]byte("c"))
+	if got := <-relay; got != "c" {
+		t.Fatalf("after a late give the second relay read %q, want c", got)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -83,6 +84,8 @@ type SessionInfo struct {
 	// draft resumes on any instance).
 	Instance string `json:"instance"`
 	State    string `json:"state"`
+
+	invite string // the invite's ID, for the limits per invite
 }
 
 // LiveSessions is every customer session running now, on this instance
@@ -115,7 +118,8 @@ func (s *Server) localSessions() []SessionInfo {
 		out = append(out, SessionInfo{ID: ls.id, Organization: ls.who.organization, Who: ls.who.who(),
 			Step: st.step, StepTitle: st.stepTitle, StepSince: st.stepSince,
 			LastKeyAt: time.Unix(0, ls.lastInput.Load()), Validation: st.validation, TestLogin: st.testLogin,
-			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive})
+			Watchers: names(ls.watching(watchOn)), StartedAt: ls.started, Instance: s.cluster.id, State: stateLive,
+			invite: ls.who.invite})
 	}
 	slices.SortFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
@@ -185,13 +189,13 @@ func (s *Server) find(id string) *liveSession {
 // session of its own: it counts toward the server's limits (an engineer's,
 // so the engineers' reserve is open to it).
 func (s *Server) join(sess ssh.Session, id identity, args []string) {
-	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()))
+	s.joinAs(sess, id, args, hostOf(sess.RemoteAddr()), sess)
 }
 
 // joinAs is join for the engineer id at address addr, which is not the
 // session's when another instance relays it; a session on another
-// instance is relayed there.
-func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string) {
+// instance is relayed there. Why the watch ended is written to why.
+func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr string, why io.Writer) {
 	ctx := sess.Context()
 	if len(args) != 1 {
 		refuse(sess, "Usage: ssh -t -p PORT HOST join SESSION (the IDs are in: ssh -p PORT HOST sessions).")
@@ -205,7 +209,7 @@ func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr strin
 		refuse(sess, fmt.Sprintf("No live customer session %s. List them with: ssh -p PORT HOST sessions", flow.Display(args[0])))
 		return
 	}
-	if full := s.admit(nil, id); full != "" {
+	if full := s.admit(ctx, nil, id); full != "" {
 		s.audit(ctx, id.actor, addr, "session.refused", id.organization, full+" (join "+ls.id+")")
 		refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
 		return
@@ -224,7 +228,7 @@ func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr strin
 	w.program = p
 	m.begin()
 	bubbletea.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)
-	fmt.Fprintf(sess, "\r\n%s\r\n", m.finish())
+	fmt.Fprintf(why, "\r\n%s\r\n", m.finish())
 	_ = sess.Exit(0)
 }
 
@@ -248,6 +252,13 @@ func (s *Server) newWatch(ctx context.Context, id identity, addr string, ls *liv
 // engineer's session if that ends first.
 func (s *Server) watchFromWizard(id identity, addr string, own *liveSession, sessionID string, width, height int) tea.Msg {
 	ls := s.find(sessionID)
+	if ls == nil && own.gate != nil {
+		msg := s.dialRelay(own.ctx, own.gate, id, addr, sessionID, width, height)
+		if r, ok := msg.(relayStartMsg); ok { // closed if the wizard ends first
+			own.watchesWith(func() { _ = r.r.client.Close() })
+		}
+		return msg
+	}
 	if ls == nil {
 		return noticeMsg{text: fmt.Sprintf("The customer's session %s has ended.", flow.Display(sessionID))}
 	}

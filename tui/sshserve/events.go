@@ -94,9 +94,17 @@ func (e Event) text() string {
 }
 
 // emit sends an event of ls to every `events` stream and every engineer's
-// wizard session, without waiting for any.
+// wizard session, of this instance and the others, without waiting for
+// any.
 func (s *Server) emit(ls *liveSession, kind, detail string) {
 	e := Event{At: s.opts.Now(), Session: ls.id, Organization: ls.who.organization, Who: ls.who.who(), Kind: kind, Detail: detail}
+	s.deliver(e)
+	s.cluster.share(e)
+}
+
+// deliver sends e to this instance's `events` streams and engineers'
+// wizard sessions, without waiting for any.
+func (s *Server) deliver(e Event) {
 	s.mu.Lock()
 	for ch := range s.streams {
 		select {

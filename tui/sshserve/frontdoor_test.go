@@ -126,34 +126,16 @@ func TestSSHOneInviteCannotFillTheServer(t *testing.T) {
 	codeB, _ := s.invite(t, "Globex")
 	s.connect(t, 80, 24, codeA)
 	s.connect(t, 80, 24, codeA)
-	refused := func(user string, auth ...gossh.AuthMethod) string {
-		t.Helper()
-		c, err := sshDial(s.addr, user, auth...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		stderr, err := sshRefusal(t, c)
-		if err == nil {
-			return ""
-		}
-		return stderr
-	}
-	if stderr := refused(codeA); !strings.Contains(stderr, "busy") {
+	if stderr := s.refused(t, codeA); !strings.Contains(stderr, "busy") {
 		t.Errorf("a third session of one invite: stderr %q, want refused", stderr)
 	}
 	s.connect(t, 80, 24, codeB) // 3 of 4: the last is the engineers'
 	codeC, _ := s.invite(t, "Initech")
-	if stderr := refused(codeC); !strings.Contains(stderr, "busy") {
+	if stderr := s.refused(t, codeC); !strings.Contains(stderr, "busy") {
 		t.Errorf("a customer in the engineers' reserve: stderr %q, want refused", stderr)
 	}
 	s.connect(t, 80, 24, "engineer", gossh.PublicKeys(signer))
-	var reasons []string
-	for _, e := range s.audit(t) {
-		if e.Action == "session.refused" {
-			reasons = append(reasons, e.Detail)
-		}
-	}
+	reasons := s.refusals(t)
 	if len(reasons) != 2 || !strings.Contains(reasons[0], "invite code") || !strings.Contains(reasons[1], "support engineers") {
 		t.Errorf("refusals audited: %q", reasons)
 	}

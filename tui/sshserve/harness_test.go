@@ -341,6 +341,36 @@ func sshRefusal(t *testing.T, c *gossh.Client) (string, error) {
 	return stderr.String(), err
 }
 
+// refused is what the server said on standard error to user when it
+// refused their session; "" when it did not refuse it within sshWait.
+func (s *sshServer) refused(t *testing.T, user string, auth ...gossh.AuthMethod) string {
+	t.Helper()
+	c, err := sshDial(s.addr, user, auth...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	timer := time.AfterFunc(sshWait, func() { c.Close() })
+	defer timer.Stop()
+	stderr, err := sshRefusal(t, c)
+	if err == nil || !timer.Stop() {
+		return ""
+	}
+	return stderr
+}
+
+// refusals are the audited reasons of the sessions refused, oldest first.
+func (s *sshServer) refusals(t *testing.T) []string {
+	t.Helper()
+	var reasons []string
+	for _, e := range s.audit(t) {
+		if e.Action == "session.refused" {
+			reasons = append(reasons, e.Detail)
+		}
+	}
+	return reasons
+}
+
 // customerAtCredentials connects a customer of org with a new invite, at
 // 80×24, and walks to the credentials step (connection "Acme SSO").
 func (s *sshServer) customerAtCredentials(t *testing.T, org string) (*sshTerm, store.Invite) {

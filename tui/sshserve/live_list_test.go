@@ -20,17 +20,7 @@ func TestSSHEngineerJoinsFromTheLiveList(t *testing.T) {
 	id := s.sessionOf(t, "Acme Corp")
 
 	engConn, eng := s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
-	eng.waitFor(t, "1 customer is in the wizard now")
-	eng.send("l")
-	eng.waitFor(t, "Acme Corp · invite:"+inv.ID+" · "+id)
-	eng.waitFor(t, "Step 2 Credentials for")
-	eng.waitFor(t, "nobody watching")
-	eng.send("\r")
-	eng.waitFor(t, "Waiting for the customer")
-	cust.answer(t, "", "alice from support wants to see your screen: y/n")
-	cust.answer(t, "y", "Your screen is shared with alice (support)")
-	eng.waitFor(t, "Step 2 of 7")
-	sameScreen(t, cust, eng, 80, 24)
+	watchFromList(t, eng, cust, "Acme Corp · invite:"+inv.ID+" · "+id, "Step 2 Credentials for", "nobody watching")
 	noneFor(t, eng, cust, "abc", "Q")
 	sameScreen(t, cust, eng, 80, 24)
 	if got := s.srv.LiveSessions(); len(got) != 1 || strings.Join(got[0].Watchers, ",") != "alice" {
@@ -57,12 +47,39 @@ func TestSSHEngineerJoinsFromTheLiveList(t *testing.T) {
 	// Joined again, the engineer's connection drops: the customer's
 	// screen is theirs alone again.
 	eng.waitFor(t, "Acme Corp · invite:")
+	rejoinAndDrop(t, engConn, eng, cust)
+}
+
+// rejoinAndDrop joins the session chosen in the engineer's live list
+// (with enter, their next key), the customer says yes, and the
+// engineer's connection c drops mid-watch: the customer's screen is
+// theirs alone again.
+func rejoinAndDrop(t *testing.T, c *gossh.Client, eng, cust *sshTerm) {
+	t.Helper()
 	eng.send("\r")
 	cust.answer(t, "", "wants to see your screen: y/n")
 	cust.answer(t, "y", "shared with alice")
 	eng.waitFor(t, "Step 2 of 7")
-	engConn.Close()
+	c.Close()
 	cust.waitGone(t, "shared with")
+}
+
+// watchFromList opens the engineer's live list, where the one customer's
+// session shows each of listed, and chooses it; the customer says yes,
+// and the engineer sees their screen (at step 2, both 80×24).
+func watchFromList(t *testing.T, eng, cust *sshTerm, listed ...string) {
+	t.Helper()
+	eng.waitFor(t, "1 customer is in the wizard now")
+	eng.send("l")
+	for _, text := range listed {
+		eng.waitFor(t, text)
+	}
+	eng.send("\r")
+	eng.waitFor(t, "Waiting for the customer")
+	cust.answer(t, "", "alice from support wants to see your screen: y/n")
+	cust.answer(t, "y", "Your screen is shared with alice (support)")
+	eng.waitFor(t, "Step 2 of 7")
+	sameScreen(t, cust, eng, 80, 24)
 }
 
 // A customer who does not answer says no: after the consent wait the

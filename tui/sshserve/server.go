@@ -142,6 +142,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
+	s.cluster.heard = s.deliver
 	s.ssh, err = wish.NewServer(
 		func(srv *ssh.Server) error { srv.AddHostKey(opts.HostKey); return nil }, // before wish generates one
 		ssh.PublicKeyAuth(s.publicKey),
@@ -363,7 +364,7 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		id, _ := sess.Context().Value(identityKey).(identity)
 		addr := hostOf(sess.RemoteAddr())
 		ls := newLiveSession(sess.Context(), id, s.opts.Now())
-		if full := s.admit(ls, id); full != "" {
+		if full := s.admit(sess.Context(), ls, id); full != "" {
 			s.audit(sess.Context(), id.actor, addr, "session.refused", id.organization, full)
 			refuse(sess, "The setup server is busy right now. Please try again in a few minutes.")
 			return
@@ -371,6 +372,10 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 		s.wg.Add(1)
 		defer s.wg.Done()
 		defer s.leave(ls, id)
+		if isEngineer(id) { // may watch a session of another instance
+			g := newGated(sess)
+			sess, ls.gate = g, g.g
+		}
 		sess.Context().SetValue(sessionKey, ls)
 		s.audit(sess.Context(), id.actor, addr, "session.start", id.organization, "")
 		s.opts.Log.Info("session start", "actor", id.actor, "address", addr, "organization", id.organization)
@@ -399,8 +404,9 @@ func (s *Server) sessionMiddleware(next ssh.Handler) ssh.Handler {
 
 // admit counts a new session in, or says which limit it would pass: the
 // server's (customers leave the engineers' reserve free), the invite's or
-// the organization's.
-func (s *Server) admit(ls *liveSession, id identity) string {
+// the organization's, which count the sessions of every instance.
+func (s *Server) admit(ctx context.Context, ls *liveSession, id identity) string {
+	invite, org := s.elsewhere(ctx, id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := int(s.count.Load())
@@ -409,9 +415,9 @@ func (s *Server) admit(ls *liveSession, id identity) string {
 		return "server full"
 	case id.invite != "" && n >= s.opts.MaxSessions-engineersReserve(s.opts.MaxSessions):
 		return "server full for customers (the rest is kept for support engineers)"
-	case id.invite != "" && s.perKey["invite:"+id.invite] >= s.opts.MaxPerInvite:
+	case id.invite != "" && s.perKey["invite:"+id.invite]+invite >= s.opts.MaxPerInvite:
 		return fmt.Sprintf("this invite code already has %d sessions", s.opts.MaxPerInvite)
-	case id.organization != "" && s.perKey["org:"+id.organization] >= s.opts.MaxPerOrg:
+	case id.organization != "" && s.perKey["org:"+id.organization]+org >= s.opts.MaxPerOrg:
 		return fmt.Sprintf("the organization already has %d sessions", s.opts.MaxPerOrg)
 	}
 	s.count.Add(1)
@@ -423,6 +429,27 @@ func (s *Server) admit(ls *liveSession, id identity) string {
 		s.perKey["org:"+id.organization]++
 	}
 	return ""
+}
+
+// elsewhere counts customer id's invite's and organization's live
+// sessions on the other instances, as the registry has them (a session
+// is in it from its instance's next heartbeat).
+func (s *Server) elsewhere(ctx context.Context, id identity) (invite, org int) {
+	if id.invite == "" {
+		return 0, 0
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	for _, i := range s.cluster.others(ctx) {
+		if i.State != stateLive || i.Organization != id.organization {
+			continue
+		}
+		org++
+		if i.invite == id.invite {
+			invite++
+		}
+	}
+	return invite, org
 }
 
 // engineersReserve is how many of max sessions only support engineers may

@@ -2,6 +2,7 @@ package sshserve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/tui"
@@ -48,6 +50,9 @@ type liveSession struct {
 	// unwatch ends the watch this engineer's wizard shows, if any, when
 	// the session ends first (see watchFromWizard).
 	unwatch func()
+	// gate holds an engineer's wizard's input and window changes, for a
+	// watch relayed to another instance; nil for a customer.
+	gate *gate
 }
 
 // newLiveSession is the session of sess starting now. Its program runs
@@ -301,6 +306,19 @@ func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
 		return func() tea.Msg { return watch(id, w, h) }
 	case watchStartMsg:
 		return m.startWatch(msg.m)
+	case relayStartMsg:
+		if m.watch != nil || m.closing {
+			return func() tea.Msg { msg.r.abort(); return nil }
+		}
+		r := msg.r
+		return tea.Exec(r, func(err error) tea.Msg { return relayEndMsg{r: r, err: err} })
+	case relayEndMsg:
+		m.notice = msg.r.reason()
+		if msg.err != nil && !errors.As(msg.err, new(*gossh.ExitError)) {
+			m.notice = "The watch ended: " + msg.err.Error()
+		}
+		r := msg.r
+		return tea.Batch(tea.ClearScreen, func() tea.Msg { r.abort(); return nil })
 	case watchersMsg:
 		return m.watchersChanged()
 	case remoteMsg:
@@ -387,6 +405,13 @@ func tooSmall(w, h int) string {
 	msg := fmt.Sprintf("This window is %d×%d. The setup wizard needs at least %d×%d: please make it larger. (ctrl+c leaves; your draft is kept.)",
 		w, h, MinWidth, MinHeight)
 	return lipgloss.NewStyle().Width(max(w, 1)).Render(msg)
+}
+
+// relayEndMsg: a watch relayed to another instance ended, and the
+// wizard has the terminal again.
+type relayEndMsg struct {
+	r   *wizardRelay
+	err error
 }
 
 // watchStartMsg: the watch an engineer chose in their wizard began (the

@@ -408,11 +408,33 @@ func TestSSHEventsReachEngineers(t *testing.T) {
 	t.Parallel()
 	s, signer := sshWithEngineer(t)
 	_, wiz := s.connect(t, 80, 24, "alice", gossh.PublicKeys(signer))
+	next := s.events(t, signer)
+
+	code, inv := s.invite(t, "Acme Corp")
+	custConn, cust := s.connect(t, 80, 24, code)
+	cust.answer(t, "Acme SSO\r", "Step 1 of 7")
+	cust.answer(t, "\r", "Step 2 of 7")
+	cust.answer(t, "client-1\tsecret-1\thttp://127.0.0.1:9/.well-known/openid-configuration\r", "Step 3 of 7")
+	e := next(EventValidationFailed)
+	if e.Organization != "Acme Corp" || e.Who != "invite:"+inv.ID || !strings.Contains(e.Detail, "failing") {
+		t.Errorf("validation event = %+v", e)
+	}
+	wiz.waitFor(t, "validation failed")
+	custConn.Close()
+	if e := next(EventLeftWithDraft); !strings.Contains(e.Detail, "step 3") {
+		t.Errorf("left event = %+v", e)
+	}
+}
+
+// events opens the engineer's `events --json` stream and waits until the
+// server holds it: next is the next event, which must be of kind.
+func (s *sshServer) events(t *testing.T, signer gossh.Signer) (next func(kind string) Event) {
+	t.Helper()
 	c, err := sshDial(s.addr, "alice", gossh.PublicKeys(signer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(func() { c.Close() })
 	stream, err := c.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -432,7 +454,11 @@ func TestSSHEventsReachEngineers(t *testing.T) {
 			events <- e
 		}
 	}()
-	next := func(kind string) Event {
+	deadline := time.Now().Add(sshWait)
+	for s.srv.streamCount() == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return func(kind string) Event {
 		t.Helper()
 		select {
 		case e := <-events:
@@ -444,25 +470,6 @@ func TestSSHEventsReachEngineers(t *testing.T) {
 			t.Fatalf("no %s event", kind)
 		}
 		return Event{}
-	}
-	deadline := time.Now().Add(sshWait)
-	for s.srv.streamCount() == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-
-	code, inv := s.invite(t, "Acme Corp")
-	custConn, cust := s.connect(t, 80, 24, code)
-	cust.answer(t, "Acme SSO\r", "Step 1 of 7")
-	cust.answer(t, "\r", "Step 2 of 7")
-	cust.answer(t, "client-1\tsecret-1\thttp://127.0.0.1:9/.well-known/openid-configuration\r", "Step 3 of 7")
-	e := next(EventValidationFailed)
-	if e.Organization != "Acme Corp" || e.Who != "invite:"+inv.ID || !strings.Contains(e.Detail, "failing") {
-		t.Errorf("validation event = %+v", e)
-	}
-	wiz.waitFor(t, "validation failed")
-	custConn.Close()
-	if e := next(EventLeftWithDraft); !strings.Contains(e.Detail, "step 3") {
-		t.Errorf("left event = %+v", e)
 	}
 }
 
