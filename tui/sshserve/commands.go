@@ -224,7 +224,7 @@ func (s *Server) joinAs(sess ssh.Session, id identity, args []string, addr strin
 	defer s.wg.Done()
 	w, m := s.newWatch(ctx, id, addr, ls, pty.Window.Width, pty.Window.Height)
 	m.exit = tea.Quit
-	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler(), tea.WithFPS(watcherFPS)}, bubbletea.MakeOptions(sess)...)...)
+	p := tea.NewProgram(m, append([]tea.ProgramOption{tea.WithContext(ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)...)
 	w.program = p
 	m.begin()
 	bubbletea.MiddlewareWithProgramHandler(func(ssh.Session) *tea.Program { return p })(func(ssh.Session) {})(sess)

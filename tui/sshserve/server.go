@@ -46,13 +46,6 @@ const (
 	CodeFailWindow = 10 * time.Minute
 )
 
-// watcherFPS is the frame rate of engineers' programs, which may show a
-// customer's screen: a watched frame is drawn once by the customer's
-// program and again by the watcher's, each at its renderer's next tick, so
-// the watcher's ticks come twice as often (Bubble Tea's most) to keep the
-// second wait short. Engineers are few; customers keep the default 60.
-const watcherFPS = 120
-
 // idleWarning is how long before an idle disconnection the session is
 // warned (at most half the idle timeout).
 const idleWarning = time.Minute
@@ -518,9 +511,6 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.
 	opts := append([]tea.ProgramOption{tea.WithContext(ls.ctx), tea.WithoutSignalHandler()}, bubbletea.MakeOptions(sess)...)
-	if isEngineer(id) {
-		opts = append(opts, tea.WithFPS(watcherFPS))
-	}
 	p := tea.NewProgram(m, opts...)
 	ls.setProgram(p)
 	return p
