@@ -218,7 +218,16 @@ func dsn(path string) string {
 // Close closes the database, once the draft saves under way are written.
 func (s *Store) Close() error {
 	s.draftWriter().close()
-	return s.db.Close()
+	err := s.db.Close()
+	// database/sql closes a connection still in use only when its query
+	// ends, after Close returned; closing a SQLite connection may still
+	// write (a checkpoint, the WAL and shared-memory files removed). Wait
+	// for them, so that nothing touches the database's folder once Close
+	// returned (a bounded wait: a query stuck longer is left to finish).
+	for deadline := time.Now().Add(5 * time.Second); s.db.Stats().OpenConnections > 0 && time.Now().Before(deadline); {
+		time.Sleep(2 * time.Millisecond)
+	}
+	return err
 }
 
 // draftWriter is the store's one writer of draft replacements.

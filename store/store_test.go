@@ -823,3 +823,30 @@ func TestConcurrentOpenOfFreshFile(t *testing.T) {
 		}
 	})
 }
+
+// Close returns once no connection is open: a query still running when
+// Close is called ends first (database/sql would close its connection
+// later, and a SQLite connection closing still writes next to the file).
+func TestCloseWaitsForQueriesInFlight(t *testing.T) {
+	s := openTemp(t)
+	tx, err := s.db.BeginTx(ctx, nil) // holds a connection, as a save in flight does
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan time.Time, 1)
+	go func() {
+		time.Sleep(200 * time.Millisecond)
+		ended <- time.Now()
+		_ = tx.Rollback()
+	}()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	closed := time.Now()
+	if n := s.db.Stats().OpenConnections; n != 0 {
+		t.Errorf("Close returned with %d connections still open", n)
+	}
+	if e := <-ended; closed.Before(e) {
+		t.Errorf("Close returned before the transaction in flight ended")
+	}
+}
