@@ -15,7 +15,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
 )
@@ -57,7 +59,18 @@ func Fresh(t testing.TB) string {
 		t.Fatalf("creating a test database on %s: %v", Redact(server), err)
 	}
 	t.Cleanup(func() {
-		if err := exec1(server, "DROP DATABASE "+name+" WITH (FORCE)"); err != nil {
+		// FORCE ends the test's connections still open; one that is
+		// still starting up makes PostgreSQL refuse ("must be a member
+		// of the role whose process is being terminated", 42501) for a
+		// moment: try again then.
+		var err error
+		for range 40 {
+			if err = exec1(server, "DROP DATABASE "+name+" WITH (FORCE)"); err == nil || !strings.Contains(err.Error(), "42501") {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
 			t.Errorf("dropping %s: %v", name, err)
 		}
 	})
