@@ -107,8 +107,12 @@ type testLogin struct {
 	labels    glLabels
 
 	recordErr error
-	spin      spinner.Model
-	vp        viewport.Model
+	// recording: the attempt's outcome is being stored; a continue
+	// pressed meanwhile (nextWhenRecorded) goes on once it is, so that the
+	// review links the stored test login (its ID comes with the record).
+	recording, nextWhenRecorded bool
+	spin                        spinner.Model
+	vp                          viewport.Model
 }
 
 // NewTestLogin is step 6, the test login.
@@ -216,6 +220,11 @@ func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 		if msg.attempt == t.attempt {
 			t.recordErr = msg.err
 			msg.result.ID, msg.result.Number = msg.id, msg.number
+			next := t.nextWhenRecorded && msg.err == nil // else the error shows; enter again goes on
+			t.recording, t.nextWhenRecorded = false, false
+			if next {
+				return nil, NextMsg{}
+			}
 		}
 	case glLoadedMsg:
 		t.labels.take(msg, t.setup.Connection.ID)
@@ -285,6 +294,9 @@ func (t *testLogin) handleKey(msg tea.KeyPressMsg) (tea.Cmd, Nav) {
 		r != nil && r.OK && key.Matches(msg, k.again),
 		r != nil && !r.OK && key.Matches(msg, k.retry):
 		return t.start(), nil
+	case r != nil && r.OK && key.Matches(msg, k.cont) && t.recording:
+		t.nextWhenRecorded = true // a moment: see tlRecordedMsg
+		return nil, nil
 	case r != nil && r.OK && key.Matches(msg, k.cont):
 		return nil, NextMsg{}
 	case (r == nil || !r.OK) && key.Matches(msg, k.skip):
@@ -363,6 +375,7 @@ func (t *testLogin) focusPaste() tea.Cmd {
 // the login's registration run in a command.
 func (t *testLogin) start() tea.Cmd {
 	t.attempt++
+	t.recording, t.nextWhenRecorded = false, false // an earlier attempt's record no longer counts
 	t.phase = tlStarting
 	t.started = t.env.Now()
 	t.now = t.started
@@ -447,6 +460,7 @@ func (t *testLogin) finish(res *flow.LoginResult, err error) tea.Cmd {
 	t.vp.GotoTop()
 	r := tlResultOf(t.env.Now(), res, err)
 	t.setup.TestLogin = r
+	t.recording, t.nextWhenRecorded = true, false
 	env, conn, attempt := t.env, t.setup.Connection, t.attempt
 	rec := flow.NewTestLogin(r.At, res, err)
 	return func() tea.Msg {

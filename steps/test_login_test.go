@@ -543,3 +543,29 @@ func tlRecordedFailedGoesTo(t *testing.T, env *Env, s *Setup, step Step, want, k
 		t.Errorf("%s sent %v", key, shell)
 	}
 }
+
+// Enter on a passed test login whose record is still being stored waits
+// for it, then goes on: the review links the stored test login by the ID
+// the record brings (pressed at once, the activation could miss it).
+func TestTestLoginContinueWaitsForItsRecord(t *testing.T) {
+	t.Parallel()
+	env := testEnv(t)
+	s := tlSetup(t, env)
+	step := NewTestLogin(env, NewTheme(true)).(*testLogin)
+	step.Enter(s)
+	record := step.finish(&flow.LoginResult{Profile: flow.Profile{IDPID: "u1", Email: "ada@example.com"},
+		Claims: map[string]any{"sub": "u1", "email": "ada@example.com"}}, nil)
+	if _, nav := step.Update(press("enter")); nav != nil {
+		t.Fatalf("enter went on (%v) before the test login was stored", nav)
+	}
+	msg := record()
+	if _, nav := step.Update(msg); nav != (NextMsg{}) {
+		t.Fatalf("the record arrived and the step did not go on: %v", nav)
+	}
+	if s.TestLogin == nil || s.TestLogin.ID == 0 {
+		t.Errorf("the setup's test login has no stored ID: %+v", s.TestLogin)
+	}
+	if _, nav := step.Update(press("enter")); nav != (NextMsg{}) {
+		t.Errorf("enter after the record: %v", nav)
+	}
+}
