@@ -486,3 +486,25 @@ func TestSSHDroppedSessionEndsItsTestLogin(t *testing.T) {
 		t.Fatalf("a second after the drop, the login still took its callback (HTTP %d, want 400)", status)
 	}
 }
+
+// Durations in lists and notices read as a person says them: whole
+// seconds under a minute, whole minutes above, and no "0s" or "0m" tails —
+// nor a cut-off digit (30s once read "3").
+func TestRoundDuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0:                                  "0s",
+		1500 * time.Millisecond:            "2s",
+		10 * time.Second:                   "10s",
+		30 * time.Second:                   "30s",
+		59 * time.Second:                   "59s",
+		2 * time.Minute:                    "2m",
+		10*time.Minute + 20*time.Second:    "10m",
+		time.Hour:                          "1h",
+		time.Hour + 30*time.Minute:         "1h30m",
+		2*time.Hour + 10*time.Minute + 5e9: "2h10m",
+	} {
+		if got := roundDuration(d); got != want {
+			t.Errorf("roundDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -187,8 +187,12 @@ func roundDuration(d time.Duration) string {
 		d = d.Round(time.Second)
 	}
 	s := d.String()
-	s = strings.TrimSuffix(s, "0s")
-	s = strings.TrimSuffix(s, "0m")
+	if strings.HasSuffix(s, "m0s") { // 2m0s: 2m (but 30s stays 30s)
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") { // 1h0m: 1h (but 1h30m stays)
+		s = strings.TrimSuffix(s, "0m")
+	}
 	return s
 }
 
