@@ -357,6 +357,40 @@ func TestLostSessionGoneOnceTheCustomerIsBack(t *testing.T) {
 	}
 }
 
+// Invites may carry the same label: a lost session stays listed beside
+// another customer's live one of the same label (it is gone only once its
+// own invite's customer is back).
+func TestLostSessionStaysBesideAnotherCustomerOfTheSameLabel(t *testing.T) {
+	var skew atomic.Int64
+	a, b := twoInstances(t, func(i int, o *ServerOptions) {
+		if i == 1 {
+			o.Now = func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+		}
+	})
+	invite := func() string {
+		code, _, err := a.st.MakeInviteFor(t.Context(), "Acme Corp", "Acme IT", time.Hour, store.Event{Actor: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return code
+	}
+	first, second := invite(), invite()
+	_, onA := a.connect(t, 80, 24, first)
+	onA.answer(t, "Acme SSO\r", "Step 1 of 7")
+	waitFor(t, func() bool { return len(b.srv.LiveSessions()) == 1 }, "B lists A's session")
+	skew.Store(int64(lostAfter + heartbeatEvery + time.Second)) // A looks dead to B
+	waitFor(t, func() bool { l := b.srv.LiveSessions(); return len(l) == 1 && l[0].State == stateLost }, "B lists it lost")
+	_, onB := b.connect(t, 80, 24, second)
+	onB.waitFor(t, "Acme SSO")
+	states := map[string]int{}
+	for _, i := range b.srv.LiveSessions() {
+		states[i.State]++
+	}
+	if states[stateLost] != 1 || states[stateLive] != 1 {
+		t.Errorf("B lists %v, want the first customer's lost session beside the second's live one", states)
+	}
+}
+
 // waitFor polls ok until it holds, failing after sshWait.
 func waitFor(t *testing.T, ok func() bool, what string) {
 	t.Helper()

@@ -94,15 +94,17 @@ func (s *Server) LiveSessions() []SessionInfo {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	out := append(s.localSessions(), s.cluster.others(ctx)...)
-	// A lost session whose customer came back (to any instance) is the
-	// new one now.
+	// A lost session whose customer came back (to any instance, with the
+	// same invite) is the new one now. Who alone is a label two customers
+	// may share: it counts only for rows written before invites were.
+	customer := func(i SessionInfo) string { return cmp.Or(i.invite, "who:"+i.Who) }
 	back := map[string]bool{}
 	for _, i := range out {
 		if i.State == stateLive {
-			back[i.Who] = true
+			back[customer(i)] = true
 		}
 	}
-	out = slices.DeleteFunc(out, func(i SessionInfo) bool { return i.State == stateLost && back[i.Who] })
+	out = slices.DeleteFunc(out, func(i SessionInfo) bool { return i.State == stateLost && back[customer(i)] })
 	slices.SortStableFunc(out, func(a, b SessionInfo) int { return a.StartedAt.Compare(b.StartedAt) })
 	return out
 }
