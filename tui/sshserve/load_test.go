@@ -1021,8 +1021,9 @@ func startLoadProfile(kind string) (*loadProfiler, error) {
 	return p, nil
 }
 
-// heap writes the heap profile as of the last GC, and says how much of
-// the memory is heap and how much stacks.
+// heap writes the heap profile as of the last GC and the goroutines'
+// stacks (KIND.goroutines.txt), and says how much of the memory is heap
+// and how much stacks.
 func (p *loadProfiler) heap(ms runtime.MemStats) {
 	if p.dir == "" {
 		return
@@ -1036,6 +1037,15 @@ func (p *loadProfiler) heap(ms runtime.MemStats) {
 	}
 	defer f.Close()
 	if err := pprof.WriteHeapProfile(f); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+	g, err := os.Create(filepath.Join(p.dir, p.kind+".goroutines.txt"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	defer g.Close()
+	if err := pprof.Lookup("goroutine").WriteTo(g, 1); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 }
