@@ -571,7 +571,13 @@ func orgLoad(ctx context.Context, env *Env, skipDraft, skipConn string) (orgList
 	if env.Store == nil {
 		return l, nil
 	}
-	orgs, err := env.Store.ListOrganizations(ctx)
+	list := env.Store.ListOrganizations
+	if env.Organization != "" {
+		list = func(ctx context.Context) ([]store.Organization, error) {
+			return env.Store.ListOrganizationsNamed(ctx, env.Organization)
+		}
+	}
+	orgs, err := list(ctx)
 	if err != nil {
 		return l, err
 	}

@@ -167,6 +167,11 @@ func TestConnectionRoundTrip(t *testing.T) {
 		if len(orgs) != 2 || orgs[0].Name != "Acme Corp" || orgs[1].Name != "Globex" {
 			t.Fatalf("organizations = %+v", orgs)
 		}
+		named, _ := s.ListOrganizationsNamed(ctx, "Globex")
+		none, _ := s.ListOrganizationsNamed(ctx, "Initech")
+		if len(named) != 1 || named[0] != orgs[1] || len(none) != 0 {
+			t.Fatalf("organizations named Globex = %+v, Initech = %+v", named, none)
+		}
 
 		if err := s.SetStatus(ctx, c.ID, flow.StatusInactive); err != nil {
 			t.Fatal(err)
