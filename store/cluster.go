@@ -134,6 +134,17 @@ func (s *Store) DeleteLiveSession(ctx context.Context, id string) error {
 // LiveSessions lists the registry's sessions of every instance, oldest
 // first, each with its instance's last heartbeat.
 func (s *Store) LiveSessions(ctx context.Context) ([]LiveSession, error) {
+	return s.liveSessions(ctx, "")
+}
+
+// LiveSessionsOf returns organization's live sessions on instances other
+// than instance, as LiveSessions does: what a customer's new session
+// counts toward the limits, read by the organization's index.
+func (s *Store) LiveSessionsOf(ctx context.Context, organization, instance string) ([]LiveSession, error) {
+	return s.liveSessions(ctx, `WHERE l.organization = ? AND l.instance <> ?`, organization, instance)
+}
+
+func (s *Store) liveSessions(ctx context.Context, where string, args ...any) ([]LiveSession, error) {
 	return queryAll(ctx, s, func(r scanner) (LiveSession, error) {
 		var ls LiveSession
 		var since, key, started int64
@@ -151,7 +162,7 @@ func (s *Store) LiveSessions(ctx context.Context) ([]LiveSession, error) {
 		return ls, nil
 	}, `SELECT l.id, l.instance, l.organization, l.who, l.invite, l.step, l.step_title, l.step_since, l.last_key_at,
 		l.validation, l.test_login, l.watchers, l.started_at, i.heartbeat_at
-		FROM live_sessions l LEFT JOIN instances i ON i.id = l.instance ORDER BY l.started_at, l.id`)
+		FROM live_sessions l LEFT JOIN instances i ON i.id = l.instance `+where+` ORDER BY l.started_at, l.id`, args...)
 }
 
 // stateHash is how a test login's state is kept: never the state itself.
@@ -208,9 +219,11 @@ func (s *Store) SweepCodeFailures(ctx context.Context, before time.Time) error {
 }
 
 // KeepIdle keeps up to n idle connections open (database/sql keeps two):
-// a busy instance then seldom waits for a new connection, which on
+// a busy server then seldom waits for a new connection, which on
 // PostgreSQL costs a server process and milliseconds to seconds under
-// load, on its heartbeats and callback hand-offs.
+// load, on its heartbeats and callback hand-offs, and on SQLite its
+// pragmas, the schema read again and the kept statements prepared again
+// (with hundreds of sessions starting, a sixth of the server's CPU).
 func (s *Store) KeepIdle(n int) { s.db.SetMaxIdleConns(n) }
 
 // CanNotify reports whether the database carries messages between

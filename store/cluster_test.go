@@ -84,6 +84,16 @@ func TestInstancesAndTheirSessions(t *testing.T) {
 		if got := list[1]; got.ID != "s2" || !got.HeartbeatAt.IsZero() {
 			t.Errorf("the instance-less session = %+v, want no heartbeat", got)
 		}
+		// By organization, on the other instances: s1 is Acme's on ia.
+		if of, err := a.LiveSessionsOf(ctx, "Acme Corp", "ib"); err != nil || len(of) != 1 || of[0].ID != "s1" || of[0].Step != 3 || !of[0].HeartbeatAt.Equal(now) {
+			t.Errorf("Acme's sessions seen from ib = %+v, %v; want s1 as LiveSessions has it", of, err)
+		}
+		if of, _ := a.LiveSessionsOf(ctx, "Acme Corp", "ia"); len(of) != 0 {
+			t.Errorf("Acme's sessions seen from ia itself = %+v, want none", of)
+		}
+		if of, _ := a.LiveSessionsOf(ctx, "Globex", "ib"); len(of) != 0 {
+			t.Errorf("Globex's sessions = %+v, want none", of)
+		}
 		if err := a.AddPendingLogin(ctx, "state-1", "ia"); err != nil {
 			t.Fatal(err)
 		}

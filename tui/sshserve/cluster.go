@@ -57,7 +57,7 @@ const (
 	maxHandoff = 7800
 	// lastKeyGrain is how far the registry's "last key" may lag.
 	lastKeyGrain = 10 * time.Second
-	// keepIdle connections to PostgreSQL stay open for the next query.
+	// keepIdle connections to the database stay open for the next query.
 	keepIdle = 16
 )
 
@@ -144,10 +144,10 @@ func (c *cluster) start(ctx context.Context, sshAddr string) {
 	c.beat(ctx)
 	c.wg.Add(1)
 	go func() { defer c.wg.Done(); c.heartbeats(ctx) }()
+	c.st.KeepIdle(keepIdle)
 	if !c.st.CanNotify() {
 		return
 	}
-	c.st.KeepIdle(keepIdle)
 	c.wg.Add(2)
 	go func() { defer c.wg.Done(); c.listen(ctx, channel(c.id), c.listening, c.received) }()
 	go func() { defer c.wg.Done(); c.listen(ctx, eventsChannel, c.hearing, c.receivedEvent) }()
@@ -266,6 +266,18 @@ func sameRow(a, b store.LiveSession) bool {
 // lost by its instance's heartbeat.
 func (c *cluster) others(ctx context.Context) []SessionInfo {
 	rows, err := c.st.LiveSessions(ctx)
+	return c.infos(rows, err)
+}
+
+// othersOf is organization's sessions on the other instances.
+func (c *cluster) othersOf(ctx context.Context, organization string) []SessionInfo {
+	rows, err := c.st.LiveSessionsOf(ctx, organization, c.id)
+	return c.infos(rows, err)
+}
+
+// infos is the registry's rows of the other instances, each live or lost
+// by its instance's last heartbeat.
+func (c *cluster) infos(rows []store.LiveSession, err error) []SessionInfo {
 	if err != nil {
 		c.log.Warn("the other instances' sessions could not be read", "error", err.Error())
 		return nil
