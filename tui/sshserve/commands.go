@@ -29,6 +29,9 @@ func (s *Server) commandMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		args := sess.Command()
 		id, _ := sess.Context().Value(identityKey).(identity)
+		if id.peer || len(args) > 0 {
+			setupDone(sess.Context()) // a command: set up
+		}
 		if id.peer { // another instance: a relayed join, nothing else
 			if len(args) > 0 && args[0] == peerJoin {
 				s.peerJoinCommand(sess, args[1:])

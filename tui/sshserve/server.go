@@ -93,6 +93,12 @@ type ServerOptions struct {
 	// one over SSH, HOST:PORT; empty means the SSH listener's address
 	// when it is a concrete one.
 	Advertise string
+
+	// setupSlots and setupHold tune the setup gate (tests): how many
+	// connections set up at once (0: two per core), and how long one may
+	// keep its place (0: a second).
+	setupSlots int
+	setupHold  time.Duration
 }
 
 // Server serves the wizard over SSH, one Bubble Tea program per session,
@@ -105,6 +111,7 @@ type Server struct {
 	cluster   *cluster      // this instance among the others on the database
 	ready     chan struct{} // closed once Serve has started the callback listener
 	guides    *steps.Guides // the provider guides, rendered once for every session
+	setups    *setupGate    // the connections setting up now
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -169,11 +176,14 @@ func NewServer(opts ServerOptions) (*Server, error) {
 			NoClientAuthCallback: func(meta gossh.ConnMetadata) (*gossh.Permissions, error) { return s.codeAsUser(ctx, meta) },
 		}
 	}
+	s.setups = newSetupGate(cmp.Or(opts.setupSlots, setupSlots()), cmp.Or(opts.setupHold, time.Second), s.ssh.HandshakeTimeout)
 	s.ssh.ConnCallback = func(ctx ssh.Context, conn net.Conn) net.Conn {
+		leave := s.setups.enter(ctx)
+		ctx.SetValue(setupKey, leave)
 		state := &connState{}
 		ctx.SetValue(connStateKey, state)
-		go s.closeWithoutSession(ctx, conn, state)
-		return conn
+		s.closeWithoutSession(ctx, conn, state)
+		return &gatedConn{Conn: conn, leave: leave}
 	}
 	s.ssh.ConnectionFailedCallback = func(conn net.Conn, err error) {
 		opts.Log.Info("ssh connection refused", "address", hostOf(conn.RemoteAddr()), "reason", err.Error())
@@ -269,21 +279,18 @@ type connState struct{ sessions atomic.Int64 }
 
 // closeWithoutSession closes a connection that opens no session within
 // the idle timeout (ssh -N, or a client that authenticated and waits):
-// the sessions' own idle timer never sees it. It is audited.
+// the sessions' own idle timer never sees it. It is audited. A timer, not
+// a goroutine per connection: it is stopped when the connection ends.
 func (s *Server) closeWithoutSession(ctx ssh.Context, conn net.Conn, state *connState) {
-	timer := time.NewTimer(s.opts.IdleTimeout)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done(): // the connection ended
-		return
-	case <-timer.C:
-	}
-	if state.sessions.Load() > 0 {
-		return
-	}
-	s.audit(ctx, actorOf(ctx), hostOf(conn.RemoteAddr()), "connection.closed", inviteOrg(ctx),
-		fmt.Sprintf("no session opened within %s", s.opts.IdleTimeout))
-	_ = conn.Close()
+	timer := time.AfterFunc(s.opts.IdleTimeout, func() {
+		if state.sessions.Load() > 0 || ctx.Err() != nil {
+			return
+		}
+		s.audit(ctx, actorOf(ctx), hostOf(conn.RemoteAddr()), "connection.closed", inviteOrg(ctx),
+			fmt.Sprintf("no session opened within %s", s.opts.IdleTimeout))
+		_ = conn.Close()
+	})
+	context.AfterFunc(ctx, func() { timer.Stop() })
 }
 
 // Ready is closed once Serve accepts callbacks and sessions.
@@ -325,6 +332,7 @@ var (
 // authorized keys, or an invite revoked since the handshake, is refused.
 func (s *Server) authMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
+		defer setupDone(sess.Context()) // a command, a refusal: the wizard's is given back at its first screen
 		if state, ok := sess.Context().Value(connStateKey).(*connState); ok {
 			state.sessions.Add(1)
 		}
@@ -440,7 +448,7 @@ func (s *Server) elsewhere(ctx context.Context, id identity) (invite, org int) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	for _, i := range s.cluster.others(ctx) {
+	for _, i := range s.cluster.othersOf(ctx, id.organization) {
 		if i.State != stateLive || i.Organization != id.organization {
 			continue
 		}
@@ -507,6 +515,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 			return s.watchFromWizard(id, addr, ls, sessionID, width, height)
 		}
 	}
+	hooks.ready = func() { setupDone(sess.Context()) }
 	m := newSessionModel(tui.New(env), ls, s.opts.Now, hooks)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.

@@ -244,6 +244,9 @@ type sessionHooks struct {
 	// consentWait is how long a question waits for the customer's answer;
 	// zero waits forever.
 	consentWait time.Duration
+	// ready is called once, at the first message after the first screen
+	// was drawn: the session has set up.
+	ready func()
 }
 
 func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks sessionHooks) *sessionModel {
@@ -257,6 +260,10 @@ func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks 
 // and the sharing of the screen; everything else is the wizard's. After
 // each, the session's status is reported and watchers get the new frame.
 func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	if m.hooks.ready != nil {
+		m.hooks.ready()
+		m.hooks.ready = nil
+	}
 	cmd := m.update(msg)
 	m.report()
 	m.publish()
