@@ -80,6 +80,7 @@ var (
 	loadLimit    = flag.Duration("ssh-load-limit", 4*time.Minute, "BenchmarkSSHLoad: the whole run is abandoned after this long")
 	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
 	loadInst     = flag.Int("ssh-load-instances", 1, "BenchmarkSSHLoad: wizard server instances on one PostgreSQL database (OIDC_ONBOARD_TEST_PG), the sessions split evenly between them; 1: one instance on SQLite")
+	loadTimeline = flag.Bool("ssh-load-timeline", false, "BenchmarkSSHLoad: print each run's latencies by the 3-second window the keys were typed in, and when every session had started (to tell the connection burst, the steps' changes and the steady typing apart)")
 	loadHandoffs = flag.Int("ssh-load-handoffs", 50, "BenchmarkSSHLoad: with several instances, test-login callbacks sent to another instance than the waiting one's while the sessions type")
 )
 
@@ -111,7 +112,10 @@ func TestMain(m *testing.M) {
 // wizard runs as N instances on one PostgreSQL database, the sessions
 // split between them, and test-login callbacks are sent to an instance
 // other than the waiting one's while the sessions type (the hand-off's
-// p50 and p99, until the browser has the result page). Run:
+// p50 and p99, until the browser has the result page). With
+// -ssh-load-timeline it also prints the latencies by 3-second window, to
+// tell the burst of connections, the steps' changes and the steady typing
+// apart. Run:
 //
 //	go test ./tui/sshserve -run '^$' -bench SSHLoad -benchtime 1x -timeout 10m
 func BenchmarkSSHLoad(b *testing.B) {
@@ -316,6 +320,67 @@ type loadRun struct {
 	unwatch    chan struct{} // closed: the watchers leave
 	left       chan struct{} // a watcher left (or never joined)
 	release    chan struct{} // closed: the sessions end
+	keys       *keyLog       // -ssh-load-timeline
+}
+
+// keyLog keeps when each timed key was typed and its latency, for the
+// timeline (-ssh-load-timeline); a nil keyLog keeps nothing.
+type keyLog struct {
+	mu      sync.Mutex
+	keys    []loggedKey
+	started time.Time // every session had started
+}
+
+type loggedKey struct {
+	at  time.Time
+	lat time.Duration
+}
+
+func (l *keyLog) add(at time.Time, lat time.Duration) {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.keys = append(l.keys, loggedKey{at, lat})
+}
+
+func (l *keyLog) allStarted() {
+	if l == nil {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.started = time.Now()
+}
+
+// print writes the run's latencies by the 3-second window of the first
+// key on, to standard error (a benchmark's log keeps only some lines).
+func (l *keyLog) print(kind string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.keys) == 0 {
+		return
+	}
+	first := slices.MinFunc(l.keys, func(a, b loggedKey) int { return a.at.Compare(b.at) }).at
+	const window = 3 * time.Second
+	var windows [][]time.Duration
+	for _, k := range l.keys {
+		i := int(k.at.Sub(first) / window)
+		for len(windows) <= i {
+			windows = append(windows, nil)
+		}
+		windows[i] = append(windows[i], k.lat)
+	}
+	fmt.Fprintf(os.Stderr, "%s: every session started %.1f s after the first key\n", kind, l.started.Sub(first).Seconds())
+	for i, lat := range windows {
+		if len(lat) == 0 {
+			continue
+		}
+		slices.Sort(lat)
+		fmt.Fprintf(os.Stderr, "%s +%2d s: %5d keys, p50 %6.1f ms, p99 %6.1f ms, max %6.1f ms\n",
+			kind, i*int(window/time.Second), len(lat), pct(lat, 50), pct(lat, 99), pct(lat, 100))
+	}
 }
 
 // sessionResult is what one session measured.
@@ -335,6 +400,10 @@ func runLoad(ctx context.Context, b *testing.B, kind string) loadResult {
 	run := &loadRun{kind: kind, handshakes: make(chan struct{}, 32), typed: make(chan struct{}, n),
 		unwatch: make(chan struct{}), left: make(chan struct{}, n), release: make(chan struct{})}
 	engineers := ""
+	if *loadTimeline {
+		run.keys = &keyLog{}
+		defer run.keys.print(kind)
+	}
 	if kind == "wizard" && *loadWatched > 0 {
 		watched = min(*loadWatched, n)
 		engineers, run.engineer = loadEngineerKey(b)
@@ -551,7 +620,9 @@ func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionRe
 	start := func() {
 		if !started {
 			started = true
-			run.started.Add(1)
+			if run.started.Add(1) == int64(*loadSessions) {
+				run.keys.allStarted()
+			}
 		}
 	}
 	defer func() {
@@ -573,6 +644,7 @@ func (run *loadRun) session(ctx context.Context, i int, watch bool) (r sessionRe
 		return sessionResult{err: err}
 	}
 	defer closeTerm()
+	lt.keys = run.keys
 	defer func() {
 		if r.err != nil {
 			r.err = fmt.Errorf("%w; keys sent: %q; the screen shows:\n%s\nbefore the last key it showed:\n%s",
@@ -731,6 +803,7 @@ func loadWizard(ctx context.Context, lt, w *loadTerm, rng *rand.Rand, keys int) 
 type loadTerm struct {
 	chunks chan string
 	in     io.Writer
+	keys   *keyLog // where its timed keys are logged, when the run keeps a timeline
 
 	mu     sync.Mutex
 	screen *vt.Emulator
@@ -837,6 +910,7 @@ func (lt *loadTerm) typeKeys(ctx context.Context, rng *rand.Rand, n int, w *load
 			return lat, watchLat, typed.String(), err
 		}
 		lat = append(lat, time.Since(start))
+		lt.keys.add(start, lat[len(lat)-1])
 		if w != nil { // its output waits in its channel meanwhile
 			if err := w.waitText(ctx, ch); err != nil {
 				return lat, watchLat, typed.String(), fmt.Errorf("the watcher: %w", err)
