@@ -49,21 +49,66 @@ func redactURL(raw string) string {
 // query's SQL on every call otherwise, a fifth of a draft save's CPU with
 // hundreds of sessions saving. PostgreSQL's driver (pgx) keeps prepared
 // statements per connection itself.
+//
+// SQLite takes one writer at a time; the others wait in its busy handler,
+// which retries on a schedule of sleeps (up to 100 ms each) with no
+// order among the waiters: with hundreds of sessions writing at once,
+// some waited past the busy timeout. So this process's writers take their
+// turn here first (writes), in order and without sleeping: every
+// transaction (they begin IMMEDIATE, as writers) and every statement run
+// outside one that is not a SELECT. A write that returns rows runs in a
+// transaction.
 type db struct {
 	*sql.DB
 	postgres bool
-	stmts    *stmtCache // nil: none kept (PostgreSQL)
+	stmts    *stmtCache    // nil: none kept (PostgreSQL)
+	writes   chan struct{} // the write turn (SQLite); nil on PostgreSQL
 }
 
 // txn is a transaction of db, rebinding and using the kept statements as
-// db does.
+// db does; it gives the write turn back when it ends.
 type txn struct {
 	*sql.Tx
 	postgres bool
 	stmts    *stmtCache
+	done     func()
+}
+
+// newSQLiteDB is d with kept statements and the write turn.
+func newSQLiteDB(d *sql.DB) *db {
+	return &db{DB: d, stmts: newStmtCache(d), writes: make(chan struct{}, 1)}
+}
+
+// write waits for the write turn (or ctx's end) and returns what gives it
+// back; on PostgreSQL there is no turn to wait for.
+func (d *db) write(ctx context.Context) (func(), error) {
+	if d.writes == nil {
+		return func() {}, nil
+	}
+	select {
+	case d.writes <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-d.writes }) }, nil
+}
+
+// isWrite reports whether query, run outside a transaction, writes: all
+// but a SELECT.
+func isWrite(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	return len(q) < 6 || !strings.EqualFold(q[:6], "SELECT")
 }
 
 func (d *db) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if d.writes != nil && isWrite(query) {
+		done, err := d.write(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer done()
+	}
 	if st := d.stmts.get(ctx, d.DB, query); st != nil {
 		return st.ExecContext(ctx, args...)
 	}
@@ -85,11 +130,28 @@ func (d *db) QueryRowContext(ctx context.Context, query string, args ...any) *sq
 }
 
 func (d *db) BeginTx(ctx context.Context, opts *sql.TxOptions) (*txn, error) {
-	tx, err := d.DB.BeginTx(ctx, opts)
+	done, err := d.write(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return &txn{Tx: tx, postgres: d.postgres, stmts: d.stmts}, nil
+	tx, err := d.DB.BeginTx(ctx, opts)
+	if err != nil {
+		done()
+		return nil, err
+	}
+	return &txn{Tx: tx, postgres: d.postgres, stmts: d.stmts, done: done}, nil
+}
+
+// Commit commits the transaction and gives the write turn back.
+func (t *txn) Commit() error {
+	defer t.done()
+	return t.Tx.Commit()
+}
+
+// Rollback rolls the transaction back and gives the write turn back.
+func (t *txn) Rollback() error {
+	defer t.done()
+	return t.Tx.Rollback()
 }
 
 // Close closes the kept statements, then the database.

@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // kept is how many prepared statements s keeps.
@@ -70,5 +73,69 @@ func TestSQLiteKeepsPreparedStatements(t *testing.T) {
 	}
 	if s.kept() != 0 {
 		t.Errorf("%d statements kept after Close", s.kept())
+	}
+}
+
+// SQLite's writers in this process take turns before SQLite sees them: a
+// write waits while another holds the turn (instead of polling SQLite's
+// lock with sleeps), a read does not wait, a write whose context ends
+// while it waits gives up with that context's error, and many writers at
+// once all get through.
+func TestSQLiteWritersTakeTurns(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	if _, err := s.EnsureOrganization(ctx, "Acme Corp", ""); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := s.db.BeginTx(ctx, nil) // holds the turn
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := s.EnsureOrganization(ctx, "Globex", "")
+		wrote <- err
+	}()
+	select {
+	case err := <-wrote:
+		t.Fatalf("a write went through while a transaction held the turn: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if orgs, err := s.ListOrganizations(ctx); err != nil || len(orgs) != 1 {
+		t.Fatalf("a read while a write waits: %+v, %v", orgs, err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := s.Audit(short, Event{Actor: "test", Action: "test.waited"}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("a write whose context ended while it waited: %v, want the deadline", err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("the waiting write, once the turn was free: %v", err)
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 64*10)
+	for i := range 64 {
+		wg.Go(func() {
+			for j := range 10 {
+				if _, err := s.EnsureOrganization(ctx, fmt.Sprintf("Org %d-%d", i, j), ""); err != nil {
+					errs <- err
+				}
+				if err := s.Audit(ctx, Event{Actor: "test", Action: "test.many"}); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("one of many writers: %v", err)
+	}
+	if orgs, _ := s.ListOrganizations(ctx); len(orgs) != 2+640 {
+		t.Errorf("%d organizations after 640 written, want %d", len(orgs), 642)
 	}
 }

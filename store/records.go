@@ -29,11 +29,13 @@ func (s *Store) EnsureOrganization(ctx context.Context, name, domain string) (Or
 	}
 	o := Organization{Name: name}
 	var created int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO organizations (name, domain, created_at) VALUES (?, ?, ?)
+	err := s.tx(ctx, func(tx *txn) error { // a write that returns a row: a transaction's, to take the write turn
+		return tx.QueryRowContext(ctx, `INSERT INTO organizations (name, domain, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET domain = CASE WHEN excluded.domain = '' THEN organizations.domain ELSE excluded.domain END
 		RETURNING domain, created_at`, name, domain, unixNano(s.now())).Scan(&o.Domain, &created)
+	})
 	if err != nil {
-		return Organization{}, s.explain(err)
+		return Organization{}, err
 	}
 	o.CreatedAt = fromUnixNano(created)
 	return o, nil
@@ -68,8 +70,12 @@ type TestLogin = flow.TestLogin
 
 // SaveTestLogin records a test login; a zero At means now.
 func (s *Store) SaveTestLogin(ctx context.Context, t TestLogin) (TestLogin, error) {
-	t, err := s.insertTestLogin(ctx, s.db, t)
-	return t, s.explain(err)
+	err := s.tx(ctx, func(tx *txn) error {
+		var err error
+		t, err = s.insertTestLogin(ctx, tx, t)
+		return err
+	})
+	return t, err
 }
 
 // queryer runs a query: the database, or one transaction.

@@ -102,7 +102,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, s.explain(err)
 	}
-	s.db = &db{DB: sqldb, stmts: newStmtCache(sqldb)}
+	s.db = newSQLiteDB(sqldb)
 	if err := migrateWhenFree(sqldb, s.path); err != nil {
 		s.db.Close()
 		return nil, s.explain(err)
