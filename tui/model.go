@@ -28,11 +28,14 @@ const statusFor = 3 * time.Second
 // Model is the wizard: one root model owning navigation, persistence and
 // layout; the steps only know their own part of the setup.
 type Model struct {
-	env   *steps.Env
-	theme *steps.Theme
-	steps []steps.Step
-	setup *steps.Setup
-	cur   int
+	env *steps.Env
+	// themes are the dark and the light theme; theme is the one drawn
+	// with now, which the steps draw with too.
+	themes *steps.Themes
+	theme  *steps.Theme
+	steps  []steps.Step
+	setup  *steps.Setup
+	cur    int
 
 	width, height int
 	// sized is the area the current step was last given.
@@ -70,16 +73,26 @@ func (c *memo) get(key string, draw func() string) string {
 }
 
 // New builds the wizard for env. The theme starts dark and follows the
-// terminal's background once it reports it. Each step is built when the
+// terminal's background once it reports it; both themes are env.Themes,
+// or the session's own when env has none. Each step is built when the
 // wizard first needs it.
 func New(env *steps.Env) *Model {
-	theme := steps.NewTheme(true)
-	return newModel(env, theme, lazySteps(env, theme, steps.Constructors()))
+	themes := env.Themes
+	if themes == nil {
+		themes = steps.NewThemes()
+	}
+	m := newModel(env, themes, nil)
+	m.steps = lazySteps(env, m.theme, steps.Constructors())
+	return m
 }
 
-func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
+// newModel is the wizard with the given steps, drawn with themes (dark
+// until the terminal reports its background).
+func newModel(env *steps.Env, themes *steps.Themes, list []steps.Step) *Model {
+	theme := themes.For(true)
 	m := &Model{
 		env:    env,
+		themes: themes,
 		theme:  theme,
 		setup:  steps.NewSetup(),
 		keys:   steps.NewShellKeys(),
@@ -182,8 +195,13 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 		m.layout()
 		return m.broadcast(msg) // steps that lay out by width (the guide) re-render
 	case tea.BackgroundColorMsg:
-		*m.theme = *steps.NewTheme(msg.IsDark())
+		m.theme = m.themes.For(msg.IsDark())
 		m.help.Styles = m.theme.Help
+		for _, s := range m.steps {
+			if s, ok := s.(steps.Themed); ok {
+				s.SetTheme(m.theme)
+			}
+		}
 		return m.broadcast(msg)
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)

@@ -105,6 +105,7 @@ type Server struct {
 	cluster   *cluster      // this instance among the others on the database
 	ready     chan struct{} // closed once Serve has started the callback listener
 	guides    *steps.Guides // the provider guides, rendered once for every session
+	themes    *steps.Themes // the dark and light themes, built once for every session
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -138,7 +139,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
-		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(),
+		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(), themes: steps.NewThemes(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
@@ -535,6 +536,7 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
 		Guides:       s.guides,
+		Themes:       s.themes,
 	}
 }
 
