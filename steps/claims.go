@@ -50,7 +50,7 @@ type claims struct {
 func NewClaims(env *Env, theme *Theme) Step {
 	c := &claims{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newClaimsKeys()}
 	for i := range c.inputs {
-		in := limited(textinput.New(), widget.LimitName)
+		in := limited(widget.New(), widget.LimitName)
 		in.Prompt = ""
 		in.ShowSuggestions = true
 		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))

@@ -62,7 +62,7 @@ type rolesDeleted struct {
 func NewRoles(env *Env, theme *Theme) Step {
 	r := &roles{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
-		in := limited(textinput.New(), widget.LimitName)
+		in := limited(widget.New(), widget.LimitName)
 		in.Prompt = ""
 		in.Placeholder = placeholder
 		in.SetStyles(theme.PlainInputStyles())
