@@ -50,6 +50,8 @@ type Theme struct {
 
 	// inputStyles are the text fields' styles (InputStyles), built once.
 	inputStyles, plainInputStyles textinput.Styles
+	// blank is an empty, blurred field in inputStyles (blankInput).
+	blank textinput.Model
 }
 
 // Themes is the dark and the light theme, built once and shared by every
@@ -128,8 +130,16 @@ func NewTheme(isDark bool) *Theme {
 	s.Cursor.Blink = false
 	t.inputStyles = widget.FocusMarked(s)
 	t.plainInputStyles = widget.PlainInputStyles(isDark)
+	t.blank = widget.NewInput(t.inputStyles, "")
 	return t
 }
+
+// blankInput is an empty, blurred text field in the theme's input
+// styles, to draw a field that a step has not built (an empty one the
+// person has not been to): a copy, set up as that field, draws as the
+// field would. Only draw the copies, never focus or update them: they
+// share the cursor of the theme's, which every session of a server uses.
+func (t *Theme) blankInput() textinput.Model { return t.blank }
 
 // InputStyles are the text fields' styles in the theme, with a steady
 // cursor.
