@@ -70,3 +70,43 @@ func TestSessionsShareTheirThemes(t *testing.T) {
 		t.Error("a dark background did not switch the session back to the shared dark theme")
 	}
 }
+
+// kept is the heap that build's results hold, on average over n, once
+// the garbage is collected (twice: what sync.Pools held goes at the
+// second): the least of three measures.
+func kept(n int, build func() any) uint64 {
+	least := ^uint64(0)
+	for range 3 {
+		keep := make([]any, n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range keep {
+			keep[i] = build()
+		}
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(keep)
+		least = min(least, max(after.HeapAlloc, before.HeapAlloc)-before.HeapAlloc)
+	}
+	return least / uint64(n)
+}
+
+// The shell of a session drawn with a server's themes keeps little of
+// its own: no theme, and no help bubble between footers (its styles are
+// 4.6 KiB), only what the footer drew.
+func TestTheShellKeepsLittleOfItsOwn(t *testing.T) {
+	env := shellEnv(t)
+	env.Themes = steps.NewThemes()
+	n := kept(64, func() any {
+		m := newModel(env, env.Themes, []steps.Step{newTypingStep("One"), newTypingStep("Two")})
+		m.Init()
+		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+		return m
+	})
+	if n > 4<<10 {
+		t.Errorf("a session's shell keeps %d KiB: want < 4 (7 with a help bubble kept)", n>>10)
+	}
+}
