@@ -1,28 +1,20 @@
 package steps
 
 import (
-	"runtime"
 	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
-// allocated is the bytes build allocates, on average over n calls: the
-// least of five measures, since other goroutines (servers and timers of
-// earlier tests) can only add to the process's count.
+// allocated is the bytes build allocates, on average over n calls.
 func allocated(n int, build func() Step) uint64 {
-	least := ^uint64(0)
-	for range 5 {
-		keep := make([]Step, n)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range keep {
-			keep[i] = build()
-		}
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		least = min(least, (after.TotalAlloc-before.TotalAlloc)/uint64(n))
-	}
-	return least
+	return stepstest.Allocated(n, func() { _ = build() })
+}
+
+// kept is the heap that build's steps hold, on average over n, once the
+// garbage is collected.
+func kept(n int, build func() Step) uint64 {
+	return stepstest.Kept(n, func() any { return build() })
 }
 
 // viewAllocs is the allocations of step's View at 80×17, where its last
@@ -93,35 +85,6 @@ func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
 	wantIn(t, "view", viewFits(t, step, 80, 17), "Client Secret", "> client")
 }
 
-// settle collects the garbage twice: what sync.Pools held at the first
-// collection goes at the second, not while a measure runs.
-func settle() {
-	runtime.GC()
-	runtime.GC()
-}
-
-// kept is the heap that build's steps hold, on average over n, once the
-// garbage is collected: the least of three measures, since what other
-// goroutines (servers and timers of earlier tests) keep meanwhile adds to
-// it.
-func kept(n int, build func() Step) uint64 {
-	least := ^uint64(0)
-	for range 3 {
-		keep := make([]Step, n)
-		var before, after runtime.MemStats
-		settle()
-		runtime.ReadMemStats(&before)
-		for i := range keep {
-			keep[i] = build()
-		}
-		settle()
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		least = min(least, max(after.HeapAlloc, before.HeapAlloc)-before.HeapAlloc)
-	}
-	return least / uint64(n)
-}
-
 // The start step a customer left once it created their connection keeps
 // no text fields (some 13 KiB of each session that moved on); the next
 // new-connection form starts empty, as before.
@@ -170,4 +133,33 @@ func TestCredentialsBuildAFieldWhenItIsFirstUsed(t *testing.T) {
 	}
 	step := typed()
 	wantIn(t, "view", viewFits(t, step, 80, 17), "> client-1", "(the Client Secret)", "e.g. https://idp.example.com")
+}
+
+// The Redirect URI step, once left, lets go of its guide (the rendering
+// with the connection's Redirect URI in it, some 20 KiB of every session
+// that moved on); coming back shows it at once, scrolled where it was.
+func TestRedirectURILeftKeepsNoGuide(t *testing.T) {
+	env := testEnv(t)
+	env.Guides = NewGuides() // the server's, which keeps the renderings
+	theme := NewTheme(true)
+	entered := func() Step {
+		step := NewRedirectURI(env, theme)
+		step.SetSize(80, 17)
+		orgEnter(t, step, redirectSetup(env))
+		return step
+	}
+	entered() // the Guides render the guide once
+	if n := kept(32, func() Step { s := entered(); s.(Leaver).Leave(); return s }); n > 12<<10 {
+		t.Errorf("a Redirect URI step left keeps %d KiB: want its guide let go (< 12 KiB; 28 with it)", n>>10)
+	}
+	step := entered()
+	run(t, step, press("pgdown"), orgWait)
+	before := viewFits(t, step, 80, 17)
+	step.(Leaver).Leave()
+	if cmd := step.Enter(step.(*redirectURI).setup); cmd != nil {
+		t.Error("coming back renders the guide again")
+	}
+	if after := viewFits(t, step, 80, 17); after != before {
+		t.Errorf("coming back shows another screen:\n%s\n---\n%s", before, after)
+	}
 }

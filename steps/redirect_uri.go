@@ -47,6 +47,12 @@ type redirectURI struct {
 	guideErr error
 	shownKey redirectGuideKey
 	vp       viewport.Model
+	// left is the guide shown when the step was last left and where it
+	// was scrolled to, to show it there again on coming back.
+	left struct {
+		key    redirectGuideKey
+		offset int
+	}
 
 	picking bool
 	pick    int
@@ -149,6 +155,11 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 		r.show(k, out)
 		return nil
 	}
+	if out, ok := r.render.Rendered(k.provider, k.redirectURI, k.connection, k.style, k.width); ok {
+		r.rendered[k] = out
+		r.show(k, out)
+		return nil
+	}
 	if r.inFlight {
 		return nil
 	}
@@ -165,13 +176,32 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 		r.shownKey = k
 		r.vp.SetContent(out)
 		r.vp.GotoTop()
+		if k == r.left.key {
+			r.vp.SetYOffset(r.left.offset)
+		}
+		r.left.key = redirectGuideKey{}
 	}
+}
+
+// Leave lets go of the guide and its renderings (some 20 KiB of every
+// session that moved on, as the connection's Redirect URI is in them):
+// Enter shows the guide again, from the Guides' rendering, scrolled where
+// it was.
+func (r *redirectURI) Leave() {
+	r.entered = false
+	r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
+	r.shownKey = redirectGuideKey{}
+	r.rendered = map[redirectGuideKey]string{}
+	r.vp.SetContent("")
 }
 
 func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case redirectRenderedMsg:
 		r.inFlight = false
+		if !r.entered {
+			return nil, nil // left meanwhile: Enter asks again
+		}
 		r.guideErr = msg.err
 		if msg.err == nil {
 			r.rendered[msg.key] = msg.out

@@ -2,31 +2,13 @@ package tui
 
 import (
 	"image/color"
-	"runtime"
 	"testing"
 
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
-
-// allocated is the bytes f allocates, on average over n calls: the least
-// of five measures, since other goroutines (servers and timers of earlier
-// tests) can only add to the process's count.
-func allocated(n int, f func()) uint64 {
-	least := ^uint64(0)
-	for range 5 {
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for range n {
-			f()
-		}
-		runtime.ReadMemStats(&after)
-		least = min(least, (after.TotalAlloc-before.TotalAlloc)/uint64(n))
-	}
-	return least
-}
 
 // A terminal reporting its background costs the session no theme: the
 // dark and the light one are built once, and the shell switches between
@@ -36,7 +18,7 @@ func TestABackgroundReportBuildsNoTheme(t *testing.T) {
 	m := New(shellEnv(t))
 	m.Init()
 	light, dark := tea.BackgroundColorMsg{Color: color.White}, tea.BackgroundColorMsg{Color: color.Black}
-	n := allocated(10, func() {
+	n := stepstest.Allocated(10, func() {
 		m.Update(light)
 		m.Update(dark)
 	})
@@ -71,36 +53,13 @@ func TestSessionsShareTheirThemes(t *testing.T) {
 	}
 }
 
-// kept is the heap that build's results hold, on average over n, once
-// the garbage is collected (twice: what sync.Pools held goes at the
-// second): the least of three measures.
-func kept(n int, build func() any) uint64 {
-	least := ^uint64(0)
-	for range 3 {
-		keep := make([]any, n)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range keep {
-			keep[i] = build()
-		}
-		runtime.GC()
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		least = min(least, max(after.HeapAlloc, before.HeapAlloc)-before.HeapAlloc)
-	}
-	return least / uint64(n)
-}
-
 // The shell of a session drawn with a server's themes keeps little of
 // its own: no theme, and no help bubble between footers (its styles are
 // 4.6 KiB), only what the footer drew.
 func TestTheShellKeepsLittleOfItsOwn(t *testing.T) {
 	env := shellEnv(t)
 	env.Themes = steps.NewThemes()
-	n := kept(64, func() any {
+	n := stepstest.Kept(64, func() any {
 		m := newModel(env, env.Themes, []steps.Step{newTypingStep("One"), newTypingStep("Two")})
 		m.Init()
 		m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
@@ -108,5 +67,45 @@ func TestTheShellKeepsLittleOfItsOwn(t *testing.T) {
 	})
 	if n > 4<<10 {
 		t.Errorf("a session's shell keeps %d KiB: want < 4 (7 with a help bubble kept)", n>>10)
+	}
+}
+
+// leavingStep is a typingStep that counts the times the shell left it.
+type leavingStep struct {
+	*typingStep
+	left int
+}
+
+func (s *leavingStep) Leave() { s.left++ }
+
+// The shell tells a step when the person leaves it, by enter, by esc or
+// by resuming another setup, so that it can let go of what only its
+// screen needs; not when they stay.
+func TestTheShellTellsAStepItIsLeft(t *testing.T) {
+	env := shellEnv(t)
+	one, two := &leavingStep{typingStep: newTypingStep("One")}, &leavingStep{typingStep: newTypingStep("Two")}
+	m := newModel(env, steps.NewThemes(), []steps.Step{one, two})
+	update := func(msg tea.Msg) {
+		_, cmd := m.Update(msg)
+		drive(t, m, cmd)
+	}
+	drive(t, m, m.Init())
+	update(enterKey)
+	if m.cur != 1 || one.left != 1 || two.left != 0 {
+		t.Fatalf("after enter: step %d, left %d and %d times", m.cur, one.left, two.left)
+	}
+	update(tea.KeyPressMsg{Code: tea.KeyEscape})
+	if m.cur != 0 || two.left != 1 || one.left != 1 {
+		t.Fatalf("after esc: step %d, left %d and %d times", m.cur, one.left, two.left)
+	}
+	update(steps.GotoMsg{Step: 0})
+	if one.left != 1 {
+		t.Errorf("going to the step on screen left it")
+	}
+	s := steps.NewSetup()
+	s.Step = 1
+	update(steps.ResumeMsg{Setup: s})
+	if m.cur != 1 || one.left != 2 {
+		t.Errorf("after resuming at step 1: step %d, step 0 left %d times", m.cur, one.left)
 	}
 }

@@ -52,6 +52,13 @@ func (l *lazyStep) SetTheme(t *steps.Theme) {
 	}
 }
 
+// Leave is the step's, when it was built and has one.
+func (l *lazyStep) Leave() {
+	if s, ok := l.step.(steps.Leaver); ok {
+		s.Leave()
+	}
+}
+
 // Title is the step's title, without building it.
 func (l *lazyStep) Title() string                { return steps.Title(l.index) }
 func (l *lazyStep) Keys() []key.Binding          { return l.must().Keys() }

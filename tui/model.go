@@ -253,6 +253,7 @@ func (m *Model) navigate(cmd tea.Cmd, nav steps.Nav) tea.Cmd {
 		m.setup = nav.Setup
 		m.finished = false // e.g. a fresh setup after the review's "set up another"
 		m.draft.resumed(m.setup)
+		m.leave()
 		m.cur = min(max(m.setup.Step, 0), len(m.steps)-1)
 		return tea.Batch(cmd, m.enter(m.cur))
 	case steps.FinishedMsg:
@@ -318,11 +319,21 @@ func (m *Model) enter(i int) tea.Cmd {
 }
 
 func (m *Model) goTo(i int) tea.Cmd {
+	if i != m.cur {
+		m.leave()
+	}
 	m.setup.Step = i
 	m.setup.Reached = max(m.setup.Reached, i)
 	m.showAll = false
 	m.draft.Touch()
 	return tea.Batch(m.save(), m.enter(i))
+}
+
+// leave tells the current step that the person leaves it (steps.Leaver).
+func (m *Model) leave() {
+	if s, ok := m.steps[m.cur].(steps.Leaver); ok {
+		s.Leave()
+	}
 }
 
 // scheduleSave arranges a save shortly after the setup changed.
