@@ -163,3 +163,18 @@ func TestRedirectURILeftKeepsNoGuide(t *testing.T) {
 		t.Errorf("coming back shows another screen:\n%s\n---\n%s", before, after)
 	}
 }
+
+// A Redirect URI step left does no work for the messages that still
+// reach it (draft saves, ticks, other steps' replies): it lays itself out
+// again when it is entered.
+func TestRedirectURILeftDrawsNothing(t *testing.T) {
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	step.SetSize(80, 17)
+	orgEnter(t, step, redirectSetup(env))
+	step.(Leaver).Leave()
+	type other struct{}
+	if n := stepstest.Allocated(20, func() { step.Update(other{}) }); n > 256 {
+		t.Errorf("a message to a step left allocates %d bytes: it is laid out again", n)
+	}
+}

@@ -329,9 +329,11 @@ func (r *redirectURI) head(width int) string {
 	return strings.Join(top, "\n")
 }
 
-// layout sizes the guide's viewport to the area under the head.
+// layout sizes the guide's viewport to the area under the head; not
+// while the step is left (the shell passes it every message that is not
+// a key), as Enter lays it out again.
 func (r *redirectURI) layout() {
-	if r.setup == nil {
+	if r.setup == nil || !r.entered {
 		return
 	}
 	r.vp.SetWidth(r.width)
