@@ -46,7 +46,9 @@ type redirectURI struct {
 	inFlight bool
 	guideErr error
 	shownKey redirectGuideKey
-	vp       viewport.Model
+	// vp scrolls the guide while the step is entered; nil while it is
+	// left (its content is the guide, which a step left lets go of).
+	vp *viewport.Model
 	// left is the guide shown when the step was last left and where it
 	// was scrolled to, to show it there again on coming back.
 	left struct {
@@ -68,14 +70,11 @@ type redirectURI struct {
 
 // NewRedirectURI is step 1: show and copy the Redirect URI.
 func NewRedirectURI(env *Env, theme *Theme) Step {
-	vp := viewport.New()
-	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
 	r := &redirectURI{
 		stepBase:     stepBase{env: env, theme: theme},
 		guides:       assets.Guides(),
 		render:       cmp.Or(env.Guides, NewGuides()),
 		rendered:     map[redirectGuideKey]string{},
-		vp:           vp,
 		redirectKeys: newRedirectKeys(),
 	}
 	r.laidOut = laidOut{area: area{width: 80}, update: r.update, layout: r.layout}
@@ -87,6 +86,11 @@ func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.entered = true
+	if r.vp == nil {
+		vp := viewport.New()
+		vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
+		r.vp = &vp
+	}
 	r.picking, r.reading, r.spelling = false, "", false
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
@@ -172,7 +176,7 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 }
 
 func (r *redirectURI) show(k redirectGuideKey, out string) {
-	if r.shownKey != k {
+	if r.shownKey != k && r.vp != nil {
 		r.shownKey = k
 		r.vp.SetContent(out)
 		r.vp.GotoTop()
@@ -183,16 +187,17 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 	}
 }
 
-// Leave lets go of the guide and its renderings (some 20 KiB of every
-// session that moved on, as the connection's Redirect URI is in them):
-// Enter shows the guide again, from the Guides' rendering, scrolled where
-// it was.
+// Leave lets go of the guide, its renderings and its viewport (some 25
+// KiB of every session that moved on, as the connection's Redirect URI
+// is in the renderings): Enter shows the guide again, from the Guides'
+// rendering, scrolled where it was.
 func (r *redirectURI) Leave() {
-	r.entered = false
-	r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
+	if r.vp != nil {
+		r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
+	}
+	r.entered, r.vp = false, nil
 	r.shownKey = redirectGuideKey{}
 	r.rendered = map[redirectGuideKey]string{}
-	r.vp.SetContent("")
 }
 
 func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {
