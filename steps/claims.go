@@ -50,13 +50,13 @@ type claims struct {
 func NewClaims(env *Env, theme *Theme) Step {
 	c := &claims{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newClaimsKeys()}
 	for i := range c.inputs {
-		in := limited(textinput.New(), widget.LimitName)
+		in := limited(widget.New(), widget.LimitName)
 		in.Prompt = ""
 		in.ShowSuggestions = true
 		in.KeyMap.AcceptSuggestion = key.NewBinding(key.WithKeys("tab"))
 		in.KeyMap.NextSuggestion = key.NewBinding(key.WithKeys("ctrl+n"))
 		in.KeyMap.PrevSuggestion = key.NewBinding(key.WithKeys("ctrl+p"))
-		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
+		in.SetStyles(theme.PlainInputStyles())
 		c.inputs[i] = in
 	}
 	return c
@@ -111,7 +111,7 @@ func (c *claims) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
 		for i := range c.inputs {
-			c.inputs[i].SetStyles(widget.PlainInputStyles(msg.IsDark()))
+			c.inputs[i].SetStyles(c.theme.PlainInputStyles())
 		}
 		return nil, nil
 	case tea.KeyPressMsg:

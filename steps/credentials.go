@@ -41,7 +41,11 @@ type credentials struct {
 	area
 	stepBase
 
-	inputs   [credFields]textinput.Model
+	// inputs are the fields' text inputs, each built when it is first
+	// focused or given a value: until then (nil) the field is empty and
+	// drawn from the theme's blank input. A customer who has typed the
+	// Client ID holds one text input, not three.
+	inputs   [credFields]*textinput.Model
 	focus    int
 	visited  [credFields]bool // shown errors only once a field was left or submitted
 	revealed bool
@@ -69,12 +73,61 @@ func NewCredentials(env *Env, theme *Theme) Step {
 		credKeys: newCredKeys(),
 		method:   bind("←/→", "auth method", "left", "right", "space"),
 	}
-	c.inputs[credClientID] = widget.NewInput(theme.InputStyles(), widget.Hint("the application's Client ID"))
-	c.inputs[credSecret] = limited(widget.NewInput(theme.InputStyles(), widget.Hint("the Client Secret")), widget.LimitSecret)
-	c.inputs[credSecret].EchoMode = textinput.EchoPassword
-	c.inputs[credSecret].EchoCharacter = '•'
-	c.inputs[credDiscovery] = widget.NewInput(theme.InputStyles(), widget.Example("https://idp.example.com/.well-known/openid-configuration"))
 	return c
+}
+
+// asField is in set up as field i: its placeholder, its limit, for the
+// secret its echo, and its width once the step has one.
+func (c *credentials) asField(in textinput.Model, i int) textinput.Model {
+	switch i {
+	case credClientID:
+		in.Placeholder = widget.Hint("the application's Client ID")
+	case credSecret:
+		in = limited(in, widget.LimitSecret)
+		in.Placeholder = widget.Hint("the Client Secret")
+		in.EchoMode, in.EchoCharacter = textinput.EchoPassword, '•'
+		if c.revealed {
+			in.EchoMode = textinput.EchoNormal
+		}
+	case credDiscovery:
+		in.Placeholder = widget.Example("https://idp.example.com/.well-known/openid-configuration")
+	}
+	if c.width > 0 {
+		in = widget.Sized(in, c.width)
+	}
+	return in
+}
+
+// field is field i's text input, built now if it was not.
+func (c *credentials) field(i int) *textinput.Model {
+	if c.inputs[i] == nil {
+		in := c.asField(widget.NewInput(c.theme.InputStyles(), ""), i)
+		c.inputs[i] = &in
+	}
+	return c.inputs[i]
+}
+
+// value is the text of field i.
+func (c *credentials) value(i int) string {
+	if c.inputs[i] == nil {
+		return ""
+	}
+	return c.inputs[i].Value()
+}
+
+// setValue puts v in field i (building its input unless both are empty).
+func (c *credentials) setValue(i int, v string) {
+	if v != "" || c.inputs[i] != nil {
+		c.field(i).SetValue(v)
+	}
+}
+
+// fieldView draws field i.
+func (c *credentials) fieldView(i int) string {
+	if c.inputs[i] == nil {
+		return c.asField(c.theme.blankInput(), i).View()
+	}
+	return c.inputs[i].View()
 }
 
 func (c *credentials) Title() string { return Title(StepCredentials) }
@@ -96,13 +149,13 @@ func (c *credentials) Enter(s *Setup) tea.Cmd {
 		conn.ClientID, conn.ClientSecret, discovery = d.ClientID, d.ClientSecret, d.DiscoveryURL
 		c.demo = true
 	}
-	c.inputs[credClientID].SetValue(conn.ClientID)
-	c.inputs[credSecret].SetValue(conn.ClientSecret)
-	c.inputs[credDiscovery].SetValue(discovery)
+	c.setValue(credClientID, conn.ClientID)
+	c.setValue(credSecret, conn.ClientSecret)
+	c.setValue(credDiscovery, discovery)
 	c.sync()
 	c.focus = credClientID
 	for i := range c.inputs {
-		if strings.TrimSpace(c.inputs[i].Value()) == "" {
+		if strings.TrimSpace(c.value(i)) == "" {
 			c.focus = i
 			break
 		}
@@ -213,8 +266,10 @@ func (c *credentials) update(msg tea.Msg) (tea.Cmd, Nav) {
 	}
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		for i := range c.inputs {
-			c.inputs[i].SetStyles(c.theme.InputStyles())
+		for _, in := range c.inputs {
+			if in != nil {
+				in.SetStyles(c.theme.InputStyles())
+			}
 		}
 	case tea.KeyPressMsg:
 		if c.asking {
@@ -273,6 +328,9 @@ func (c *credentials) update(msg tea.Msg) (tea.Cmd, Nav) {
 }
 
 func (c *credentials) setEcho() {
+	if c.inputs[credSecret] == nil {
+		return // drawn as asField sets it
+	}
 	if c.revealed {
 		c.inputs[credSecret].EchoMode = textinput.EchoNormal
 	} else {
@@ -284,7 +342,7 @@ func (c *credentials) updateInput(msg tea.Msg) tea.Cmd {
 	if c.focus == credSecret && c.setup.SecretHandedOff() {
 		return c.replaceHandedOff(msg)
 	}
-	cmd := inputUpdate(&c.inputs[c.focus], msg)
+	cmd := inputUpdate(c.field(c.focus), msg)
 	c.message = ""
 	c.sync()
 	return cmd
@@ -300,22 +358,24 @@ func (c *credentials) moveFocus(d int) tea.Cmd {
 }
 
 func (c *credentials) focusField() tea.Cmd {
-	for i := range c.inputs {
-		c.inputs[i].Blur()
+	for _, in := range c.inputs {
+		if in != nil {
+			in.Blur()
+		}
 	}
 	if c.focus >= credFields {
 		return nil
 	}
-	return c.inputs[c.focus].Focus()
+	return c.field(c.focus).Focus()
 }
 
 // sync writes the fields into the setup, as typed, so that a draft saved
 // at any moment resumes with them.
 func (c *credentials) sync() {
 	s := c.setup
-	s.Connection.ClientID = strings.TrimSpace(c.inputs[credClientID].Value())
-	s.Connection.ClientSecret = strings.TrimSpace(c.inputs[credSecret].Value())
-	s.setDiscovery(c.inputs[credDiscovery].Value())
+	s.Connection.ClientID = strings.TrimSpace(c.value(credClientID))
+	s.Connection.ClientSecret = strings.TrimSpace(c.value(credSecret))
+	s.setDiscovery(c.value(credDiscovery))
 }
 
 // setDiscovery sets the Discovery Endpoint as typed, and the URL it means
@@ -333,7 +393,7 @@ func (s *Setup) setDiscovery(input string) {
 func (c *credentials) done() (tea.Cmd, Nav) {
 	c.visited = [credFields]bool{true, true, true}
 	for i := range c.inputs {
-		if err := credCheck(i, c.inputs[i].Value()); err != nil {
+		if err := credCheck(i, c.value(i)); err != nil {
 			msg, fix := flow.Explain(err)
 			c.message = "Fix the " + credLabel(i) + ": " + msg
 			if fix != "" {
@@ -386,7 +446,7 @@ func credCheck(field int, value string) error {
 // credNote is the line under a field: its error, or what will be used.
 func (c *credentials) credNote(field int) (text string, style lipgloss.Style) {
 	t := c.theme
-	value := c.inputs[field].Value()
+	value := c.value(field)
 	err := credCheck(field, value)
 	if err != nil {
 		if !c.visited[field] && (value == "" || field != credDiscovery) {
@@ -448,8 +508,10 @@ func credAuthNote(s *Setup) string {
 // SetSize fits the fields to the step's new width.
 func (c *credentials) SetSize(width, height int) {
 	c.area.SetSize(width, height)
-	for i := range c.inputs {
-		c.inputs[i] = widget.Sized(c.inputs[i], width)
+	for _, in := range c.inputs {
+		if in != nil {
+			*in = widget.Sized(*in, width)
+		}
 	}
 }
 
@@ -467,7 +529,7 @@ func (c *credentials) View() string {
 		if i == c.focus {
 			focus = len(strings.Split(strings.Join(parts, "\n"), "\n"))
 		}
-		parts = append(parts, c.inputs[i].View())
+		parts = append(parts, c.fieldView(i))
 		if note, style := c.credNote(i); note != "" {
 			parts = append(parts, style.PaddingLeft(2).Width(width).Render(flow.DisplayText(note)))
 		}

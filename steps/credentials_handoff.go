@@ -212,9 +212,9 @@ func (c *credentials) received() {
 	c.code, c.command, c.message = "", "", ""
 	c.revealed = false
 	c.setEcho()
-	c.inputs[credClientID].SetValue(s.Connection.ClientID)
-	c.inputs[credSecret].SetValue(s.Connection.ClientSecret)
-	c.inputs[credDiscovery].SetValue(s.DiscoveryInput)
+	c.setValue(credClientID, s.Connection.ClientID)
+	c.setValue(credSecret, s.Connection.ClientSecret)
+	c.setValue(credDiscovery, s.DiscoveryInput)
 }
 
 // replaceHandedOff handles an edit of a secret that came from the
@@ -222,15 +222,16 @@ func (c *credentials) received() {
 // into a part that could then be shown), and is the engineer's own from
 // then on. Keys that do not change the text leave it as it is.
 func (c *credentials) replaceHandedOff(msg tea.Msg) tea.Cmd {
-	probe := c.inputs[credSecret]
+	secret := c.field(credSecret)
+	probe := *secret
 	_ = inputUpdate(&probe, msg)
-	if probe.Value() == c.inputs[credSecret].Value() {
+	if probe.Value() == secret.Value() {
 		return nil
 	}
-	fresh := c.inputs[credSecret]
+	fresh := *secret
 	fresh.SetValue("")
 	cmd := inputUpdate(&fresh, msg)
-	c.inputs[credSecret] = fresh
+	*secret = fresh
 	c.setup.Handoff = nil
 	c.message = ""
 	c.sync()

@@ -77,6 +77,9 @@ type Env struct {
 	// Guides renders the provider guides; an SSH server shares one between
 	// its sessions. Nil: each session renders its own.
 	Guides *Guides
+	// Themes are the dark and the light theme; an SSH server shares one
+	// pair between its sessions. Nil: each session builds its own.
+	Themes *Themes
 }
 
 // Demo is the embedded demo IdP's client, for `oidc-onboard --demo`.

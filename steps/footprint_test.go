@@ -1,28 +1,20 @@
 package steps
 
 import (
-	"runtime"
 	"testing"
+
+	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
 )
 
-// allocated is the bytes build allocates, on average over n calls: the
-// least of five measures, since other goroutines (servers and timers of
-// earlier tests) can only add to the process's count.
+// allocated is the bytes build allocates, on average over n calls.
 func allocated(n int, build func() Step) uint64 {
-	least := ^uint64(0)
-	for range 5 {
-		keep := make([]Step, n)
-		var before, after runtime.MemStats
-		runtime.GC()
-		runtime.ReadMemStats(&before)
-		for i := range keep {
-			keep[i] = build()
-		}
-		runtime.ReadMemStats(&after)
-		runtime.KeepAlive(keep)
-		least = min(least, (after.TotalAlloc-before.TotalAlloc)/uint64(n))
-	}
-	return least
+	return stepstest.Allocated(n, func() { _ = build() })
+}
+
+// kept is the heap that build's steps hold, on average over n, once the
+// garbage is collected.
+func kept(n int, build func() Step) uint64 {
+	return stepstest.Kept(n, func() any { return build() })
 }
 
 // viewAllocs is the allocations of step's View at 80×17, where its last
@@ -91,4 +83,98 @@ func TestCredentialsKeepItsParagraphBetweenKeys(t *testing.T) {
 		t.Errorf("a View between keys allocates %.0f times, one that wraps the paragraph %.0f: it is wrapped on each key", kept, drawn)
 	}
 	wantIn(t, "view", viewFits(t, step, 80, 17), "Client Secret", "> client")
+}
+
+// The start step a customer left once it created their connection keeps
+// no text fields (some 13 KiB of each session that moved on); the next
+// new-connection form starts empty, as before.
+func TestStartStepLeftKeepsNoTextFields(t *testing.T) {
+	env := testEnv(t)
+	env.Customer, env.Organization, env.Demo = true, "Acme", nil
+	theme := NewTheme(true)
+	left := func() Step {
+		step := NewOrganization(env, theme)
+		orgEnter(t, step, NewSetup())
+		orgType(t, step, "Acme SSO")
+		if _, ok := orgHas[NextMsg](run(t, step, press("enter"), orgWait)); !ok {
+			t.Fatalf("the form did not create the connection:\n%s", viewFits(t, step, 80, 17))
+		}
+		return step
+	}
+	if n := kept(16, left); n > 9<<10 {
+		t.Errorf("a start step left after creating the connection keeps %d KiB: want its text fields dropped (< 9 KiB; 17 with them)", n>>10)
+	}
+	step := left()
+	orgEnter(t, step, step.(*organization).setup)
+	run(t, step, press("down"), orgWait)
+	run(t, step, press("enter"), orgWait) // "New connection"
+	wantIn(t, "form again", viewFits(t, step, 80, 17), "Connection name", "default: Acme OIDC")
+}
+
+// A customer who has typed the Client ID, and not yet been to the other
+// two fields, holds one text input (some 8 KiB), not three: an empty
+// field is drawn from the theme's blank input until it is focused or
+// given a value.
+func TestCredentialsBuildAFieldWhenItIsFirstUsed(t *testing.T) {
+	env := testEnv(t)
+	env.Demo = nil
+	theme := NewTheme(true)
+	typed := func() Step {
+		step := NewCredentials(env, theme)
+		step.SetSize(80, 17)
+		step.Enter(NewSetup())
+		for _, r := range "client-1" {
+			step.Update(press(string(r)))
+		}
+		return step
+	}
+	if n := kept(64, typed); n > 16<<10 {
+		t.Errorf("the credentials step with a Client ID typed keeps %d KiB: want one text input built (< 16 KiB; 26 with three)", n>>10)
+	}
+	step := typed()
+	wantIn(t, "view", viewFits(t, step, 80, 17), "> client-1", "(the Client Secret)", "e.g. https://idp.example.com")
+}
+
+// The Redirect URI step, once left, lets go of its guide (the rendering
+// with the connection's Redirect URI in it, some 20 KiB of every session
+// that moved on); coming back shows it at once, scrolled where it was.
+func TestRedirectURILeftKeepsNoGuide(t *testing.T) {
+	env := testEnv(t)
+	env.Guides = NewGuides() // the server's, which keeps the renderings
+	theme := NewTheme(true)
+	entered := func() Step {
+		step := NewRedirectURI(env, theme)
+		step.SetSize(80, 17)
+		orgEnter(t, step, redirectSetup(env))
+		return step
+	}
+	entered() // the Guides render the guide once
+	if n := kept(32, func() Step { s := entered(); s.(Leaver).Leave(); return s }); n > 12<<10 {
+		t.Errorf("a Redirect URI step left keeps %d KiB: want its guide let go (< 12 KiB; 28 with it)", n>>10)
+	}
+	step := entered()
+	run(t, step, press("pgdown"), orgWait)
+	before := viewFits(t, step, 80, 17)
+	step.(Leaver).Leave()
+	if cmd := step.Enter(step.(*redirectURI).setup); cmd != nil {
+		t.Error("coming back renders the guide again")
+	}
+	if after := viewFits(t, step, 80, 17); after != before {
+		t.Errorf("coming back shows another screen:\n%s\n---\n%s", before, after)
+	}
+}
+
+// A Redirect URI step left does no work for the messages that still
+// reach it (draft saves, ticks, other steps' replies): it lays itself out
+// again when it is entered.
+func TestRedirectURILeftDrawsNothing(t *testing.T) {
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	step.SetSize(80, 17)
+	orgEnter(t, step, redirectSetup(env))
+	step.(Leaver).Leave()
+	type other struct{}
+	if n := stepstest.Allocated(20, func() { step.Update(other{}) }); n > 256 {
+		t.Errorf("a message to a step left allocates %d bytes: it is laid out again", n)
+	}
 }

@@ -82,13 +82,40 @@ func (g *Guides) Render(provider, redirectURI, connectionID, style string, width
 		}
 		close(r.done)
 	}
-	switch {
-	case r.err != nil || mask == "":
-		return r.out, r.err
-	case r.own:
+	if r.err == nil && r.own {
 		return renderGuide(guideKey{provider: provider, uri: redirectURI, style: style, width: width})
 	}
-	return strings.ReplaceAll(r.out, mask, connectionID), nil
+	return r.with(mask, connectionID), r.err
+}
+
+// Rendered is what Render returns when that rendering is done already (a
+// session coming back to its guide), without waiting or rendering: ok is
+// false when it is not, or when the connection needs its own.
+func (g *Guides) Rendered(provider, redirectURI, connectionID, style string, width int) (out string, ok bool) {
+	uri, mask := maskConnection(redirectURI, connectionID)
+	g.mu.Lock()
+	r, found := g.rendering[guideKey{provider: provider, uri: uri, style: style, width: width}]
+	g.mu.Unlock()
+	if !found {
+		return "", false
+	}
+	select {
+	case <-r.done:
+	default:
+		return "", false
+	}
+	if r.err != nil || r.own {
+		return "", false
+	}
+	return r.with(mask, connectionID), true
+}
+
+// with is the rendering with the connection's ID in place of its mask.
+func (r *guideRendering) with(mask, connectionID string) string {
+	if r.err != nil || mask == "" {
+		return r.out
+	}
+	return strings.ReplaceAll(r.out, mask, connectionID)
 }
 
 // maskConnection replaces connectionID in uri with a mask of the same

@@ -234,8 +234,8 @@ func TestPastesAreCutAtTheFieldsLimit(t *testing.T) {
 	step, _ := orgEnterNew(t, NewOrganization, env)
 	msgs := run(t, step, tea.PasteMsg{Content: huge}, orgWait)
 	note, _ := orgHas[StatusMsg](msgs)
-	if o := step.(*organization); len(o.org.Value()) != 200 || !strings.Contains(string(note), "cut to 200 characters") {
-		t.Errorf("the organization field holds %d characters after a 1 MB paste; note %q", len(o.org.Value()), note)
+	if o := step.(*organization); len(o.fields.org.Value()) != 200 || !strings.Contains(string(note), "cut to 200 characters") {
+		t.Errorf("the organization field holds %d characters after a 1 MB paste; note %q", len(o.fields.org.Value()), note)
 	}
 	step, _ = orgEnterNew(t, NewOrganization, env)
 	if msgs := run(t, step, tea.PasteMsg{Content: "Acme"}, orgWait); len(msgs) != 0 {

@@ -92,9 +92,12 @@ type organization struct {
 	cursor  int
 	err     error
 
-	org, name textinput.Model
-	focus     int // 0 organization, 1 name
-	formErr   string
+	// fields are the new-connection form's, from when the form is first
+	// opened until it created the connection: a session that moved on
+	// does not keep two text fields it no longer shows.
+	fields  *orgFields
+	focus   int // 0 organization, 1 name
+	formErr string
 
 	text orgFormText // the form's text, as last drawn
 
@@ -110,12 +113,22 @@ func NewOrganization(env *Env, theme *Theme) Step {
 		stepBase: stepBase{env: env, theme: theme},
 		orgKeys:  newOrgKeys(),
 	}
-	o.org = limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName)
-	o.org.ShowSuggestions = true
-	o.name = limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName)
 	o.invite = newOrgInvite(theme, env.Invites != nil)
 	o.live = newOrgLive()
 	return o
+}
+
+// orgFields are the new-connection form's text fields.
+type orgFields struct{ org, name textinput.Model }
+
+// newOrgFields are empty fields drawn with theme.
+func newOrgFields(theme *Theme) *orgFields {
+	f := &orgFields{
+		org:  limited(widget.NewInput(theme.InputStyles(), widget.Example("Acme Corp")), widget.LimitName),
+		name: limited(widget.NewInput(theme.InputStyles(), ""), widget.LimitName),
+	}
+	f.org.ShowSuggestions = true
+	return f
 }
 
 func (o *organization) Title() string { return Title(StepOrganization) }
@@ -199,7 +212,9 @@ func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 			return o.invited(msg), nil
 		}
 	case tea.BackgroundColorMsg:
-		widget.Restyle(o.theme.InputStyles(), &o.org, &o.name)
+		if f := o.fields; f != nil {
+			widget.Restyle(o.theme.InputStyles(), &f.org, &f.name)
+		}
 		if f := o.invite.inviteForm; f != nil {
 			widget.Restyle(o.theme.InputStyles(), &f.org, &f.ttl, &f.label)
 		}
@@ -302,18 +317,20 @@ func (o *organization) chosen(msg orgChosenMsg) (tea.Cmd, Nav) {
 	*o.setup = *msg.setup
 	o.mode = orgList
 	if o.from == orgForm {
-		o.org.SetValue("")
-		o.name.SetValue("")
+		o.fields = nil // made; the next form starts empty
 	}
 	return nil, NextMsg{}
 }
 
 func (o *organization) openForm() tea.Cmd {
 	o.mode = orgForm
+	if o.fields == nil {
+		o.fields = newOrgFields(o.theme)
+	}
 	o.formErr = ""
-	o.org.SetSuggestions(o.listing.orgs)
+	o.fields.org.SetSuggestions(o.listing.orgs)
 	if o.walled() {
-		o.org.SetValue(o.env.Organization)
+		o.fields.org.SetValue(o.env.Organization)
 		o.focus = 1
 	} else {
 		o.focus = 0
@@ -323,23 +340,23 @@ func (o *organization) openForm() tea.Cmd {
 }
 
 func (o *organization) focusField() tea.Cmd {
-	o.org.Blur()
-	o.name.Blur()
+	o.fields.org.Blur()
+	o.fields.name.Blur()
 	if o.focus == 0 {
-		return o.org.Focus()
+		return o.fields.org.Focus()
 	}
-	return o.name.Focus()
+	return o.fields.name.Focus()
 }
 
 // syncName proposes "<Org> OIDC" as the connection name, marked as the
 // default an empty name keeps.
 func (o *organization) syncName() {
-	o.name.Placeholder = widget.Default(o.suggestedName())
+	o.fields.name.Placeholder = widget.Default(o.suggestedName())
 }
 
 // suggestedName is the name an empty name field keeps: "<Org> OIDC".
 func (o *organization) suggestedName() string {
-	return strings.TrimSpace(cmp.Or(strings.TrimSpace(o.org.Value()), "Acme")) + " OIDC"
+	return strings.TrimSpace(cmp.Or(strings.TrimSpace(o.fields.org.Value()), "Acme")) + " OIDC"
 }
 
 func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
@@ -352,7 +369,7 @@ func (o *organization) updateForm(msg tea.KeyPressMsg) tea.Cmd {
 			return o.moveFocus(1)
 		}
 		return o.create()
-	case key.Matches(msg, o.next) && o.focus == 0 && widget.CanAccept(o.org):
+	case key.Matches(msg, o.next) && o.focus == 0 && widget.CanAccept(o.fields.org):
 		return o.updateInput(msg) // tab completes the suggested organization
 	case key.Matches(msg, o.next):
 		return o.moveFocus(1)
@@ -373,17 +390,17 @@ func (o *organization) moveFocus(d int) tea.Cmd {
 func (o *organization) updateInput(msg tea.Msg) tea.Cmd {
 	var cmd tea.Cmd
 	if o.focus == 0 {
-		cmd = inputUpdate(&o.org, msg)
+		cmd = inputUpdate(&o.fields.org, msg)
 		o.syncName()
 	} else {
-		cmd = inputUpdate(&o.name, msg)
+		cmd = inputUpdate(&o.fields.name, msg)
 	}
 	o.formErr = ""
 	return cmd
 }
 
 func (o *organization) create() tea.Cmd {
-	org, name := strings.TrimSpace(o.org.Value()), strings.TrimSpace(o.name.Value())
+	org, name := strings.TrimSpace(o.fields.org.Value()), strings.TrimSpace(o.fields.name.Value())
 	if name == "" {
 		name = o.suggestedName()
 	}
@@ -513,9 +530,9 @@ func (o *organization) formView(width int) string {
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
-	org, name := widget.Sized(o.org, inner), widget.Sized(o.name, inner)
+	org, name := widget.Sized(o.fields.org, inner), widget.Sized(o.fields.name, inner)
 	if o.walled() {
-		parts = append(parts, text.orgLabel, "  "+t.Accent.Render(widget.Truncate(flow.Display(o.org.Value()), inner)))
+		parts = append(parts, text.orgLabel, "  "+t.Accent.Render(widget.Truncate(flow.Display(o.fields.org.Value()), inner)))
 	} else {
 		parts = append(parts, text.orgLabel, "  "+org.View())
 		if text.existing != "" {

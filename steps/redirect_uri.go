@@ -46,7 +46,15 @@ type redirectURI struct {
 	inFlight bool
 	guideErr error
 	shownKey redirectGuideKey
-	vp       viewport.Model
+	// vp scrolls the guide while the step is entered; nil while it is
+	// left (its content is the guide, which a step left lets go of).
+	vp *viewport.Model
+	// left is the guide shown when the step was last left and where it
+	// was scrolled to, to show it there again on coming back.
+	left struct {
+		key    redirectGuideKey
+		offset int
+	}
 
 	picking bool
 	pick    int
@@ -62,14 +70,11 @@ type redirectURI struct {
 
 // NewRedirectURI is step 1: show and copy the Redirect URI.
 func NewRedirectURI(env *Env, theme *Theme) Step {
-	vp := viewport.New()
-	vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
 	r := &redirectURI{
 		stepBase:     stepBase{env: env, theme: theme},
 		guides:       assets.Guides(),
 		render:       cmp.Or(env.Guides, NewGuides()),
 		rendered:     map[redirectGuideKey]string{},
-		vp:           vp,
 		redirectKeys: newRedirectKeys(),
 	}
 	r.laidOut = laidOut{area: area{width: 80}, update: r.update, layout: r.layout}
@@ -81,6 +86,11 @@ func (r *redirectURI) Title() string { return Title(StepRedirectURI) }
 func (r *redirectURI) Enter(s *Setup) tea.Cmd {
 	r.setup = s
 	r.entered = true
+	if r.vp == nil {
+		vp := viewport.New()
+		vp.KeyMap = viewport.KeyMap{} // scrolling is driven by the step's own keys
+		r.vp = &vp
+	}
 	r.picking, r.reading, r.spelling = false, "", false
 	if s.Connection.RedirectURI == "" && s.Connection.ID != "" {
 		s.Connection.RedirectURI = r.env.RedirectURIFor(s.Connection.ID)
@@ -149,6 +159,11 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 		r.show(k, out)
 		return nil
 	}
+	if out, ok := r.render.Rendered(k.provider, k.redirectURI, k.connection, k.style, k.width); ok {
+		r.rendered[k] = out
+		r.show(k, out)
+		return nil
+	}
 	if r.inFlight {
 		return nil
 	}
@@ -161,17 +176,37 @@ func (r *redirectURI) ensureGuide() tea.Cmd {
 }
 
 func (r *redirectURI) show(k redirectGuideKey, out string) {
-	if r.shownKey != k {
+	if r.shownKey != k && r.vp != nil {
 		r.shownKey = k
 		r.vp.SetContent(out)
 		r.vp.GotoTop()
+		if k == r.left.key {
+			r.vp.SetYOffset(r.left.offset)
+		}
+		r.left.key = redirectGuideKey{}
 	}
+}
+
+// Leave lets go of the guide, its renderings and its viewport (some 25
+// KiB of every session that moved on, as the connection's Redirect URI
+// is in the renderings): Enter shows the guide again, from the Guides'
+// rendering, scrolled where it was.
+func (r *redirectURI) Leave() {
+	if r.vp != nil {
+		r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
+	}
+	r.entered, r.vp = false, nil
+	r.shownKey = redirectGuideKey{}
+	r.rendered = map[redirectGuideKey]string{}
 }
 
 func (r *redirectURI) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case redirectRenderedMsg:
 		r.inFlight = false
+		if !r.entered {
+			return nil, nil // left meanwhile: Enter asks again
+		}
 		r.guideErr = msg.err
 		if msg.err == nil {
 			r.rendered[msg.key] = msg.out
@@ -299,9 +334,11 @@ func (r *redirectURI) head(width int) string {
 	return strings.Join(top, "\n")
 }
 
-// layout sizes the guide's viewport to the area under the head.
+// layout sizes the guide's viewport to the area under the head; not
+// while the step is left (the shell passes it every message that is not
+// a key), as Enter lays it out again.
 func (r *redirectURI) layout() {
-	if r.setup == nil {
+	if r.setup == nil || !r.entered {
 		return
 	}
 	r.vp.SetWidth(r.width)

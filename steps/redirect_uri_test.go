@@ -180,8 +180,7 @@ func TestRedirectURIProviderPickerSwitchesAndCachesGuides(t *testing.T) {
 func TestRedirectURIScrollsAndFitsEveryWidth(t *testing.T) {
 	t.Parallel()
 	env := testEnv(t)
-	theme := NewTheme(true)
-	step := NewRedirectURI(env, theme)
+	step := NewRedirectURI(env, NewTheme(true))
 	setup := redirectSetup(env)
 	setup.Provider = "entra"
 	orgEnter(t, step, setup)
@@ -200,7 +199,7 @@ func TestRedirectURIScrollsAndFitsEveryWidth(t *testing.T) {
 		viewFits(t, step, w, 8)
 	}
 	// A light background re-renders the guide in the light style.
-	*theme = *NewTheme(false)
+	step.(Themed).SetTheme(NewTheme(false)) // as the shell does, then the message
 	run(t, step, tea.BackgroundColorMsg{Color: color.White}, orgWait)
 	if got := step.(*redirectURI).shownKey.style; got != "light" {
 		t.Errorf("guide style after a light background: %q", got)

@@ -62,10 +62,10 @@ type rolesDeleted struct {
 func NewRoles(env *Env, theme *Theme) Step {
 	r := &roles{stepBase: stepBase{env: env, theme: theme, setup: NewSetup()}, keys: newRolesKeys()}
 	newInput := func(placeholder string) textinput.Model {
-		in := limited(textinput.New(), widget.LimitName)
+		in := limited(widget.New(), widget.LimitName)
 		in.Prompt = ""
 		in.Placeholder = placeholder
-		in.SetStyles(widget.PlainInputStyles(theme.IsDark))
+		in.SetStyles(theme.PlainInputStyles())
 		return in
 	}
 	r.groupsIn = newInput(widget.Default(flow.DefaultGroupsClaim))
@@ -112,7 +112,7 @@ func (r *roles) selectedRow() int {
 func (r *roles) Update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		widget.Restyle(widget.PlainInputStyles(msg.IsDark()), r.inputs()...)
+		widget.Restyle(r.theme.PlainInputStyles(), r.inputs()...)
 		return nil, nil
 	case glLoadedMsg:
 		r.labels.take(msg, r.setup.Connection.ID)

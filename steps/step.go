@@ -44,6 +44,14 @@ type Step interface {
 	Capturing() bool
 }
 
+// Leaver is a step that lets go of what only its screen needs when the
+// person moves to another step: the shell calls Leave on the step it
+// leaves. Enter brings back what it showed; every message still reaches
+// it meanwhile.
+type Leaver interface {
+	Leave()
+}
+
 // LineStep is a step that can also run as plain prompts, line by line, for
 // screen readers (the accessible mode: no full-screen redraws).
 type LineStep interface {

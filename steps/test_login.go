@@ -117,11 +117,11 @@ type testLogin struct {
 
 // NewTestLogin is step 6, the test login.
 func NewTestLogin(env *Env, theme *Theme) Step {
-	ti := limited(textinput.New(), widget.LimitAddress)
-	ti.SetStyles(widget.PlainInputStyles(theme.IsDark))
+	ti := limited(widget.New(), widget.LimitAddress)
+	ti.SetStyles(theme.PlainInputStyles())
 	ti.Prompt = "> "
 	ti.Placeholder = "http://…/callback?code=…&state=…"
-	li := limited(textinput.New(), widget.LimitName)
+	li := limited(widget.New(), widget.LimitName)
 	li.Prompt = ""
 	li.Placeholder = "e.g. Finance admins; enter skips"
 	t := &testLogin{
@@ -200,7 +200,7 @@ func (t *testLogin) Keys() []key.Binding {
 func (t *testLogin) update(msg tea.Msg) (tea.Cmd, Nav) {
 	switch msg := msg.(type) {
 	case tea.BackgroundColorMsg:
-		t.paste.SetStyles(widget.PlainInputStyles(t.theme.IsDark))
+		t.paste.SetStyles(t.theme.PlainInputStyles())
 	case tea.KeyPressMsg:
 		return t.handleKey(msg)
 	case tea.PasteMsg:

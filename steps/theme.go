@@ -11,11 +11,12 @@ import (
 )
 
 // Theme is every style of the wizard, built from whether the terminal's
-// background is dark. No colour literal appears outside NewTheme. The shell
-// owns one *Theme per session and rebuilds it in place when the terminal
-// reports its background, so every step sees the change. Colours degrade
-// by themselves under NO_COLOR or a poor colour profile (the program's
-// renderer downsamples them).
+// background is dark. No colour literal appears outside NewTheme. A Theme
+// is never changed once built: sessions share one for each background (see
+// Themes), and when the terminal reports its background the shell hands
+// every step the other one (Themed). Colours degrade by themselves under
+// NO_COLOR or a poor colour profile (the program's renderer downsamples
+// them).
 type Theme struct {
 	IsDark bool
 
@@ -46,7 +47,40 @@ type Theme struct {
 
 	// GlamourStyle is the glamour standard style name for Markdown guides.
 	GlamourStyle string
+
+	// inputStyles are the text fields' styles (InputStyles), built once.
+	inputStyles, plainInputStyles textinput.Styles
+	// blank is an empty, blurred field in inputStyles (blankInput).
+	blank textinput.Model
 }
+
+// Themes is the dark and the light theme, built once and shared by every
+// session that uses it: an SSH server holds hundreds of sessions, and a
+// theme is some 15 KiB of styles. Safe for concurrent use, as nothing
+// changes a Theme.
+type Themes struct{ dark, light *Theme }
+
+// NewThemes builds the dark and the light theme.
+func NewThemes() *Themes { return &Themes{dark: NewTheme(true), light: NewTheme(false)} }
+
+// For is the theme for a dark or light background.
+func (ts *Themes) For(isDark bool) *Theme {
+	if isDark {
+		return ts.dark
+	}
+	return ts.light
+}
+
+// Themed is a step that draws with a theme the shell can change: when the
+// terminal reports its background, the shell gives it the theme for it,
+// then the tea.BackgroundColorMsg, on which the step restyles what keeps
+// styles of its own (its text fields).
+type Themed interface {
+	SetTheme(t *Theme)
+}
+
+// SetTheme makes the step draw with t.
+func (b *stepBase) SetTheme(t *Theme) { b.theme = t }
 
 // NewTheme builds the theme for a dark or light background.
 func NewTheme(isDark bool) *Theme {
@@ -65,7 +99,7 @@ func NewTheme(isDark bool) *Theme {
 	if isDark {
 		glamour = "dark"
 	}
-	return &Theme{
+	t := &Theme{
 		IsDark:   isDark,
 		Title:    fgStyle(accent).Bold(true),
 		Text:     fgStyle(fg),
@@ -87,11 +121,6 @@ func NewTheme(isDark bool) *Theme {
 		Help:         help.DefaultStyles(isDark),
 		GlamourStyle: glamour,
 	}
-}
-
-// InputStyles are the text fields' styles in the theme, with a steady
-// cursor.
-func (t *Theme) InputStyles() textinput.Styles {
 	s := textinput.DefaultStyles(t.IsDark)
 	s.Focused.Prompt, s.Blurred.Prompt = t.Accent, t.Subtle
 	s.Focused.Text, s.Blurred.Text = t.Text, t.Text
@@ -99,5 +128,23 @@ func (t *Theme) InputStyles() textinput.Styles {
 	s.Focused.Suggestion, s.Blurred.Suggestion = t.Subtle, t.Subtle
 	s.Cursor.Color = t.Accent.GetForeground()
 	s.Cursor.Blink = false
-	return widget.FocusMarked(s)
+	t.inputStyles = widget.FocusMarked(s)
+	t.plainInputStyles = widget.PlainInputStyles(isDark)
+	t.blank = widget.NewInput(t.inputStyles, "")
+	return t
 }
+
+// blankInput is an empty, blurred text field in the theme's input
+// styles, to draw a field that a step has not built (an empty one the
+// person has not been to): a copy, set up as that field, draws as the
+// field would. Only draw the copies, never focus or update them: they
+// share the cursor of the theme's, which every session of a server uses.
+func (t *Theme) blankInput() textinput.Model { return t.blank }
+
+// InputStyles are the text fields' styles in the theme, with a steady
+// cursor.
+func (t *Theme) InputStyles() textinput.Styles { return t.inputStyles }
+
+// PlainInputStyles are the text inputs' default styles for the theme's
+// background, with a steady cursor (widget.PlainInputStyles).
+func (t *Theme) PlainInputStyles() textinput.Styles { return t.plainInputStyles }

@@ -15,64 +15,60 @@ import (
 // the first steps, and a step's inputs, forms and viewports are most of a
 // session's memory.
 //
-// Until it is built, the only message that concerns it is the terminal's
-// background (no command of its own can be running yet, and the shell
-// sizes a step when it enters it): it keeps the last one and hands it to
-// the step once built, as if it had been there all along.
+// Until it is built, the only news that concerns it is the theme the
+// terminal's background asks for (no command of its own can be running
+// yet, and the shell sizes a step when it enters it): it keeps the last
+// one and builds the step with it, as if it had been there all along.
 type lazyStep struct {
 	index int
-	build func() steps.Step
+	build func(theme *steps.Theme) steps.Step
+	theme *steps.Theme
 	step  steps.Step
-	bg    *tea.BackgroundColorMsg
 }
 
-// lazySteps wraps each constructor in a lazyStep for env and theme.
+// lazySteps wraps each constructor in a lazyStep for env, drawn with
+// theme until the shell gives them another.
 func lazySteps(env *steps.Env, theme *steps.Theme, list []steps.Constructor) []steps.Step {
 	out := make([]steps.Step, 0, len(list))
 	for i, c := range list {
-		out = append(out, &lazyStep{index: i, build: func() steps.Step { return c(env, theme) }})
+		out = append(out, &lazyStep{index: i, theme: theme, build: func(t *steps.Theme) steps.Step { return c(env, t) }})
 	}
 	return out
 }
 
-// get builds the step if needed; cmd is what the replayed background
-// message asked for.
-func (l *lazyStep) get() (s steps.Step, cmd tea.Cmd) {
-	if l.step != nil {
-		return l.step, nil
+// must is the step, built if needed.
+func (l *lazyStep) must() steps.Step {
+	if l.step == nil {
+		l.step = l.build(l.theme)
 	}
-	l.step = l.build()
-	if l.bg != nil {
-		cmd, _ = l.step.Update(*l.bg)
-		l.bg = nil
-	}
-	return l.step, cmd
+	return l.step
 }
 
-// must is the step for a method that cannot return a command; the shell
-// enters a step before it asks for anything else, so the replay's
-// commands were already returned by Enter.
-func (l *lazyStep) must() steps.Step {
-	s, _ := l.get()
-	return s
+// SetTheme is the theme the step draws with, from now on.
+func (l *lazyStep) SetTheme(t *steps.Theme) {
+	l.theme = t
+	if s, ok := l.step.(steps.Themed); ok {
+		s.SetTheme(t)
+	}
+}
+
+// Leave is the step's, when it was built and has one.
+func (l *lazyStep) Leave() {
+	if s, ok := l.step.(steps.Leaver); ok {
+		s.Leave()
+	}
 }
 
 // Title is the step's title, without building it.
-func (l *lazyStep) Title() string             { return steps.Title(l.index) }
-func (l *lazyStep) Keys() []key.Binding       { return l.must().Keys() }
-func (l *lazyStep) Capturing() bool           { return l.must().Capturing() }
-func (l *lazyStep) View() string              { return l.must().View() }
-func (l *lazyStep) SetSize(width, height int) { l.must().SetSize(width, height) }
-func (l *lazyStep) Enter(s *steps.Setup) tea.Cmd {
-	step, cmd := l.get()
-	return tea.Batch(cmd, step.Enter(s))
-}
+func (l *lazyStep) Title() string                { return steps.Title(l.index) }
+func (l *lazyStep) Keys() []key.Binding          { return l.must().Keys() }
+func (l *lazyStep) Capturing() bool              { return l.must().Capturing() }
+func (l *lazyStep) View() string                 { return l.must().View() }
+func (l *lazyStep) SetSize(width, height int)    { l.must().SetSize(width, height) }
+func (l *lazyStep) Enter(s *steps.Setup) tea.Cmd { return l.must().Enter(s) }
 
 func (l *lazyStep) Update(msg tea.Msg) (tea.Cmd, steps.Nav) {
 	if l.step == nil {
-		if msg, ok := msg.(tea.BackgroundColorMsg); ok {
-			l.bg = &msg
-		}
 		return nil, nil
 	}
 	return l.step.Update(msg)

@@ -28,17 +28,26 @@ const statusFor = 3 * time.Second
 // Model is the wizard: one root model owning navigation, persistence and
 // layout; the steps only know their own part of the setup.
 type Model struct {
-	env   *steps.Env
-	theme *steps.Theme
-	steps []steps.Step
-	setup *steps.Setup
-	cur   int
+	env *steps.Env
+	// themes are the dark and the light theme; theme is the one drawn
+	// with now, which the steps draw with too.
+	themes *steps.Themes
+	theme  *steps.Theme
+	steps  []steps.Step
+	setup  *steps.Setup
+	cur    int
 
 	width, height int
 	// sized is the area the current step was last given.
 	sized struct{ step, width, height int }
 	keys  steps.ShellKeys
-	help  help.Model
+	// showAll is whether the footer shows the full help (?), and
+	// helpWidth the width the help line was last given (0 until the
+	// terminal's size is known). The help bubble itself is built when the
+	// footer is drawn (helpBubble): its styles are 4.6 KiB of every
+	// session, and the footer is kept between keys.
+	showAll   bool
+	helpWidth int
 
 	draft *Draft
 
@@ -70,25 +79,33 @@ func (c *memo) get(key string, draw func() string) string {
 }
 
 // New builds the wizard for env. The theme starts dark and follows the
-// terminal's background once it reports it. Each step is built when the
+// terminal's background once it reports it; both themes are env.Themes,
+// or the session's own when env has none. Each step is built when the
 // wizard first needs it.
 func New(env *steps.Env) *Model {
-	theme := steps.NewTheme(true)
-	return newModel(env, theme, lazySteps(env, theme, steps.Constructors()))
+	themes := env.Themes
+	if themes == nil {
+		themes = steps.NewThemes()
+	}
+	m := newModel(env, themes, nil)
+	m.steps = lazySteps(env, m.theme, steps.Constructors())
+	return m
 }
 
-func newModel(env *steps.Env, theme *steps.Theme, list []steps.Step) *Model {
+// newModel is the wizard with the given steps, drawn with themes (dark
+// until the terminal reports its background).
+func newModel(env *steps.Env, themes *steps.Themes, list []steps.Step) *Model {
+	theme := themes.For(true)
 	m := &Model{
 		env:    env,
+		themes: themes,
 		theme:  theme,
 		setup:  steps.NewSetup(),
 		keys:   steps.NewShellKeys(),
-		help:   help.New(),
 		width:  80,
 		height: 24,
 		draft:  newDraft(env),
 	}
-	m.help.Styles = theme.Help
 	m.steps = list
 	return m
 }
@@ -178,12 +195,16 @@ func (m *Model) update(msg tea.Msg) tea.Cmd {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
-		m.help.SetWidth(msg.Width)
+		m.helpWidth = msg.Width
 		m.layout()
 		return m.broadcast(msg) // steps that lay out by width (the guide) re-render
 	case tea.BackgroundColorMsg:
-		*m.theme = *steps.NewTheme(msg.IsDark())
-		m.help.Styles = m.theme.Help
+		m.theme = m.themes.For(msg.IsDark())
+		for _, s := range m.steps {
+			if s, ok := s.(steps.Themed); ok {
+				s.SetTheme(m.theme)
+			}
+		}
 		return m.broadcast(msg)
 	case tea.KeyPressMsg:
 		return m.handleKey(msg)
@@ -232,6 +253,7 @@ func (m *Model) navigate(cmd tea.Cmd, nav steps.Nav) tea.Cmd {
 		m.setup = nav.Setup
 		m.finished = false // e.g. a fresh setup after the review's "set up another"
 		m.draft.resumed(m.setup)
+		m.leave()
 		m.cur = min(max(m.setup.Step, 0), len(m.steps)-1)
 		return tea.Batch(cmd, m.enter(m.cur))
 	case steps.FinishedMsg:
@@ -270,7 +292,7 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) tea.Cmd {
 	case !step.Capturing() && key.Matches(msg, m.keys.QuitAlias):
 		return m.quit()
 	case !step.Capturing() && key.Matches(msg, m.keys.Help):
-		m.help.ShowAll = !m.help.ShowAll
+		m.showAll = !m.showAll
 		return nil
 	}
 	return m.navigate(step.Update(msg))
@@ -297,11 +319,21 @@ func (m *Model) enter(i int) tea.Cmd {
 }
 
 func (m *Model) goTo(i int) tea.Cmd {
+	if i != m.cur {
+		m.leave()
+	}
 	m.setup.Step = i
 	m.setup.Reached = max(m.setup.Reached, i)
-	m.help.ShowAll = false
+	m.showAll = false
 	m.draft.Touch()
 	return tea.Batch(m.save(), m.enter(i))
+}
+
+// leave tells the current step that the person leaves it (steps.Leaver).
+func (m *Model) leave() {
+	if s, ok := m.steps[m.cur].(steps.Leaver); ok {
+		s.Leave()
+	}
 }
 
 // scheduleSave arranges a save shortly after the setup changed.
@@ -440,7 +472,7 @@ func (m *Model) footer() string {
 	stepKeys := m.steps[m.cur].Keys()
 	var key strings.Builder
 	fmt.Fprint(&key, m.confirmQuit, m.draft.Err(), "\x00", m.status, "\x00", m.width, m.theme.IsDark,
-		m.help.ShowAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing())
+		m.showAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing())
 	for _, b := range stepKeys {
 		h := b.Help()
 		fmt.Fprint(&key, "\x00", b.Enabled(), h.Key, "\x01", h.Desc, "\x01", b.Keys())
@@ -468,8 +500,8 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 	}
 	global = slices.DeleteFunc(global, func(g key.Binding) bool { return sharesKey(g, stepKeys) })
 	keys := helpKeys{step: stepKeys, global: global}
-	line := m.help.View(keys)
-	if !m.help.ShowAll {
+	line := m.helpBubble().View(keys)
+	if !m.showAll {
 		line = m.fitShortHelp(keys)
 	}
 	// The full help (?) is several lines: cut each, not the whole.
@@ -488,7 +520,8 @@ func (m *Model) drawFooter(stepKeys []key.Binding) string {
 // the line with "…" at the first key that does not fit, whichever it is.)
 // What still does not fit is cut by the caller.
 func (m *Model) fitShortHelp(keys helpKeys) string {
-	whole := m.help
+	bubble := m.helpBubble()
+	whole := bubble
 	whole.SetWidth(0) // the line with every key, to measure
 	sameKeys := func(k key.Binding) func(key.Binding) bool {
 		return func(g key.Binding) bool { return slices.Equal(g.Keys(), k.Keys()) }
@@ -506,10 +539,19 @@ func (m *Model) fitShortHelp(keys helpKeys) string {
 		case len(keys.global) > 1:
 			keys.global = keys.global[1:] // esc back; "? more keys" is last
 		default:
-			return m.help.View(keys)
+			return bubble.View(keys)
 		}
 	}
-	return m.help.View(keys)
+	return bubble.View(keys)
+}
+
+// helpBubble is the help bubble as the footer draws it: in the theme's
+// styles, the help line's width, full or short.
+func (m *Model) helpBubble() help.Model {
+	h := help.New()
+	h.Styles, h.ShowAll = m.theme.Help, m.showAll
+	h.SetWidth(m.helpWidth)
+	return h
 }
 
 // fitBody makes a step's view exactly height lines, clipping a step that

@@ -62,7 +62,7 @@ func shellEnv(t *testing.T) *steps.Env {
 
 func shellModel(t *testing.T) (*Model, *steps.Env) {
 	env := shellEnv(t)
-	m := newModel(env, steps.NewTheme(true), []steps.Step{
+	m := newModel(env, steps.NewThemes(), []steps.Step{
 		newTypingStep("One"), newTypingStep("Two"), newTypingStep("Three"),
 	})
 	drive(t, m, m.Init())

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"charm.land/bubbles/v2/textinput"
@@ -23,10 +24,24 @@ const (
 	LimitAddress = 8192 // a browser's address bar pasted back, with its code and state
 )
 
+// keyMap is the text fields' key map, built once and shared: each
+// textinput.New builds its own, some two dozen allocations that every
+// field of every session would keep. Fields get a copy; the slices of
+// its bindings are never changed in place (a binding changed is replaced),
+// so the copies share them.
+var keyMap = sync.OnceValue(textinput.DefaultKeyMap)
+
+// New is textinput.New with the shared key map.
+func New() textinput.Model {
+	in := textinput.New()
+	in.KeyMap = keyMap()
+	return in
+}
+
 // NewInput is a one-line text field with a "> " prompt and styles, taking
 // up to LimitURL characters.
 func NewInput(styles textinput.Styles, placeholder string) textinput.Model {
-	in := textinput.New()
+	in := New()
 	in.CharLimit = LimitURL
 	in.Prompt = "> "
 	in.Placeholder = placeholder

@@ -178,3 +178,21 @@ func TestWrapKeepsURLsWhole(t *testing.T) {
 		t.Errorf("text without a URL wraps differently: %q", got)
 	}
 }
+
+// Text fields share one key map rather than each keeping its own (two
+// dozen allocations a field, in every field of every session), and a
+// field that changes a binding changes it for itself alone.
+func TestFieldsShareTheirKeyMap(t *testing.T) {
+	a, b := NewInput(PlainInputStyles(true), ""), NewInput(PlainInputStyles(true), "")
+	if &a.KeyMap.CharacterForward.Keys()[0] != &b.KeyMap.CharacterForward.Keys()[0] {
+		t.Error("two fields keep a key map each")
+	}
+	a.KeyMap.AcceptSuggestion.SetKeys("ctrl+y")
+	a.KeyMap.DeleteWordBackward.SetEnabled(false)
+	if !slices.Equal(b.KeyMap.AcceptSuggestion.Keys(), []string{"tab"}) || !b.KeyMap.DeleteWordBackward.Enabled() {
+		t.Error("changing one field's key map changed another's")
+	}
+	if b.KeyMap.Paste.Enabled() {
+		t.Error("ctrl+v pastes the server's clipboard")
+	}
+}

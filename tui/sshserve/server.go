@@ -112,6 +112,7 @@ type Server struct {
 	ready     chan struct{} // closed once Serve has started the callback listener
 	guides    *steps.Guides // the provider guides, rendered once for every session
 	setups    *setupGate    // the connections setting up now
+	themes    *steps.Themes // the dark and light themes, built once for every session
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -145,7 +146,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		opts.Now = time.Now
 	}
 	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
-		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(),
+		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(), themes: steps.NewThemes(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
@@ -544,6 +545,7 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 		Demo:         s.opts.Demo,
 		Invites:      s.invites(id),
 		Guides:       s.guides,
+		Themes:       s.themes,
 	}
 }
 
