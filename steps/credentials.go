@@ -59,7 +59,8 @@ type credentials struct {
 	asking        bool
 	code, command string
 
-	intro credIntro // the opening paragraph, as last drawn
+	intro  credIntro              // the opening paragraph, as last drawn
+	blanks [credFields]blankField // the empty fields, as last drawn
 
 	credKeys
 	method key.Binding // ←/→ on the token auth method
@@ -122,12 +123,26 @@ func (c *credentials) setValue(i int, v string) {
 	}
 }
 
-// fieldView draws field i.
+// blankField is an empty field's drawing and what it was drawn for.
+type blankField struct {
+	theme    *Theme
+	width    int
+	revealed bool
+	view     string
+}
+
+// fieldView draws field i. An empty field is drawn once for its width,
+// theme and echo: drawing one copies and draws a whole text input, on
+// every key typed into another field.
 func (c *credentials) fieldView(i int) string {
-	if c.inputs[i] == nil {
-		return c.asField(c.theme.blankInput(), i).View()
+	if c.inputs[i] != nil {
+		return c.inputs[i].View()
 	}
-	return c.inputs[i].View()
+	b := &c.blanks[i]
+	if b.view == "" || b.theme != c.theme || b.width != c.width || b.revealed != c.revealed {
+		*b = blankField{theme: c.theme, width: c.width, revealed: c.revealed, view: c.asField(c.theme.blankInput(), i).View()}
+	}
+	return b.view
 }
 
 func (c *credentials) Title() string { return Title(StepCredentials) }

@@ -178,3 +178,34 @@ func TestRedirectURILeftDrawsNothing(t *testing.T) {
 		t.Errorf("a message to a step left allocates %d bytes: it is laid out again", n)
 	}
 }
+
+// The credentials step's empty fields are drawn once per width, theme
+// and echo, not on each key typed into another field: each is a whole
+// text input drawn again.
+func TestCredentialsKeepTheirEmptyFieldsBetweenKeys(t *testing.T) {
+	step, setup := credWithoutDemo(t, true)
+	orgEnter(t, step, setup)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "client")
+	c := step.(*credentials)
+	if c.inputs[credSecret] != nil || c.inputs[credDiscovery] != nil {
+		t.Fatal("the secret and discovery fields were built before anyone went to them")
+	}
+	kept := testing.AllocsPerRun(20, func() { _ = c.View() })
+	for range 9 {
+		kept = min(kept, testing.AllocsPerRun(20, func() { _ = c.View() }))
+	}
+	blank := testing.AllocsPerRun(20, func() { _ = c.asField(c.theme.blankInput(), credSecret).View() })
+	for range 9 {
+		blank = min(blank, testing.AllocsPerRun(20, func() { _ = c.asField(c.theme.blankInput(), credSecret).View() }))
+	}
+	forget := func() { c.blanks = [credFields]blankField{}; _ = c.View() }
+	drawn := testing.AllocsPerRun(20, forget)
+	for range 9 {
+		drawn = min(drawn, testing.AllocsPerRun(20, forget))
+	}
+	if drawn-kept < 1.5*blank {
+		t.Errorf("a View between keys allocates %.0f times, one that draws the empty fields %.0f, drawing one empty field %.0f: the two empty fields are drawn on each key", kept, drawn, blank)
+	}
+	wantIn(t, "view", viewFits(t, step, 80, 17), "> client", "the Client Secret", "https://idp.example.com/.well-known/openid-configuration")
+}
