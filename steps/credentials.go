@@ -61,6 +61,7 @@ type credentials struct {
 
 	intro  credIntro              // the opening paragraph, as last drawn
 	blanks [credFields]blankField // the empty fields, as last drawn
+	notes  [credFields]drawnNote  // the fields' notes, as last drawn
 
 	credKeys
 	method key.Binding // ←/→ on the token auth method
@@ -121,6 +122,31 @@ func (c *credentials) setValue(i int, v string) {
 	if v != "" || c.inputs[i] != nil {
 		c.field(i).SetValue(v)
 	}
+}
+
+// noteView is field i's note drawn, kept while the note, the width and
+// the theme are the same: the note under the field being typed in is
+// drawn again only when it changes, not on each key.
+func (c *credentials) noteView(i int) string {
+	text, style := c.credNote(i)
+	if text == "" {
+		return ""
+	}
+	n := &c.notes[i]
+	if n.view == "" || n.text != text || n.width != c.width || n.theme != c.theme {
+		*n = drawnNote{text: text, width: c.width, theme: c.theme,
+			view: style.PaddingLeft(2).Width(c.width).Render(flow.DisplayText(text))}
+	}
+	return n.view
+}
+
+// drawnNote is a field's note drawn, and what it was drawn from (its
+// style follows from its text: ✓, ✗, ! or →).
+type drawnNote struct {
+	text  string
+	width int
+	theme *Theme
+	view  string
 }
 
 // blankField is an empty field's drawing and what it was drawn for.
@@ -545,8 +571,8 @@ func (c *credentials) View() string {
 			focus = len(strings.Split(strings.Join(parts, "\n"), "\n"))
 		}
 		parts = append(parts, c.fieldView(i))
-		if note, style := c.credNote(i); note != "" {
-			parts = append(parts, style.PaddingLeft(2).Width(width).Render(flow.DisplayText(note)))
+		if note := c.noteView(i); note != "" {
+			parts = append(parts, note)
 		}
 		if i == credSecret {
 			for _, line := range c.handoffLines() {

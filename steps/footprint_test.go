@@ -209,3 +209,27 @@ func TestCredentialsKeepTheirEmptyFieldsBetweenKeys(t *testing.T) {
 	}
 	wantIn(t, "view", viewFits(t, step, 80, 17), "> client", "the Client Secret", "https://idp.example.com/.well-known/openid-configuration")
 }
+
+// The note under the field being typed in is drawn again only when it
+// changes, not on each key (a styled, padded line each time).
+func TestCredentialsKeepTheirNotesBetweenKeys(t *testing.T) {
+	step, setup := credWithoutDemo(t, true)
+	orgEnter(t, step, setup)
+	viewFits(t, step, 80, 17)
+	orgType(t, step, "client")
+	c := step.(*credentials)
+	least := func(f func()) float64 {
+		n := testing.AllocsPerRun(20, f)
+		for range 9 {
+			n = min(n, testing.AllocsPerRun(20, f))
+		}
+		return n
+	}
+	kept := least(func() { _ = c.View() })
+	drawn := least(func() { c.notes = [credFields]drawnNote{}; _ = c.View() })
+	text, style := c.credNote(credClientID)
+	one := least(func() { _ = style.PaddingLeft(2).Width(c.width).Render(text) })
+	if text == "" || drawn-kept < 0.75*one {
+		t.Errorf("a View between keys allocates %.0f times, one that draws the notes %.0f, the Client ID's note (%q) %.0f: the note is drawn on each key", kept, drawn, text, one)
+	}
+}

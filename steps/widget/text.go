@@ -17,7 +17,9 @@ func Fit(s string, width, height int) string {
 		lines = lines[:height]
 	}
 	for i, l := range lines {
-		if lipgloss.Width(l) > width {
+		// A line has at least as many bytes as it is wide: most lines are
+		// measured by their length alone.
+		if len(l) > width && lipgloss.Width(l) > width {
 			lines[i] = ansi.Truncate(l, width, "…")
 		}
 	}
