@@ -7,6 +7,7 @@ package tui
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -421,8 +422,16 @@ func (m *Model) render() tea.View {
 
 func (m *Model) header() string {
 	title := m.title()
-	key := fmt.Sprint(title, "\x00", m.cur, m.setup.Reached, m.width, m.theme.IsDark, m.steps[m.cur].Title())
-	return m.headerMemo.get(key, func() string {
+	var key strings.Builder
+	key.Grow(len(title) + 48)
+	key.WriteString(title)
+	for _, n := range []int{m.cur, m.setup.Reached, m.width} {
+		key.WriteByte(0)
+		key.WriteString(strconv.Itoa(n))
+	}
+	key.WriteString(strconv.FormatBool(m.theme.IsDark))
+	key.WriteString(m.steps[m.cur].Title())
+	return m.headerMemo.get(key.String(), func() string {
 		return m.theme.Header.Render(title) + "\n" + m.indicator() + "\n"
 	})
 }
@@ -470,12 +479,37 @@ func (m *Model) indicator() string {
 
 func (m *Model) footer() string {
 	stepKeys := m.steps[m.cur].Keys()
+	// The key is built by hand: it is built on every redraw, which is on
+	// every key typed in hundreds of sessions.
 	var key strings.Builder
-	fmt.Fprint(&key, m.confirmQuit, m.draft.Err(), "\x00", m.status, "\x00", m.width, m.theme.IsDark,
-		m.showAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing())
+	flag := func(b bool) {
+		if b {
+			key.WriteByte('1')
+		} else {
+			key.WriteByte('0')
+		}
+	}
+	for _, b := range []bool{m.confirmQuit, m.theme.IsDark, m.showAll, m.finished, m.cur == 0, m.steps[m.cur].Capturing()} {
+		flag(b)
+	}
+	if err := m.draft.Err(); err != nil {
+		key.WriteString(err.Error())
+	}
+	key.WriteByte(0)
+	key.WriteString(m.status)
+	key.WriteByte(0)
+	key.WriteString(strconv.Itoa(m.width))
 	for _, b := range stepKeys {
 		h := b.Help()
-		fmt.Fprint(&key, "\x00", b.Enabled(), h.Key, "\x01", h.Desc, "\x01", b.Keys())
+		key.WriteByte(0)
+		flag(b.Enabled())
+		key.WriteString(h.Key)
+		key.WriteByte(1)
+		key.WriteString(h.Desc)
+		for _, k := range b.Keys() {
+			key.WriteByte(1)
+			key.WriteString(k)
+		}
 	}
 	return m.footerMemo.get(key.String(), func() string { return m.drawFooter(stepKeys) })
 }
