@@ -264,9 +264,18 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.hooks.ready()
 		m.hooks.ready = nil
 	}
+	step := m.reported.step
 	cmd := m.update(msg)
 	m.report()
 	m.publish()
+	if m.reported.step != step && step >= 0 {
+		// A new step: the screen is painted whole. The renderer keeps
+		// each cell as a piece of the frame that drew it, so every frame
+		// a typed character came from stays in memory until its cell is
+		// drawn again; painting it all lets them go (some 4 KiB per key
+		// typed, for the rest of the session).
+		cmd = tea.Batch(cmd, tea.ClearScreen)
+	}
 	return m, tea.Batch(cmd, m.waitForAnswer())
 }
 

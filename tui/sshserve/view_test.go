@@ -6,6 +6,7 @@ import (
 	"time"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
@@ -33,5 +34,30 @@ func TestSessionFrameIsTheWizardsScreenUncopied(t *testing.T) {
 	m.notice = "The server restarts in 5 minutes."
 	if got := m.View().Content; !strings.Contains(got, "The server restarts in 5 minutes.") || !strings.Contains(got, "Organization") {
 		t.Errorf("the frame with a notice:\n%s", got)
+	}
+}
+
+// A step change paints the customer's screen whole (an erase, then every
+// cell), so that the renderer lets go of the frames the last step's
+// typed characters came from; the keys typed within a step repaint only
+// what they change.
+func TestSSHStepChangePaintsTheScreenWhole(t *testing.T) {
+	t.Parallel()
+	s := sshStart(t, nil)
+	code, _ := s.invite(t, "Acme Corp")
+	_, term := s.connect(t, 80, 24, code)
+	erases := func() int { return strings.Count(term.all(), ansi.EraseEntireScreen) }
+	before := erases()
+	term.answer(t, "Acme SSO", "> Acme SSO")
+	if n := erases(); n != before {
+		t.Errorf("typing within a step erased the screen %d times", n-before)
+	}
+	term.answer(t, "\r", "Step 1 of 7")
+	deadline := time.Now().Add(sshWait)
+	for erases() == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if erases() == before {
+		t.Error("the step change did not paint the screen whole")
 	}
 }
