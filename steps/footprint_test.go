@@ -233,3 +233,41 @@ func TestCredentialsKeepTheirNotesBetweenKeys(t *testing.T) {
 		t.Errorf("a View between keys allocates %.0f times, one that draws the notes %.0f, the Client ID's note (%q) %.0f: the note is drawn on each key", kept, drawn, text, one)
 	}
 }
+
+// The Redirect URI step draws its guide's viewport again only when what
+// it shows moved (scrolled, resized, another rendering), and its head only
+// when what it says changed: each drawing restyles every line, and the
+// step is drawn on each message (twice more for the layout).
+func TestRedirectURIKeepsItsGuideViewBetweenMessages(t *testing.T) {
+	env := testEnv(t)
+	step := NewRedirectURI(env, NewTheme(true))
+	step.SetSize(80, 17)
+	orgEnter(t, step, redirectSetup(env))
+	r := step.(*redirectURI)
+	first := viewFits(t, step, 80, 17)
+	if r.shownKey != r.guideKey() {
+		t.Fatalf("the guide is not shown:\n%s", first)
+	}
+	least := func(f func()) float64 {
+		n := testing.AllocsPerRun(20, f)
+		for range 9 {
+			n = min(n, testing.AllocsPerRun(20, f))
+		}
+		return n
+	}
+	kept := least(func() { _ = step.View() })
+	drawn := least(func() { r.drawnGuide.out = ""; _ = step.View() })
+	guide := least(func() { _ = r.vp.View() })
+	if drawn-kept < 0.75*guide {
+		t.Errorf("a View between messages allocates %.0f times, one that draws the guide %.0f, the guide alone %.0f: the guide is drawn on each message", kept, drawn, guide)
+	}
+	redrawn := least(func() { r.drawnHead.out = ""; _ = step.View() })
+	head := least(func() { _ = r.drawHead(80) })
+	if redrawn-kept < 0.75*head {
+		t.Errorf("a View between messages allocates %.0f times, one that draws the head %.0f, the head alone %.0f: the head is drawn on each message", kept, redrawn, head)
+	}
+	run(t, step, press("pgdown"), orgWait)
+	if scrolled := viewFits(t, step, 80, 17); scrolled == first {
+		t.Error("the guide did not scroll: its old drawing is shown")
+	}
+}

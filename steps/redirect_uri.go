@@ -46,6 +46,16 @@ type redirectURI struct {
 	inFlight bool
 	guideErr error
 	shownKey redirectGuideKey
+	// drawnHead is the head as last drawn (head).
+	drawnHead struct {
+		key headKey
+		out string
+	}
+	// drawnGuide is the viewport's view as last drawn (guideView).
+	drawnGuide struct {
+		key guideViewKey
+		out string
+	}
 	// vp scrolls the guide while the step is entered; nil while it is
 	// left (its content is the guide, which a step left lets go of).
 	vp *viewport.Model
@@ -196,7 +206,7 @@ func (r *redirectURI) Leave() {
 		r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
 	}
 	r.entered, r.vp = false, nil
-	r.shownKey = redirectGuideKey{}
+	r.shownKey, r.drawnGuide.out, r.drawnHead.out = redirectGuideKey{}, "", ""
 	r.rendered = map[redirectGuideKey]string{}
 }
 
@@ -308,6 +318,26 @@ func (r *redirectURI) providerName() string { return r.guides[r.providerIndex()]
 // head is the step's top: the sentence, the URI to copy, the guide's line
 // and, when the connection has another Redirect URI, the offer to switch.
 func (r *redirectURI) head(width int) string {
+	k := headKey{theme: r.theme, width: width, uri: r.setup.Connection.RedirectURI, provider: r.providerName(),
+		detected: r.detectedNote(), reading: r.reading, other: r.otherURI()}
+	if r.reading != "" {
+		k.recorded = r.recordedName()
+	}
+	if r.drawnHead.out == "" || r.drawnHead.key != k {
+		r.drawnHead.key, r.drawnHead.out = k, r.drawHead(width)
+	}
+	return r.drawnHead.out
+}
+
+// headKey is what the step's head is drawn from: it is drawn for the
+// layout and for each View, on each message that reaches the step.
+type headKey struct {
+	theme                                             *Theme
+	width                                             int
+	uri, provider, detected, reading, recorded, other string
+}
+
+func (r *redirectURI) drawHead(width int) string {
 	t := r.theme
 	uri := r.setup.Connection.RedirectURI
 	if uri == "" {
@@ -367,9 +397,28 @@ func (r *redirectURI) View() string {
 	case shown != want:
 		body = t.Subtle.Render("Loading the guide…")
 	default:
-		body = r.vp.View()
+		body = r.guideView()
 	}
 	return widget.Fit(head+"\n\n"+body, width, height)
+}
+
+// guideView is the viewport's view, drawn again only when what it shows
+// moved: each drawing restyles every visible line of the guide, and the
+// step is drawn on each message that reaches it.
+func (r *redirectURI) guideView() string {
+	k := guideViewKey{guide: r.shownKey, theme: r.theme, offset: r.vp.YOffset(), column: r.vp.XOffset(), width: r.vp.Width(), height: r.vp.Height()}
+	if r.drawnGuide.out == "" || r.drawnGuide.key != k {
+		r.drawnGuide.key, r.drawnGuide.out = k, r.vp.View()
+	}
+	return r.drawnGuide.out
+}
+
+// guideViewKey is what the viewport's view is drawn from: the guide's
+// rendering shown, the theme, where it is scrolled to and its size.
+type guideViewKey struct {
+	guide                         redirectGuideKey
+	theme                         *Theme
+	offset, column, width, height int
 }
 
 // recordedName is the name of the provider the setup records (chosen or
