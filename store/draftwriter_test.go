@@ -92,6 +92,61 @@ func TestDraftSavesCommitTogether(t *testing.T) {
 	})
 }
 
+// Saves that reach the writer one after another, as sessions' saves do
+// while people type, wait for each other a moment and commit together; a
+// save that finds the writer idle is written at once.
+func TestDraftSavesArrivingApartCommitTogether(t *testing.T) {
+	const n = 12
+	eachBackend(t, func(t *testing.T, b backend) {
+		s, saved := b.open(t), make([]Draft, n)
+		for i := range saved {
+			d, err := s.SaveDraft(ctx, Draft{Organization: fmt.Sprintf("Org %d", i), Form: json.RawMessage(`{}`)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			saved[i] = d
+		}
+		w := s.draftWriter()
+		w.gather = 2 * time.Second // the whole test, on any machine
+		before, taken := w.batches, w.taken.Load()
+		var wg sync.WaitGroup
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				d := saved[i]
+				d.Step, d.Form = 1, json.RawMessage(fmt.Sprintf(`{"v":%d}`, i))
+				_, errs[i] = s.SaveDraft(ctx, d)
+			}()
+			// The next save comes once the writer has taken this one.
+			for deadline := time.Now().Add(2 * time.Second); w.taken.Load() < taken+int64(i+1); time.Sleep(time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("save %d did not reach the writer", i)
+				}
+			}
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("save %d: %v", i, errs[i])
+			}
+			got, err := s.GetDraft(ctx, saved[i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`{"v":%d}`, i); string(got.Form) != want || got.Step != 1 {
+				t.Errorf("draft %d holds step %d %s, want step 1 %s", i, got.Step, got.Form, want)
+			}
+		}
+		// The first found the writer idle and went alone, at once; the
+		// others came while saves were frequent, and went together.
+		if got := w.batches - before; got != 2 {
+			t.Errorf("%d saves that came one after another took %d transactions, want 2", n, got)
+		}
+	})
+}
+
 // A save that stores nothing new writes nothing: the draft keeps its
 // update time. A change made meanwhile by another store (another
 // process) is not taken for unchanged.
