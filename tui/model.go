@@ -21,6 +21,7 @@ import (
 
 	"github.com/oidc-onboard/oidc-onboard/flow"
 	"github.com/oidc-onboard/oidc-onboard/steps"
+	"github.com/oidc-onboard/oidc-onboard/steps/widget"
 )
 
 // statusFor is how long a status note stays in the footer.
@@ -593,6 +594,12 @@ func (m *Model) helpBubble() help.Model {
 // is shorter. It does by hand what a lipgloss style with Height, MaxHeight
 // and MaxWidth does, without restyling every line of every frame.
 func fitBody(body string, width, height int) string {
+	// A body whose lines fit, which every step's is, is only padded:
+	// no line of it is measured, and it is not cut up and joined again,
+	// on every key.
+	if height > 0 && !strings.ContainsAny(body, "\r\t") && widget.FitsIn(body, width, height) {
+		return body + strings.Repeat("\n", height-1-strings.Count(body, "\n"))
+	}
 	body = strings.ReplaceAll(body, "\r\n", "\n")
 	if strings.Contains(body, "\t") {
 		body = strings.ReplaceAll(body, "\t", "    ")

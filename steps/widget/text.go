@@ -10,8 +10,13 @@ import (
 )
 
 // Fit cuts s to height lines (none when height is 0 or less) and each
-// line to width cells, with an ellipsis.
+// line to width cells, with an ellipsis. A view that fits already is
+// returned as it is, without a copy: every step's view goes through Fit on
+// every key.
 func Fit(s string, width, height int) string {
+	if FitsIn(s, width, height) {
+		return s
+	}
 	lines := strings.Split(s, "\n")
 	if height > 0 && len(lines) > height {
 		lines = lines[:height]
@@ -24,6 +29,40 @@ func Fit(s string, width, height int) string {
 		}
 	}
 	return strings.Join(lines, "\n")
+}
+
+// FitsIn reports, without measuring any line's width, that s has at most
+// height lines (any number when height is 0 or less) and none is wider
+// than width cells. It counts a line's bytes, but for its CSI escape
+// sequences (its colours and styles), which take no cell: a cell holds at
+// least one byte, so a line of width such bytes or fewer fits. When it
+// says false, s may fit still: measure it.
+func FitsIn(s string, width, height int) bool {
+	lines, n := 1, 0 // n: the bytes of the line so far
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\n':
+			if lines++; height > 0 && lines > height {
+				return false
+			}
+			n = 0
+			continue
+		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+			// ESC [, parameter and intermediate bytes, a final byte.
+			j := i + 2
+			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+				j++
+			}
+			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e {
+				i = j
+				continue
+			}
+		}
+		if n++; n > width {
+			return false
+		}
+	}
+	return true
 }
 
 // Truncate cuts s to width cells (at least one), with an ellipsis.

@@ -23,6 +23,42 @@ func TestFitCutsLinesAndHeight(t *testing.T) {
 	}
 }
 
+// FitsIn never says a view fits when it does not: not for wide
+// characters, styles, sequences cut short or an IdP's stray escapes; and
+// it says so for the styled lines of a view that fits, which is what
+// spares measuring them.
+func TestFitsInNeverSaysATooWideViewFits(t *testing.T) {
+	red := lipgloss.NewStyle().Foreground(lipgloss.Color("#ff0000")).Bold(true)
+	cases := []string{
+		"plain", "exactly10!", "eleven char", "日本語日本", "日本語日本語", "🙂🙂🙂🙂🙂", "🙂🙂🙂🙂🙂🙂",
+		red.Render("exactly10!"), red.Render("eleven char"), red.Render("日本語日本語"),
+		"\x1b[31mcut short", "\x1b[", "\x1b[999", "abc\x1b[1;2;3", "\x1b]8;;https://e.example\x07link\x1b]8;;\x07",
+		"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", "e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", "a\tb", "\u200b\u200b",
+		"two\nlines", "1\n2\n3", red.Render("a") + "\n" + red.Render("0123456789x"),
+	}
+	for _, c := range cases {
+		for _, width := range []int{1, 5, 10, 12} {
+			for _, height := range []int{0, 1, 2, 3} {
+				lines := strings.Split(c, "\n")
+				fits := height <= 0 || len(lines) <= height
+				for _, l := range lines {
+					fits = fits && lipgloss.Width(l) <= width
+				}
+				if FitsIn(c, width, height) && !fits {
+					t.Errorf("FitsIn(%q, %d, %d) = true; it does not fit", c, width, height)
+				}
+			}
+		}
+	}
+	view := red.Render("Client ID") + "\n" + red.Render("> ") + "abc" + "\n" + lipgloss.NewStyle().Faint(true).Render("enter: next")
+	if !FitsIn(view, 20, 3) {
+		t.Errorf("FitsIn says a styled view of 20 cells by 3 lines does not fit in it: it is measured in full on every key")
+	}
+	if got := Fit(view, 20, 3); got != view {
+		t.Errorf("Fit changed a view that fits: %q", got)
+	}
+}
+
 func TestWrapIndentedKeepsTheIndent(t *testing.T) {
 	got := WrapIndented("  expected  http://127.0.0.1:9000/realms/acme", 20)
 	for _, l := range got {
