@@ -113,6 +113,7 @@ type Server struct {
 	guides    *steps.Guides // the provider guides, rendered once for every session
 	setups    *setupGate    // the connections setting up now
 	themes    *steps.Themes // the dark and light themes, built once for every session
+	stacks    *stackPool    // the goroutines the sessions' wizards update on
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -145,7 +146,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}),
+	s := &Server{opts: opts, sessions: map[*liveSession]struct{}{}, perKey: map[string]int{}, ready: make(chan struct{}), stacks: newStackPool(stackIdle),
 		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(), themes: steps.NewThemes(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
@@ -517,6 +518,7 @@ func (s *Server) program(sess ssh.Session) *tea.Program {
 		}
 	}
 	hooks.ready = func() { setupDone(sess.Context()) }
+	hooks.stacks = s.stacks
 	m := newSessionModel(tui.New(env), ls, s.opts.Now, hooks)
 	// The server owns the signals: a program of its own would die on the
 	// operator's ctrl+c before its draft is saved.

@@ -230,6 +230,12 @@ type sessionModel struct {
 	// watch is the customer session this engineer watches from their
 	// wizard (chosen in step 0's live list), drawn instead of the wizard.
 	watch *watchModel
+
+	// The start and each update run as jobs on hooks.stacks, made once:
+	// msg is the update's message, cmd the command it returns.
+	initJob, updateJob *stackJob
+	msg                tea.Msg
+	cmd                tea.Cmd
 }
 
 // sessionHooks are the server's, for a session's program: each may be nil.
@@ -247,19 +253,42 @@ type sessionHooks struct {
 	// ready is called once, at the first message after the first screen
 	// was drawn: the session has set up.
 	ready func()
+	// stacks runs the wizard's start and updates; nil runs them on the
+	// program's goroutine.
+	stacks *stackPool
 }
 
 func newSessionModel(m *tui.Model, ls *liveSession, now func() time.Time, hooks sessionHooks) *sessionModel {
 	w, h := m.Size()
 	sm := &sessionModel{Model: m, live: ls, now: now, hooks: hooks, width: w, height: h, sw: w, sh: h}
 	sm.reported.step = -1
+	sm.initJob = newStackJob(func() { sm.cmd = sm.Model.Init() })
+	sm.updateJob = newStackJob(func() { sm.cmd = sm.updateAll(sm.msg) })
 	return sm
+}
+
+// Init starts the wizard and draws its first screen, on a worker of
+// hooks.stacks.
+func (m *sessionModel) Init() tea.Cmd {
+	m.hooks.stacks.run(m.initJob)
+	cmd := m.cmd
+	m.cmd = nil
+	return cmd
 }
 
 // Update records input for the idle timer, handles the server's messages
 // and the sharing of the screen; everything else is the wizard's. After
 // each, the session's status is reported and watchers get the new frame.
+// It runs on a worker of hooks.stacks.
 func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	m.msg = msg
+	m.hooks.stacks.run(m.updateJob)
+	cmd := m.cmd
+	m.msg, m.cmd = nil, nil
+	return m, cmd
+}
+
+func (m *sessionModel) updateAll(msg tea.Msg) tea.Cmd {
 	if m.hooks.ready != nil {
 		m.hooks.ready()
 		m.hooks.ready = nil
@@ -276,7 +305,7 @@ func (m *sessionModel) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// typed, for the rest of the session).
 		cmd = tea.Batch(cmd, tea.ClearScreen)
 	}
-	return m, tea.Batch(cmd, m.waitForAnswer())
+	return tea.Batch(cmd, m.waitForAnswer())
 }
 
 func (m *sessionModel) update(msg tea.Msg) tea.Cmd {
