@@ -59,6 +59,9 @@ type redirectURI struct {
 	// vp scrolls the guide while the step is entered; nil while it is
 	// left (its content is the guide, which a step left lets go of).
 	vp *viewport.Model
+	// guideLines are the lines of the guide shown (pieces of its
+	// rendering), to draw those in sight without the viewport.
+	guideLines []string
 	// left is the guide shown when the step was last left and where it
 	// was scrolled to, to show it there again on coming back.
 	left struct {
@@ -189,6 +192,7 @@ func (r *redirectURI) show(k redirectGuideKey, out string) {
 	if r.shownKey != k && r.vp != nil {
 		r.shownKey = k
 		r.vp.SetContent(out)
+		r.guideLines = strings.Split(out, "\n")
 		r.vp.GotoTop()
 		if k == r.left.key {
 			r.vp.SetYOffset(r.left.offset)
@@ -205,7 +209,7 @@ func (r *redirectURI) Leave() {
 	if r.vp != nil {
 		r.left.key, r.left.offset = r.shownKey, r.vp.YOffset()
 	}
-	r.entered, r.vp = false, nil
+	r.entered, r.vp, r.guideLines = false, nil, nil
 	r.shownKey, r.drawnGuide.out, r.drawnHead.out = redirectGuideKey{}, "", ""
 	r.rendered = map[redirectGuideKey]string{}
 }
@@ -408,9 +412,23 @@ func (r *redirectURI) View() string {
 func (r *redirectURI) guideView() string {
 	k := guideViewKey{guide: r.shownKey, theme: r.theme, offset: r.vp.YOffset(), column: r.vp.XOffset(), width: r.vp.Width(), height: r.vp.Height()}
 	if r.drawnGuide.out == "" || r.drawnGuide.key != k {
-		r.drawnGuide.key, r.drawnGuide.out = k, r.vp.View()
+		r.drawnGuide.key, r.drawnGuide.out = k, r.visibleGuide()
 	}
 	return r.drawnGuide.out
+}
+
+// visibleGuide is the lines of the guide in sight. The guide is wrapped
+// to the step's width already, so they are shown as they are: the
+// viewport's View pads each line to the width and the view to the height
+// with lipgloss, which wraps them again (1.4 ms of each session's first
+// screen of the guide, its cost at 500 sessions); the shell pads the
+// step's view. Scrolled sideways, it is the viewport's own view.
+func (r *redirectURI) visibleGuide() string {
+	if r.vp.XOffset() != 0 {
+		return r.vp.View()
+	}
+	top := min(r.vp.YOffset(), len(r.guideLines))
+	return strings.Join(r.guideLines[top:min(top+r.vp.Height(), len(r.guideLines))], "\n")
 }
 
 // guideViewKey is what the viewport's view is drawn from: the guide's
