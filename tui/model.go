@@ -594,10 +594,10 @@ func (m *Model) helpBubble() help.Model {
 // is shorter. It does by hand what a lipgloss style with Height, MaxHeight
 // and MaxWidth does, without restyling every line of every frame.
 func fitBody(body string, width, height int) string {
-	// A body whose lines fit, which every step's is, is only padded:
-	// no line of it is measured, and it is not cut up and joined again,
+	// A body whose lines fit, which every step's is, is only padded: it is
+	// not cut up and joined again, and most of its lines are not measured,
 	// on every key.
-	if height > 0 && !strings.ContainsAny(body, "\r\t") && widget.FitsIn(body, width, height) {
+	if height > 0 && !strings.ContainsAny(body, "\r\t") && widget.Fits(body, width, height) {
 		return body + strings.Repeat("\n", height-1-strings.Count(body, "\n"))
 	}
 	body = strings.ReplaceAll(body, "\r\n", "\n")

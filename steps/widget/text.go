@@ -14,7 +14,7 @@ import (
 // returned as it is, without a copy: every step's view goes through Fit on
 // every key.
 func Fit(s string, width, height int) string {
-	if FitsIn(s, width, height) {
+	if Fits(s, width, height) {
 		return s
 	}
 	lines := strings.Split(s, "\n")
@@ -31,29 +31,39 @@ func Fit(s string, width, height int) string {
 	return strings.Join(lines, "\n")
 }
 
-// FitsIn reports, without measuring any line's width, that s has at most
-// height lines (any number when height is 0 or less) and none is wider
-// than width cells. It counts a line's bytes, but for its CSI escape
-// sequences (its colours and styles), which take no cell: a cell holds at
-// least one byte, so a line of width such bytes or fewer fits. When it
-// says false, s may fit still: measure it.
-func FitsIn(s string, width, height int) bool {
-	lines, n := 1, 0 // n: the bytes of the line so far
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == '\n':
-			if lines++; height > 0 && lines > height {
-				return false
-			}
-			n = 0
-			continue
-		case c == 0x1b && i+1 < len(s) && s[i+1] == '[':
+// Fits reports whether s has at most height lines (any number when
+// height is 0 or less) and none wider than width cells. Most lines are
+// told by their bytes alone, without measuring their width: see narrow.
+func Fits(s string, width, height int) bool {
+	for n := 1; ; n++ {
+		if height > 0 && n > height {
+			return false
+		}
+		line, rest, more := strings.Cut(s, "\n")
+		if !narrow(line, width) && lipgloss.Width(line) > width {
+			return false
+		}
+		if !more {
+			return true
+		}
+		s = rest
+	}
+}
+
+// narrow reports that line is surely no wider than width cells: it has no
+// more than width bytes outside its CSI escape sequences (its colours and
+// styles), which take no cell, and a cell holds at least one byte. When it
+// says false, line may fit still.
+func narrow(line string, width int) bool {
+	n := 0
+	for i := 0; i < len(line); i++ {
+		if line[i] == 0x1b && i+1 < len(line) && line[i+1] == '[' {
 			// ESC [, parameter and intermediate bytes, a final byte.
 			j := i + 2
-			for j < len(s) && s[j] >= 0x20 && s[j] <= 0x3f {
+			for j < len(line) && line[j] >= 0x20 && line[j] <= 0x3f {
 				j++
 			}
-			if j < len(s) && s[j] >= 0x40 && s[j] <= 0x7e {
+			if j < len(line) && line[j] >= 0x40 && line[j] <= 0x7e {
 				i = j
 				continue
 			}

@@ -23,18 +23,17 @@ func TestFitCutsLinesAndHeight(t *testing.T) {
 	}
 }
 
-// FitsIn never says a view fits when it does not: not for wide
-// characters, styles, sequences cut short or an IdP's stray escapes; and
-// it says so for the styled lines of a view that fits, which is what
-// spares measuring them.
-func TestFitsInNeverSaysATooWideViewFits(t *testing.T) {
+// Fits tells a view that fits from one that does not: for wide
+// characters, styles, padded lines, sequences cut short and an IdP's stray
+// escapes; and narrow spares measuring the styled lines of a view.
+func TestFitsTellsAViewThatFits(t *testing.T) {
 	red := lipgloss.NewStyle().Foreground(lipgloss.Color("#ff0000")).Bold(true)
 	cases := []string{
 		"plain", "exactly10!", "eleven char", "日本語日本", "日本語日本語", "🙂🙂🙂🙂🙂", "🙂🙂🙂🙂🙂🙂",
-		red.Render("exactly10!"), red.Render("eleven char"), red.Render("日本語日本語"),
+		red.Render("exactly10!"), red.Render("eleven char"), red.Render("日本語日本語"), "  " + red.Render("✓") + "       ",
 		"\x1b[31mcut short", "\x1b[", "\x1b[999", "abc\x1b[1;2;3", "\x1b]8;;https://e.example\x07link\x1b]8;;\x07",
-		"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", "e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", "a\tb", "\u200b\u200b",
-		"two\nlines", "1\n2\n3", red.Render("a") + "\n" + red.Render("0123456789x"),
+		"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", "e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", "a\tb", "\u200b\u200b", "❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f",
+		"two\nlines", "1\n2\n3", "end\n", red.Render("a") + "\n" + red.Render("0123456789x"),
 	}
 	for _, c := range cases {
 		for _, width := range []int{1, 5, 10, 12} {
@@ -44,15 +43,22 @@ func TestFitsInNeverSaysATooWideViewFits(t *testing.T) {
 				for _, l := range lines {
 					fits = fits && lipgloss.Width(l) <= width
 				}
-				if FitsIn(c, width, height) && !fits {
-					t.Errorf("FitsIn(%q, %d, %d) = true; it does not fit", c, width, height)
+				if got := Fits(c, width, height); got != fits {
+					t.Errorf("Fits(%q, %d, %d) = %v, want %v", c, width, height, got, fits)
+				}
+				for _, l := range lines {
+					if narrow(l, width) && lipgloss.Width(l) > width {
+						t.Errorf("narrow(%q, %d) = true; it is %d cells wide", l, width, lipgloss.Width(l))
+					}
 				}
 			}
 		}
 	}
 	view := red.Render("Client ID") + "\n" + red.Render("> ") + "abc" + "\n" + lipgloss.NewStyle().Faint(true).Render("enter: next")
-	if !FitsIn(view, 20, 3) {
-		t.Errorf("FitsIn says a styled view of 20 cells by 3 lines does not fit in it: it is measured in full on every key")
+	for _, l := range strings.Split(view, "\n") {
+		if !narrow(l, 20) {
+			t.Errorf("narrow says the styled line %q may be wider than 20 cells: it is measured on every key", l)
+		}
 	}
 	if got := Fit(view, 20, 3); got != view {
 		t.Errorf("Fit changed a view that fits: %q", got)
