@@ -63,17 +63,25 @@ func (p *stackPool) run(j *stackJob) {
 }
 
 // work runs j, then the jobs that come while it is idle less than p.idle.
+// Its timer is set again only when it fires, not at each job: sessions
+// update hundreds of times a second.
 func (p *stackPool) work(j *stackJob) {
 	defer p.workers.Add(-1)
 	idle := time.NewTimer(p.idle)
 	defer idle.Stop()
 	for {
 		j.done <- do(j.f)
-		idle.Reset(p.idle)
-		select {
-		case j = <-p.jobs:
-		case <-idle.C:
-			return
+		last := time.Now()
+		for j = nil; j == nil; {
+			select {
+			case j = <-p.jobs:
+			case <-idle.C:
+				since := time.Since(last)
+				if since >= p.idle {
+					return
+				}
+				idle.Reset(p.idle - since)
+			}
 		}
 	}
 }
