@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -173,6 +174,34 @@ func (s *Store) GetInvite(ctx context.Context, id string) (Invite, error) {
 			Fix: "ask the person who invited you for a new code"}
 	}
 	return inv, s.explain(err)
+}
+
+// invitesPerQuery is how many invites GetInvites reads in one query; a
+// shorter list is padded with its last ID, so that every query has the
+// same text and its prepared statement is kept.
+const invitesPerQuery = 64
+
+// GetInvites reads the invites of ids, as GetInvite does, in a few
+// queries: a server re-reads the invites of all its customers' sessions
+// together. An ID that is not known is not in the map.
+func (s *Store) GetInvites(ctx context.Context, ids []string) (map[string]Invite, error) {
+	query := `SELECT ` + inviteColumns + ` FROM invites WHERE id IN (?` + strings.Repeat(", ?", invitesPerQuery-1) + `)`
+	scan := func(r scanner) (Invite, error) { return scanInvite(r) }
+	out := make(map[string]Invite, len(ids))
+	for chunk := range slices.Chunk(ids, invitesPerQuery) {
+		args := make([]any, invitesPerQuery)
+		for i := range args {
+			args[i] = chunk[min(i, len(chunk)-1)]
+		}
+		invs, err := queryAll(ctx, s, scan, query, args...)
+		if err != nil {
+			return nil, s.explain(err)
+		}
+		for _, inv := range invs {
+			out[inv.ID] = inv
+		}
+	}
+	return out, nil
 }
 
 // RevokeInvite withdraws an unused invite by its ID.

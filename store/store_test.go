@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -406,6 +407,51 @@ func TestInvites(t *testing.T) {
 		}
 		_, _, err = s.CreateInvite(ctx, "Acme Corp", 0)
 		wantCode(t, err, "bad_ttl")
+	})
+}
+
+// GetInvites reads many invites as GetInvite reads each, across more
+// than one query's worth, and leaves out the IDs it does not know.
+func TestGetInvitesReadsManyAsGetInviteReadsOne(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		var ids []string
+		for i := range invitesPerQuery + 6 {
+			_, inv, err := s.CreateInvite(ctx, fmt.Sprintf("Org %d", i), time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, inv.ID)
+		}
+		if err := s.RevokeInvite(ctx, ids[3]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MarkInvitesUsedForOrg(ctx, "Org 65"); err != nil {
+			t.Fatal(err)
+		}
+		asked := append(slices.Clone(ids), "inv_gone22")
+		got, err := s.GetInvites(ctx, asked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Errorf("GetInvites of %d IDs (one unknown) read %d invites, want %d", len(asked), len(got), len(ids))
+		}
+		for _, id := range ids {
+			one, err := s.GetInvite(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got[id] != one {
+				t.Errorf("GetInvites read %+v, GetInvite %+v", got[id], one)
+			}
+		}
+		if got[ids[3]].RevokedAt.IsZero() || got[ids[65]].UsedAt.IsZero() {
+			t.Errorf("GetInvites lost a revocation or a use: %+v, %+v", got[ids[3]], got[ids[65]])
+		}
+		if few, err := s.GetInvites(ctx, ids[:2]); err != nil || len(few) != 2 {
+			t.Errorf("GetInvites of 2 IDs = %d invites, %v", len(few), err)
+		}
 	})
 }
 

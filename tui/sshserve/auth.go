@@ -461,28 +461,32 @@ func (s *Server) identify(sess ssh.Session) (identity, error) {
 // its invites.
 var errInviteUsed = errors.New("the organization's connection is set up, so this invite code is closed")
 
-// inviteStillGood reports why the invite id of org can no longer be used.
-func (s *Server) inviteStillGood(ctx context.Context, id, org string) error {
-	_, err := s.inviteCheck(ctx, id, org)
-	return err
-}
-
-// inviteCheck is inviteStillGood that also returns the invite.
+// inviteCheck reads the invite id of org, and why it can no longer be
+// used (nil while it can).
 func (s *Server) inviteCheck(ctx context.Context, id, org string) (store.Invite, error) {
 	inv, err := s.opts.Store.GetInvite(ctx, id)
+	return inv, s.judgeInvite(inv, err, org)
+}
+
+// errInviteUnknown is an invite the store does not have.
+var errInviteUnknown = errors.New("this invite code is not known")
+
+// judgeInvite says whether inv, as the store read it (with err), still
+// lets a customer of org in.
+func (s *Server) judgeInvite(inv store.Invite, err error, org string) error {
 	switch {
-	case flow.IsCode(err, flow.CodeInviteUnknown) || err == nil && inv.Organization != org:
-		return inv, errors.New("this invite code is not known")
+	case errors.Is(err, errInviteUnknown) || flow.IsCode(err, flow.CodeInviteUnknown) || err == nil && inv.Organization != org:
+		return errInviteUnknown
 	case err != nil:
-		return inv, err
+		return err
 	case !inv.RevokedAt.IsZero():
-		return inv, errors.New("this invite code was withdrawn")
+		return errors.New("this invite code was withdrawn")
 	case !inv.UsedAt.IsZero():
-		return inv, errInviteUsed
+		return errInviteUsed
 	case !s.opts.Now().Before(inv.ExpiresAt):
-		return inv, errors.New("this invite code expired")
+		return errors.New("this invite code expired")
 	}
-	return inv, nil
+	return nil
 }
 
 // sentence capitalizes s and ends it with a full stop.

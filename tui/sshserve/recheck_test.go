@@ -7,39 +7,60 @@ import (
 	"time"
 )
 
-// A customer's draft saves re-read the invite at most once per interval:
-// a burst of saves is one read at once and one when the interval is up
-// (what the skipped saves would have found is found then), even though
-// the saves' own contexts ended meanwhile.
-func TestRecheckIsThrottledButNotDropped(t *testing.T) {
+// The customers' draft saves re-read their invites together, at most once
+// per interval: a burst of saves from many sessions is one reading at
+// once, and the saves that come before the interval is up are one reading
+// when it is (none is dropped).
+func TestRechecksReadManySessionsTogether(t *testing.T) {
 	t.Parallel()
+	type reading struct {
+		at  time.Time
+		due map[*liveSession]identity
+	}
 	var (
-		mu   sync.Mutex
-		runs []time.Time
+		mu       sync.Mutex
+		readings []reading
 	)
-	count := func() int { mu.Lock(); defer mu.Unlock(); return len(runs) }
-	th := &throttled{every: 200 * time.Millisecond, check: func(context.Context) {
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(readings) }
+	r := newRechecks(200*time.Millisecond, func(_ context.Context, due map[*liveSession]identity) {
 		mu.Lock()
 		defer mu.Unlock()
-		runs = append(runs, time.Now())
-	}}
+		readings = append(readings, reading{time.Now(), due})
+	})
+	sessions := make([]*liveSession, 100)
+	for i := range sessions {
+		sessions[i] = &liveSession{}
+	}
 	start := time.Now()
-	for range 50 {
-		ctx, cancel := context.WithCancel(t.Context())
-		th.run(ctx)
-		cancel() // as each save's does when it returns
+	for _, ls := range sessions[:50] {
+		r.add(ls, identity{invite: "inv_a"})
 	}
+	time.Sleep(100 * time.Millisecond)
 	if n := count(); n != 1 {
-		t.Fatalf("a burst of 50 saves read the invite %d times at once, want 1", n)
+		t.Fatalf("a burst of 50 sessions' saves read the invites %d times at once, want 1", n)
 	}
-	time.Sleep(400 * time.Millisecond)
+	for _, ls := range sessions[25:] { // half of them again, and 50 more
+		r.add(ls, identity{invite: "inv_b"})
+	}
+	time.Sleep(300 * time.Millisecond)
 	if n := count(); n != 2 {
-		t.Fatalf("after the interval: %d reads, want 2 (the burst's last saves answered)", n)
+		t.Fatalf("after the interval: %d readings, want 2", n)
 	}
 	mu.Lock()
-	second := runs[1].Sub(start)
-	mu.Unlock()
-	if second < 200*time.Millisecond || second > 350*time.Millisecond {
-		t.Errorf("the deferred read came after %s, want when the 200 ms were up", second)
+	defer mu.Unlock()
+	read := map[*liveSession]bool{}
+	for _, rd := range readings {
+		for ls := range rd.due {
+			read[ls] = true
+		}
+	}
+	if len(read) != len(sessions) {
+		t.Errorf("%d of %d sessions had their invite read again", len(read), len(sessions))
+	}
+	if second := readings[1].at.Sub(start); second < 200*time.Millisecond || second > 350*time.Millisecond {
+		t.Errorf("the second reading came after %s, want when the 200 ms were up", second)
+	}
+	if got := readings[1].due[sessions[30]].invite; got != "inv_b" {
+		t.Errorf("a session added twice was read with invite %q, want its last", got)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -114,6 +115,7 @@ type Server struct {
 	setups    *setupGate    // the connections setting up now
 	themes    *steps.Themes // the dark and light themes, built once for every session
 	stacks    *stackPool    // the goroutines the sessions' wizards update on
+	rechecks  *rechecks     // the customer sessions whose invites are to be read again
 
 	mu       sync.Mutex
 	sessions map[*liveSession]struct{}
@@ -150,6 +152,7 @@ func NewServer(opts ServerOptions) (*Server, error) {
 		streams: map[chan Event]struct{}{}, guides: steps.NewGuides(), themes: steps.NewThemes(),
 		limiter: newFailLimiter(CodeFailLimit, CodeFailWindow, opts.Now)}
 	s.limiter.shared = opts.Store
+	s.rechecks = newRechecks(recheckEvery, s.checkInvites)
 	s.cluster = newCluster(opts.Store, opts.Log, opts.Now, func() *flow.CallbackServer { return s.callbacks }, s.localSessions)
 	s.cluster.heard = s.deliver
 	s.ssh, err = wish.NewServer(
@@ -551,8 +554,8 @@ func (s *Server) sessionEnv(ctx context.Context, id identity, addr string) *step
 	}
 }
 
-// recheckEvery is how often at most a customer session re-reads its
-// invite: the saves of a customer typing come a few times a second.
+// recheckEvery is how often at most the server re-reads its customers'
+// invites: the saves of a customer typing come a few times a second.
 const recheckEvery = 3 * time.Second
 
 // recheck is a customer session's check after its draft saves: an invite
@@ -563,65 +566,83 @@ func (s *Server) recheck(id identity, ls *liveSession) func(context.Context) {
 	if id.invite == "" {
 		return nil // engineers' keys are checked at each connection
 	}
-	return (&throttled{every: recheckEvery, check: s.checkInvite(id, ls)}).run
+	return func(context.Context) { s.rechecks.add(ls, id) }
 }
 
-// throttled runs check at most once every every. A call within that time
-// of the last run is not dropped: the calls until then are answered by
-// one run when the time is up, under the first such call's context's
-// values (its deadline and cancellation are the call's, gone by then).
-type throttled struct {
+// rechecks gathers the customer sessions whose invites are due to be read
+// again, and reads them all in one query, at most once every every: a
+// session added within that time of the last reading is not dropped, but
+// read with the others when the time is up. At 500 sessions typing, one
+// reading per session came to 2% of the server's CPU.
+type rechecks struct {
 	every time.Duration
-	check func(context.Context)
+	check func(ctx context.Context, due map[*liveSession]identity)
 
-	mu      sync.Mutex
-	last    time.Time // the last run's start
-	pending bool      // a run is due at last+every
+	mu    sync.Mutex
+	due   map[*liveSession]identity
+	last  time.Time // the last reading's start
+	armed bool      // a reading is due
 }
 
-func (t *throttled) run(ctx context.Context) {
-	t.mu.Lock()
-	wait := t.every - time.Since(t.last)
-	if wait <= 0 {
-		t.last = time.Now()
-		t.mu.Unlock()
-		t.check(ctx)
-		return
-	}
-	if t.pending {
-		t.mu.Unlock()
-		return
-	}
-	t.pending = true
-	t.mu.Unlock()
-	ctx = context.WithoutCancel(ctx)
-	time.AfterFunc(wait, func() {
-		t.mu.Lock()
-		t.pending, t.last = false, time.Now()
-		t.mu.Unlock()
-		ctx, cancel := context.WithTimeout(ctx, t.every)
-		defer cancel()
-		t.check(ctx)
-	})
+func newRechecks(every time.Duration, check func(context.Context, map[*liveSession]identity)) *rechecks {
+	return &rechecks{every: every, check: check, due: map[*liveSession]identity{}}
 }
 
-// checkInvite ends session ls when its invite is no longer good (and the
-// session has not ended meanwhile).
-func (s *Server) checkInvite(id identity, ls *liveSession) func(context.Context) {
-	return func(ctx context.Context) {
-		s.mu.Lock()
-		_, live := s.sessions[ls]
-		s.mu.Unlock()
-		if !live {
-			return
+func (r *rechecks) add(ls *liveSession, id identity) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.due[ls] = id
+	if r.armed {
+		return
+	}
+	r.armed = true
+	time.AfterFunc(max(r.every-time.Since(r.last), 0), r.run)
+}
+
+// run reads the invites of the sessions due now.
+func (r *rechecks) run() {
+	r.mu.Lock()
+	due := r.due
+	r.due, r.armed, r.last = map[*liveSession]identity{}, false, time.Now()
+	r.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), r.every)
+	defer cancel()
+	r.check(ctx, due)
+}
+
+// checkInvites ends each of the sessions due whose invite is no longer
+// good (and that have not ended meanwhile).
+func (s *Server) checkInvites(ctx context.Context, due map[*liveSession]identity) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(due))
+	for ls, id := range due {
+		if _, live := s.sessions[ls]; live {
+			ids = append(ids, id.invite)
+		} else {
+			delete(due, ls)
 		}
-		err := s.inviteStillGood(ctx, id.invite, id.organization)
-		var storeErr *flow.Error
-		if err == nil || errors.As(err, &storeErr) || errors.Is(err, errInviteUsed) {
-			// A store that cannot answer now is asked again at the next
-			// save; an invite closed by this very setup's activation lets
-			// the customer read their last screen.
-			return
+	}
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	slices.Sort(ids)
+	invs, err := s.opts.Store.GetInvites(ctx, slices.Compact(ids))
+	if err != nil {
+		// A store that cannot answer now is asked again at the next save.
+		return
+	}
+	for ls, id := range due {
+		inv, ok := invs[id.invite]
+		var err error
+		if !ok {
+			err = errInviteUnknown
+		}
+		err = s.judgeInvite(inv, err, id.organization)
+		if err == nil || errors.Is(err, errInviteUsed) {
+			// An invite closed by this very setup's activation lets the
+			// customer read their last screen.
+			continue
 		}
 		s.audit(ctx, id.actor, "", "session.ended", id.organization, err.Error())
 		ls.close("Your session ended: " + err.Error() + ". Your draft is saved; ask the person who invited you for a new code to go on.")
