@@ -63,6 +63,11 @@ type Model struct {
 	// from: the program redraws after every message (a cursor blink, a
 	// save), and most leave them as they were.
 	headerMemo, footerMemo memo
+	// titleFor is the header's text as last worked out, and from what.
+	titleFor struct {
+		org, name, out string
+		width          int
+	}
 
 	// frame is the screen, drawn in the update that changed it: View
 	// only returns it.
@@ -414,8 +419,8 @@ func (m *Model) View() tea.View {
 }
 
 func (m *Model) render() tea.View {
-	body := fitBody(m.steps[m.cur].View(), m.width, m.sized.height)
-	v := tea.NewView(m.headerMemo.out + "\n" + body + "\n" + m.footerMemo.out)
+	body, pad := fitBody(m.steps[m.cur].View(), m.width, m.sized.height)
+	v := tea.NewView(m.headerMemo.out + "\n" + body + pad + "\n" + m.footerMemo.out)
 	v.AltScreen = true
 	v.WindowTitle = "oidc-onboard"
 	return v
@@ -437,8 +442,18 @@ func (m *Model) header() string {
 	})
 }
 
-// title is the header's text: the organization and connection set up.
+// title is the header's text: the organization and connection set up,
+// worked out again only when they or the width changed (the header's key
+// is built on every redraw).
 func (m *Model) title() string {
+	c, k := m.setup.Connection, &m.titleFor
+	if k.out == "" || k.org != c.Organization || k.name != c.Name || k.width != m.width {
+		k.org, k.name, k.width, k.out = c.Organization, c.Name, m.width, m.drawTitle()
+	}
+	return k.out
+}
+
+func (m *Model) drawTitle() string {
 	title := "oidc-onboard"
 	if c := m.setup.Connection; c.Organization != "" { // names people typed: through flow.Display
 		title += " · " + flow.Display(c.Organization)
@@ -593,12 +608,14 @@ func (m *Model) helpBubble() help.Model {
 // overflows (rather than letting it break the layout) and padding one that
 // is shorter. It does by hand what a lipgloss style with Height, MaxHeight
 // and MaxWidth does, without restyling every line of every frame.
-func fitBody(body string, width, height int) string {
-	// A body whose lines fit, which every step's is, is only padded: it is
-	// not cut up and joined again, and most of its lines are not measured,
-	// on every key.
-	if height > 0 && !strings.ContainsAny(body, "\r\t") && widget.Fits(body, width, height) {
-		return body + strings.Repeat("\n", height-1-strings.Count(body, "\n"))
+//
+// It returns the body and the newlines that pad it: a body whose lines fit,
+// which every step's is, is not copied, cut up or joined again, and most of
+// its lines are not measured, on every key.
+func fitBody(body string, width, height int) (string, string) {
+	if n := strings.Count(body, "\n"); height > 0 && n < height && n+len(newlines) >= height-1 &&
+		!strings.ContainsAny(body, "\r\t") && widget.Fits(body, width, height) {
+		return body, newlines[:height-1-n]
 	}
 	body = strings.ReplaceAll(body, "\r\n", "\n")
 	if strings.Contains(body, "\t") {
@@ -617,8 +634,11 @@ func fitBody(body string, width, height int) string {
 	for len(lines) < height {
 		lines = append(lines, "")
 	}
-	return strings.Join(lines, "\n")
+	return strings.Join(lines, "\n"), ""
 }
+
+// newlines pad a short body.
+var newlines = strings.Repeat("\n", 256)
 
 // sharesKey reports whether b is bound to a key one of bs already uses:
 // the step's meaning wins (e.g. esc closing a list rather than going back).

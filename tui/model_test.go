@@ -283,3 +283,24 @@ func TestShellReusesTheScreenAfterDraftSaves(t *testing.T) {
 		t.Errorf("a key press did not redraw:\n%s", m.View().Content)
 	}
 }
+
+// The header names the connection as it is now: renamed, or on a
+// narrower terminal, it is worked out again (it is kept between redraws).
+func TestHeaderFollowsTheConnectionsName(t *testing.T) {
+	m, _ := shellModel(t)
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	m.setup.Connection.Organization, m.setup.Connection.Name = "Acme Corp", "Okta"
+	m.Update(letter('x'))
+	if s := screenOf(m); !strings.Contains(s, "Acme Corp / Okta") {
+		t.Fatalf("the header does not name the connection:\n%s", s)
+	}
+	m.setup.Connection.Name = "Entra"
+	m.Update(letter('y'))
+	if s := screenOf(m); !strings.Contains(s, "Acme Corp / Entra") || strings.Contains(s, "Okta") {
+		t.Errorf("the header does not follow the renamed connection:\n%s", s)
+	}
+	m.Update(tea.WindowSizeMsg{Width: 24, Height: 24})
+	if s := screenOf(m); !strings.Contains(s, "…") {
+		t.Errorf("on a narrow terminal the header is not cut:\n%s", s)
+	}
+}
