@@ -88,6 +88,7 @@ type organization struct {
 	from    orgMode // the mode a choice was made in, to return to on error
 	seq     int
 	listing orgListing
+	loads   int // the listings loaded, to tell one from the next
 	items   []orgItem
 	cursor  int
 	err     error
@@ -242,6 +243,7 @@ func (o *organization) update(msg tea.Msg) (tea.Cmd, Nav) {
 
 func (o *organization) loaded(msg orgLoadedMsg) tea.Cmd {
 	o.listing = msg.listing
+	o.loads++
 	o.items = nil
 	if c := o.setup.Connection; c.ID != "" {
 		o.items = append(o.items, orgItem{kind: orgContinue, org: c.Organization, label: c.Organization + " / " + c.Name,
@@ -530,10 +532,11 @@ func (o *organization) formView(width int) string {
 	// The fields are indented 2 cells, and a field draws its prompt and
 	// the cursor's cell besides its width.
 	inner := max(width-2, 10)
-	org, name := widget.Sized(o.fields.org, inner), widget.Sized(o.fields.name, inner)
+	name := widget.Sized(o.fields.name, inner)
 	if o.walled() {
 		parts = append(parts, text.orgLabel, "  "+t.Accent.Render(widget.Truncate(flow.Display(o.fields.org.Value()), inner)))
 	} else {
+		org := widget.Sized(o.fields.org, inner)
 		parts = append(parts, text.orgLabel, "  "+org.View())
 		if text.existing != "" {
 			parts = append(parts, text.existing)
@@ -550,14 +553,22 @@ func (o *organization) formView(width int) string {
 // once per width, theme and listing rather than on each key: Update keeps
 // the last one drawn.
 type orgFormText struct {
-	key                      string
+	key                      orgFormKey
 	head, orgLabel, existing string
 	nameLabel, tail          string
 }
 
+// orgFormKey is what the form's text is drawn from.
+type orgFormKey struct {
+	width                int
+	theme                *Theme
+	first, invite, drawn bool
+	loads                int // the listing's (its organizations)
+}
+
 func (o *organization) formText(width int) orgFormText {
 	t, first := o.theme, len(o.items) <= 1
-	key := fmt.Sprint(width, t.IsDark, first, o.canInvite(), o.listing.orgs)
+	key := orgFormKey{width: width, theme: t, first: first, invite: o.canInvite(), drawn: true, loads: o.loads}
 	if o.text.key == key {
 		return o.text
 	}
