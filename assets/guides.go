@@ -2,7 +2,9 @@ package assets
 
 import (
 	"embed"
+	"slices"
 	"strings"
+	"sync"
 )
 
 //go:embed guides/*.md
@@ -31,7 +33,11 @@ func guideIDs() []string {
 }
 
 // Guides lists the provider guides in the order the wizard offers them.
-func Guides() []Guide {
+// Their names are read from the guides once: each session's Redirect URI
+// step lists them, and reading the guides copies every one.
+func Guides() []Guide { return slices.Clone(guides()) }
+
+var guides = sync.OnceValue(func() []Guide {
 	ids := guideIDs()
 	out := make([]Guide, 0, len(ids))
 	for _, id := range ids {
@@ -39,7 +45,7 @@ func Guides() []Guide {
 		out = append(out, Guide{ID: id, Name: guideName(string(md), id)})
 	}
 	return out
-}
+})
 
 // guideName is the text of the guide's first "# " heading, as a string of
 // its own (a slice of md would keep the whole guide alive with it).

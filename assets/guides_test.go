@@ -78,3 +78,17 @@ func TestGuideMarkdownDefaultsAndRefusals(t *testing.T) {
 		}
 	}
 }
+
+// Guides is read once, and each caller gets a list of its own: a step
+// that reorders or renames its copy changes no other session's.
+func TestGuidesGivesEachCallerItsOwnList(t *testing.T) {
+	a := Guides()
+	want := a[0]
+	a[0] = Guide{ID: "changed", Name: "Changed"}
+	if b := Guides(); b[0] != want {
+		t.Errorf("a caller's change to its list reached the next caller: %+v", b[0])
+	}
+	if n := testing.AllocsPerRun(10, func() { _ = Guides() }); n > 1 {
+		t.Errorf("Guides allocates %.0f times a call: the guides are read again", n)
+	}
+}
