@@ -61,6 +61,7 @@ type credentials struct {
 
 	intro  credIntro              // the opening paragraph, as last drawn
 	blanks [credFields]blankField // the empty fields, as last drawn
+	labels drawnLabels            // the fields' labels, as last drawn
 	notes  [credFields]drawnNote  // the fields' notes, as last drawn
 
 	credKeys
@@ -465,6 +466,29 @@ func (f CredentialField) Check(value string) error { return credCheck(int(f), va
 // Label is the field's name ("Client Secret").
 func (f CredentialField) Label() string { return credLabel(int(f)) }
 
+// drawnLabels are the fields' labels, blurred and focused, in a theme.
+type drawnLabels struct {
+	theme   *Theme
+	blurred [credFields]string
+	focused [credFields]string
+}
+
+// label is field i's label, drawn once per theme: the step is drawn on
+// every key.
+func (c *credentials) label(i int) string {
+	l := &c.labels
+	if l.theme != c.theme {
+		l.theme = c.theme
+		for f := range credFields {
+			l.blurred[f], l.focused[f] = c.theme.Text.Render(credLabel(f)), c.theme.Title.Render(credLabel(f))
+		}
+	}
+	if i == c.focus {
+		return l.focused[i]
+	}
+	return l.blurred[i]
+}
+
 func credLabel(field int) string {
 	return [...]string{"Client ID", "Client Secret", "Discovery Endpoint"}[field]
 }
@@ -562,11 +586,7 @@ func (c *credentials) View() string {
 	focus := 0 // the line of the focused field
 	parts := []string{c.introText(width).text}
 	for i := range c.inputs {
-		label := t.Text.Render(credLabel(i))
-		if i == c.focus {
-			label = t.Title.Render(credLabel(i))
-		}
-		parts = append(parts, "", label)
+		parts = append(parts, "", c.label(i))
 		if i == c.focus {
 			focus = len(strings.Split(strings.Join(parts, "\n"), "\n"))
 		}

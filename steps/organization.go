@@ -534,7 +534,7 @@ func (o *organization) formView(width int) string {
 	inner := max(width-2, 10)
 	name := widget.Sized(o.fields.name, inner)
 	if o.walled() {
-		parts = append(parts, text.orgLabel, "  "+t.Accent.Render(widget.Truncate(flow.Display(o.fields.org.Value()), inner)))
+		parts = append(parts, text.orgLabel, text.walledOrg)
 	} else {
 		org := widget.Sized(o.fields.org, inner)
 		parts = append(parts, text.orgLabel, "  "+org.View())
@@ -556,6 +556,7 @@ type orgFormText struct {
 	key                      orgFormKey
 	head, orgLabel, existing string
 	nameLabel, tail          string
+	walledOrg                string // the organization a customer's session is walled in
 }
 
 // orgFormKey is what the form's text is drawn from.
@@ -584,6 +585,9 @@ func (o *organization) formText(width int) orgFormText {
 	}
 	text.head, text.tail = strings.Join(head, "\n"), tail
 	text.orgLabel, text.nameLabel = t.Text.Render("Organization"), t.Text.Render("Connection name")
+	if o.walled() {
+		text.walledOrg = "  " + t.Accent.Render(widget.Truncate(flow.Display(o.env.Organization), max(width-2, 10)))
+	}
 	if len(o.listing.orgs) > 0 {
 		hint := "Existing: " + flow.Display(strings.Join(o.listing.orgs, ", ")) + " (tab completes)"
 		text.existing = t.Subtle.Width(width).Render("  " + hint)
