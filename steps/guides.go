@@ -140,11 +140,59 @@ func renderGuide(k guideKey) (string, error) {
 	if !ok {
 		md, _ = assets.GuideMarkdown("", k.uri)
 	}
-	tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(k.width),
+	// Its lines are at most guideMeasure wide, however wide the terminal.
+	tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(k.style), glamour.WithWordWrap(min(k.width, guideMeasure)),
 		glamour.WithPreservedNewLines())
 	if err != nil {
 		return "", err
 	}
-	out, err := tr.Render(md)
+	out, err := tr.Render(unwrapLines(md))
 	return strings.Trim(out, "\n"), err
+}
+
+// guideMeasure is the widest a guide's lines are: on a wide terminal,
+// longer lines are harder to read.
+const guideMeasure = 100
+
+// unwrapLines joins the lines a guide's source wraps a paragraph or a list
+// item at, so that glamour, which keeps the source's line breaks (the
+// guides' bold subheadings need it), wraps the text at the step's width
+// alone: a source line longer than the width left a word alone on a line.
+// A subheading (a line in bold only), a heading, a list item, a quote, a
+// table row and a code fence start a line of their own; code blocks are
+// kept as they are.
+func unwrapLines(md string) string {
+	var out []string
+	fenced, joinable := false, false
+	for line := range strings.Lines(md) {
+		line = strings.TrimRight(line, "\n")
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "```") {
+			fenced = !fenced
+		}
+		starts := trimmed == "" || fenced || strings.HasPrefix(trimmed, "```") || startsBlock(trimmed)
+		if joinable && !starts {
+			out[len(out)-1] += " " + trimmed
+			continue
+		}
+		out = append(out, line)
+		joinable = trimmed != "" && !fenced && !strings.HasPrefix(trimmed, "```") && !boldOnly(trimmed) && !strings.HasPrefix(trimmed, "#")
+	}
+	return strings.Join(out, "\n") + "\n"
+}
+
+// startsBlock reports whether a (trimmed) Markdown line starts a block of
+// its own: a heading, a list item, a quote, a table row, a subheading.
+func startsBlock(line string) bool {
+	if strings.HasPrefix(line, "#") || strings.HasPrefix(line, ">") || strings.HasPrefix(line, "|") ||
+		strings.HasPrefix(line, "- ") || strings.HasPrefix(line, "* ") || strings.HasPrefix(line, "+ ") || boldOnly(line) {
+		return true
+	}
+	digits := len(line) - len(strings.TrimLeft(line, "0123456789"))
+	return digits > 0 && (strings.HasPrefix(line[digits:], ". ") || strings.HasPrefix(line[digits:], ") "))
+}
+
+// boldOnly reports whether a line is all bold: a guide's subheading.
+func boldOnly(line string) bool {
+	return len(line) > 4 && strings.HasPrefix(line, "**") && strings.HasSuffix(line, "**") && !strings.Contains(line[2:len(line)-2], "**")
 }

@@ -2,8 +2,12 @@ package steps
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
 )
@@ -60,5 +64,34 @@ func TestGuideRenderedOnceForEverySession(t *testing.T) {
 	}
 	if len(g.rendering) != 2 {
 		t.Errorf("%d renderings kept, want 2 (one shared, one for the other URI)", len(g.rendering))
+	}
+}
+
+// A guide's paragraphs flow at the step's width: the lines its source
+// wraps at are joined, so that no word is left alone on a line where a
+// source line was longer than the width, while its subheadings, list
+// items and code keep their own lines.
+func TestGuideParagraphsFlowAtTheStepsWidth(t *testing.T) {
+	md := "# Title\n\n**Client ID and Client Secret**\nThe provider issues both when the application is created; copy the secret's\n*value* (some consoles show it only once).\n\n1. First step,\n   continued.\n2. Second.\n- item\n  more\n\n```\nkeep\nthese\n```\n"
+	want := "# Title\n\n**Client ID and Client Secret**\nThe provider issues both when the application is created; copy the secret's *value* (some consoles show it only once).\n\n1. First step, continued.\n2. Second.\n- item more\n\n```\nkeep\nthese\n```\n"
+	if got := unwrapLines(md); got != want {
+		t.Errorf("unwrapLines:\n%s\nwant:\n%s", got, want)
+	}
+	out, err := renderGuide(guideKey{provider: "generic", uri: "https://onboard.example/callback/conn_x", style: "dark", width: 76})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(ansi.Strip(out), "\n")
+	// The source breaks this paragraph after "secret's": the line that
+	// word ends must go on to "value", unless it is full.
+	at := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "secret's") })
+	if at < 0 {
+		t.Fatalf("the guide lost its paragraph:\n%s", ansi.Strip(out))
+	}
+	if l := strings.TrimRight(lines[at], " "); !strings.Contains(l, "secret's value") && len(l)+len(" value") <= 76 {
+		t.Errorf("the line %q ends where the source's did, short of the width:\n%s", l, ansi.Strip(out))
+	}
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "Client ID and Client Secret" }) {
+		t.Errorf("a subheading lost its own line:\n%s", ansi.Strip(out))
 	}
 }
