@@ -125,19 +125,26 @@ func (w *draftWriter) close() {
 }
 
 // run writes batches until the saves channel closes: it takes the saves
-// waiting now (at least one) and, when saves come often, those that reach
-// it within gather of the first; it writes them, and answers each.
+// waiting now (at least one) and, when many sessions' saves come often,
+// those that reach it within gather of the first; it writes them, and
+// answers each.
 func (w *draftWriter) run() {
 	defer close(w.done)
 	batch := make([]*draftSave, 0, maxDraftBatch)
 	gathered := time.NewTimer(w.gather)
 	gathered.Stop()
-	var wrote time.Time // when the last batch was written
+	var (
+		wrote time.Time // when the last batch was written
+		alone string    // its draft, when it held one save
+	)
 	for first := range w.saves {
 		batch = append(batch[:0], first)
 		w.taken.Add(1)
 		var until <-chan time.Time // nil: only the saves waiting now
-		if time.Since(wrote) < w.gather {
+		if time.Since(wrote) < w.gather && first.d.ID != alone {
+			// Saves of more than one draft come often: others are on
+			// their way. One session saving again and again (a script)
+			// is not kept waiting for saves that will not come.
 			gathered.Reset(w.gather)
 			until = gathered.C
 		}
@@ -151,7 +158,10 @@ func (w *draftWriter) run() {
 		}
 		gathered.Stop()
 		w.write(batch)
-		wrote = time.Now()
+		wrote, alone = time.Now(), ""
+		if len(batch) == 1 {
+			alone = first.d.ID
+		}
 	}
 }
 

@@ -147,6 +147,31 @@ func TestDraftSavesArrivingApartCommitTogether(t *testing.T) {
 	})
 }
 
+// One draft saved again and again, as a script may, is written at once
+// each time: the writer does not wait for other saves, none being on
+// their way.
+func TestOneDraftSavedAgainAndAgainWaitsForNoOne(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		d, err := s.SaveDraft(ctx, Draft{Organization: "Acme Corp", Form: json.RawMessage(`{}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := s.draftWriter()
+		w.gather = 5 * time.Second // a save that waited for others would take this long
+		start := time.Now()
+		for i := range 10 {
+			d.Step, d.Form = i, json.RawMessage(fmt.Sprintf(`{"v":%d}`, i))
+			if d, err = s.SaveDraft(ctx, d); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if took := time.Since(start); took >= w.gather {
+			t.Errorf("10 saves of one draft, one after another, took %s: they waited for saves of other drafts", took)
+		}
+	})
+}
+
 // A save that stores nothing new writes nothing: the draft keeps its
 // update time. A change made meanwhile by another store (another
 // process) is not taken for unchanged.
