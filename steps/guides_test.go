@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 
+	"charm.land/glamour/v2"
+	uv "github.com/charmbracelet/ultraviolet"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/oidc-onboard/oidc-onboard/assets"
@@ -93,5 +95,45 @@ func TestGuideParagraphsFlowAtTheStepsWidth(t *testing.T) {
 	}
 	if !slices.ContainsFunc(lines, func(l string) bool { return strings.TrimSpace(l) == "Client ID and Client Secret" }) {
 		t.Errorf("a subheading lost its own line:\n%s", ansi.Strip(out))
+	}
+}
+
+// A guide's rendering is compacted to far fewer escape sequences, and
+// shows the very same cells: every character in the same colour and
+// attributes, in every guide, theme and width.
+func TestCompactedGuidesShowTheSameCells(t *testing.T) {
+	cells := func(s string, width, height int) uv.ScreenBuffer {
+		buf := uv.NewScreenBuffer(width, height)
+		uv.NewStyledString(s).Draw(buf, buf.Bounds())
+		return buf
+	}
+	for _, g := range assets.Guides() {
+		for _, style := range []string{"dark", "light"} {
+			for _, width := range []int{40, 80, 120} {
+				md, _ := assets.GuideMarkdown(g.ID, "https://onboard.example/callback/conn_x")
+				tr, err := glamour.NewTermRenderer(glamour.WithStandardStyle(style), glamour.WithWordWrap(min(width, guideMeasure)), glamour.WithPreservedNewLines())
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw, err := tr.Render(unwrapLines(md))
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw = strings.Trim(raw, "\n")
+				compact := compactStyles(raw)
+				if len(compact) > len(raw)/2 {
+					t.Errorf("%s %s %d: compacted to %d bytes of %d", g.ID, style, width, len(compact), len(raw))
+				}
+				h := strings.Count(raw, "\n") + 1
+				a, b := cells(raw, width+10, h), cells(compact, width+10, h)
+				for y := range h {
+					for x := range width + 10 {
+						if ca, cb := a.CellAt(x, y), b.CellAt(x, y); !ca.Equal(cb) && !(ca.Equal(&uv.EmptyCell) && cb.IsZero()) && !(cb.Equal(&uv.EmptyCell) && ca.IsZero()) {
+							t.Fatalf("%s %s %d: cell %d,%d is %+v compacted, %+v rendered", g.ID, style, width, x, y, cb, ca)
+						}
+					}
+				}
+			}
+		}
 	}
 }
