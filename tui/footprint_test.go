@@ -18,7 +18,7 @@ func TestABackgroundReportBuildsNoTheme(t *testing.T) {
 	m := New(shellEnv(t))
 	m.Init()
 	light, dark := tea.BackgroundColorMsg{Color: color.White}, tea.BackgroundColorMsg{Color: color.Black}
-	n := stepstest.Allocated(10, func() {
+	n := stepstest.AllocatedAtMost(10, 30<<10, func() {
 		m.Update(light)
 		m.Update(dark)
 	})
