@@ -764,18 +764,11 @@ func orgCreate(ctx context.Context, env *Env, org, name string) (*Setup, error) 
 	if env.Store == nil {
 		return nil, errors.New("no store to save the connection in")
 	}
-	if _, err := env.Store.EnsureOrganization(ctx, org, ""); err != nil {
-		return nil, err
-	}
 	s := NewSetup()
 	s.Connection.Organization, s.Connection.Name = org, name
-	if err := env.Store.SaveConnection(ctx, &s.Connection); err != nil {
+	by := store.Event{Actor: env.Actor, Address: env.Address}
+	if err := env.Store.CreateConnection(ctx, &s.Connection, env.RedirectURIFor, by); err != nil {
 		return nil, err
 	}
-	s.Connection.RedirectURI = env.RedirectURIFor(s.Connection.ID)
-	if err := env.Store.SaveConnection(ctx, &s.Connection); err != nil {
-		return nil, err
-	}
-	env.Audit(ctx, "connection.create", s.Connection, "")
 	return s, nil
 }

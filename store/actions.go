@@ -33,7 +33,7 @@ func (s *Store) ActivateConnection(ctx context.Context, c *flow.Connection, test
 			before = stored
 		}
 	}
-	err := s.saveConnection(ctx, &saved, func(tx *txn, id string) error {
+	err := s.saveConnection(ctx, &saved, nil, func(tx *txn, id string) error {
 		if before != nil && !flow.SameMappings(before, &saved) {
 			changed := by
 			changed.Detail = flow.MappingChanges(before, &saved, testLoginNumber(ctx, tx, id, testLoginID))
@@ -139,7 +139,7 @@ func (s *Store) ImportConnection(ctx context.Context, c *flow.Connection, presen
 	if len(changes) > 0 {
 		by.Detail += "; changed " + strings.Join(changes, ", ") + " — changed since its last test login"
 	}
-	return action, s.saveConnection(ctx, c, func(tx *txn, id string) error {
+	return action, s.saveConnection(ctx, c, nil, func(tx *txn, id string) error {
 		c.ID = id
 		if len(changes) > 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE connections SET credentials_changed_at = ? WHERE id = ?`, unixNano(s.now()), id); err != nil {
@@ -171,7 +171,7 @@ func (s *Store) Remap(ctx context.Context, c, next *flow.Connection, dryRun bool
 	if len(out.Problems) > 0 {
 		by.Detail += " — saved with an override: " + flow.ProfileFailure(out.Problems)
 	}
-	return out, s.saveConnection(ctx, next, func(tx *txn, id string) error {
+	return out, s.saveConnection(ctx, next, nil, func(tx *txn, id string) error {
 		if err := setCheckedAgainst(ctx, tx, id, tl.ID); err != nil {
 			return err
 		}

@@ -148,6 +148,70 @@ func TestActivationOfANewConnectionLeavesNoRowOnFailure(t *testing.T) {
 	})
 }
 
+// A connection activated when it is first saved (an import, a script)
+// has its audit event filed under the ID it was given.
+func TestActivationOfANewConnectionAuditsItsID(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		c := sampleConnection()
+		if err := s.ActivateConnection(ctx, c, 0, Event{Actor: "local:ana"}); err != nil {
+			t.Fatal(err)
+		}
+		events, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
+		if c.ID == "" || len(events) != 1 || events[0].Action != "connection.activate" {
+			t.Errorf("connection %q, its audit: %+v", c.ID, events)
+		}
+	})
+}
+
+// The wizard's start files a connection with its Redirect URI, which
+// holds the connection's ID, its organization and its audit event at
+// once; a failure half-way leaves none of them.
+func TestCreateConnectionFilesItsRedirectURIAndEventAtOnce(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		redirect := func(id string) string { return "https://sso.example.test/callback/" + id }
+		c := &flow.Connection{Organization: "Initech", Name: "Okta"}
+		if err := s.CreateConnection(ctx, c, redirect, Event{Actor: "ssh:SHA256:x", Address: "192.0.2.1:5555"}); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(c.ID, "conn_") || c.RedirectURI != redirect(c.ID) || c.Status != flow.StatusDraft || c.CreatedAt.IsZero() {
+			t.Fatalf("created %+v", c)
+		}
+		got, err := s.GetConnection(ctx, c.ID)
+		if err != nil || got.RedirectURI != redirect(c.ID) || got.Organization != "Initech" {
+			t.Fatalf("stored %+v, %v", got, err)
+		}
+		if orgs, err := s.ListOrganizationsNamed(ctx, "Initech"); err != nil || len(orgs) != 1 {
+			t.Errorf("organization: %+v, %v", orgs, err)
+		}
+		events, _ := s.ListAudit(ctx, AuditQuery{ConnectionID: c.ID})
+		if len(events) != 1 || events[0].Action != "connection.create" || events[0].Actor != "ssh:SHA256:x" ||
+			events[0].Address != "192.0.2.1:5555" || events[0].Organization != "Initech" {
+			t.Errorf("audit = %+v", events)
+		}
+		if err := s.CreateConnection(ctx, got, redirect, Event{Actor: "x"}); err == nil {
+			t.Error("CreateConnection filed a connection that has an ID")
+		}
+		dup := &flow.Connection{Organization: "Initech", Name: "Okta"}
+		if err := s.CreateConnection(ctx, dup, redirect, Event{Actor: "x"}); !flow.IsCode(err, flow.CodeDuplicateName) || dup.ID != "" {
+			t.Errorf("a second connection of that name: %v, ID %q", err, dup.ID)
+		}
+
+		failHalfWay(t, s, `BEFORE INSERT ON audit_events`)
+		lost := &flow.Connection{Organization: "Globex", Name: "Entra"}
+		if err := s.CreateConnection(ctx, lost, redirect, Event{Actor: "x"}); err == nil {
+			t.Fatal("CreateConnection succeeded despite the failing audit")
+		}
+		if cs, _ := s.ListConnections(ctx, "Globex"); len(cs) != 0 || lost.ID != "" || lost.RedirectURI != "" {
+			t.Errorf("after a failed creation: %d connections, ID %q, Redirect URI %q", len(cs), lost.ID, lost.RedirectURI)
+		}
+		if orgs, _ := s.ListOrganizationsNamed(ctx, "Globex"); len(orgs) != 0 {
+			t.Errorf("after a failed creation the organization is filed: %+v", orgs)
+		}
+	})
+}
+
 func TestRecordTestLoginAuditsInTheSameTransaction(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		s, c, _ := activationFixture(t, b)

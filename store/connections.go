@@ -28,13 +28,36 @@ func NormalizeID(id string) string { return flow.NormalizeID(id) }
 // secret is sealed; an empty status becomes draft; the organization is
 // created when new. c's ID and times are set from what was stored.
 func (s *Store) SaveConnection(ctx context.Context, c *flow.Connection) error {
-	return s.saveConnection(ctx, c, nil)
+	return s.saveConnection(ctx, c, nil, nil)
+}
+
+// CreateConnection files the new connection c (its ID empty) with its
+// Redirect URI, redirectURI of the ID it is given, and the
+// connection.create audit event as by, in one transaction, creating its
+// organization when new: a crash leaves no connection without its
+// Redirect URI or its event, and the wizard's start writes once, not four
+// times. c's ID, Redirect URI, status and times are set from what was
+// stored.
+func (s *Store) CreateConnection(ctx context.Context, c *flow.Connection, redirectURI func(id string) string, by Event) error {
+	if c.ID != "" {
+		return fmt.Errorf("connection %q exists: CreateConnection files new ones", c.ID)
+	}
+	saved := *c
+	err := s.saveConnection(ctx, &saved, redirectURI, func(tx *txn, id string) error {
+		return s.auditTx(ctx, tx, by, "connection.create", &saved)
+	})
+	if err != nil {
+		return err
+	}
+	*c = saved
+	return nil
 }
 
 // saveConnection is SaveConnection, running also (when not nil) in the
 // same transaction once the connection row is written: what also writes is
-// saved with the connection or not at all.
-func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also func(tx *txn, id string) error) error {
+// saved with the connection or not at all. A new connection's Redirect
+// URI is redirectURI of its ID when redirectURI is not nil.
+func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, redirectURI func(id string) string, also func(tx *txn, id string) error) error {
 	if err := checkConnection(c); err != nil {
 		return err
 	}
@@ -58,6 +81,10 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 			if serr != nil {
 				return serr
 			}
+			if redirectURI != nil {
+				c.RedirectURI = redirectURI(id)
+			}
+			c.ID = id // for also's audit; cleared below when the insert fails
 			return s.tx(ctx, func(tx *txn) error {
 				if err := ensureOrg(ctx, tx, c.Organization, now); err != nil {
 					return err
@@ -73,6 +100,7 @@ func (s *Store) saveConnection(ctx context.Context, c *flow.Connection, also fun
 			})
 		})
 		if err != nil {
+			c.ID = ""
 			return s.duplicate(err, c)
 		}
 		c.ID, c.CreatedAt, c.UpdatedAt = id, now, now
