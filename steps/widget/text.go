@@ -2,6 +2,9 @@ package widget
 
 import (
 	"strings"
+	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -51,28 +54,71 @@ func Fits(s string, width, height int) bool {
 }
 
 // narrow reports that line is surely no wider than width cells: it has no
-// more than width bytes outside its CSI escape sequences (its colours and
-// styles), which take no cell, and a cell holds at least one byte. When it
-// says false, line may fit still.
+// more than width characters outside its CSI escape sequences (its
+// colours and styles), which take no cell, and each of them takes at most
+// one cell whatever follows it (see oneCell). When it says false, line may
+// fit still.
 func narrow(line string, width int) bool {
 	n := 0
-	for i := 0; i < len(line); i++ {
-		if line[i] == 0x1b && i+1 < len(line) && line[i+1] == '[' {
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == 0x1b && i+1 < len(line) && line[i+1] == '[':
 			// ESC [, parameter and intermediate bytes, a final byte.
 			j := i + 2
 			for j < len(line) && line[j] >= 0x20 && line[j] <= 0x3f {
 				j++
 			}
 			if j < len(line) && line[j] >= 0x40 && line[j] <= 0x7e {
-				i = j
+				i = j + 1
 				continue
 			}
+			i++
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRuneInString(line[i:])
+			if !oneCell(r) {
+				return false
+			}
+			i += size
 		}
 		if n++; n > width {
 			return false
 		}
 	}
 	return true
+}
+
+// oneCell reports whether r takes at most one cell wherever it stands: it
+// is below U+3000, where the wide characters are few (⌚, ✅ and the like
+// are measured), is one cell wide on its own, and is no mark, format
+// character or variation selector, the characters that join others into
+// a grapheme cluster that can be wider than its parts (❤ and U+FE0F is
+// two cells). The symbols views draw (✓ • … ─ ↑ ↓) are, so the lines that
+// hold them are not measured on every key. Each block of 256 characters
+// is worked out once, when a line first holds one of them.
+func oneCell(r rune) bool {
+	if r >= 0x3000 {
+		return false
+	}
+	b := &oneCellBlocks[r>>8]
+	b.once.Do(func() {
+		for i := range 256 {
+			c := r&^0xff | rune(i)
+			if c >= 0x80 && !unicode.In(c, unicode.Mn, unicode.Me, unicode.Mc, unicode.Cf, unicode.Cc, unicode.Co, unicode.Cs) &&
+				utf8.ValidRune(c) && ansi.StringWidth(string(c)) == 1 {
+				b.one[i/64] |= 1 << (i % 64)
+			}
+		}
+	})
+	i := r & 0xff
+	return b.one[i/64]&(1<<(i%64)) != 0
+}
+
+var oneCellBlocks [0x30]struct {
+	once sync.Once
+	one  [4]uint64
 }
 
 // Truncate cuts s to width cells (at least one), with an ellipsis.

@@ -33,6 +33,9 @@ func TestFitsTellsAViewThatFits(t *testing.T) {
 		red.Render("exactly10!"), red.Render("eleven char"), red.Render("日本語日本語"), "  " + red.Render("✓") + "       ",
 		"\x1b[31mcut short", "\x1b[", "\x1b[999", "abc\x1b[1;2;3", "\x1b]8;;https://e.example\x07link\x1b]8;;\x07",
 		"\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b\x1b", "e\u0301e\u0301e\u0301e\u0301e\u0301e\u0301", "a\tb", "\u200b\u200b", "❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f❤\ufe0f",
+		"✓✓✓✓✓✓✓✓✓✓", "✓✓✓✓✓✓✓✓✓✓✓", "✅✅✅✅✅", "✅✅✅✅✅✅", "⌚⌚⌚⌚⌚⌚", "1\u20e31\u20e31\u20e31\u20e31\u20e3", "1\ufe0f\u20e31\ufe0f\u20e31\ufe0f\u20e3",
+		"──────────", "───────────", "a • b … c ↑↓", "\u2764\u2764\u2764\u2764\u2764\u2764", "\u2764\ufe0f\u2764\ufe0f\u2764\ufe0f\u2764\ufe0f\u2764\ufe0f",
+		"\u1100\u1161\u1100\u1161\u1100\u1161", "ก\u0e31ก\u0e31ก\u0e31ก\u0e31ก\u0e31ก\u0e31", "\xff\xfe\xfd\xfc\xfb\xfa", "\u00a0\u00ad\u2028\u200d\u200d",
 		"two\nlines", "1\n2\n3", "end\n", red.Render("a") + "\n" + red.Render("0123456789x"),
 	}
 	for _, c := range cases {
@@ -54,13 +57,14 @@ func TestFitsTellsAViewThatFits(t *testing.T) {
 			}
 		}
 	}
-	view := red.Render("Client ID") + "\n" + red.Render("> ") + "abc" + "\n" + lipgloss.NewStyle().Faint(true).Render("enter: next")
+	view := red.Render("Client ID") + "\n" + red.Render("> ") + "abc" + "\n" + lipgloss.NewStyle().Faint(true).Render("enter: next") +
+		"\n  " + red.Render("✓") + strings.Repeat(" ", 17) + "\n" + red.Render("tab/↑↓ • esc …") + "\n" + strings.Repeat("─", 20)
 	for _, l := range strings.Split(view, "\n") {
 		if !narrow(l, 20) {
 			t.Errorf("narrow says the styled line %q may be wider than 20 cells: it is measured on every key", l)
 		}
 	}
-	if got := Fit(view, 20, 3); got != view {
+	if got := Fit(view, 20, 6); got != view {
 		t.Errorf("Fit changed a view that fits: %q", got)
 	}
 }
