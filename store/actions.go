@@ -266,9 +266,10 @@ func (s *Store) Record(ctx context.Context, c *flow.Connection) (flow.Connection
 // TestStates are the test states (flow.TestStateOf) of the connections of
 // one organization, or of all when org is empty, by connection ID.
 func (s *Store) TestStates(ctx context.Context, org string) (map[string]flow.TestState, error) {
+	filter, args := where(column{"c.organization", org})
 	rows, err := s.db.QueryContext(ctx, `SELECT c.id, c.credentials_changed_at,
 		(SELECT t.ok FROM test_logins t WHERE t.connection_id = c.id ORDER BY t.at DESC, t.id DESC LIMIT 1)
-		FROM connections c WHERE ? = '' OR c.organization = ?`, org, org)
+		FROM connections c`+filter, args...)
 	if err != nil {
 		return nil, s.explain(err)
 	}

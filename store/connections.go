@@ -215,8 +215,9 @@ func (s *Store) ConnectionByName(ctx context.Context, org, name string) (*flow.C
 // when org is empty, ordered by organization and name.
 func (s *Store) ListConnections(ctx context.Context, org string) ([]*flow.Connection, error) {
 	scan := func(r scanner) (*flow.Connection, error) { return s.scanConnection(ctx, r) }
-	return queryAll(ctx, s, scan, `SELECT `+connectionColumns+` FROM connections
-		WHERE ? = '' OR organization = ? ORDER BY organization, name`, org, org)
+	filter, args := where(column{"organization", org})
+	return queryAll(ctx, s, scan, `SELECT `+connectionColumns+` FROM connections`+filter+`
+		ORDER BY organization, name`, args...)
 }
 
 type scanner interface{ Scan(dest ...any) error }

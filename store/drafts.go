@@ -99,8 +99,9 @@ func (s *Store) GetDraft(ctx context.Context, id string) (Draft, error) {
 // empty, the most recently changed first.
 func (s *Store) ListDrafts(ctx context.Context, org string) ([]Draft, error) {
 	scan := func(r scanner) (Draft, error) { return s.scanDraft(ctx, r) }
-	return queryAll(ctx, s, scan, `SELECT `+draftColumns+` FROM drafts
-		WHERE ? = '' OR organization = ? ORDER BY updated_at DESC, id`, org, org)
+	filter, args := where(column{"organization", org})
+	return queryAll(ctx, s, scan, `SELECT `+draftColumns+` FROM drafts`+filter+`
+		ORDER BY updated_at DESC, id`, args...)
 }
 
 // DeleteDraft deletes a draft, typically once its connection is saved.

@@ -234,8 +234,9 @@ func (s *Store) ListInvites(ctx context.Context, org string) ([]Invite, error) {
 		inv, err := scanInvite(r)
 		return inv, s.explain(err)
 	}
-	return queryAll(ctx, s, scan, `SELECT `+inviteColumns+` FROM invites
-		WHERE ? = '' OR organization = ? ORDER BY created_at DESC, id`, org, org)
+	filter, args := where(column{"organization", org})
+	return queryAll(ctx, s, scan, `SELECT `+inviteColumns+` FROM invites`+filter+`
+		ORDER BY created_at DESC, id`, args...)
 }
 
 const inviteColumns = `id, organization, label, created_at, expires_at, used_at, revoked_at`

@@ -175,10 +175,10 @@ func (s *Store) ListAudit(ctx context.Context, q AuditQuery) ([]Event, error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 // no limit, in words both dialects take
 	}
+	filter, args := where(column{"organization", q.Organization}, column{"connection_id", q.ConnectionID})
 	return queryAll(ctx, s, s.scanEvent, `SELECT id, at, actor, action, connection_id, organization, address, detail
-		FROM audit_events WHERE (? = '' OR organization = ?) AND (? = '' OR connection_id = ?)
-		ORDER BY at DESC, id DESC LIMIT ?`,
-		q.Organization, q.Organization, q.ConnectionID, q.ConnectionID, limit)
+		FROM audit_events`+filter+`
+		ORDER BY at DESC, id DESC LIMIT ?`, append(args, limit)...)
 }
 
 func (s *Store) scanEvent(r scanner) (Event, error) {

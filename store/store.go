@@ -22,6 +22,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -335,6 +336,34 @@ func newID(prefix string) string {
 		}
 	}
 	return string(out)
+}
+
+// column is a filter of a listing: the rows whose column holds value, or
+// every row when value is empty.
+type column struct{ name, value string }
+
+// where is the WHERE clause of the filters whose value is set, with their
+// arguments; "" when none is. A filter left empty is left out of the SQL
+// text rather than compared with the empty string in SQL: SQLite plans a
+// statement before it sees its arguments, so that form scans the whole table (every
+// customer's drafts, on each customer session's start) instead of using
+// the column's index.
+func where(cols ...column) (string, []any) {
+	var clause strings.Builder
+	var args []any
+	for _, c := range cols {
+		if c.value == "" {
+			continue
+		}
+		if len(args) == 0 {
+			clause.WriteString(" WHERE ")
+		} else {
+			clause.WriteString(" AND ")
+		}
+		clause.WriteString(c.name + " = ?")
+		args = append(args, c.value)
+	}
+	return clause.String(), args
 }
 
 // insertWithID runs insert with fresh IDs until one does not collide with

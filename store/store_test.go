@@ -901,3 +901,40 @@ func TestCloseWaitsForQueriesInFlight(t *testing.T) {
 		t.Errorf("Close returned before the transaction in flight ended")
 	}
 }
+
+// A listing of one organization reads that organization's rows through
+// its index, not every customer's: a customer's session lists its
+// organization's drafts as it starts, and the drafts of every other
+// customer are many.
+func TestListingsOfOneOrganizationUseTheirIndex(t *testing.T) {
+	s := openTemp(t)
+	if clause, args := where(column{"organization", ""}, column{"connection_id", ""}); clause != "" || len(args) != 0 {
+		t.Errorf("no filter: %q %v", clause, args)
+	}
+	clause, args := where(column{"organization", "Acme"}, column{"connection_id", ""})
+	if clause != " WHERE organization = ?" || len(args) != 1 || args[0] != "Acme" {
+		t.Errorf("one filter: %q %v", clause, args)
+	}
+	if clause, args := where(column{"organization", "Acme"}, column{"connection_id", "conn_1"}); clause != " WHERE organization = ? AND connection_id = ?" || len(args) != 2 {
+		t.Errorf("two filters: %q %v", clause, args)
+	}
+	for table, order := range map[string]string{"drafts": "updated_at DESC, id", "audit_events": "at DESC, id DESC", "connections": "organization, name"} {
+		rows, err := s.db.QueryContext(ctx, `EXPLAIN QUERY PLAN SELECT * FROM `+table+clause+` ORDER BY `+order, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if len(plan) == 0 || !strings.HasPrefix(plan[0], "SEARCH "+table+" USING") {
+			t.Errorf("%s of one organization: the plan is %q, not a search through an index", table, plan)
+		}
+	}
+}
