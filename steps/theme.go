@@ -2,6 +2,7 @@ package steps
 
 import (
 	"image/color"
+	"sync"
 
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/textinput"
@@ -58,10 +59,44 @@ type Theme struct {
 // session that uses it: an SSH server holds hundreds of sessions, and a
 // theme is some 15 KiB of styles. Safe for concurrent use, as nothing
 // changes a Theme.
-type Themes struct{ dark, light *Theme }
+type Themes struct {
+	dark, light *Theme
+
+	mu    sync.RWMutex
+	drawn map[string]string // see Drawn
+}
 
 // NewThemes builds the dark and the light theme.
 func NewThemes() *Themes { return &Themes{dark: NewTheme(true), light: NewTheme(false)} }
+
+// maxDrawn bounds the drawings Themes keep: each is a few hundred bytes,
+// and keys hold the width, which terminals choose.
+const maxDrawn = 512
+
+// Drawn is what draw draws for key, drawn once for every session that
+// draws with ts: the shell's footer for a step's keys at a width, for
+// one, is the same in each of hundreds of sessions. key must say
+// everything the drawing depends on but the themes; draw must not say
+// anything of one session alone. Past maxDrawn drawings, each is drawn
+// anew.
+func (ts *Themes) Drawn(key string, draw func() string) string {
+	ts.mu.RLock()
+	out, ok := ts.drawn[key]
+	ts.mu.RUnlock()
+	if ok {
+		return out
+	}
+	out = draw()
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.drawn == nil {
+		ts.drawn = map[string]string{}
+	}
+	if len(ts.drawn) < maxDrawn {
+		ts.drawn[key] = out
+	}
+	return out
+}
 
 // For is the theme for a dark or light background.
 func (ts *Themes) For(isDark bool) *Theme {

@@ -2,9 +2,13 @@ package tui
 
 import (
 	"image/color"
+	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	tea "charm.land/bubbletea/v2"
+	"charm.land/lipgloss/v2"
 
 	"github.com/oidc-onboard/oidc-onboard/steps"
 	"github.com/oidc-onboard/oidc-onboard/steps/stepstest"
@@ -24,6 +28,36 @@ func TestABackgroundReportBuildsNoTheme(t *testing.T) {
 	})
 	if n > 30<<10 {
 		t.Errorf("a light and a dark background report allocate %d KiB: want no theme built (< 30 KiB)", n>>10)
+	}
+}
+
+// Sessions of one server at the same step and width share their footer:
+// drawn once, held once. A footer with a session's own words (a status, a
+// draft not saved) is that session's alone.
+func TestSessionsShareTheirFooter(t *testing.T) {
+	themes := steps.NewThemes()
+	one, two := shellEnv(t), shellEnv(t)
+	one.Themes, two.Themes = themes, themes
+	a, b := New(one), New(two)
+	a.Init()
+	b.Init()
+	fa, fb := a.footer(), b.footer()
+	if fa != fb || unsafe.StringData(fa) != unsafe.StringData(fb) {
+		t.Fatalf("two sessions at the first step drew a footer each:\n%q\n%q", fa, fb)
+	}
+	a.Update(steps.StatusMsg("Copied conn_secret7 to the clipboard"))
+	if fa = a.footer(); !strings.Contains(fa, "conn_secret7") {
+		t.Fatalf("the status is not in the footer: %q", fa)
+	}
+	c := New(&steps.Env{Context: t.Context(), Store: one.Store, Now: time.Now, Themes: themes})
+	c.Init()
+	if fc := c.footer(); strings.Contains(fc, "conn_secret7") || fc != fb {
+		t.Errorf("a third session's footer is not the shared one: %q", fc)
+	}
+	a.Update(tea.WindowSizeMsg{Width: 60, Height: 24})
+	b.Update(tea.WindowSizeMsg{Width: 70, Height: 24})
+	if fa, fb = a.footer(), b.footer(); fa == fb || lipgloss.Width(fb) > 70 {
+		t.Errorf("at 60 and 70 columns the footers are %q and %q", fa, fb)
 	}
 }
 

@@ -515,6 +515,8 @@ func (m *Model) footer() string {
 	key.WriteString(m.status)
 	key.WriteByte(0)
 	key.WriteString(strconv.Itoa(m.width))
+	key.WriteByte(0)
+	key.WriteString(strconv.Itoa(m.helpWidth))
 	for _, b := range stepKeys {
 		h := b.Help()
 		key.WriteByte(0)
@@ -527,7 +529,14 @@ func (m *Model) footer() string {
 			key.WriteString(k)
 		}
 	}
-	return m.footerMemo.get(key.String(), func() string { return m.drawFooter(stepKeys) })
+	draw := func() string { return m.drawFooter(stepKeys) }
+	if !m.confirmQuit && m.draft.Err() == nil && m.status == "" {
+		// Nothing of this session's own: the same footer as every
+		// other session's at this step and width.
+		k := key.String()
+		return m.footerMemo.get(k, func() string { return m.themes.Drawn("footer\x00"+k, draw) })
+	}
+	return m.footerMemo.get(key.String(), draw)
 }
 
 func (m *Model) drawFooter(stepKeys []key.Binding) string {
