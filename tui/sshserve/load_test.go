@@ -82,6 +82,7 @@ var (
 	loadProfile  = flag.String("ssh-load-profile", "", "BenchmarkSSHLoad: directory for the servers' CPU and heap profiles")
 	loadInst     = flag.Int("ssh-load-instances", 1, "BenchmarkSSHLoad: wizard server instances on one PostgreSQL database (OIDC_ONBOARD_TEST_PG), the sessions split evenly between them; 1: one instance on SQLite")
 	loadTimeline = flag.Bool("ssh-load-timeline", false, "BenchmarkSSHLoad: print each run's latencies by the 3-second window the keys were typed in, and when every session had started (to tell the connection burst, the steps' changes and the steady typing apart)")
+	loadPaired   = flag.Bool("ssh-load-paired", false, "BenchmarkSSHLoad: run the floor and the wizard at the same time in each round, each with -ssh-load-sessions sessions, so that both meet the machine at the same speed (the CPU ratio of runs in turn moves with the machine's speed between them); the latencies are then those of twice the sessions on the machine")
 	loadRounds   = flag.Int("ssh-load-rounds", 1, "BenchmarkSSHLoad: run the floor and the wizard this many times in turn and report the round whose CPU ratio is the median (each round's figures are logged); 3 steadies the ratio against the machine's speed")
 	loadHandoffs = flag.Int("ssh-load-handoffs", 50, "BenchmarkSSHLoad: with several instances, test-login callbacks sent to another instance than the waiting one's while the sessions type")
 )
@@ -161,14 +162,30 @@ func BenchmarkSSHLoad(b *testing.B) {
 // machine's speed moves each run's CPU time by some 8%, the floor's and
 // the wizard's each in its own way, so a single round's ratio is off by
 // some 11%; the median of three, each pair run back to back, much less.
-// Every round's figures are logged.
+// With -ssh-load-paired, the floor and the wizard of a round run at the
+// same time instead, each server with its own sessions: whatever the
+// machine's speed, both meet it. Every round's figures are logged.
 func runRounds(b *testing.B) (floor, wizard loadResult) {
 	type round struct{ floor, wizard loadResult }
 	var rounds []round
 	for i := range max(*loadRounds, 1) {
 		ctx, cancel := context.WithTimeout(context.Background(), *loadLimit)
-		r := round{floor: runLoad(ctx, b, "floor")}
-		r.wizard = runLoad(ctx, b, "wizard")
+		var r round
+		if *loadPaired {
+			floorDone := make(chan struct{})
+			go func() {
+				defer close(floorDone) // also when the floor's run fails
+				r.floor = runLoad(ctx, b, "floor")
+			}()
+			r.wizard = runLoad(ctx, b, "wizard")
+			<-floorDone
+			if b.Failed() {
+				b.FailNow()
+			}
+		} else {
+			r.floor = runLoad(ctx, b, "floor")
+			r.wizard = runLoad(ctx, b, "wizard")
+		}
 		cancel()
 		rounds = append(rounds, r)
 		if *loadRounds > 1 {
