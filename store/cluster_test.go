@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -63,15 +64,15 @@ func TestInstancesAndTheirSessions(t *testing.T) {
 		row := LiveSession{ID: "s1", Instance: "ia", Organization: "Acme Corp", Who: "Jane at Acme", Invite: "inv_x", Step: 2,
 			StepTitle: "Credentials", StepSince: now, LastKeyAt: now, Validation: "not run", TestLogin: "not run",
 			Watchers: []string{"ana"}, StartedAt: now}
-		if err := a.PutLiveSession(ctx, row); err != nil {
+		if err := a.PutLiveSessions(ctx, row); err != nil {
 			t.Fatal(err)
 		}
 		row.Step = 3
-		if err := a.PutLiveSession(ctx, row); err != nil {
+		if err := a.PutLiveSessions(ctx, row); err != nil {
 			t.Fatal(err)
 		}
 		// A session of an instance that never heartbeat (or is gone).
-		if err := a.PutLiveSession(ctx, LiveSession{ID: "s2", Instance: "gone", StartedAt: now.Add(time.Second)}); err != nil {
+		if err := a.PutLiveSessions(ctx, LiveSession{ID: "s2", Instance: "gone", StartedAt: now.Add(time.Second)}); err != nil {
 			t.Fatal(err)
 		}
 		list, err := a.LiveSessions(ctx)
@@ -185,4 +186,47 @@ func TestNotifyReachesTheListener(t *testing.T) {
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Listen ended with %v, want context.Canceled", err)
 	}
+}
+
+// An instance writes the sessions that changed since its last heartbeat
+// in one transaction, and removes those that ended in one: all of a
+// batch or none of it.
+func TestLiveSessionsAreWrittenTogether(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		rows := make([]LiveSession, 300)
+		for i := range rows {
+			rows[i] = LiveSession{ID: fmt.Sprintf("s%03d", i), Instance: "ia", Organization: "Acme", StepTitle: "Credentials", StartedAt: now}
+		}
+		if err := s.PutLiveSessions(ctx, rows...); err != nil {
+			t.Fatal(err)
+		}
+		if list, err := s.LiveSessions(ctx); err != nil || len(list) != 300 {
+			t.Fatalf("LiveSessions: %d, %v", len(list), err)
+		}
+		failHalfWay(t, s, `BEFORE UPDATE ON live_sessions`)
+		rows[0].Step, rows[1].Step = 3, 3
+		more := append(rows[:2:2], LiveSession{ID: "s999", Instance: "ia", Organization: "Acme", StartedAt: now})
+		if err := s.PutLiveSessions(ctx, more...); err == nil {
+			t.Fatal("a batch with a failing row was written")
+		}
+		list, _ := s.LiveSessions(ctx)
+		if len(list) != 300 || list[0].Step != 0 {
+			t.Errorf("after a failed batch: %d sessions, the first at step %d; want the 300 as they were", len(list), list[0].Step)
+		}
+		ids := make([]string, 0, 299)
+		for _, r := range rows[1:] {
+			ids = append(ids, r.ID)
+		}
+		if err := s.DeleteLiveSessions(ctx, ids...); err != nil {
+			t.Fatal(err)
+		}
+		if list, _ := s.LiveSessions(ctx); len(list) != 1 || list[0].ID != "s000" {
+			t.Errorf("after the deletes: %+v", list)
+		}
+		if s.PutLiveSessions(ctx) != nil || s.DeleteLiveSessions(ctx) != nil {
+			t.Error("an empty batch failed")
+		}
+	})
 }

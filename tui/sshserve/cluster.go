@@ -212,29 +212,23 @@ func (c *cluster) beat(ctx context.Context) {
 }
 
 // syncSessions writes this instance's sessions that changed since the
-// last time, and removes those that ended.
+// last time, and removes those that ended: each in one transaction (on a
+// busy server, hundreds of rows every heartbeat). A batch that fails is
+// tried again whole at the next heartbeat.
 func (c *cluster) syncSessions(ctx context.Context) {
 	seen := map[string]bool{}
-	for _, i := range c.local() {
+	var changed []store.LiveSession
+	local := c.local() // the server's lock, not while holding c.mu
+	c.mu.Lock()
+	for _, i := range local {
 		seen[i.ID] = true
 		row := store.LiveSession{ID: i.ID, Instance: c.id, Organization: i.Organization, Who: i.Who, Invite: i.invite, Step: i.Step,
 			StepTitle: i.StepTitle, StepSince: i.StepSince, LastKeyAt: i.LastKeyAt, Validation: i.Validation,
 			TestLogin: i.TestLogin, Watchers: i.Watchers, StartedAt: i.StartedAt}
-		c.mu.Lock()
-		old, ok := c.written[i.ID]
-		c.mu.Unlock()
-		if ok && sameRow(old, row) {
-			continue
+		if old, ok := c.written[i.ID]; !ok || !sameRow(old, row) {
+			changed = append(changed, row)
 		}
-		if err := c.st.PutLiveSession(ctx, row); err != nil {
-			c.log.Warn("session not recorded in the registry", "session", i.ID, "error", err.Error())
-			continue
-		}
-		c.mu.Lock()
-		c.written[i.ID] = row
-		c.mu.Unlock()
 	}
-	c.mu.Lock()
 	var gone []string
 	for id := range c.written {
 		if !seen[id] {
@@ -242,15 +236,24 @@ func (c *cluster) syncSessions(ctx context.Context) {
 		}
 	}
 	c.mu.Unlock()
-	for _, id := range gone {
-		if err := c.st.DeleteLiveSession(ctx, id); err != nil {
-			c.log.Warn("ended session not removed from the registry", "session", id, "error", err.Error())
-			continue
-		}
+	if err := c.st.PutLiveSessions(ctx, changed...); err != nil {
+		c.log.Warn("sessions not recorded in the registry", "sessions", len(changed), "error", err.Error())
+	} else {
 		c.mu.Lock()
-		delete(c.written, id)
+		for _, row := range changed {
+			c.written[row.ID] = row
+		}
 		c.mu.Unlock()
 	}
+	if err := c.st.DeleteLiveSessions(ctx, gone...); err != nil {
+		c.log.Warn("ended sessions not removed from the registry", "sessions", len(gone), "error", err.Error())
+		return
+	}
+	c.mu.Lock()
+	for _, id := range gone {
+		delete(c.written, id)
+	}
+	c.mu.Unlock()
 }
 
 // sameRow reports whether the registry's row a still says what b does: a
